@@ -1,0 +1,247 @@
+"""Which folders and files sd-scripts reads, exactly as it reads them (spec §1-2).
+
+Two jobs: turn a train/reg root into subset configs (config_util's
+generate_dreambooth_subsets_config_by_subdirs), and list one subset folder the way
+train_util.glob_images does, keeping everything it skips, with the reason, as data.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .model import Finding, IgnoreReason, Ignored, SubsetConfig
+from .rules import rule
+
+# train_util.IMAGE_EXTENSIONS without the optional AVIF / JPEG XL plugins.
+GLOB_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".PNG", ".JPG", ".JPEG", ".WEBP", ".BMP")
+_GLOB_LOWER = frozenset(e.lower() for e in GLOB_EXTENSIONS)
+OTHER_IMAGE_EXTENSIONS = frozenset({
+    ".gif", ".tif", ".tiff", ".heic", ".heif", ".avif", ".jxl", ".jfif", ".jpe", ".psd", ".xcf",
+    ".tga", ".ico", ".svg", ".ppm", ".pgm", ".pbm", ".exr", ".hdr", ".dng", ".cr2", ".cr3",
+    ".nef", ".arw", ".orf", ".raf", ".rw2", ".jp2",
+})
+CASE_INSENSITIVE_GLOB = os.name == "nt"
+_NESTED_WALK_LIMIT = 100_000  # entries looked at below one nested folder before giving up counting
+
+
+def is_globbed(name: str) -> bool:
+    """Would sd-scripts' image glob match this directory entry name?"""
+    if name.startswith("."):
+        return False  # glob's '*' never matches a leading dot
+    if CASE_INSENSITIVE_GLOB:
+        return os.path.splitext(name)[1].lower() in _GLOB_LOWER
+    return name.endswith(GLOB_EXTENSIONS)
+
+
+def looks_like_image(name: str) -> bool:
+    ext = os.path.splitext(name)[1].lower()
+    return ext in _GLOB_LOWER or ext in OTHER_IMAGE_EXTENSIONS
+
+
+def parse_folder_name(name: str) -> tuple[int, str] | None:
+    """(repeats, class tokens) as config_util reads a subfolder name, or None when the folder is
+    ignored for having no repeats. int() is the rule: '010' is 10, '+5' is 5, ' 7' is 7,
+    Arabic-Indic digits count, '10 dog' and '1e3' do not parse."""
+    pieces = name.split("_")
+    try:
+        repeats = int(pieces[0])
+    except ValueError:
+        return None
+    return repeats, "_".join(pieces[1:])
+
+
+def suggest_folder_name(name: str) -> str:
+    m = re.match(r"^\s*(\d+)\s*[-. x]+\s*(\S.*)$", name)
+    if m:
+        return f"{int(m.group(1))}_{m.group(2)}"
+    m = re.match(r"^(.*\S)[\s_\-.]+(\d+)$", name)
+    if m:
+        return f"{int(m.group(2))}_{m.group(1)}"
+    return f"1_{name.lstrip('.')}" if name.strip(". ") else "1_<class tokens>"
+
+
+def _abs(path: str) -> str:
+    return os.path.abspath(path)
+
+
+def _count_images_direct(path: str) -> int:
+    try:
+        with os.scandir(path) as it:
+            return sum(1 for e in it if looks_like_image(e.name))
+    except OSError:
+        return 0
+
+
+def _count_images_below(path: str) -> int:
+    """Images anywhere below ``path``, symlinked folders not followed (no loops)."""
+    count = seen = 0
+    for _dirpath, dirnames, filenames in os.walk(path, followlinks=False):
+        count += sum(1 for f in filenames if looks_like_image(f))
+        seen += len(filenames) + len(dirnames)
+        if seen > _NESTED_WALK_LIMIT:
+            break
+    return count
+
+
+@dataclass
+class RootScan:
+    subsets: list[SubsetConfig] = field(default_factory=list)
+    ignored: list[Ignored] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def scan_root(root: str, is_reg: bool, caption_extension: str) -> RootScan:
+    """The subsets sd-scripts builds from one train_data_dir/reg_data_dir, in its order
+    (Path.iterdir, unsorted), plus everything in the root it skips."""
+    out = RootScan()
+    base = Path(root)
+    role = "reg" if is_reg else "train"
+    try:
+        entries = [e.name for e in os.scandir(base)]
+    except OSError as exc:
+        out.findings.append(rule("RA013").finding(
+            _abs(root), f"{role} root cannot be listed ({exc.strerror or exc}); sd-scripts finds no subset in it"))
+        return out
+    root_images: list[str] = []
+    for name in entries:
+        child = base / name
+        image_dir = str(child)
+        abs_child = _abs(image_dir)
+        if not child.is_dir():  # follows symlinks; False for dangling links and loops
+            if looks_like_image(name):
+                root_images.append(abs_child)
+                out.ignored.append(Ignored(abs_child, "file", IgnoreReason.FILE_IN_ROOT,
+                                           f"image file directly in the {role} root is never read"))
+            else:
+                out.ignored.append(Ignored(abs_child, "file", IgnoreReason.FILE_IN_ROOT,
+                                           f"file directly in the {role} root is not read"))
+            continue
+        parsed = parse_folder_name(name)
+        if parsed is None:
+            n_images = _count_images_direct(image_dir)
+            if name.startswith("."):
+                out.ignored.append(Ignored(abs_child, "dir", IgnoreReason.HIDDEN,
+                                           f"hidden folder without repeats is ignored ({n_images} images)"))
+                if n_images:
+                    out.findings.append(rule("RA005").finding(
+                        abs_child, f"hidden folder '{name}' with {n_images} images is ignored"))
+                continue
+            suggestion = suggest_folder_name(name)
+            out.ignored.append(Ignored(abs_child, "dir", IgnoreReason.UNPARSED_NAME,
+                                       f"folder name '{name}' has no '<repeats>_' prefix; "
+                                       f"{n_images} images ignored (did you mean '{suggestion}'?)"))
+            if n_images:
+                out.findings.append(rule("RA001").finding(
+                    abs_child,
+                    f"folder '{name}' holds {n_images} images but its name does not start with "
+                    f"'<repeats>_', so sd-scripts ignores it",
+                    f"Rename it to '{suggestion}' (repeats first, then '_', then the class tokens)."))
+            continue
+        repeats, tokens = parsed
+        if repeats < 1:
+            out.ignored.append(Ignored(abs_child, "dir", IgnoreReason.REPEATS_BELOW_ONE,
+                                       f"repeats {repeats} < 1: the folder is skipped"))
+            out.findings.append(rule("RA002").finding(
+                abs_child, f"folder '{name}' has repeats {repeats}; sd-scripts skips it without a word"))
+            continue
+        out.subsets.append(SubsetConfig(image_dir=image_dir, is_reg=is_reg, num_repeats=repeats,
+                                        class_tokens=tokens, caption_extension=caption_extension))
+    if root_images:
+        out.findings.append(rule("RA003").finding(
+            _abs(root),
+            f"{len(root_images)} image files lie directly in the {role} root and are never read "
+            f"(only its '<repeats>_<tokens>' subfolders are subsets)",
+            f"Did you pass the concept folder instead of its parent? Pass its parent, or move the "
+            f"images into a subfolder such as '{base / ('1_' + (base.name or 'concept'))}'."))
+    return out
+
+
+@dataclass
+class FolderListing:
+    images: list[str] = field(default_factory=list)  # sd-scripts path strings, sorted as it sorts them
+    names: frozenset[str] = frozenset()
+    ignored: list[Ignored] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    readable: bool = True
+
+
+def list_subset(image_dir: str) -> FolderListing:
+    """The image paths train_util.glob_images returns for one subset (non-recursive, exact
+    extensions, no dot-files, de-duplicated and sorted by path string), and what it skips."""
+    out = FolderListing()
+    if not os.path.isdir(image_dir):
+        out.readable = False
+        return out
+    try:
+        with os.scandir(image_dir) as it:
+            entries = [(e.name, _entry_is_dir(e)) for e in it]
+    except OSError as exc:
+        out.readable = False
+        out.findings.append(rule("RA013").finding(
+            _abs(image_dir), f"subset folder cannot be listed ({exc.strerror or exc}); sd-scripts sees no image in it"))
+        return out
+    out.names = frozenset(n for n, _ in entries)
+    unsupported: list[str] = []
+    hidden_images: list[str] = []
+    found: set[str] = set()
+    for name, is_dir in entries:
+        path = os.path.join(image_dir, name)
+        if is_globbed(name):
+            found.add(path)  # directories and dangling links too: sd-scripts crashes on them
+            continue
+        abs_path = _abs(path)
+        ext = os.path.splitext(name)[1]
+        if name.startswith("."):
+            if is_dir:
+                n = _count_images_below(path)
+                out.ignored.append(Ignored(abs_path, "dir", IgnoreReason.HIDDEN,
+                                           f"hidden folder is not read ({n} images below it)"))
+                if n:
+                    hidden_images.append(abs_path)
+            else:
+                out.ignored.append(Ignored(abs_path, "file", IgnoreReason.HIDDEN,
+                                           "hidden file is never matched by the image glob"))
+                if looks_like_image(name):
+                    hidden_images.append(abs_path)
+            continue
+        if is_dir:
+            n = _count_images_below(path)
+            out.ignored.append(Ignored(abs_path, "dir", IgnoreReason.NESTED_DIR,
+                                       f"nested folder is not read ({n} images below it)"))
+            if n:
+                out.findings.append(rule("RA004").finding(
+                    abs_path, f"{n} images in nested folder '{name}' are never read (subsets are not recursive)"))
+            continue
+        if ext.lower() in _GLOB_LOWER:
+            out.ignored.append(Ignored(abs_path, "file", IgnoreReason.EXTENSION_CASE,
+                                       f"extension '{ext}' is not matched (only '{ext.lower()}' and "
+                                       f"'{ext.upper()}' are)"))
+            out.findings.append(rule("RA006").finding(
+                abs_path, f"'{name}' is never used: sd-scripts matches '{ext.lower()}' and '{ext.upper()}' "
+                          f"but not '{ext}' on this system",
+                f"Rename it to '{os.path.splitext(name)[0]}{ext.lower()}'."))
+        elif ext.lower() in OTHER_IMAGE_EXTENSIONS:
+            out.ignored.append(Ignored(abs_path, "file", IgnoreReason.UNSUPPORTED_FORMAT,
+                                       f"'{ext}' files are not globbed by sd-scripts"))
+            unsupported.append(name)
+    if unsupported:
+        kinds = sorted({os.path.splitext(n)[1].lower() for n in unsupported})
+        out.findings.append(rule("RA007").finding(
+            _abs(image_dir), f"{len(unsupported)} files with extensions {', '.join(kinds)} are ignored "
+                             f"(e.g. '{sorted(unsupported)[0]}')"))
+    if hidden_images:
+        out.findings.append(rule("RA005").finding(
+            _abs(image_dir), f"{len(hidden_images)} hidden image files or folders are ignored "
+                             f"(e.g. '{os.path.basename(sorted(hidden_images)[0])}')"))
+    out.images = sorted(found)
+    return out
+
+
+def _entry_is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()  # follows symlinks
+    except OSError:
+        return False

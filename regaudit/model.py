@@ -1,0 +1,206 @@
+"""The one model of a dataset that every command reads: frozen values, no I/O, no printing.
+
+Paths are kept twice: ``path`` is the string sd-scripts itself would build (it matters for
+sorting and for the face-crop caption fallback), ``abs_path`` is what regaudit reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Role(str, Enum):
+    TRAIN = "train"
+    REG = "reg"
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {Severity.ERROR: 3, Severity.WARNING: 2, Severity.INFO: 1}[self]
+
+
+class CaptionSource(str, Enum):
+    FILE = "file"  # read from a caption file (possibly an empty string)
+    CLASS_TOKENS = "class_tokens"  # no caption file: the folder's class tokens are the caption
+    EMPTY = "empty"  # no caption file and no (or empty) class tokens: an empty prompt
+
+
+class IgnoreReason(str, Enum):
+    UNPARSED_NAME = "unparsed_name"
+    REPEATS_BELOW_ONE = "repeats_below_one"
+    HIDDEN = "hidden"
+    FILE_IN_ROOT = "file_in_root"
+    NESTED_DIR = "nested_dir"
+    EXTENSION_CASE = "extension_case"
+    UNSUPPORTED_FORMAT = "unsupported_format"
+    NO_IMAGES = "no_images"
+    DUPLICATE_SUBSET = "duplicate_subset"
+    NOT_A_DIRECTORY = "not_a_directory"
+    UNREADABLE = "unreadable"
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    name: str
+    severity: Severity
+    path: str  # absolute
+    message: str
+    hint: str
+
+    def to_json(self) -> dict:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "severity": self.severity.value,
+            "path": self.path,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+@dataclass(frozen=True)
+class Ignored:
+    path: str  # absolute
+    kind: str  # "dir" | "file"
+    reason: IgnoreReason
+    message: str
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "kind": self.kind, "reason": self.reason.value, "message": self.message}
+
+
+@dataclass(frozen=True)
+class ImageProbe:
+    """What the file itself says: size as sd-scripts reads it, and what Pillow sees in the header."""
+
+    width: int  # 0 when sd-scripts cannot read a size
+    height: int
+    size_via: str  # "header" | "pillow" | "none" | "crash"
+    format: str | None  # real container format from the content ("PNG", "JPEG", ...)
+    mode: str | None  # Pillow mode ("RGB", "RGBA", "P", "CMYK", "I;16", ...)
+    has_transparency: bool
+    exif_orientation: int | None  # 1..8, None when absent
+    file_size: int
+    error: str | None = None  # why the size could not be read / the header crashes sd-scripts
+    error_kind: str | None = None  # "zero_bytes" | "not_a_file" | "unreadable" | "header_crash" | ...
+    decode_error: str | None = None  # --deep only: why a full decode failed
+    decoded: bool = False  # --deep ran on this file
+
+
+@dataclass(frozen=True)
+class Caption:
+    source: CaptionSource
+    path: str | None  # the caption file read (sd-scripts string), None when none
+    text: str | None  # None when reading would crash sd-scripts
+    error: str | None = None  # "empty_file" | "not_utf8" | "unreadable"
+    has_bom: bool = False
+    line_count: int = 0
+    via_fallback: bool = False  # found through the face-crop naming fallback
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    path: str  # as sd-scripts globs it
+    abs_path: str
+    ext: str
+    probe: ImageProbe
+    caption: Caption
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return (self.probe.width, self.probe.height)
+
+
+@dataclass(frozen=True)
+class DatasetParams:
+    """Dataset-level options (spec §1, §5). ``resolution`` is None when not given."""
+
+    resolution: tuple[int, int] | None = None
+    batch_size: int = 1
+    enable_bucket: bool = False
+    min_bucket_reso: int = 256
+    max_bucket_reso: int = 1024
+    bucket_reso_steps: int = 64
+    bucket_no_upscale: bool = False
+
+
+@dataclass(frozen=True)
+class SubsetConfig:
+    """A subset as configured, before any file is read (sd-scripts' subset blueprint)."""
+
+    image_dir: str
+    is_reg: bool
+    num_repeats: int
+    class_tokens: str | None
+    caption_extension: str = ".caption"
+    enable_wildcard: bool = False
+    flip_aug: bool = False
+    cache_info: bool = False
+    from_config: bool = False  # declared in a dataset config (not discovered in a root)
+
+
+@dataclass(frozen=True)
+class Subset:
+    config: SubsetConfig
+    abs_path: str
+    images: tuple[ImageRecord, ...]
+
+    @property
+    def role(self) -> Role:
+        return Role.REG if self.config.is_reg else Role.TRAIN
+
+    @property
+    def num_repeats(self) -> int:
+        return self.config.num_repeats
+
+    @property
+    def samples(self) -> int:
+        return self.config.num_repeats * len(self.images)
+
+    def caption_counts(self) -> dict[str, int]:
+        counts = {s.value: 0 for s in CaptionSource}
+        for img in self.images:
+            counts[img.caption.source.value] += 1
+        return counts
+
+
+@dataclass(frozen=True)
+class Dataset:
+    index: int
+    params: DatasetParams
+    subsets: tuple[Subset, ...]  # only the subsets sd-scripts keeps, in its order
+
+    @property
+    def train_subsets(self) -> tuple[Subset, ...]:
+        return tuple(s for s in self.subsets if not s.config.is_reg)
+
+    @property
+    def reg_subsets(self) -> tuple[Subset, ...]:
+        return tuple(s for s in self.subsets if s.config.is_reg)
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    datasets: tuple[Dataset, ...]
+    ignored: tuple[Ignored, ...]
+    findings: tuple[Finding, ...]
+    caption_extension: str
+    deep: bool
+    sources: tuple[str, ...] = field(default=())  # the roots or config file that were read
+
+    @property
+    def subsets(self) -> tuple[Subset, ...]:
+        return tuple(s for d in self.datasets for s in d.subsets)
+
+    def counts(self) -> dict[str, int]:
+        out = {s.value: 0 for s in Severity}
+        for f in self.findings:
+            out[f.severity.value] += 1
+        return out

@@ -1,0 +1,1 @@
+"""Renderers: pure functions from a result value to text or rich renderables."""

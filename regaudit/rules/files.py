@@ -1,0 +1,141 @@
+"""Checks on image files and captions: pure functions of a Subset, yielding findings."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+
+from ..images import HIGH_BIT_MODES, HUGE_PIXELS, expected_formats
+from ..model import CaptionSource, Finding, Subset
+from .registry import rule
+
+_ORIENTATION = {
+    2: "mirrored horizontally", 3: "rotated 180°", 4: "mirrored vertically",
+    5: "mirrored and rotated 90° counter-clockwise", 6: "rotated 90° clockwise",
+    7: "mirrored and rotated 90° clockwise", 8: "rotated 90° counter-clockwise",
+}
+OTHER_CAPTION_EXTENSIONS = (".txt", ".caption", ".tags", ".cap")
+
+
+def _abs(path: str) -> str:
+    return os.path.abspath(path)
+
+
+def image_findings(subset: Subset) -> Iterator[Finding]:
+    for img in subset.images:
+        p = img.probe
+        where = img.abs_path
+        kind = p.error_kind
+        if kind == "zero_bytes":
+            yield rule("RA040").finding(where, "image file is 0 bytes; sd-scripts reads its size as 0x0 "
+                                               "and crashes with a division by zero")
+        elif kind == "not_a_file":
+            yield rule("RA012").finding(where, f"'{os.path.basename(img.path)}' {p.error}; sd-scripts "
+                                               f"globs it as an image and crashes reading it")
+        elif kind == "unreadable":
+            yield rule("RA041").finding(where, f"image {p.error}; sd-scripts crashes when it reads the size",
+                                        "Fix the file's permissions (chmod u+r), or remove it.")
+        elif kind == "header_crash":
+            yield rule("RA042").finding(where, f"image {p.error}")
+        elif kind == "no_size":
+            yield rule("RA041").finding(where, f"image {p.error}; sd-scripts uses 0x0 and crashes "
+                                               f"with a division by zero when bucketing")
+        if p.decode_error:
+            yield rule("RA043").finding(where, f"image data cannot be decoded ({p.decode_error})")
+        if p.exif_orientation not in (None, 1):
+            w, h = p.width, p.height
+            turned = p.exif_orientation in (5, 6, 7, 8)
+            shown = f"{h}x{w}" if turned else f"{w}x{h}"
+            yield rule("RA044").finding(
+                where, f"EXIF orientation {p.exif_orientation} ({_ORIENTATION[p.exif_orientation]}): "
+                       f"viewers show it {shown}, sd-scripts trains the stored {w}x{h} pixels as they are")
+        if p.has_transparency:
+            yield rule("RA045").finding(where, f"{p.mode} image with transparency; sd-scripts converts it "
+                                               f"to RGB and the transparent areas lose their alpha")
+        if p.mode == "CMYK":
+            yield rule("RA046").finding(where, "CMYK image is converted to RGB without colour management")
+        elif p.mode == "P" and not p.has_transparency:
+            yield rule("RA047").finding(where, "palette image is expanded to RGB")
+        elif p.mode in HIGH_BIT_MODES:
+            yield rule("RA048").finding(where, f"{p.mode} image: converting it to RGB clips values above 255")
+        if p.format and expected_formats(img.ext) and p.format not in expected_formats(img.ext):
+            yield rule("RA049").finding(where, f"'{img.ext}' file holds {p.format} data")
+        if p.width * p.height > HUGE_PIXELS:
+            yield rule("RA050").finding(where, f"{p.width}x{p.height} = {p.width * p.height:,} pixels is over "
+                                               f"Pillow's limit of {HUGE_PIXELS:,}; loading it raises an error")
+
+
+def caption_findings(subset: Subset, sibling_names: Iterable[str]) -> Iterator[Finding]:
+    ext = subset.config.caption_extension
+    seen_files: set[str] = set()
+    multiline: list[str] = []
+    by_stem: dict[str, list[str]] = defaultdict(list)
+    tokens_only = empty = 0
+    without_file: list[str] = []
+    for img in subset.images:
+        cap = img.caption
+        by_stem[os.path.splitext(img.path)[0]].append(img.abs_path)
+        if cap.source is CaptionSource.CLASS_TOKENS:
+            tokens_only += 1
+        elif cap.source is CaptionSource.EMPTY:
+            empty += 1
+        if cap.source is not CaptionSource.FILE:
+            without_file.append(img.path)
+            continue
+        if cap.via_fallback:
+            inside = os.path.dirname(_abs(cap.path)) == subset.abs_path
+            yield rule("RA028").finding(
+                img.abs_path, f"no '{os.path.basename(os.path.splitext(img.path)[0] + ext)}': the caption is read "
+                              f"from '{_abs(cap.path)}'" + ("" if inside else ", outside this subset folder"))
+        assert cap.path is not None
+        if cap.path in seen_files:
+            continue
+        seen_files.add(cap.path)
+        cpath = _abs(cap.path)
+        if cap.error == "empty_file":
+            yield rule("RA020").finding(cpath, "caption file is empty (0 lines); sd-scripts stops with "
+                                               "'caption file is empty'")
+        elif cap.error == "not_utf8":
+            yield rule("RA021").finding(cpath, "caption file is not valid UTF-8; sd-scripts crashes with a "
+                                               "UnicodeDecodeError")
+        elif cap.error == "unreadable":
+            yield rule("RA022").finding(cpath, "caption file cannot be opened; sd-scripts crashes")
+        else:
+            if cap.has_bom:
+                yield rule("RA023").finding(cpath, "caption starts with a UTF-8 BOM (U+FEFF), which becomes "
+                                                   "the first character of the prompt")
+            if cap.text == "":
+                yield rule("RA024").finding(cpath, "caption's first line is blank: the image trains with an "
+                                                   "empty caption")
+            if cap.line_count > 1 and not subset.config.enable_wildcard:
+                multiline.append(cpath)
+    if multiline:
+        yield rule("RA025").finding(subset.abs_path, f"{len(multiline)} caption files have several lines; only "
+                                                     f"the first is used (e.g. '{multiline[0]}')")
+    for stem, members in by_stem.items():
+        if len(members) > 1:
+            names = ", ".join(os.path.basename(m) for m in members)
+            yield rule("RA027").finding(members[0], f"{names} share the stem '{os.path.basename(stem)}' and "
+                                                    f"so one caption '{os.path.basename(stem)}{ext}'")
+    names = set(sibling_names)
+    others = {e: 0 for e in OTHER_CAPTION_EXTENSIONS if e != ext}
+    for path in without_file:
+        stem = os.path.basename(os.path.splitext(path)[0])
+        for e in others:
+            if stem + e in names:
+                others[e] += 1
+    for e, count in others.items():
+        if count:
+            yield rule("RA026").finding(
+                subset.abs_path,
+                f"{count} of {len(subset.images)} images have a '{e}' caption beside them, but the caption "
+                f"extension is '{ext or '(none)'}', so sd-scripts ignores those files and uses the class tokens",
+                f"Pass --caption_extension {e} to sd-scripts (and to regaudit), or rename the caption files.")
+    if tokens_only:
+        yield rule("RA029").finding(subset.abs_path, f"{tokens_only} of {len(subset.images)} images have no caption "
+                                                     f"file and train on the class tokens "
+                                                     f"'{subset.config.class_tokens}'")
+    if empty:
+        yield rule("RA030").finding(subset.abs_path, f"{empty} of {len(subset.images)} images have no caption file "
+                                                     f"and no class tokens: they train on an empty prompt")

@@ -1,0 +1,197 @@
+"""Every finding code regaudit can emit, in one table. A code never changes meaning; a retired
+code is never reused. ``regaudit rules CODE`` prints these texts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..model import Finding, Severity
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    severity: Severity
+    summary: str  # one line
+    why: str  # why it matters for sd-scripts
+    hint: str  # default fix
+
+    def finding(self, path: str, message: str, hint: str | None = None) -> Finding:
+        return Finding(self.code, self.name, self.severity, path, message, hint or self.hint)
+
+
+E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+_RULES = [
+    # --- layout: which folders and files sd-scripts reads (spec §1-2)
+    Rule("RA001", "unparsed-folder-name", E,
+         "A folder with images whose name does not start with '<repeats>_' is ignored.",
+         "sd-scripts splits the folder name on '_' and passes the first piece to int(); when that "
+         "fails it logs 'ignore directory without repeats' and never reads the folder.",
+         "Rename the folder to '<repeats>_<class tokens>', e.g. '10_sks dog'."),
+    Rule("RA002", "repeats-below-one", W,
+         "A folder with repeats < 1 ('0_dog', '-2_dog') is skipped.",
+         "Subsets with num_repeats < 1 are dropped before their images are listed.",
+         "Give the folder a repeat count of 1 or more, or move it out of the root."),
+    Rule("RA003", "images-in-root", E,
+         "Image files directly in a train/reg root are never read.",
+         "Only the direct subfolders of train_data_dir/reg_data_dir are subsets; files in the root "
+         "itself are ignored. This usually means the concept folder was passed instead of its parent.",
+         "Move the images into a '<repeats>_<class tokens>' subfolder, or pass the parent folder."),
+    Rule("RA004", "nested-images", W,
+         "Images in folders nested inside a subset are never read.",
+         "sd-scripts lists each subset folder without recursing.",
+         "Move the images up into the subset folder, or make the nested folder a subset of its own."),
+    Rule("RA005", "hidden-entry", I,
+         "Hidden files and folders (names starting with '.') are not read.",
+         "The image glob never matches names that start with a dot (macOS '._photo.jpg' files, "
+         "'.ipynb_checkpoints').",
+         "Nothing to do if they are junk; rename them if they were meant to be trained on."),
+    Rule("RA006", "extension-case", E,
+         "An image whose extension has mixed case ('.Jpg', '.jPeg') is never used on Linux/macOS.",
+         "sd-scripts globs only '.png .jpg .jpeg .webp .bmp' and their all-uppercase forms, "
+         "case-sensitively except on Windows.",
+         "Rename the file to a lowercase extension, e.g. 'photo.jpg'."),
+    Rule("RA007", "unsupported-format", W,
+         "Files in a subset with an image extension sd-scripts does not glob are ignored.",
+         "GIF, TIFF, HEIC, AVIF (without pillow-avif-plugin), JPEG XL (without a plugin) and other "
+         "formats are never listed.",
+         "Convert them to PNG, JPEG or WebP if they are meant to be trained on."),
+    Rule("RA008", "empty-subset", W,
+         "A subset folder with no usable image is ignored ('no images found').",
+         "sd-scripts skips subsets whose glob finds nothing.",
+         "Add images, fix their extensions, or remove the folder."),
+    Rule("RA009", "duplicate-subset", W,
+         "The same folder is configured twice in one dataset; the later one is ignored.",
+         "Subsets are compared by their image_dir string; whichever of train or reg comes first wins.",
+         "Do not use one folder as both training and regularization data."),
+    Rule("RA010", "aliased-subset", E,
+         "One folder is reached through two different paths; sd-scripts registers its images twice.",
+         "The duplicate check compares path strings, so a folder named two ways (relative and "
+         "absolute, or through a symlink) is read twice and its samples counted twice.",
+         "Refer to each folder by one path only."),
+    Rule("RA011", "no-subsets", E,
+         "A root or dataset yields no subset with images: there is nothing to train on.",
+         "sd-scripts stops with 'No data found' when no dataset has any image.",
+         "Check that the root holds '<repeats>_<class tokens>' folders with images in them."),
+    Rule("RA012", "image-not-a-file", E,
+         "A directory or dangling symlink has an image name; sd-scripts crashes on it.",
+         "The image glob matches names, not files; reading the size of a directory or a broken "
+         "link raises an error and the run stops.",
+         "Rename the folder or remove the broken link."),
+    Rule("RA013", "folder-unreadable", E,
+         "A folder cannot be listed (permissions); sd-scripts sees no images in it.",
+         "An unreadable subset folder globs to nothing and is skipped as empty.",
+         "Fix the folder's permissions (chmod u+rx)."),
+    # --- captions (spec §3)
+    Rule("RA020", "caption-empty-file", E,
+         "A zero-byte caption file crashes sd-scripts ('caption file is empty').",
+         "sd-scripts asserts that a caption file has at least one line.",
+         "Write a caption into the file, or delete it to fall back to the class tokens."),
+    Rule("RA021", "caption-not-utf8", E,
+         "A caption file that is not valid UTF-8 crashes sd-scripts.",
+         "Captions are read as UTF-8 and a decoding error stops the run.",
+         "Re-save the caption as UTF-8 (e.g. iconv -f cp1252 -t utf-8)."),
+    Rule("RA022", "caption-unreadable", E,
+         "A caption file cannot be opened (permissions); sd-scripts crashes on it.",
+         "sd-scripts opens every caption file it finds while listing a subset.",
+         "Fix the file's permissions (chmod u+r)."),
+    Rule("RA023", "caption-bom", W,
+         "A caption starts with a UTF-8 byte-order mark, which ends up in the prompt.",
+         "sd-scripts reads captions as 'utf-8', not 'utf-8-sig', and strips only whitespace.",
+         "Re-save the caption without a BOM."),
+    Rule("RA024", "caption-blank", W,
+         "A caption file's first line is blank, so the image trains with an empty caption.",
+         "Only the first line is used (stripped); a blank one gives an empty caption, with no error.",
+         "Put the caption on the first line."),
+    Rule("RA025", "caption-multiline", I,
+         "A caption file has several lines; only the first is used.",
+         "sd-scripts reads the first line unless wildcards are enabled.",
+         "Join the caption into one line, or enable_wildcard if the lines are alternatives."),
+    Rule("RA026", "caption-extension-mismatch", W,
+         "Caption files beside the images have another extension than the one sd-scripts reads.",
+         "sd-scripts reads '<image stem><caption_extension>' ('.caption' by default); '.txt' files "
+         "are ignored unless --caption_extension .txt is given, so the class tokens are used instead.",
+         "Pass --caption_extension .txt to sd-scripts (and to regaudit), or rename the files."),
+    Rule("RA027", "shared-caption-stem", W,
+         "Two images share one file stem and therefore one caption file.",
+         "'a.png' and 'a.jpg' in one folder both read 'a<caption_extension>'.",
+         "Give every image a unique stem."),
+    Rule("RA028", "face-crop-caption-fallback", W,
+         "The caption comes from another file through the face-crop naming fallback.",
+         "When '<stem><ext>' is missing and the path split on '_' has 5 or more pieces, sd-scripts "
+         "reads the caption named by all but the last 4 pieces, folders included, possibly outside "
+         "the dataset.",
+         "Add the image's own caption file, or rename the image with fewer underscores."),
+    Rule("RA029", "class-token-captions", I,
+         "Images without a caption file train on the folder's class tokens.",
+         "With no caption file the class tokens are the whole prompt.",
+         "Add caption files if the images need more than the class tokens."),
+    Rule("RA030", "empty-prompt", W,
+         "Images have neither a caption file nor class tokens: they train on an empty prompt.",
+         "A folder named '<repeats>' alone, or a config subset without class_tokens, gives ''.",
+         "Add caption files, or class tokens to the folder name ('10_sks dog')."),
+    # --- image files (spec §5)
+    Rule("RA040", "image-zero-bytes", E,
+         "A zero-byte image file: its size reads as 0x0 and sd-scripts crashes.",
+         "An unreadable size becomes (0, 0), which later divides by zero.",
+         "Delete the file or replace it with the real image."),
+    Rule("RA041", "image-unreadable", E,
+         "An image's size cannot be read; sd-scripts crashes on it.",
+         "When neither the header nor Pillow gives a size, sd-scripts uses (0, 0) and divides by "
+         "zero when bucketing; an unopenable file stops the run.",
+         "Re-export the image, or remove it."),
+    Rule("RA042", "image-header-crash", E,
+         "An image header sd-scripts' size reader recognises but cannot parse crashes the run at once.",
+         "The header reader (imagesize) raises on a malformed JPEG/WebP header instead of falling back.",
+         "Re-export the image (e.g. open and save it again), or remove it."),
+    Rule("RA043", "image-truncated", E,
+         "An image cannot be fully decoded (truncated or corrupt data); training crashes when it loads.",
+         "The header can be fine while the pixel data is cut short; Pillow raises when decoding.",
+         "Re-download or re-export the image."),
+    Rule("RA044", "exif-rotated", W,
+         "The image carries an EXIF orientation: sd-scripts ignores it and trains the stored pixels.",
+         "Neither the size nor the pixels are rotated by sd-scripts: a phone photo stored sideways "
+         "trains sideways, and its bucket is chosen from the unrotated size.",
+         "Apply the rotation to the pixels (e.g. exiftran -ai, or ImageOps.exif_transpose) and drop the tag."),
+    Rule("RA045", "transparency-dropped", W,
+         "The image has transparency, which sd-scripts drops when it converts to RGB.",
+         "Pixels are converted to RGB (RGBA only with alpha_mask); the colour under transparent "
+         "areas, often black, becomes part of the training image.",
+         "Flatten the image onto the background you want, or use alpha_mask."),
+    Rule("RA046", "cmyk-converted", W,
+         "A CMYK image is converted to RGB without colour management; colours shift.",
+         "Pillow's plain CMYK to RGB conversion ignores ICC profiles.",
+         "Convert to sRGB with a colour-managed tool before training."),
+    Rule("RA047", "palette-converted", I,
+         "A palette (indexed-colour) image is converted to RGB.",
+         "Indexed images are expanded to RGB; dithering and banding are trained as they are.",
+         "Nothing to do unless the palette is visibly lossy; re-export as full colour if so."),
+    Rule("RA048", "high-bit-depth", W,
+         "A 16/32-bit grayscale image is clipped to 8 bits when converted, usually to near white.",
+         "Pillow's conversion of 'I;16'/'I'/'F' images to RGB clips values above 255.",
+         "Convert the image to 8-bit before training."),
+    Rule("RA049", "format-mismatch", I,
+         "The file's content is another format than its extension says.",
+         "sd-scripts reads the content, so this works, but tools that trust extensions may not.",
+         "Rename the file to its real extension."),
+    Rule("RA050", "huge-image", E,
+         "The image is larger than Pillow's decompression-bomb limit; loading it raises an error.",
+         "Pillow refuses images above about 179 million pixels, so the run crashes when it loads it.",
+         "Downscale the image before training."),
+]
+
+REGISTRY: dict[str, Rule] = {r.code: r for r in _RULES}
+BY_NAME: dict[str, Rule] = {r.name: r for r in _RULES}
+
+assert len(REGISTRY) == len(_RULES) and len(BY_NAME) == len(_RULES), "duplicate rule code or name"
+
+
+def rule(code: str) -> Rule:
+    return REGISTRY[code]
+
+
+def lookup(key: str) -> Rule | None:
+    """A rule by code (case-insensitive) or by name."""
+    return REGISTRY.get(key.upper()) or BY_NAME.get(key.lower())

@@ -1,0 +1,183 @@
+"""Build the model of a dataset: which subsets sd-scripts keeps (DreamBoothDataset.__init__'s
+order of checks), their images with sizes and captions, what it skips, and the findings.
+Reads files; writes and prints nothing."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+from . import images as _images
+from .captions import normalize_extension, read_caption
+from .config import DatasetSpec, TrainingArgs, load_dataset_config
+from .errors import InputPathError
+from .layout import list_subset, scan_root
+from .model import (Caption, Dataset, Finding, IgnoreReason, Ignored, ImageProbe, ImageRecord,
+                    ScanResult, Subset, SubsetConfig)
+from .rules import rule
+from .rules.files import caption_findings, image_findings
+
+Progress = Callable[[int, int], None]  # (done, total)
+_PARALLEL_MIN = 1500  # below this, starting worker processes costs more than it saves
+_CHUNK = 400
+
+
+def specs_from_roots(train: str | None, reg: str | None, args: TrainingArgs) -> DatasetSpec:
+    """One dataset from train_data_dir / reg_data_dir, as train_network.py builds it."""
+    for label, root in (("train", train), ("reg", reg)):
+        if root is None:
+            continue
+        if not os.path.exists(root):
+            raise InputPathError(f"{root}: {label} folder does not exist; pass the folder that holds "
+                                 f"the '<repeats>_<class tokens>' subfolders")
+        if not os.path.isdir(root):
+            raise InputPathError(f"{root}: {label} path is not a folder; pass the folder that holds "
+                                 f"the '<repeats>_<class tokens>' subfolders")
+    spec = DatasetSpec(0, args.dataset_params(), [])
+    for root, is_reg in ((train, False), (reg, True)):
+        if root is None:
+            continue
+        rs = scan_root(root, is_reg, args.caption_extension)
+        spec.subsets += rs.subsets
+        spec.ignored += rs.ignored
+        spec.findings += rs.findings
+        if not rs.subsets:
+            role = "reg" if is_reg else "train"
+            spec.findings.append(rule("RA011").finding(
+                os.path.abspath(root), f"{role} root has no '<repeats>_<class tokens>' subfolder: sd-scripts "
+                                       f"finds no {role} subset in it"))
+    return spec
+
+
+def load_specs(train: str | None = None, reg: str | None = None, dataset_config: str | None = None,
+               args: TrainingArgs | None = None) -> list[DatasetSpec]:
+    args = args or TrainingArgs()
+    args = TrainingArgs(**{**args.__dict__, "caption_extension": normalize_extension(args.caption_extension)})
+    if dataset_config is not None:
+        return load_dataset_config(dataset_config, args)  # train/reg dirs are ignored then, as in sd-scripts
+    if train is None and reg is None:
+        raise InputPathError("nothing to scan: give a folder, --train/--reg, or --dataset-config")
+    return [specs_from_roots(train, reg, args)]
+
+
+def _work(item: tuple[str, str, str | None, bool, bool]) -> tuple[ImageProbe, Caption]:
+    path, ext, tokens, wildcard, deep = item
+    return _images.probe(path, deep), read_caption(path, ext, tokens, wildcard)
+
+
+def _work_chunk(items: list[tuple[str, str, str | None, bool, bool]]) -> list[tuple[ImageProbe, Caption]]:
+    return [_work(it) for it in items]
+
+
+def _run_all(items: list, jobs: int, progress: Progress | None) -> list[tuple[ImageProbe, Caption]]:
+    total = len(items)
+    if jobs <= 1 or total < _PARALLEL_MIN:
+        out = []
+        for i, it in enumerate(items):
+            out.append(_work(it))
+            if progress and (i % 200 == 0 or i == total - 1):
+                progress(i + 1, total)
+        return out
+    chunks = [items[i:i + _CHUNK] for i in range(0, total, _CHUNK)]
+    results: list = [None] * len(chunks)
+    done = 0
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(_work_chunk, c): k for k, c in enumerate(chunks)}
+        for fut in as_completed(futures):
+            k = futures[fut]
+            results[k] = fut.result()
+            done += len(chunks[k])
+            if progress:
+                progress(done, total)
+    return [r for chunk in results for r in chunk]
+
+
+def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = None,
+         progress: Progress | None = None, caption_extension: str = ".caption",
+         sources: Sequence[str] = ()) -> ScanResult:
+    jobs = jobs if jobs is not None else (os.cpu_count() or 1)
+    ignored: list[Ignored] = []
+    findings: list[Finding] = []
+    kept: list[tuple[int, SubsetConfig, list[str], frozenset[str]]] = []
+    for spec in specs:
+        ignored += spec.ignored
+        findings += spec.findings
+        kept_keys: set[str] = set()
+        for sc in spec.subsets:
+            abs_dir = os.path.abspath(sc.image_dir)
+            if sc.num_repeats < 1:
+                ignored.append(Ignored(abs_dir, "dir", IgnoreReason.REPEATS_BELOW_ONE,
+                                       f"num_repeats {sc.num_repeats} < 1: the subset is skipped"))
+                findings.append(rule("RA002").finding(abs_dir, f"subset has num_repeats {sc.num_repeats}; "
+                                                               f"sd-scripts skips it"))
+                continue
+            key = str(Path(sc.image_dir))  # DreamBoothSubset equality: the image_dir string
+            if key in kept_keys:
+                role = "reg" if sc.is_reg else "train"
+                ignored.append(Ignored(abs_dir, "dir", IgnoreReason.DUPLICATE_SUBSET,
+                                       f"the same folder is already a subset of this dataset; this {role} "
+                                       f"entry is ignored"))
+                findings.append(rule("RA009").finding(
+                    abs_dir, f"folder is configured twice in dataset {spec.index}; the later ({role}) "
+                             f"entry is ignored and the first one is used"))
+                continue
+            listing = list_subset(sc.image_dir)
+            ignored += listing.ignored
+            findings += listing.findings
+            if not listing.images:
+                why = "no image files found" if listing.readable else "not a readable directory"
+                ignored.append(Ignored(abs_dir, "dir", IgnoreReason.NO_IMAGES,
+                                       f"{why}: sd-scripts ignores the subset ('no images found')"))
+                findings.append(rule("RA008").finding(abs_dir, f"subset has {why}; sd-scripts ignores it"))
+                continue
+            kept_keys.add(key)
+            kept.append((spec.index, sc, listing.images, listing.names))
+
+    items = [(p, sc.caption_extension, sc.class_tokens, sc.enable_wildcard, deep)
+             for _, sc, paths, _ in kept for p in paths]
+    results = _run_all(items, jobs, progress)
+
+    by_dataset: dict[int, list[Subset]] = defaultdict(list)
+    pos = 0
+    for ds_index, sc, paths, names in kept:
+        records = []
+        for p in paths:
+            probe, caption = results[pos]
+            pos += 1
+            records.append(ImageRecord(p, os.path.abspath(p), os.path.splitext(p)[1], probe, caption))
+        subset = Subset(sc, os.path.abspath(sc.image_dir), tuple(records))
+        by_dataset[ds_index].append(subset)
+        findings += image_findings(subset)
+        findings += caption_findings(subset, names)
+
+    datasets = []
+    for spec in specs:
+        subsets = tuple(by_dataset.get(spec.index, []))
+        datasets.append(Dataset(spec.index, spec.params, subsets))
+        findings += _dataset_findings(spec, subsets)
+    return ScanResult(tuple(datasets), tuple(ignored), tuple(findings), caption_extension, deep, tuple(sources))
+
+
+def _dataset_findings(spec: DatasetSpec, subsets: tuple[Subset, ...]) -> list[Finding]:
+    out = []
+    by_real: dict[str, list[Subset]] = defaultdict(list)
+    for s in subsets:
+        by_real[os.path.realpath(s.config.image_dir)].append(s)
+    for real, group in by_real.items():
+        if len(group) > 1:
+            spellings = ", ".join(f"'{s.config.image_dir}' ({s.role.value})" for s in group)
+            out.append(rule("RA010").finding(
+                real, f"one folder is read as {len(group)} subsets through different paths: {spellings}; "
+                      f"sd-scripts registers its {len(group[0].images)} images {len(group)} times"))
+    if not any(not s.config.is_reg for s in subsets):
+        where = os.path.abspath(subsets[0].config.image_dir) if subsets else "."
+        n_reg = sum(len(s.images) for s in subsets)
+        msg = (f"dataset {spec.index} has no train subset with images"
+               + (f"; its {n_reg} reg images are never used (reg images are only drawn to match train samples)"
+                  if n_reg else ""))
+        if not any(f.code == "RA011" for f in spec.findings) or n_reg:
+            out.append(rule("RA011").finding(where, msg))
+    return out
