@@ -101,6 +101,161 @@ def scan(
         stdout.print(human.scan_view(result))
 
 
+def _pick(cli_value, cfg: dict, key: str, default):
+    """Command line first, then the --config_file, then sd-scripts' default."""
+    if cli_value is not None:
+        return cli_value
+    return cfg.get(key, default)
+
+
+def _training_inputs(ctx: typer.Context, train, reg, dataset_config, config_file, caption_extension, resolution,
+                     enable_bucket, min_bucket_reso, max_bucket_reso, bucket_reso_steps, bucket_no_upscale,
+                     train_batch_size, gradient_accumulation_steps, max_train_epochs, max_train_steps,
+                     prior_loss_weight, num_processes, cache_latents, random_crop, trainer):
+    """Merge command line and --config_file into dataset specs and balance options."""
+    from .balance import BalanceOptions, Trainer
+    from .scan import load_specs
+    from .training_args import parse_resolution, read_training_config
+
+    cfg: dict = {}
+    if config_file is not None:
+        cf = read_training_config(config_file)
+        cfg = cf.values
+        if cf.ignored:
+            stderr.print(f"regaudit: note: {len(cf.ignored)} keys of {config_file} do not change the dataset and "
+                         f"are ignored", markup=False)
+    if ctx.args:
+        stderr.print(f"regaudit: note: ignoring options that do not change the dataset: {' '.join(ctx.args)}",
+                     markup=False, soft_wrap=True)
+    ext = _pick(caption_extension, cfg, "caption_extension", None)
+    if ext is None:
+        ext = cfg.get("caption_extention", ".caption")
+    args = TrainingArgs(
+        caption_extension=normalize_extension(str(ext)),
+        dataset_repeats=int(cfg.get("dataset_repeats", 1)),
+        resolution=parse_resolution(_pick(resolution, cfg, "resolution", None)),
+        train_batch_size=int(_pick(train_batch_size, cfg, "train_batch_size", 1)),
+        enable_bucket=bool(enable_bucket or cfg.get("enable_bucket", False)),
+        min_bucket_reso=int(_pick(min_bucket_reso, cfg, "min_bucket_reso", 256)),
+        max_bucket_reso=int(_pick(max_bucket_reso, cfg, "max_bucket_reso", 1024)),
+        bucket_reso_steps=int(_pick(bucket_reso_steps, cfg, "bucket_reso_steps", 64)),
+        bucket_no_upscale=bool(bucket_no_upscale or cfg.get("bucket_no_upscale", False)),
+    )
+    for name, value in (("--train_batch_size", args.train_batch_size),
+                        ("--gradient_accumulation_steps", _pick(gradient_accumulation_steps, cfg,
+                                                                "gradient_accumulation_steps", 1)),
+                        ("--num_processes", _pick(num_processes, cfg, "num_processes", 1))):
+        if int(value) < 1:
+            raise RegauditError(f"{name} must be at least 1, got {value}")
+    opts = BalanceOptions(
+        trainer=Trainer(trainer),
+        gradient_accumulation_steps=int(_pick(gradient_accumulation_steps, cfg, "gradient_accumulation_steps", 1)),
+        max_train_epochs=_pick(max_train_epochs, cfg, "max_train_epochs", None),
+        max_train_steps=int(_pick(max_train_steps, cfg, "max_train_steps", 1600)),
+        num_processes=int(_pick(num_processes, cfg, "num_processes", 1)),
+        prior_loss_weight=float(_pick(prior_loss_weight, cfg, "prior_loss_weight", 1.0)),
+        cache_latents=bool(cache_latents or cfg.get("cache_latents", False)),
+        random_crop=bool(random_crop or cfg.get("random_crop", False)),
+    )
+    train = _pick(train, cfg, "train_data_dir", None)
+    reg = _pick(reg, cfg, "reg_data_dir", None)
+    dataset_config = _pick(dataset_config, cfg, "dataset_config", None)
+    if dataset_config is not None and (train or reg):
+        stderr.print("regaudit: note: --dataset_config is given, so --train_data_dir/--reg_data_dir are ignored "
+                     "(as sd-scripts does)", markup=False)
+    specs = load_specs(train, reg, dataset_config, args)
+    sources = [p for p in (dataset_config,) if p] or [p for p in (train, reg) if p]
+    return specs, args, opts, sources
+
+
+_EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
+CONFIG_FILE_OPT = typer.Option(None, "--config-file", "--config_file", metavar="FILE",
+                               help="sd-scripts training-arguments TOML; its dataset keys are read.")
+RES_OPT = typer.Option(None, "--resolution", metavar="N|W,H", help="Training resolution (required by sd-scripts).")
+BUCKET_OPT = typer.Option(False, "--enable_bucket", "--enable-bucket", help="Aspect-ratio bucketing.")
+MINB_OPT = typer.Option(None, "--min_bucket_reso", "--min-bucket-reso", help="Default 256.")
+MAXB_OPT = typer.Option(None, "--max_bucket_reso", "--max-bucket-reso", help="Default 1024.")
+STEPS_OPT = typer.Option(None, "--bucket_reso_steps", "--bucket-reso-steps", help="Default 64.")
+NOUP_OPT = typer.Option(False, "--bucket_no_upscale", "--bucket-no-upscale", help="Buckets per image, no upscaling.")
+BATCH_OPT = typer.Option(None, "--train_batch_size", "--train-batch-size", "--batch-size", help="Default 1.")
+GA_OPT = typer.Option(None, "--gradient_accumulation_steps", "--gradient-accumulation-steps", help="Default 1.")
+EPOCHS_OPT = typer.Option(None, "--max_train_epochs", "--max-train-epochs", help="Epochs (overrides steps).")
+MAXSTEPS_OPT = typer.Option(None, "--max_train_steps", "--max-train-steps", help="Default 1600.")
+PLW_OPT = typer.Option(None, "--prior_loss_weight", "--prior-loss-weight", help="Default 1.0.")
+NPROC_OPT = typer.Option(None, "--num_processes", "--num-processes", help="GPUs/processes (accelerate); default 1.")
+CACHE_OPT = typer.Option(False, "--cache_latents", "--cache-latents", help="Latents cached (images are resized).")
+CROP_OPT = typer.Option(False, "--random_crop", "--random-crop", help="random_crop is on for the subsets.")
+TRAINER_OPT = typer.Option("train_network", "--trainer",
+                           help="sd-scripts script (sets the bucket_reso_steps multiple): train_network, train_db, "
+                                "sdxl_train_network, sdxl_train, sd3_train_network, flux_train_network, flux_train, "
+                                "lumina_train, lumina_train_network, sd3_train.")
+
+
+@app.command(context_settings=_EXTRA)
+def balance(
+    ctx: typer.Context,
+    train: Optional[str] = TRAIN_OPT,
+    reg: Optional[str] = REG_OPT,
+    dataset_config: Optional[str] = CONFIG_OPT,
+    config_file: Optional[str] = CONFIG_FILE_OPT,
+    caption_extension: Optional[str] = typer.Option(None, "--caption-extension", "--caption_extension",
+                                                    "--caption_extention", metavar="EXT",
+                                                    help="Caption file extension (default .caption)."),
+    resolution: Optional[str] = RES_OPT,
+    enable_bucket: bool = BUCKET_OPT,
+    min_bucket_reso: Optional[int] = MINB_OPT,
+    max_bucket_reso: Optional[int] = MAXB_OPT,
+    bucket_reso_steps: Optional[int] = STEPS_OPT,
+    bucket_no_upscale: bool = NOUP_OPT,
+    train_batch_size: Optional[int] = BATCH_OPT,
+    gradient_accumulation_steps: Optional[int] = GA_OPT,
+    max_train_epochs: Optional[int] = EPOCHS_OPT,
+    max_train_steps: Optional[int] = MAXSTEPS_OPT,
+    prior_loss_weight: Optional[float] = PLW_OPT,
+    num_processes: Optional[int] = NPROC_OPT,
+    cache_latents: bool = CACHE_OPT,
+    random_crop: bool = CROP_OPT,
+    trainer: str = TRAINER_OPT,
+    suggest: bool = typer.Option(False, "--suggest", help="Propose folder repeats / image counts that fix the balance."),
+    reg_share: Optional[float] = typer.Option(None, "--reg-share", help="With --suggest: target share of the loss "
+                                                                         "weight from reg images (0..1)."),
+    as_json: bool = JSON_OPT,
+    jobs: Optional[int] = JOBS_OPT,
+    progress: bool = PROGRESS_OPT,
+) -> None:
+    """Simulate sd-scripts' registration and reg balancing: repeats, unused reg images, buckets, batches, steps.
+
+    Unknown sd-scripts options are accepted and ignored, so a whole training command can be pasted."""
+    from .balance import Trainer, plan
+    from .scan import scan as run_scan
+
+    if trainer not in {t.value for t in Trainer}:
+        raise RegauditError(f"--trainer '{trainer}' is not one of: {', '.join(t.value for t in Trainer)}")
+    specs, args, opts, sources = _training_inputs(
+        ctx, train, reg, dataset_config, config_file, caption_extension, resolution, enable_bucket,
+        min_bucket_reso, max_bucket_reso, bucket_reso_steps, bucket_no_upscale, train_batch_size,
+        gradient_accumulation_steps, max_train_epochs, max_train_steps, prior_loss_weight, num_processes,
+        cache_latents, random_crop, trainer)
+    with _progress(progress, "reading image headers") as cb:
+        result = run_scan(specs, jobs=jobs, progress=cb, caption_extension=args.caption_extension,
+                          sources=sources)
+    p = plan(result, opts)
+    suggestions = []
+    if suggest:
+        from .suggest import suggest as make_suggestions
+
+        suggestions = make_suggestions(p, reg_share)
+    if as_json:
+        doc = json_out.balance_document(p)
+        if suggest:
+            doc["suggestions"] = [s.to_json() for s in suggestions]
+        sys.stdout.write(json_out.dumps(doc) + "\n")
+    else:
+        stdout.print(human.balance_view(p))
+        if suggest:
+            stdout.print(human.suggestions_view(suggestions))
+
+
 @app.command()
 def rules(code: Optional[str] = typer.Argument(None, help="A code (RA001) or name to explain."),
           as_json: bool = JSON_OPT) -> None:

@@ -158,7 +158,8 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
         subsets = tuple(by_dataset.get(spec.index, []))
         datasets.append(Dataset(spec.index, spec.params, subsets))
         findings += _dataset_findings(spec, subsets)
-    return ScanResult(tuple(datasets), tuple(ignored), tuple(findings), caption_extension, deep, tuple(sources))
+    return ScanResult(tuple(datasets), tuple(ignored), tuple(findings), caption_extension, deep,
+                      tuple(os.path.abspath(s) for s in sources))
 
 
 def _dataset_findings(spec: DatasetSpec, subsets: tuple[Subset, ...]) -> list[Finding]:

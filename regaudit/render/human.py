@@ -92,3 +92,85 @@ def scan_view(result: ScanResult) -> Group:
         parts.append(ignored_table(result.ignored))
     parts.extend(findings_block(result.findings))
     return Group(*parts)
+
+
+def balance_view(plan) -> Group:
+    """Rich view of a balance.BalancePlan."""
+    parts: list[RenderableType] = []
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for f in plan.findings:
+        counts[f.severity.value] += 1
+    head = Text()
+    head.append("regaudit balance", style="bold")
+    head.append(" — ")
+    head.append_text(summary_line(counts))
+    parts.append(head)
+    for d in plan.datasets:
+        t = Table(title=f"Dataset {d.index}", title_justify="left", show_header=False)
+        t.add_column("what")
+        t.add_column("value", justify="right")
+        res = d.params.resolution
+        t.add_row("resolution", f"{res[0]}x{res[1]}" if res else "(none)")
+        t.add_row("batch size", str(d.params.batch_size))
+        t.add_row("train samples (num_train_images)", str(d.num_train_images))
+        t.add_row("reg samples, raw (num_reg_images)", str(d.num_reg_images))
+        t.add_row("reg samples used", str(d.reg_samples_used))
+        used = sum(1 for r in d.images if r.is_reg)
+        t.add_row("reg images used / total", f"{used} / {d.reg_image_count}")
+        hist: dict[int, int] = {}
+        for r in d.images:
+            if r.is_reg:
+                hist[r.num_repeats] = hist.get(r.num_repeats, 0) + 1
+        if hist:
+            t.add_row("reg images by effective repeats",
+                      ", ".join(f"{v}×{k}" for k, v in sorted(hist.items())))
+        t.add_row("batches per epoch", "—" if d.batches is None else str(d.batches))
+        if d.train_only_batches is not None and d.num_reg_images:
+            t.add_row("batches without reg", str(d.train_only_batches))
+        parts.append(t)
+        if d.unused_reg:
+            names = ", ".join(i.abs_path for i in d.unused_reg[:5])
+            more = f" … and {len(d.unused_reg) - 5} more" if len(d.unused_reg) > 5 else ""
+            parts.append(Text(f"  never used: {len(d.unused_reg)} reg images: {names}{more}", style="yellow"))
+        if d.buckets:
+            bt = Table(title=f"Buckets of dataset {d.index}", title_justify="left")
+            for col in ("bucket", "train", "reg", "batches"):
+                bt.add_column(col, justify="right")
+            for b in d.buckets[:MAX_ROWS]:
+                bt.add_row(f"{b.resolution[0]}x{b.resolution[1]}", str(b.train), str(b.reg), str(b.batches))
+            parts.append(bt)
+    tot = Table(title="Steps", title_justify="left", show_header=False)
+    tot.add_column("what")
+    tot.add_column("value", justify="right")
+    if plan.would_crash:
+        parts.append(Text("sd-scripts would stop before training on this input; see the errors below.",
+                          style="bold red"))
+    else:
+        o = plan.options
+        tot.add_row("batches per epoch (all datasets)", str(plan.batches_per_epoch))
+        tot.add_row("optimizer steps per epoch", str(plan.steps_per_epoch))
+        if o.max_train_epochs is not None:
+            tot.add_row(f"max_train_steps for {o.max_train_epochs} epochs", str(plan.max_train_steps))
+        else:
+            tot.add_row("max_train_steps (given or default)", str(plan.max_train_steps))
+            tot.add_row("epochs that makes", f"{plan.max_train_steps / plan.steps_per_epoch:.2f} ({plan.epochs} started)"
+                        if plan.steps_per_epoch else "—")
+        tot.add_row("kohya_ss GUI estimate (×2 with reg)", str(plan.gui_estimate))
+        tot.add_row(f"reg share of the loss weight (prior_loss_weight {o.prior_loss_weight:g})",
+                    f"{plan.reg_loss_share:.1%}")
+        parts.append(tot)
+    parts.extend(findings_block(plan.findings))
+    return Group(*parts)
+
+
+def suggestions_view(suggestions) -> RenderableType:
+    if not suggestions:
+        return Text("\nNo change suggested: every reg image is used and none is repeated.", style="green")
+    t = Table(title="Suggestions", title_justify="left")
+    t.add_column("ds", justify="right")
+    t.add_column("goal")
+    t.add_column("change", overflow="fold")
+    t.add_column("result", overflow="fold")
+    for s in suggestions:
+        t.add_row(str(s.dataset), s.goal, s.change, s.result)
+    return t

@@ -75,3 +75,63 @@ def sort_findings(findings):
 
 def dumps(doc: dict) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+def balance_document(plan) -> dict:
+    """JSON for ``regaudit balance``; ``plan`` is a balance.BalancePlan."""
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for f in plan.findings:
+        counts[f.severity.value] += 1
+    o = plan.options
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "command": "balance",
+        "would_crash": plan.would_crash,
+        "max_train_steps": plan.max_train_steps,
+        "batches_per_epoch": plan.batches_per_epoch,
+        "steps_per_epoch": plan.steps_per_epoch,
+        "epochs": plan.epochs,
+        "max_train_epochs": o.max_train_epochs,
+        "gui_estimate_steps": plan.gui_estimate,
+        "prior_loss_weight": o.prior_loss_weight,
+        "reg_loss_share": plan.reg_loss_share,
+        "options": {"trainer": o.trainer.value, "gradient_accumulation_steps": o.gradient_accumulation_steps,
+                    "num_processes": o.num_processes, "cache_latents": o.cache_latents},
+        "summary": {"errors": counts["error"], "warnings": counts["warning"], "info": counts["info"]},
+        "datasets": [dataset_plan_json(d) for d in plan.datasets],
+        "findings": [f.to_json() for f in sort_findings(plan.findings)],
+    }
+
+
+def dataset_plan_json(d) -> dict:
+    p = d.params
+    hist: dict[int, int] = {}
+    for r in d.images:
+        if r.is_reg:
+            hist[r.num_repeats] = hist.get(r.num_repeats, 0) + 1
+    return {
+        "index": d.index,
+        "resolution": list(p.resolution) if p.resolution else None,
+        "batch_size": p.batch_size,
+        "enable_bucket": p.enable_bucket,
+        "bucket_no_upscale": p.bucket_no_upscale,
+        "num_train_images": d.num_train_images,
+        "num_reg_images": d.num_reg_images,
+        "reg_samples_used": d.reg_samples_used,
+        "reg_image_count": d.reg_image_count,
+        "reg_images_used": sum(1 for r in d.images if r.is_reg),
+        "reg_repeats_histogram": {str(k): v for k, v in sorted(hist.items())},
+        "reg_balance": None if d.reg is None else {
+            "first_pass_images": d.reg.prefix, "extra_repeats": d.reg.extra,
+            "images_with_one_more": d.reg.remainder, "overshoot": d.reg.overshoot},
+        "order_dependent": d.order_dependent,
+        "batches_per_epoch": d.batches,
+        "train_only_batches": d.train_only_batches,
+        "images": [{"path": r.record.abs_path, "is_reg": r.is_reg, "num_repeats": r.num_repeats,
+                    "bucket": list(r.bucket) if r.bucket else None,
+                    "resized": list(r.resized) if r.resized else None} for r in d.images],
+        "unused_reg_images": [i.abs_path for i in d.unused_reg],
+        "buckets": None if d.buckets is None else [
+            {"resolution": list(b.resolution), "train": b.train, "reg": b.reg, "batches": b.batches}
+            for b in d.buckets],
+    }

@@ -180,6 +180,72 @@ _RULES = [
          "The image is larger than Pillow's decompression-bomb limit; loading it raises an error.",
          "Pillow refuses images above about 179 million pixels, so the run crashes when it loads it.",
          "Downscale the image before training."),
+    # --- registration, balancing, buckets, steps (spec §4-6)
+    Rule("RA060", "no-resolution", E,
+         "No training resolution is given; sd-scripts stops at start.",
+         "DreamBoothDataset requires a resolution ('resolution is required').",
+         "Pass --resolution N or W,H, or set resolution in the dataset config."),
+    Rule("RA061", "bucket-limits", E,
+         "The resolution lies outside min/max_bucket_reso; sd-scripts stops with an assertion.",
+         "With bucketing, min(resolution) >= min_bucket_reso and max(resolution) <= max_bucket_reso are "
+         "asserted after both are rounded to bucket_reso_steps.",
+         "Adjust --min_bucket_reso/--max_bucket_reso so the resolution lies between them."),
+    Rule("RA062", "bucket-steps", E,
+         "bucket_reso_steps is not a multiple of what the trainer requires; it stops at start.",
+         "train_network.py and train_db.py need a multiple of 64, SDXL/SD3/FLUX LoRA 32, FLUX full "
+         "fine-tuning and Lumina 16, SD3 full fine-tuning 8.",
+         "Use --bucket_reso_steps 64 (SD 1.x/2.x) or 32 (SDXL)."),
+    Rule("RA063", "bucket-crash", E,
+         "Choosing a registered image's bucket divides by zero; sd-scripts crashes while making buckets.",
+         "An unreadable size (0x0), an image shorter than bucket_reso_steps with --bucket_no_upscale, or an "
+         "extreme aspect ratio that rounds a side to 0 all raise ZeroDivisionError.",
+         "Fix or remove the image, or crop extreme aspect ratios."),
+    Rule("RA065", "no-data", E,
+         "No dataset registers any image; sd-scripts stops with 'No data found'.",
+         "With no train images nothing is registered, and reg images are only drawn to match train samples.",
+         "Point --train_data_dir at the folder that holds the '<repeats>_<tokens>' subfolders."),
+    Rule("RA066", "reg-unused", W,
+         "Reg samples exceed train samples, so some reg images are never used.",
+         "The balancing loop stops as soon as the reg samples reach the train samples; the rest of the reg "
+         "list is never registered.",
+         "Lower the reg folders' repeats, remove reg images, or add train images/repeats."),
+    Rule("RA067", "reg-order-dependent", W,
+         "Which reg images are used depends on the order the OS lists the reg folders.",
+         "Reg subsets are visited in directory-listing order (unsorted; hash order on ext4), so another "
+         "machine or a copied tree can use a different prefix of the reg list.",
+         "Use one reg folder, or make the reg samples no more than the train samples."),
+    Rule("RA068", "reg-overshoot", I,
+         "Reg folders with repeats > 1 overshoot the train samples.",
+         "The loop adds a whole folder-repeat count per image and checks only afterwards.",
+         "Use repeats 1 for reg folders to match the train samples exactly."),
+    Rule("RA069", "no-reg", I,
+         "The dataset has no regularization images.",
+         "Without reg images there is no prior preservation; that may be what you want.",
+         "Add a reg_data_dir if you want prior preservation."),
+    Rule("RA070", "reg-only-dataset", W,
+         "A dataset has reg images but no train images, so it contributes nothing.",
+         "Reg images are registered only while the reg samples are below the train samples of the same "
+         "dataset; with none, the loop never runs.",
+         "Put reg subsets in the same [[datasets]] block as the train subsets they regularise."),
+    Rule("RA071", "unbucketed-size", E,
+         "Without bucketing, images that are not exactly the resolution stop training when loaded.",
+         "With latents not cached, an image smaller than W x H fails 'image size is small' and a larger "
+         "one needs random_crop.",
+         "Pass --enable_bucket, --cache_latents, or resize the images to the resolution."),
+    Rule("RA072", "bucket-limits-rounded", I,
+         "min/max_bucket_reso are not multiples of bucket_reso_steps and are rounded.",
+         "sd-scripts rounds min down and max up to the steps, with a warning.",
+         "Use multiples of bucket_reso_steps."),
+    Rule("RA073", "reg-repeated", I,
+         "There are fewer reg samples than train samples, so reg images are repeated beyond their folder's repeats.",
+         "Later passes of the balancing loop add one repeat per reg image, round-robin, until the train "
+         "samples are matched.",
+         "Add reg images if you want more variety rather than more repeats."),
+    Rule("RA075", "steps-halved", I,
+         "Reg images add batches, so a fixed max_train_steps covers fewer epochs.",
+         "Reg samples roughly double the batches per epoch; with max_train_steps fixed (1600 by default) "
+         "the train images are seen about half as often.",
+         "Use --max_train_epochs, or raise max_train_steps."),
 ]
 
 REGISTRY: dict[str, Rule] = {r.code: r for r in _RULES}
