@@ -1,0 +1,106 @@
+"""Spec §5 sizes and what silently changes training, read from headers."""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import zlib
+
+from PIL import Image
+
+from regaudit.images import probe
+from tests.conftest import make_image
+
+
+def test_sizes_from_headers(tmp_path):
+    for ext, fmt in ((".png", "PNG"), (".jpg", "JPEG"), (".webp", "WEBP"), (".bmp", "BMP")):
+        p = make_image(tmp_path / f"a{ext}", size=(70, 33))
+        r = probe(str(p))
+        assert (r.width, r.height, r.format, r.error) == (70, 33, fmt, None)
+        assert r.size_via == ("pillow" if ext == ".bmp" else "header")  # BMP always goes through Pillow
+
+
+def test_lossless_webp_header(tmp_path):
+    p = make_image(tmp_path / "a.webp", size=(301, 157), lossless=True)
+    assert (probe(str(p)).width, probe(str(p)).height) == (301, 157)
+
+
+def test_exif_orientation_jpeg_and_png(tmp_path):
+    j = make_image(tmp_path / "a.jpg", exif_orientation=6)
+    assert probe(str(j)).exif_orientation == 6
+    p = make_image(tmp_path / "a.png", exif_orientation=8)
+    assert probe(str(p)).exif_orientation == 8
+    assert probe(str(make_image(tmp_path / "b.jpg"))).exif_orientation is None
+
+
+def _png_with_late_exif(path, orientation):
+    buf = io.BytesIO()
+    Image.new("RGB", (20, 10)).save(buf, "PNG")
+    data = buf.getvalue()
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    body = exif.tobytes()[6:] if exif.tobytes().startswith(b"Exif") else exif.tobytes()
+    chunk = struct.pack(">L", len(body)) + b"eXIf" + body + struct.pack(">L", zlib.crc32(b"eXIf" + body))
+    iend = data.rfind(b"IEND") - 4
+    path.write_bytes(data[:iend] + chunk + data[iend:])
+
+
+def test_png_exif_after_image_data_found_without_decoding(tmp_path):
+    p = tmp_path / "late.png"
+    _png_with_late_exif(p, 6)
+    assert probe(str(p)).exif_orientation == 6
+
+
+def test_modes(tmp_path):
+    assert probe(str(make_image(tmp_path / "a.png", mode="RGBA"))).has_transparency
+    assert probe(str(make_image(tmp_path / "c.jpg", mode="CMYK"))).mode == "CMYK"
+    pal = probe(str(make_image(tmp_path / "p.png", mode="P")))
+    assert pal.mode == "P" and not pal.has_transparency
+    assert probe(str(make_image(tmp_path / "t.png", mode="P", transparency=7))).has_transparency
+    assert probe(str(make_image(tmp_path / "g.png", mode="I;16"))).mode in ("I;16", "I")
+
+
+def test_zero_byte_and_garbage(tmp_path):
+    (tmp_path / "z.png").write_bytes(b"")
+    z = probe(str(tmp_path / "z.png"))
+    assert (z.width, z.height, z.error_kind) == (0, 0, "zero_bytes")
+    (tmp_path / "g.png").write_bytes(b"<html>not an image</html>")
+    g = probe(str(tmp_path / "g.png"))
+    assert (g.width, g.height, g.error_kind) == (0, 0, "no_size")
+
+
+def test_jpeg_marker_then_garbage_crashes_header_reader(tmp_path):
+    (tmp_path / "bad.jpg").write_bytes(b"\xff\xd8" + b"\x00garbage")
+    assert probe(str(tmp_path / "bad.jpg")).error_kind == "header_crash"
+
+
+def test_truncated_jpeg_passes_header_fails_deep(tmp_path):
+    p = make_image(tmp_path / "t.jpg", size=(256, 256), quality=95)
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) // 2])
+    assert probe(str(p)).error is None
+    deep = probe(str(p), deep=True)
+    assert deep.decode_error and deep.decoded
+
+
+def test_truncated_png_fails_deep(tmp_path):
+    p = tmp_path / "t.png"
+    im = Image.effect_noise((128, 128), 50).convert("RGB")
+    im.save(p)
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) // 2])
+    assert probe(str(p)).error is None and probe(str(p), deep=True).decode_error
+
+
+def test_not_a_file(tmp_path):
+    (tmp_path / "d.png").mkdir()
+    assert probe(str(tmp_path / "d.png")).error_kind == "not_a_file"
+    os.symlink(tmp_path / "nowhere", tmp_path / "l.png")
+    assert probe(str(tmp_path / "l.png")).error_kind == "not_a_file"
+
+
+def test_format_mismatch_still_reads(tmp_path):
+    p = make_image(tmp_path / "a.jpg", fmt="PNG", size=(10, 20))
+    r = probe(str(p))
+    assert (r.format, r.width, r.height) == ("PNG", 10, 20)
