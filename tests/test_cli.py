@@ -1,0 +1,153 @@
+"""Wiring: exit codes, one-line errors, the JSON contracts, and that nothing in the dataset changes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from regaudit.cli import app, main
+from regaudit.rules import REGISTRY
+from tests.conftest import build_tree, make_image, tree_fingerprint
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def demo(tmp_path):
+    build_tree(tmp_path, {"train/10_sks dog": 3, "reg/1_dog": 4}, size=(64, 48))
+    make_image(tmp_path / "train" / "10_sks dog" / "rot.jpg", exif_orientation=6)
+    (tmp_path / "train" / "10_sks dog" / "img0000.txt").write_text("a photo of sks dog")
+    (tmp_path / "reg" / "1_dog" / "img0001.caption").write_bytes(b"")
+    (tmp_path / "reg" / "1_dog" / "zero.png").write_bytes(b"")
+    (tmp_path / "reg" / "1_dog" / "bad.caption").write_bytes(b"\xff\xfe")
+    make_image(tmp_path / "reg" / "1_dog" / "bad.png")
+    make_image(tmp_path / "train" / "5 cat" / "c.png")
+    return tmp_path
+
+
+def test_scan_json_contract(capsys, demo):
+    before = tree_fingerprint(demo)
+    code, out, err = run(capsys, "scan", "--train", str(demo / "train"), "--reg", str(demo / "reg"), "--json",
+                         "--deep")
+    assert code == 0 and "Traceback" not in err
+    doc = json.loads(out)
+    assert doc["schema_version"] == 1
+    assert {"subsets", "ignored", "findings"} <= set(doc)
+    sub = doc["subsets"][0]
+    assert {"path", "role", "num_repeats", "class_tokens", "image_count", "images"} <= set(sub)
+    assert sub["role"] == "train" and sub["num_repeats"] == 10 and sub["class_tokens"] == "sks dog"
+    assert sub["image_count"] == 4
+    im = sub["images"][0]
+    assert {"path", "width", "height", "format", "caption_source", "caption_path", "caption"} <= set(im)
+    assert all(os.path.isabs(i["path"]) for s in doc["subsets"] for i in s["images"])
+    assert all(os.path.isabs(i["path"]) for i in doc["ignored"])
+    assert all(os.path.isabs(f["path"]) for f in doc["findings"])
+    assert {f["severity"] for f in doc["findings"]} <= {"error", "warning", "info"}
+    assert {"code", "severity", "path", "message", "hint"} <= set(doc["findings"][0])
+    codes = {f["code"] for f in doc["findings"]}
+    assert {"RA001", "RA020", "RA021", "RA026", "RA040", "RA044"} <= codes
+    assert {i["kind"] for i in doc["ignored"]} <= {"dir", "file"}
+    assert tree_fingerprint(demo) == before  # read-only
+
+
+def test_scan_human_output(capsys, demo):
+    code, out, _ = run(capsys, "scan", str(demo / "train"))
+    assert code == 0 and "sks dog" in out and "RA001" in out and "10_dog" not in out
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["scan", "/nonexistent/train"], "does not exist"),
+    (["scan", "--bogus"], "No such option"),
+    (["scan", "--dataset-config", "/nonexistent.toml"], "not found"),
+    (["scan"], "nothing to scan"),
+    (["balance", "--train", "/nonexistent"], "does not exist"),
+    (["balance", "--train", ".", "--resolution", "big"], "--resolution"),
+    (["balance", "--train", ".", "--trainer", "nope"], "--trainer"),
+    (["rules", "RA999"], "unknown rule"),
+])
+def test_usage_errors_exit_2_with_one_line(capsys, argv, needle):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and needle in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_file_given_as_root_is_a_usage_error(capsys, tmp_path):
+    (tmp_path / "f").write_text("x")
+    code, _, err = run(capsys, "scan", str(tmp_path / "f"))
+    assert code == 2 and "not a folder" in err
+
+
+def test_balance_json_contract_and_pasted_command(capsys, demo):
+    before = tree_fingerprint(demo)
+    (demo / "reg" / "1_dog" / "img0001.caption").unlink()
+    (demo / "reg" / "1_dog" / "bad.caption").unlink()
+    code, out, err = run(capsys, "balance", "--train_data_dir", str(demo / "train"), "--reg_data_dir",
+                         str(demo / "reg"), "--resolution", "512", "--enable_bucket", "--network_dim", "32",
+                         "--max_train_epochs", "2", "--json")
+    assert code == 0 and "--network_dim 32" in err
+    doc = json.loads(out)
+    assert doc["schema_version"] == 1 and {"max_train_steps", "datasets", "findings"} <= set(doc)
+    d = doc["datasets"][0]
+    assert {"num_train_images", "num_reg_images", "reg_samples_used", "batches_per_epoch", "images",
+            "unused_reg_images", "buckets"} <= set(d)
+    # the zero-byte reg image is registered (40 train samples > 6 reg), so sd-scripts would crash
+    assert d["num_train_images"] == 40 and d["num_reg_images"] == 6
+    assert doc["would_crash"] and doc["max_train_steps"] is None
+    assert "RA063" in {f["code"] for f in doc["findings"]}
+    (demo / "reg" / "1_dog" / "zero.png").unlink()
+    code, out, _ = run(capsys, "balance", "--train", str(demo / "train"), "--reg", str(demo / "reg"),
+                       "--resolution", "512", "--enable_bucket", "--max_train_epochs", "2", "--json")
+    doc = json.loads(out)
+    d = doc["datasets"][0]
+    assert d["reg_samples_used"] == 40 and d["batches_per_epoch"] == 80 and doc["max_train_steps"] == 160
+    assert all({"path", "is_reg", "num_repeats", "bucket"} <= set(i) for i in d["images"])
+    assert {"resolution", "train", "reg", "batches"} <= set(d["buckets"][0])
+    assert sorted(i["num_repeats"] for i in d["images"] if i["is_reg"]) == [8, 8, 8, 8, 8]
+
+
+def test_balance_reads_config_file(capsys, demo, tmp_path):
+    for f in ("img0001.caption", "bad.caption", "zero.png"):
+        (demo / "reg" / "1_dog" / f).unlink()
+    cfg = tmp_path / "args.toml"
+    cfg.write_text(f"[model]\npretrained_model_name_or_path = 'x'\n[dataset]\ntrain_data_dir = '{demo}/train'\n"
+                   f"resolution = '512,512'\nenable_bucket = true\ntrain_batch_size = 4\n")
+    code, out, err = run(capsys, "balance", "--config_file", str(cfg), "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["datasets"][0]["batch_size"] == 4 and doc["batches_per_epoch"] == 10
+
+
+def test_balance_suggest(capsys, tmp_path):
+    build_tree(tmp_path, {"train/10_sks dog": 5, "reg/10_dog": 100}, size=(8, 8))
+    code, out, _ = run(capsys, "balance", "--train", str(tmp_path / "train"), "--reg", str(tmp_path / "reg"),
+                       "--resolution", "512", "--suggest", "--json")
+    sugg = json.loads(out)["suggestions"]
+    assert any(s["change"] == "rename '10_dog' to '1_dog'" for s in sugg)
+    assert any(s["change"] == "rename '10_sks dog' to '200_sks dog'" for s in sugg)
+
+
+def test_rules_listing_and_explain(capsys):
+    code, out, _ = run(capsys, "rules", "--json")
+    assert code == 0 and {r["code"] for r in json.loads(out)} == set(REGISTRY)
+    code, out, _ = run(capsys, "rules", "exif-rotated")
+    assert code == 0 and "RA044" in out and "Why it matters" in out
+
+
+def test_every_command_has_help(capsys):
+    import typer.main
+
+    for name in typer.main.get_command(app).commands:
+        code, out, _ = run(capsys, name, "--help")
+        assert code == 0 and "Usage" in out
+
+
+def test_python_dash_m(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "regaudit", "rules"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "RA001" in proc.stdout

@@ -1,0 +1,139 @@
+"""Spec §1, --dataset_config: strict schema, value fallbacks, duplicate and aliased subsets."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from regaudit.balance import plan, BalanceOptions
+from regaudit.config import TrainingArgs, load_dataset_config
+from regaudit.errors import ConfigError
+from regaudit.scan import load_specs, scan
+from tests.conftest import build_tree, write_toml
+
+
+@pytest.mark.parametrize("body, needle", [
+    ("[general]\nnum_repeats = 2.0\n", "'num_repeats' in [general] must be an integer"),
+    ("[general]\nbogus = 1\n", "unknown key 'bogus' in [general]"),
+    ("[general]\nimage_dir = 'x'\n", "belongs in [[datasets.subsets]]"),
+    ("[[datasets]]\nis_reg = true\n", "unknown key 'is_reg' in [[datasets]] #1"),
+    ("[[datasets]]\nnetwork_multiplier = 1\n", "must be a float"),
+    ("[[datasets]]\n[[datasets.subsets]]\nnum_repeats = 1\n", "has no 'image_dir'"),
+    ("[[datasets]]\n[[datasets.subsets]]\nimage_dir = 'x'\nprior_loss_weight = 1.0\n", "command-line option only"),
+    ("[[datasets]]\n[[datasets.subsets]]\nimage_dir = 'x'\nmetadata_file = 'm.json'\n", "fine-tuning"),
+    ("other = 1\n", "unknown top-level key 'other'"),
+    ("[general\n", "cannot be parsed"),
+])
+def test_invalid_configs_are_rejected_precisely(tmp_path, body, needle):
+    with pytest.raises(ConfigError) as exc:
+        load_dataset_config(write_toml(tmp_path / "c.toml", body), TrainingArgs())
+    assert needle in str(exc.value)
+
+
+def test_wrong_extension_and_missing_file(tmp_path):
+    (tmp_path / "c.yaml").write_text("x: 1")
+    with pytest.raises(ConfigError, match="not a .toml or .json"):
+        load_dataset_config(str(tmp_path / "c.yaml"), TrainingArgs())
+    with pytest.raises(ConfigError, match="not found"):
+        load_dataset_config(str(tmp_path / "missing.toml"), TrainingArgs())
+
+
+def test_fallback_order_subset_dataset_general_cli_default(tmp_path):
+    cfg = write_toml(tmp_path / "c.toml", """
+[general]
+num_repeats = 3
+caption_extension = 'txt'
+resolution = [768, 512]
+[[datasets]]
+class_tokens = 'ds tokens'
+  [[datasets.subsets]]
+  image_dir = 'a'
+  num_repeats = 7
+  [[datasets.subsets]]
+  image_dir = 'b'
+  class_tokens = 'own'
+[[datasets]]
+resolution = 640
+  [[datasets.subsets]]
+  image_dir = 'c'
+""")
+    specs = load_dataset_config(cfg, TrainingArgs(caption_extension=".caption", dataset_repeats=9,
+                                                   train_batch_size=4))
+    a, b = specs[0].subsets
+    (c,) = specs[1].subsets
+    assert (a.num_repeats, b.num_repeats, c.num_repeats) == (7, 3, 3)
+    assert (a.class_tokens, b.class_tokens, c.class_tokens) == ("ds tokens", "own", None)
+    assert a.caption_extension == ".txt"
+    assert specs[0].params.resolution == (768, 512) and specs[1].params.resolution == (640, 640)
+    assert specs[0].params.batch_size == 4
+
+
+def test_cli_fallbacks_when_config_is_silent(tmp_path):
+    cfg = write_toml(tmp_path / "c.toml", "[[datasets]]\n[[datasets.subsets]]\nimage_dir = 'a'\n")
+    (sub,) = load_dataset_config(cfg, TrainingArgs(caption_extension=".txt", dataset_repeats=4))[0].subsets
+    assert (sub.num_repeats, sub.caption_extension, sub.class_tokens) == (4, ".txt", None)
+
+
+def test_bool_counts_as_int_like_sd_scripts(tmp_path):
+    cfg = write_toml(tmp_path / "c.toml", "[[datasets]]\n[[datasets.subsets]]\nimage_dir = 'a'\nnum_repeats = true\n")
+    assert load_dataset_config(cfg, TrainingArgs())[0].subsets[0].num_repeats == 1
+
+
+def test_relative_image_dir_is_resolved_against_working_directory(tmp_path, monkeypatch):
+    build_tree(tmp_path / "work", {"imgs": 2}, size=(8, 8))
+    (tmp_path / "conf").mkdir()
+    cfg = write_toml(tmp_path / "conf" / "c.toml", "[[datasets]]\n[[datasets.subsets]]\nimage_dir = 'imgs'\n")
+    monkeypatch.chdir(tmp_path / "work")
+    result = scan(load_specs(dataset_config=cfg), jobs=1)
+    assert len(result.subsets[0].images) == 2
+    monkeypatch.chdir(tmp_path / "conf")
+    result = scan(load_specs(dataset_config=cfg), jobs=1)
+    assert result.subsets == () and "RA008" in {f.code for f in result.findings}
+
+
+def test_num_repeats_zero_in_config_is_skipped_with_warning(tmp_path):
+    build_tree(tmp_path, {"a": 1}, size=(8, 8))
+    cfg = write_toml(tmp_path / "c.toml",
+                     f"[[datasets]]\n[[datasets.subsets]]\nimage_dir = '{tmp_path}/a'\nnum_repeats = 0\n")
+    result = scan(load_specs(dataset_config=cfg), jobs=1)
+    assert result.subsets == () and "RA002" in {f.code for f in result.findings}
+
+
+def test_duplicate_subset_first_wins_even_train_vs_reg(tmp_path):
+    build_tree(tmp_path, {"a": 2, "t": 3}, size=(8, 8))
+    cfg = write_toml(tmp_path / "c.toml", f"""
+[[datasets]]
+  [[datasets.subsets]]
+  image_dir = '{tmp_path}/a'
+  is_reg = true
+  [[datasets.subsets]]
+  image_dir = '{tmp_path}/t'
+  [[datasets.subsets]]
+  image_dir = '{tmp_path}/a/'
+[[datasets]]
+  [[datasets.subsets]]
+  image_dir = '{tmp_path}/a'
+""")
+    result = scan(load_specs(dataset_config=cfg), jobs=1)
+    assert [(s.config.is_reg, os.path.basename(s.abs_path)) for s in result.datasets[0].subsets] == \
+        [(True, "a"), (False, "t")]
+    assert len(result.datasets[1].subsets) == 1  # another dataset uses the same folder again
+    assert "RA009" in {f.code for f in result.findings}
+
+
+def test_aliased_folder_is_registered_twice(tmp_path, monkeypatch):
+    build_tree(tmp_path, {"t": 2}, size=(64, 64))
+    os.symlink(tmp_path / "t", tmp_path / "alias")
+    cfg = write_toml(tmp_path / "c.toml", f"""
+[general]
+resolution = 64
+[[datasets]]
+  [[datasets.subsets]]
+  image_dir = '{tmp_path}/t'
+  [[datasets.subsets]]
+  image_dir = '{tmp_path}/alias'
+""")
+    p = plan(scan(load_specs(dataset_config=cfg), jobs=1), BalanceOptions())
+    assert p.datasets[0].num_train_images == 4 and p.batches_per_epoch == 4
+    assert "RA010" in {f.code for f in p.findings}
