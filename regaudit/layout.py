@@ -152,10 +152,10 @@ def scan_root(root: str, is_reg: bool, caption_extension: str) -> RootScan:
     if root_images:
         out.findings.append(rule("RA003").finding(
             _abs(root),
-            f"{len(root_images)} image files lie directly in the {role} root and are never read "
-            f"(only its '<repeats>_<tokens>' subfolders are subsets)",
+            f"{len(root_images)} image file(s) lie directly in the {role} root and are never read "
+            f"(only its '<repeats>_<class tokens>' subfolders are subsets)",
             f"Did you pass the concept folder instead of its parent? Pass its parent, or move the "
-            f"images into a subfolder such as '{base / ('1_' + (base.name or 'concept'))}'."))
+            f"images into a subfolder such as '{base / '10_<class tokens>'}'."))
     return out
 
 
