@@ -147,8 +147,11 @@ def reg_repeats(base: Sequence[int], target: int) -> tuple[list[int], RegBalance
     return out, RegBalance(len(base), extra, remainder, 0)
 
 
-def _register(ds: Dataset) -> tuple[dict[str, Registered], int, int, list[tuple[ImageRecord, Subset]],
+def register(ds: Dataset) -> tuple[dict[str, Registered], int, int, list[tuple[ImageRecord, Subset]],
                                     list[int], RegBalance | None]:
+    """DreamBoothDataset.__init__'s registration: train images at their folder's repeats, then the
+    reg balancing loop. Returns image_data (path -> registration), the raw counts, the reg list and
+    each reg image's effective repeats."""
     image_data: dict[str, Registered] = {}
     num_train = num_reg = 0
     reg_list: list[tuple[ImageRecord, Subset]] = []
@@ -227,7 +230,7 @@ def _plan_dataset(ds: Dataset, opts: BalanceOptions, scan: ScanResult) -> tuple[
     params = ds.params
     where = ds.subsets[0].abs_path if ds.subsets else (scan.sources[0] if scan.sources else ".")
     fatal = False
-    image_data, num_train, num_reg, reg_list, repeats, reg = _register(ds)
+    image_data, num_train, num_reg, reg_list, repeats, reg = register(ds)
     unused = tuple(img for (img, _), k in zip(reg_list, repeats) if k == 0)
     reg_used = sum(repeats)
     reg_subsets = [s for s in ds.subsets if s.config.is_reg]

@@ -256,6 +256,67 @@ def balance(
             stdout.print(human.suggestions_view(suggestions))
 
 
+HASH_OPT = typer.Option("phash", "--hash", help="Perceptual hash: phash, dhash, whash or ahash.")
+DIST_OPT = typer.Option(None, "--max-distance", "--max_distance", min=0, max=32,
+                        help="Largest Hamming distance (of 64 bits) that counts as a near duplicate "
+                             "(default 8, measured in benchmarks/dupes.py).")
+FLIP_OPT = typer.Option(False, "--flip-aug", "--flip_aug", help="Mirror images count as duplicates (sd-scripts flip_aug).")
+CACHE_PATH_OPT = typer.Option(None, "--cache", metavar="PATH", help="Hash cache file (default: user cache dir).")
+NO_CACHE_OPT = typer.Option(False, "--no-cache", help="Neither read nor write the hash cache.")
+
+
+def _dupes_options(hash_kind: str, max_distance: Optional[int], flip_aug: bool, cache: Optional[str],
+                   no_cache: bool, jobs: Optional[int], roots):
+    from pathlib import Path
+
+    from .dedupe import DEFAULT_MAX_DISTANCE, DupesOptions
+    from .hashcache import check_outside, default_path
+    from .hashing import HashKind
+
+    if hash_kind not in {h.value for h in HashKind}:
+        raise RegauditError(f"--hash '{hash_kind}' is not one of: {', '.join(h.value for h in HashKind)}")
+    cache_path = None if no_cache else Path(cache) if cache else default_path()
+    if cache_path is not None:
+        check_outside(cache_path, roots)
+    return DupesOptions(HashKind(hash_kind), DEFAULT_MAX_DISTANCE if max_distance is None else max_distance,
+                        flip_aug, cache_path, jobs)
+
+
+@app.command()
+def dupes(
+    folder: Optional[str] = typer.Argument(None, metavar="[DIR]", help="A train_data_dir-style root."),
+    train: Optional[str] = TRAIN_OPT,
+    reg: Optional[str] = REG_OPT,
+    dataset_config: Optional[str] = CONFIG_OPT,
+    caption_extension: str = CAPTION_OPT,
+    hash_kind: str = HASH_OPT,
+    max_distance: Optional[int] = DIST_OPT,
+    flip_aug: bool = FLIP_OPT,
+    cache: Optional[str] = CACHE_PATH_OPT,
+    no_cache: bool = NO_CACHE_OPT,
+    as_json: bool = JSON_OPT,
+    jobs: Optional[int] = JOBS_OPT,
+    progress: bool = PROGRESS_OPT,
+) -> None:
+    """Find exact, near and mirrored duplicates, and train/reg leakage, with perceptual hashes. Read-only."""
+    from .dedupe import find_dupes
+    from .scan import load_specs, scan as run_scan
+
+    train = _resolve_roots(folder, train)
+    specs = load_specs(train, reg, dataset_config, TrainingArgs(caption_extension=caption_extension))
+    roots = [p for p in (train, reg) if p] + [s.image_dir for spec in specs for s in spec.subsets]
+    opts = _dupes_options(hash_kind, max_distance, flip_aug, cache, no_cache, jobs, roots)
+    with _progress(progress, "reading image headers") as cb:
+        result = run_scan(specs, jobs=jobs, progress=cb, caption_extension=normalize_extension(caption_extension),
+                          sources=[p for p in (train, reg, dataset_config) if p])
+    with _progress(progress, "hashing images") as cb:
+        found = find_dupes(result, opts, cb)
+    if as_json:
+        sys.stdout.write(json_out.dumps(json_out.dupes_document(found)) + "\n")
+    else:
+        stdout.print(human.dupes_view(found))
+
+
 @app.command()
 def rules(code: Optional[str] = typer.Argument(None, help="A code (RA001) or name to explain."),
           as_json: bool = JSON_OPT) -> None:

@@ -61,3 +61,22 @@ def build_tree(base: Path, folders: dict[str, int], size=(64, 64)) -> Path:
 def write_toml(path: Path, text: str) -> str:
     path.write_text(text)
     return str(path)
+
+
+def textured(seed: int, size=(160, 120)) -> Image.Image:
+    """A deterministic picture with structure (gradient and shapes), distinct per seed."""
+    import random
+
+    from PIL import ImageDraw
+
+    rnd = random.Random(seed)
+    w, h = size
+    im = Image.linear_gradient("L").resize(size).convert("RGB")
+    im = Image.merge("RGB", [c.point(lambda v, k=rnd.random(): int(v * k)) for c in im.split()])
+    d = ImageDraw.Draw(im)
+    for _ in range(8):
+        x0, y0 = rnd.randrange(w), rnd.randrange(h)
+        box = [x0, y0, x0 + rnd.randrange(10, w // 2), y0 + rnd.randrange(10, h // 2)]
+        color = tuple(rnd.randrange(256) for _ in range(3))
+        (d.ellipse if rnd.random() < 0.5 else d.rectangle)(box, fill=color)
+    return im

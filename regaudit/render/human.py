@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 
 from rich.console import Group, RenderableType
@@ -19,6 +20,12 @@ def _more(n: int) -> Text:
     return Text(f"  … and {n} more (use --json for the full list)", style="dim")
 
 
+def shown(path: str) -> str:
+    """A path as people want to read it: relative to the working directory when inside it."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
 def subsets_table(result: ScanResult) -> Table:
     t = Table(title="Subsets sd-scripts will use", title_justify="left", expand=False)
     for col, kw in (("ds", {"justify": "right"}), ("role", {}), ("repeats", {"justify": "right"}),
@@ -32,7 +39,7 @@ def subsets_table(result: ScanResult) -> Table:
             t.add_row(str(d.index), s.role.value, str(s.num_repeats),
                       "(none)" if tokens is None else repr(tokens) if tokens == "" else tokens,
                       str(len(s.images)), str(s.samples), f"{c['file']}/{c['class_tokens']}/{c['empty']}",
-                      s.abs_path)
+                      shown(s.abs_path))
     return t
 
 
@@ -44,7 +51,7 @@ def ignored_table(items: Iterable[Ignored]) -> RenderableType:
     t.add_column("path", overflow="fold")
     t.add_column("why", overflow="fold")
     for i in items[:MAX_ROWS]:
-        t.add_row(i.kind, i.reason.value, i.path, i.message)
+        t.add_row(i.kind, i.reason.value, shown(i.path), i.message)
     return Group(t, _more(len(items) - MAX_ROWS)) if len(items) > MAX_ROWS else t
 
 
@@ -58,7 +65,7 @@ def findings_block(findings: Iterable[Finding]) -> Iterator[RenderableType]:
         for f in group[:MAX_ROWS]:
             line = Text()
             line.append(f"{f.code} ", style=SEVERITY_STYLE[sev])
-            line.append(f"{f.path}\n", style="bold")
+            line.append(f"{shown(f.path)}\n", style="bold")
             line.append(f"    {f.message}\n")
             line.append(f"    hint: {f.hint}", style="dim")
             yield line
@@ -174,3 +181,32 @@ def suggestions_view(suggestions) -> RenderableType:
     for s in suggestions:
         t.add_row(str(s.dataset), s.goal, s.change, s.result)
     return t
+
+
+def dupes_view(result) -> Group:
+    """Rich view of a dedupe.DupesResult."""
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for f in result.findings:
+        counts[f.severity.value] += 1
+    head = Text()
+    head.append("regaudit dupes", style="bold")
+    head.append(f": {result.images} images, {len(result.groups)} duplicate groups "
+                f"({result.options.hash.value}, max distance {result.options.max_distance}"
+                f"{', flip_aug' if result.options.flip_aug else ''}; {result.hashed} decoded, "
+                f"{result.images - result.hashed} from cache) — ")
+    head.append_text(summary_line(counts))
+    parts: list[RenderableType] = [head]
+    if result.groups:
+        t = Table(title="Duplicate groups", title_justify="left")
+        for col in ("#", "where", "kind", "dist", "members (role, effective repeats)"):
+            t.add_column(col, overflow="fold")
+        for k, g in enumerate(result.groups[:MAX_ROWS], 1):
+            style = "bold red" if g.label == "leakage" else ""
+            t.add_row(str(k), Text(g.label, style=style), g.kind + (" (exif)" if g.via_exif else ""),
+                      str(g.distance),
+                      "\n".join(f"{shown(m.path)} ({m.role}, ×{m.effective_repeats})" for m in g.members))
+        parts.append(t)
+        if len(result.groups) > MAX_ROWS:
+            parts.append(_more(len(result.groups) - MAX_ROWS))
+    parts.extend(findings_block(result.findings))
+    return Group(*parts)

@@ -135,3 +135,29 @@ def dataset_plan_json(d) -> dict:
             {"resolution": list(b.resolution), "train": b.train, "reg": b.reg, "batches": b.batches}
             for b in d.buckets],
     }
+
+
+def dupes_document(result) -> dict:
+    """JSON for ``regaudit dupes``; ``result`` is a dedupe.DupesResult."""
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for f in result.findings:
+        counts[f.severity.value] += 1
+    o = result.options
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "command": "dupes",
+        "hash": o.hash.value,
+        "max_distance": o.max_distance,
+        "flip_aug": o.flip_aug,
+        "images": result.images,
+        "hashed": result.hashed,
+        "summary": {"errors": counts["error"], "warnings": counts["warning"], "info": counts["info"],
+                    "groups": len(result.groups),
+                    "leakage": sum(1 for g in result.groups if g.label == "leakage")},
+        "groups": [{"kind": g.kind, "distance": g.distance, "label": g.label, "via_exif": g.via_exif,
+                    "members": [m.path for m in g.members], "roles": g.roles,
+                    "subsets": [m.subset for m in g.members],
+                    "effective_repeats": [m.effective_repeats for m in g.members],
+                    "train_repeats": g.train_repeats} for g in result.groups],
+        "findings": [f.to_json() for f in sort_findings(result.findings)],
+    }

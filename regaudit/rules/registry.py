@@ -246,6 +246,29 @@ _RULES = [
          "Reg samples roughly double the batches per epoch; with max_train_steps fixed (1600 by default) "
          "the train images are seen about half as often.",
          "Use --max_train_epochs, or raise max_train_steps."),
+    # --- duplicates (regaudit dupes)
+    Rule("RA080", "train-reg-leakage", E,
+         "A training image and a regularization image are the same picture.",
+         "Reg images teach the model what the class looks like without your subject; the same picture "
+         "in both pulls the subject towards the prior and the prior towards the subject.",
+         "Remove the picture from the reg set."),
+    Rule("RA081", "duplicate-train", W,
+         "Training images are duplicates of each other; the picture's repeats multiply.",
+         "Each copy is registered with its folder's repeats, so a picture in two copies is trained twice "
+         "as often as the others and overfits first.",
+         "Keep one copy, or lower the repeats on purpose."),
+    Rule("RA082", "duplicate-reg", I,
+         "Regularization images are duplicates of each other.",
+         "Duplicate reg images add no variety but take reg samples from other pictures.",
+         "Keep one copy."),
+    Rule("RA083", "mirror-duplicate", W,
+         "Two training images are mirror images, which flip_aug makes the same sample.",
+         "With flip_aug each image is randomly mirrored, so a mirrored copy duplicates the picture.",
+         "Keep one of them, or train without --flip_aug."),
+    Rule("RA084", "exif-hidden-duplicate", W,
+         "Two files show the same picture only once EXIF rotation is applied.",
+         "sd-scripts ignores EXIF orientation, so one of them trains sideways or mirrored.",
+         "Apply the EXIF rotation to the pixels, then keep one copy."),
 ]
 
 REGISTRY: dict[str, Rule] = {r.code: r for r in _RULES}

@@ -1,0 +1,298 @@
+"""Duplicate and train/reg leakage detection, in two phases: encode every image to hashes
+(cached, in parallel), then search the hashes and group them. Pure apart from reading images
+and the cache; prints nothing."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .balance import register
+from .hashcache import HashCache
+from .hashing import HashEntry, HashKind, encode, pixel_digest
+from .model import Finding, ScanResult
+from .rules import rule
+from .search import pairs_within
+
+DEFAULT_MAX_DISTANCE = 8
+_PARALLEL_MIN = 64
+_CHUNK = 32
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class DupesOptions:
+    hash: HashKind = HashKind.PHASH
+    max_distance: int = DEFAULT_MAX_DISTANCE
+    flip_aug: bool = False
+    cache: Path | None = None  # None: no cache
+    jobs: int | None = None
+
+    @property
+    def params(self) -> str:
+        return f"{self.hash.value}:64:v1"
+
+
+@dataclass(frozen=True)
+class Member:
+    path: str
+    role: str
+    subset: str
+    effective_repeats: int  # after balancing; 0 for a reg image that is never used
+
+
+@dataclass(frozen=True)
+class DupGroup:
+    kind: str  # "exact" | "near" | "mirror"
+    distance: int
+    members: tuple[Member, ...]
+    label: str  # "within-subset" | "cross-train" | "cross-reg" | "leakage"
+    via_exif: bool = False
+
+    @property
+    def roles(self) -> list[str]:
+        return [m.role for m in self.members]
+
+    @property
+    def train_repeats(self) -> int:
+        return sum(m.effective_repeats for m in self.members if m.role == "train")
+
+
+@dataclass(frozen=True)
+class DupesResult:
+    groups: tuple[DupGroup, ...]
+    findings: tuple[Finding, ...]
+    options: DupesOptions
+    images: int
+    hashed: int  # decoded this run (the rest came from the cache)
+    scan: ScanResult = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
+
+
+def _encode_chunk(paths: list[str], kind: HashKind, mirror: bool) -> list[HashEntry]:
+    return [encode(p, kind, mirror) for p in paths]
+
+
+def _encode_all(paths: list[str], opts: DupesOptions, progress: Progress | None) -> list[HashEntry]:
+    jobs = opts.jobs if opts.jobs is not None else (os.cpu_count() or 1)
+    total = len(paths)
+    if jobs <= 1 or total < _PARALLEL_MIN:
+        out = []
+        for k, p in enumerate(paths):
+            out.append(encode(p, opts.hash, True))
+            if progress:
+                progress(k + 1, total)
+        return out
+    chunks = [paths[i:i + _CHUNK] for i in range(0, total, _CHUNK)]
+    results: list = [None] * len(chunks)
+    done = 0
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(_encode_chunk, c, opts.hash, True): k for k, c in enumerate(chunks)}
+        for fut in as_completed(futures):
+            k = futures[fut]
+            results[k] = fut.result()
+            done += len(chunks[k])
+            if progress:
+                progress(done, total)
+    return [e for chunk in results for e in chunk]
+
+
+class _UnionFind:
+    def __init__(self, n: int):
+        self.parent = list(range(n))
+
+    def find(self, x: int) -> int:
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def find_dupes(scan: ScanResult, opts: DupesOptions, progress: Progress | None = None) -> DupesResult:
+    members: list[Member] = []
+    repeats: dict[str, int] = {}
+    for ds in scan.datasets:
+        image_data, *_ = register(ds)
+        for path, reg in image_data.items():
+            repeats[os.path.abspath(path)] = reg.num_repeats
+    seen: set[str] = set()
+    for s in scan.subsets:
+        for img in s.images:
+            if img.abs_path in seen or img.probe.error_kind in ("not_a_file", "zero_bytes", "unreadable"):
+                continue
+            seen.add(img.abs_path)
+            members.append(Member(img.abs_path, s.role.value, s.abs_path, repeats.get(img.abs_path, 0)))
+    entries, hashed = _entries([m.path for m in members], opts, progress)
+    findings: list[Finding] = []
+    for m, e in zip(members, entries):
+        if e.error:
+            code = "RA041" if e.error.startswith("cannot be read") else "RA043"
+            findings.append(rule(code).finding(m.path, f"image {e.error} (found while hashing)"))
+    groups = _group(members, entries, opts)
+    findings += _group_findings(groups, opts)
+    return DupesResult(tuple(groups), tuple(findings), opts, len(members), hashed, scan)
+
+
+def _entries(paths: list[str], opts: DupesOptions, progress: Progress | None) -> tuple[list[HashEntry], int]:
+    keys = []
+    for p in paths:
+        try:
+            st = os.stat(p)
+            keys.append((p, st.st_size, st.st_mtime_ns))
+        except OSError:
+            keys.append((p, -1, -1))
+    cache = HashCache(opts.cache) if opts.cache is not None else None
+    try:
+        cached = cache.get_many(keys, opts.params) if cache else {}
+        todo = [p for p in paths if p not in cached]
+        fresh = dict(zip(todo, _encode_all(todo, opts, progress)))
+        if cache:
+            cache.put_many([(p, s, m, fresh[p]) for p, s, m in keys if p in fresh and s >= 0], opts.params)
+    finally:
+        if cache:
+            cache.close()
+    return [cached.get(p) or fresh[p] for p in paths], len(todo)
+
+
+def _group(members: list[Member], entries: list[HashEntry], opts: DupesOptions) -> list[DupGroup]:
+    n = len(members)
+    uf = _UnionFind(n)
+    edge_dist: list[tuple[int, int, int]] = []
+    exif_edge: set[tuple[int, int]] = set()
+    by_digest: dict[str, list[int]] = defaultdict(list)
+    for k, e in enumerate(entries):
+        if e.digest and e.hash is not None:
+            by_digest[e.digest].append(k)
+    reps = []
+    for ks in by_digest.values():
+        for other in ks[1:]:
+            uf.union(ks[0], other)
+        reps.append(ks[0])
+    # one entry per (representative, variant); variant 0 stored pixels, 1 mirrored, 2 upright
+    ent_rep, ent_var, values = [], [], []
+    for k in reps:
+        e = entries[k]
+        ent_rep.append(k), ent_var.append(0), values.append(e.hash)
+        if opts.flip_aug and e.mirror is not None:
+            ent_rep.append(k), ent_var.append(1), values.append(e.mirror)
+        if e.upright is not None:
+            ent_rep.append(k), ent_var.append(2), values.append(e.upright)
+    mirror_edges: list[tuple[int, int, int]] = []
+    if values:
+        arr = np.array(values, dtype=np.uint64)
+        ii, jj, dd = pairs_within(arr, opts.max_distance)
+        for a, b, d in zip(ii.tolist(), jj.tolist(), dd.tolist()):
+            x, y = ent_rep[a], ent_rep[b]
+            if x == y:
+                continue
+            va, vb = ent_var[a], ent_var[b]
+            if {va, vb} == {0} or (va == 2 and vb in (0, 2)) or (vb == 2 and va in (0, 2)):
+                uf.union(x, y)
+                edge_dist.append((x, y, d))
+                if 2 in (va, vb):
+                    exif_edge.add((min(x, y), max(x, y)))
+            elif {va, vb} == {0, 1}:
+                mirror_edges.append((x, y, d))
+    comps: dict[int, list[int]] = defaultdict(list)
+    for k in range(n):
+        if entries[k].hash is not None:
+            comps[uf.find(k)].append(k)
+    comp_dist: dict[int, int] = defaultdict(int)
+    comp_exif: dict[int, bool] = defaultdict(bool)
+    for x, y, d in edge_dist:
+        r = uf.find(x)
+        comp_dist[r] = max(comp_dist[r], d)
+        if (min(x, y), max(x, y)) in exif_edge:
+            comp_exif[r] = True
+    groups: list[DupGroup] = []
+    for root, ks in comps.items():
+        if len(ks) < 2:
+            continue
+        digests = {entries[k].digest for k in ks}
+        kind = "exact" if len(digests) == 1 else "near"
+        if kind == "near" and comp_dist[root] == 0 and not comp_exif[root]:
+            pix = {pixel_digest(members[k].path) for k in ks}
+            if len(pix) == 1 and None not in pix:
+                kind = "exact"  # the same pixels in another encoding
+        groups.append(_make_group(kind, 0 if kind == "exact" else comp_dist[root], [members[k] for k in ks],
+                                  comp_exif[root]))
+    seen_pairs: set[tuple[int, int]] = set()
+    mirror_uf = _UnionFind(n)
+    mirror_d: dict[tuple[int, int], int] = {}
+    for x, y, d in mirror_edges:
+        rx, ry = uf.find(x), uf.find(y)
+        if rx == ry:
+            continue
+        key = (min(rx, ry), max(rx, ry))
+        if key in seen_pairs:
+            mirror_d[key] = min(mirror_d[key], d)
+            continue
+        seen_pairs.add(key)
+        mirror_d[key] = d
+        mirror_uf.union(rx, ry)
+    mirror_comps: dict[int, set[int]] = defaultdict(set)
+    for rx, ry in seen_pairs:
+        mirror_comps[mirror_uf.find(rx)].update((rx, ry))
+    for roots in mirror_comps.values():
+        ks = [k for r in sorted(roots) for k in comps[r]]
+        d = max(v for (a, b), v in mirror_d.items() if a in roots and b in roots)
+        groups.append(_make_group("mirror", d, [members[k] for k in ks], False))
+    groups.sort(key=lambda g: ({"leakage": 0, "cross-train": 1, "within-subset": 2, "cross-reg": 3}[g.label],
+                               g.members[0].path))
+    return groups
+
+
+def _make_group(kind: str, distance: int, ms: list[Member], via_exif: bool) -> DupGroup:
+    ms = sorted(ms, key=lambda m: (m.role != "train", m.path))
+    roles = {m.role for m in ms}
+    if roles == {"train", "reg"}:
+        label = "leakage"
+    elif len({m.subset for m in ms}) == 1:
+        label = "within-subset"
+    else:
+        label = "cross-train" if roles == {"train"} else "cross-reg"
+    return DupGroup(kind, distance, tuple(ms), label, via_exif)
+
+
+def _short(path: str) -> str:
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
+def _group_findings(groups: list[DupGroup], opts: DupesOptions) -> list[Finding]:
+    out = []
+    for g in groups:
+        first = g.members[0]
+        names = ", ".join(_short(m.path) for m in g.members[1:4])
+        more = f" and {len(g.members) - 4} more" if len(g.members) > 4 else ""
+        how = {"exact": "identical", "near": f"near-identical (distance {g.distance})",
+               "mirror": f"mirror images (distance {g.distance}), the same sample under flip_aug"}[g.kind]
+        if g.label == "leakage":
+            regs = [m for m in g.members if m.role == "reg"]
+            used = sum(1 for m in regs if m.effective_repeats)
+            out.append(rule("RA080").finding(
+                first.path, f"train image and {len(regs)} reg image(s) are {how}: {names}{more} "
+                            f"({used} of them used by the reg balancing loop now)"))
+        elif g.label in ("within-subset", "cross-train"):
+            single = max(m.effective_repeats for m in g.members)
+            out.append(rule("RA083" if g.kind == "mirror" else "RA081").finding(
+                first.path, f"{len(g.members)} training images are {how}: {names}{more}; the picture is trained "
+                            f"{g.train_repeats} times per epoch instead of {single}"))
+        else:
+            out.append(rule("RA082").finding(first.path, f"{len(g.members)} reg images are {how}: {names}{more}"))
+        if g.via_exif:
+            out.append(rule("RA084").finding(
+                first.path, f"{first.path} and {names} are the same picture once EXIF rotation is applied, but "
+                            f"their stored pixels differ, so sd-scripts trains them as different images"))
+    return out
