@@ -11,7 +11,8 @@ from contextlib import contextmanager
 from typing import Optional
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group
+from rich.text import Text
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from .captions import normalize_extension
@@ -111,8 +112,9 @@ def _pick(cli_value, cfg: dict, key: str, default):
 def _training_inputs(ctx: typer.Context, train, reg, dataset_config, config_file, caption_extension, resolution,
                      enable_bucket, min_bucket_reso, max_bucket_reso, bucket_reso_steps, bucket_no_upscale,
                      train_batch_size, gradient_accumulation_steps, max_train_epochs, max_train_steps,
-                     prior_loss_weight, num_processes, cache_latents, random_crop, trainer):
-    """Merge command line and --config_file into dataset specs and balance options."""
+                     prior_loss_weight, num_processes, cache_latents, random_crop, trainer, overrides=None):
+    """Merge command line, ``overrides`` (a policy's training section) and --config_file into dataset
+    specs and balance options, in that order of precedence."""
     from .balance import BalanceOptions, Trainer
     from .scan import load_specs
     from .training_args import parse_resolution, read_training_config
@@ -124,6 +126,9 @@ def _training_inputs(ctx: typer.Context, train, reg, dataset_config, config_file
         if cf.ignored:
             stderr.print(f"regaudit: note: {len(cf.ignored)} keys of {config_file} do not change the dataset and "
                          f"are ignored", markup=False)
+    cfg = {**cfg, **(overrides or {})}
+    if trainer is None:
+        trainer = cfg.get("trainer", "train_network")
     if ctx.args:
         stderr.print(f"regaudit: note: ignoring options that do not change the dataset: {' '.join(ctx.args)}",
                      markup=False, soft_wrap=True)
@@ -168,6 +173,13 @@ def _training_inputs(ctx: typer.Context, train, reg, dataset_config, config_file
     return specs, args, opts, sources
 
 
+def _check_trainer(trainer: Optional[str]) -> None:
+    from .balance import Trainer
+
+    if trainer is not None and trainer not in {t.value for t in Trainer}:
+        raise RegauditError(f"--trainer '{trainer}' is not one of: {', '.join(t.value for t in Trainer)}")
+
+
 _EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
 CONFIG_FILE_OPT = typer.Option(None, "--config-file", "--config_file", metavar="FILE",
                                help="sd-scripts training-arguments TOML; its dataset keys are read.")
@@ -185,7 +197,7 @@ PLW_OPT = typer.Option(None, "--prior_loss_weight", "--prior-loss-weight", help=
 NPROC_OPT = typer.Option(None, "--num_processes", "--num-processes", help="GPUs/processes (accelerate); default 1.")
 CACHE_OPT = typer.Option(False, "--cache_latents", "--cache-latents", help="Latents cached (images are resized).")
 CROP_OPT = typer.Option(False, "--random_crop", "--random-crop", help="random_crop is on for the subsets.")
-TRAINER_OPT = typer.Option("train_network", "--trainer",
+TRAINER_OPT = typer.Option(None, "--trainer",
                            help="sd-scripts script (sets the bucket_reso_steps multiple): train_network, train_db, "
                                 "sdxl_train_network, sdxl_train, sd3_train_network, flux_train_network, flux_train, "
                                 "lumina_train, lumina_train_network, sd3_train.")
@@ -215,7 +227,7 @@ def balance(
     num_processes: Optional[int] = NPROC_OPT,
     cache_latents: bool = CACHE_OPT,
     random_crop: bool = CROP_OPT,
-    trainer: str = TRAINER_OPT,
+    trainer: Optional[str] = TRAINER_OPT,
     suggest: bool = typer.Option(False, "--suggest", help="Propose folder repeats / image counts that fix the balance."),
     reg_share: Optional[float] = typer.Option(None, "--reg-share", help="With --suggest: target share of the loss "
                                                                          "weight from reg images (0..1)."),
@@ -226,11 +238,10 @@ def balance(
     """Simulate sd-scripts' registration and reg balancing: repeats, unused reg images, buckets, batches, steps.
 
     Unknown sd-scripts options are accepted and ignored, so a whole training command can be pasted."""
-    from .balance import Trainer, plan
+    from .balance import plan
     from .scan import scan as run_scan
 
-    if trainer not in {t.value for t in Trainer}:
-        raise RegauditError(f"--trainer '{trainer}' is not one of: {', '.join(t.value for t in Trainer)}")
+    _check_trainer(trainer)
     specs, args, opts, sources = _training_inputs(
         ctx, train, reg, dataset_config, config_file, caption_extension, resolution, enable_bucket,
         min_bucket_reso, max_bucket_reso, bucket_reso_steps, bucket_no_upscale, train_batch_size,
@@ -315,6 +326,145 @@ def dupes(
         sys.stdout.write(json_out.dumps(json_out.dupes_document(found)) + "\n")
     else:
         stdout.print(human.dupes_view(found))
+
+
+@app.command(context_settings=_EXTRA)
+def check(
+    ctx: typer.Context,
+    folder: Optional[str] = typer.Argument(None, metavar="[DIR]", help="A train_data_dir-style root."),
+    train: Optional[str] = TRAIN_OPT,
+    reg: Optional[str] = REG_OPT,
+    dataset_config: Optional[str] = CONFIG_OPT,
+    config_file: Optional[str] = CONFIG_FILE_OPT,
+    policy_file: Optional[str] = typer.Option(None, "--policy", metavar="FILE",
+                                              help="YAML policy (default: ./regaudit.yaml, else built-in)."),
+    fail_on: Optional[str] = typer.Option(None, "--fail-on", help="error | warning | info | never (default error)."),
+    caption_extension: Optional[str] = typer.Option(None, "--caption-extension", "--caption_extension",
+                                                    "--caption_extention", metavar="EXT",
+                                                    help="Caption file extension (default .caption)."),
+    resolution: Optional[str] = RES_OPT,
+    enable_bucket: bool = BUCKET_OPT,
+    min_bucket_reso: Optional[int] = MINB_OPT,
+    max_bucket_reso: Optional[int] = MAXB_OPT,
+    bucket_reso_steps: Optional[int] = STEPS_OPT,
+    bucket_no_upscale: bool = NOUP_OPT,
+    train_batch_size: Optional[int] = BATCH_OPT,
+    gradient_accumulation_steps: Optional[int] = GA_OPT,
+    max_train_epochs: Optional[int] = EPOCHS_OPT,
+    max_train_steps: Optional[int] = MAXSTEPS_OPT,
+    prior_loss_weight: Optional[float] = PLW_OPT,
+    num_processes: Optional[int] = NPROC_OPT,
+    cache_latents: bool = CACHE_OPT,
+    random_crop: bool = CROP_OPT,
+    trainer: Optional[str] = TRAINER_OPT,
+    with_dupes: bool = typer.Option(False, "--dupes", help="Also run duplicate and leakage detection."),
+    deep: bool = typer.Option(False, "--deep", help="Also decode every image to catch truncated files."),
+    cache: Optional[str] = CACHE_PATH_OPT,
+    no_cache: bool = NO_CACHE_OPT,
+    output_format: Optional[str] = typer.Option(None, "--format",
+                                                help="human | json | github | junit (github when GITHUB_ACTIONS=true)."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",
+                                         help="Write the report to FILE instead of stdout."),
+    jobs: Optional[int] = JOBS_OPT,
+    progress: bool = PROGRESS_OPT,
+) -> int:
+    """Pre-flight gate for CI: run the audits, apply the policy, exit 1 when a finding reaches fail-on."""
+    import os as _os
+
+    from .balance import plan
+    from .dedupe import find_dupes
+    from .policy import FailOn, load
+    from .scan import scan as run_scan
+
+    pol = load(policy_file)
+    if fail_on is not None and fail_on not in [f.value for f in FailOn]:
+        raise RegauditError(f"--fail-on '{fail_on}' is not one of error, warning, info, never")
+    gate = FailOn(fail_on) if fail_on else pol.fail_on
+    fmt = output_format or ("github" if _os.environ.get("GITHUB_ACTIONS") == "true" else "human")
+    if fmt not in ("human", "json", "github", "junit"):
+        raise RegauditError(f"--format '{fmt}' is not one of human, json, github, junit")
+    _check_trainer(trainer)
+    train = _resolve_roots(folder, train)
+    if caption_extension is None:
+        caption_extension = pol.caption_extension
+    specs, args, opts, sources = _training_inputs(
+        ctx, train, reg, dataset_config, config_file, caption_extension, resolution, enable_bucket,
+        min_bucket_reso, max_bucket_reso, bucket_reso_steps, bucket_no_upscale, train_batch_size,
+        gradient_accumulation_steps, max_train_epochs, max_train_steps, prior_loss_weight, num_processes,
+        cache_latents, random_crop, trainer, overrides=pol.training)
+    ran = ["scan"]
+    with _progress(progress, "reading image headers") as cb:
+        result = run_scan(specs, deep=deep or pol.deep, jobs=jobs, progress=cb,
+                          caption_extension=args.caption_extension, sources=sources)
+    findings = list(result.findings)
+    training_given = bool(pol.training) or config_file is not None or any(
+        v not in (None, False) for v in (resolution, enable_bucket, min_bucket_reso, max_bucket_reso,
+                                         bucket_reso_steps, bucket_no_upscale, train_batch_size,
+                                         gradient_accumulation_steps, max_train_epochs, max_train_steps,
+                                         prior_loss_weight, num_processes, cache_latents, random_crop))
+    balance_plan = None
+    if training_given or any(d.params.resolution for d in result.datasets):
+        balance_plan = plan(result, opts)
+        findings = list(balance_plan.findings)
+        ran.append("balance")
+    if with_dupes or pol.dupes:
+        d = pol.dupes_options
+        roots = [p for p in (train, reg) if p] + [s.image_dir for spec in specs for s in spec.subsets]
+        dopts = _dupes_options(d.get("hash", "phash"), d.get("max-distance"), bool(d.get("flip-aug", False)),
+                               cache, no_cache, jobs, roots)
+        with _progress(progress, "hashing images") as cb:
+            found = find_dupes(result, dopts, cb)
+        known = {(f.code, f.path) for f in findings}
+        # an image the scan already reported as broken is not reported again by the hashing
+        findings += [f for f in found.findings if f.code not in ("RA041", "RA043") or (f.code, f.path) not in known]
+        ran.append("dupes")
+    findings = json_out.sort_findings(pol.apply(findings))
+    failing = [f for f in findings if gate.fails(f.severity)]
+    report = _render_check(fmt, findings, failing, gate, pol, ran, balance_plan)
+    if output:
+        try:
+            with open(output, "w", encoding="utf-8") as fh:
+                if isinstance(report, str):
+                    fh.write(report)
+                else:
+                    Console(file=fh, width=100, highlight=False).print(report)
+        except OSError as exc:
+            raise RegauditError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
+    elif isinstance(report, str):
+        sys.stdout.write(report)
+    else:
+        stdout.print(report)
+    return 1 if failing else 0
+
+
+def _render_check(fmt, findings, failing, gate, pol, ran, balance_plan):
+    from .render import ci
+
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for f in findings:
+        counts[f.severity.value] += 1
+    if fmt == "github":
+        return ci.github(findings)
+    if fmt == "junit":
+        return ci.junit(findings, {id(f) for f in failing})
+    if fmt == "json":
+        doc = {"schema_version": 1, "command": "check", "passed": not failing, "fail_on": gate.value,
+               "policy": pol.source, "ran": ran,
+               "summary": {"errors": counts["error"], "warnings": counts["warning"], "info": counts["info"],
+                           "failing": len(failing)},
+               "balance": None if balance_plan is None else {
+                   "would_crash": balance_plan.would_crash, "max_train_steps": balance_plan.max_train_steps,
+                   "batches_per_epoch": balance_plan.batches_per_epoch, "epochs": balance_plan.epochs},
+               "findings": [f.to_json() for f in json_out.sort_findings(findings)]}
+        return json_out.dumps(doc) + "\n"
+    parts = [Text(f"regaudit check ({', '.join(ran)}; policy: {pol.source}; fail-on {gate.value}) — ")
+             + human.summary_line(counts)]
+    parts += list(human.findings_block(findings))
+    if failing:
+        parts.append(Text(f"\nFAILED: {len(failing)} finding(s) at or above '{gate.value}'", style="bold red"))
+    else:
+        parts.append(Text(f"\nPASSED: no finding at or above '{gate.value}'", style="bold green"))
+    return Group(*parts)
 
 
 @app.command()

@@ -133,18 +133,35 @@ def find_dupes(scan: ScanResult, opts: DupesOptions, progress: Progress | None =
                 continue
             seen.add(img.abs_path)
             members.append(Member(img.abs_path, s.role.value, s.abs_path, repeats.get(img.abs_path, 0)))
-    entries, hashed = _entries([m.path for m in members], opts, progress)
-    findings: list[Finding] = []
-    for m, e in zip(members, entries):
-        if e.error:
-            code = "RA041" if e.error.startswith("cannot be read") else "RA043"
-            findings.append(rule(code).finding(m.path, f"image {e.error} (found while hashing)"))
-    groups = _group(members, entries, opts)
+    cache = HashCache(opts.cache) if opts.cache is not None else None
+    try:
+        keys = _stat_keys([m.path for m in members])
+        entries, hashed = _entries(keys, opts, cache, progress)
+        findings: list[Finding] = []
+        for m, e in zip(members, entries):
+            if e.error:
+                code = "RA041" if e.error.startswith("cannot be read") else "RA043"
+                findings.append(rule(code).finding(m.path, f"image {e.error} (found while hashing)"))
+        stats = {p: (s, t) for p, s, t in keys}
+
+        def pixels(path: str) -> str | None:
+            size, mtime = stats[path]
+            known = cache.get_pixels(path, size, mtime) if cache else None
+            if known is None:
+                known = pixel_digest(path)
+                if cache and known is not None:
+                    cache.put_pixels(path, size, mtime, known)
+            return known
+
+        groups = _group(members, entries, opts, pixels)
+    finally:
+        if cache:
+            cache.close()
     findings += _group_findings(groups, opts)
     return DupesResult(tuple(groups), tuple(findings), opts, len(members), hashed, scan)
 
 
-def _entries(paths: list[str], opts: DupesOptions, progress: Progress | None) -> tuple[list[HashEntry], int]:
+def _stat_keys(paths: list[str]) -> list[tuple[str, int, int]]:
     keys = []
     for p in paths:
         try:
@@ -152,20 +169,21 @@ def _entries(paths: list[str], opts: DupesOptions, progress: Progress | None) ->
             keys.append((p, st.st_size, st.st_mtime_ns))
         except OSError:
             keys.append((p, -1, -1))
-    cache = HashCache(opts.cache) if opts.cache is not None else None
-    try:
-        cached = cache.get_many(keys, opts.params) if cache else {}
-        todo = [p for p in paths if p not in cached]
-        fresh = dict(zip(todo, _encode_all(todo, opts, progress)))
-        if cache:
-            cache.put_many([(p, s, m, fresh[p]) for p, s, m in keys if p in fresh and s >= 0], opts.params)
-    finally:
-        if cache:
-            cache.close()
-    return [cached.get(p) or fresh[p] for p in paths], len(todo)
+    return keys
 
 
-def _group(members: list[Member], entries: list[HashEntry], opts: DupesOptions) -> list[DupGroup]:
+def _entries(keys: list[tuple[str, int, int]], opts: DupesOptions, cache: HashCache | None,
+             progress: Progress | None) -> tuple[list[HashEntry], int]:
+    cached = cache.get_many(keys, opts.params) if cache else {}
+    todo = [p for p, _, _ in keys if p not in cached]
+    fresh = dict(zip(todo, _encode_all(todo, opts, progress)))
+    if cache:
+        cache.put_many([(p, s, m, fresh[p]) for p, s, m in keys if p in fresh and s >= 0], opts.params)
+    return [cached.get(p) or fresh[p] for p, _, _ in keys], len(todo)
+
+
+def _group(members: list[Member], entries: list[HashEntry], opts: DupesOptions,
+           pixels: Callable[[str], str | None] = pixel_digest) -> list[DupGroup]:
     n = len(members)
     uf = _UnionFind(n)
     edge_dist: list[tuple[int, int, int]] = []
@@ -222,7 +240,7 @@ def _group(members: list[Member], entries: list[HashEntry], opts: DupesOptions) 
         digests = {entries[k].digest for k in ks}
         kind = "exact" if len(digests) == 1 else "near"
         if kind == "near" and comp_dist[root] == 0 and not comp_exif[root]:
-            pix = {pixel_digest(members[k].path) for k in ks}
+            pix = {pixels(members[k].path) for k in ks}
             if len(pix) == 1 and None not in pix:
                 kind = "exact"  # the same pixels in another encoding
         groups.append(_make_group(kind, 0 if kind == "exact" else comp_dist[root], [members[k] for k in ks],

@@ -15,7 +15,7 @@ from pathlib import Path
 from .errors import OptionError
 from .hashing import HashEntry
 
-SCHEMA = 1
+SCHEMA = 2
 
 
 def default_path() -> Path:
@@ -53,6 +53,8 @@ class HashCache:
                 db.execute("CREATE TABLE IF NOT EXISTS hashes (path TEXT, size INTEGER, mtime INTEGER, params TEXT, "
                            "digest TEXT, hash INTEGER, mirror INTEGER, upright INTEGER, error TEXT, "
                            "PRIMARY KEY (path, params))")
+                db.execute("CREATE TABLE IF NOT EXISTS pixels (path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER, "
+                           "digest TEXT)")
                 db.commit()
                 return db
             except sqlite3.DatabaseError:
@@ -91,6 +93,24 @@ class HashCache:
                                     [(p, s, m, params, *e.to_row()) for p, s, m, e in rows])
         except sqlite3.DatabaseError:
             pass  # locked by a concurrent run for too long, or read-only: just do not cache
+
+    def get_pixels(self, path: str, size: int, mtime: int) -> str | None:
+        if self.db is None:
+            return None
+        try:
+            row = self.db.execute("SELECT size, mtime, digest FROM pixels WHERE path = ?", (path,)).fetchone()
+        except sqlite3.DatabaseError:
+            return None
+        return row[2] if row is not None and (row[0], row[1]) == (size, mtime) else None
+
+    def put_pixels(self, path: str, size: int, mtime: int, digest: str) -> None:
+        if self.db is None:
+            return
+        try:
+            with self.db:
+                self.db.execute("INSERT OR REPLACE INTO pixels VALUES (?,?,?,?)", (path, size, mtime, digest))
+        except sqlite3.DatabaseError:
+            pass
 
     def close(self) -> None:
         if self.db is not None:

@@ -1,0 +1,71 @@
+"""CI formats for ``regaudit check``: GitHub workflow annotations and JUnit XML. Pure functions."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from xml.etree import ElementTree as ET
+
+from ..model import Finding, Severity
+from ..rules import REGISTRY
+
+_GH_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+
+
+def _gh_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_prop(text: str) -> str:
+    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _rel(path: str) -> str:
+    rel = os.path.relpath(path)
+    return (path if rel.startswith("..") else rel).replace(os.sep, "/")
+
+
+def github(findings: list[Finding]) -> str:
+    """One workflow command per finding: ::error file=...,title=RA001 name::message (hint)."""
+    lines = []
+    for f in findings:
+        lines.append(f"::{_GH_LEVEL[f.severity]} file={_gh_prop(_rel(f.path))},title={_gh_prop(f.code + ' ' + f.name)}"
+                     f"::{_gh_data(f.message + ' — ' + f.hint)}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def junit(findings: list[Finding], failing: set[int]) -> str:
+    """A JUnit report: one test suite per rule; a rule with no finding is one passing test case, a
+    rule with findings has one test case per finding, failed when the finding fails the gate.
+    ``failing`` holds the ids of the failing findings."""
+    by_code: dict[str, list[Finding]] = defaultdict(list)
+    for f in findings:
+        by_code[f.code].append(f)
+    root = ET.Element("testsuites", name="regaudit")
+    total = failures = 0
+    for code, rule in REGISTRY.items():
+        items = by_code.get(code, [])
+        suite = ET.SubElement(root, "testsuite", name=f"{code} {rule.name}")
+        fails = 0
+        if not items:
+            ET.SubElement(suite, "testcase", classname=f"regaudit.{code}", name=f"{code} {rule.name}")
+        for f in items:
+            case = ET.SubElement(suite, "testcase", classname=f"regaudit.{code}", name=_rel(f.path))
+            if id(f) in failing:
+                fails += 1
+                fail = ET.SubElement(case, "failure", message=f.message, type=f.severity.value)
+                fail.text = f"{f.code} {f.name} ({f.severity.value}): {f.message}\nhint: {f.hint}"
+            else:
+                out = ET.SubElement(case, "system-out")
+                out.text = f"{f.code} ({f.severity.value}): {f.message}"
+        n = max(1, len(items))
+        suite.set("tests", str(n))
+        suite.set("failures", str(fails))
+        suite.set("errors", "0")
+        total += n
+        failures += fails
+    root.set("tests", str(total))
+    root.set("failures", str(failures))
+    root.set("errors", "0")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
