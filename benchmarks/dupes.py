@@ -180,11 +180,16 @@ def imagededup_phash(folder: Path, planted: int, threshold: int):
                     def __getattr__(self, name):
                         return _Anything()
 
+                def _attr(name):
+                    if name.startswith("__"):
+                        raise AttributeError(name)
+                    return _Anything()
+
                 mods = {}
                 for name in ("torchvision", "torchvision.models", "torchvision.transforms",
                              "torchvision.models.vision_transformer"):
                     mod = types.ModuleType(name)
-                    mod.__getattr__ = lambda attr: _Anything()
+                    mod.__getattr__ = _attr
                     mods[name] = mod
                 sys.modules.update(mods)
         from imagededup.methods import PHash

@@ -467,6 +467,71 @@ def _render_check(fmt, findings, failing, gate, pol, ran, balance_plan):
     return Group(*parts)
 
 
+@app.command(context_settings=_EXTRA)
+def smoke(
+    ctx: typer.Context,
+    train: Optional[str] = TRAIN_OPT,
+    reg: Optional[str] = REG_OPT,
+    dataset_config: Optional[str] = CONFIG_OPT,
+    config_file: Optional[str] = CONFIG_FILE_OPT,
+    caption_extension: Optional[str] = typer.Option(None, "--caption-extension", "--caption_extension",
+                                                    "--caption_extention", metavar="EXT",
+                                                    help="Caption file extension (default .caption)."),
+    resolution: Optional[str] = typer.Option(None, "--resolution", metavar="N|W,H",
+                                             help="Training resolution (default 512 for the smoke test)."),
+    enable_bucket: bool = BUCKET_OPT,
+    min_bucket_reso: Optional[int] = MINB_OPT,
+    max_bucket_reso: Optional[int] = MAXB_OPT,
+    bucket_reso_steps: Optional[int] = STEPS_OPT,
+    bucket_no_upscale: bool = NOUP_OPT,
+    prior_loss_weight: Optional[float] = PLW_OPT,
+    cache_latents: bool = CACHE_OPT,
+    random_crop: bool = CROP_OPT,
+    trainer: Optional[str] = TRAINER_OPT,
+    batch_size: int = typer.Option(4, "--batch-size", min=1, help="Samples in the smoke batch."),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:N] (auto: CUDA when available)."),
+    dtype: str = typer.Option("fp32", "--dtype", help="fp32 | bf16 | fp16 (autocast)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the model, noise and timesteps."),
+    loss_type: str = typer.Option("l2", "--loss-type", "--loss_type", help="l2 | l1 | huber | smooth_l1."),
+    huber_c: float = typer.Option(0.1, "--huber-c", "--huber_c", help="c of the huber/smooth_l1 losses."),
+    as_json: bool = JSON_OPT,
+    jobs: Optional[int] = JOBS_OPT,
+) -> int:
+    """One real training step of the prior-loss-weighted loss on a real batch, with checks (needs torch)."""
+    from .balance import plan
+    from .scan import scan as run_scan
+    from .smoke import LossType, SmokeError, SmokeOptions, run
+
+    _check_trainer(trainer)
+    if dtype not in ("fp32", "bf16", "fp16"):
+        raise RegauditError(f"--dtype '{dtype}' is not one of fp32, bf16, fp16")
+    if loss_type not in {t.value for t in LossType}:
+        raise RegauditError(f"--loss-type '{loss_type}' is not one of {', '.join(t.value for t in LossType)}")
+    specs, args, opts, sources = _training_inputs(
+        ctx, train, reg, dataset_config, config_file, caption_extension, resolution, enable_bucket,
+        min_bucket_reso, max_bucket_reso, bucket_reso_steps, bucket_no_upscale, batch_size, None, None, None,
+        prior_loss_weight, None, cache_latents, random_crop, trainer)
+    if any(spec.params.resolution is None for spec in specs):
+        from dataclasses import replace
+
+        stderr.print("regaudit: note: no --resolution given; the smoke test uses 512", markup=False)
+        for spec in specs:
+            if spec.params.resolution is None:
+                spec.params = replace(spec.params, resolution=(512, 512))
+    result = run_scan(specs, jobs=jobs, caption_extension=args.caption_extension, sources=sources)
+    p = plan(result, opts)
+    try:
+        out = run(p, SmokeOptions(batch_size, device, dtype, seed, LossType(loss_type), huber_c,
+                                  opts.prior_loss_weight))
+    except SmokeError as exc:
+        raise RegauditError(str(exc)) from None
+    if as_json:
+        sys.stdout.write(json_out.dumps(json_out.smoke_document(out)) + "\n")
+    else:
+        stdout.print(human.smoke_view(out))
+    return 0 if out.passed else 1
+
+
 @app.command()
 def rules(code: Optional[str] = typer.Argument(None, help="A code (RA001) or name to explain."),
           as_json: bool = JSON_OPT) -> None:
@@ -512,4 +577,15 @@ def main(argv: Optional[list[str]] = None) -> int:
         return exc.exit_code
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:
+        stderr.print("regaudit: interrupted", markup=False)
+        return 130
+    except Exception as exc:  # never a traceback for a user; REGAUDIT_DEBUG=1 shows it
+        import os
+
+        if os.environ.get("REGAUDIT_DEBUG"):
+            raise
+        stderr.print(f"regaudit: internal error: {type(exc).__name__}: {exc} (set REGAUDIT_DEBUG=1 for details, "
+                     f"and please report it)", markup=False, soft_wrap=True)
+        return 2
     return rv if isinstance(rv, int) else 0

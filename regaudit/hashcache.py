@@ -15,7 +15,7 @@ from pathlib import Path
 from .errors import OptionError
 from .hashing import HashEntry
 
-SCHEMA = 2
+SCHEMA = 3
 
 
 def default_path() -> Path:
@@ -49,12 +49,13 @@ class HashCache:
                 row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
                 if row is not None and row[0] != str(SCHEMA):
                     db.execute("DROP TABLE IF EXISTS hashes")
+                    db.execute("DROP TABLE IF EXISTS extras")
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA),))
                 db.execute("CREATE TABLE IF NOT EXISTS hashes (path TEXT, size INTEGER, mtime INTEGER, params TEXT, "
                            "digest TEXT, hash INTEGER, mirror INTEGER, upright INTEGER, error TEXT, "
                            "PRIMARY KEY (path, params))")
-                db.execute("CREATE TABLE IF NOT EXISTS pixels (path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER, "
-                           "digest TEXT)")
+                db.execute("CREATE TABLE IF NOT EXISTS extras (path TEXT, kind TEXT, size INTEGER, mtime INTEGER, "
+                           "value TEXT, PRIMARY KEY (path, kind))")
                 db.commit()
                 return db
             except sqlite3.DatabaseError:
@@ -94,21 +95,23 @@ class HashCache:
         except sqlite3.DatabaseError:
             pass  # locked by a concurrent run for too long, or read-only: just do not cache
 
-    def get_pixels(self, path: str, size: int, mtime: int) -> str | None:
+    def get_extra(self, kind: str, path: str, size: int, mtime: int) -> str | None:
+        """A value computed only for some files (pixel digests, verification hashes)."""
         if self.db is None:
             return None
         try:
-            row = self.db.execute("SELECT size, mtime, digest FROM pixels WHERE path = ?", (path,)).fetchone()
+            row = self.db.execute("SELECT size, mtime, value FROM extras WHERE path = ? AND kind = ?",
+                                  (path, kind)).fetchone()
         except sqlite3.DatabaseError:
             return None
         return row[2] if row is not None and (row[0], row[1]) == (size, mtime) else None
 
-    def put_pixels(self, path: str, size: int, mtime: int, digest: str) -> None:
+    def put_extra(self, kind: str, path: str, size: int, mtime: int, value: str) -> None:
         if self.db is None:
             return
         try:
             with self.db:
-                self.db.execute("INSERT OR REPLACE INTO pixels VALUES (?,?,?,?)", (path, size, mtime, digest))
+                self.db.execute("INSERT OR REPLACE INTO extras VALUES (?,?,?,?,?)", (path, kind, size, mtime, value))
         except sqlite3.DatabaseError:
             pass
 

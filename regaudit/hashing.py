@@ -8,13 +8,17 @@ images are box-reduced before the final resampling that imagehash itself perform
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import dataclass
 from enum import Enum
 
 import imagehash
+import numpy as np
+import scipy.fftpack
 from PIL import Image
 
-WORK_SIZE = 128  # decode to at least this many pixels on the short side before hashing
+WORK_SIZE = 64  # decode to at least this many pixels on the short side before hashing
+FINE_SIZE = 16  # the verification hash: imagehash.phash with hash_size 16 (256 bits)
 
 
 class HashKind(str, Enum):
@@ -60,11 +64,23 @@ def _u64(v: int | None) -> int | None:
     return None if v is None else v & ((1 << 64) - 1)
 
 
+def _bits_to_int(bits: np.ndarray) -> int:
+    return int.from_bytes(np.packbits(bits.flatten().astype(np.uint8)).tobytes(), "big")
+
+
 def _to_int(h: imagehash.ImageHash) -> int:
-    value = 0
-    for bit in h.hash.flatten():
-        value = (value << 1) | int(bit)
-    return value
+    return _bits_to_int(h.hash)
+
+
+def _phash_pair(gray: Image.Image) -> tuple[int, int]:
+    """imagehash.phash of the image and of its mirror image from one DCT: mirroring a row flips
+    the sign of its odd DCT-II coefficients, so the mirrored block is the block with odd columns
+    negated (imagehash's algorithm: 32x32 LANCZOS, 2-D DCT, 8x8 low frequencies > their median)."""
+    pixels = np.asarray(gray.resize((32, 32), Image.Resampling.LANCZOS))
+    dct = scipy.fftpack.dct(scipy.fftpack.dct(pixels, axis=0), axis=1)
+    low = dct[:8, :8]
+    mirrored = low * np.where(np.arange(8) % 2, -1.0, 1.0)[None, :]
+    return _bits_to_int(low > np.median(low)), _bits_to_int(mirrored > np.median(mirrored))
 
 
 def file_digest(path: str) -> str:
@@ -76,37 +92,64 @@ def file_digest(path: str) -> str:
 
 
 def reduced(im: Image.Image, work: int = WORK_SIZE) -> Image.Image:
-    """Grayscale pixels at a small size, decoding as little as that needs."""
+    """Grayscale pixels at a small size, decoding as little as that needs: a JPEG decodes its
+    luma only, at 1/2, 1/4 or 1/8 scale (still >= ``work`` px); large images are box-reduced."""
     if im.format in ("JPEG", "MPO"):
-        im.draft("RGB", (work, work))  # decodes at 1/2, 1/4 or 1/8 scale, still >= work px
-    if im.mode not in ("RGB", "L"):
-        im = im.convert("RGBA").convert("RGB") if "A" in im.mode or "transparency" in im.info else im.convert("RGB")
+        im.draft("L", (work, work))
+    if im.mode != "L":
+        if "A" in im.mode or "transparency" in im.info:
+            im = im.convert("RGBA").convert("RGB")  # as sd-scripts sees it: alpha dropped
+        im = im.convert("L")
     factor = min(im.size) // (2 * work)
     if factor >= 2:
         im = im.reduce(factor)
-    return im.convert("L")
+    return im
+
+
+def _decode_small(data: bytes) -> tuple[Image.Image, int | None]:
+    with Image.open(io.BytesIO(data)) as im:
+        orientation = im.getexif().get(0x0112) if im.format in ("JPEG", "MPO", "WEBP") else None
+        small = reduced(im)
+        small.load()
+    return small, (orientation if orientation in _UPRIGHT else None)
 
 
 def encode(path: str, kind: HashKind, mirror: bool = True) -> HashEntry:
     """Hash one file; never raises (an unreadable file is an entry with an error)."""
     try:
-        digest = file_digest(path)
+        with open(path, "rb") as fh:
+            data = fh.read()
     except OSError as exc:
         return HashEntry("", None, None, None, f"cannot be read: {exc.strerror or exc}")
-    fn = _hash_fn(kind)
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
     try:
-        with Image.open(path) as im:
-            orientation = im.getexif().get(0x0112) if im.format in ("JPEG", "MPO", "WEBP") else None
-            small = reduced(im)
-            small.load()
+        small, orientation = _decode_small(data)
     except Exception as exc:  # any decode failure is a finding, not a crash
         return HashEntry(digest, None, None, None, f"cannot be decoded: {type(exc).__name__}: {exc}")
-    h = _to_int(fn(small))
-    m = _to_int(fn(small.transpose(Image.Transpose.FLIP_LEFT_RIGHT))) if mirror else None
+    if kind is HashKind.PHASH:
+        h, m = _phash_pair(small)
+    else:
+        fn = _hash_fn(kind)
+        h = _to_int(fn(small))
+        m = _to_int(fn(small.transpose(Image.Transpose.FLIP_LEFT_RIGHT))) if mirror else None
     upright = None
-    if orientation in _UPRIGHT:
-        upright = _to_int(fn(small.transpose(_UPRIGHT[orientation])))
+    if orientation is not None:
+        turned = small.transpose(_UPRIGHT[orientation])
+        upright = _phash_pair(turned)[0] if kind is HashKind.PHASH else _to_int(_hash_fn(kind)(turned))
     return HashEntry(digest, h, m, upright)
+
+
+def fine_hashes(path: str) -> tuple[int, int, int | None] | None:
+    """256-bit phash of the stored, mirrored and upright pixels: the second, stricter look that
+    confirms a candidate pair found with the 64-bit hash. None when the file cannot be decoded."""
+    try:
+        with open(path, "rb") as fh:
+            small, orientation = _decode_small(fh.read())
+    except Exception:
+        return None
+    fine = lambda im: _to_int(imagehash.phash(im, hash_size=FINE_SIZE))  # noqa: E731
+    upright = fine(small.transpose(_UPRIGHT[orientation])) if orientation is not None else None
+    return fine(small), fine(small.transpose(Image.Transpose.FLIP_LEFT_RIGHT)), upright
 
 
 T = Image.Transpose

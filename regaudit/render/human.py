@@ -210,3 +210,29 @@ def dupes_view(result) -> Group:
             parts.append(_more(len(result.groups) - MAX_ROWS))
     parts.extend(findings_block(result.findings))
     return Group(*parts)
+
+
+def smoke_view(result) -> Group:
+    """A short checklist for a smoke.SmokeResult."""
+    parts: list[RenderableType] = []
+    head = Text()
+    head.append("regaudit smoke", style="bold")
+    head.append(f": {len(result.samples)} samples on {result.device}, {result.dtype}; step {result.step_seconds * 1000:.0f} ms, "
+                f"{result.peak_memory_kind} {result.peak_memory_bytes / 2**20:.0f} MiB")
+    parts.append(head)
+    parts.append(Text(f"batch: {result.batch_note}", style="dim"))
+    t = Table(show_header=True)
+    for col in ("role", "weight", "loss", "image"):
+        t.add_column(col, overflow="fold")
+    for s in result.samples:
+        t.add_row("reg" if s.is_reg else "train", f"{s.weight:g}", f"{s.loss:.5f}", shown(s.path))
+    parts.append(t)
+    for c in result.checks:
+        line = Text()
+        line.append("  PASS " if c.passed else "  FAIL ", style="green" if c.passed else "bold red")
+        line.append(f"{c.name}: ", style="bold")
+        line.append(c.detail)
+        parts.append(line)
+    parts.append(Text(f"weighted loss back-propagated: {result.weighted_loss:.6g}"))
+    parts.append(Text("PASSED" if result.passed else "FAILED", style="bold green" if result.passed else "bold red"))
+    return Group(*parts)

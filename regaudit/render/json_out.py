@@ -161,3 +161,23 @@ def dupes_document(result) -> dict:
                     "train_repeats": g.train_repeats} for g in result.groups],
         "findings": [f.to_json() for f in sort_findings(result.findings)],
     }
+
+
+def smoke_document(result) -> dict:
+    """JSON for ``regaudit smoke``; ``result`` is a smoke.SmokeResult."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "command": "smoke",
+        "passed": result.passed,
+        "device": result.device,
+        "dtype": result.dtype,
+        "batch": result.batch_note,
+        "samples": [{"path": s.path, "is_reg": s.is_reg, "weight": s.weight, "loss": s.loss, "caption": s.caption,
+                     "bucket": list(s.bucket)} for s in result.samples],
+        "weighted_loss": result.weighted_loss,
+        "diffusers_loss": result.diffusers_loss,
+        "step_seconds": result.step_seconds,
+        "peak_memory_bytes": result.peak_memory_bytes,
+        "peak_memory_kind": result.peak_memory_kind,
+        "checks": [{"name": c.name, "passed": c.passed, "detail": c.detail} for c in result.checks],
+    }

@@ -1,0 +1,374 @@
+"""One real prior-loss-weighted training step on a real batch (spec §4, §5, §7).
+
+The batch is drawn from the balance simulation the way sd-scripts would batch it (one bucket,
+train and reg mixed when a bucket holds both), the images are loaded as sd-scripts loads them
+(RGB, resized to cover the bucket, centre-cropped, scaled to [-1, 1]) and 8x average-pooled to
+latent size, and a small seeded convolutional denoiser takes one noise-prediction step with
+sd-scripts' loss: per-element loss, mean over C, H, W, times each sample's weight, mean over the
+batch. Then the step is checked against independent recomputations.
+
+torch is imported inside ``run`` only, so every other command starts without it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import resource
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+
+from PIL import Image
+
+from .balance import BalancePlan, Registered
+
+
+class LossType(str, Enum):
+    L2 = "l2"
+    L1 = "l1"
+    HUBER = "huber"
+    SMOOTH_L1 = "smooth_l1"
+
+
+class Weighting(str, Enum):
+    """How the step weights samples. Only CORRECT is sd-scripts; the others exist so tests can
+    prove the checks catch a broken weighting."""
+
+    CORRECT = "correct"
+    IGNORED = "ignored"  # weights computed but not applied
+
+
+class SmokeError(Exception):
+    """Nothing to train on, or an environment that cannot run the step; exit 2."""
+
+
+@dataclass(frozen=True)
+class SmokeOptions:
+    batch_size: int = 4
+    device: str = "auto"
+    dtype: str = "fp32"
+    seed: int = 0
+    loss_type: LossType = LossType.L2
+    huber_c: float = 0.1
+    prior_loss_weight: float = 1.0
+    weighting: Weighting = Weighting.CORRECT
+
+
+@dataclass(frozen=True)
+class Sample:
+    path: str
+    is_reg: bool
+    caption: str
+    bucket: tuple[int, int]
+    weight: float = 0.0
+    loss: float = 0.0
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class SmokeResult:
+    device: str
+    dtype: str
+    samples: tuple[Sample, ...]
+    weighted_loss: float
+    checks: tuple[Check, ...]
+    batch_note: str
+    step_seconds: float
+    peak_memory_bytes: int
+    peak_memory_kind: str
+    diffusers_loss: float | None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+
+def choose_batch(plan: BalancePlan, batch_size: int,
+                 usable=lambda r: True) -> tuple[list[Registered], tuple[int, int], str]:
+    """Samples for one batch: a bucket holding train and reg samples when one exists (the one with
+    the most samples), half reg at most; else train from one bucket and reg from another.
+    ``usable`` filters out images that cannot be loaded."""
+    if plan.would_crash:
+        first = next((f for f in plan.findings if f.severity.value == "error"), None)
+        raise SmokeError("sd-scripts would not start on this dataset"
+                         + (f": {first.code} {first.message} ({first.path})" if first else ""))
+    by_bucket: dict[tuple[int, int], list[Registered]] = {}
+    for d in plan.datasets:
+        for r in d.images:
+            if r.bucket is not None and usable(r):
+                by_bucket.setdefault(r.bucket, []).append(r)
+    if not by_bucket:
+        raise SmokeError("no image is registered: there is nothing to train on")
+    mixed = [(b, rs) for b, rs in by_bucket.items() if any(r.is_reg for r in rs) and any(not r.is_reg for r in rs)]
+    if mixed:
+        bucket, rs = max(mixed, key=lambda x: sum(r.num_repeats for r in x[1]))
+        train = [r for r in rs if not r.is_reg]
+        reg = [r for r in rs if r.is_reg]
+        n_reg = min(len(reg), max(1, batch_size // 2))
+        picked = train[: batch_size - n_reg] + reg[:n_reg]
+        if len(picked) < batch_size:
+            picked += reg[n_reg:n_reg + batch_size - len(picked)]
+        return picked, bucket, f"one bucket {bucket[0]}x{bucket[1]} holds both train and reg samples"
+    train_b = max((b for b, rs in by_bucket.items() if any(not r.is_reg for r in rs)),
+                  key=lambda b: len(by_bucket[b]))
+    reg_buckets = [b for b, rs in by_bucket.items() if any(r.is_reg for r in rs)]
+    train = [r for r in by_bucket[train_b] if not r.is_reg]
+    if not reg_buckets:
+        return train[:batch_size], train_b, (f"no reg images are registered; a train-only batch from bucket "
+                                             f"{train_b[0]}x{train_b[1]}")
+    reg_b = max(reg_buckets, key=lambda b: len(by_bucket[b]))
+    reg = [r for r in by_bucket[reg_b] if r.is_reg]
+    n_reg = min(len(reg), max(1, batch_size // 2))
+    picked = train[: batch_size - n_reg] + reg[:n_reg]
+    return picked, train_b, (f"no bucket holds both train and reg samples, so sd-scripts never mixes them in a "
+                             f"batch; composed from bucket {train_b[0]}x{train_b[1]} (train) and "
+                             f"{reg_b[0]}x{reg_b[1]} (reg, resized to {train_b[0]}x{train_b[1]})")
+
+
+def load_pixels(r: Registered, bucket: tuple[int, int]):
+    """The image as sd-scripts feeds it: RGB (no EXIF rotation), resized to cover the bucket,
+    centre-cropped, as a float array in [-1, 1], channels first."""
+    import numpy as np
+
+    with Image.open(r.record.path) as im:
+        im = im.convert("RGB")
+        w, h = im.size
+        bw, bh = bucket
+        scale = bh / h if w / h > bw / bh else bw / w
+        size = (max(bw, int(w * scale + 0.5)), max(bh, int(h * scale + 0.5)))
+        im = im.resize(size, Image.Resampling.LANCZOS if scale > 1 else Image.Resampling.BOX)
+        left, top = (size[0] - bw) // 2, (size[1] - bh) // 2
+        im = im.crop((left, top, left + bw, top + bh))
+        arr = np.asarray(im, dtype=np.float32) / 127.5 - 1.0
+    return arr.transpose(2, 0, 1)
+
+
+def _per_element(torch, pred, target, loss_type: LossType, c: float):
+    d = pred - target
+    if loss_type is LossType.L2:
+        return d * d
+    if loss_type is LossType.L1:
+        return d.abs()
+    if loss_type is LossType.HUBER:
+        return 2 * c * (torch.sqrt(d * d + c * c) - c)
+    return 2 * (torch.sqrt(d * d + c * c) - c)  # smooth_l1: sd-scripts' pseudo-Huber without the c factor
+
+
+def run(plan: BalancePlan, opts: SmokeOptions) -> SmokeResult:
+    try:
+        import torch
+        from torch import nn
+    except ImportError:
+        raise SmokeError("torch is not installed: pip install 'regaudit[smoke]' "
+                         "(CPU only: pip install torch==2.13.0, or pass -c constraints.txt)") from None
+    broken: dict[str, str] = {}
+
+    def usable(r: Registered) -> bool:
+        if r.record.abs_path not in broken and len(broken) < 1000:
+            try:
+                with Image.open(r.record.path) as im:
+                    im.draft("RGB", (64, 64))
+                    im.load()
+            except Exception as exc:
+                broken[r.record.abs_path] = f"{type(exc).__name__}: {exc}"
+        return r.record.abs_path not in broken
+
+    picked, bucket, note = choose_batch(plan, opts.batch_size, _Lazy(usable, opts.batch_size))
+    device = _device(torch, opts.device)
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[opts.dtype]
+    if dtype is torch.float16 and device.type != "cuda":
+        raise SmokeError("--dtype fp16 needs a CUDA device; use fp32 or bf16 on the CPU")
+    torch.manual_seed(opts.seed)
+    import numpy as np
+
+    pixels = torch.from_numpy(np.stack([load_pixels(r, bucket) for r in picked]))
+    latents = nn.functional.avg_pool2d(pixels, 8).to(device)  # the size an SD VAE latent would have
+    b = latents.shape[0]
+    weights = torch.tensor([opts.prior_loss_weight if r.is_reg else 1.0 for r in picked], dtype=torch.float32,
+                           device=device)
+    gen = torch.Generator(device="cpu").manual_seed(opts.seed)
+    noise = torch.randn(latents.shape, generator=gen).to(device)
+    timesteps = torch.randint(0, 1000, (b,), generator=gen).to(device)
+    betas = torch.linspace(0.00085 ** 0.5, 0.012 ** 0.5, 1000, dtype=torch.float64) ** 2  # SD's scaled-linear
+    alphas = torch.cumprod(1 - betas, 0).to(torch.float32).to(device)
+    a = alphas[timesteps].view(-1, 1, 1, 1)
+    noisy = a.sqrt() * latents + (1 - a).sqrt() * noise
+    model = _Denoiser(nn).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    params = [p for p in model.parameters()]
+    before = [p.detach().clone() for p in params]
+
+    def per_sample(weights_used):
+        with torch.autocast(device_type=device.type, dtype=dtype, enabled=dtype is not torch.float32):
+            pred = model(noisy, timesteps)
+        elem = _per_element(torch, pred.float(), noise, opts.loss_type, opts.huber_c)
+        losses = elem.mean(dim=(1, 2, 3))  # mean over C, H, W; no renormalisation
+        return losses, (losses * weights_used).mean()
+
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        torch.cuda.synchronize(device)
+    t0 = time.perf_counter()
+    applied = weights if opts.weighting is Weighting.CORRECT else torch.ones_like(weights)
+    losses, batch_loss = per_sample(applied)
+    opt.zero_grad()
+    batch_loss.backward()
+    grads = [p.grad.detach().clone() for p in params]
+    opt.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    step_seconds = time.perf_counter() - t0
+    peak, peak_kind = _peak_memory(torch, device)
+
+    # --- independent recomputations, on the parameters as they were before the step
+    with torch.no_grad():
+        after = [p.detach().clone() for p in params]
+        for p, v in zip(params, before):
+            p.copy_(v)
+    checks = []
+    if broken:
+        first = next(iter(broken.items()))
+        checks.append(Check("images load", False,
+                            f"{len(broken)} registered image(s) fail to load, sd-scripts would crash on them: "
+                            f"{first[0]} ({first[1]}); the step used other images"))
+    plw = opts.prior_loss_weight
+    wrong = [i for i, r in enumerate(picked) if float(weights[i]) != (plw if r.is_reg else 1.0)]
+    checks.append(Check("weights", not wrong,
+                        f"reg samples weigh {plw:g} and train samples 1.0" if not wrong else
+                        f"samples {wrong} have the wrong weight"))
+    ls = [float(x) for x in losses.detach().double()]
+    expect = sum(float(weights[i]) * ls[i] for i in range(b)) / b
+    got = float(batch_loss.detach())
+    tol = 1e-5 if dtype is torch.float32 else 1e-2
+    checks.append(Check("batch loss", _close(got, expect, tol),
+                        f"back-propagated {got:.6g}; sum(weight x per-sample loss) / {b} = {expect:.6g}"))
+    per_grads = []
+    for i in range(b):
+        model.zero_grad()
+        li, _ = per_sample(weights)
+        li[i].backward()
+        per_grads.append([p.grad.detach().clone() for p in params])
+    combo = [sum(float(weights[i]) * per_grads[i][k] for i in range(b)) / b for k in range(len(params))]
+    err = _rel_err(torch, grads, combo)
+    checks.append(Check("gradient", err <= (1e-4 if dtype is torch.float32 else 5e-2),
+                        f"relative error of the batch gradient against sum(weight x per-sample gradient) / {b}: "
+                        f"{err:.2e}"))
+    reg_idx = [i for i, r in enumerate(picked) if r.is_reg]
+    if reg_idx:
+        def grad_at(w_reg: float):
+            model.zero_grad()
+            w = torch.tensor([w_reg if r.is_reg else 1.0 for r in picked], dtype=torch.float32, device=device)
+            _, loss = per_sample(w if opts.weighting is Weighting.CORRECT else torch.ones_like(w))
+            loss.backward()
+            return [p.grad.detach().clone() for p in params]
+
+        g0, g1, g2 = grad_at(0.0), grad_at(plw), grad_at(2 * plw)
+        only_train = [sum(per_grads[i][k] for i in range(b) if i not in reg_idx) / b for k in range(len(params))]
+        zero_err = _rel_err(torch, g0, only_train)
+        lin_err = _rel_err(torch, [c2 - c1 for c1, c2 in zip(g1, g2)], [c1 - c0 for c0, c1 in zip(g0, g1)])
+        lim = 1e-4 if dtype is torch.float32 else 5e-2
+        checks.append(Check("prior weight 0", zero_err <= lim,
+                            f"with prior_loss_weight 0 the gradient equals the train samples' alone "
+                            f"(relative error {zero_err:.2e})"))
+        checks.append(Check("prior weight doubled", lin_err <= lim,
+                            f"doubling prior_loss_weight adds the reg contribution once more "
+                            f"(relative error {lin_err:.2e})"))
+    finite = all(math.isfinite(x) for x in ls) and math.isfinite(got) and all(
+        bool(torch.isfinite(g).all()) for g in grads)
+    checks.append(Check("finite", finite, "losses and gradients are finite" if finite else "NaN or inf found"))
+    changed = max(float((a_ - b_).abs().max()) for a_, b_ in zip(after, before))
+    checks.append(Check("step", changed > 0, f"largest parameter change {changed:.3g}"))
+    diffusers = None
+    train_idx = [i for i in range(b) if i not in reg_idx]
+    if reg_idx and train_idx:
+        inst = sum(ls[i] for i in train_idx) / len(train_idx)
+        prior = sum(ls[i] for i in reg_idx) / len(reg_idx)
+        diffusers = inst + plw * prior
+        checks.append(Check("diffusers comparison", True,
+                            f"diffusers' prior preservation (mean instance + {plw:g} x mean prior) = {diffusers:.6g}; "
+                            f"sd-scripts' single weighted mean = {got:.6g}; ratio {got / diffusers:.4f}"
+                            if diffusers else "diffusers loss is 0"))
+    samples = tuple(Sample(r.record.abs_path, r.is_reg, r.record.caption.text or "", bucket, float(weights[i]), ls[i])
+                    for i, r in enumerate(picked))
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({os.cpu_count()} cores)"
+    return SmokeResult(name, opts.dtype, samples, got, tuple(checks), note, step_seconds, peak, peak_kind, diffusers)
+
+
+class _Lazy:
+    """Loads-or-skips images only until enough usable ones are found per bucket and role, so a
+    large dataset is not decoded in full."""
+
+    def __init__(self, test, per_role: int):
+        self.test = test
+        self.per_role = per_role
+        self.found: dict[tuple, int] = {}
+
+    def __call__(self, r: Registered) -> bool:
+        key = (r.bucket, r.is_reg)
+        if self.found.get(key, 0) >= self.per_role:
+            return True  # enough verified ones ahead of it; it will not be picked first
+        ok = self.test(r)
+        if ok:
+            self.found[key] = self.found.get(key, 0) + 1
+        return ok
+
+
+class _Denoiser:
+    """A tiny seeded conv net predicting noise from noisy latents and the timestep."""
+
+    def __new__(cls, nn):
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.inp = nn.Conv2d(4, 32, 3, padding=1)
+                self.mid = nn.Conv2d(32, 32, 3, padding=1)
+                self.out = nn.Conv2d(32, 3, 3, padding=1)
+                self.act = nn.SiLU()
+
+            def forward(self, x, t):
+                import torch
+
+                tt = (t.float() / 1000.0).view(-1, 1, 1, 1).expand(-1, 1, x.shape[2], x.shape[3])
+                h = self.act(self.inp(torch.cat([x, tt], dim=1)))
+                h = self.act(self.mid(h)) + h
+                return self.out(h)
+
+        return Net()
+
+
+def _device(torch, spec: str):
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(spec)
+    except (RuntimeError, ValueError):
+        raise SmokeError(f"--device '{spec}' is not auto, cpu or cuda[:N]") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise SmokeError("--device cuda asked for, but torch sees no CUDA device here")
+    if dev.type not in ("cpu", "cuda"):
+        raise SmokeError(f"--device '{spec}' is not auto, cpu or cuda[:N]")
+    return dev
+
+
+def _peak_memory(torch, device) -> tuple[int, str]:
+    if device.type == "cuda":
+        return int(torch.cuda.max_memory_allocated(device)), "cuda allocator peak"
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024, "process peak RSS"
+
+
+def _close(a: float, b: float, tol: float) -> bool:
+    return abs(a - b) <= tol * max(1e-12, abs(a), abs(b))
+
+
+def _rel_err(torch, xs, ys) -> float:
+    num = math.sqrt(sum(float(((x - y).double() ** 2).sum()) for x, y in zip(xs, ys)))
+    den = math.sqrt(sum(float((y.double() ** 2).sum()) for y in ys))
+    return num / den if den > 0 else num

@@ -1,0 +1,112 @@
+"""regaudit smoke on the CPU: the weighted step passes its checks, and a broken weighting is caught."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from regaudit.balance import BalanceOptions, plan  # noqa: E402
+from regaudit.cli import main  # noqa: E402
+from regaudit.config import TrainingArgs  # noqa: E402
+from regaudit.scan import load_specs, scan  # noqa: E402
+from regaudit.smoke import LossType, SmokeError, SmokeOptions, Weighting, run  # noqa: E402
+from tests.conftest import textured  # noqa: E402
+
+
+def tree(tmp_path, train_size=(64, 64), reg_size=(64, 64), reg=True):
+    t = tmp_path / "train" / "2_sks dog"
+    t.mkdir(parents=True)
+    for k in range(3):
+        textured(k, train_size).save(t / f"t{k}.png")
+    if reg:
+        r = tmp_path / "reg" / "1_dog"
+        r.mkdir(parents=True)
+        for k in range(4):
+            textured(10 + k, reg_size).save(r / f"r{k}.png")
+    return tmp_path
+
+
+def smoke(root, plw=1.0, enable_bucket=False, reg=True, **kw):
+    args = TrainingArgs(resolution=(64, 64), enable_bucket=enable_bucket, min_bucket_reso=32, max_bucket_reso=128,
+                        bucket_reso_steps=32 if enable_bucket else 64)
+    specs = load_specs(str(root / "train"), str(root / "reg") if reg else None, None, args)
+    from regaudit.balance import Trainer
+
+    p = plan(scan(specs, jobs=1), BalanceOptions(prior_loss_weight=plw, trainer=Trainer.SDXL_TRAIN_NETWORK))
+    return run(p, SmokeOptions(prior_loss_weight=plw, device="cpu", **kw))
+
+
+def test_weighted_step_passes_every_check(tmp_path):
+    res = smoke(tree(tmp_path), plw=0.5)
+    assert res.passed, [c for c in res.checks if not c.passed]
+    assert {c.name for c in res.checks} >= {"weights", "batch loss", "gradient", "prior weight 0",
+                                            "prior weight doubled", "finite", "step", "diffusers comparison"}
+    assert sorted((s.is_reg, s.weight) for s in res.samples) == [(False, 1.0), (False, 1.0), (True, 0.5), (True, 0.5)]
+    manual = sum(s.weight * s.loss for s in res.samples) / len(res.samples)
+    assert abs(manual - res.weighted_loss) < 1e-5 * res.weighted_loss
+    assert "one bucket 64x64" in res.batch_note
+
+
+def test_ignored_weights_are_caught(tmp_path):
+    res = smoke(tree(tmp_path), plw=0.5, weighting=Weighting.IGNORED)
+    failed = {c.name for c in res.checks if not c.passed}
+    assert not res.passed and {"batch loss", "gradient", "prior weight 0"} <= failed
+
+
+def test_prior_weight_zero(tmp_path):
+    res = smoke(tree(tmp_path), plw=0.0)
+    assert res.passed and all(s.weight == 0.0 for s in res.samples if s.is_reg)
+
+
+@pytest.mark.parametrize("loss", list(LossType))
+def test_loss_types(tmp_path, loss):
+    assert smoke(tree(tmp_path), plw=2.0, loss_type=loss).passed
+
+
+def test_bf16_autocast_on_cpu(tmp_path):
+    res = smoke(tree(tmp_path), dtype="bf16")
+    assert res.passed and res.dtype == "bf16"
+
+
+def test_batch_composed_from_two_buckets(tmp_path):
+    res = smoke(tree(tmp_path, train_size=(96, 48), reg_size=(48, 96)), enable_bucket=True)
+    assert res.passed and "no bucket holds both" in res.batch_note
+    assert {s.is_reg for s in res.samples} == {True, False}
+
+
+def test_train_only(tmp_path):
+    res = smoke(tree(tmp_path, reg=False), reg=False)
+    assert res.passed and "no reg images" in res.batch_note
+
+
+def test_nothing_to_train_on(tmp_path):
+    root = tree(tmp_path)
+    for f in (root / "train" / "2_sks dog").iterdir():
+        f.unlink()
+    with pytest.raises(SmokeError):
+        smoke(root)
+
+
+def test_cli_json_and_exit_codes(tmp_path, capsys, monkeypatch):
+    root = tree(tmp_path)
+    code = main(["smoke", "--train", str(root / "train"), "--reg", str(root / "reg"), "--resolution", "64",
+                 "--prior_loss_weight", "0.25", "--device", "cpu", "--json"])
+    out, _ = capsys.readouterr()
+    doc = json.loads(out)
+    assert code == 0 and doc["passed"] and doc["schema_version"] == 1
+    assert {"device", "samples", "weighted_loss", "checks"} <= set(doc)
+    assert all({"path", "is_reg", "weight", "loss"} <= set(s) for s in doc["samples"])
+    assert all({"name", "passed", "detail"} <= set(c) for c in doc["checks"])
+    code = main(["smoke", "--train", str(root / "train"), "--dtype", "fp16", "--device", "cpu"])
+    assert code == 2 and "fp16 needs a CUDA device" in capsys.readouterr().err
+    (root / "train" / "2_sks dog" / "t0.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 30)
+    code = main(["smoke", "--train", str(root / "train"), "--resolution", "64", "--device", "cpu"])
+    assert code == 2 and "would not start" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "torch", None)
+    (root / "train" / "2_sks dog" / "t0.png").unlink()
+    code = main(["smoke", "--train", str(root / "train"), "--resolution", "64"])
+    assert code == 2 and "pip install 'regaudit[smoke]'" in capsys.readouterr().err
