@@ -139,7 +139,7 @@ def run_regaudit(root: Path, cache: Path, max_distance: int, flip: bool, jobs: i
 
     t0 = time.perf_counter()
     specs = load_specs(str(root / "train"), None, None)
-    result = scan(specs, jobs=jobs)
+    result = scan(specs, jobs=jobs, listing_only=True)
     found = find_dupes(result, DupesOptions(max_distance=max_distance, flip_aug=flip, cache=cache, jobs=jobs))
     return found, time.perf_counter() - t0
 

@@ -317,9 +317,8 @@ def dupes(
     specs = load_specs(train, reg, dataset_config, TrainingArgs(caption_extension=caption_extension))
     roots = [p for p in (train, reg) if p] + [s.image_dir for spec in specs for s in spec.subsets]
     opts = _dupes_options(hash_kind, max_distance, flip_aug, cache, no_cache, jobs, roots)
-    with _progress(progress, "reading image headers") as cb:
-        result = run_scan(specs, jobs=jobs, progress=cb, caption_extension=normalize_extension(caption_extension),
-                          sources=[p for p in (train, reg, dataset_config) if p])
+    result = run_scan(specs, jobs=jobs, caption_extension=normalize_extension(caption_extension),
+                      sources=[p for p in (train, reg, dataset_config) if p], listing_only=True)
     with _progress(progress, "hashing images") as cb:
         found = find_dupes(result, opts, cb)
     if as_json:

@@ -15,13 +15,13 @@ import numpy as np
 
 from .balance import register
 from .hashcache import HashCache
-from .hashing import HashEntry, HashKind, encode, fine_hashes, pixel_digest
+from .hashing import HashEntry, HashKind, encode, pixel_digest
 from .model import Finding, ScanResult
 from .rules import rule
 from .search import pairs_within
 
 DEFAULT_MAX_DISTANCE = 8
-VERIFY_BITS = 64  # of 256: true variants measured <= 56, unrelated pictures >= 80 (benchmarks/dupes.py)
+VERIFY_BITS = 68  # of 256: true variants measured <= 60, unrelated candidates >= 76 (benchmarks/dupes.py)
 _PARALLEL_MIN = 64
 _CHUNK = 32
 
@@ -156,7 +156,7 @@ def find_dupes(scan: ScanResult, opts: DupesOptions, progress: Progress | None =
                 return known
             return get
 
-        groups = _group(members, entries, opts, cached("pixels", pixel_digest), cached("fine", _fine_text))
+        groups = _group(members, entries, opts, cached("pixels", pixel_digest))
     finally:
         if cache:
             cache.close()
@@ -185,18 +185,8 @@ def _entries(keys: list[tuple[str, int, int]], opts: DupesOptions, cache: HashCa
     return [cached.get(p) or fresh[p] for p, _, _ in keys], len(todo)
 
 
-def _fine_text(path: str) -> str | None:
-    fine = fine_hashes(path)
-    return None if fine is None else ",".join("" if v is None else format(v, "x") for v in fine)
-
-
-def _fine_ints(text: str | None) -> tuple[int | None, ...] | None:
-    return None if text is None else tuple(int(v, 16) if v else None for v in text.split(","))
-
-
 def _group(members: list[Member], entries: list[HashEntry], opts: DupesOptions,
-           pixels: Callable[[str], str | None] = pixel_digest,
-           fine: Callable[[str], str | None] = _fine_text) -> list[DupGroup]:
+           pixels: Callable[[str], str | None] = pixel_digest) -> list[DupGroup]:
     n = len(members)
     uf = _UnionFind(n)
     edge_dist: list[tuple[int, int, int]] = []
@@ -223,17 +213,12 @@ def _group(members: list[Member], entries: list[HashEntry], opts: DupesOptions,
     if values:
         arr = np.array(values, dtype=np.uint64)
         ii, jj, dd = pairs_within(arr, opts.max_distance)
-        fine_of: dict[int, tuple[int | None, ...] | None] = {}
-
         def confirmed(x: int, va: int, y: int, vb: int) -> bool:
             # the 64-bit hash finds candidates; a 256-bit phash of the same variants confirms them
-            for k in (x, y):
-                if k not in fine_of:
-                    fine_of[k] = _fine_ints(fine(members[k].path))
-            fx, fy = fine_of[x], fine_of[y]
-            if fx is None or fy is None or fx[va] is None or fy[vb] is None:
+            fx, fy = entries[x].fine[va], entries[y].fine[vb]
+            if fx is None or fy is None:
                 return True  # nothing better to go on
-            return (fx[va] ^ fy[vb]).bit_count() <= VERIFY_BITS
+            return (fx ^ fy).bit_count() <= VERIFY_BITS
 
         for a, b, d in zip(ii.tolist(), jj.tolist(), dd.tolist()):
             x, y = ent_rep[a], ent_rep[b]

@@ -15,7 +15,7 @@ from pathlib import Path
 from .errors import OptionError
 from .hashing import HashEntry
 
-SCHEMA = 3
+SCHEMA = 4
 
 
 def default_path() -> Path:
@@ -52,7 +52,7 @@ class HashCache:
                     db.execute("DROP TABLE IF EXISTS extras")
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA),))
                 db.execute("CREATE TABLE IF NOT EXISTS hashes (path TEXT, size INTEGER, mtime INTEGER, params TEXT, "
-                           "digest TEXT, hash INTEGER, mirror INTEGER, upright INTEGER, error TEXT, "
+                           "digest TEXT, hash INTEGER, mirror INTEGER, upright INTEGER, error TEXT, fine TEXT, "
                            "PRIMARY KEY (path, params))")
                 db.execute("CREATE TABLE IF NOT EXISTS extras (path TEXT, kind TEXT, size INTEGER, mtime INTEGER, "
                            "value TEXT, PRIMARY KEY (path, kind))")
@@ -76,7 +76,7 @@ class HashCache:
         out: dict[str, HashEntry] = {}
         wanted = {path: (size, mtime) for path, size, mtime in keys}
         try:
-            cur = self.db.execute("SELECT path, size, mtime, digest, hash, mirror, upright, error FROM hashes "
+            cur = self.db.execute("SELECT path, size, mtime, digest, hash, mirror, upright, error, fine FROM hashes "
                                   "WHERE params = ?", (params,))
             for path, size, mtime, *row in cur:
                 if wanted.get(path) == (size, mtime):
@@ -90,7 +90,7 @@ class HashCache:
             return
         try:
             with self.db:
-                self.db.executemany("INSERT OR REPLACE INTO hashes VALUES (?,?,?,?,?,?,?,?,?)",
+                self.db.executemany("INSERT OR REPLACE INTO hashes VALUES (?,?,?,?,?,?,?,?,?,?)",
                                     [(p, s, m, params, *e.to_row()) for p, s, m, e in rows])
         except sqlite3.DatabaseError:
             pass  # locked by a concurrent run for too long, or read-only: just do not cache

@@ -18,7 +18,6 @@ import scipy.fftpack
 from PIL import Image
 
 WORK_SIZE = 64  # decode to at least this many pixels on the short side before hashing
-FINE_SIZE = 16  # the verification hash: imagehash.phash with hash_size 16 (256 bits)
 
 
 class HashKind(str, Enum):
@@ -47,13 +46,18 @@ class HashEntry:
     mirror: int | None  # of the stored pixels flipped left-right
     upright: int | None  # of the pixels with the EXIF orientation applied (None when it is 1 or absent)
     error: str | None = None
+    # 256-bit phash (hash_size 16 on the same 32x32 DCT) of the same three variants: the stricter
+    # second look that confirms a pair the 64-bit hash found
+    fine: tuple[int | None, int | None, int | None] = (None, None, None)
 
     def to_row(self) -> tuple:
-        return (self.digest, _i64(self.hash), _i64(self.mirror), _i64(self.upright), self.error)
+        fine = ",".join("" if v is None else format(v, "x") for v in self.fine)
+        return (self.digest, _i64(self.hash), _i64(self.mirror), _i64(self.upright), self.error, fine)
 
     @classmethod
     def from_row(cls, row) -> "HashEntry":
-        return cls(row[0], _u64(row[1]), _u64(row[2]), _u64(row[3]), row[4])
+        fine = tuple(int(v, 16) if v else None for v in (row[5] or ",,").split(","))
+        return cls(row[0], _u64(row[1]), _u64(row[2]), _u64(row[3]), row[4], fine)  # type: ignore[arg-type]
 
 
 def _i64(v: int | None) -> int | None:  # sqlite stores signed 64-bit integers
@@ -72,15 +76,27 @@ def _to_int(h: imagehash.ImageHash) -> int:
     return _bits_to_int(h.hash)
 
 
-def _phash_pair(gray: Image.Image) -> tuple[int, int]:
-    """imagehash.phash of the image and of its mirror image from one DCT: mirroring a row flips
-    the sign of its odd DCT-II coefficients, so the mirrored block is the block with odd columns
-    negated (imagehash's algorithm: 32x32 LANCZOS, 2-D DCT, 8x8 low frequencies > their median)."""
+_ODD_COLUMNS = np.where(np.arange(16) % 2, -1.0, 1.0)[None, :]
+
+
+def _phash_all(gray: Image.Image) -> tuple[int, int, int, int]:
+    """imagehash.phash of the image and of its mirror image, 64-bit (hash_size 8) and 256-bit
+    (hash_size 16, highfreq_factor 2), all from one DCT (imagehash's algorithm: 32x32 LANCZOS,
+    2-D DCT, low frequencies > their median). Mirroring a row flips the sign of its odd DCT-II
+    coefficients, so the mirrored block is the block with odd columns negated."""
     pixels = np.asarray(gray.resize((32, 32), Image.Resampling.LANCZOS))
     dct = scipy.fftpack.dct(scipy.fftpack.dct(pixels, axis=0), axis=1)
-    low = dct[:8, :8]
-    mirrored = low * np.where(np.arange(8) % 2, -1.0, 1.0)[None, :]
-    return _bits_to_int(low > np.median(low)), _bits_to_int(mirrored > np.median(mirrored))
+    out = []
+    for size in (8, 16):
+        low = dct[:size, :size]
+        mirrored = low * _ODD_COLUMNS[:, :size]
+        out += [_bits_to_int(low > np.median(low)), _bits_to_int(mirrored > np.median(mirrored))]
+    return out[0], out[1], out[2], out[3]
+
+
+def _phash_pair(gray: Image.Image) -> tuple[int, int]:
+    h, m, _, _ = _phash_all(gray)
+    return h, m
 
 
 def file_digest(path: str) -> str:
@@ -126,30 +142,18 @@ def encode(path: str, kind: HashKind, mirror: bool = True) -> HashEntry:
         small, orientation = _decode_small(data)
     except Exception as exc:  # any decode failure is a finding, not a crash
         return HashEntry(digest, None, None, None, f"cannot be decoded: {type(exc).__name__}: {exc}")
-    if kind is HashKind.PHASH:
-        h, m = _phash_pair(small)
-    else:
+    h, m, fine, fine_m = _phash_all(small)
+    if kind is not HashKind.PHASH:
         fn = _hash_fn(kind)
         h = _to_int(fn(small))
         m = _to_int(fn(small.transpose(Image.Transpose.FLIP_LEFT_RIGHT))) if mirror else None
-    upright = None
+    upright = fine_up = None
     if orientation is not None:
         turned = small.transpose(_UPRIGHT[orientation])
-        upright = _phash_pair(turned)[0] if kind is HashKind.PHASH else _to_int(_hash_fn(kind)(turned))
-    return HashEntry(digest, h, m, upright)
-
-
-def fine_hashes(path: str) -> tuple[int, int, int | None] | None:
-    """256-bit phash of the stored, mirrored and upright pixels: the second, stricter look that
-    confirms a candidate pair found with the 64-bit hash. None when the file cannot be decoded."""
-    try:
-        with open(path, "rb") as fh:
-            small, orientation = _decode_small(fh.read())
-    except Exception:
-        return None
-    fine = lambda im: _to_int(imagehash.phash(im, hash_size=FINE_SIZE))  # noqa: E731
-    upright = fine(small.transpose(_UPRIGHT[orientation])) if orientation is not None else None
-    return fine(small), fine(small.transpose(Image.Transpose.FLIP_LEFT_RIGHT)), upright
+        upright, _, fine_up, _ = _phash_all(turned)
+        if kind is not HashKind.PHASH:
+            upright = _to_int(_hash_fn(kind)(turned))
+    return HashEntry(digest, h, m, upright, None, (fine, fine_m, fine_up))
 
 
 T = Image.Transpose

@@ -155,6 +155,21 @@ def _fail(kind: str, msg: str, file_size: int = 0, via: str = "none") -> ImagePr
     return ImageProbe(0, 0, via, None, None, False, None, file_size, error=msg, error_kind=kind)
 
 
+def stat_probe(path: str) -> ImageProbe:
+    """Only what a stat says (for commands that decode the images themselves): whether the path is
+    a readable, non-empty regular file. No header is read; sizes are left at 0."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return _fail("not_a_file", f"cannot be read: {exc.strerror or exc}")
+    if not stat.S_ISREG(st.st_mode):
+        return _fail("not_a_file", "is a directory with an image name" if stat.S_ISDIR(st.st_mode)
+                     else "is not a regular file")
+    if st.st_size == 0:
+        return _fail("zero_bytes", "is empty (0 bytes)")
+    return ImageProbe(0, 0, "none", None, None, False, None, st.st_size)
+
+
 def probe(path: str, deep: bool = False) -> ImageProbe:
     """Everything regaudit needs to know about one image file; never raises."""
     try:

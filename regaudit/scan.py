@@ -15,7 +15,7 @@ from .captions import normalize_extension, read_caption
 from .config import DatasetSpec, TrainingArgs, load_dataset_config
 from .errors import InputPathError
 from .layout import list_subset, scan_root
-from .model import (Caption, Dataset, Finding, IgnoreReason, Ignored, ImageProbe, ImageRecord,
+from .model import (Caption, CaptionSource, Dataset, Finding, IgnoreReason, Ignored, ImageProbe, ImageRecord,
                     ScanResult, Subset, SubsetConfig)
 from .rules import rule
 from .rules.files import caption_findings, image_findings
@@ -63,8 +63,13 @@ def load_specs(train: str | None = None, reg: str | None = None, dataset_config:
     return [specs_from_roots(train, reg, args)]
 
 
-def _work(item: tuple[str, str, str | None, bool, bool]) -> tuple[ImageProbe, Caption]:
+_NOT_READ = Caption(CaptionSource.EMPTY, None, None)
+
+
+def _work(item: tuple[str, str, str | None, bool, bool | None]) -> tuple[ImageProbe, Caption]:
     path, ext, tokens, wildcard, deep = item
+    if deep is None:  # listing only: the caller decodes the images itself
+        return _images.stat_probe(path), _NOT_READ
     return _images.probe(path, deep), read_caption(path, ext, tokens, wildcard)
 
 
@@ -97,7 +102,9 @@ def _run_all(items: list, jobs: int, progress: Progress | None) -> list[tuple[Im
 
 def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = None,
          progress: Progress | None = None, caption_extension: str = ".caption",
-         sources: Sequence[str] = ()) -> ScanResult:
+         sources: Sequence[str] = (), listing_only: bool = False) -> ScanResult:
+    """The dataset as sd-scripts sees it. ``listing_only`` skips image headers and captions (and
+    their findings) for callers that only need which files are in which subset."""
     jobs = jobs if jobs is not None else (os.cpu_count() or 1)
     ignored: list[Ignored] = []
     findings: list[Finding] = []
@@ -136,9 +143,9 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
             kept_keys.add(key)
             kept.append((spec.index, sc, listing.images, listing.names))
 
-    items = [(p, sc.caption_extension, sc.class_tokens, sc.enable_wildcard, deep)
+    items = [(p, sc.caption_extension, sc.class_tokens, sc.enable_wildcard, None if listing_only else deep)
              for _, sc, paths, _ in kept for p in paths]
-    results = _run_all(items, jobs, progress)
+    results = _run_all(items, 1 if listing_only else jobs, progress)
 
     by_dataset: dict[int, list[Subset]] = defaultdict(list)
     pos = 0
@@ -150,8 +157,9 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
             records.append(ImageRecord(p, os.path.abspath(p), os.path.splitext(p)[1], probe, caption))
         subset = Subset(sc, os.path.abspath(sc.image_dir), tuple(records))
         by_dataset[ds_index].append(subset)
-        findings += image_findings(subset)
-        findings += caption_findings(subset, names)
+        if not listing_only:
+            findings += image_findings(subset)
+            findings += caption_findings(subset, names)
 
     datasets = []
     for spec in specs:
