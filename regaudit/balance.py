@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from .buckets import Bucketer, BucketCrash, adjust_min_max
@@ -186,6 +186,9 @@ def plan(scan: ScanResult, opts: BalanceOptions) -> BalancePlan:
             "no dataset registers any image: sd-scripts stops with 'No data found'"))
         fatal = True
     if fatal or any(p.batches is None for p in plans):
+        if any(f.code in FATAL_SCAN_CODES for f in scan.findings):
+            # a caption crash stops sd-scripts while building the dataset, before any bucket exists
+            plans = [replace(p, buckets=None, batches=None) for p in plans]
         return BalancePlan(tuple(plans), opts, tuple(findings), None, None, None, None, None, None, scan)
     batches = sum(p.batches or 0 for p in plans)
     per_process = math.ceil(batches / opts.num_processes)

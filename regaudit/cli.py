@@ -531,6 +531,81 @@ def smoke(
     return 0 if out.passed else 1
 
 
+@app.command(context_settings=_EXTRA)
+def report(
+    ctx: typer.Context,
+    train: Optional[str] = TRAIN_OPT,
+    reg: Optional[str] = REG_OPT,
+    dataset_config: Optional[str] = CONFIG_OPT,
+    config_file: Optional[str] = CONFIG_FILE_OPT,
+    caption_extension: Optional[str] = typer.Option(None, "--caption-extension", "--caption_extension",
+                                                    "--caption_extention", metavar="EXT",
+                                                    help="Caption file extension (default .caption)."),
+    resolution: Optional[str] = RES_OPT,
+    enable_bucket: bool = BUCKET_OPT,
+    min_bucket_reso: Optional[int] = MINB_OPT,
+    max_bucket_reso: Optional[int] = MAXB_OPT,
+    bucket_reso_steps: Optional[int] = STEPS_OPT,
+    bucket_no_upscale: bool = NOUP_OPT,
+    train_batch_size: Optional[int] = BATCH_OPT,
+    gradient_accumulation_steps: Optional[int] = GA_OPT,
+    max_train_epochs: Optional[int] = EPOCHS_OPT,
+    max_train_steps: Optional[int] = MAXSTEPS_OPT,
+    prior_loss_weight: Optional[float] = PLW_OPT,
+    num_processes: Optional[int] = NPROC_OPT,
+    cache_latents: bool = CACHE_OPT,
+    random_crop: bool = CROP_OPT,
+    trainer: Optional[str] = TRAINER_OPT,
+    with_dupes: bool = typer.Option(True, "--dupes/--no-dupes", help="Include duplicate detection (default on)."),
+    flip_aug: bool = FLIP_OPT,
+    cache: Optional[str] = CACHE_PATH_OPT,
+    no_cache: bool = NO_CACHE_OPT,
+    output: str = typer.Option("report.html", "--output", "-o", metavar="FILE", help="Where to write the page."),
+    thumb_size: int = typer.Option(128, "--thumb-size", min=32, max=512, help="Thumbnail size in pixels."),
+    jobs: Optional[int] = JOBS_OPT,
+    progress: bool = PROGRESS_OPT,
+) -> None:
+    """Write one self-contained HTML page with thumbnails and charts of scan, balance and dupes."""
+    import shlex
+
+    from .balance import plan
+    from .dedupe import find_dupes
+    from .render import html as html_out
+    from .report import ReportData, make_thumbnails, wanted_thumbnails
+    from .scan import scan as run_scan
+
+    _check_trainer(trainer)
+    specs, args, opts, sources = _training_inputs(
+        ctx, train, reg, dataset_config, config_file, caption_extension, resolution, enable_bucket,
+        min_bucket_reso, max_bucket_reso, bucket_reso_steps, bucket_no_upscale, train_batch_size,
+        gradient_accumulation_steps, max_train_epochs, max_train_steps, prior_loss_weight, num_processes,
+        cache_latents, random_crop, trainer)
+    with _progress(progress, "reading image headers") as cb:
+        result = run_scan(specs, jobs=jobs, progress=cb, caption_extension=args.caption_extension, sources=sources)
+    p = plan(result, opts)
+    findings = list(p.findings)
+    found = None
+    if with_dupes:
+        roots = [x for x in (train, reg) if x] + [s.image_dir for spec in specs for s in spec.subsets]
+        dopts = _dupes_options("phash", None, flip_aug, cache, no_cache, jobs, roots)
+        with _progress(progress, "hashing images") as cb:
+            found = find_dupes(result, dopts, cb)
+        known = {(f.code, f.path) for f in findings}
+        findings += [f for f in found.findings if (f.code, f.path) not in known]
+    findings = json_out.sort_findings(findings)
+    data = ReportData(result, p, found, tuple(findings), "regaudit " + shlex.join(_ARGV))
+    with _progress(progress, "making thumbnails") as cb:
+        thumbs = make_thumbnails(wanted_thumbnails(result, p, found, data.findings), thumb_size, jobs, cb)
+    page = html_out.render(ReportData(result, p, found, data.findings, data.command, thumbs))
+    try:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(page)
+    except OSError as exc:
+        raise RegauditError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
+    stderr.print(f"regaudit: wrote {output} ({len(page.encode()) / 1024:.0f} KiB, {len(thumbs)} thumbnails)",
+                 markup=False)
+
+
 @app.command()
 def rules(code: Optional[str] = typer.Argument(None, help="A code (RA001) or name to explain."),
           as_json: bool = JSON_OPT) -> None:
@@ -555,7 +630,11 @@ def rules(code: Optional[str] = typer.Argument(None, help="A code (RA001) or nam
                  f"Why it matters: {r.why}\n\nHow to fix: {r.hint}")
 
 
+_ARGV: list[str] = []
+
+
 def main(argv: Optional[list[str]] = None) -> int:
+    _ARGV[:] = list(sys.argv[1:] if argv is None else argv)
     command = typer.main.get_command(app)
     try:
         rv = command.main(args=argv, prog_name="regaudit", standalone_mode=False)

@@ -1,0 +1,105 @@
+"""Gather what the HTML report shows: the scan, balance and dupes results plus thumbnails.
+
+Thumbnails are small WebP images made in parallel from draft decodes; counts are capped so a
+large dataset still gives a page of a few MB. Reads images; writes nothing."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from .balance import BalancePlan
+from .dedupe import DupesResult
+from .model import Finding, ScanResult
+
+STRIP = 16  # thumbnails per subset
+UNUSED = 48  # unused reg images shown
+GROUPS = 40  # duplicate groups shown
+MEMBERS = 6  # members shown per group
+FINDING_THUMBS = 120
+
+_UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+            5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+            8: Image.Transpose.ROTATE_90}
+
+
+@dataclass(frozen=True)
+class ReportData:
+    scan: ScanResult
+    plan: BalancePlan
+    dupes: DupesResult | None
+    findings: tuple[Finding, ...]
+    command: str
+    thumbs: dict[tuple[str, bool], str] = field(default_factory=dict)  # (path, upright) -> data URI
+
+
+def thumbnail(path: str, size: int = 128, upright: bool = False) -> str | None:
+    """A data URI of a small WebP of the image as sd-scripts trains it (or, with ``upright``, as
+    the camera meant it); None when it cannot be decoded."""
+    try:
+        with Image.open(path) as im:
+            orientation = im.getexif().get(0x0112) if im.format in ("JPEG", "MPO", "WEBP", "PNG") else None
+            im.draft("RGB", (size, size))
+            im = im.convert("RGBA").convert("RGB") if "A" in im.mode or "transparency" in im.info \
+                else im.convert("RGB")
+            im.thumbnail((size, size), Image.Resampling.BICUBIC)
+            if upright and orientation in _UPRIGHT:
+                im = im.transpose(_UPRIGHT[orientation])
+            buf = io.BytesIO()
+            im.save(buf, "WEBP", quality=60, method=2)
+    except Exception:
+        return None
+    return "data:image/webp;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _thumb_job(item: tuple[str, bool, int]) -> str | None:
+    return thumbnail(item[0], item[2], item[1])
+
+
+def wanted_thumbnails(scan: ScanResult, plan: BalancePlan, dupes: DupesResult | None,
+                      findings: tuple[Finding, ...]) -> list[tuple[str, bool]]:
+    want: dict[tuple[str, bool], None] = {}
+    for s in scan.subsets:
+        for img in s.images[:STRIP]:
+            want[(img.abs_path, False)] = None
+    for d in plan.datasets:
+        for img in d.unused_reg[:UNUSED]:
+            want[(img.abs_path, False)] = None
+    if dupes is not None:
+        for g in dupes.groups[:GROUPS]:
+            for m in g.members[:MEMBERS]:
+                want[(m.path, False)] = None
+    shown = 0
+    for f in findings:
+        if shown >= FINDING_THUMBS:
+            break
+        if os.path.isfile(f.path) and os.path.splitext(f.path)[1].lower() in (".png", ".jpg", ".jpeg", ".webp", ".bmp"):
+            want[(f.path, False)] = None
+            if f.code == "RA044":
+                want[(f.path, True)] = None
+            shown += 1
+    return list(want)
+
+
+def make_thumbnails(items: list[tuple[str, bool]], size: int = 128, jobs: int | None = None,
+                    progress: Callable[[int, int], None] | None = None) -> dict[tuple[str, bool], str]:
+    jobs = jobs if jobs is not None else (os.cpu_count() or 1)
+    work = [(p, up, size) for p, up in items]
+    out: dict[tuple[str, bool], str] = {}
+    if jobs <= 1 or len(work) < 32:
+        results = [_thumb_job(w) for w in work]
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(_thumb_job, work, chunksize=16))
+    for (p, up), uri in zip(items, results):
+        if uri is not None:
+            out[(p, up)] = uri
+    if progress:
+        progress(len(items), len(items))
+    return out
