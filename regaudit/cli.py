@@ -132,9 +132,9 @@ def _training_inputs(ctx: typer.Context, train, reg, dataset_config, config_file
     if ctx.args:
         stderr.print(f"regaudit: note: ignoring options that do not change the dataset: {' '.join(ctx.args)}",
                      markup=False, soft_wrap=True)
-    ext = _pick(caption_extension, cfg, "caption_extension", None)
-    if ext is None:
-        ext = cfg.get("caption_extention", ".caption")
+    # the command line wins over the file; in each, the misspelt caption_extention wins (as in sd-scripts)
+    ext = caption_extension if caption_extension is not None else cfg.get(
+        "caption_extention", cfg.get("caption_extension", ".caption"))
     args = TrainingArgs(
         caption_extension=normalize_extension(str(ext)),
         dataset_repeats=int(cfg.get("dataset_repeats", 1)),
@@ -633,11 +633,35 @@ def rules(code: Optional[str] = typer.Argument(None, help="A code (RA001) or nam
 _ARGV: list[str] = []
 
 
+def _extention_last(argv: list[str]) -> list[str]:
+    """sd-scripts lets the misspelt --caption_extention override --caption_extension; both are one
+    option here, and the last occurrence wins, so move the misspelt one to the end."""
+    out, tail, k = [], [], 0
+    while k < len(argv):
+        arg = argv[k]
+        if arg == "--caption_extention" and k + 1 < len(argv):
+            tail += argv[k:k + 2]
+            k += 2
+            continue
+        if arg.startswith("--caption_extention="):
+            tail.append(arg)
+        else:
+            out.append(arg)
+        k += 1
+    return out + tail
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     _ARGV[:] = list(sys.argv[1:] if argv is None else argv)
+    for stream in (sys.stdout, sys.stderr):  # file names need not be valid UTF-8; never crash printing them
+        if hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
     command = typer.main.get_command(app)
     try:
-        rv = command.main(args=argv, prog_name="regaudit", standalone_mode=False)
+        rv = command.main(args=_extention_last(list(_ARGV)), prog_name="regaudit", standalone_mode=False)
     except _cx.UsageError as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # click >= 8.2 raises this for a bare command
             _echo(exc.ctx.get_help() if exc.ctx else str(exc))

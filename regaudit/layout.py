@@ -184,11 +184,14 @@ def list_subset(image_dir: str) -> FolderListing:
             _abs(image_dir), f"subset folder cannot be listed ({exc.strerror or exc}); sd-scripts sees no image in it"))
         return out
     out.names = frozenset(n for n, _ in entries)
+    # glob builds each result as os.path.join(dirname, name) with the pattern's dirname, which
+    # os.path.split has stripped of trailing slashes ('a/b//' -> 'a/b')
+    glob_dir = os.path.split(os.path.join(image_dir, "*"))[0]
     unsupported: list[str] = []
     hidden_images: list[str] = []
     found: set[str] = set()
     for name, is_dir in entries:
-        path = os.path.join(image_dir, name)
+        path = os.path.join(glob_dir, name)
         if is_globbed(name):
             found.add(path)  # directories and dangling links too: sd-scripts crashes on them
             continue

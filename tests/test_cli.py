@@ -151,3 +151,45 @@ def test_every_command_has_help(capsys):
 def test_python_dash_m(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "regaudit", "rules"], capture_output=True, text=True)
     assert proc.returncode == 0 and "RA001" in proc.stdout
+
+
+def test_odd_file_names_and_folder_spellings(capsys, tmp_path):
+    import os as _os
+
+    d = tmp_path / "train" / "2_x"
+    make_image(d / "ok.png")
+    make_image(tmp_path / "elsewhere.png")
+    bad = _os.fsencode(str(d)) + b"/caf\xe9.png"  # not valid UTF-8
+    with open(bad, "wb") as fh:
+        fh.write((tmp_path / "elsewhere.png").read_bytes())
+    code, out, err = run(capsys, "scan", str(tmp_path / "train") + "//", "--json")
+    assert code == 0 and "Traceback" not in err
+    doc = json.loads(out)
+    assert doc["subsets"][0]["image_count"] == 2
+    code, out, err = run(capsys, "scan", str(tmp_path / "train"))
+    assert code == 0 and "Traceback" not in err
+
+
+def test_caption_extention_alias_wins(capsys, tmp_path):
+    make_image(tmp_path / "train" / "1_x" / "a.png")
+    (tmp_path / "train" / "1_x" / "a.txt").write_text("from txt")
+    code, out, _ = run(capsys, "scan", str(tmp_path / "train"), "--caption_extention", "txt",
+                       "--caption_extension", ".caption", "--json")
+    assert json.loads(out)["subsets"][0]["images"][0]["caption"] == "from txt"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+def test_unreadable_files_are_findings(capsys, tmp_path):
+    d = tmp_path / "train" / "1_x"
+    make_image(d / "a.png")
+    make_image(d / "b.png")
+    (d / "b.caption").write_text("x")
+    os.chmod(d / "a.png", 0)
+    os.chmod(d / "b.caption", 0)
+    try:
+        code, out, _ = run(capsys, "scan", str(tmp_path / "train"), "--json")
+    finally:
+        os.chmod(d / "a.png", 0o644)
+        os.chmod(d / "b.caption", 0o644)
+    codes = {f["code"] for f in json.loads(out)["findings"]}
+    assert code == 0 and {"RA041", "RA022"} <= codes

@@ -104,3 +104,23 @@ def test_format_mismatch_still_reads(tmp_path):
     p = make_image(tmp_path / "a.jpg", fmt="PNG", size=(10, 20))
     r = probe(str(p))
     assert (r.format, r.width, r.height) == ("PNG", 10, 20)
+
+
+def test_permission_denied_is_data_not_a_crash(tmp_path, monkeypatch):
+    import builtins
+
+    from regaudit.captions import read_caption
+
+    p = make_image(tmp_path / "a.png")
+    (tmp_path / "a.caption").write_text("x")
+    real_open = builtins.open
+
+    def denying(file, *a, **k):
+        if str(file).startswith(str(tmp_path)):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *a, **k)
+
+    monkeypatch.setattr(builtins, "open", denying)
+    r = probe(str(p))
+    assert r.error_kind == "unreadable" and "Permission denied" in r.error
+    assert read_caption(str(p), ".caption", "t").error == "unreadable"
