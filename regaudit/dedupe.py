@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,7 @@ from .balance import register
 from .hashcache import HashCache
 from .hashing import HashEntry, HashKind, encode, pixel_digest
 from .model import Finding, ScanResult
+from .parallel import map_chunks
 from .rules import rule
 from .search import pairs_within
 
@@ -76,32 +77,9 @@ class DupesResult:
     scan: ScanResult = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
 
 
-def _encode_chunk(paths: list[str], kind: HashKind, mirror: bool) -> list[HashEntry]:
-    return [encode(p, kind, mirror) for p in paths]
-
-
 def _encode_all(paths: list[str], opts: DupesOptions, progress: Progress | None) -> list[HashEntry]:
     jobs = opts.jobs if opts.jobs is not None else (os.cpu_count() or 1)
-    total = len(paths)
-    if jobs <= 1 or total < _PARALLEL_MIN:
-        out = []
-        for k, p in enumerate(paths):
-            out.append(encode(p, opts.hash, True))
-            if progress:
-                progress(k + 1, total)
-        return out
-    chunks = [paths[i:i + _CHUNK] for i in range(0, total, _CHUNK)]
-    results: list = [None] * len(chunks)
-    done = 0
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(_encode_chunk, c, opts.hash, True): k for k, c in enumerate(chunks)}
-        for fut in as_completed(futures):
-            k = futures[fut]
-            results[k] = fut.result()
-            done += len(chunks[k])
-            if progress:
-                progress(done, total)
-    return [e for chunk in results for e in chunk]
+    return map_chunks(partial(encode, kind=opts.hash, mirror=True), paths, jobs, _CHUNK, _PARALLEL_MIN, progress)
 
 
 class _UnionFind:

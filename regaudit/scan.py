@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from . import images as _images
@@ -15,6 +14,7 @@ from .captions import normalize_extension, read_caption
 from .config import DatasetSpec, TrainingArgs, load_dataset_config
 from .errors import InputPathError
 from .layout import list_subset, scan_root
+from .parallel import map_chunks
 from .model import (Caption, CaptionSource, Dataset, Finding, IgnoreReason, Ignored, ImageProbe, ImageRecord,
                     ScanResult, Subset, SubsetConfig)
 from .rules import rule
@@ -73,33 +73,6 @@ def _work(item: tuple[str, str, str | None, bool, bool | None]) -> tuple[ImagePr
     return _images.probe(path, deep), read_caption(path, ext, tokens, wildcard)
 
 
-def _work_chunk(items: list[tuple[str, str, str | None, bool, bool]]) -> list[tuple[ImageProbe, Caption]]:
-    return [_work(it) for it in items]
-
-
-def _run_all(items: list, jobs: int, progress: Progress | None) -> list[tuple[ImageProbe, Caption]]:
-    total = len(items)
-    if jobs <= 1 or total < _PARALLEL_MIN:
-        out = []
-        for i, it in enumerate(items):
-            out.append(_work(it))
-            if progress and (i % 200 == 0 or i == total - 1):
-                progress(i + 1, total)
-        return out
-    chunks = [items[i:i + _CHUNK] for i in range(0, total, _CHUNK)]
-    results: list = [None] * len(chunks)
-    done = 0
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(_work_chunk, c): k for k, c in enumerate(chunks)}
-        for fut in as_completed(futures):
-            k = futures[fut]
-            results[k] = fut.result()
-            done += len(chunks[k])
-            if progress:
-                progress(done, total)
-    return [r for chunk in results for r in chunk]
-
-
 def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = None,
          progress: Progress | None = None, caption_extension: str = ".caption",
          sources: Sequence[str] = (), listing_only: bool = False) -> ScanResult:
@@ -145,7 +118,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
 
     items = [(p, sc.caption_extension, sc.class_tokens, sc.enable_wildcard, None if listing_only else deep)
              for _, sc, paths, _ in kept for p in paths]
-    results = _run_all(items, 1 if listing_only else jobs, progress)
+    results = map_chunks(_work, items, 1 if listing_only else jobs, _CHUNK, _PARALLEL_MIN, progress)
 
     by_dataset: dict[int, list[Subset]] = defaultdict(list)
     pos = 0

@@ -69,3 +69,18 @@ def junit(findings: list[Finding], failing: set[int]) -> str:
     root.set("errors", "0")
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def check_json(verdict) -> dict:
+    """JSON for ``regaudit check``; ``verdict`` is a gate.Verdict."""
+    from .. import SCHEMA_VERSION
+
+    c = verdict.counts()
+    b = verdict.balance
+    return {"schema_version": SCHEMA_VERSION, "command": "check", "passed": verdict.passed,
+            "fail_on": verdict.fail_on.value, "policy": verdict.policy, "ran": list(verdict.ran),
+            "summary": {"errors": c["error"], "warnings": c["warning"], "info": c["info"],
+                        "failing": len(verdict.failing)},
+            "balance": None if b is None else {"would_crash": b.would_crash, "max_train_steps": b.max_train_steps,
+                                               "batches_per_epoch": b.batches_per_epoch, "epochs": b.epochs},
+            "findings": [f.to_json() for f in verdict.findings]}

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..model import Finding, Ignored, ScanResult, Severity
-from .json_out import sort_findings
+from .json_out import counts, sort_findings
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 MAX_ROWS = 40
@@ -73,12 +73,12 @@ def findings_block(findings: Iterable[Finding]) -> Iterator[RenderableType]:
             yield _more(len(group) - MAX_ROWS)
 
 
-def summary_line(counts: dict[str, int]) -> Text:
+def summary_line(c: dict[str, int]) -> Text:
     t = Text()
-    t.append(f"{counts['error']} errors", style=SEVERITY_STYLE[Severity.ERROR] if counts["error"] else "green")
+    t.append(f"{c['error']} errors", style=SEVERITY_STYLE[Severity.ERROR] if c["error"] else "green")
     t.append(", ")
-    t.append(f"{counts['warning']} warnings", style=SEVERITY_STYLE[Severity.WARNING] if counts["warning"] else "")
-    t.append(f", {counts['info']} info")
+    t.append(f"{c['warning']} warnings", style=SEVERITY_STYLE[Severity.WARNING] if c["warning"] else "")
+    t.append(f", {c['info']} info")
     return t
 
 
@@ -104,13 +104,10 @@ def scan_view(result: ScanResult) -> Group:
 def balance_view(plan) -> Group:
     """Rich view of a balance.BalancePlan."""
     parts: list[RenderableType] = []
-    counts = {"error": 0, "warning": 0, "info": 0}
-    for f in plan.findings:
-        counts[f.severity.value] += 1
     head = Text()
     head.append("regaudit balance", style="bold")
     head.append(" — ")
-    head.append_text(summary_line(counts))
+    head.append_text(summary_line(counts(plan.findings)))
     parts.append(head)
     for d in plan.datasets:
         t = Table(title=f"Dataset {d.index}", title_justify="left", show_header=False)
@@ -185,16 +182,13 @@ def suggestions_view(suggestions) -> RenderableType:
 
 def dupes_view(result) -> Group:
     """Rich view of a dedupe.DupesResult."""
-    counts = {"error": 0, "warning": 0, "info": 0}
-    for f in result.findings:
-        counts[f.severity.value] += 1
     head = Text()
     head.append("regaudit dupes", style="bold")
     head.append(f": {result.images} images, {len(result.groups)} duplicate groups "
                 f"({result.options.hash.value}, max distance {result.options.max_distance}"
                 f"{', flip_aug' if result.options.flip_aug else ''}; {result.hashed} decoded, "
                 f"{result.images - result.hashed} from cache) — ")
-    head.append_text(summary_line(counts))
+    head.append_text(summary_line(counts(result.findings)))
     parts: list[RenderableType] = [head]
     if result.groups:
         t = Table(title="Duplicate groups", title_justify="left")
@@ -235,4 +229,18 @@ def smoke_view(result) -> Group:
         parts.append(line)
     parts.append(Text(f"weighted loss back-propagated: {result.weighted_loss:.6g}"))
     parts.append(Text("PASSED" if result.passed else "FAILED", style="bold green" if result.passed else "bold red"))
+    return Group(*parts)
+
+
+def check_view(verdict) -> Group:
+    """Rich view of a gate.Verdict."""
+    head = Text(f"regaudit check ({', '.join(verdict.ran)}; policy: {verdict.policy}; "
+                f"fail-on {verdict.fail_on.value}) — ")
+    parts: list[RenderableType] = [head + summary_line(verdict.counts())]
+    parts += list(findings_block(verdict.findings))
+    if verdict.failing:
+        parts.append(Text(f"\nFAILED: {len(verdict.failing)} finding(s) at or above '{verdict.fail_on.value}'",
+                          style="bold red"))
+    else:
+        parts.append(Text(f"\nPASSED: no finding at or above '{verdict.fail_on.value}'", style="bold green"))
     return Group(*parts)

@@ -47,7 +47,7 @@ def subset_json(s: Subset, dataset: int) -> dict:
 
 
 def scan_document(result: ScanResult) -> dict:
-    counts = result.counts()
+    c = result.counts()
     subsets = [subset_json(s, d.index) for d in result.datasets for s in d.subsets]
     return {
         "schema_version": SCHEMA_VERSION,
@@ -55,9 +55,9 @@ def scan_document(result: ScanResult) -> dict:
         "caption_extension": result.caption_extension,
         "deep": result.deep,
         "summary": {
-            "errors": counts["error"],
-            "warnings": counts["warning"],
-            "info": counts["info"],
+            "errors": c["error"],
+            "warnings": c["warning"],
+            "info": c["info"],
             "subsets": len(subsets),
             "images": sum(s["image_count"] for s in subsets),
             "train_samples": sum(s["samples"] for s in subsets if s["role"] == "train"),
@@ -67,6 +67,13 @@ def scan_document(result: ScanResult) -> dict:
         "ignored": [i.to_json() for i in result.ignored],
         "findings": [f.to_json() for f in sort_findings(result.findings)],
     }
+
+
+def counts(findings) -> dict[str, int]:
+    out = {"error": 0, "warning": 0, "info": 0}
+    for f in findings:
+        out[f.severity.value] += 1
+    return out
 
 
 def sort_findings(findings):
@@ -79,9 +86,7 @@ def dumps(doc: dict) -> str:
 
 def balance_document(plan) -> dict:
     """JSON for ``regaudit balance``; ``plan`` is a balance.BalancePlan."""
-    counts = {"error": 0, "warning": 0, "info": 0}
-    for f in plan.findings:
-        counts[f.severity.value] += 1
+    c = counts(plan.findings)
     o = plan.options
     return {
         "schema_version": SCHEMA_VERSION,
@@ -97,7 +102,7 @@ def balance_document(plan) -> dict:
         "reg_loss_share": plan.reg_loss_share,
         "options": {"trainer": o.trainer.value, "gradient_accumulation_steps": o.gradient_accumulation_steps,
                     "num_processes": o.num_processes, "cache_latents": o.cache_latents},
-        "summary": {"errors": counts["error"], "warnings": counts["warning"], "info": counts["info"]},
+        "summary": {"errors": c["error"], "warnings": c["warning"], "info": c["info"]},
         "datasets": [dataset_plan_json(d) for d in plan.datasets],
         "findings": [f.to_json() for f in sort_findings(plan.findings)],
     }
@@ -139,9 +144,7 @@ def dataset_plan_json(d) -> dict:
 
 def dupes_document(result) -> dict:
     """JSON for ``regaudit dupes``; ``result`` is a dedupe.DupesResult."""
-    counts = {"error": 0, "warning": 0, "info": 0}
-    for f in result.findings:
-        counts[f.severity.value] += 1
+    c = counts(result.findings)
     o = result.options
     return {
         "schema_version": SCHEMA_VERSION,
@@ -151,7 +154,7 @@ def dupes_document(result) -> dict:
         "flip_aug": o.flip_aug,
         "images": result.images,
         "hashed": result.hashed,
-        "summary": {"errors": counts["error"], "warnings": counts["warning"], "info": counts["info"],
+        "summary": {"errors": c["error"], "warnings": c["warning"], "info": c["info"],
                     "groups": len(result.groups),
                     "leakage": sum(1 for g in result.groups if g.label == "leakage")},
         "groups": [{"kind": g.kind, "distance": g.distance, "label": g.label, "via_exif": g.via_exif,
