@@ -36,6 +36,20 @@ class Trainer(str, Enum):
     SD3_TRAIN = "sd3_train"
 
     @property
+    def cache_suffix(self) -> str:
+        """The latent cache file suffix whose names set image sizes (spec §5)."""
+        name = self.value
+        if name.startswith("sdxl"):
+            return "_sdxl.npz"
+        if name.startswith("sd3"):
+            return "_sd3.npz"
+        if name.startswith("flux"):
+            return "_flux.npz"
+        if name.startswith("lumina"):
+            return "_lumina.npz"
+        return "_sd.npz"
+
+    @property
     def bucket_steps_multiple(self) -> int:
         return {
             Trainer.TRAIN_NETWORK: 64, Trainer.TRAIN_DB: 64,
@@ -311,8 +325,10 @@ def _plan_dataset(ds: Dataset, opts: BalanceOptions, scan: ScanResult) -> tuple[
     bad_size = {f.path for f in scan.findings if f.code in FATAL_SIZE_CODES}
     placed: dict[str, Registered] = {}
     crashed = False
+    suffix = opts.trainer.cache_suffix
     for key, r in image_data.items():
-        if r.record.abs_path in bad_size:
+        (width, height), from_cache = r.record.trained_size(suffix)
+        if r.record.abs_path in bad_size and not from_cache:
             crashed = True
             findings.append(rule("RA063").finding(
                 r.record.abs_path, f"registered {'reg' if r.is_reg else 'train'} image has no readable size "
@@ -320,7 +336,7 @@ def _plan_dataset(ds: Dataset, opts: BalanceOptions, scan: ScanResult) -> tuple[
             placed[key] = r
             continue
         try:
-            bucket, resized = bucketer.select(r.record.probe.width, r.record.probe.height)
+            bucket, resized = bucketer.select(width, height)
         except BucketCrash as exc:
             crashed = True
             findings.append(rule("RA063").finding(r.record.abs_path, f"sd-scripts crashes making buckets: {exc}"))

@@ -112,10 +112,19 @@ class ImageRecord:
     ext: str
     probe: ImageProbe
     caption: Caption
+    # sizes taken from latent cache file names, per cache suffix ('_sd.npz', '_sdxl.npz', ...)
+    cache_sizes: tuple[tuple[str, tuple[int, int]], ...] = ()
 
     @property
     def size(self) -> tuple[int, int]:
         return (self.probe.width, self.probe.height)
+
+    def trained_size(self, cache_suffix: str | None) -> tuple[tuple[int, int], bool]:
+        """The size sd-scripts buckets this image by, and whether a latent cache file set it."""
+        for suffix, size in self.cache_sizes:
+            if suffix == cache_suffix:
+                return size, True
+        return self.size, False
 
 
 @dataclass(frozen=True)

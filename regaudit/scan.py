@@ -13,6 +13,7 @@ from . import images as _images
 from .captions import normalize_extension, read_caption
 from .config import DatasetSpec, TrainingArgs, load_dataset_config
 from .errors import InputPathError
+from .latents import SUFFIXES, cache_sizes
 from .layout import list_subset, scan_root
 from .parallel import map_chunks
 from .model import (Caption, CaptionSource, Dataset, Finding, IgnoreReason, Ignored, ImageProbe, ImageRecord,
@@ -124,10 +125,13 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     pos = 0
     for ds_index, sc, paths, names in kept:
         records = []
-        for p in paths:
+        glob_dir = os.path.split(os.path.join(sc.image_dir, "*"))[0]
+        cached = [cache_sizes(glob_dir, names, paths, suffix) for suffix in SUFFIXES]
+        for k, p in enumerate(paths):
             probe, caption = results[pos]
             pos += 1
-            records.append(ImageRecord(p, os.path.abspath(p), os.path.splitext(p)[1], probe, caption))
+            from_cache = tuple((suffix, sizes[k]) for suffix, sizes in zip(SUFFIXES, cached) if sizes[k] is not None)
+            records.append(ImageRecord(p, os.path.abspath(p), os.path.splitext(p)[1], probe, caption, from_cache))
         subset = Subset(sc, os.path.abspath(sc.image_dir), tuple(records))
         by_dataset[ds_index].append(subset)
         if not listing_only:

@@ -249,3 +249,26 @@ def test_unbucketed_sizes_must_match(tmp_path):
     assert "RA071" in {f.code for f in p.findings}
     assert "RA071" not in {f.code for f in run(str(tmp_path / "train"),
                                                opts=BalanceOptions(cache_latents=True)).findings}
+
+
+def test_latent_cache_file_names_set_sizes_by_prefix(tmp_path):
+    # spec §5: 'c.png' takes 'cd_0768x0320_sd.npz' (prefix match); SDXL trainers read '_sdxl.npz'
+    d = tmp_path / "train" / "1_x"
+    build_tree(tmp_path, {"train/1_x": 0})
+    d.mkdir(parents=True, exist_ok=True)
+    from tests.conftest import make_image
+
+    make_image(d / "c.png", size=(512, 512))
+    make_image(d / "e.png", size=(512, 512))
+    (d / "cd_0768x0320_sd.npz").write_bytes(b"")
+    (d / "e_0320x0768_sdxl.npz").write_bytes(b"")
+    from regaudit.balance import Trainer
+
+    p = run(str(tmp_path / "train"), enable_bucket=True)
+    got = {os.path.basename(r.record.path): r.bucket for r in p.datasets[0].images}
+    assert got == {"c.png": (768, 320), "e.png": (512, 512)}
+    assert "RA051" in {f.code for f in p.findings}
+    p = run(str(tmp_path / "train"), enable_bucket=True, bucket_reso_steps=64,
+            opts=BalanceOptions(trainer=Trainer.SDXL_TRAIN_NETWORK))
+    got = {os.path.basename(r.record.path): r.bucket for r in p.datasets[0].images}
+    assert got == {"c.png": (512, 512), "e.png": (320, 768)}

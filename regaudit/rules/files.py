@@ -61,6 +61,11 @@ def image_findings(subset: Subset) -> Iterator[Finding]:
             yield rule("RA048").finding(where, f"{p.mode} image: converting it to RGB clips values above 255")
         if p.format and expected_formats(img.ext) and p.format not in expected_formats(img.ext):
             yield rule("RA049").finding(where, f"'{img.ext}' file holds {p.format} data")
+        for suffix, (cw, ch) in img.cache_sizes:
+            if (cw, ch) != (p.width, p.height):
+                yield rule("RA051").finding(
+                    where, f"a '*{suffix}' latent cache file beside it says {cw}x{ch}, the image is "
+                           f"{p.width}x{p.height}: trainers using that cache bucket it as {cw}x{ch}")
         if p.width * p.height > HUGE_PIXELS:
             yield rule("RA050").finding(where, f"{p.width}x{p.height} = {p.width * p.height:,} pixels is over "
                                                f"Pillow's limit of {HUGE_PIXELS:,}; loading it raises an error")

@@ -180,6 +180,12 @@ _RULES = [
          "The image is larger than Pillow's decompression-bomb limit; loading it raises an error.",
          "Pillow refuses images above about 179 million pixels, so the run crashes when it loads it.",
          "Downscale the image before training."),
+    Rule("RA051", "latent-cache-size", W,
+         "A latent cache file beside the image sets a size that differs from the image's own.",
+         "The real trainers take an image's size from the name of a '<prefix>_<W>x<H>_sd.npz' (or _sdxl, "
+         "_sd3, _flux) file matched by path prefix, so a stale cache, or another image's cache whose name "
+         "starts with this image's name, decides its bucket.",
+         "Delete the stale cache files (they are rebuilt), or rename images so no name is a prefix of another."),
     # --- registration, balancing, buckets, steps (spec §4-6)
     Rule("RA060", "no-resolution", E,
          "No training resolution is given; sd-scripts stops at start.",
