@@ -27,8 +27,8 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-stdout = Console(highlight=False, soft_wrap=False)
-stderr = Console(stderr=True, highlight=False)
+stdout = Console(highlight=False, soft_wrap=False, markup=False)  # file names are never markup
+stderr = Console(stderr=True, highlight=False, markup=False)
 ARGV: list[str] = []  # the arguments of this run, for the report's "made by" line
 
 

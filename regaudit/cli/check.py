@@ -88,7 +88,7 @@ def check(
                 if isinstance(rendered, str):
                     fh.write(rendered)
                 else:
-                    Console(file=fh, width=100, highlight=False).print(rendered)
+                    Console(file=fh, width=100, highlight=False, markup=False).print(rendered)
         except OSError as exc:
             raise RegauditError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
     elif isinstance(rendered, str):

@@ -31,6 +31,7 @@ def scan(
     dataset_config: Optional[str] = CONFIG_OPT,
     caption_extension: str = CAPTION_OPT,
     deep: bool = typer.Option(False, "--deep", help="Also decode every image to catch truncated files."),
+    images: bool = typer.Option(False, "--images", help="Also list every image (size, format, mode, EXIF, caption)."),
     as_json: bool = JSON_OPT,
     jobs: Optional[int] = JOBS_OPT,
     progress: bool = PROGRESS_OPT,
@@ -47,7 +48,7 @@ def scan(
     if as_json:
         _emit(json_out.scan_document(result))
     else:
-        stdout.print(human.scan_view(result))
+        stdout.print(human.scan_view(result, images))
 
 
 @app.command(context_settings=EXTRA_ARGS)

@@ -43,6 +43,23 @@ def subsets_table(result: ScanResult) -> Table:
     return t
 
 
+def images_table(result: ScanResult) -> Table:
+    t = Table(title="Images as sd-scripts reads them", title_justify="left")
+    for col in ("image", "size", "via", "format", "mode", "exif", "caption"):
+        t.add_column(col, overflow="fold")
+    for s in result.subsets:
+        for img in s.images:
+            p, c = img.probe, img.caption
+            size = f"{p.width}x{p.height}" if p.error is None else f"[red]{p.error_kind}[/]"
+            fmt = p.format or "?"
+            if p.format and img.ext.lower().lstrip(".") not in (p.format.lower(), "jpg" if p.format == "JPEG" else ""):
+                fmt += f" (as {img.ext})"
+            caption = c.source.value if c.error is None else f"[red]{c.error}[/]"
+            t.add_row(shown(img.abs_path), Text.from_markup(size), p.size_via, fmt, p.mode or "?",
+                      "" if p.exif_orientation in (None, 1) else str(p.exif_orientation), Text.from_markup(caption))
+    return t
+
+
 def ignored_table(items: Iterable[Ignored]) -> RenderableType:
     items = list(items)
     t = Table(title=f"Ignored by sd-scripts ({len(items)})", title_justify="left")
@@ -82,7 +99,7 @@ def summary_line(c: dict[str, int]) -> Text:
     return t
 
 
-def scan_view(result: ScanResult) -> Group:
+def scan_view(result: ScanResult, with_images: bool = False) -> Group:
     parts: list[RenderableType] = []
     n_img = sum(len(s.images) for s in result.subsets)
     train = sum(s.samples for s in result.subsets if not s.config.is_reg)
@@ -95,6 +112,8 @@ def scan_view(result: ScanResult) -> Group:
     parts.append(head)
     if result.subsets:
         parts.append(subsets_table(result))
+    if with_images and result.subsets:
+        parts.append(images_table(result))
     if result.ignored:
         parts.append(ignored_table(result.ignored))
     parts.extend(findings_block(result.findings))
