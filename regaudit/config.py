@@ -8,6 +8,7 @@ Values are looked up subset -> dataset -> [general] -> command line -> default.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from .captions import normalize_extension
 from .errors import ConfigError
 from .model import DatasetParams, Finding, Ignored, SubsetConfig
+from .rules import rule
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -177,7 +179,21 @@ def load_dataset_config(path: str, args: TrainingArgs) -> list[DatasetSpec]:
             if "image_dir" not in sub:
                 raise ConfigError(f"{path}: {swhere} has no 'image_dir', which sd-scripts requires")
             configs.append(_subset_config(sub, ds, general, args))
-        specs.append(DatasetSpec(i, _dataset_params(ds, general, args), configs))
+        spec = DatasetSpec(i, _dataset_params(ds, general, args), configs)
+        split = _lookup("validation_split", (ds, general), None)
+        if split:
+            spec.findings.append(rule("RA090").finding(
+                os.path.abspath(path), f"dataset {i} sets validation_split = {split}: sd-scripts holds back that share "
+                                       f"of each train subset, which regaudit does not simulate; train counts here "
+                                       f"include the held-back images"))
+        for sub in configs:
+            cache = os.path.join(sub.image_dir, "metadata_cache.json")
+            if sub.cache_info and os.path.isfile(cache):
+                spec.findings.append(rule("RA090").finding(
+                    os.path.abspath(cache), "cache_info is on and this cache exists: sd-scripts takes the image "
+                                            "list, captions and sizes from it, not from the folder as regaudit "
+                                            "shows it; images added or captions changed since are not seen"))
+        specs.append(spec)
     return specs
 
 

@@ -137,3 +137,12 @@ resolution = 64
     p = plan(scan(load_specs(dataset_config=cfg), jobs=1), BalanceOptions())
     assert p.datasets[0].num_train_images == 4 and p.batches_per_epoch == 4
     assert "RA010" in {f.code for f in p.findings}
+
+
+def test_options_regaudit_does_not_simulate_are_flagged(tmp_path):
+    build_tree(tmp_path, {"a": 1}, size=(8, 8))
+    (tmp_path / "a" / "metadata_cache.json").write_text("{}")
+    cfg = write_toml(tmp_path / "c.toml", f"[general]\nvalidation_split = 0.1\n[[datasets]]\n[[datasets.subsets]]\n"
+                                          f"image_dir = '{tmp_path}/a'\ncache_info = true\n")
+    (spec,) = load_dataset_config(cfg, TrainingArgs())
+    assert [f.code for f in spec.findings] == ["RA090", "RA090"]

@@ -252,6 +252,11 @@ _RULES = [
          "Reg samples roughly double the batches per epoch; with max_train_steps fixed (1600 by default) "
          "the train images are seen about half as often.",
          "Use --max_train_epochs, or raise max_train_steps."),
+    Rule("RA090", "not-simulated", W,
+         "An sd-scripts option that changes the counts is set, and regaudit does not simulate it.",
+         "validation_split holds back part of each train subset; cache_info makes sd-scripts read the "
+         "image list, captions and sizes from metadata_cache.json instead of the folder.",
+         "Read the figures as 'before validation split' / 'as the folder is now'."),
     # --- duplicates (regaudit dupes)
     Rule("RA080", "train-reg-leakage", E,
          "A training image and a regularization image are the same picture.",
