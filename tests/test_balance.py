@@ -272,3 +272,20 @@ def test_latent_cache_file_names_set_sizes_by_prefix(tmp_path):
             opts=BalanceOptions(trainer=Trainer.SDXL_TRAIN_NETWORK))
     got = {os.path.basename(r.record.path): r.bucket for r in p.datasets[0].images}
     assert got == {"c.png": (512, 512), "e.png": (320, 768)}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 6000), st.integers(1, 6000), st.sampled_from([(512, 512), (768, 512), (1024, 1024)]))
+def test_bucket_invariants(w, h, res):
+    b = Bucketer(res, True, False, 256, 1024 if max(res) <= 1024 else 2048, 64)
+    bucket, resized = b.select(w, h)
+    assert bucket in b.resos
+    assert resized[0] >= bucket[0] - 1 and resized[1] >= bucket[1] - 1  # the resize covers the bucket
+    nu = Bucketer(res, True, True, 256, 1024, 64)
+    try:
+        bucket, resized = nu.select(w, h)
+    except BucketCrash:
+        return
+    assert bucket[0] % 64 == 0 and bucket[1] % 64 == 0
+    assert bucket[0] <= resized[0] <= w and bucket[1] <= resized[1] <= h  # never upscaled
+    assert resized[0] * resized[1] <= res[0] * res[1] * 1.02 or (resized == (w, h))

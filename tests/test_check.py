@@ -151,3 +151,13 @@ def test_human_format_and_output_file(capsys, dataset):
     assert code == 1 and out == "" and (dataset / "r.xml").read_text().startswith("<?xml")
     code, out, _ = run(capsys, "check", "--train", "train", "--reg", "reg")
     assert "RA006" in out and "FAILED" in out
+
+
+def test_check_and_report_leave_the_dataset_untouched(capsys, dataset):
+    from tests.conftest import tree_fingerprint
+
+    before = tree_fingerprint(dataset / "train"), tree_fingerprint(dataset / "reg")
+    run(capsys, "check", "--train", "train", "--reg", "reg", "--dupes", "--deep", "--no-cache",
+        "--resolution", "64", "--format", "junit", "-o", "out.xml")
+    run(capsys, "report", "--train", "train", "--reg", "reg", "--resolution", "64", "--no-cache", "-o", "r.html")
+    assert (tree_fingerprint(dataset / "train"), tree_fingerprint(dataset / "reg")) == before

@@ -150,3 +150,28 @@ def test_search_literal_hashes_brute_and_multi_index_agree(monkeypatch):
         monkeypatch.setattr(search, "BRUTE_FORCE_MAX", 10)
         assert all(np.array_equal(a, b) for a, b in zip(multi, ref))
     assert (7, 100) in set(zip(brute[0].tolist(), brute[1].tolist()))
+
+
+def test_cache_inside_the_dataset_is_refused(tree, capsys):
+    from regaudit.cli import main
+
+    code = main(["dupes", "--train", str(tree / "train"), "--cache", str(tree / "train" / "10_sks dog" / "c.sqlite")])
+    err = capsys.readouterr().err
+    assert code == 2 and "never writes into a dataset" in err
+    assert not (tree / "train" / "10_sks dog" / "c.sqlite").exists()
+
+
+def test_cli_dupes_json_contract(tree, capsys, monkeypatch):
+    from regaudit.cli import main
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tree / "xdg"))
+    shutil.copy(tree / "train" / "10_sks dog" / "t0.jpg", tree / "reg" / "1_dog" / "copy.jpg")
+    code = main(["dupes", "--train", str(tree / "train"), "--reg", str(tree / "reg"), "--json"])
+    import json
+
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0 and doc["schema_version"] == 1
+    (g,) = doc["groups"]
+    assert {"kind", "distance", "members", "roles"} <= set(g) and g["kind"] == "exact"
+    assert g["roles"] == ["train", "reg"] and all(p.startswith("/") for p in g["members"])
+    assert (tree / "xdg" / "regaudit" / "hashes.sqlite").exists()  # the default cache lives in the user cache dir

@@ -124,3 +124,20 @@ def test_permission_denied_is_data_not_a_crash(tmp_path, monkeypatch):
     r = probe(str(p))
     assert r.error_kind == "unreadable" and "Permission denied" in r.error
     assert read_caption(str(p), ".caption", "t").error == "unreadable"
+
+
+def test_huge_image_header_is_read_without_decoding(tmp_path):
+    # a PNG that claims 30000 x 20000 pixels: the header gives the size, Pillow refuses to open it
+    ihdr = struct.pack(">LLBBBBB", 30000, 20000, 8, 2, 0, 0, 0)
+    chunk = lambda t, d: struct.pack(">L", len(d)) + t + d + struct.pack(">L", zlib.crc32(t + d))  # noqa: E731
+    (tmp_path / "huge.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
+    r = probe(str(tmp_path / "huge.png"))
+    assert (r.width, r.height, r.size_via, r.error) == (30000, 20000, "header", None)
+
+    from regaudit.model import Caption, CaptionSource, ImageRecord, Subset, SubsetConfig
+    from regaudit.rules.files import image_findings
+
+    rec = ImageRecord(str(tmp_path / "huge.png"), str(tmp_path / "huge.png"), ".png", r,
+                      Caption(CaptionSource.EMPTY, None, ""))
+    sub = Subset(SubsetConfig(str(tmp_path), False, 1, "x"), str(tmp_path), (rec,))
+    assert "RA050" in {f.code for f in image_findings(sub)}
