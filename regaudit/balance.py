@@ -251,7 +251,9 @@ def _plan_dataset(ds: Dataset, opts: BalanceOptions, scan: ScanResult) -> tuple[
     unused = tuple(img for (img, _), k in zip(reg_list, repeats) if k == 0)
     reg_used = sum(repeats)
     reg_subsets = [s for s in ds.subsets if s.config.is_reg]
-    order_dependent = bool(unused) and len(reg_subsets) > 1
+    # with several reg folders, the OS listing order decides which images are used, and which get
+    # the one extra repeat of the last pass
+    order_dependent = len(reg_subsets) > 1 and (bool(unused) or (reg is not None and reg.remainder > 0))
 
     if num_reg and not num_train:
         findings.append(rule("RA070").finding(
@@ -267,8 +269,8 @@ def _plan_dataset(ds: Dataset, opts: BalanceOptions, scan: ScanResult) -> tuple[
         order = " then ".join(f"'{s.abs_path}'" for s in reg_subsets)
         findings.append(rule("RA067").finding(
             reg_subsets[0].abs_path,
-            f"which reg images are used depends on the order the OS lists the reg folders ({order} here); "
-            f"another machine or a copied tree may use different ones"))
+            f"which reg images are used{'' if unused else ' one more time'} depends on the order the OS lists the "
+            f"reg folders ({order} here); another machine or a copied tree may choose differently"))
     if reg is not None and reg.overshoot:
         findings.append(rule("RA068").finding(
             reg_subsets[0].abs_path,

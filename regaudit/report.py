@@ -9,7 +9,6 @@ import base64
 import io
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from PIL import Image
@@ -17,6 +16,7 @@ from PIL import Image
 from .balance import BalancePlan
 from .dedupe import DupesResult
 from .model import Finding, ScanResult
+from .parallel import map_chunks
 
 STRIP = 16  # thumbnails per subset
 UNUSED = 48  # unused reg images shown
@@ -90,16 +90,5 @@ def wanted_thumbnails(scan: ScanResult, plan: BalancePlan, dupes: DupesResult | 
 def make_thumbnails(items: list[tuple[str, bool]], size: int = 128, jobs: int | None = None,
                     progress: Callable[[int, int], None] | None = None) -> dict[tuple[str, bool], str]:
     jobs = jobs if jobs is not None else (os.cpu_count() or 1)
-    work = [(p, up, size) for p, up in items]
-    out: dict[tuple[str, bool], str] = {}
-    if jobs <= 1 or len(work) < 32:
-        results = [_thumb_job(w) for w in work]
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            results = list(pool.map(_thumb_job, work, chunksize=16))
-    for (p, up), uri in zip(items, results):
-        if uri is not None:
-            out[(p, up)] = uri
-    if progress:
-        progress(len(items), len(items))
-    return out
+    results = map_chunks(_thumb_job, [(p, up, size) for p, up in items], jobs, 16, 32, progress)
+    return {key: uri for key, uri in zip(items, results) if uri is not None}

@@ -201,7 +201,7 @@ def run(plan: BalancePlan, opts: SmokeOptions) -> SmokeResult:
     alphas = torch.cumprod(1 - betas, 0).to(torch.float32).to(device)
     a = alphas[timesteps].view(-1, 1, 1, 1)
     noisy = a.sqrt() * latents + (1 - a).sqrt() * noise
-    model = _Denoiser(nn).to(device)
+    model = _denoiser(nn).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     params = [p for p in model.parameters()]
     before = [p.detach().clone() for p in params]
@@ -321,27 +321,25 @@ class _Lazy:
         return ok
 
 
-class _Denoiser:
+def _denoiser(nn):
     """A tiny seeded conv net predicting noise from noisy latents and the timestep."""
+    import torch
 
-    def __new__(cls, nn):
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.inp = nn.Conv2d(4, 32, 3, padding=1)
-                self.mid = nn.Conv2d(32, 32, 3, padding=1)
-                self.out = nn.Conv2d(32, 3, 3, padding=1)
-                self.act = nn.SiLU()
+    class Denoiser(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = nn.Conv2d(4, 32, 3, padding=1)
+            self.mid = nn.Conv2d(32, 32, 3, padding=1)
+            self.out = nn.Conv2d(32, 3, 3, padding=1)
+            self.act = nn.SiLU()
 
-            def forward(self, x, t):
-                import torch
+        def forward(self, x, t):
+            tt = (t.float() / 1000.0).view(-1, 1, 1, 1).expand(-1, 1, x.shape[2], x.shape[3])
+            h = self.act(self.inp(torch.cat([x, tt], dim=1)))
+            h = self.act(self.mid(h)) + h
+            return self.out(h)
 
-                tt = (t.float() / 1000.0).view(-1, 1, 1, 1).expand(-1, 1, x.shape[2], x.shape[3])
-                h = self.act(self.inp(torch.cat([x, tt], dim=1)))
-                h = self.act(self.mid(h)) + h
-                return self.out(h)
-
-        return Net()
+    return Denoiser()
 
 
 def _device(torch, spec: str):
