@@ -60,6 +60,7 @@ def balance(
     suggest: bool = typer.Option(False, "--suggest", help="Propose folder repeats / image counts that fix the balance."),
     reg_share: Optional[float] = typer.Option(None, "--reg-share", help="With --suggest: target share of the loss "
                                                                          "weight from reg images (0..1)."),
+    images: bool = typer.Option(False, "--images", help="Also list every image with its effective repeats and bucket."),
     as_json: bool = JSON_OPT,
     jobs: Optional[int] = JOBS_OPT,
     progress: bool = PROGRESS_OPT,
@@ -82,7 +83,7 @@ def balance(
             doc["suggestions"] = [s.to_json() for s in suggestions]
         _emit(doc)
     else:
-        stdout.print(human.balance_view(p))
+        stdout.print(human.balance_view(p, images))
         if suggest:
             stdout.print(human.suggestions_view(suggestions))
 

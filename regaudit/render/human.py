@@ -120,7 +120,20 @@ def scan_view(result: ScanResult, with_images: bool = False) -> Group:
     return Group(*parts)
 
 
-def balance_view(plan) -> Group:
+def registered_table(plan) -> Table:
+    t = Table(title="Registered images", title_justify="left")
+    for col in ("ds", "role", "repeats", "bucket", "image"):
+        t.add_column(col, overflow="fold")
+    for d in plan.datasets:
+        for r in d.images:
+            t.add_row(str(d.index), "reg" if r.is_reg else "train", str(r.num_repeats),
+                      "—" if r.bucket is None else f"{r.bucket[0]}x{r.bucket[1]}", shown(r.record.abs_path))
+        for img in d.unused_reg:
+            t.add_row(str(d.index), "reg", "0 (unused)", "—", shown(img.abs_path))
+    return t
+
+
+def balance_view(plan, with_images: bool = False) -> Group:
     """Rich view of a balance.BalancePlan."""
     parts: list[RenderableType] = []
     head = Text()
@@ -182,6 +195,8 @@ def balance_view(plan) -> Group:
         tot.add_row(f"reg share of the loss weight (prior_loss_weight {o.prior_loss_weight:g})",
                     f"{plan.reg_loss_share:.1%}")
         parts.append(tot)
+    if with_images:
+        parts.append(registered_table(plan))
     parts.extend(findings_block(plan.findings))
     return Group(*parts)
 
