@@ -143,6 +143,9 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
         subsets = tuple(by_dataset.get(spec.index, []))
         datasets.append(Dataset(spec.index, spec.params, subsets))
         findings += _dataset_findings(spec, subsets)
+    # a folder used by two datasets is listed twice; say each thing once
+    findings = list(dict.fromkeys(findings))
+    ignored = list(dict.fromkeys(ignored))
     return ScanResult(tuple(datasets), tuple(ignored), tuple(findings), caption_extension, deep,
                       tuple(os.path.abspath(s) for s in sources))
 
