@@ -226,7 +226,7 @@ def rules(code: Optional[str] = typer.Argument(None, help="A code (RA001) or nam
                    for r in REGISTRY.values()])  # type: ignore[arg-type]
             return
         for r in REGISTRY.values():
-            stdout.print(f"{r.code}  {r.severity.value:<7}  {r.name:<28} {r.summary}", markup=False)
+            stdout.print(f"{r.code}  {r.severity.value:<7}  {r.name:<28} {r.summary}", soft_wrap=True)
         return
     r = lookup(code)
     if r is None:
