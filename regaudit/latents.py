@@ -30,12 +30,11 @@ def cache_sizes(glob_dir: str, names: frozenset[str], image_paths: list[str], su
         n = len(os.path.splitext(img)[0])
         found = False
         while k < len(npz):
+            if npz[k][:n] > img[:n]:
+                break  # sorted: no cache file for this image
             if npz[k][:n] == img[:n]:  # prefix match: 'c.png' can take 'cd_0768x0320_sd.npz'
                 found = True
                 break
-            if npz[k] < img:
-                k += 1
-            else:
-                break
+            k += 1
         out.append(_size_from_name(npz[k]) if found else None)
     return out
