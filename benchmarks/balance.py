@@ -13,8 +13,17 @@ import random
 import time
 
 from regaudit.balance import BalanceOptions, plan
-from regaudit.model import (Caption, CaptionSource, Dataset, DatasetParams, ImageProbe, ImageRecord, ScanResult,
-                            Subset, SubsetConfig)
+from regaudit.model import (
+    Caption,
+    CaptionSource,
+    Dataset,
+    DatasetParams,
+    ImageProbe,
+    ImageRecord,
+    ScanResult,
+    Subset,
+    SubsetConfig,
+)
 
 
 def synthetic(n: int) -> ScanResult:

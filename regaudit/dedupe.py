@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .balance import register
 from .hashcache import HashCache
 from .hashing import HashEntry, HashKind, encode, pixel_digest
 from .model import Finding, ScanResult
 from .parallel import map_chunks
+from .registration import register
 from .rules import rule
 from .search import pairs_within
 

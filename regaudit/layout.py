@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .model import Finding, IgnoreReason, Ignored, SubsetConfig
+from .model import Finding, Ignored, IgnoreReason, SubsetConfig
 from .rules import rule
 
 # train_util.IMAGE_EXTENSIONS without the optional AVIF / JPEG XL plugins.

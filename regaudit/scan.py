@@ -15,9 +15,20 @@ from .config import DatasetSpec, TrainingArgs, load_dataset_config
 from .errors import InputPathError
 from .latents import SUFFIXES, cache_sizes
 from .layout import list_subset, scan_root
+from .model import (
+    Caption,
+    CaptionSource,
+    Dataset,
+    Finding,
+    Ignored,
+    IgnoreReason,
+    ImageProbe,
+    ImageRecord,
+    ScanResult,
+    Subset,
+    SubsetConfig,
+)
 from .parallel import map_chunks
-from .model import (Caption, CaptionSource, Dataset, Finding, IgnoreReason, Ignored, ImageProbe, ImageRecord,
-                    ScanResult, Subset, SubsetConfig)
 from .rules import rule
 from .rules.files import caption_findings, image_findings
 

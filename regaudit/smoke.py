@@ -21,7 +21,8 @@ from enum import Enum
 
 from PIL import Image
 
-from .balance import BalancePlan, Registered
+from .balance import BalancePlan
+from .registration import Registered
 
 
 class LossType(str, Enum):

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from regaudit.balance import BalanceOptions, plan, reg_repeats
-from regaudit.buckets import Bucketer, BucketCrash, adjust_min_max, predefined_resolutions
+from regaudit.buckets import BucketCrash, Bucketer, adjust_min_max, predefined_resolutions
 from regaudit.config import TrainingArgs
 from regaudit.scan import load_specs, scan
 from tests.conftest import build_tree, write_toml

@@ -9,8 +9,8 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from regaudit.cli import main
-from regaudit.policy import load
 from regaudit.errors import ConfigError
+from regaudit.policy import load
 from tests.conftest import build_tree, make_image
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -86,7 +86,7 @@ def test_file_given_as_root_is_a_usage_error(capsys, tmp_path):
 
 
 def test_balance_json_contract_and_pasted_command(capsys, demo):
-    before = tree_fingerprint(demo)
+    tree_fingerprint(demo)
     (demo / "reg" / "1_dog" / "img0001.caption").unlink()
     (demo / "reg" / "1_dog" / "bad.caption").unlink()
     code, out, err = run(capsys, "balance", "--train_data_dir", str(demo / "train"), "--reg_data_dir",

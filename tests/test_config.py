@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from regaudit.balance import plan, BalanceOptions
+from regaudit.balance import BalanceOptions, plan
 from regaudit.config import TrainingArgs, load_dataset_config
 from regaudit.errors import ConfigError
 from regaudit.scan import load_specs, scan

@@ -13,8 +13,20 @@ from rich.console import Console
 from ..errors import RegauditError
 from ..render import ci, human, json_out
 from .app import app, stdout
-from .options import (CACHE_PATH_OPT, EXTRA_ARGS, FOLDER_ARG, JOBS_OPT, NO_CACHE_OPT, PROGRESS_OPT, TrainingCLI,
-                      dupes_options, inputs, progress_bar, resolve_roots, training_options)
+from .options import (
+    CACHE_PATH_OPT,
+    EXTRA_ARGS,
+    FOLDER_ARG,
+    JOBS_OPT,
+    NO_CACHE_OPT,
+    PROGRESS_OPT,
+    TrainingCLI,
+    dupes_options,
+    inputs,
+    progress_bar,
+    resolve_roots,
+    training_options,
+)
 
 FORMATS = ("human", "json", "github", "junit")
 

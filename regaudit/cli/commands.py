@@ -14,9 +14,28 @@ from ..errors import RegauditError
 from ..render import human, json_out
 from ..rules import REGISTRY, lookup
 from .app import ARGV, app, note, stderr, stdout
-from .options import (CACHE_PATH_OPT, CAPTION_OPT, CONFIG_OPT, DIST_OPT, EXTRA_ARGS, FLIP_OPT, FOLDER_ARG, HASH_OPT,
-                      JOBS_OPT, JSON_OPT, NO_CACHE_OPT, PROGRESS_OPT, REG_OPT, TRAIN_OPT, TrainingCLI, dupes_options,
-                      inputs, progress_bar, resolve_roots, training_options)
+from .options import (
+    CACHE_PATH_OPT,
+    CAPTION_OPT,
+    CONFIG_OPT,
+    DIST_OPT,
+    EXTRA_ARGS,
+    FLIP_OPT,
+    FOLDER_ARG,
+    HASH_OPT,
+    JOBS_OPT,
+    JSON_OPT,
+    NO_CACHE_OPT,
+    PROGRESS_OPT,
+    REG_OPT,
+    TRAIN_OPT,
+    TrainingCLI,
+    dupes_options,
+    inputs,
+    progress_bar,
+    resolve_roots,
+    training_options,
+)
 
 
 def _emit(doc: dict) -> None:
@@ -37,7 +56,8 @@ def scan(
     progress: bool = PROGRESS_OPT,
 ) -> None:
     """Show what sd-scripts will see: subsets, images, captions, and everything it ignores or chokes on."""
-    from ..scan import load_specs, scan as run_scan
+    from ..scan import load_specs
+    from ..scan import scan as run_scan
 
     train = resolve_roots(folder, train)
     specs = load_specs(train, reg, dataset_config, TrainingArgs(caption_extension=caption_extension))
@@ -106,7 +126,8 @@ def dupes(
 ) -> None:
     """Find exact, near and mirrored duplicates, and train/reg leakage, with perceptual hashes. Read-only."""
     from ..dedupe import find_dupes
-    from ..scan import load_specs, scan as run_scan
+    from ..scan import load_specs
+    from ..scan import scan as run_scan
 
     train = resolve_roots(folder, train)
     specs = load_specs(train, reg, dataset_config, TrainingArgs(caption_extension=caption_extension))

@@ -1,0 +1,75 @@
+"""Registration and the reg balancing loop (spec §4), as DreamBoothDataset.__init__ does them.
+
+Computed in closed form per image: the cost grows with the number of images, never with the
+number of samples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .model import Dataset, ImageRecord, Subset
+
+
+@dataclass(frozen=True)
+class Registered:
+    record: ImageRecord
+    subset: Subset
+    is_reg: bool
+    num_repeats: int  # effective repeats after balancing
+    bucket: tuple[int, int] | None = None
+    resized: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class RegBalance:
+    """How the loop used the reg list: base repeats of the first ``prefix`` images in pass one,
+    then ``extra`` more to every image and one more to the first ``remainder``."""
+
+    prefix: int
+    extra: int
+    remainder: int
+    overshoot: int  # reg samples used beyond the train samples
+
+
+def reg_repeats(base: Sequence[int], target: int) -> tuple[list[int], RegBalance | None]:
+    """Effective repeats of each reg image (0 = never registered) when the loop must reach
+    ``target`` train samples: pass one takes each image's folder repeats until the target is
+    met; later passes add 1 per image, round-robin from the start, until it is met."""
+    out = [0] * len(base)
+    if target <= 0 or not base:
+        return out, None  # the loop never runs: no reg image is registered
+    n = 0
+    for i, k in enumerate(base):
+        out[i] = k
+        n += k
+        if n >= target:
+            return out, RegBalance(i + 1, 0, 0, n - target)
+    extra, remainder = divmod(target - n, len(base))
+    for i in range(len(base)):
+        out[i] += extra + (1 if i < remainder else 0)
+    return out, RegBalance(len(base), extra, remainder, 0)
+
+
+def register(ds: Dataset) -> tuple[dict[str, Registered], int, int, list[tuple[ImageRecord, Subset]],
+                                    list[int], RegBalance | None]:
+    """DreamBoothDataset.__init__'s registration: train images at their folder's repeats, then the
+    reg balancing loop. Returns image_data (path -> registration), the raw counts, the reg list and
+    each reg image's effective repeats."""
+    image_data: dict[str, Registered] = {}
+    num_train = num_reg = 0
+    reg_list: list[tuple[ImageRecord, Subset]] = []
+    for s in ds.subsets:
+        if s.config.is_reg:
+            num_reg += s.samples
+            reg_list.extend((img, s) for img in s.images)
+        else:
+            num_train += s.samples
+            for img in s.images:
+                image_data[img.path] = Registered(img, s, False, s.num_repeats)
+    repeats, reg = reg_repeats([s.num_repeats for _, s in reg_list], num_train)
+    for (img, s), k in zip(reg_list, repeats):
+        if k:
+            image_data[img.path] = Registered(img, s, True, k)  # same path: the later one replaces
+    return image_data, num_train, num_reg, reg_list, repeats, reg
