@@ -314,18 +314,14 @@ def _unbucketed_size_findings(images, resolution: tuple[int, int], random_crop: 
         elif (iw > w or ih > h) and not random_crop:
             large.append(r)
     out = []
-    if small:
-        out.append(rule("RA071").finding(
-            small[0].record.abs_path,
-            f"{len(small)} registered images are smaller than {w}x{h} without --enable_bucket "
-            f"(e.g. {small[0].record.probe.width}x{small[0].record.probe.height}): training stops with "
-            f"'image size is small' when it loads them"))
-    if large:
-        out.append(rule("RA071").finding(
-            large[0].record.abs_path,
-            f"{len(large)} registered images are larger than {w}x{h} without --enable_bucket or --random_crop "
-            f"(e.g. {large[0].record.probe.width}x{large[0].record.probe.height}): training stops with "
-            f"'image too large' when it loads them"))
+    for group, what, stop in ((small, "smaller than {} without --enable_bucket", "'image size is small'"),
+                              (large, "larger than {} without --enable_bucket or --random_crop", "'image too large'")):
+        if group:
+            first = group[0].record
+            out.append(rule("RA071").finding(
+                first.abs_path,
+                f"{len(group)} registered images are {what.format(f'{w}x{h}')} (e.g. {first.probe.width}x"
+                f"{first.probe.height}): training stops with {stop} when it loads them"))
     return out
 
 

@@ -9,7 +9,6 @@ from typing import Optional
 import typer
 
 from ..captions import normalize_extension
-from ..config import TrainingArgs
 from ..errors import RegauditError
 from ..render import human, json_out
 from ..rules import REGISTRY, lookup
@@ -33,7 +32,7 @@ from .options import (
     dupes_options,
     inputs,
     progress_bar,
-    resolve_roots,
+    root_inputs,
     training_options,
 )
 
@@ -56,15 +55,12 @@ def scan(
     progress: bool = PROGRESS_OPT,
 ) -> None:
     """Show what sd-scripts will see: subsets, images, captions, and everything it ignores or chokes on."""
-    from ..scan import load_specs
     from ..scan import scan as run_scan
 
-    train = resolve_roots(folder, train)
-    specs = load_specs(train, reg, dataset_config, TrainingArgs(caption_extension=caption_extension))
+    specs, sources = root_inputs(folder, train, reg, dataset_config, caption_extension)
     with progress_bar(progress, "scanning images") as cb:
         result = run_scan(specs, deep=deep, jobs=jobs, progress=cb,
-                          caption_extension=normalize_extension(caption_extension),
-                          sources=[p for p in (train, reg, dataset_config) if p])
+                          caption_extension=normalize_extension(caption_extension), sources=sources)
     if as_json:
         _emit(json_out.scan_document(result))
     else:
@@ -126,12 +122,9 @@ def dupes(
 ) -> None:
     """Find exact, near and mirrored duplicates, and train/reg leakage, with perceptual hashes. Read-only."""
     from ..dedupe import find_dupes
-    from ..scan import load_specs
     from ..scan import scan as run_scan
 
-    train = resolve_roots(folder, train)
-    specs = load_specs(train, reg, dataset_config, TrainingArgs(caption_extension=caption_extension))
-    sources = [p for p in (train, reg, dataset_config) if p]
+    specs, sources = root_inputs(folder, train, reg, dataset_config, caption_extension)
     opts = dupes_options(hash_kind, max_distance, flip_aug, cache, no_cache, jobs, specs, sources)
     result = run_scan(specs, jobs=jobs, caption_extension=normalize_extension(caption_extension), sources=sources,
                       listing_only=True)

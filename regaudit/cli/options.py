@@ -149,6 +149,16 @@ def resolve_roots(folder: Optional[str], train: Optional[str]) -> Optional[str]:
     return folder if folder is not None else train
 
 
+def root_inputs(folder: Optional[str], train: Optional[str], reg: Optional[str], dataset_config: Optional[str],
+                caption_extension: str):
+    """Dataset specs and sources for the commands that take DIR/--train/--reg/--dataset-config only."""
+    from ..scan import load_specs
+
+    train = resolve_roots(folder, train)
+    specs = load_specs(train, reg, dataset_config, TrainingArgs(caption_extension=caption_extension))
+    return specs, [p for p in (train, reg, dataset_config) if p]
+
+
 def _pick(cli_value, cfg: dict, key: str, default):
     """Command line first, then the policy / --config_file, then sd-scripts' default."""
     if cli_value is not None:
