@@ -8,69 +8,37 @@ with the number of samples.
 from __future__ import annotations
 
 import math
+import os
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from enum import Enum
 
+from . import trainers
 from .buckets import BucketCrash, Bucketer, adjust_min_max
-from .model import Dataset, DatasetParams, Finding, ImageRecord, ScanResult
+from .model import Crash, Dataset, DatasetParams, Finding, ImageRecord, ScanResult
+from .trainers import RegWeight, TrainerFacts
 from .registration import RegBalance, Registered, reg_repeats, register  # noqa: F401  (re-exported)
 from .rules import rule
 
-FATAL_SCAN_CODES = frozenset({"RA020", "RA021", "RA022"})  # crash while the dataset is being built
-FATAL_SIZE_CODES = frozenset({"RA012", "RA040", "RA041", "RA042"})  # crash when a registered image is sized
-
-
-class Trainer(str, Enum):
-    """The sd-scripts script; it sets the multiple bucket_reso_steps must be (spec §5)."""
-
-    TRAIN_NETWORK = "train_network"
-    TRAIN_DB = "train_db"
-    SDXL_TRAIN_NETWORK = "sdxl_train_network"
-    SDXL_TRAIN = "sdxl_train"
-    SD3_TRAIN_NETWORK = "sd3_train_network"
-    FLUX_TRAIN_NETWORK = "flux_train_network"
-    FLUX_TRAIN = "flux_train"
-    LUMINA_TRAIN = "lumina_train"
-    LUMINA_TRAIN_NETWORK = "lumina_train_network"
-    SD3_TRAIN = "sd3_train"
-
-    @property
-    def cache_suffix(self) -> str:
-        """The latent cache file suffix whose names set image sizes (spec §5)."""
-        name = self.value
-        if name.startswith("sdxl"):
-            return "_sdxl.npz"
-        if name.startswith("sd3"):
-            return "_sd3.npz"
-        if name.startswith("flux"):
-            return "_flux.npz"
-        if name.startswith("lumina"):
-            return "_lumina.npz"
-        return "_sd.npz"
-
-    @property
-    def bucket_steps_multiple(self) -> int:
-        return {
-            Trainer.TRAIN_NETWORK: 64, Trainer.TRAIN_DB: 64,
-            Trainer.SDXL_TRAIN_NETWORK: 32, Trainer.SDXL_TRAIN: 32,
-            Trainer.SD3_TRAIN_NETWORK: 32, Trainer.FLUX_TRAIN_NETWORK: 32,
-            Trainer.FLUX_TRAIN: 16, Trainer.LUMINA_TRAIN: 16, Trainer.LUMINA_TRAIN_NETWORK: 16,
-            Trainer.SD3_TRAIN: 8,
-        }[self]
+SIZE_EXCEPTIONS = {"not_a_file": "IsADirectoryError", "unreadable": "PermissionError"}
 
 
 @dataclass(frozen=True)
 class BalanceOptions:
-    trainer: Trainer = Trainer.TRAIN_NETWORK
+    """sd-scripts' options that shape the run beyond the dataset definitions."""
+
+    trainer: TrainerFacts = trainers.get(trainers.DEFAULT)
     gradient_accumulation_steps: int = 1
     max_train_epochs: int | None = None
     max_train_steps: int = 1600
     num_processes: int = 1
     prior_loss_weight: float = 1.0
-    cache_latents: bool = False
-    random_crop: bool = False
+    cache_latents: bool = False  # after --cache_latents_to_disk turned it on
+    random_crop: bool = False  # command-line level (subsets carry their own value)
+    cache_text_encoder_outputs: bool = False
+    network_train_unet_only: bool = False
+    v2: bool = False
+    start_crash: Crash | None = None  # the command line stops sd-scripts before anything else
 
 
 @dataclass(frozen=True)
@@ -79,6 +47,7 @@ class BucketStat:
     train: int  # samples
     reg: int
     batches: int
+    unique_images: int = 0
 
 
 @dataclass(frozen=True)
@@ -95,6 +64,8 @@ class DatasetPlan:
     order_dependent: bool
     buckets: tuple[BucketStat, ...] | None  # None where sd-scripts crashes before batching
     batches: int | None
+    subsets: tuple = ()  # the kept subsets, in sd-scripts' order
+    bucket_limits: tuple[int, int, int] | None = None  # adjusted (min, max, steps) as sd-scripts stores them
 
     @property
     def train_only_batches(self) -> int | None:
@@ -116,56 +87,210 @@ class BalancePlan:
     gui_estimate: int | None
     reg_loss_share: float | None
     scan: ScanResult = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
+    crash: Crash | None = None  # the first failure sd-scripts would hit
+    no_data: bool = False  # sd-scripts stops cleanly with "No data found"
 
     @property
     def would_crash(self) -> bool:
-        return self.batches_per_epoch is None
+        return self.crash is not None
+
+
+def _where(scan: ScanResult) -> str:
+    return scan.sources[0] if scan.sources else os.getcwd()
 
 
 def plan(scan: ScanResult, opts: BalanceOptions) -> BalancePlan:
+    """Follow sd-scripts' own order: its command line and start checks, the dataset build (every
+    dataset's constructor, then every dataset's buckets), "No data found", the checks right after
+    the build, the steps, then the first load of each registered image."""
     findings: list[Finding] = list(scan.findings)
-    fatal = any(f.code in FATAL_SCAN_CODES for f in scan.findings)
+    trainer = opts.trainer
+    crash: Crash | None = opts.start_crash
+    if crash is None:
+        crash = _checks(trainer.before_build, scan, opts, findings)
+    if crash is None and scan.crash is not None:
+        crash = scan.crash
+    if crash is None and not trainer.takes_dreambooth and scan.subsets:
+        crash = _add(findings, "build", "RA078", "MultipleInvalid", _where(scan),
+                     f"{trainer.name}.py does not take DreamBooth folders or subsets: its config check stops the "
+                     f"run ({'metadata_file' if 'fine_tuning' in [k.value for k in trainer.kinds] else 'conditioning_data_dir'}"
+                     f" is required)")
+    if crash is None:
+        for ds in scan.datasets:
+            crash = _construct_crash(ds, findings)
+            if crash is not None:
+                break
     plans: list[DatasetPlan] = []
     for ds in scan.datasets:
-        p, f, ds_fatal = _plan_dataset(ds, opts, scan)
+        p, f, ds_crash = _plan_dataset(ds, opts, scan)
         plans.append(p)
         findings += f
-        fatal = fatal or ds_fatal
-    total_images = sum(len(p.images) for p in plans)
-    if total_images == 0:
-        findings.append(rule("RA065").finding(
-            scan.sources[0] if scan.sources else ".",
-            "no dataset registers any image: sd-scripts stops with 'No data found'"))
-        fatal = True
-    if fatal or any(p.batches is None for p in plans):
-        if any(f.code in FATAL_SCAN_CODES for f in scan.findings):
-            # a caption crash stops sd-scripts while building the dataset, before any bucket exists
-            plans = [replace(p, buckets=None, batches=None) for p in plans]
-        return BalancePlan(tuple(plans), opts, tuple(findings), None, None, None, None, None, None, scan)
+        if crash is None and ds_crash is not None:
+            crash = ds_crash
     batches = sum(p.batches or 0 for p in plans)
+    no_data = False
+    if crash is None:
+        empty = batches == 0
+        for check in trainer.after_build:
+            if check == ("empty",):
+                if empty:
+                    no_data = True
+                    break
+                continue
+            crash = _checks((check,), scan, opts, findings, plans)
+            if crash is not None:
+                break
+        if crash is None and empty and not no_data and not trainer.empty_guard:
+            crash = _add(findings, "start", "RA065", "ValueError", _where(scan),
+                         f"no dataset registers any image, and {trainer.name}.py has no 'No data found' check: its "
+                         f"DataLoader stops the run ('num_samples should be a positive integer value, but got "
+                         f"num_samples=0') after the models are loaded")
+        if no_data:
+            findings.append(rule("RA065").finding(
+                _where(scan), "no dataset registers any image: sd-scripts stops with 'No data found' and trains "
+                              "nothing"))
+    if crash is None and not no_data:
+        crash = _load_crash(plans, opts, findings)
+    if crash is not None and crash.stage != "load" or no_data:
+        if crash is not None and crash.stage == "build":
+            plans = [replace(p, buckets=None, batches=None) for p in plans]
+        return BalancePlan(tuple(plans), opts, tuple(findings), None if crash else 0, None, None, None, None, None,
+                           scan, crash, no_data)
     per_process = math.ceil(batches / opts.num_processes)
     steps_per_epoch = math.ceil(per_process / opts.gradient_accumulation_steps)
     if opts.max_train_epochs is not None:
-        # train_network.py: epochs x ceil(len(dataloader) / num_processes / gradient_accumulation_steps)
+        # every trainer: epochs x ceil(len(dataloader) / num_processes / gradient_accumulation_steps)
         max_steps = opts.max_train_epochs * math.ceil(batches / opts.num_processes / opts.gradient_accumulation_steps)
     else:
         max_steps = opts.max_train_steps
     epochs = math.ceil(max_steps / steps_per_epoch) if steps_per_epoch else 0
     train_samples = sum(r.num_repeats for p in plans for r in p.images if not r.is_reg)
     reg_samples = sum(r.num_repeats for p in plans for r in p.images if r.is_reg)
-    weight = reg_samples * opts.prior_loss_weight
+    weight = reg_samples * opts.prior_loss_weight if trainer.reg_weight is RegWeight.PRIOR_LOSS_WEIGHT else reg_samples
     share = weight / (train_samples + weight) if train_samples + weight > 0 else 0.0
     gui = _gui_estimate(plans, opts)
     if reg_samples and opts.max_train_epochs is None and steps_per_epoch:
         alone = sum(p.train_only_batches or 0 for p in plans)
         alone_steps = math.ceil(math.ceil(alone / opts.num_processes) / opts.gradient_accumulation_steps)
         findings.append(rule("RA075").finding(
-            scan.sources[0] if scan.sources else ".",
+            _where(scan),
             f"{reg_samples} reg samples join {train_samples} train samples: {batches} batches per epoch instead of "
             f"{alone}, so max_train_steps {max_steps} covers {max_steps / steps_per_epoch:.2f} epochs instead of "
             f"{max_steps / alone_steps:.2f}" if alone_steps else f"{batches} batches per epoch"))
     return BalancePlan(tuple(plans), opts, tuple(findings), batches, steps_per_epoch, max_steps, epochs, gui,
-                       share, scan)
+                       share, scan, crash, False)
+
+
+def _add(findings: list[Finding], stage: str, code: str, exception: str, path: str, message: str,
+         hint: str | None = None) -> Crash:
+    findings.append(rule(code).finding(path, message, hint))
+    return Crash(stage, code, exception, path, message)
+
+
+def _checks(checks, scan: ScanResult, opts: BalanceOptions, findings: list[Finding],
+            plans: Sequence[DatasetPlan] = ()) -> Crash | None:
+    """The trainer's start-up checks (trainers/base.py names them), in order; the first failure."""
+    where = _where(scan)
+    name = opts.trainer.name
+    for check in checks:
+        kind = check[0]
+        if kind == "sdxl_args" and opts.v2:
+            return _add(findings, "start", "RA079", "AssertionError", where,
+                        f"--v2 is set, and {name}.py refuses it ('v2 cannot be enabled in SDXL training')",
+                        "Drop --v2: it is for SD 2.x models.")
+        if kind == "cl" and opts.cache_latents:
+            for s in scan.subsets:
+                bad = [o for o in ("color_aug", "random_crop") if getattr(s.config, o)]
+                if bad:
+                    return _add(findings, "start", "RA079", "AssertionError", s.abs_path,
+                                f"latents are cached (--cache_latents) and this subset uses {' and '.join(bad)}: "
+                                f"sd-scripts stops ('when caching latents, either color_aug or random_crop cannot "
+                                f"be used')",
+                                f"Turn off {' and '.join(bad)}, or do not cache latents.")
+        if kind == "te" and opts.cache_text_encoder_outputs:
+            for s in scan.subsets:
+                c = s.config
+                bad = [n for n, on in (("shuffle_caption", c.shuffle_caption),
+                                       ("caption_dropout_rate", c.caption_dropout_rate > 0),
+                                       ("caption_tag_dropout_rate", c.caption_tag_dropout_rate > 0),
+                                       ("token_warmup_step", bool(c.token_warmup_step))) if on]
+                if bad:
+                    return _add(findings, "start", "RA079", "AssertionError", s.abs_path,
+                                f"text encoder outputs are cached and this subset uses {', '.join(bad)}: "
+                                f"sd-scripts stops before training",
+                                f"Turn off {', '.join(bad)}, or do not cache text encoder outputs.")
+        if kind == "te_unet_only" and opts.cache_text_encoder_outputs and not opts.network_train_unet_only:
+            return _add(findings, "start", "RA079", "AssertionError", where,
+                        f"--cache_text_encoder_outputs needs --network_train_unet_only in {name}.py",
+                        "Add --network_train_unet_only, or do not cache text encoder outputs.")
+        if kind == "steps":
+            multiple = check[1]
+            for ds in scan.datasets:
+                steps = ds.params.bucket_reso_steps
+                if ds.params.enable_bucket and steps % multiple:
+                    return _add(findings, "start", "RA062", "AssertionError", where,
+                                f"bucket_reso_steps {steps} is not a multiple of {multiple}, which {name}.py checks "
+                                f"right after building the dataset: it stops before training",
+                                f"Use --bucket_reso_steps {opts.trainer.required_multiple or multiple} "
+                                f"(or a multiple of it).")
+    return None
+
+
+_CAPTION_CRASH = {"empty_file": ("AssertionError", "caption file is empty"),
+                  "not_utf8": ("UnicodeDecodeError", "caption file is not valid UTF-8"),
+                  "unreadable": ("PermissionError", "caption file cannot be opened")}
+
+
+def _construct_crash(ds: Dataset, findings: list[Finding]) -> Crash | None:
+    """DreamBoothDataset.__init__: resolution required, bucket limits rounded and asserted, then per
+    kept subset the latent cache names and every image's caption."""
+    params = ds.params
+    where = ds.subsets[0].abs_path if ds.subsets else os.getcwd()
+    if params.resolution is None:
+        return _add(findings, "build", "RA060", "AssertionError", where,
+                    f"dataset {ds.index} has no resolution; sd-scripts stops with 'resolution is required'",
+                    "Pass --resolution N or W,H (as in your training command), or set resolution in the dataset config.")
+    if params.enable_bucket:
+        steps = params.bucket_reso_steps
+        if steps == 0:
+            return _add(findings, "build", "RA062", "ZeroDivisionError", where,
+                        "bucket_reso_steps is 0: sd-scripts divides by it while building the dataset",
+                        "Use --bucket_reso_steps 64 (or the multiple your trainer needs).")
+        lo, hi = adjust_min_max(params.min_bucket_reso, params.max_bucket_reso, steps)
+        res = params.resolution
+        if min(res) < lo or max(res) > hi:
+            return _add(findings, "build", "RA061", "AssertionError", where,
+                        f"resolution {res[0]}x{res[1]} is outside min/max_bucket_reso {lo}..{hi}: sd-scripts stops "
+                        f"with an assertion while building dataset {ds.index}",
+                        "Lower --min_bucket_reso or raise --max_bucket_reso so the resolution lies between them.")
+    for s in ds.subsets:
+        if s.cache_error is not None:
+            return Crash("build", "RA076", s.cache_error.split(":")[0], s.abs_path, s.cache_error)
+        for img in s.images:
+            err = img.caption.error
+            if err in _CAPTION_CRASH:
+                exc, what = _CAPTION_CRASH[err]
+                path = os.path.abspath(img.caption.path) if img.caption.path else img.abs_path
+                return Crash("build", {"empty_file": "RA020", "not_utf8": "RA021"}.get(err, "RA022"), exc, path,
+                             f"{what}: sd-scripts stops while building the dataset")
+    return None
+
+
+def _size_crash(record: ImageRecord) -> tuple[str, str] | None:
+    """(exception, message) where reading this image's size raises in sd-scripts (uncaught)."""
+    p = record.probe
+    if p.error_kind == "not_a_file":
+        if "directory" in (p.error or ""):
+            return "IsADirectoryError", "is a directory with an image name"
+        return "FileNotFoundError", p.error or "cannot be read"
+    if p.error_kind == "unreadable":
+        return "PermissionError", p.error or "cannot be opened"
+    if p.error_kind == "header_crash" or p.size_via == "crash":
+        text = p.error or "malformed header"
+        head = text.split(":", 1)[0].strip()
+        exc = head if head.endswith("Error") and " " not in head else "ValueError"
+        return exc, text
+    return None
 
 
 def _gui_estimate(plans: Sequence[DatasetPlan], opts: BalanceOptions) -> int | None:
@@ -174,17 +299,17 @@ def _gui_estimate(plans: Sequence[DatasetPlan], opts: BalanceOptions) -> int | N
     if not plans:
         return None
     train = sum(p.num_train_images for p in plans)
-    batch = plans[0].params.batch_size
+    batch = plans[0].params.batch_size or 1
     epochs = opts.max_train_epochs or 1
     reg_factor = 2 if any(p.num_reg_images for p in plans) else 1
     return math.ceil(train / batch / opts.gradient_accumulation_steps * epochs * reg_factor)
 
 
-def _plan_dataset(ds: Dataset, opts: BalanceOptions, scan: ScanResult) -> tuple[DatasetPlan, list[Finding], bool]:
+def _plan_dataset(ds: Dataset, opts: BalanceOptions, scan: ScanResult) -> tuple[DatasetPlan, list[Finding],
+                                                                                 Crash | None]:
     findings: list[Finding] = []
     params = ds.params
-    where = ds.subsets[0].abs_path if ds.subsets else (scan.sources[0] if scan.sources else ".")
-    fatal = False
+    where = ds.subsets[0].abs_path if ds.subsets else _where(scan)
     image_data, num_train, num_reg, reg_list, repeats, reg = register(ds)
     unused = tuple(img for (img, _), k in zip(reg_list, repeats) if k == 0)
     reg_used = sum(repeats)
@@ -193,20 +318,26 @@ def _plan_dataset(ds: Dataset, opts: BalanceOptions, scan: ScanResult) -> tuple[
     # the one extra repeat of the last pass
     order_dependent = len(reg_subsets) > 1 and (bool(unused) or (reg is not None and reg.remainder > 0))
 
+    def result(placed, stats, limits=None) -> DatasetPlan:
+        batches = sum(s.batches for s in stats) if stats is not None else None
+        return DatasetPlan(ds.index, params, num_train, num_reg, reg_used, len(reg_list), tuple(placed.values()),
+                           unused, reg, order_dependent, stats, batches, ds.subsets, limits)
+
     if num_reg and not num_train:
         findings.append(rule("RA070").finding(
             where, f"dataset {ds.index} has {num_reg} reg samples but no train samples: the balancing loop "
                    f"never runs, so none of its {len(reg_list)} reg images is used"))
     if unused:
+        unused_dirs = list(dict.fromkeys(os.path.dirname(i.abs_path) for i in unused))
         findings.append(rule("RA066").finding(
-            reg_subsets[0].abs_path,
+            unused_dirs[0],
             f"reg samples {num_reg} > train samples {num_train}: {len(unused)} of {len(reg_list)} reg images "
             f"are never used (the first {len(reg_list) - len(unused)} in listing order are)",
             "Lower the reg folders' repeats to 1, remove reg images, or add train images/repeats."))
     if order_dependent:
         order = " then ".join(f"'{s.abs_path}'" for s in reg_subsets)
         findings.append(rule("RA067").finding(
-            reg_subsets[0].abs_path,
+            (os.path.dirname(unused[0].abs_path) if unused else reg_subsets[0].abs_path),
             f"which reg images are used{'' if unused else ' one more time'} depends on the order the OS lists the "
             f"reg folders ({order} here); another machine or a copied tree may choose differently"))
     if reg is not None and reg.overshoot:
@@ -223,110 +354,145 @@ def _plan_dataset(ds: Dataset, opts: BalanceOptions, scan: ScanResult) -> tuple[
     if num_train and not num_reg:
         findings.append(rule("RA069").finding(where, f"dataset {ds.index} has no regularization images"))
 
-    # DreamBoothDataset.__init__: resolution is required; bucket limits are rounded and asserted
     if params.resolution is None:
-        findings.append(rule("RA060").finding(where, "no resolution given; sd-scripts stops with 'resolution is "
-                                                     "required'",
-                                              "Pass --resolution N or W,H (as in your training command)."))
-        return _result(ds, num_train, num_reg, reg_used, len(reg_list), image_data, unused, reg,
-                       order_dependent, None), findings, True
+        return result(image_data, None), findings, None  # the constructor already stopped (RA060)
     min_reso, max_reso = params.min_bucket_reso, params.max_bucket_reso
+    limits = None
     if params.enable_bucket:
         steps = params.bucket_reso_steps
-        if steps <= 0:
-            findings.append(rule("RA062").finding(where, f"bucket_reso_steps {steps} must be positive"))
-            return _result(ds, num_train, num_reg, reg_used, len(reg_list), image_data, unused, reg,
-                           order_dependent, None), findings, True
+        if steps == 0:
+            return result(image_data, None), findings, None
         min_reso, max_reso = adjust_min_max(min_reso, max_reso, steps)
+        limits = (min_reso, max_reso, steps)
         if (min_reso, max_reso) != (params.min_bucket_reso, params.max_bucket_reso):
             findings.append(rule("RA072").finding(
                 where, f"min/max_bucket_reso {params.min_bucket_reso}/{params.max_bucket_reso} are not multiples of "
                        f"bucket_reso_steps {steps}; sd-scripts uses {min_reso}/{max_reso}"))
         res = params.resolution
         if min(res) < min_reso or max(res) > max_reso:
-            findings.append(rule("RA061").finding(
-                where, f"resolution {res[0]}x{res[1]} is outside min/max_bucket_reso {min_reso}..{max_reso}: "
-                       f"sd-scripts stops with an assertion",
-                "Lower --min_bucket_reso or raise --max_bucket_reso so the resolution lies between them."))
-            fatal = True
-        multiple = opts.trainer.bucket_steps_multiple
-        if steps % multiple:
-            findings.append(rule("RA062").finding(
-                where, f"bucket_reso_steps {steps} is not a multiple of {multiple}, which {opts.trainer.value}.py "
-                       f"requires; it stops at start",
-                f"Use --bucket_reso_steps {multiple} (or a multiple of it)."))
-            fatal = True
-    if fatal:
-        return _result(ds, num_train, num_reg, reg_used, len(reg_list), image_data, unused, reg,
-                       order_dependent, None), findings, True
+            return result(image_data, None, limits), findings, None  # the constructor stopped (RA061)
+        if not params.bucket_no_upscale and min_reso <= 0:
+            return result(image_data, None, limits), findings, _add(
+                findings, "build", "RA061", "ZeroDivisionError", where,
+                f"min_bucket_reso {params.min_bucket_reso}: sd-scripts divides by it while making buckets",
+                "Use --min_bucket_reso 256 (or any positive multiple of bucket_reso_steps).")
 
     bucketer = Bucketer(params.resolution, params.enable_bucket, params.bucket_no_upscale, min_reso, max_reso,
                         params.bucket_reso_steps)
-    bad_size = {f.path for f in scan.findings if f.code in FATAL_SIZE_CODES}
-    placed: dict[str, Registered] = {}
-    crashed = False
     suffix = opts.trainer.cache_suffix
+    sized: dict[str, Registered] = {}
+    crash: Crash | None = None
+    # make_buckets: every registered image's size first (header, then Pillow), then its bucket
     for key, r in image_data.items():
-        (width, height), from_cache = r.record.trained_size(suffix)
-        if r.record.abs_path in bad_size and not from_cache:
-            crashed = True
-            findings.append(rule("RA063").finding(
-                r.record.abs_path, f"registered {'reg' if r.is_reg else 'train'} image has no readable size "
-                                   f"({r.record.probe.error}); sd-scripts crashes while making buckets"))
-            placed[key] = r
-            continue
+        size, from_cache = r.record.trained_size(suffix)
+        if not from_cache:
+            failure = _size_crash(r.record)
+            if failure is not None and crash is None:
+                exc, msg = failure
+                crash = _add(findings, "build", "RA063", exc, r.record.abs_path,
+                             f"registered {'reg' if r.is_reg else 'train'} image: reading its size raises {exc} "
+                             f"({msg}); sd-scripts stops while building the dataset")
+        sized[key] = replace(r, image_size=size, from_cache=from_cache)
+    if crash is not None:
+        return result(sized, None, limits), findings, crash
+    placed: dict[str, Registered] = {}
+    for key, r in sized.items():
+        w, h = r.image_size  # type: ignore[misc]
         try:
-            bucket, resized = bucketer.select(width, height)
+            bucket, resized = bucketer.select(w, h)
         except BucketCrash as exc:
-            crashed = True
-            findings.append(rule("RA063").finding(r.record.abs_path, f"sd-scripts crashes making buckets: {exc}"))
+            if crash is None:
+                crash = _add(findings, "build", "RA063", "ZeroDivisionError", r.record.abs_path,
+                             f"registered {'reg' if r.is_reg else 'train'} image: sd-scripts divides by zero choosing "
+                             f"its bucket ({exc}); it stops while building the dataset")
             placed[key] = r
             continue
-        placed[key] = Registered(r.record, r.subset, r.is_reg, r.num_repeats, bucket, resized)
-    if crashed:
-        return _result(ds, num_train, num_reg, reg_used, len(reg_list), placed, unused, reg,
-                       order_dependent, None), findings, True
-    if not params.enable_bucket and not opts.cache_latents:
-        findings += _unbucketed_size_findings(placed.values(), params.resolution, opts.random_crop)
+        placed[key] = replace(r, bucket=bucket, resized=resized)
+    if crash is not None:
+        return result(placed, None, limits), findings, crash
+    if params.batch_size <= 0 and placed:
+        return result(placed, None, limits), findings, _add(
+            findings, "build", "RA061", "ZeroDivisionError", where,
+            f"batch size {params.batch_size}: sd-scripts divides by it while making batches",
+            "Use --train_batch_size 1 or more.")
 
     train_n: dict[tuple[int, int], int] = defaultdict(int)
     reg_n: dict[tuple[int, int], int] = defaultdict(int)
+    unique: dict[tuple[int, int], int] = defaultdict(int)
     for r in placed.values():
         assert r.bucket is not None
         (reg_n if r.is_reg else train_n)[r.bucket] += r.num_repeats
+        unique[r.bucket] += 1
     stats = []
     for reso in sorted(set(train_n) | set(reg_n)):
         total = train_n[reso] + reg_n[reso]
-        stats.append(BucketStat(reso, train_n[reso], reg_n[reso], math.ceil(total / params.batch_size)))
-    return _result(ds, num_train, num_reg, reg_used, len(reg_list), placed, unused, reg, order_dependent,
-                   tuple(stats)), findings, False
+        stats.append(BucketStat(reso, train_n[reso], reg_n[reso], math.ceil(total / params.batch_size),
+                                unique[reso]))
+    return result(placed, tuple(stats), limits), findings, None
 
 
-def _unbucketed_size_findings(images, resolution: tuple[int, int], random_crop: bool) -> list[Finding]:
+def _load_crash(plans: Sequence[DatasetPlan], opts: BalanceOptions, findings: list[Finding]) -> Crash | None:
+    """The first registered image sd-scripts fails on when it first loads it (the first epoch, or latent
+    caching): pixels Pillow cannot read, a bucket of width 0, or, without bucketing and uncached, an
+    image that is not exactly the resolution."""
+    first: Crash | None = None
+    for p in plans:
+        unbucketed = not p.params.enable_bucket and not opts.cache_latents
+        if unbucketed:
+            findings += _unbucketed_size_findings(p.images, p.params.resolution, opts)
+        for r in p.images:
+            crash = None
+            error = getattr(r.record.probe, "load_error", None) or r.record.probe.decode_error
+            if error:
+                crash = Crash("load", "RA043", error.split(":")[0] if ":" in error else "OSError",
+                              r.record.abs_path, f"sd-scripts fails when it first loads this image: {error}")
+            elif r.bucket is not None and r.bucket[0] == 0:
+                crash = _add(findings, "load", "RA074", "RuntimeError", r.record.abs_path,
+                             f"{'reg' if r.is_reg else 'train'} image {r.image_size[0]}x{r.image_size[1]} gets bucket "
+                             f"{r.bucket[0]}x{r.bucket[1]}: sd-scripts builds the dataset, then fails in the VAE "
+                             f"when it first encodes the image")
+            elif unbucketed and r.image_size and _unbucketed_problem(r.image_size, p.params.resolution, r):
+                crash = Crash("load", "RA071", "AssertionError", r.record.abs_path,
+                              _unbucketed_problem(r.image_size, p.params.resolution, r))
+            if crash is not None and first is None:
+                first = crash
+    return first
+
+
+def _unbucketed_problem(size, resolution, r: Registered) -> str | None:
+    w, h = resolution
+    iw, ih = size
+    random_crop = r.subset.config.random_crop
+    if (iw > w or ih > h) and not random_crop:
+        return f"image {iw}x{ih} is larger than {w}x{h}: without bucketing or random_crop sd-scripts stops " \
+               f"('image too large, but cropping and bucketing are disabled') when it loads it"
+    if min(iw, w) != w or min(ih, h) != h:
+        return f"image {iw}x{ih} is smaller than {w}x{h}: without bucketing sd-scripts stops ('image size is small') " \
+               f"when it loads it"
+    return None
+
+
+def _unbucketed_size_findings(images, resolution: tuple[int, int], opts: BalanceOptions) -> list[Finding]:
     # Without bucketing (and uncached latents), each loaded image must be exactly W x H after an
     # optional random crop: smaller fails 'image size is small', larger needs random_crop.
     w, h = resolution
     small, large = [], []
     for r in images:
-        iw, ih = r.record.probe.width, r.record.probe.height
+        if not r.image_size:
+            continue
+        iw, ih = r.image_size
         if iw < w or ih < h:
             small.append(r)
-        elif (iw > w or ih > h) and not random_crop:
+        elif (iw > w or ih > h) and not r.subset.config.random_crop:
             large.append(r)
     out = []
     for group, what, stop in ((small, "smaller than {} without --enable_bucket", "'image size is small'"),
                               (large, "larger than {} without --enable_bucket or --random_crop", "'image too large'")):
         if group:
-            first = group[0].record
+            first = group[0]
             out.append(rule("RA071").finding(
-                first.abs_path,
-                f"{len(group)} registered images are {what.format(f'{w}x{h}')} (e.g. {first.probe.width}x"
-                f"{first.probe.height}): training stops with {stop} when it loads them"))
+                first.record.abs_path,
+                f"{len(group)} registered image{'s are' if len(group) > 1 else ' is'} {what.format(f'{w}x{h}')} "
+                f"(e.g. {first.image_size[0]}x{first.image_size[1]}): training stops with {stop} when it loads "
+                f"{'them' if len(group) > 1 else 'it'}"))
     return out
-
-
-def _result(ds, num_train, num_reg, reg_used, reg_count, image_data, unused, reg, order_dependent,
-            stats) -> DatasetPlan:
-    batches = sum(s.batches for s in stats) if stats is not None else None
-    return DatasetPlan(ds.index, ds.params, num_train, num_reg, reg_used, reg_count,
-                       tuple(image_data.values()), unused, reg, order_dependent, stats, batches)

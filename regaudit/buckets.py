@@ -80,6 +80,8 @@ def _select(b: Bucketer, width: int, height: int) -> tuple[tuple[int, int], tupl
     if use_predefined:
         resos = b.resos
         reso = (width, height)
+        if any(h == 0 for _, h in resos):
+            raise BucketCrash(f"resolution {b.resolution[0]}x{b.resolution[1]} has a side of 0 (division by zero)")
         if reso not in resos:
             errors = [abs(w / h - aspect) for w, h in resos]
             reso = resos[errors.index(min(errors))]  # numpy argmin: the first minimum

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from .model import Caption, CaptionSource
+from .safeio import open_regular
 
 
 def normalize_extension(ext: str) -> str:
@@ -40,7 +41,7 @@ def read_caption(image_path: str, ext: str, class_tokens: str | None,
             continue
         via_fallback = cand != first
         try:
-            with open(cand, "rb") as fh:
+            with open_regular(cand) as fh:  # checked again on the open file: never blocks on a FIFO
                 raw = fh.read()
         except OSError:
             return Caption(CaptionSource.FILE, cand, None, error="unreadable", via_fallback=via_fallback)

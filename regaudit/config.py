@@ -26,7 +26,7 @@ else:  # pragma: no cover
 
 @dataclass(frozen=True)
 class TrainingArgs:
-    """The sd-scripts command-line values a dataset falls back to."""
+    """The sd-scripts command-line values a dataset falls back to (the last level of the lookup)."""
 
     caption_extension: str = ".caption"
     dataset_repeats: int = 1
@@ -37,11 +37,38 @@ class TrainingArgs:
     max_bucket_reso: int = 1024
     bucket_reso_steps: int = 64
     bucket_no_upscale: bool = False
+    color_aug: bool = False
+    random_crop: bool = False
+    flip_aug: bool = False
+    shuffle_caption: bool = False
+    caption_dropout_rate: float = 0.0
+    caption_tag_dropout_rate: float = 0.0
+    token_warmup_step: float = 0
+    enable_wildcard: bool = False
+    dropout_keys_allowed: bool = True  # textual inversion's sanitizer rejects caption-dropout keys
 
     def dataset_params(self) -> DatasetParams:
         return DatasetParams(self.resolution, self.train_batch_size, self.enable_bucket,
                              self.min_bucket_reso, self.max_bucket_reso, self.bucket_reso_steps,
                              self.bucket_no_upscale)
+
+    def subset_defaults(self) -> dict:
+        """Subset values a folder-scan subset takes from the command line."""
+        return {"color_aug": self.color_aug, "random_crop": self.random_crop, "flip_aug": self.flip_aug,
+                "shuffle_caption": self.shuffle_caption, "caption_dropout_rate": self.caption_dropout_rate,
+                "caption_tag_dropout_rate": self.caption_tag_dropout_rate,
+                "token_warmup_step": self.token_warmup_step, "enable_wildcard": self.enable_wildcard}
+
+
+class DatasetConfigCrash(ConfigError):
+    """sd-scripts stops while reading the dataset config (build stage): a missing file, another
+    extension, a parse error, or its schema check (voluptuous MultipleInvalid)."""
+
+    def __init__(self, path: str, exception: str, message: str):
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.exception = exception
+        self.detail = message
 
 
 @dataclass
@@ -101,49 +128,61 @@ _KIND_TEXT = {_INT: "an integer", _FLOAT: "a float (write 1.0, not 1)", _NUM: "a
               "float-pair": "a list of two floats", "int-or-pair": "an integer or [width, height]"}
 
 
-def _check_table(table: object, allowed: dict[str, str], where: str, file: str,
-                 extra: tuple[str, ...] = ()) -> dict:
+def _voluptuous_path(where: tuple) -> str:
+    return "data" + "".join(f"[{k!r}]" for k in where)
+
+
+_VOL_TYPE = {_INT: "int", _FLOAT: "float", _NUM: "float", _STR: "str", _BOOL: "bool", _DICT: "dict",
+             "float-pair": "list", "int-or-pair": "int"}
+
+
+def _check_table(table: object, allowed: dict[str, str], where: tuple, file: str) -> dict:
+    """sd-scripts' schema check of one table; a failure is its MultipleInvalid at build."""
     if not isinstance(table, dict):
-        raise ConfigError(f"{file}: {where} must be a table")
+        raise DatasetConfigCrash(file, "MultipleInvalid", f"expected a dictionary @ {_voluptuous_path(where)}")
     for key, value in table.items():
-        if key in extra:
-            continue
         if key not in allowed:
             hint = ""
             if key in _SUBSET_ONLY:
                 hint = " (it belongs in [[datasets.subsets]])"
-            elif key in ("prior_loss_weight",):
+            elif key == "prior_loss_weight":
                 hint = " (it is a command-line option only)"
-            elif key == "metadata_file":
-                hint = " (fine-tuning datasets are not DreamBooth datasets; regaudit audits DreamBooth only)"
-            raise ConfigError(f"{file}: unknown key '{key}' in {where}{hint}; sd-scripts rejects this config "
-                              f"('Invalid user config')")
+            raise DatasetConfigCrash(file, "MultipleInvalid",
+                                     f"extra keys not allowed @ {_voluptuous_path(where + (key,))}{hint}")
         if not _type_ok(allowed[key], value):
-            raise ConfigError(f"{file}: '{key}' in {where} must be {_KIND_TEXT[allowed[key]]}, "
-                              f"got {value!r}; sd-scripts rejects this config")
+            raise DatasetConfigCrash(file, "MultipleInvalid",
+                                     f"expected {_VOL_TYPE[allowed[key]]} for dictionary value @ "
+                                     f"{_voluptuous_path(where + (key,))} ('{key}' must be "
+                                     f"{_KIND_TEXT[allowed[key]]}, got {value!r})")
     return table
 
 
 def read_config_file(path: str) -> dict:
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"{path}: dataset config not found (sd-scripts stops with 'file not found')")
-    lower = p.name.lower()
+    """config_util.load_user_config: a missing file or another extension stops sd-scripts (ValueError)."""
+    from .safeio import parse_guarded, read_regular
+
+    lower = path.lower()
+    if not os.path.exists(path):
+        raise DatasetConfigCrash(path, "ValueError", f"file not found: {path}")
+    if not (lower.endswith(".toml") or lower.endswith(".json")):
+        raise DatasetConfigCrash(path, "ValueError", f"not supported config file format: {path} (.toml or .json)")
+    try:
+        raw = read_regular(path)
+    except OSError as exc:
+        raise ConfigError(f"{path}: dataset config cannot be read: {exc.strerror or exc}") from None
     try:
         if lower.endswith(".toml"):
-            with open(p, "rb") as fh:
-                return tomllib.load(fh)
-        if lower.endswith(".json"):
-            with open(p, encoding="utf-8") as fh:
-                data = json.load(fh)
-            if not isinstance(data, dict):
-                raise ConfigError(f"{path}: the top level must be an object")
-            return data
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        if isinstance(exc, ConfigError):
-            raise
-        raise ConfigError(f"{path}: cannot be parsed: {exc}") from None
-    raise ConfigError(f"{path}: not a .toml or .json file; sd-scripts accepts only those")
+            data = parse_guarded(lambda: tomllib.loads(raw.decode("utf-8")), path)
+        else:
+            data = parse_guarded(lambda: json.loads(raw.decode("utf-8")), path)
+    except UnicodeDecodeError as exc:
+        raise DatasetConfigCrash(path, "UnicodeDecodeError", str(exc)) from None
+    except ValueError as exc:
+        kind = "TomlDecodeError" if lower.endswith(".toml") else "JSONDecodeError"
+        raise DatasetConfigCrash(path, kind, f"cannot be parsed: {exc}") from None
+    if not isinstance(data, dict):
+        raise DatasetConfigCrash(path, "MultipleInvalid", "expected a dictionary (the top level must be a table)")
+    return data
 
 
 def _resolution(value: object) -> tuple[int, int]:
@@ -152,32 +191,49 @@ def _resolution(value: object) -> tuple[int, int]:
     return (int(value), int(value))  # type: ignore[arg-type]
 
 
+_FT_DROPPED = ("class_tokens", "caption_extension", "cache_info")  # not in the fine-tuning dataset schema
+_DROPOUT_KEYS = ("caption_dropout_rate", "caption_dropout_every_n_epochs", "caption_tag_dropout_rate")
+
+
 def load_dataset_config(path: str, args: TrainingArgs) -> list[DatasetSpec]:
-    """Validate a dataset config like sd-scripts and resolve every subset's and dataset's values."""
+    """Validate a dataset config like sd-scripts and resolve every subset's and dataset's values.
+    Raises DatasetConfigCrash where sd-scripts stops while reading it."""
     data = read_config_file(path)
-    for key in data:
-        if key not in ("general", "datasets"):
-            raise ConfigError(f"{path}: unknown top-level key '{key}' (allowed: [general], [[datasets]])")
-    general = _check_table(data.get("general", {}), GENERAL_KEYS, "[general]", path)
+    general_keys, dataset_keys, subset_keys = dict(GENERAL_KEYS), dict(DATASET_KEYS), dict(SUBSET_KEYS)
+    if not args.dropout_keys_allowed:
+        for table in (general_keys, dataset_keys, subset_keys):
+            for key in _DROPOUT_KEYS:
+                table.pop(key, None)
+    _check_table({k: v for k, v in data.items() if k not in ("general", "datasets")}, {}, (), path)
+    general = _check_table(data.get("general", {}), general_keys, ("general",), path)
     datasets = data.get("datasets", [])
     if not isinstance(datasets, list):
-        raise ConfigError(f"{path}: 'datasets' must be an array of tables ([[datasets]])")
+        raise DatasetConfigCrash(path, "MultipleInvalid", "expected list for dictionary value @ data['datasets']")
     specs: list[DatasetSpec] = []
     for i, ds in enumerate(datasets):
-        where = f"[[datasets]] #{i + 1}"
-        _check_table(ds, DATASET_KEYS, where, path, extra=("subsets",))
-        subsets = ds.get("subsets", [])
+        where = ("datasets", i)
+        subsets = ds.get("subsets", []) if isinstance(ds, dict) else []
+        allowed = dict(dataset_keys)
+        if not subsets:
+            # no subsets: "every subset has metadata_file" holds vacuously, so sd-scripts checks the
+            # block against the fine-tuning schema, which lacks these keys (spec §10.5)
+            for key in _FT_DROPPED:
+                allowed.pop(key, None)
+        _check_table({k: v for k, v in ds.items() if k != "subsets"} if isinstance(ds, dict) else ds,
+                     allowed, where, path)
         if not isinstance(subsets, list):
-            raise ConfigError(f"{path}: 'subsets' in {where} must be an array of tables")
+            raise DatasetConfigCrash(path, "MultipleInvalid",
+                                     f"expected list for dictionary value @ {_voluptuous_path(where + ('subsets',))}")
         configs = []
         for j, sub in enumerate(subsets):
-            swhere = f"{where} subset #{j + 1}"
+            swhere = where + ("subsets", j)
             if isinstance(sub, dict) and "metadata_file" in sub:
-                raise ConfigError(f"{path}: {swhere} is a fine-tuning subset (metadata_file); regaudit audits "
-                                  f"DreamBooth datasets only")
-            _check_table(sub, SUBSET_KEYS, swhere, path)
+                raise ConfigError(f"{path}: subset {j} of dataset {i} is a fine-tuning subset (metadata_file); "
+                                  f"regaudit audits DreamBooth datasets only")
+            _check_table(sub, subset_keys, swhere, path)
             if "image_dir" not in sub:
-                raise ConfigError(f"{path}: {swhere} has no 'image_dir', which sd-scripts requires")
+                raise DatasetConfigCrash(path, "MultipleInvalid",
+                                         f"required key not provided @ {_voluptuous_path(swhere + ('image_dir',))}")
             configs.append(_subset_config(sub, ds, general, args))
         spec = DatasetSpec(i, _dataset_params(ds, general, args), configs)
         split = _lookup("validation_split", (ds, general), None)
@@ -214,10 +270,17 @@ def _subset_config(sub: dict, ds: dict, general: dict, args: TrainingArgs) -> Su
         num_repeats=int(_lookup("num_repeats", levels, args.dataset_repeats)),  # type: ignore[arg-type]
         class_tokens=_lookup("class_tokens", levels, None),  # type: ignore[arg-type]
         caption_extension=normalize_extension(str(_lookup("caption_extension", levels, args.caption_extension))),
-        enable_wildcard=bool(_lookup("enable_wildcard", levels, False)),
-        flip_aug=bool(_lookup("flip_aug", levels, False)),
+        enable_wildcard=bool(_lookup("enable_wildcard", levels, args.enable_wildcard)),
+        flip_aug=bool(_lookup("flip_aug", levels, args.flip_aug)),
         cache_info=bool(_lookup("cache_info", levels, False)),
         from_config=True,
+        color_aug=bool(_lookup("color_aug", levels, args.color_aug)),
+        random_crop=bool(_lookup("random_crop", levels, args.random_crop)),
+        shuffle_caption=bool(_lookup("shuffle_caption", levels, args.shuffle_caption)),
+        caption_dropout_rate=float(_lookup("caption_dropout_rate", levels, args.caption_dropout_rate)),  # type: ignore[arg-type]
+        caption_tag_dropout_rate=float(_lookup("caption_tag_dropout_rate", levels,  # type: ignore[arg-type]
+                                               args.caption_tag_dropout_rate)),
+        token_warmup_step=_lookup("token_warmup_step", levels, args.token_warmup_step),  # type: ignore[arg-type]
     )
 
 

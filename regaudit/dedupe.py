@@ -13,8 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import OptionError
 from .hashcache import HashCache
 from .hashing import HashEntry, HashKind, encode, pixel_digest
+from .limits import problem
 from .model import Finding, ScanResult
 from .parallel import map_chunks
 from .registration import register
@@ -36,6 +38,11 @@ class DupesOptions:
     flip_aug: bool = False
     cache: Path | None = None  # None: no cache
     jobs: int | None = None
+
+    def __post_init__(self) -> None:
+        why = problem("max-distance", self.max_distance)
+        if why:
+            raise OptionError(f"max-distance {why} (how many of a hash's 64 bits may differ)")
 
     @property
     def params(self) -> str:
@@ -75,6 +82,7 @@ class DupesResult:
     images: int
     hashed: int  # decoded this run (the rest came from the cache)
     scan: ScanResult = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
+    notes: tuple[str, ...] = ()  # what went wrong with the hash cache (locked, read-only, rebuilt), for stderr
 
 
 def _encode_all(paths: list[str], opts: DupesOptions, progress: Progress | None) -> list[HashEntry]:
@@ -139,7 +147,8 @@ def find_dupes(scan: ScanResult, opts: DupesOptions, progress: Progress | None =
         if cache:
             cache.close()
     findings += _group_findings(groups, opts)
-    return DupesResult(tuple(groups), tuple(findings), opts, len(members), hashed, scan)
+    return DupesResult(tuple(groups), tuple(findings), opts, len(members), hashed, scan,
+                       tuple(cache.notes) if cache else ())
 
 
 def _stat_keys(paths: list[str]) -> list[tuple[str, int, int]]:

@@ -1,21 +1,49 @@
-"""A persistent cache of image hashes, keyed by absolute path, size, mtime and hash parameters.
+"""A persistent cache of image hashes, keyed by path, size, mtime and hash parameters.
 
-SQLite in the user's cache directory by default. It is only ever a cache: safe to delete; a
-corrupt or unreadable file is replaced; concurrent runs wait on SQLite's lock briefly and, failing
-that, carry on without caching. Nothing is ever written inside a dataset.
+SQLite in the user's cache directory by default. It is only ever a cache, and only ever
+regaudit's: the file carries regaudit's ``PRAGMA application_id`` and a known schema.
+
+* A missing cache is created complete in a temporary file and then linked into place, so a
+  half-made cache never exists and every cache file regaudit leaves has its mark.
+* A file that is not regaudit's (not SQLite, another program's SQLite database, an empty file, a
+  FIFO) is refused with exit 2 and never touched: ``check_outside`` says so before any work.
+* A regaudit cache that is outdated (older schema, or the right version with other columns) is
+  rebuilt in one transaction; one that is corrupt is replaced by a fresh one.
+* A cache that is locked by another process (after a short wait), read-only, or on a full disk
+  is used as far as it can be (or not at all) for this run, with a note; nobody's data is lost.
+* It is never inside a dataset (``check_outside``, by device and inode, through bind mounts).
+
+Paths are stored as bytes (``os.fsencode``), so any file name round-trips.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import stat
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import quote
 
 from .errors import OptionError
 from .hashing import HashEntry
+from .placement import containing_root
+from .safeio import kind_of, open_regular
 
-SCHEMA = 4
+SCHEMA = 5  # 5: application_id, paths as BLOB
+APPLICATION_ID = 0x52674175  # b"RgAu", at offset 68 of the SQLite header
+BUSY_MS = 500  # how long to wait for another run's lock before going on without the cache
+_MAGIC = b"SQLite format 3\x00"
+_TABLES = {
+    "meta": (("key", "TEXT"), ("value", "TEXT")),
+    "hashes": (("path", "BLOB"), ("size", "INTEGER"), ("mtime", "INTEGER"), ("params", "TEXT"),
+               ("digest", "TEXT"), ("hash", "INTEGER"), ("mirror", "INTEGER"), ("upright", "INTEGER"),
+               ("error", "TEXT"), ("fine", "TEXT")),
+    "extras": (("path", "BLOB"), ("kind", "TEXT"), ("size", "INTEGER"), ("mtime", "INTEGER"), ("value", "TEXT")),
+}
+_KEYS = {"meta": "key", "hashes": "path, params", "extras": "path, kind"}
+_LEGACY_TABLES = {"meta", "hashes", "extras"}  # regaudit's caches before schema 5 had no application_id
 
 
 def default_path() -> Path:
@@ -23,52 +51,291 @@ def default_path() -> Path:
     return Path(base) / "regaudit" / "hashes.sqlite"
 
 
+class _Foreign(Exception):
+    """The file is not a regaudit cache; the reason."""
+
+
+def _kind(exc: sqlite3.Error) -> str:
+    """'busy', 'corrupt', 'readonly', 'full' or 'other', from SQLite's result code."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        primary = code & 0xFF
+        return {5: "busy", 6: "busy", 11: "corrupt", 26: "corrupt", 8: "readonly", 13: "full",
+                14: "readonly", 3: "readonly"}.get(primary, "other")
+    text = str(exc).lower()  # Python 3.10 has no error codes
+    for needle, kind in (("locked", "busy"), ("busy", "busy"), ("malformed", "corrupt"), ("not a database", "corrupt"),
+                         ("readonly", "readonly"), ("read-only", "readonly"), ("disk is full", "full"),
+                         ("unable to open", "readonly")):
+        if needle in text:
+            return kind
+    return "other"
+
+
+def _header(path: Path) -> bytes:
+    with open_regular(path) as fh:
+        return fh.read(100)
+
+
+def _ro_uri(path: Path, immutable: bool = False) -> str:
+    """A read-only SQLite URI; ``immutable`` also skips locks and the -wal/-shm files, so nothing
+    is created beside a file that may be another program's."""
+    return "file:" + quote(os.fsencode(os.path.abspath(path))) + "?mode=ro" + ("&immutable=1" if immutable else "")
+
+
+def _identify(path: Path) -> str:
+    """'ours' or 'legacy' (an older regaudit cache); raises _Foreign with the reason otherwise,
+    and OSError / sqlite3.Error when it cannot be told."""
+    head = _header(path)
+    if not head:
+        raise _Foreign("an empty file")
+    if not head.startswith(_MAGIC) or len(head) < 100:
+        raise _Foreign("not an SQLite database")
+    app_id = int.from_bytes(head[68:72], "big")
+    if app_id == APPLICATION_ID:
+        return "ours"
+    if app_id != 0:
+        raise _Foreign(f"another program's SQLite database, application_id {app_id:#x}")
+    db = sqlite3.connect(_ro_uri(path, immutable=True), uri=True, timeout=BUSY_MS / 1000)
+    try:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        legacy = tables == _LEGACY_TABLES and db.execute(
+            "SELECT 1 FROM meta WHERE key = 'schema'").fetchone() is not None
+    finally:
+        db.close()
+    if not legacy:
+        raise _Foreign("an SQLite database that regaudit did not create")
+    return "legacy"
+
+
+def _refusal(path: Path, why: str) -> OptionError:
+    return OptionError(f"--cache {path}: not a regaudit hash cache ({why}); regaudit never overwrites or deletes "
+                       f"it: choose another path, or --no-cache")
+
+
+def check_usable(cache: Path) -> None:
+    """Refuse (OptionError) a cache path that is a FIFO, a folder or a device, or a file that is
+    not regaudit's cache. A missing file, or one that cannot be read now, passes: the run then
+    creates it, or goes on without it."""
+    try:
+        st = os.stat(cache)
+    except (OSError, ValueError):
+        return
+    if not stat.S_ISREG(st.st_mode):
+        raise OptionError(f"--cache {cache}: is {kind_of(st.st_mode)}; the hash cache must be a file path")
+    try:
+        _identify(cache)
+    except _Foreign as exc:
+        raise _refusal(cache, str(exc)) from None
+    except (OSError, sqlite3.Error):
+        return  # unreadable or locked now: the run goes on without it, with a note
+
+
 def check_outside(cache: Path, roots: Iterable[str]) -> None:
-    real = os.path.realpath(cache)
-    for root in roots:
-        r = os.path.realpath(root)
-        if real == r or real.startswith(r.rstrip(os.sep) + os.sep):
-            raise OptionError(f"--cache {cache} lies inside the dataset folder {root}; regaudit never writes "
-                              f"into a dataset, choose another place")
+    """Refuse a cache that lies inside any of the dataset's folders (compared by device and inode,
+    so symlinks, '..' and bind mounts do not hide it), or that is not a usable cache file."""
+    root = containing_root(os.fspath(cache), roots)
+    if root is not None:
+        raise OptionError(f"--cache {cache} lies inside the dataset folder {root}; regaudit never writes "
+                          f"into a dataset, choose another place")
+    check_usable(cache)
+
+
+def _schema_ok(db: sqlite3.Connection) -> bool:
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not set(_TABLES) <= tables:
+        return False
+    for name, cols in _TABLES.items():
+        info = tuple((r[1], r[2].upper()) for r in db.execute(f"PRAGMA table_info({name})"))
+        if info != cols:
+            return False
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    return row is not None and row[0] == str(SCHEMA)
+
+
+def _create_tables(db: sqlite3.Connection) -> None:
+    for name, cols in _TABLES.items():
+        db.execute(f"DROP TABLE IF EXISTS {name}")
+        db.execute(f"CREATE TABLE {name} ({', '.join(f'{c} {t}' for c, t in cols)}, PRIMARY KEY ({_KEYS[name]}))")
+    db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA),))
 
 
 class HashCache:
+    """The cache for one run. ``notes`` says what went wrong with it, for the CLI to show."""
+
     def __init__(self, path: Path | None):
         self.path = path
         self.db: sqlite3.Connection | None = None
+        self.writable = True
+        self.notes: list[str] = []
         if path is not None:
-            self.db = self._open(path)
+            self.db = self._open(Path(path))
+
+    # --- opening -------------------------------------------------------------------------------
+
+    def _note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def _without(self, why: str) -> None:
+        self._note(f"hash cache {self.path}: {why}; going on without it this run")
+        return None
 
     def _open(self, path: Path) -> sqlite3.Connection | None:
-        for attempt in range(2):
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(str(path), timeout=5.0)
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-                row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-                if row is not None and row[0] != str(SCHEMA):
-                    db.execute("DROP TABLE IF EXISTS hashes")
-                    db.execute("DROP TABLE IF EXISTS extras")
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA),))
-                db.execute("CREATE TABLE IF NOT EXISTS hashes (path TEXT, size INTEGER, mtime INTEGER, params TEXT, "
-                           "digest TEXT, hash INTEGER, mirror INTEGER, upright INTEGER, error TEXT, fine TEXT, "
-                           "PRIMARY KEY (path, params))")
-                db.execute("CREATE TABLE IF NOT EXISTS extras (path TEXT, kind TEXT, size INTEGER, mtime INTEGER, "
-                           "value TEXT, PRIMARY KEY (path, kind))")
-                db.commit()
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return self._create(path)
+        except OSError as exc:
+            return self._without(f"cannot be read ({exc.strerror or exc})")
+        if not stat.S_ISREG(st.st_mode):
+            raise OptionError(f"--cache {path}: is {kind_of(st.st_mode)}; the hash cache must be a file path")
+        try:
+            kind = _identify(path)
+        except _Foreign as exc:
+            raise _refusal(path, str(exc)) from None
+        except OSError as exc:
+            return self._without(f"cannot be read ({exc.strerror or exc})")
+        except sqlite3.Error as exc:
+            return self._without(self._why(exc))
+        if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+            return self._open_read_only(path, kind)
+        try:
+            db = sqlite3.connect(os.fsencode(path), timeout=BUSY_MS / 1000)
+        except sqlite3.Error as exc:
+            return self._without(self._why(exc))
+        try:
+            ours = db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID  # as of the WAL, too
+            if ours and _schema_ok(db):
                 return db
-            except sqlite3.DatabaseError:
-                # corrupt (not a database, malformed): it is only a cache, start it afresh
-                if attempt == 0:
-                    for suffix in ("", "-wal", "-shm"):
-                        try:
-                            os.unlink(str(path) + suffix)
-                        except OSError:
-                            pass
+            with db:  # outdated: rebuilt in one transaction, which waits for (or gives way to) others
+                db.execute("BEGIN IMMEDIATE")
+                _create_tables(db)
+                db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)")  # the mark reaches the file's header now
+            self._note(f"hash cache {path}: made by another regaudit version; rebuilt")
+            return db
+        except sqlite3.Error as exc:
+            db.close()
+            if _kind(exc) == "corrupt":
+                return self._replace(path)
+            return self._without(self._why(exc))
+
+    def _open_read_only(self, path: Path, kind: str) -> sqlite3.Connection | None:
+        if kind != "ours":
+            return self._without("is read-only and made by another regaudit version")
+        db = None
+        for immutable in (False, True):  # without write access to the folder, WAL needs immutable
+            try:
+                db = sqlite3.connect(_ro_uri(path, immutable), uri=True, timeout=BUSY_MS / 1000)
+                ok = _schema_ok(db)
+                break
+            except sqlite3.Error as exc:
+                if db is not None:
+                    db.close()
+                    db = None
+                if immutable:
+                    return self._without(self._why(exc))
+        if not ok:
+            db.close()
+            return self._without("is read-only and made by another regaudit version")
+        self.writable = False
+        self._note(f"hash cache {path}: is read-only; hashes are read from it but new ones are not saved")
+        return db
+
+    @staticmethod
+    def _why(exc: sqlite3.Error) -> str:
+        return {"busy": "is locked by another process", "readonly": "cannot be written (read-only)",
+                "full": "the disk is full", "corrupt": "is damaged"}.get(_kind(exc), f"cannot be used ({exc})")
+
+    def _fresh_file(self, path: Path) -> str:
+        """A complete, empty cache in a temporary file beside ``path``; its name."""
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        try:
+            db = sqlite3.connect(os.fsencode(tmp))
+            try:
+                db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                db.execute("PRAGMA journal_mode=WAL")
+                with db:
+                    _create_tables(db)
+            finally:
+                db.close()
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        return tmp
+
+    def _create(self, path: Path) -> sqlite3.Connection | None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self._fresh_file(path)
+        except (OSError, sqlite3.Error) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else self._why(exc)
+            return self._without(f"cannot be created ({why or exc})")
+        try:
+            os.link(tmp, path)  # never over a file another run made meanwhile
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links
+            if not os.path.lexists(path):
+                os.replace(tmp, path)
+        finally:
+            try:
+                os.unlink(tmp)
             except OSError:
-                return None
-        return None
+                pass
+        return self._open_existing(path)
+
+    def _open_existing(self, path: Path) -> sqlite3.Connection | None:
+        try:
+            if _identify(path) != "ours":
+                return self._without("was changed by someone else meanwhile")
+            db = sqlite3.connect(os.fsencode(path), timeout=BUSY_MS / 1000)
+            if not _schema_ok(db):
+                db.close()
+                return self._without("was changed by someone else meanwhile")
+            return db
+        except _Foreign as exc:
+            raise _refusal(path, str(exc)) from None
+        except OSError as exc:
+            return self._without(f"cannot be read ({exc.strerror or exc})")
+        except sqlite3.Error as exc:
+            return self._without(self._why(exc))
+
+    def _replace(self, path: Path) -> sqlite3.Connection | None:
+        """Our cache is corrupt: a fresh one takes its place (the only time a cache is deleted)."""
+        try:
+            tmp = self._fresh_file(path)
+            for suffix in ("-wal", "-shm"):
+                try:
+                    os.unlink(str(path) + suffix)
+                except FileNotFoundError:
+                    pass
+            os.replace(tmp, path)
+        except (OSError, sqlite3.Error) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else self._why(exc)
+            return self._without(f"is damaged and cannot be replaced ({why or exc})")
+        self._note(f"hash cache {path}: was damaged; replaced by a new one")
+        return self._open_existing(path)
+
+    # --- use -----------------------------------------------------------------------------------
+
+    def _failed(self, exc: sqlite3.Error, writing: bool) -> None:
+        kind = _kind(exc)
+        if kind == "corrupt" and self.writable and self.path is not None:
+            if self.db is not None:
+                self.db.close()
+            self.db = self._replace(Path(self.path))
+            return
+        if writing and kind in ("busy", "readonly", "full"):
+            self._note(f"hash cache {self.path}: {self._why(exc)}; new hashes are not saved this run")
+            if kind != "busy":
+                self.writable = False
+            return
+        self._note(f"hash cache {self.path}: {self._why(exc)}; not used this run")
+        if self.db is not None:
+            self.db.close()
+        self.db = None
 
     def get_many(self, keys: list[tuple[str, int, int]], params: str) -> dict[str, HashEntry]:
         if self.db is None:
@@ -78,22 +345,24 @@ class HashCache:
         try:
             cur = self.db.execute("SELECT path, size, mtime, digest, hash, mirror, upright, error, fine FROM hashes "
                                   "WHERE params = ?", (params,))
-            for path, size, mtime, *row in cur:
+            for raw, size, mtime, *row in cur:
+                path = os.fsdecode(raw)
                 if wanted.get(path) == (size, mtime):
                     out[path] = HashEntry.from_row(row)
-        except sqlite3.DatabaseError:
+        except sqlite3.Error as exc:
+            self._failed(exc, writing=False)
             return {}
         return out
 
     def put_many(self, rows: list[tuple[str, int, int, HashEntry]], params: str) -> None:
-        if self.db is None or not rows:
+        if self.db is None or not self.writable or not rows:
             return
         try:
             with self.db:
                 self.db.executemany("INSERT OR REPLACE INTO hashes VALUES (?,?,?,?,?,?,?,?,?,?)",
-                                    [(p, s, m, params, *e.to_row()) for p, s, m, e in rows])
-        except sqlite3.DatabaseError:
-            pass  # locked by a concurrent run for too long, or read-only: just do not cache
+                                    [(os.fsencode(p), s, m, params, *e.to_row()) for p, s, m, e in rows])
+        except sqlite3.Error as exc:
+            self._failed(exc, writing=True)
 
     def get_extra(self, kind: str, path: str, size: int, mtime: int) -> str | None:
         """A value computed only for some files (pixel digests, verification hashes)."""
@@ -101,20 +370,23 @@ class HashCache:
             return None
         try:
             row = self.db.execute("SELECT size, mtime, value FROM extras WHERE path = ? AND kind = ?",
-                                  (path, kind)).fetchone()
-        except sqlite3.DatabaseError:
+                                  (os.fsencode(path), kind)).fetchone()
+        except sqlite3.Error as exc:
+            self._failed(exc, writing=False)
             return None
         return row[2] if row is not None and (row[0], row[1]) == (size, mtime) else None
 
     def put_extra(self, kind: str, path: str, size: int, mtime: int, value: str) -> None:
-        if self.db is None:
+        if self.db is None or not self.writable:
             return
         try:
             with self.db:
-                self.db.execute("INSERT OR REPLACE INTO extras VALUES (?,?,?,?,?)", (path, kind, size, mtime, value))
-        except sqlite3.DatabaseError:
-            pass
+                self.db.execute("INSERT OR REPLACE INTO extras VALUES (?,?,?,?,?)",
+                                (os.fsencode(path), kind, size, mtime, value))
+        except sqlite3.Error as exc:
+            self._failed(exc, writing=True)
 
     def close(self) -> None:
         if self.db is not None:
             self.db.close()
+            self.db = None

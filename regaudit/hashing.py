@@ -8,7 +8,6 @@ images are box-reduced before the final resampling that imagehash itself perform
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass
 from enum import Enum
 
@@ -16,6 +15,8 @@ import imagehash
 import numpy as np
 import scipy.fftpack
 from PIL import Image
+
+from .safeio import open_regular
 
 WORK_SIZE = 64  # decode to at least this many pixels on the short side before hashing
 
@@ -99,12 +100,20 @@ def _phash_pair(gray: Image.Image) -> tuple[int, int]:
     return h, m
 
 
-def file_digest(path: str) -> str:
+_BLOCK = 1 << 20  # the file bytes are hashed in blocks of this size, never read whole
+
+
+def _digest_of(fh) -> str:
     h = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
+    for block in iter(lambda: fh.read(_BLOCK), b""):
+        h.update(block)
     return h.hexdigest()
+
+
+def file_digest(path: str) -> str:
+    """blake2b of the file's bytes, streamed; only regular files are opened (OSError otherwise)."""
+    with open_regular(path) as fh:
+        return _digest_of(fh)
 
 
 def reduced(im: Image.Image, work: int = WORK_SIZE) -> Image.Image:
@@ -122,8 +131,9 @@ def reduced(im: Image.Image, work: int = WORK_SIZE) -> Image.Image:
     return im
 
 
-def _decode_small(data: bytes) -> tuple[Image.Image, int | None]:
-    with Image.open(io.BytesIO(data)) as im:
+def _decode_small(fh) -> tuple[Image.Image, int | None]:
+    fh.seek(0)
+    with Image.open(fh) as im:
         orientation = im.getexif().get(0x0112) if im.format in ("JPEG", "MPO", "WEBP") else None
         small = reduced(im)
         small.load()
@@ -133,15 +143,18 @@ def _decode_small(data: bytes) -> tuple[Image.Image, int | None]:
 def encode(path: str, kind: HashKind, mirror: bool = True) -> HashEntry:
     """Hash one file; never raises (an unreadable file is an entry with an error)."""
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        fh = open_regular(path)  # never blocks on a FIFO or device with an image name
     except OSError as exc:
         return HashEntry("", None, None, None, f"cannot be read: {exc.strerror or exc}")
-    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
-    try:
-        small, orientation = _decode_small(data)
-    except Exception as exc:  # any decode failure is a finding, not a crash
-        return HashEntry(digest, None, None, None, f"cannot be decoded: {type(exc).__name__}: {exc}")
+    with fh:
+        try:
+            digest = _digest_of(fh)  # streamed: a 2 GiB file costs 1 MiB of memory here
+        except OSError as exc:
+            return HashEntry("", None, None, None, f"cannot be read: {exc.strerror or exc}")
+        try:
+            small, orientation = _decode_small(fh)
+        except Exception as exc:  # any decode failure is a finding, not a crash
+            return HashEntry(digest, None, None, None, f"cannot be decoded: {type(exc).__name__}: {exc}")
     h, m, fine, fine_m = _phash_all(small)
     if kind is not HashKind.PHASH:
         fn = _hash_fn(kind)
@@ -166,7 +179,7 @@ def pixel_digest(path: str) -> str | None:
     """Digest of the fully decoded RGB pixels and size: equal for the same picture in two
     lossless encodings. Only computed for candidate pairs."""
     try:
-        with Image.open(path) as im:
+        with open_regular(path) as fh, Image.open(fh) as im:
             rgb = im.convert("RGB")
             h = hashlib.blake2b(digest_size=16)
             h.update(f"{rgb.size}".encode())

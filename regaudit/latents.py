@@ -1,26 +1,50 @@
-"""Latent cache files beside the images (spec §5): '<prefix>_<WWWW>x<HHHH><suffix>' set an image's
-size in the real trainers, matched by path prefix in one sorted merge walk per subset
-(train_util.load_dreambooth_dir with a latents caching strategy)."""
+"""Latent cache files beside the images (spec §5, §10.2): '<prefix>_<WWWW>x<HHHH><suffix>' set an
+image's size in the real trainers, matched by path prefix in one sorted merge walk per subset
+(train_util.load_dreambooth_dir with a latents caching strategy installed).
+
+Two quirks are reproduced on purpose: the cache files are found by ``glob`` on the subset folder
+string with no escaping (a folder named ``1_x[1]`` finds none), and the size is read from the whole
+path's last-but-one ``_`` piece, so a name without a size raises ValueError while the dataset is
+built.
+"""
 
 from __future__ import annotations
 
+import glob
 import os
 
-# cache file suffix per trainer family
-SUFFIXES = ("_sd.npz", "_sdxl.npz", "_sd3.npz", "_flux.npz")
+# cache file suffix of every trainer family
+SUFFIXES = ("_sd.npz", "_sdxl.npz", "_sd3.npz", "_flux.npz", "_lumina.npz")
 
 
-def _size_from_name(npz_path: str) -> tuple[int, int] | None:
+class CacheNameError(Exception):
+    """sd-scripts raises reading the size out of this cache file's name (message as Python's)."""
+
+    def __init__(self, npz_path: str, exc: Exception):
+        super().__init__(f"{type(exc).__name__}: {exc}")
+        self.npz_path = npz_path
+        self.exception = type(exc).__name__
+        self.detail = str(exc)
+
+
+def size_from_name(npz_path: str) -> tuple[int, int]:
+    """strategy_base.get_image_size_from_disk_cache_path, the same expressions (raises as it does)."""
+    w, h = os.path.splitext(npz_path)[0].split("_")[-2].split("x")
+    return int(w), int(h)
+
+
+def find_cache_files(image_dir: str, suffix: str) -> list[str]:
+    """glob.glob(os.path.join(image_dir, '*' + suffix)): the pattern is not escaped."""
     try:
-        w, h = os.path.splitext(npz_path)[0].split("_")[-2].split("x")
-        return int(w), int(h)
-    except ValueError:
-        return None
+        return glob.glob(os.path.join(image_dir, "*" + suffix))
+    except (OSError, ValueError, RecursionError):
+        return []
 
 
-def cache_sizes(glob_dir: str, names: frozenset[str], image_paths: list[str], suffix: str) -> list[tuple[int, int] | None]:
-    """The size each image (sorted sd-scripts path strings) takes from a latent cache file, or None."""
-    npz = [os.path.join(glob_dir, n) for n in names if n.endswith(suffix) and not n.startswith(".")]
+def cache_sizes(image_dir: str, image_paths: list[str], suffix: str) -> list[tuple[int, int] | None]:
+    """The size each image (sorted sd-scripts path strings) takes from a latent cache file, or None.
+    Raises CacheNameError where sd-scripts raises on a matched file's name."""
+    npz = find_cache_files(image_dir, suffix)
     if not npz:
         return [None] * len(image_paths)
     npz.sort(key=lambda p: p.rsplit("_", maxsplit=2)[0])  # by name without resolution and suffix
@@ -36,5 +60,11 @@ def cache_sizes(glob_dir: str, names: frozenset[str], image_paths: list[str], su
                 found = True
                 break
             k += 1
-        out.append(_size_from_name(npz[k]) if found else None)
+        if not found:
+            out.append(None)
+            continue
+        try:
+            out.append(size_from_name(npz[k]))
+        except ValueError as exc:
+            raise CacheNameError(npz[k], exc) from None
     return out

@@ -93,7 +93,7 @@ class RootScan:
     findings: list[Finding] = field(default_factory=list)
 
 
-def scan_root(root: str, is_reg: bool, caption_extension: str) -> RootScan:
+def scan_root(root: str, is_reg: bool, caption_extension: str, subset_defaults: dict | None = None) -> RootScan:
     """The subsets sd-scripts builds from one train_data_dir/reg_data_dir, in its order
     (Path.iterdir, unsorted), plus everything in the root it skips."""
     out = RootScan()
@@ -148,7 +148,8 @@ def scan_root(root: str, is_reg: bool, caption_extension: str) -> RootScan:
                 abs_child, f"folder '{name}' has repeats {repeats}; sd-scripts skips it without a word"))
             continue
         out.subsets.append(SubsetConfig(image_dir=image_dir, is_reg=is_reg, num_repeats=repeats,
-                                        class_tokens=tokens, caption_extension=caption_extension))
+                                        class_tokens=tokens, caption_extension=caption_extension,
+                                        **(subset_defaults or {})))
     if root_images:
         out.findings.append(rule("RA003").finding(
             _abs(root),

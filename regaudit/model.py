@@ -114,6 +114,7 @@ class ImageRecord:
     caption: Caption
     # sizes taken from latent cache file names, per cache suffix ('_sd.npz', '_sdxl.npz', ...)
     cache_sizes: tuple[tuple[str, tuple[int, int]], ...] = ()
+    caption_tokens: int | None = None  # CLIP-L tokens of caption.text, no start/end; None: not counted
 
     @property
     def size(self) -> tuple[int, int]:
@@ -153,6 +154,39 @@ class SubsetConfig:
     flip_aug: bool = False
     cache_info: bool = False
     from_config: bool = False  # declared in a dataset config (not discovered in a root)
+    color_aug: bool = False
+    random_crop: bool = False
+    shuffle_caption: bool = False
+    caption_dropout_rate: float = 0.0
+    caption_tag_dropout_rate: float = 0.0
+    token_warmup_step: float = 0
+    # the rest of process_caption's subset options, sd-scripts' defaults (caption_options.py resolves them)
+    caption_separator: str = ","
+    keep_tokens: int = 0
+    keep_tokens_separator: str = ""
+    secondary_separator: str | None = None
+    caption_prefix: str | None = None
+    caption_suffix: str | None = None
+    caption_dropout_every_n_epochs: int = 0
+    token_warmup_min: int = 1
+
+
+@dataclass(frozen=True)
+class Crash:
+    """The first failure sd-scripts would hit, in its own order. ``stage``: "start" (arguments,
+    config and option checks, including those right after the dataset build), "build" (images or
+    captions while it builds the dataset and buckets), "load" (when it first loads a registered
+    image)."""
+
+    stage: str
+    code: str  # the finding code that explains it
+    exception: str  # the Python exception sd-scripts raises ("AssertionError", "SystemExit", ...)
+    path: str
+    message: str
+
+    def to_json(self) -> dict:
+        return {"stage": self.stage, "code": self.code, "exception": self.exception, "path": self.path,
+                "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -160,6 +194,7 @@ class Subset:
     config: SubsetConfig
     abs_path: str
     images: tuple[ImageRecord, ...]
+    cache_error: str | None = None  # a latent cache name sd-scripts cannot read: "ValueError: ..."
 
     @property
     def role(self) -> Role:
@@ -203,6 +238,8 @@ class ScanResult:
     caption_extension: str
     deep: bool
     sources: tuple[str, ...] = field(default=())  # the roots or config file that were read
+    crash: Crash | None = None  # sd-scripts stops before or while reading the dataset definition
+    caption_tokenizer: str | None = None  # the library that counted caption_tokens; None: not counted
 
     @property
     def subsets(self) -> tuple[Subset, ...]:

@@ -1,7 +1,16 @@
-"""Run a per-item function over many items in worker processes, in chunks, keeping order."""
+"""Run a per-item function over many items in worker processes, in chunks, keeping order.
+
+Workers never outlive regaudit: each asks Linux to kill it when its parent dies
+(``PR_SET_PDEATHSIG``) and also runs a watchdog thread that exits when its parent changes, for
+systems without that call and for a parent killed before the call was made."""
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import TypeVar
@@ -9,9 +18,52 @@ from typing import TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
+_PR_SET_PDEATHSIG = 1
+WATCH_SECONDS = 0.5
+MAX_JOBS_PER_CPU = 4  # more worker processes than this per core only cost memory
+
 
 def _apply(fn: Callable[[T], R], chunk: Sequence[T]) -> list[R]:
     return [fn(x) for x in chunk]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _die_with_parent(owner: int) -> None:
+    """Worker initializer: end this process when regaudit (``owner``) or this process's parent
+    (``owner`` itself, or a fork server) ends."""
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent or not _alive(owner):  # it died before we could ask
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(WATCH_SECONDS)
+            if os.getppid() != parent or not _alive(owner):
+                os._exit(1)
+
+    threading.Thread(target=watch, name="regaudit-parent-watch", daemon=True).start()
+
+
+def worker_count(jobs: int, chunks: int) -> int:
+    """Processes worth starting: no more than chunks of work, nor than a few per core."""
+    return max(1, min(jobs, chunks, MAX_JOBS_PER_CPU * (os.cpu_count() or 1)))
 
 
 def map_chunks(fn: Callable[[T], R], items: Sequence[T], jobs: int, chunk: int, min_parallel: int,
@@ -29,7 +81,8 @@ def map_chunks(fn: Callable[[T], R], items: Sequence[T], jobs: int, chunk: int, 
     chunks = [items[i:i + chunk] for i in range(0, total, chunk)]
     results: list = [None] * len(chunks)
     done = 0
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=worker_count(jobs, len(chunks)), initializer=_die_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(_apply, fn, c): k for k, c in enumerate(chunks)}
         for fut in as_completed(futures):
             k = futures[fut]

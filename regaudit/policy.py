@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import stat
 from dataclasses import dataclass, field
 from enum import Enum
 
 import yaml
 
 from .errors import ConfigError
+from .limits import problem
 from .model import Finding, Severity
 from .rules import BY_NAME, REGISTRY
+from .safeio import describe, kind_of, parse_guarded, read_regular
 
 DEFAULT_FILE = "regaudit.yaml"
 
@@ -35,6 +38,7 @@ LEVELS = ("error", "warning", "info", "off")
 # Rules that share a detector share its options; the group name addresses them all.
 GROUPS = {"near-duplicate": ("RA080", "RA081", "RA082", "RA083", "RA084")}
 GROUP_OPTIONS = {"near-duplicate": {"max-distance": int, "hash": str, "flip-aug": bool}}
+HASHES = ("phash", "dhash", "whash", "ahash")  # hashing.HashKind, without importing numpy here
 
 TRAINING_KEYS = {
     "resolution": (int, str, list), "enable_bucket": (bool,), "min_bucket_reso": (int,),
@@ -81,6 +85,42 @@ def _err(src: str, msg: str) -> ConfigError:
     return ConfigError(f"{src}: {msg}")
 
 
+def _show(value: object, limit: int = 60) -> str:
+    """A value for a one-line message, cut short."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _check_resolution(value: object) -> str | None:
+    """N, 'N', 'W,H' or [W, H], each side within limits.RANGES['resolution']."""
+    if isinstance(value, str):
+        try:
+            sides: list = [int(p.strip()) for p in value.split(",")]
+        except ValueError:
+            return f"{_show(value)} should be N or 'W,H' (e.g. 512 or '768,512')"
+    elif isinstance(value, list):
+        sides = value
+    else:
+        sides = [value]
+    if len(sides) not in (1, 2) or (isinstance(value, list) and len(sides) != 2):
+        return f"{_show(value)} should be N, 'W,H' or [W, H]"
+    for side in sides:
+        if isinstance(side, bool) or not isinstance(side, int):
+            return f"{_show(value)} should hold integers"
+        why = problem("resolution", side)
+        if why:
+            return why
+    return None
+
+
+def _check_training(key: str, value: object) -> str | None:
+    if key == "resolution":
+        return _check_resolution(value)
+    if key in ("trainer",) or isinstance(value, bool):
+        return None
+    return problem(key, value)
+
+
 def resolve(key: str) -> tuple[str, ...] | None:
     """Codes a policy key addresses: a code, a rule name or a group name."""
     if key.upper() in REGISTRY:
@@ -115,7 +155,10 @@ def parse(data: object, source: str) -> Policy:
                                f"{', '.join(TRAINING_KEYS)}")
         types = TRAINING_KEYS[key]
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-            raise _err(source, f"training.{key}: {value!r} should be {' or '.join(t.__name__ for t in types)}")
+            raise _err(source, f"training.{key}: {_show(value)} should be {' or '.join(t.__name__ for t in types)}")
+        why = _check_training(key, value)
+        if why:
+            raise _err(source, f"training.{key}: {why}")
     levels: dict[str, str] = {}
     dupes_options: dict = {}
     rules = data.get("rules") or {}
@@ -144,7 +187,11 @@ def parse(data: object, source: str) -> Policy:
                 raise _err(source, f"rules.{key}: unknown option '{opt}'"
                                    + (f"; allowed: level, {', '.join(allowed)}" if allowed else "; allowed: level"))
             if not isinstance(val, allowed[opt]) or (isinstance(val, bool) and allowed[opt] is not bool):
-                raise _err(source, f"rules.{key}.{opt}: {val!r} should be {allowed[opt].__name__}")
+                raise _err(source, f"rules.{key}.{opt}: {_show(val)} should be {allowed[opt].__name__}")
+            if opt == "max-distance" and problem(opt, val):
+                raise _err(source, f"rules.{key}.{opt}: {problem(opt, val)} (bits of 64 that may differ)")
+            if opt == "hash" and val not in HASHES:
+                raise _err(source, f"rules.{key}.{opt}: {_show(val)} is not one of {', '.join(HASHES)}")
             dupes_options[opt] = val
         if level is not None:
             for code in codes:
@@ -160,18 +207,25 @@ def parse(data: object, source: str) -> Policy:
 
 
 def load(path: str | None) -> Policy:
-    """--policy FILE, else ./regaudit.yaml, else the built-in default."""
+    """--policy FILE, else ./regaudit.yaml, else the built-in default. Only a regular file is
+    read (a FIFO or device named regaudit.yaml is an error, never a wait)."""
     if path is None:
-        if not os.path.isfile(DEFAULT_FILE):
+        try:
+            st = os.stat(DEFAULT_FILE)
+        except OSError:
             return Policy()
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigError(f"{DEFAULT_FILE}: is {kind_of(st.st_mode)}, not a policy file; remove it or pass "
+                              f"--policy FILE")
         path = DEFAULT_FILE
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+        raw = read_regular(path)
     except FileNotFoundError:
         raise ConfigError(f"{path}: policy file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {describe(exc)}") from None
+    try:
+        data = parse_guarded(lambda: yaml.safe_load(raw), path)
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" (line {where.line + 1})" if where is not None else ""

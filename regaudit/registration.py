@@ -20,6 +20,9 @@ class Registered:
     num_repeats: int  # effective repeats after balancing
     bucket: tuple[int, int] | None = None
     resized: tuple[int, int] | None = None
+    image_size: tuple | None = None  # as sd-scripts registers it (a cache file name may set it)
+    from_cache: bool = False  # a latent cache file name set image_size
+    load_error: str | None = None  # why sd-scripts fails when it first loads the image
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from .balance import BalancePlan
 from .dedupe import DupesResult
 from .model import Finding, ScanResult
 from .parallel import map_chunks
+from .safeio import open_regular
 
 STRIP = 16  # thumbnails per subset
 UNUSED = 48  # unused reg images shown
@@ -43,7 +44,7 @@ def thumbnail(path: str, size: int = 128, upright: bool = False) -> str | None:
     """A data URI of a small WebP of the image as sd-scripts trains it (or, with ``upright``, as
     the camera meant it); None when it cannot be decoded."""
     try:
-        with Image.open(path) as im:
+        with open_regular(path) as fh, Image.open(fh) as im:  # never blocks on a FIFO named x.png
             orientation = im.getexif().get(0x0112) if im.format in ("JPEG", "MPO", "WEBP", "PNG") else None
             im.draft("RGB", (size, size))
             im = im.convert("RGBA").convert("RGB") if "A" in im.mode or "transparency" in im.info \

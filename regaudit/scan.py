@@ -13,7 +13,7 @@ from . import images as _images
 from .captions import normalize_extension, read_caption
 from .config import DatasetSpec, TrainingArgs, load_dataset_config
 from .errors import InputPathError
-from .latents import SUFFIXES, cache_sizes
+from .latents import CacheNameError, cache_sizes
 from .layout import list_subset, scan_root
 from .model import (
     Caption,
@@ -29,6 +29,8 @@ from .model import (
     SubsetConfig,
 )
 from .parallel import map_chunks
+from .prompts import TextOptions
+from .prompts import audit as audit_captions
 from .rules import rule
 from .rules.files import caption_findings, image_findings
 
@@ -38,34 +40,41 @@ _CHUNK = 400
 
 
 def specs_from_roots(train: str | None, reg: str | None, args: TrainingArgs) -> DatasetSpec:
-    """One dataset from train_data_dir / reg_data_dir, as train_network.py builds it."""
-    for label, root in (("train", train), ("reg", reg)):
-        if root is None:
-            continue
-        if not os.path.exists(root):
-            raise InputPathError(f"{root}: {label} folder does not exist; pass the folder that holds "
-                                 f"the '<repeats>_<class tokens>' subfolders")
-        if not os.path.isdir(root):
-            raise InputPathError(f"{root}: {label} path is not a folder; pass the folder that holds "
-                                 f"the '<repeats>_<class tokens>' subfolders")
+    """One dataset from train_data_dir / reg_data_dir, as the trainers build it. A root that is
+    missing or not a folder contributes nothing, silently, as in sd-scripts (spec §10.9)."""
     spec = DatasetSpec(0, args.dataset_params(), [])
     for root, is_reg in ((train, False), (reg, True)):
         if root is None:
             continue
-        rs = scan_root(root, is_reg, args.caption_extension)
+        role = "reg" if is_reg else "train"
+        if not os.path.isdir(root):
+            what = "does not exist" if not os.path.lexists(root) else "is not a folder"
+            if is_reg:
+                spec.findings.append(rule("RA011").finding(
+                    os.path.abspath(root), f"reg folder {what}: sd-scripts trains without regularization images",
+                    "Check the --reg_data_dir path, or drop the option if you train without reg images."))
+            else:
+                spec.findings.append(rule("RA011").finding(
+                    os.path.abspath(root), f"train folder {what}: sd-scripts finds no subset and stops with "
+                                           f"'No data found'",
+                    "Pass the folder that holds the '<repeats>_<class tokens>' subfolders."))
+            continue
+        rs = scan_root(root, is_reg, args.caption_extension, args.subset_defaults())
         spec.subsets += rs.subsets
         spec.ignored += rs.ignored
         spec.findings += rs.findings
         if not rs.subsets:
-            role = "reg" if is_reg else "train"
             spec.findings.append(rule("RA011").finding(
                 os.path.abspath(root), f"{role} root has no '<repeats>_<class tokens>' subfolder: sd-scripts "
-                                       f"finds no {role} subset in it"))
+                                       f"finds no {role} subset in it"
+                                       + ("; it trains without regularization images" if is_reg else "")))
     return spec
 
 
 def load_specs(train: str | None = None, reg: str | None = None, dataset_config: str | None = None,
                args: TrainingArgs | None = None) -> list[DatasetSpec]:
+    """The dataset definitions sd-scripts reads. Raises DatasetConfigCrash where it stops on the
+    dataset config."""
     args = args or TrainingArgs()
     args = TrainingArgs(**{**args.__dict__, "caption_extension": normalize_extension(args.caption_extension)})
     if dataset_config is not None:
@@ -87,9 +96,12 @@ def _work(item: tuple[str, str, str | None, bool, bool | None]) -> tuple[ImagePr
 
 def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = None,
          progress: Progress | None = None, caption_extension: str = ".caption",
-         sources: Sequence[str] = (), listing_only: bool = False) -> ScanResult:
+         sources: Sequence[str] = (), listing_only: bool = False,
+         latents_suffix: str | None = "_sd.npz", text: TextOptions | None = None) -> ScanResult:
     """The dataset as sd-scripts sees it. ``listing_only`` skips image headers and captions (and
-    their findings) for callers that only need which files are in which subset."""
+    their findings) for callers that only need which files are in which subset. ``latents_suffix``
+    is the latent cache suffix whose file names set sizes (None: the trainer installs no strategy).
+    ``text``: the text-encoder options the captions are measured against (default: train_network's)."""
     jobs = jobs if jobs is not None else (os.cpu_count() or 1)
     ignored: list[Ignored] = []
     findings: list[Finding] = []
@@ -106,7 +118,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                 findings.append(rule("RA002").finding(abs_dir, f"subset has num_repeats {sc.num_repeats}; "
                                                                f"sd-scripts skips it"))
                 continue
-            key = str(Path(sc.image_dir))  # DreamBoothSubset equality: the image_dir string
+            key = sc.image_dir  # DreamBoothSubset equality: the raw image_dir string (spec §10.3)
             if key in kept_keys:
                 role = "reg" if sc.is_reg else "train"
                 ignored.append(Ignored(abs_dir, "dir", IgnoreReason.DUPLICATE_SUBSET,
@@ -136,14 +148,23 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     pos = 0
     for ds_index, sc, paths, names in kept:
         records = []
-        glob_dir = os.path.split(os.path.join(sc.image_dir, "*"))[0]
-        cached = [cache_sizes(glob_dir, names, paths, suffix) for suffix in SUFFIXES]
+        cache_error = None
+        cached: list = [None] * len(paths)
+        if latents_suffix is not None and not sc.cache_info:
+            try:
+                cached = cache_sizes(sc.image_dir, paths, latents_suffix)
+            except CacheNameError as exc:
+                cache_error = str(exc)
+                findings.append(rule("RA076").finding(
+                    os.path.abspath(exc.npz_path),
+                    f"sd-scripts reads an image size from this latent cache file name and fails ({exc}): it stops "
+                    f"while building the dataset"))
         for k, p in enumerate(paths):
             probe, caption = results[pos]
             pos += 1
-            from_cache = tuple((suffix, sizes[k]) for suffix, sizes in zip(SUFFIXES, cached) if sizes[k] is not None)
+            from_cache = ((latents_suffix, cached[k]),) if cached[k] is not None else ()
             records.append(ImageRecord(p, os.path.abspath(p), os.path.splitext(p)[1], probe, caption, from_cache))
-        subset = Subset(sc, os.path.abspath(sc.image_dir), tuple(records))
+        subset = Subset(sc, os.path.abspath(sc.image_dir), tuple(records), cache_error)
         by_dataset[ds_index].append(subset)
         if not listing_only:
             findings += image_findings(subset)
@@ -154,11 +175,16 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
         subsets = tuple(by_dataset.get(spec.index, []))
         datasets.append(Dataset(spec.index, spec.params, subsets))
         findings += _dataset_findings(spec, subsets)
+    tokenizer = None
+    if not listing_only:  # captions as the text encoder sees them: CLIP token counts, RA031-RA038
+        text_audit = audit_captions(datasets, text)
+        datasets, tokenizer = list(text_audit.datasets), text_audit.tokenizer.library
+        findings += text_audit.findings
     # a folder used by two datasets is listed twice; say each thing once
     findings = list(dict.fromkeys(findings))
     ignored = list(dict.fromkeys(ignored))
     return ScanResult(tuple(datasets), tuple(ignored), tuple(findings), caption_extension, deep,
-                      tuple(os.path.abspath(s) for s in sources))
+                      tuple(os.path.abspath(s) for s in sources), caption_tokenizer=tokenizer)
 
 
 def _dataset_findings(spec: DatasetSpec, subsets: tuple[Subset, ...]) -> list[Finding]:

@@ -22,7 +22,9 @@ from enum import Enum
 from PIL import Image
 
 from .balance import BalancePlan
+from .limits import problem
 from .registration import Registered
+from .safeio import open_regular
 
 
 class LossType(str, Enum):
@@ -97,7 +99,9 @@ def choose_batch(plan: BalancePlan, batch_size: int,
     """Samples for one batch: a bucket holding train and reg samples when one exists (the one with
     the most samples), half reg at most; else train from one bucket and reg from another.
     ``usable`` filters out images that cannot be loaded."""
-    if plan.would_crash:
+    if plan.no_data:
+        raise SmokeError("no image is registered: sd-scripts stops with 'No data found'; there is nothing to train on")
+    if plan.crash is not None and plan.crash.stage != "load":
         first = next((f for f in plan.findings if f.severity.value == "error"), None)
         raise SmokeError("sd-scripts would not start on this dataset"
                          + (f": {first.code} {first.message} ({first.path})" if first else ""))
@@ -139,7 +143,7 @@ def load_pixels(r: Registered, bucket: tuple[int, int]):
     centre-cropped, as a float array in [-1, 1], channels first."""
     import numpy as np
 
-    with Image.open(r.record.path) as im:
+    with open_regular(r.record.path) as fh, Image.open(fh) as im:
         im = im.convert("RGB")
         w, h = im.size
         bw, bh = bucket
@@ -163,7 +167,33 @@ def _per_element(torch, pred, target, loss_type: LossType, c: float):
     return 2 * (torch.sqrt(d * d + c * c) - c)  # smooth_l1: sd-scripts' pseudo-Huber without the c factor
 
 
+MAX_SIDE = 4096  # pixels on a side of the smoke batch's bucket
+MAX_BATCH_PIXELS = 1 << 26  # samples x width x height: 16 images of 2048x2048, ~0.8 GB as float32
+
+
+def check_options(opts: SmokeOptions) -> None:
+    """Raise SmokeError for a number no smoke step can use (a seed torch rejects, a huber_c of 0)."""
+    for name, value in (("batch-size", opts.batch_size), ("seed", opts.seed), ("huber-c", opts.huber_c),
+                        ("prior_loss_weight", opts.prior_loss_weight)):
+        why = problem(name, value)
+        if why:
+            raise SmokeError(f"--{name}: {why}")
+
+
+def check_bucket(bucket: tuple[int, int], samples: int) -> None:
+    """The batch's image size must give a whole latent (1/8 of the image, as an SD VAE) and fit in memory."""
+    w, h = bucket
+    if w < 8 or h < 8 or w % 8 or h % 8 or w > MAX_SIDE or h > MAX_SIDE:
+        raise SmokeError(f"the batch's image size {w}x{h} cannot be trained: each side must be a multiple of 8 "
+                         f"(the latent is 1/8 of the image) between 8 and {MAX_SIDE}; check --resolution and the "
+                         f"bucket options")
+    if samples * w * h > MAX_BATCH_PIXELS:
+        raise SmokeError(f"{samples} samples of {w}x{h} are more pixels than a smoke step needs "
+                         f"(at most {MAX_BATCH_PIXELS:,}); use a smaller --batch-size")
+
+
 def run(plan: BalancePlan, opts: SmokeOptions) -> SmokeResult:
+    check_options(opts)
     try:
         import torch
         from torch import nn
@@ -175,7 +205,7 @@ def run(plan: BalancePlan, opts: SmokeOptions) -> SmokeResult:
     def usable(r: Registered) -> bool:
         if r.record.abs_path not in broken and len(broken) < 1000:
             try:
-                with Image.open(r.record.path) as im:
+                with open_regular(r.record.path) as fh, Image.open(fh) as im:
                     im.draft("RGB", (64, 64))
                     im.load()
             except Exception as exc:
@@ -183,6 +213,7 @@ def run(plan: BalancePlan, opts: SmokeOptions) -> SmokeResult:
         return r.record.abs_path not in broken
 
     picked, bucket, note = choose_batch(plan, opts.batch_size, _Lazy(usable, opts.batch_size))
+    check_bucket(bucket, len(picked))
     device = _device(torch, opts.device)
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[opts.dtype]
     if dtype is torch.float16 and device.type != "cuda":
@@ -352,6 +383,8 @@ def _device(torch, spec: str):
         raise SmokeError(f"--device '{spec}' is not auto, cpu or cuda[:N]") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise SmokeError("--device cuda asked for, but torch sees no CUDA device here")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise SmokeError(f"--device {spec}: torch sees {torch.cuda.device_count()} CUDA device(s), numbered from 0")
     if dev.type not in ("cpu", "cuda"):
         raise SmokeError(f"--device '{spec}' is not auto, cpu or cuda[:N]")
     return dev

@@ -18,7 +18,7 @@ from tests.conftest import build_tree, write_toml
 def run(train=None, reg=None, config=None, opts=BalanceOptions(), **args):
     args.setdefault("resolution", (512, 512))
     specs = load_specs(train, reg, config, TrainingArgs(**args))
-    return plan(scan(specs, jobs=1), opts)
+    return plan(scan(specs, jobs=1, latents_suffix=opts.trainer.cache_suffix), opts)
 
 
 def reg_counts(p, ds=0):
@@ -125,7 +125,8 @@ def test_no_train_images_registers_no_reg_image(tmp_path):
     (tmp_path / "train").mkdir()
     p = run(str(tmp_path / "train"), str(tmp_path / "reg"))
     assert p.datasets[0].images == () and p.datasets[0].num_reg_images == 3
-    assert p.would_crash and {"RA065", "RA070"} <= {f.code for f in p.findings}
+    # "No data found" is a clean stop in sd-scripts, not a crash
+    assert p.no_data and not p.would_crash and {"RA065", "RA070"} <= {f.code for f in p.findings}
 
 
 def test_reg_only_dataset_block_contributes_nothing_and_lengths_add(tmp_path):
@@ -262,14 +263,14 @@ def test_latent_cache_file_names_set_sizes_by_prefix(tmp_path):
     make_image(d / "e.png", size=(512, 512))
     (d / "cd_0768x0320_sd.npz").write_bytes(b"")
     (d / "e_0320x0768_sdxl.npz").write_bytes(b"")
-    from regaudit.balance import Trainer
+    from regaudit import trainers
 
     p = run(str(tmp_path / "train"), enable_bucket=True)
     got = {os.path.basename(r.record.path): r.bucket for r in p.datasets[0].images}
     assert got == {"c.png": (768, 320), "e.png": (512, 512)}
     assert "RA051" in {f.code for f in p.findings}
     p = run(str(tmp_path / "train"), enable_bucket=True, bucket_reso_steps=64,
-            opts=BalanceOptions(trainer=Trainer.SDXL_TRAIN_NETWORK))
+            opts=BalanceOptions(trainer=trainers.get("sdxl_train_network")))
     got = {os.path.basename(r.record.path): r.bucket for r in p.datasets[0].images}
     assert got == {"c.png": (512, 512), "e.png": (320, 768)}
 

@@ -34,9 +34,9 @@ def smoke(root, plw=1.0, enable_bucket=False, reg=True, **kw):
     args = TrainingArgs(resolution=(64, 64), enable_bucket=enable_bucket, min_bucket_reso=32, max_bucket_reso=128,
                         bucket_reso_steps=32 if enable_bucket else 64)
     specs = load_specs(str(root / "train"), str(root / "reg") if reg else None, None, args)
-    from regaudit.balance import Trainer
+    from regaudit import trainers
 
-    p = plan(scan(specs, jobs=1), BalanceOptions(prior_loss_weight=plw, trainer=Trainer.SDXL_TRAIN_NETWORK))
+    p = plan(scan(specs, jobs=1), BalanceOptions(prior_loss_weight=plw, trainer=trainers.get("sdxl_train_network")))
     return run(p, SmokeOptions(prior_loss_weight=plw, device="cpu", **kw))
 
 

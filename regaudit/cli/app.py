@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from ..errors import RegauditError
+from ..render.escape import display
 
 try:  # typer >= 0.22 vendors click
     from typer._click import exceptions as _cx
@@ -33,22 +34,60 @@ ARGV: list[str] = []  # the arguments of this run, for the report's "made by" li
 
 
 def note(text: str) -> None:
-    stderr.print(f"regaudit: note: {text}", markup=False, soft_wrap=True)
+    _say(f"regaudit: note: {display(text)}")
 
 
-def _extention_last(argv: list[str]) -> list[str]:
-    """sd-scripts lets the misspelt --caption_extention override --caption_extension; both are one
-    option here, and the last occurrence wins, so move the misspelt one to the end."""
-    out, tail, k = [], [], 0
-    while k < len(argv):
-        arg = argv[k]
-        if arg == "--caption_extention" and k + 1 < len(argv):
-            tail += argv[k:k + 2]
-            k += 2
-            continue
-        (tail if arg.startswith("--caption_extention=") else out).append(arg)
-        k += 1
-    return out + tail
+def _say(line: str) -> None:
+    """One line on stderr; a closed or full stderr is not worth a traceback."""
+    try:
+        stderr.print(line, markup=False, soft_wrap=True)
+    except OSError:
+        pass
+
+
+class _PipeClosed(Exception):
+    """The reader of stdout went away (``regaudit rules | head -1``): stop quietly, exit 0.
+    Not an OSError, so that click does not turn it into exit 1."""
+
+
+class StdoutError(RegauditError):
+    """Writing stdout failed (a full disk, an I/O error)."""
+
+
+class _GuardedStdout:
+    """sys.stdout for one run: a failed write becomes _PipeClosed or a one-line StdoutError."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def _call(self, fn, *args):
+        try:
+            return fn(*args)
+        except BrokenPipeError:
+            raise _PipeClosed() from None
+        except OSError as exc:
+            raise StdoutError(f"standard output: cannot be written: {exc.strerror or exc}") from None
+
+    def write(self, text):
+        return self._call(self._stream.write, text)
+
+    def flush(self):
+        return self._call(self._stream.flush)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def _silence(stream) -> None:
+    """Point the failed stdout at /dev/null, so the interpreter's last flush of what is still
+    buffered neither fails nor prints 'Exception ignored'."""
+    try:
+        fd = stream.fileno()
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, fd)
+        os.close(null)
+    except Exception:  # not a real file (a test's capture): nothing to flush at exit
+        pass
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -59,34 +98,67 @@ def main(argv: Optional[list[str]] = None) -> int:
                 stream.reconfigure(errors="backslashreplace")
             except (ValueError, OSError):
                 pass
+    real = sys.stdout
+    sys.stdout = _GuardedStdout(real)  # type: ignore[assignment]
+    try:
+        code = _main()
+        sys.stdout.flush()
+        return code
+    except _PipeClosed:
+        _silence(real)
+        return 0
+    except StdoutError as exc:
+        _silence(real)
+        _say(f"regaudit: error: {exc}")
+        return 2
+    finally:
+        sys.stdout = real
+
+
+def _split(command, argv: list[str]) -> tuple[list[str], dict]:
+    """For a command that reads a dataset, take sd-scripts' options out of the arguments: Typer
+    sees regaudit's own options, the command reads the rest as the trainer's argparse would."""
+    from .options import DATASET_COMMANDS, partition
+
+    k = next((i for i, a in enumerate(argv) if not a.startswith("-")), None)
+    if k is None or argv[k] not in DATASET_COMMANDS or argv[k] not in getattr(command, "commands", {}):
+        return argv, {}
+    own, sd = partition(command.commands[argv[k]], argv[k + 1:])
+    return argv[:k + 1] + own, {"sd_argv": sd}
+
+
+def _main() -> int:
     command = typer.main.get_command(app)
     try:
-        rv = command.main(args=_extention_last(list(ARGV)), prog_name="regaudit", standalone_mode=False)
+        args, obj = _split(command, list(ARGV))
+        rv = command.main(args=args, prog_name="regaudit", standalone_mode=False, obj=obj)
     except _cx.UsageError as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # click >= 8.2 raises this for a bare command
             _echo(exc.ctx.get_help() if exc.ctx else str(exc))
             return 0
         where = f" (see 'regaudit {exc.ctx.info_name} --help')" if exc.ctx and exc.ctx.info_name != "regaudit" else ""
-        stderr.print(f"regaudit: error: {exc.format_message()}{where}", markup=False, soft_wrap=True)
+        _say(f"regaudit: error: {display(exc.format_message())}{where}")
         return 2
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:
-        stderr.print("regaudit: aborted", markup=False)
+        _say("regaudit: aborted")
         return 130
+    except (_PipeClosed, StdoutError):
+        raise
     except RegauditError as exc:
-        stderr.print(f"regaudit: error: {exc}", markup=False, soft_wrap=True)
+        _say(f"regaudit: error: {display(exc)}")
         return exc.exit_code
     except BrokenPipeError:
-        return 0
+        raise _PipeClosed() from None
     except KeyboardInterrupt:
-        stderr.print("regaudit: interrupted", markup=False)
+        _say("regaudit: interrupted")
         return 130
     except Exception as exc:  # never a traceback for a user; REGAUDIT_DEBUG=1 shows it
         if os.environ.get("REGAUDIT_DEBUG"):
             raise
-        stderr.print(f"regaudit: internal error: {type(exc).__name__}: {exc} (set REGAUDIT_DEBUG=1 for details, "
-                     f"and please report it)", markup=False, soft_wrap=True)
+        _say(f"regaudit: internal error: {type(exc).__name__}: {display(exc)} (set REGAUDIT_DEBUG=1 for details, "
+             f"and please report it)")
         return 2
     return rv if isinstance(rv, int) else 0
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
+import io
 import os
 import sys
 from typing import Optional
@@ -13,31 +13,29 @@ from rich.console import Console
 from ..errors import RegauditError
 from ..render import ci, human, json_out
 from .app import app, stdout
+from .commands import FORCE_OPT, cache_notes, dataset_folders
 from .options import (
     CACHE_PATH_OPT,
-    EXTRA_ARGS,
-    FOLDER_ARG,
     JOBS_OPT,
     NO_CACHE_OPT,
+    PROCESSES_OPT,
     PROGRESS_OPT,
-    TrainingCLI,
+    SD_EPILOG,
+    TRAINER_OPT,
     dupes_options,
     inputs,
     progress_bar,
-    resolve_roots,
-    training_options,
+    run_scan,
 )
 
 FORMATS = ("human", "json", "github", "junit")
 
 
-@app.command(context_settings=EXTRA_ARGS)
-@training_options
+@app.command(epilog=SD_EPILOG)
 def check(
     ctx: typer.Context,
-    folder: Optional[str] = FOLDER_ARG,
-    training: TrainingCLI = None,  # type: ignore[assignment]
-    *,
+    trainer: Optional[str] = TRAINER_OPT,
+    num_processes: Optional[int] = PROCESSES_OPT,
     policy_file: Optional[str] = typer.Option(None, "--policy", metavar="FILE",
                                               help="YAML policy (default: ./regaudit.yaml, else built-in)."),
     fail_on: Optional[str] = typer.Option(None, "--fail-on", help="error | warning | info | never (default error)."),
@@ -48,7 +46,8 @@ def check(
     output_format: Optional[str] = typer.Option(None, "--format",
                                                 help="human | json | github | junit (github when GITHUB_ACTIONS=true)."),
     output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",
-                                         help="Write the report to FILE instead of stdout."),
+                                         help="Write the report to FILE instead of stdout (never inside the dataset)."),
+    force: bool = FORCE_OPT,
     jobs: Optional[int] = JOBS_OPT,
     progress: bool = PROGRESS_OPT,
 ) -> int:
@@ -56,26 +55,31 @@ def check(
     from ..balance import plan
     from ..dedupe import find_dupes
     from ..gate import evaluate, merge
+    from ..outputs import check_target, write_text
     from ..policy import FailOn, load
-    from ..scan import scan as run_scan
-
     pol = load(policy_file)
     if fail_on is not None and fail_on not in [f.value for f in FailOn]:
         raise RegauditError(f"--fail-on '{fail_on}' is not one of error, warning, info, never")
     fmt = output_format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "human")
     if fmt not in FORMATS:
         raise RegauditError(f"--format '{fmt}' is not one of {', '.join(FORMATS)}")
-    training = dataclasses.replace(training, train=resolve_roots(folder, training.train),
-                                   caption_extension=training.caption_extension or pol.caption_extension)
-    specs, args, opts, sources = inputs(ctx, training, overrides=pol.training)
+    overrides = dict(pol.training or {})
+    if pol.caption_extension:
+        overrides.setdefault("caption_extension", pol.caption_extension)
+    inp = inputs(ctx, trainer, num_processes, overrides=overrides)
+    specs, sources = inp.specs, inp.sources
+    folders = dataset_folders(specs, sources)
+    if output:
+        check_target(output, folders, force)  # before the work, not after it
     ran = ["scan"]
     with progress_bar(progress, "reading image headers") as cb:
-        result = run_scan(specs, deep=deep or pol.deep, jobs=jobs, progress=cb,
-                          caption_extension=args.caption_extension, sources=sources)
+        result = run_scan(inp, deep=deep or pol.deep, jobs=jobs, progress=cb)
     findings = list(result.findings)
     balance_plan = None
-    if pol.training or training.any_training_option() or any(d.params.resolution for d in result.datasets):
-        balance_plan = plan(result, opts)
+    dataset_keys = {"train_data_dir", "reg_data_dir", "dataset_config", "caption_extension", "caption_extention"}
+    if (set(inp.sd.given) - dataset_keys) or inp.sd.from_config_file or \
+            any(d.params.resolution for d in result.datasets):
+        balance_plan = plan(result, inp.opts)  # type: ignore[arg-type]
         findings = list(balance_plan.findings)  # they include the scan's
         ran.append("balance")
     if with_dupes or pol.dupes:
@@ -83,7 +87,9 @@ def check(
         dopts = dupes_options(d.get("hash", "phash"), d.get("max-distance"), bool(d.get("flip-aug", False)),
                               cache, no_cache, jobs, specs, sources)
         with progress_bar(progress, "hashing images") as cb:
-            findings = merge(findings, list(find_dupes(result, dopts, cb).findings))
+            found = find_dupes(result, dopts, cb)
+        cache_notes(found)
+        findings = merge(findings, list(found.findings))
         ran.append("dupes")
     verdict = evaluate(findings, pol, FailOn(fail_on) if fail_on else pol.fail_on, ran, balance_plan)
     if fmt == "human":
@@ -95,14 +101,11 @@ def check(
     else:
         rendered = ci.junit(list(verdict.findings), {id(f) for f in verdict.failing})
     if output:
-        try:
-            with open(output, "w", encoding="utf-8") as fh:
-                if isinstance(rendered, str):
-                    fh.write(rendered)
-                else:
-                    Console(file=fh, width=100, highlight=False, markup=False).print(rendered)
-        except OSError as exc:
-            raise RegauditError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
+        if not isinstance(rendered, str):
+            buf = io.StringIO()
+            Console(file=buf, width=100, highlight=False, markup=False).print(rendered)
+            rendered = buf.getvalue()
+        write_text(output, rendered, folders, force)
     elif isinstance(rendered, str):
         sys.stdout.write(rendered)
     else:

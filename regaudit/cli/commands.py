@@ -8,71 +8,76 @@ from typing import Optional
 
 import typer
 
-from ..captions import normalize_extension
 from ..errors import RegauditError
 from ..render import human, json_out
+from ..render.escape import display
 from ..rules import REGISTRY, lookup
 from .app import ARGV, app, note, stderr, stdout
 from .options import (
     CACHE_PATH_OPT,
-    CAPTION_OPT,
-    CONFIG_OPT,
     DIST_OPT,
-    EXTRA_ARGS,
-    FLIP_OPT,
-    FOLDER_ARG,
     HASH_OPT,
     JOBS_OPT,
     JSON_OPT,
     NO_CACHE_OPT,
+    PROCESSES_OPT,
     PROGRESS_OPT,
-    REG_OPT,
-    TRAIN_OPT,
-    TrainingCLI,
+    SD_EPILOG,
+    TRAINER_OPT,
     dupes_options,
     inputs,
     progress_bar,
-    root_inputs,
-    training_options,
+    run_scan,
 )
+
+SD_COMMAND = {"epilog": SD_EPILOG}
+FORCE_OPT = typer.Option(False, "--force", help="Overwrite an existing output file that regaudit did not write.")
+
+
+def dataset_folders(specs, sources) -> list[str]:
+    """Every folder of the dataset (roots and subsets): no output may be written inside one."""
+    out = [s for s in sources if s and not str(s).lower().endswith((".toml", ".json"))]
+    out += [sc.image_dir for spec in specs for sc in spec.subsets]
+    return list(dict.fromkeys(out))
+
+
+def cache_notes(found) -> None:
+    """What went wrong with the hash cache (locked, read-only, rebuilt), on stderr."""
+    for text in getattr(found, "notes", ()):
+        note(text)
 
 
 def _emit(doc: dict) -> None:
     sys.stdout.write(json_out.dumps(doc) + "\n")
 
 
-@app.command()
+@app.command(**SD_COMMAND)
 def scan(
-    folder: Optional[str] = FOLDER_ARG,
-    train: Optional[str] = TRAIN_OPT,
-    reg: Optional[str] = REG_OPT,
-    dataset_config: Optional[str] = CONFIG_OPT,
-    caption_extension: str = CAPTION_OPT,
+    ctx: typer.Context,
+    trainer: Optional[str] = TRAINER_OPT,
     deep: bool = typer.Option(False, "--deep", help="Also decode every image to catch truncated files."),
     images: bool = typer.Option(False, "--images", help="Also list every image (size, format, mode, EXIF, caption)."),
     as_json: bool = JSON_OPT,
     jobs: Optional[int] = JOBS_OPT,
     progress: bool = PROGRESS_OPT,
 ) -> None:
-    """Show what sd-scripts will see: subsets, images, captions, and everything it ignores or chokes on."""
-    from ..scan import scan as run_scan
+    """Show what sd-scripts will see: subsets, images, captions, and everything it ignores or chokes on.
 
-    specs, sources = root_inputs(folder, train, reg, dataset_config, caption_extension)
+    regaudit scan DIR | --train_data_dir T [--reg_data_dir R] | --dataset_config F [sd-scripts options]"""
+    inp = inputs(ctx, trainer)
     with progress_bar(progress, "scanning images") as cb:
-        result = run_scan(specs, deep=deep, jobs=jobs, progress=cb,
-                          caption_extension=normalize_extension(caption_extension), sources=sources)
+        result = run_scan(inp, deep=deep, jobs=jobs, progress=cb)
     if as_json:
         _emit(json_out.scan_document(result))
     else:
         stdout.print(human.scan_view(result, images))
 
 
-@app.command(context_settings=EXTRA_ARGS)
-@training_options
+@app.command(**SD_COMMAND)
 def balance(
     ctx: typer.Context,
-    training: TrainingCLI,
-    *,
+    trainer: Optional[str] = TRAINER_OPT,
+    num_processes: Optional[int] = PROCESSES_OPT,
     suggest: bool = typer.Option(False, "--suggest", help="Propose folder repeats / image counts that fix the balance."),
     reg_share: Optional[float] = typer.Option(None, "--reg-share", help="With --suggest: target share of the loss "
                                                                          "weight from reg images (0..1)."),
@@ -83,15 +88,14 @@ def balance(
 ) -> None:
     """Simulate sd-scripts' registration and reg balancing: repeats, unused reg images, buckets, batches, steps.
 
-    Unknown sd-scripts options are accepted and ignored, so a whole training command can be pasted."""
+    Paste your training command (options, 'python SCRIPT.py ...' or 'accelerate launch SCRIPT.py ...')."""
     from ..balance import plan
-    from ..scan import scan as run_scan
     from ..suggest import suggest as make_suggestions
 
-    specs, args, opts, sources = inputs(ctx, training)
+    inp = inputs(ctx, trainer, num_processes)
     with progress_bar(progress, "reading image headers") as cb:
-        result = run_scan(specs, jobs=jobs, progress=cb, caption_extension=args.caption_extension, sources=sources)
-    p = plan(result, opts)
+        result = run_scan(inp, jobs=jobs, progress=cb)
+    p = plan(result, inp.opts)  # type: ignore[arg-type]
     suggestions = make_suggestions(p, reg_share) if suggest else []
     if as_json:
         doc = json_out.balance_document(p)
@@ -104,75 +108,73 @@ def balance(
             stdout.print(human.suggestions_view(suggestions))
 
 
-@app.command()
+@app.command(**SD_COMMAND)
 def dupes(
-    folder: Optional[str] = FOLDER_ARG,
-    train: Optional[str] = TRAIN_OPT,
-    reg: Optional[str] = REG_OPT,
-    dataset_config: Optional[str] = CONFIG_OPT,
-    caption_extension: str = CAPTION_OPT,
+    ctx: typer.Context,
+    trainer: Optional[str] = TRAINER_OPT,
     hash_kind: str = HASH_OPT,
     max_distance: Optional[int] = DIST_OPT,
-    flip_aug: bool = FLIP_OPT,
     cache: Optional[str] = CACHE_PATH_OPT,
     no_cache: bool = NO_CACHE_OPT,
     as_json: bool = JSON_OPT,
     jobs: Optional[int] = JOBS_OPT,
     progress: bool = PROGRESS_OPT,
 ) -> None:
-    """Find exact, near and mirrored duplicates, and train/reg leakage, with perceptual hashes. Read-only."""
-    from ..dedupe import find_dupes
-    from ..scan import scan as run_scan
+    """Find exact, near and mirrored duplicates, and train/reg leakage, with perceptual hashes. Read-only.
 
-    specs, sources = root_inputs(folder, train, reg, dataset_config, caption_extension)
-    opts = dupes_options(hash_kind, max_distance, flip_aug, cache, no_cache, jobs, specs, sources)
-    result = run_scan(specs, jobs=jobs, caption_extension=normalize_extension(caption_extension), sources=sources,
-                      listing_only=True)
+    Mirror images count as duplicates with sd-scripts' --flip_aug (as flip_aug makes them one sample)."""
+    from ..dedupe import find_dupes
+
+    inp = inputs(ctx, trainer)
+    flip = bool(inp.sd.get("flip_aug", False)) or any(s.flip_aug for spec in inp.specs for s in spec.subsets)
+    opts = dupes_options(hash_kind, max_distance, flip, cache, no_cache, jobs, inp.specs, inp.sources)
+    result = run_scan(inp, jobs=jobs, listing_only=True)
     with progress_bar(progress, "hashing images") as cb:
         found = find_dupes(result, opts, cb)
+    cache_notes(found)
     if as_json:
         _emit(json_out.dupes_document(found))
     else:
         stdout.print(human.dupes_view(found))
 
 
-@app.command(context_settings=EXTRA_ARGS)
-@training_options
+@app.command(**SD_COMMAND)
 def smoke(
     ctx: typer.Context,
-    training: TrainingCLI,
-    *,
-    batch_size: int = typer.Option(4, "--batch-size", min=1, help="Samples in the smoke batch."),
+    trainer: Optional[str] = TRAINER_OPT,
+    batch_size: int = typer.Option(4, "--batch-size", min=1, max=256, help="Samples in the smoke batch."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:N] (auto: CUDA when available)."),
     dtype: str = typer.Option("fp32", "--dtype", help="fp32 | bf16 | fp16 (autocast)."),
-    seed: int = typer.Option(0, "--seed", help="Seed for the model, noise and timesteps."),
-    loss_type: str = typer.Option("l2", "--loss-type", "--loss_type", help="l2 | l1 | huber | smooth_l1."),
-    huber_c: float = typer.Option(0.1, "--huber-c", "--huber_c", help="c of the huber/smooth_l1 losses."),
+    loss_kind: str = typer.Option("l2", "--loss-type", help="l2 | l1 | huber | smooth_l1 (or sd-scripts' --loss_type)."),
+    huber_c: float = typer.Option(0.1, "--huber-c", min=1e-9, max=1e6, help="c of the huber/smooth_l1 losses."),
     as_json: bool = JSON_OPT,
     jobs: Optional[int] = JOBS_OPT,
 ) -> int:
     """One real training step of the prior-loss-weighted loss on a real batch, with checks (needs torch).
 
-    Without --resolution it uses 512."""
+    Without --resolution it uses 512. --seed, --prior_loss_weight and --loss_type are sd-scripts' own."""
     from dataclasses import replace
 
     from ..balance import plan
-    from ..scan import scan as run_scan
     from ..smoke import LossType, SmokeError, SmokeOptions, run
 
     if dtype not in ("fp32", "bf16", "fp16"):
         raise RegauditError(f"--dtype '{dtype}' is not one of fp32, bf16, fp16")
+    inp = inputs(ctx, trainer)
+    loss_type = str(inp.sd.get("loss_type") or loss_kind) if "loss_type" in inp.sd.given else loss_kind
     if loss_type not in {t.value for t in LossType}:
         raise RegauditError(f"--loss-type '{loss_type}' is not one of {', '.join(t.value for t in LossType)}")
-    specs, args, opts, sources = inputs(ctx, training)
-    if any(spec.params.resolution is None for spec in specs):
+    huber = float(inp.sd.get("huber_c", huber_c)) if "huber_c" in inp.sd.given else huber_c
+    seed = int(inp.sd.get("seed", 0) or 0)
+    if any(spec.params.resolution is None for spec in inp.specs):
         note("no --resolution given; the smoke test uses 512")
-        for spec in specs:
+        for spec in inp.specs:
             if spec.params.resolution is None:
                 spec.params = replace(spec.params, resolution=(512, 512))
-    result = run_scan(specs, jobs=jobs, caption_extension=args.caption_extension, sources=sources)
+    result = run_scan(inp, jobs=jobs)
+    opts = replace(inp.opts, start_crash=None)  # type: ignore[type-var]
     try:
-        out = run(plan(result, opts), SmokeOptions(batch_size, device, dtype, seed, LossType(loss_type), huber_c,
+        out = run(plan(result, opts), SmokeOptions(batch_size, device, dtype, seed, LossType(loss_type), huber,
                                                    opts.prior_loss_weight))
     except SmokeError as exc:
         raise RegauditError(str(exc)) from None
@@ -183,17 +185,17 @@ def smoke(
     return 0 if out.passed else 1
 
 
-@app.command(context_settings=EXTRA_ARGS)
-@training_options
+@app.command(**SD_COMMAND)
 def report(
     ctx: typer.Context,
-    training: TrainingCLI,
-    *,
+    trainer: Optional[str] = TRAINER_OPT,
+    num_processes: Optional[int] = PROCESSES_OPT,
     with_dupes: bool = typer.Option(True, "--dupes/--no-dupes", help="Include duplicate detection (default on)."),
-    flip_aug: bool = FLIP_OPT,
     cache: Optional[str] = CACHE_PATH_OPT,
     no_cache: bool = NO_CACHE_OPT,
-    output: str = typer.Option("report.html", "--output", "-o", metavar="FILE", help="Where to write the page."),
+    output: str = typer.Option("report.html", "--output", "-o", metavar="FILE",
+                               help="Where to write the page (never inside the dataset)."),
+    force: bool = FORCE_OPT,
     thumb_size: int = typer.Option(128, "--thumb-size", min=32, max=512, help="Thumbnail size in pixels."),
     jobs: Optional[int] = JOBS_OPT,
     progress: bool = PROGRESS_OPT,
@@ -201,32 +203,32 @@ def report(
     """Write one self-contained HTML page with thumbnails and charts of scan, balance and dupes."""
     from ..balance import plan
     from ..dedupe import find_dupes
+    from ..outputs import check_target, write_text
     from ..render import html as html_out
     from ..report import ReportData, make_thumbnails, wanted_thumbnails
-    from ..scan import scan as run_scan
-
-    specs, args, opts, sources = inputs(ctx, training)
+    inp = inputs(ctx, trainer, num_processes)
+    specs, sources = inp.specs, inp.sources
+    flip_aug = bool(inp.sd.get("flip_aug", False)) or any(s.flip_aug for spec in specs for s in spec.subsets)
+    folders = dataset_folders(specs, sources)
+    check_target(output, folders, force)  # before the work, not after it
     with progress_bar(progress, "reading image headers") as cb:
-        result = run_scan(specs, jobs=jobs, progress=cb, caption_extension=args.caption_extension, sources=sources)
-    p = plan(result, opts)
+        result = run_scan(inp, jobs=jobs, progress=cb)
+    p = plan(result, inp.opts)  # type: ignore[arg-type]
     findings = list(p.findings)
     found = None
     if with_dupes:
         dopts = dupes_options("phash", None, flip_aug, cache, no_cache, jobs, specs, sources)
         with progress_bar(progress, "hashing images") as cb:
             found = find_dupes(result, dopts, cb)
+        cache_notes(found)
         known = {(f.code, f.path) for f in findings}
         findings += [f for f in found.findings if (f.code, f.path) not in known]
     findings = json_out.sort_findings(findings)
     with progress_bar(progress, "making thumbnails") as cb:
         thumbs = make_thumbnails(wanted_thumbnails(result, p, found, tuple(findings)), thumb_size, jobs, cb)
     page = html_out.render(ReportData(result, p, found, tuple(findings), "regaudit " + shlex.join(ARGV), thumbs))
-    try:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(page)
-    except OSError as exc:
-        raise RegauditError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
-    stderr.print(f"regaudit: wrote {output} ({len(page.encode()) / 1024:.0f} KiB, {len(thumbs)} thumbnails)",
+    size = write_text(output, page, folders, force)
+    stderr.print(f"regaudit: wrote {display(output)} ({size / 1024:.0f} KiB, {len(thumbs)} thumbnails)",
                  markup=False)
 
 

@@ -1,131 +1,388 @@
-"""Options shared by several commands, declared once.
+"""One parser for every command that reads a dataset.
 
-``@training_options`` adds sd-scripts' dataset and training options to a command (balance,
-check, smoke, report) and hands them over as one ``TrainingCLI`` value; ``inputs()`` merges them
-with a policy's training section and an sd-scripts --config_file into dataset specs and balance
-options.
+regaudit's own options (``--json``, ``--jobs``, ``--trainer`` ...) are declared on each Typer
+command. Everything else on the command line is sd-scripts': ``app.main`` takes those tokens out
+before Typer sees them (``partition``), and ``inputs()`` reads them exactly as the chosen trainer's
+argparse would (``regaudit.sdargs``), so a whole pasted training command works —
+``accelerate launch [its options] sdxl_train_network.py --train_data_dir T ...``, ``python
+train_network.py ...`` or bare options — and the trainer comes from the script name.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
-import typing
+import os
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ..captions import normalize_extension
-from ..config import TrainingArgs
 from ..errors import RegauditError
 from .app import note, stderr
 
-TRAIN_OPT = typer.Option(None, "--train", "--train_data_dir", "--train-data-dir", metavar="DIR",
-                         help="sd-scripts train_data_dir: a folder of '<repeats>_<class tokens>' subfolders.")
-REG_OPT = typer.Option(None, "--reg", "--reg_data_dir", "--reg-data-dir", metavar="DIR",
-                       help="sd-scripts reg_data_dir (regularization images).")
-CONFIG_OPT = typer.Option(None, "--dataset-config", "--dataset_config", metavar="FILE",
-                          help="sd-scripts dataset config (.toml or .json); --train/--reg are then ignored.")
-CAPTION_OPT = typer.Option(".caption", "--caption-extension", "--caption_extension", "--caption_extention",
-                           metavar="EXT", help="Caption file extension, as sd-scripts' --caption_extension.")
 JSON_OPT = typer.Option(False, "--json", help="Write the result as JSON on stdout.")
 JOBS_OPT = typer.Option(None, "--jobs", "-j", min=1, help="Worker processes (default: all cores).")
 PROGRESS_OPT = typer.Option(True, "--progress/--no-progress", help="Progress bar on stderr (terminal only).")
-FOLDER_ARG = typer.Argument(None, metavar="[DIR]", help="A train_data_dir-style root.")
+TRAINER_OPT = typer.Option(None, "--trainer", metavar="SCRIPT",
+                           help="sd-scripts trainer script (default train_network, or the SCRIPT.py of a pasted "
+                                "command): train_network, sdxl_train_network, sd3_train_network, flux_train_network, "
+                                "lumina_train_network, train_db, fine_tune, sdxl_train, sd3_train, flux_train, "
+                                "lumina_train, train_textual_inversion, sdxl_train_textual_inversion, "
+                                "train_control_net, sdxl_train_control_net.")
+PROCESSES_OPT = typer.Option(None, "--num_processes", "--num-processes", metavar="N",
+                             help="accelerate processes (GPUs); default 1, or accelerate launch's --num_processes.")
 HASH_OPT = typer.Option("phash", "--hash", help="Perceptual hash: phash, dhash, whash or ahash.")
 DIST_OPT = typer.Option(None, "--max-distance", "--max_distance", min=0, max=32,
                         help="Largest Hamming distance (of 64 bits) that counts as a near duplicate "
                              "(default 8, measured in benchmarks/dupes.py).")
-FLIP_OPT = typer.Option(False, "--flip-aug", "--flip_aug", help="Mirror images count as duplicates (sd-scripts flip_aug).")
 CACHE_PATH_OPT = typer.Option(None, "--cache", metavar="PATH", help="Hash cache file (default: user cache dir).")
 NO_CACHE_OPT = typer.Option(False, "--no-cache", help="Neither read nor write the hash cache.")
-EXTRA_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+SD_EPILOG = ("Any sd-scripts option of the chosen trainer is read as that script's argparse reads it "
+             "(unique prefixes included): --train_data_dir/--train DIR, --reg_data_dir/--reg DIR, --dataset_config, "
+             "--config_file, --resolution, --enable_bucket, --caption_extension, --max_train_epochs, ... "
+             "A whole 'accelerate launch SCRIPT.py ...' command may be pasted. An option the trainer does not know is "
+             "reported as the stop it causes in sd-scripts.")
+
+# commands whose non-own options are sd-scripts'
+DATASET_COMMANDS = frozenset({"scan", "balance", "dupes", "check", "smoke", "report", "captions"})
+_ALIASES = {"--train": "--train_data_dir", "--reg": "--reg_data_dir"}
 
 
-@dataclass(frozen=True)
-class TrainingCLI:
-    """The dataset and training options as given on the command line (None: not given)."""
-
-    train: Optional[str] = None
-    reg: Optional[str] = None
-    dataset_config: Optional[str] = None
-    config_file: Optional[str] = None
-    caption_extension: Optional[str] = None
-    resolution: Optional[str] = None
-    enable_bucket: bool = False
-    min_bucket_reso: Optional[int] = None
-    max_bucket_reso: Optional[int] = None
-    bucket_reso_steps: Optional[int] = None
-    bucket_no_upscale: bool = False
-    train_batch_size: Optional[int] = None
-    gradient_accumulation_steps: Optional[int] = None
-    max_train_epochs: Optional[int] = None
-    max_train_steps: Optional[int] = None
-    prior_loss_weight: Optional[float] = None
-    num_processes: Optional[int] = None
-    cache_latents: bool = False
-    random_crop: bool = False
-    trainer: Optional[str] = None
-
-    def any_training_option(self) -> bool:
-        skip = {"train", "reg", "dataset_config", "caption_extension", "trainer"}
-        return any(getattr(self, f.name) not in (None, False) for f in fields(self) if f.name not in skip)
+def partition(command, argv: list[str]) -> tuple[list[str], list[str]]:
+    """Split a dataset command's arguments into (regaudit's own, sd-scripts'). ``command`` is the
+    click command; an own option is matched exactly (with its value)."""
+    takes_value: dict[str, bool] = {}
+    for param in command.params:
+        if getattr(param, "param_type_name", "") != "option":
+            continue
+        for opt in list(param.opts) + list(param.secondary_opts):
+            takes_value[opt] = not (param.is_flag or param.count)
+    takes_value["--help"] = False
+    own, sd = [], []
+    k = 0
+    while k < len(argv):
+        token = argv[k]
+        name, eq, _ = token.partition("=")
+        if token in takes_value or (eq and name in takes_value and takes_value[name]):
+            own.append(token)
+            if token in takes_value and takes_value[token] and k + 1 < len(argv):
+                own.append(argv[k + 1])
+                k += 1
+        else:
+            sd.append(_spelling(token))
+        k += 1
+    return own, sd
 
 
-_OPTIONS = {
-    "train": TRAIN_OPT,
-    "reg": REG_OPT,
-    "dataset_config": CONFIG_OPT,
-    "config_file": typer.Option(None, "--config-file", "--config_file", metavar="FILE",
-                                help="sd-scripts training-arguments TOML; its dataset keys are read."),
-    "caption_extension": typer.Option(None, "--caption-extension", "--caption_extension", "--caption_extention",
-                                      metavar="EXT", help="Caption file extension (default .caption)."),
-    "resolution": typer.Option(None, "--resolution", metavar="N|W,H", help="Training resolution (sd-scripts requires it)."),
-    "enable_bucket": typer.Option(False, "--enable_bucket", "--enable-bucket", help="Aspect-ratio bucketing."),
-    "min_bucket_reso": typer.Option(None, "--min_bucket_reso", "--min-bucket-reso", help="Default 256."),
-    "max_bucket_reso": typer.Option(None, "--max_bucket_reso", "--max-bucket-reso", help="Default 1024."),
-    "bucket_reso_steps": typer.Option(None, "--bucket_reso_steps", "--bucket-reso-steps", help="Default 64."),
-    "bucket_no_upscale": typer.Option(False, "--bucket_no_upscale", "--bucket-no-upscale",
-                                      help="Buckets per image, no upscaling."),
-    "train_batch_size": typer.Option(None, "--train_batch_size", "--train-batch-size", help="Default 1."),
-    "gradient_accumulation_steps": typer.Option(None, "--gradient_accumulation_steps", "--gradient-accumulation-steps",
-                                                help="Default 1."),
-    "max_train_epochs": typer.Option(None, "--max_train_epochs", "--max-train-epochs", help="Epochs (overrides steps)."),
-    "max_train_steps": typer.Option(None, "--max_train_steps", "--max-train-steps", help="Default 1600."),
-    "prior_loss_weight": typer.Option(None, "--prior_loss_weight", "--prior-loss-weight", help="Default 1.0."),
-    "num_processes": typer.Option(None, "--num_processes", "--num-processes",
-                                  help="GPUs/processes (accelerate); default 1."),
-    "cache_latents": typer.Option(False, "--cache_latents", "--cache-latents", help="Latents cached (images are resized)."),
-    "random_crop": typer.Option(False, "--random_crop", "--random-crop", help="random_crop is on for the subsets."),
-    "trainer": typer.Option(None, "--trainer",
-                            help="sd-scripts script (sets the bucket_reso_steps multiple): train_network (default), "
-                                 "train_db, sdxl_train_network, sdxl_train, sd3_train_network, flux_train_network, "
-                                 "flux_train, lumina_train, lumina_train_network, sd3_train."),
-}
-_TYPES = typing.get_type_hints(TrainingCLI)
+def _spelling(token: str) -> str:
+    """regaudit's aliases and kebab-case for sd-scripts' options ('--train' -> '--train_data_dir',
+    '--enable-bucket' -> '--enable_bucket')."""
+    if not token.startswith("--") or len(token) < 3:
+        return token
+    name, eq, value = token.partition("=")
+    name = _ALIASES.get(name, name)
+    if "-" in name[2:]:
+        name = "--" + name[2:].replace("-", "_")
+    return name + eq + value
 
 
-def training_options(func):
-    """Add every TrainingCLI option to a command; the command receives them as ``training``."""
-    sig = inspect.signature(func)
-    own = [p for p in sig.parameters.values() if p.name != "training"]
-    added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=opt, annotation=_TYPES[name])
-             for name, opt in _OPTIONS.items()]
-    positional = [p for p in own if p.kind is not inspect.Parameter.KEYWORD_ONLY]
-    keyword = [p for p in own if p.kind is inspect.Parameter.KEYWORD_ONLY]
+@dataclass
+class Inputs:
+    """What a dataset command reads: dataset specs, the sd-scripts values they fall back to, the
+    balance options, the sources named, and where sd-scripts stops before reading any folder."""
 
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        training = TrainingCLI(**{name: kwargs.pop(name) for name in _OPTIONS})
-        return func(*args, training=training, **kwargs)
+    specs: list
+    args: object  # config.TrainingArgs
+    opts: object  # balance.BalanceOptions
+    sources: list[str]
+    sd: object  # sdargs.SdArgs
+    config_crash: object = None  # config.DatasetConfigCrash
+    notes: list[str] = field(default_factory=list)
 
-    wrapper.__signature__ = sig.replace(parameters=positional + added + keyword)
-    wrapper.__annotations__ = {**{p.name: p.annotation for p in own}, **{p.name: p.annotation for p in added}}
-    return wrapper
+    @property
+    def latents_suffix(self) -> str | None:
+        o = self.opts
+        return o.trainer.cache_suffix if (o.trainer.cache_names_always or o.cache_latents) else None  # type: ignore
+
+
+def sd_argv(ctx: typer.Context) -> list[str]:
+    return list((ctx.obj or {}).get("sd_argv", []))
+
+
+def inputs(ctx: typer.Context, trainer: Optional[str], num_processes: Optional[int] = None,
+           overrides: dict | None = None, require_source: bool = True) -> Inputs:
+    """Read the sd-scripts part of the command line (and a policy's training section, below it)
+    into dataset specs and balance options."""
+    from .. import trainers
+    from ..sdargs import ArgvError, split_command
+
+    script, argv, launcher = split_command(sd_argv(ctx))
+    overrides = dict(overrides or {})
+    name = trainer or script or overrides.pop("trainer", None) or trainers.DEFAULT
+    overrides.pop("trainer", None)
+    if trainer and script and trainer != script:
+        raise RegauditError(f"--trainer {trainer} disagrees with the pasted script {script}.py; give one of them")
+    if name not in trainers.REGISTRY:
+        raise RegauditError(f"--trainer '{name}' is not an sd-scripts trainer; one of: "
+                            f"{', '.join(trainers.REGISTRY)}")
+    facts = trainers.get(name)
+    folder: Optional[str] = None
+    start_crash = None
+    sd, stop, positional = _parse(name, argv)
+    if stop is not None:
+        start_crash = stop
+    if positional:
+        if len(positional) > 1 or sd.get("train_data_dir") is not None:
+            raise RegauditError(f"unexpected argument '{positional[-1]}': give the train folder once, as DIR or "
+                                f"--train_data_dir")
+        folder = positional[0]
+        sd.values["train_data_dir"] = folder
+    _apply_overrides(sd, overrides)
+    if num_processes is None:
+        num_processes = launcher.get("num_processes", 1)
+    return _build(ctx, facts, sd, start_crash, num_processes, require_source, ArgvError)
+
+
+def _parse(trainer: str, argv: list[str]):
+    """(SdArgs, the stop sd-scripts makes on this command line or None, positional tokens). Where
+    sd-scripts stops, the offending tokens are left out and the rest is still read, so the
+    dataset can be shown."""
+    from ..model import Crash
+    from ..sdargs import ArgvError, parse
+
+    positional = [t for t in argv if not t.startswith("-") and not _is_value(trainer, argv, t)]
+    rest = list(argv)
+    for t in positional:
+        rest.remove(t)
+    stop = None
+    for _ in range(len(rest) + 2):
+        try:
+            return parse(trainer, rest, os.getcwd()), stop, positional
+        except ArgvError as exc:
+            if stop is None:
+                hint = f" (did you mean {exc.suggestion}?)" if exc.suggestion else ""
+                stop = Crash("start", "RA077", exc.exception, exc.option or trainer,
+                             f"{trainer}.py stops on its command line: {exc}{hint}")
+            if exc.option == "--config_file":
+                rest = [t for t in rest if not t.startswith("--config")]
+            elif exc.option and any(t == exc.option or t.startswith(exc.option + "=") for t in rest):
+                rest = _drop(rest, exc.option)
+            else:
+                rest = []
+    return parse(trainer, [], os.getcwd()), stop, positional
+
+
+def _is_value(trainer: str, argv: list[str], token: str) -> bool:
+    """Is this bare token the value of the option before it (as argparse would take it)?"""
+    from ..sdargs import ArgvError, match_option
+
+    k = argv.index(token)
+    if k == 0:
+        return False
+    prev = argv[k - 1]
+    if not prev.startswith("-") or "=" in prev:
+        return False
+    try:
+        opt, _ = match_option(trainer, prev)
+    except ArgvError:
+        return True  # an ambiguous option takes its value with it
+    if opt is None:
+        return True  # an unknown option: keep its value with it, it is dropped together
+    return opt.action != "storetrue"
+
+
+def _drop(argv: list[str], option: str) -> list[str]:
+    out, k = [], 0
+    while k < len(argv):
+        t = argv[k]
+        if t == option or t.startswith(option + "="):
+            if "=" not in t and k + 1 < len(argv) and not argv[k + 1].startswith("-"):
+                k += 1
+            k += 1
+            continue
+        out.append(t)
+        k += 1
+    return out
+
+
+def _apply_overrides(sd, overrides: dict) -> None:
+    """A policy's training section: values below the command line, above --config_file."""
+    from ..sdargs import _convert, options_for
+
+    opts = {o.dest: o for o in options_for(sd.trainer).values()}
+    for key, value in overrides.items():
+        if key in sd.given or key not in opts:
+            continue
+        opt = opts[key]
+        if opt.action == "storetrue":
+            sd.values[key] = bool(value)
+        elif isinstance(value, (list, tuple)) and key == "resolution":
+            sd.values[key] = ",".join(str(v) for v in value)
+        else:
+            sd.values[key] = _convert(opt, str(value))
+        sd.given.add(key)
+
+
+def _resolution(value, trainer: str):
+    """prepare_dataset_args: 'N' -> (N, N), 'W,H'; the ways it stops, as (None, crash)."""
+    from ..model import Crash
+
+    if value is None:
+        return None, None
+    if not isinstance(value, str):
+        return None, Crash("start", "RA077", "AttributeError", "--resolution",
+                           f"resolution = {value!r} from --config_file is not a string: {trainer}.py stops in its "
+                           f"argument checks ('{type(value).__name__}' object has no attribute 'split'); write "
+                           f"resolution = \"{value}\"")
+    try:
+        nums = tuple(int(r) for r in value.split(","))
+    except ValueError as exc:
+        return None, Crash("start", "RA077", "ValueError", "--resolution",
+                           f"--resolution '{value}' stops {trainer}.py in its argument checks ({exc})")
+    if len(nums) == 1:
+        nums = (nums[0], nums[0])
+    if len(nums) != 2:
+        return None, Crash("start", "RA077", "AssertionError", "--resolution",
+                           f"--resolution '{value}' must be 'size' or 'width,height': {trainer}.py stops")
+    return nums, None
+
+
+def _number(sd, dest: str, default, *, low: float | None = 0, high: float | None = None):
+    """An sd-scripts number as regaudit can use it; exit 2 for a value that is not one."""
+    import math
+
+    value = sd.get(dest, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if dest in sd.from_config_file:
+            raise RegauditError(f"--config_file: {dest} = {value!r} is not a number; sd-scripts fails on it "
+                                f"(write {dest} = {default if default is not None else 1})")
+        raise RegauditError(f"--{dest} {value!r} is not a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RegauditError(f"--{dest} {value} is not a finite number")
+    if (low is not None and value < low) or (high is not None and value > high):
+        rng = f"{low if low is not None else '-inf'}..{high if high is not None else 'inf'}"
+        raise RegauditError(f"--{dest} {value} is outside {rng}; no training run can use it")
+    return value
+
+
+def _build(ctx, facts, sd, start_crash, num_processes: int, require_source: bool, argv_error) -> Inputs:
+    from ..balance import BalanceOptions
+    from ..captions import normalize_extension
+    from ..config import DatasetConfigCrash, TrainingArgs
+    from ..limits import MAX_RESO
+    from ..scan import load_specs
+    from ..trainers import Kind
+
+    notes = []
+    if sd.unknown_config_keys:
+        notes.append(f"{len(sd.unknown_config_keys)} keys of the --config_file are not {facts.name}.py options; "
+                     f"sd-scripts keeps them silently and they do nothing: {', '.join(sd.unknown_config_keys[:5])}")
+    ext = sd.get("caption_extention") or sd.get("caption_extension", ".caption")
+    resolution, res_crash = _resolution(sd.get("resolution"), facts.name)
+    if start_crash is None and res_crash is not None:
+        start_crash = res_crash
+    if resolution is not None and max(resolution) > MAX_RESO:
+        raise RegauditError(f"--resolution {resolution[0]},{resolution[1]} is larger than {MAX_RESO} pixels on a side; "
+                            f"no model trains at that size")
+    if resolution is not None and min(resolution) < 0:
+        raise RegauditError(f"--resolution {resolution[0]},{resolution[1]} is negative")
+    big = MAX_RESO * 4
+    args = TrainingArgs(
+        caption_extension=normalize_extension(str(ext)),
+        dataset_repeats=int(_number(sd, "dataset_repeats", 1, low=0, high=1_000_000)),
+        resolution=resolution,
+        train_batch_size=int(_number(sd, "train_batch_size", 1, low=0, high=65536)),
+        enable_bucket=bool(sd.get("enable_bucket", False)),
+        min_bucket_reso=int(_number(sd, "min_bucket_reso", 256, low=0, high=big)),
+        max_bucket_reso=int(_number(sd, "max_bucket_reso", 1024, low=0, high=big)),
+        bucket_reso_steps=int(_number(sd, "bucket_reso_steps", 64, low=0, high=big)),
+        bucket_no_upscale=bool(sd.get("bucket_no_upscale", False)),
+        color_aug=bool(sd.get("color_aug", False)),
+        random_crop=bool(sd.get("random_crop", False)),
+        flip_aug=bool(sd.get("flip_aug", False)),
+        shuffle_caption=bool(sd.get("shuffle_caption", False)),
+        caption_dropout_rate=float(_number(sd, "caption_dropout_rate", 0.0, low=None)),
+        caption_tag_dropout_rate=float(_number(sd, "caption_tag_dropout_rate", 0.0, low=None)),
+        token_warmup_step=_number(sd, "token_warmup_step", 0, low=None),
+        enable_wildcard=bool(sd.get("enable_wildcard", False)),
+        dropout_keys_allowed="textual_inversion" not in facts.name,
+    )
+    if args.enable_bucket and args.bucket_reso_steps and \
+            (args.max_bucket_reso - args.min_bucket_reso) // args.bucket_reso_steps > 100_000:
+        raise RegauditError(f"--bucket_reso_steps {args.bucket_reso_steps} between {args.min_bucket_reso} and "
+                            f"{args.max_bucket_reso} makes more than 100,000 buckets; no training run uses that")
+    epochs = sd.get("max_train_epochs")
+    if epochs is not None:
+        epochs = int(_number(sd, "max_train_epochs", 1, low=1, high=10_000_000))
+    cache_latents = bool(sd.get("cache_latents", False) or sd.get("cache_latents_to_disk", False))
+    cache_te = bool(sd.get("cache_text_encoder_outputs", False) or sd.get("cache_text_encoder_outputs_to_disk", False))
+    if facts.name == "sd3_train" and sd.get("use_t5xxl_cache_only", False):
+        cache_te = True
+    opts = BalanceOptions(
+        trainer=facts,
+        gradient_accumulation_steps=int(_number(sd, "gradient_accumulation_steps", 1, low=1, high=1 << 20)),
+        max_train_epochs=epochs,
+        max_train_steps=int(_number(sd, "max_train_steps", 1600, low=1, high=1 << 40)),
+        num_processes=int(_number_value(num_processes, "--num_processes", 1, 4096)),
+        prior_loss_weight=float(_number(sd, "prior_loss_weight", 1.0, low=0, high=1e6)),
+        cache_latents=cache_latents,
+        random_crop=args.random_crop,
+        cache_text_encoder_outputs=cache_te,
+        network_train_unet_only=bool(sd.get("network_train_unet_only", False)),
+        v2=bool(sd.get("v2", False)),
+        start_crash=start_crash,
+    )
+    train, reg, dataset_config = sd.get("train_data_dir"), sd.get("reg_data_dir"), sd.get("dataset_config")
+    train = None if train is None else str(train)
+    reg = None if reg is None else str(reg)
+    dataset_config = None if dataset_config is None else str(dataset_config)
+    if dataset_config is not None and (train or reg):
+        notes.append("--dataset_config is given, so --train_data_dir/--reg_data_dir are ignored (as sd-scripts does)")
+    if require_source and train is None and reg is None and dataset_config is None:
+        raise RegauditError("nothing to read: give a folder (DIR or --train_data_dir), --reg_data_dir, or "
+                            "--dataset_config, as in your training command")
+    if Kind.DREAMBOOTH not in facts.kinds and dataset_config is None:
+        notes.append(f"{facts.name}.py does not read '<repeats>_<class tokens>' folders; regaudit shows them as a "
+                     f"DreamBooth trainer would and reports the stop")
+    crash = None
+    try:
+        specs = load_specs(train, reg, dataset_config, args) if (train or reg or dataset_config) else []
+    except DatasetConfigCrash as exc:
+        specs, crash = [], exc
+    sources = [p for p in (dataset_config,) if p] or [p for p in (train, reg) if p]
+    for n in notes:
+        note(n)
+    return Inputs(specs, args, opts, sources, sd, crash, notes)
+
+
+def _number_value(value, name: str, low: int, high: int):
+    if value is None:
+        return 1
+    if not low <= value <= high:
+        raise RegauditError(f"{name} {value} is outside {low}..{high}")
+    return value
+
+
+def run_scan(inp: Inputs, **kwargs):
+    """Scan the dataset of ``inp``; a dataset config sd-scripts stops on becomes the result's crash."""
+    from dataclasses import replace
+
+    from ..model import Crash
+    from ..rules import rule
+    from ..scan import scan
+
+    result = scan(inp.specs, caption_extension=inp.args.caption_extension, sources=inp.sources,  # type: ignore
+                  latents_suffix=inp.latents_suffix, **kwargs)
+    c = inp.config_crash
+    if c is not None:
+        path = os.path.abspath(c.path)
+        message = f"sd-scripts stops on the dataset config: {c.exception}: {c.detail}"
+        result = replace(result, crash=Crash("build", "RA091", c.exception, path, message),
+                         findings=result.findings + (rule("RA091").finding(path, message),))
+    return result
 
 
 @contextmanager
@@ -141,88 +398,6 @@ def progress_bar(enabled: bool, label: str):
             bar.update(task, completed=done, total=total)
 
         yield update
-
-
-def resolve_roots(folder: Optional[str], train: Optional[str]) -> Optional[str]:
-    if folder is not None and train is not None:
-        raise RegauditError("give the train folder either as DIR or as --train, not both")
-    return folder if folder is not None else train
-
-
-def root_inputs(folder: Optional[str], train: Optional[str], reg: Optional[str], dataset_config: Optional[str],
-                caption_extension: str):
-    """Dataset specs and sources for the commands that take DIR/--train/--reg/--dataset-config only."""
-    from ..scan import load_specs
-
-    train = resolve_roots(folder, train)
-    specs = load_specs(train, reg, dataset_config, TrainingArgs(caption_extension=caption_extension))
-    return specs, [p for p in (train, reg, dataset_config) if p]
-
-
-def _pick(cli_value, cfg: dict, key: str, default):
-    """Command line first, then the policy / --config_file, then sd-scripts' default."""
-    if cli_value is not None:
-        return cli_value
-    return cfg.get(key, default)
-
-
-def inputs(ctx: typer.Context, t: TrainingCLI, overrides: dict | None = None):
-    """Merge command line, ``overrides`` (a policy's training section) and --config_file, in that
-    order of precedence, into (dataset specs, training args, balance options, sources)."""
-    from ..balance import BalanceOptions, Trainer
-    from ..scan import load_specs
-    from ..training_args import parse_resolution, read_training_config
-
-    cfg: dict = {}
-    if t.config_file is not None:
-        cf = read_training_config(t.config_file)
-        cfg = cf.values
-        if cf.ignored:
-            note(f"{len(cf.ignored)} keys of {t.config_file} do not change the dataset and are ignored")
-    cfg = {**cfg, **(overrides or {})}
-    if ctx.args:
-        note(f"ignoring options that do not change the dataset: {' '.join(ctx.args)}")
-    trainer = t.trainer or cfg.get("trainer", "train_network")
-    if trainer not in {x.value for x in Trainer}:
-        raise RegauditError(f"--trainer '{trainer}' is not one of: {', '.join(x.value for x in Trainer)}")
-    # in each place the misspelt caption_extention wins, as in sd-scripts
-    ext = t.caption_extension if t.caption_extension is not None else cfg.get(
-        "caption_extention", cfg.get("caption_extension", ".caption"))
-    args = TrainingArgs(
-        caption_extension=normalize_extension(str(ext)),
-        dataset_repeats=int(cfg.get("dataset_repeats", 1)),
-        resolution=parse_resolution(_pick(t.resolution, cfg, "resolution", None)),
-        train_batch_size=int(_pick(t.train_batch_size, cfg, "train_batch_size", 1)),
-        enable_bucket=bool(t.enable_bucket or cfg.get("enable_bucket", False)),
-        min_bucket_reso=int(_pick(t.min_bucket_reso, cfg, "min_bucket_reso", 256)),
-        max_bucket_reso=int(_pick(t.max_bucket_reso, cfg, "max_bucket_reso", 1024)),
-        bucket_reso_steps=int(_pick(t.bucket_reso_steps, cfg, "bucket_reso_steps", 64)),
-        bucket_no_upscale=bool(t.bucket_no_upscale or cfg.get("bucket_no_upscale", False)),
-    )
-    accumulation = int(_pick(t.gradient_accumulation_steps, cfg, "gradient_accumulation_steps", 1))
-    processes = int(_pick(t.num_processes, cfg, "num_processes", 1))
-    for name, value in (("--train_batch_size", args.train_batch_size), ("--gradient_accumulation_steps", accumulation),
-                        ("--num_processes", processes)):
-        if value < 1:
-            raise RegauditError(f"{name} must be at least 1, got {value}")
-    opts = BalanceOptions(
-        trainer=Trainer(trainer),
-        gradient_accumulation_steps=accumulation,
-        max_train_epochs=_pick(t.max_train_epochs, cfg, "max_train_epochs", None),
-        max_train_steps=int(_pick(t.max_train_steps, cfg, "max_train_steps", 1600)),
-        num_processes=processes,
-        prior_loss_weight=float(_pick(t.prior_loss_weight, cfg, "prior_loss_weight", 1.0)),
-        cache_latents=bool(t.cache_latents or cfg.get("cache_latents", False)),
-        random_crop=bool(t.random_crop or cfg.get("random_crop", False)),
-    )
-    train = _pick(t.train, cfg, "train_data_dir", None)
-    reg = _pick(t.reg, cfg, "reg_data_dir", None)
-    dataset_config = _pick(t.dataset_config, cfg, "dataset_config", None)
-    if dataset_config is not None and (train or reg):
-        note("--dataset_config is given, so --train_data_dir/--reg_data_dir are ignored (as sd-scripts does)")
-    specs = load_specs(train, reg, dataset_config, args)
-    sources = [p for p in (dataset_config,) if p] or [p for p in (train, reg) if p]
-    return specs, args, opts, sources
 
 
 def dupes_options(hash_kind: str, max_distance: Optional[int], flip_aug: bool, cache: Optional[str],

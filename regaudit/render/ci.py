@@ -7,13 +7,16 @@ from collections import defaultdict
 from xml.etree import ElementTree as ET
 
 from ..model import Finding, Severity
+from ..outputs import GENERATOR_COMMENT, GENERATOR_GITHUB, GENERATOR_JSON_KEY
 from ..rules import REGISTRY
+from .escape import display
 
 _GH_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
 def _gh_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # control characters (a file name may hold any) are shown escaped; %, CR and LF as GitHub wants
+    return display(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def _gh_prop(text: str) -> str:
@@ -22,16 +25,17 @@ def _gh_prop(text: str) -> str:
 
 def _rel(path: str) -> str:
     rel = os.path.relpath(path)
-    return (path if rel.startswith("..") else rel).replace(os.sep, "/")
+    return display((path if rel.startswith("..") else rel).replace(os.sep, "/"))
 
 
 def github(findings: list[Finding]) -> str:
-    """One workflow command per finding: ::error file=...,title=RA001 name::message (hint)."""
-    lines = []
+    """One workflow command per finding: ::error file=...,title=RA001 name::message (hint), after a
+    debug line that marks the text as regaudit's (GitHub shows it only in debug logging)."""
+    lines = [GENERATOR_GITHUB]
     for f in findings:
         lines.append(f"::{_GH_LEVEL[f.severity]} file={_gh_prop(_rel(f.path))},title={_gh_prop(f.code + ' ' + f.name)}"
                      f"::{_gh_data(f.message + ' — ' + f.hint)}")
-    return "\n".join(lines) + ("\n" if lines else "")
+    return "\n".join(lines) + "\n"
 
 
 def junit(findings: list[Finding], failing: set[int]) -> str:
@@ -53,11 +57,11 @@ def junit(findings: list[Finding], failing: set[int]) -> str:
             case = ET.SubElement(suite, "testcase", classname=f"regaudit.{code}", name=_rel(f.path))
             if id(f) in failing:
                 fails += 1
-                fail = ET.SubElement(case, "failure", message=f.message, type=f.severity.value)
-                fail.text = f"{f.code} {f.name} ({f.severity.value}): {f.message}\nhint: {f.hint}"
+                fail = ET.SubElement(case, "failure", message=display(f.message), type=f.severity.value)
+                fail.text = f"{f.code} {f.name} ({f.severity.value}): {display(f.message)}\nhint: {display(f.hint)}"
             else:
                 out = ET.SubElement(case, "system-out")
-                out.text = f"{f.code} ({f.severity.value}): {f.message}"
+                out.text = f"{f.code} ({f.severity.value}): {display(f.message)}"
         n = max(1, len(items))
         suite.set("tests", str(n))
         suite.set("failures", str(fails))
@@ -68,7 +72,8 @@ def junit(findings: list[Finding], failing: set[int]) -> str:
     root.set("failures", str(failures))
     root.set("errors", "0")
     ET.indent(root)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return (f'<?xml version="1.0" encoding="utf-8"?>\n{GENERATOR_COMMENT}\n' + ET.tostring(root, encoding="unicode")
+            + "\n")
 
 
 def check_json(verdict) -> dict:
@@ -77,7 +82,8 @@ def check_json(verdict) -> dict:
 
     c = verdict.counts()
     b = verdict.balance
-    return {"schema_version": SCHEMA_VERSION, "command": "check", "passed": verdict.passed,
+    return {"schema_version": SCHEMA_VERSION, "command": "check", GENERATOR_JSON_KEY: "regaudit",
+            "passed": verdict.passed,
             "fail_on": verdict.fail_on.value, "policy": verdict.policy, "ran": list(verdict.ran),
             "summary": {"errors": c["error"], "warnings": c["warning"], "info": c["info"],
                         "failing": len(verdict.failing)},

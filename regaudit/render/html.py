@@ -8,7 +8,9 @@ import os
 from collections import Counter
 
 from ..model import Severity
+from ..outputs import GENERATOR_COMMENT
 from ..report import GROUPS, MEMBERS, STRIP, UNUSED, ReportData
+from .escape import display
 
 CSS = """
 :root{--err:#c62828;--warn:#b26a00;--info:#1565c0;--train:#2e7d32;--reg:#6a1b9a;--muted:#666;--line:#ddd}
@@ -57,7 +59,8 @@ JS = """
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    """Text for the page: control characters and bytes that are not UTF-8 shown as escapes."""
+    return html.escape(display(text), quote=True)
 
 
 def _short(path: str) -> str:
@@ -85,7 +88,7 @@ def render(data: ReportData) -> str:
     counts = Counter(f.severity.value for f in data.findings)
     subsets = [(s.abs_path, s.role.value) for s in data.scan.subsets]
     parts = [
-        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>",
+        f"<!DOCTYPE html>{GENERATOR_COMMENT}<html lang=en><head><meta charset=utf-8>",
         "<meta name=viewport content='width=device-width, initial-scale=1'>",
         f"<title>regaudit report — {counts.get('error', 0)} errors</title><style>{CSS}</style></head><body>",
         "<header><h1>regaudit report</h1>",

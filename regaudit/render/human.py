@@ -10,6 +10,8 @@ from rich.table import Table
 from rich.text import Text
 
 from ..model import Finding, Ignored, ScanResult, Severity
+from ..outputs import HUMAN_HEAD
+from .escape import display
 from .json_out import counts, sort_findings
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -21,9 +23,13 @@ def _more(n: int) -> Text:
 
 
 def shown(path: str) -> str:
-    """A path as people want to read it: relative to the working directory when inside it."""
-    rel = os.path.relpath(path)
-    return path if rel.startswith("..") else rel
+    """A path as people want to read it: relative to the working directory when inside it, with
+    control characters and bytes that are not UTF-8 escaped."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        rel = path
+    return display(path if rel.startswith("..") else rel)
 
 
 def subsets_table(result: ScanResult) -> Table:
@@ -37,7 +43,7 @@ def subsets_table(result: ScanResult) -> Table:
             c = s.caption_counts()
             tokens = s.config.class_tokens
             t.add_row(str(d.index), s.role.value, str(s.num_repeats),
-                      "(none)" if tokens is None else repr(tokens) if tokens == "" else tokens,
+                      "(none)" if tokens is None else repr(tokens) if tokens == "" else display(tokens),
                       str(len(s.images)), str(s.samples), f"{c['file']}/{c['class_tokens']}/{c['empty']}",
                       shown(s.abs_path))
     return t
@@ -53,7 +59,7 @@ def images_table(result: ScanResult) -> Table:
             size = f"{p.width}x{p.height}" if p.error is None else f"[red]{p.error_kind}[/]"
             fmt = p.format or "?"
             if p.format and img.ext.lower().lstrip(".") not in (p.format.lower(), "jpg" if p.format == "JPEG" else ""):
-                fmt += f" (as {img.ext})"
+                fmt += f" (as {display(img.ext)})"
             caption = c.source.value if c.error is None else f"[red]{c.error}[/]"
             t.add_row(shown(img.abs_path), Text.from_markup(size), p.size_via, fmt, p.mode or "?",
                       "" if p.exif_orientation in (None, 1) else str(p.exif_orientation), Text.from_markup(caption))
@@ -68,7 +74,7 @@ def ignored_table(items: Iterable[Ignored]) -> RenderableType:
     t.add_column("path", overflow="fold")
     t.add_column("why", overflow="fold")
     for i in items[:MAX_ROWS]:
-        t.add_row(i.kind, i.reason.value, shown(i.path), i.message)
+        t.add_row(i.kind, i.reason.value, shown(i.path), display(i.message))
     return Group(t, _more(len(items) - MAX_ROWS)) if len(items) > MAX_ROWS else t
 
 
@@ -83,8 +89,8 @@ def findings_block(findings: Iterable[Finding]) -> Iterator[RenderableType]:
             line = Text()
             line.append(f"{f.code} ", style=SEVERITY_STYLE[sev])
             line.append(f"{shown(f.path)}\n", style="bold")
-            line.append(f"    {f.message}\n")
-            line.append(f"    hint: {f.hint}", style="dim")
+            line.append(f"    {display(f.message)}\n")
+            line.append(f"    hint: {display(f.hint)}", style="dim")
             yield line
         if len(group) > MAX_ROWS:
             yield _more(len(group) - MAX_ROWS)
@@ -107,7 +113,7 @@ def scan_view(result: ScanResult, with_images: bool = False) -> Group:
     head = Text()
     head.append("regaudit scan", style="bold")
     head.append(f": {len(result.subsets)} subsets, {n_img} images, {train} train samples, {reg} reg samples "
-                f"(caption extension '{result.caption_extension}'{', deep' if result.deep else ''}) — ")
+                f"(caption extension '{display(result.caption_extension)}'{', deep' if result.deep else ''}) — ")
     head.append_text(summary_line(result.counts()))
     parts.append(head)
     if result.subsets:
@@ -165,7 +171,7 @@ def balance_view(plan, with_images: bool = False) -> Group:
             t.add_row("batches without reg", str(d.train_only_batches))
         parts.append(t)
         if d.unused_reg:
-            names = ", ".join(i.abs_path for i in d.unused_reg[:5])
+            names = ", ".join(display(i.abs_path) for i in d.unused_reg[:5])
             more = f" … and {len(d.unused_reg) - 5} more" if len(d.unused_reg) > 5 else ""
             parts.append(Text(f"  never used: {len(d.unused_reg)} reg images: {names}{more}", style="yellow"))
         if d.buckets:
@@ -210,7 +216,7 @@ def suggestions_view(suggestions) -> RenderableType:
     t.add_column("change", overflow="fold")
     t.add_column("result", overflow="fold")
     for s in suggestions:
-        t.add_row(str(s.dataset), s.goal, s.change, s.result)
+        t.add_row(str(s.dataset), s.goal, display(s.change), display(s.result))
     return t
 
 
@@ -248,7 +254,7 @@ def smoke_view(result) -> Group:
     head.append(f": {len(result.samples)} samples on {result.device}, {result.dtype}; step {result.step_seconds * 1000:.0f} ms, "
                 f"{result.peak_memory_kind} {result.peak_memory_bytes / 2**20:.0f} MiB")
     parts.append(head)
-    parts.append(Text(f"batch: {result.batch_note}", style="dim"))
+    parts.append(Text(f"batch: {display(result.batch_note)}", style="dim"))
     t = Table(show_header=True)
     for col in ("role", "weight", "loss", "image"):
         t.add_column(col, overflow="fold")
@@ -259,7 +265,7 @@ def smoke_view(result) -> Group:
         line = Text()
         line.append("  PASS " if c.passed else "  FAIL ", style="green" if c.passed else "bold red")
         line.append(f"{c.name}: ", style="bold")
-        line.append(c.detail)
+        line.append(display(c.detail))
         parts.append(line)
     parts.append(Text(f"weighted loss back-propagated: {result.weighted_loss:.6g}"))
     parts.append(Text("PASSED" if result.passed else "FAILED", style="bold green" if result.passed else "bold red"))
@@ -268,7 +274,8 @@ def smoke_view(result) -> Group:
 
 def check_view(verdict) -> Group:
     """Rich view of a gate.Verdict."""
-    head = Text(f"regaudit check ({', '.join(verdict.ran)}; policy: {verdict.policy}; "
+    # the title line doubles as the mark by which ``-o`` recognises a file it wrote
+    head = Text(f"{HUMAN_HEAD}{', '.join(verdict.ran)}; policy: {display(verdict.policy)}; "
                 f"fail-on {verdict.fail_on.value}) — ")
     parts: list[RenderableType] = [head + summary_line(verdict.counts())]
     parts += list(findings_block(verdict.findings))

@@ -7,6 +7,7 @@ import os
 
 from .. import SCHEMA_VERSION
 from ..model import ImageRecord, ScanResult, Subset
+from .escape import json_text
 
 
 def image_json(img: ImageRecord) -> dict:
@@ -28,6 +29,7 @@ def image_json(img: ImageRecord) -> dict:
         "caption_path": c.path and os.path.abspath(c.path),
         "caption": c.text,
         "caption_error": c.error,
+        "caption_tokens": img.caption_tokens,
     }
 
 
@@ -54,6 +56,7 @@ def scan_document(result: ScanResult) -> dict:
         "command": "scan",
         "caption_extension": result.caption_extension,
         "deep": result.deep,
+        "caption_tokenizer": result.caption_tokenizer,
         "summary": {
             "errors": c["error"],
             "warnings": c["warning"],
@@ -81,7 +84,9 @@ def sort_findings(findings):
 
 
 def dumps(doc: dict) -> str:
-    return json.dumps(doc, indent=2, ensure_ascii=False)
+    """Indented JSON; a file name that is not valid UTF-8 keeps its lone surrogates as ``\\udcXX``
+    escapes, so the text encodes and ``json.loads`` gives back the same name."""
+    return json_text(json.dumps(doc, indent=2, ensure_ascii=False))
 
 
 def balance_document(plan) -> dict:
@@ -92,6 +97,8 @@ def balance_document(plan) -> dict:
         "schema_version": SCHEMA_VERSION,
         "command": "balance",
         "would_crash": plan.would_crash,
+        "crash": plan.crash.to_json() if plan.crash else None,
+        "no_data": plan.no_data,
         "max_train_steps": plan.max_train_steps,
         "batches_per_epoch": plan.batches_per_epoch,
         "steps_per_epoch": plan.steps_per_epoch,
@@ -100,7 +107,7 @@ def balance_document(plan) -> dict:
         "gui_estimate_steps": plan.gui_estimate,
         "prior_loss_weight": o.prior_loss_weight,
         "reg_loss_share": plan.reg_loss_share,
-        "options": {"trainer": o.trainer.value, "gradient_accumulation_steps": o.gradient_accumulation_steps,
+        "options": {"trainer": o.trainer.name, "gradient_accumulation_steps": o.gradient_accumulation_steps,
                     "num_processes": o.num_processes, "cache_latents": o.cache_latents},
         "summary": {"errors": c["error"], "warnings": c["warning"], "info": c["info"]},
         "datasets": [dataset_plan_json(d) for d in plan.datasets],
@@ -132,14 +139,33 @@ def dataset_plan_json(d) -> dict:
         "order_dependent": d.order_dependent,
         "batches_per_epoch": d.batches,
         "train_only_batches": d.train_only_batches,
-        "images": [{"path": r.record.abs_path, "is_reg": r.is_reg, "num_repeats": r.num_repeats,
+        "min_bucket_reso": d.bucket_limits[0] if d.bucket_limits else None,
+        "max_bucket_reso": d.bucket_limits[1] if d.bucket_limits else None,
+        "bucket_reso_steps": d.bucket_limits[2] if d.bucket_limits else None,
+        "subsets": [{"image_dir": s.config.image_dir, "path": s.abs_path, "is_reg": s.config.is_reg,
+                     "num_repeats": s.config.num_repeats, "img_count": len(s.images),
+                     "class_tokens": s.config.class_tokens, "caption_extension": s.config.caption_extension}
+                    for s in d.subsets],
+        "images": [{"path": r.record.abs_path, "image_path": r.record.path, "image_dir": r.subset.config.image_dir,
+                    "is_reg": r.is_reg, "num_repeats": r.num_repeats,
+                    "image_size": _size(r.image_size), "size_from_cache": r.from_cache,
                     "bucket": list(r.bucket) if r.bucket else None,
-                    "resized": list(r.resized) if r.resized else None} for r in d.images],
+                    "resized": list(r.resized) if r.resized else None,
+                    "caption": r.record.caption.text,
+                    "load_error": getattr(r.record.probe, "load_error", None) or r.record.probe.decode_error}
+                   for r in d.images],
         "unused_reg_images": [i.abs_path for i in d.unused_reg],
         "buckets": None if d.buckets is None else [
-            {"resolution": list(b.resolution), "train": b.train, "reg": b.reg, "batches": b.batches}
+            {"resolution": list(b.resolution), "train": b.train, "reg": b.reg, "batches": b.batches,
+             "unique_images": b.unique_images}
             for b in d.buckets],
     }
+
+
+def _size(size) -> list | None:
+    if size is None:
+        return None
+    return [int(v) if isinstance(v, float) and v.is_integer() else v for v in size]
 
 
 def dupes_document(result) -> dict:

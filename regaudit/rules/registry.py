@@ -132,6 +132,58 @@ _RULES = [
          "Images have neither a caption file nor class tokens: they train on an empty prompt.",
          "A folder named '<repeats>' alone, or a config subset without class_tokens, gives ''.",
          "Add caption files, or class tokens to the folder name ('10_sks dog')."),
+    # --- captions as the text encoder sees them (regaudit captions; prompts.py)
+    Rule("RA031", "caption-truncated", W,
+         "Captions are longer than the CLIP token limit; the text encoder never sees the rest.",
+         "sd-scripts tokenizes each caption with CLIP's tokenizer and keeps 75 tokens (150 or 225 with "
+         "--max_token_length; always 75 for SD3/FLUX's CLIP), silently dropping the rest. With "
+         "shuffle_caption a different random part is cut every step; tags kept in place by keep_tokens or "
+         "keep_tokens_separator come first, so if they alone reach the limit no shuffled tag is ever seen, "
+         "and a fixed suffix after a second keep_tokens_separator is cut first.",
+         "Shorten the captions (drop redundant tags), or pass --max_token_length 225 (SD 1.x/2.x, SDXL)."),
+    Rule("RA032", "trigger-word-missing", W,
+         "Train captions read from caption files do not contain the folder's class tokens (the trigger).",
+         "When an image has a caption file, sd-scripts uses it instead of the folder's class tokens: "
+         "'10_sks dog' contributes nothing to the prompt. A LoRA trained on captions that never mention "
+         "'sks' does not respond to 'sks'.",
+         "Add the trigger to the captions (or set caption_prefix, e.g. --caption_prefix 'sks dog,')."),
+    Rule("RA033", "trigger-in-reg-caption", W,
+         "Regularization captions contain a train subset's trigger word.",
+         "Reg images teach the model what the class looks like without your subject; a reg caption that "
+         "names the trigger ties the trigger to other pictures and teaches the prior your subject.",
+         "Remove the trigger from the reg captions (and from the reg folder's class tokens)."),
+    Rule("RA034", "caption-duplicate", I,
+         "Several images share one caption, or a caption repeats a tag.",
+         "Identical captions give the text encoder nothing to tell the images apart by, and a repeated "
+         "tag spends tokens twice and is counted twice in ss_tag_frequency.",
+         "Describe what differs between the images; remove repeated tags."),
+    Rule("RA035", "wildcard-syntax", W,
+         "Wildcard syntax sd-scripts does not read the way it looks.",
+         "Without enable_wildcard, '{a|b}' reaches the text encoder with its braces. With it, the pattern "
+         "'{[^}]+}' stops at the first '}', so nested groups, '{}' and unclosed braces stay in the prompt; "
+         "and the caption_prefix is added before the first line and the caption_suffix after the last, so "
+         "a step that draws another line of a multi-line caption gets neither.",
+         "Enable wildcards (--enable_wildcard), use one level of '{a|b}' groups, and put the prefix into "
+         "every line."),
+    Rule("RA036", "separator-syntax", W,
+         "Caption separators do not split the captions the way the options expect.",
+         "process_caption cuts captions on caption_separator only when shuffle_caption, token warmup or tag "
+         "dropout is on, then joins the tags with ', '. A caption without the separator is one tag; "
+         "keep_tokens_separator outside that branch is plain text; a prefix without a separator joins the "
+         "first tag; a third keep_tokens_separator stays in the text.",
+         "Use the separator your captions use (--caption_separator), and end caption_prefix with it."),
+    Rule("RA037", "caption-separator-empty", E,
+         "caption_separator is empty while captions are cut into tags: sd-scripts crashes at the first step.",
+         "With shuffle_caption, token warmup or tag dropout, process_caption calls str.split(caption_separator), "
+         "which raises 'ValueError: empty separator'.",
+         "Set caption_separator to ',' (the default) or another non-empty string."),
+    Rule("RA038", "caption-augmentation", I,
+         "Caption dropout, tag dropout, token warmup or keep_tokens change what the text encoder gets.",
+         "caption_dropout_rate and caption_dropout_every_n_epochs train with an empty caption; "
+         "caption_tag_dropout_rate leaves out each shuffled tag at that rate, the trigger too when it is not "
+         "kept; token warmup uses only the first tags early on; keep_tokens does nothing without shuffling, "
+         "warmup or tag dropout.",
+         "Keep the trigger in the kept part (keep_tokens / keep_tokens_separator) when tags are dropped."),
     # --- image files (spec §5)
     Rule("RA040", "image-zero-bytes", E,
          "A zero-byte image file: its size reads as 0x0 and sd-scripts crashes.",
@@ -187,6 +239,43 @@ _RULES = [
          "starts with this image's name, decides its bucket.",
          "Delete the stale cache files (they are rebuilt), or rename images so no name is a prefix of another."),
     # --- registration, balancing, buckets, steps (spec §4-6)
+    Rule("RA074", "zero-width-bucket", E,
+         "With bucket_no_upscale, an image narrower than bucket_reso_steps gets a bucket of width 0.",
+         "sd-scripts builds the dataset and counts the steps, but the image's pixels are cropped to an empty "
+         "array; the first VAE convolution then raises RuntimeError while caching latents or at the first step "
+         "that draws the image.",
+         "Remove or enlarge the image (both sides at least bucket_reso_steps), or lower --bucket_reso_steps."),
+    Rule("RA076", "latent-cache-name-crash", E,
+         "A latent cache file name without a '<W>x<H>' size stops sd-scripts while it builds the dataset.",
+         "With a latents caching strategy installed, sd-scripts reads the size of every matched cache file "
+         "from the piece of its path between the last two '_' and passes both halves to int(); a name such "
+         "as 'a_sd.npz' raises ValueError.",
+         "Delete the stray cache file (sd-scripts rebuilds its cache files) or rename it."),
+    Rule("RA077", "command-line-stop", E,
+         "sd-scripts stops on its command line before it starts.",
+         "Each trainer parses its options with argparse (unique prefixes allowed): an unknown option, an "
+         "ambiguous prefix, a value of the wrong type or a --config_file that is missing stops the script "
+         "at once; an invalid --resolution stops it in its argument checks.",
+         "Fix the option as the message says (the closest real option is named where there is one)."),
+    Rule("RA078", "trainer-dataset-kind", E,
+         "The trainer script cannot take this kind of dataset.",
+         "fine_tune.py reads only --in_json metadata datasets and the ControlNet trainers read only "
+         "conditioning-image datasets; given DreamBooth folders, their config check stops the run "
+         "(voluptuous MultipleInvalid) while the dataset is built.",
+         "Use a DreamBooth/LoRA trainer (train_network.py, sdxl_train_network.py, ...) or the dataset kind "
+         "this trainer expects."),
+    Rule("RA079", "start-check", E,
+         "A check sd-scripts makes right after building the dataset stops the run before training.",
+         "After the dataset is built, the trainer asserts its options against it: cache_latents with "
+         "color_aug or random_crop, text-encoder caching with caption shuffling or dropout, SDXL-only "
+         "arguments, the bucket_reso_steps multiple.",
+         "Change the options as the message says."),
+    Rule("RA091", "dataset-config-stop", E,
+         "sd-scripts stops on the dataset config.",
+         "A missing file, an extension other than .toml/.json, a parse error, or a key or value its "
+         "schema does not allow (for example prior_loss_weight in the TOML, or class_tokens in a "
+         "[[datasets]] block without subsets) stops sd-scripts before any folder is read.",
+         "Fix the dataset config as the message says."),
     Rule("RA060", "no-resolution", E,
          "No training resolution is given; sd-scripts stops at start.",
          "DreamBoothDataset requires a resolution ('resolution is required').",

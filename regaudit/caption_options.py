@@ -1,0 +1,113 @@
+"""process_caption's subset options, resolved for every subset the way sd-scripts resolves them.
+
+In a dataset config each value is looked up subset -> [[datasets]] -> [general] -> command line ->
+sd-scripts' default (config_util.BlueprintGenerator); with train_data_dir/reg_data_dir every subset
+takes the command line. ``CaptionArgs`` holds the command-line values as plain values, so any
+argument parser can build one; ``apply`` returns the dataset specs with each SubsetConfig's caption
+fields set. Reads the dataset config (already validated by config.load_dataset_config); prints
+nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, fields
+
+from .config import DatasetSpec, read_config_file
+from .errors import OptionError
+
+MAX_TOKEN_LENGTHS = (75, 150, 225)  # --max_token_length: argparse choices [None, 150, 225]; 75 is the default
+
+
+@dataclass(frozen=True)
+class CaptionArgs:
+    """The command-line caption options, with sd-scripts' argparse defaults."""
+
+    shuffle_caption: bool = False
+    caption_separator: str = ","
+    keep_tokens: int = 0
+    keep_tokens_separator: str = ""
+    secondary_separator: str | None = None
+    enable_wildcard: bool = False
+    caption_prefix: str | None = None
+    caption_suffix: str | None = None
+    caption_dropout_rate: float = 0.0
+    caption_dropout_every_n_epochs: int = 0
+    caption_tag_dropout_rate: float = 0.0
+    token_warmup_min: int = 1
+    token_warmup_step: float = 0
+
+
+KEYS = tuple(f.name for f in fields(CaptionArgs))
+
+
+def caption_args(**values) -> CaptionArgs:
+    """CaptionArgs from plain values (None: not given, sd-scripts' default); unknown names raise."""
+    unknown = set(values) - set(KEYS)
+    if unknown:
+        raise OptionError(f"unknown caption option(s): {', '.join(sorted(unknown))}")
+    given = {k: v for k, v in values.items() if v is not None}
+    for key in ("caption_dropout_rate", "caption_tag_dropout_rate"):
+        if key in given and not 0.0 <= float(given[key]) <= 1.0:
+            raise OptionError(f"--{key} must be between 0 and 1, got {given[key]}")
+    return CaptionArgs(**given)
+
+
+def check_max_token_length(value: int | None) -> int | None:
+    """sd-scripts' argparse accepts 150 and 225 (and nothing, meaning 75)."""
+    if value is not None and value not in (150, 225):
+        raise OptionError(f"--max_token_length must be 150 or 225 (omit it for 75), got {value}; "
+                          f"sd-scripts' argparse stops on any other value")
+    return value
+
+
+def _first(key: str, levels: tuple[dict, ...], fallback):
+    for level in levels:  # config_util.BlueprintGenerator.search_value: the first non-None wins
+        value = level.get(key) if isinstance(level, dict) else None
+        if value is not None:
+            return value
+    return fallback
+
+
+def apply(specs: list[DatasetSpec], args: CaptionArgs, dataset_config: str | None = None) -> list[DatasetSpec]:
+    """The specs with every subset's caption options resolved from ``dataset_config`` (when given)
+    and the command line ``args``."""
+    cli = dataclasses.asdict(args)
+    raw_datasets: list = []
+    general: dict = {}
+    if dataset_config is not None:
+        data = read_config_file(dataset_config)
+        general = data.get("general", {}) or {}
+        raw_datasets = data.get("datasets", []) or []
+    out = []
+    for spec in specs:
+        ds = raw_datasets[spec.index] if spec.index < len(raw_datasets) else {}
+        raw_subsets = list(ds.get("subsets", []) or []) if isinstance(ds, dict) else []
+        resolved = []
+        for j, sc in enumerate(spec.subsets):
+            sub = raw_subsets[j] if j < len(raw_subsets) and isinstance(raw_subsets[j], dict) \
+                and raw_subsets[j].get("image_dir") == sc.image_dir else _by_dir(raw_subsets, sc.image_dir)
+            levels = (sub, ds, general) if dataset_config is not None else ()
+            values = {key: _first(key, levels, cli[key]) for key in KEYS}
+            resolved.append(dataclasses.replace(sc, **_typed(values)))
+        out.append(dataclasses.replace(spec, subsets=resolved))
+    return out
+
+
+def _by_dir(raw_subsets: list, image_dir: str) -> dict:
+    for sub in raw_subsets:
+        if isinstance(sub, dict) and sub.get("image_dir") == image_dir:
+            return sub
+    return {}
+
+
+def _typed(values: dict) -> dict:
+    out = dict(values)
+    for key in ("shuffle_caption", "enable_wildcard"):
+        out[key] = bool(out[key])
+    for key in ("keep_tokens", "caption_dropout_every_n_epochs", "token_warmup_min"):
+        out[key] = int(out[key])
+    for key in ("caption_dropout_rate", "caption_tag_dropout_rate"):
+        out[key] = float(out[key])
+    out["keep_tokens_separator"] = out["keep_tokens_separator"] or ""
+    return out

@@ -1,0 +1,49 @@
+"""The ranges a number may take wherever the user gives one (policy, command line, config).
+
+A zero or negative batch size divides by zero; a resolution of 10**9 makes the bucket
+enumeration run for hours. sd-scripts itself would stop on most of these (or train nonsense);
+regaudit says so at once, naming the value and the range. The bounds are generous: every real
+training run lies far inside them.
+"""
+
+from __future__ import annotations
+
+import math
+
+MAX_RESO = 32768  # pixels on a side; the bucket enumeration steps through this range
+
+# name -> (lowest, highest), both included
+RANGES: dict[str, tuple[float, float]] = {
+    "resolution": (8, MAX_RESO),
+    "min_bucket_reso": (1, MAX_RESO),
+    "max_bucket_reso": (1, MAX_RESO),
+    "bucket_reso_steps": (1, MAX_RESO),
+    "train_batch_size": (1, 4096),
+    "gradient_accumulation_steps": (1, 1 << 20),
+    "max_train_epochs": (1, 1_000_000),
+    "max_train_steps": (1, 1 << 40),
+    "prior_loss_weight": (0.0, 1e6),
+    "num_processes": (1, 4096),
+    "dataset_repeats": (1, 1_000_000),
+    "max-distance": (0, 32),  # of the 64 bits of a perceptual hash
+    "thumb-size": (32, 512),
+    "batch-size": (1, 256),  # smoke: samples in the one batch
+    "huber-c": (1e-9, 1e6),
+    "seed": (0, (1 << 63) - 1),
+}
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def problem(name: str, value: object) -> str | None:
+    """Why ``value`` is not acceptable for ``name`` (a key of RANGES), or None when it is."""
+    low, high = RANGES[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"{value!r} is not a number"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value} is not a finite number"
+    if not low <= value <= high:
+        return f"{_fmt(value)} is outside {_fmt(low)}..{_fmt(high)}"
+    return None

@@ -1,0 +1,129 @@
+"""Writing an output file (``report -o``, ``check -o``) without ever harming a user's file.
+
+* Never inside a dataset: the target's folder and every folder above it are compared with the
+  dataset's folders by device and inode (``placement``), so ``..``, symlinks and bind mounts do
+  not get past it. ``--force`` does not change this: regaudit never writes into a dataset.
+* Never over a file regaudit did not write, unless ``force``: every document regaudit writes
+  carries a generator mark near its start (``GENERATOR_*`` below, put there by the renderers);
+  an existing file without one is the user's. A directory, FIFO or device is never a target.
+* Never a half-written file: the text goes to a temporary file beside the target, which then
+  replaces it in one ``os.replace``; a full disk or any other failure leaves the earlier file
+  as it was and removes the temporary one.
+
+Symlinks are followed: ``-o link.html`` writes the file the link points to (checked as above).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import stat
+import tempfile
+from collections.abc import Iterable
+
+from .errors import RegauditError
+from .placement import containing_root
+from .safeio import kind_of, open_regular
+
+# The marks the renderers put at the start of what they write (see render/).
+GENERATOR_COMMENT = "<!-- generator: regaudit -->"  # HTML page, JUnit XML
+GENERATOR_JSON_KEY = "generator"  # JSON documents: "generator": "regaudit"
+GENERATOR_GITHUB = "::debug::generator: regaudit"  # GitHub annotations (a debug line, hidden in the log)
+HUMAN_HEAD = "regaudit check ("  # the human check report starts with its title line
+
+_MARKS = (
+    re.compile(rb"<!-- generator: regaudit -->"),
+    re.compile(rb'"generator":\s*"regaudit"'),
+    re.compile(rb"\A::debug::generator: regaudit"),
+    re.compile(rb"\Aregaudit check \("),
+)
+_HEAD = 8192  # the marks sit in the first lines
+
+
+class OutputError(RegauditError):
+    """An output file that may not, or cannot, be written."""
+
+
+def written_by_regaudit(path: str) -> bool:
+    """Whether the regular file at ``path`` carries regaudit's generator mark."""
+    try:
+        with open_regular(path) as fh:
+            head = fh.read(_HEAD)
+    except OSError:
+        return False
+    return any(m.search(head) for m in _MARKS)
+
+
+def check_target(path: str, dataset_roots: Iterable[str] = (), force: bool = False) -> str:
+    """The file that writing to ``path`` would replace (symlinks resolved), after making sure
+    that is allowed; raises OutputError naming the path and what to do."""
+    target = os.path.realpath(path)
+    root = containing_root(target, dataset_roots)
+    if root is not None:
+        raise OutputError(f"{path}: lies inside the dataset folder {root}; regaudit never writes into a dataset, "
+                          f"write it elsewhere (e.g. -o ../{os.path.basename(target)})")
+    folder = os.path.dirname(target)
+    if not os.path.isdir(folder):
+        raise OutputError(f"{path}: the folder {folder} does not exist; create it or choose another path")
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        return target
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot be checked: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise OutputError(f"{path}: is {kind_of(st.st_mode)}; regaudit writes only regular files, choose a file name")
+    if not force and not written_by_regaudit(target):
+        raise OutputError(f"{path}: exists and was not written by regaudit; pass --force to replace it, or choose "
+                          f"another name")
+    return target
+
+
+def _mode_for(target: str) -> int:
+    try:
+        return os.stat(target).st_mode & 0o7777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
+def write_text(path: str, text: str, dataset_roots: Iterable[str] = (), force: bool = False) -> int:
+    """Write ``text`` (UTF-8) to ``path`` atomically, after ``check_target``; returns the size in
+    bytes. A name that is not valid UTF-8 in ``text`` (a surrogate escape) is written as a
+    backslash escape rather than failing."""
+    target = check_target(path, dataset_roots, force)
+    data = text.encode("utf-8", "backslashreplace")
+    folder, name = os.path.split(target)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write in {folder}: {exc.strerror or exc}") from None
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fchmod(fd, _mode_for(target))
+            try:
+                os.fsync(fd)
+            except OSError as exc:
+                if exc.errno not in (errno.EINVAL, errno.ENOTSUP):  # file systems that cannot sync
+                    raise
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise OutputError(f"{path}: cannot be written: {exc.strerror or exc}; nothing was changed") from None
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return len(data)

@@ -1,0 +1,67 @@
+"""Whether a path lies inside one of a dataset's folders, by identity, not by spelling.
+
+Strings lie: ``..``, symlinks, bind mounts and case-insensitive file systems all give one folder
+many names. A folder's identity is its (device, inode) pair, which every name of it shares (a
+bind mount shows the same device and inode as its source). So we walk up from the path's
+folder to the root, and compare each folder on the way with the dataset's folders.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+def existing_folder(path: str) -> str:
+    """The nearest folder at or above ``path``'s parent that exists, resolved through symlinks
+    (where a file would be created, or the first ancestor that exists)."""
+    folder = os.path.dirname(os.path.abspath(path)) or os.sep
+    while True:
+        real = os.path.realpath(folder)
+        if os.path.isdir(real):
+            return real
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return real
+        folder = parent
+
+
+def containing_root(path: str, roots: Iterable[str]) -> str | None:
+    """The first of ``roots`` (folders, or files whose folder counts) that ``path`` would be
+    inside of, or the root itself when ``path`` is that file; None when it is outside all of them."""
+    folders: dict[tuple[int, int], str] = {}
+    files: dict[tuple[int, int], str] = {}
+    for root in roots:
+        ident = _identity(root)
+        if ident is None:
+            continue
+        (folders if os.path.isdir(root) else files).setdefault(ident, root)
+    if not folders and not files:
+        return None
+    target = _identity(path)
+    if target is not None and target in files:
+        return files[target]
+    if target is not None and os.path.isdir(path) and target in folders:
+        return folders[target]
+    folder = existing_folder(path)
+    seen: set[tuple[int, int]] = set()
+    while True:
+        ident = _identity(folder)
+        if ident is not None:
+            if ident in folders:
+                return folders[ident]
+            if ident in seen:  # a loop in the tree (should not happen): stop
+                return None
+            seen.add(ident)
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent

@@ -1,0 +1,285 @@
+"""Captions as the text encoder sees them: token counts against the trainer's limit, what the limit
+cuts (with shuffle_caption: how much on an average step), and whether captions carry the
+folder's trigger words. Pure: takes the datasets of a scan, returns values; prints nothing.
+
+Token counts are CLIP counts (clip_tokens.py): the caption as registered in ``tokens``; per CLIP
+tokenizer, the longest caption a step can hand over (prefix/suffix added, the longest wildcard
+variant, tags joined as process_caption joins them) in ``seen``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+
+from . import caption_process as cp
+from .clip_tokens import TokenCounter, TokenizerStatus, status
+from .encoders import DEFAULT, REGISTRY, EncoderSet, for_trainer
+from .errors import OptionError
+from .model import CaptionSource, Dataset, Finding, SubsetConfig, Subset
+
+SHUFFLE_SAMPLES = 256  # random steps drawn per truncated caption for the shuffle figures
+_WORD = re.compile(r"[^\W\d_]+|\d")  # letter runs and single digits: the words CLIP's pre-tokenizer keeps
+
+
+@dataclass(frozen=True)
+class TextOptions:
+    """The command-line options of the text encoders (sd-scripts has them on the command line only)."""
+
+    trainer: str = DEFAULT
+    v2: bool = False
+    max_token_length: int | None = None
+    max_train_steps: int = 1600
+
+    def __post_init__(self) -> None:
+        if self.trainer not in REGISTRY:
+            raise OptionError(f"--trainer '{self.trainer}' is not one of: {', '.join(REGISTRY)}")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """One image's caption against the token limit."""
+
+    path: str  # the image, absolute
+    source: CaptionSource
+    text: str | None  # as registered; None where reading it stops sd-scripts
+    tokens: int | None  # CLIP-L tokens of ``text`` (no start/end); None: not counted
+    seen: tuple[tuple[str, int], ...] = ()  # (tokenizer, tokens of the longest caption a step gives)
+    over: int = 0  # tokens past the limit (the most of any tokenizer)
+    cut_tags: tuple[str, ...] = ()  # tags always cut (fixed order, or a fixed suffix)
+    kept_tokens: int | None = None  # dynamic captions: tokens of the kept (unshuffled) part
+    shuffle_cut: float | None = None  # shuffle_caption: share of shuffled tags cut on an average step
+    n_flex: int = 0  # dynamic captions: how many tags are shuffled / dropped / warmed up
+    trigger: str | None = None  # train captions from files: "present" | "partial" | "missing"
+    trigger_in_flex: bool = False  # dynamic: the trigger words are not all in the kept part
+    mentions: tuple[str, ...] = ()  # reg captions: class tokens of train subsets whose trigger they carry
+    crash: str | None = None  # process_caption raises on this caption ("ValueError: empty separator")
+    literal_braces: bool = False  # enable_wildcard: braces reach the text encoder
+    kts_count: int = 0  # occurrences of keep_tokens_separator in the caption
+
+    @property
+    def worst(self) -> int | None:
+        return max((n for _, n in self.seen), default=None)
+
+
+@dataclass(frozen=True)
+class SubsetText:
+    subset: Subset  # with caption_tokens set on its images
+    dataset: int
+    trigger_words: tuple[str, ...]  # what a train caption must contain to carry the trigger
+    distinct_words: tuple[str, ...]  # trigger words no reg subset of the dataset shares
+    budgets: tuple[Budget, ...]
+
+
+@dataclass(frozen=True)
+class TextAudit:
+    options: TextOptions
+    encoders: EncoderSet
+    limit: int | None  # content tokens kept; None when the trainer has no CLIP tokenizer
+    tokenizer: TokenizerStatus
+    datasets: tuple[Dataset, ...]  # the input datasets with caption_tokens set
+    subsets: tuple[SubsetText, ...]
+    findings: tuple[Finding, ...]
+
+
+def class_words(class_tokens: str | None) -> tuple[str, ...]:
+    """The words of a folder's class tokens ('sks dog' -> ('sks', 'dog')), lower case."""
+    if not class_tokens:
+        return ()
+    return tuple(dict.fromkeys(w for w in re.split(r"[\s,]+", class_tokens.lower()) if _WORD.search(w)))
+
+
+def _keys(text: str) -> str:
+    return " " + " ".join(_WORD.findall(text.lower())) + " "
+
+
+def has_word(keys: str, word: str) -> bool:
+    """Whether the CLIP words of ``word`` occur, in a row, among the caption's (``keys``): 'sks'
+    is in 'sks_dog' and 'sks2' (the tokenizer splits there) but not in 'sksdog'."""
+    return _keys(word) in keys
+
+
+def trigger_words(train: SubsetConfig, regs: list[SubsetConfig]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(trigger words, distinct words): the train class tokens' words, less those of the reg class
+    tokens (a reg folder that holds every train word is not counted: it is suspect itself)."""
+    words = class_words(train.class_tokens)
+    shared: set[str] = set()
+    for r in regs:
+        rw = set(class_words(r.class_tokens))
+        if not set(words) <= rw:
+            shared |= rw
+    distinct = tuple(w for w in words if w not in shared)
+    return (distinct or words), distinct
+
+
+def trigger_state(base: str, words: tuple[str, ...], wildcard: bool) -> str:
+    """'present': every variant a step can draw has every word; 'missing': no variant has any;
+    'partial' otherwise."""
+    variants = cp.lines(base, wildcard)
+    fixed = [_keys(cp.without_groups(v) if wildcard else v) for v in variants]
+    if all(all(has_word(k, w) for w in words) for k in fixed):
+        return "present"
+    full = [_keys(v) for v in variants]
+    if any(has_word(k, w) for k in full for w in words):
+        return "partial"
+    return "missing"
+
+
+def audit(datasets: tuple[Dataset, ...] | list[Dataset], options: TextOptions | None = None,
+          counter: TokenCounter | None = None) -> TextAudit:
+    from .rules.prompts import prompt_findings
+
+    options = options or TextOptions()
+    enc = for_trainer(options.trainer, options.v2)
+    limit = enc.limit(options.max_token_length)
+    counter = counter or shared_counter()
+    out_sets, texts = [], []
+    for d in datasets:
+        reg_cfgs = [s.config for s in d.subsets if s.config.is_reg]
+        train_triggers = [(s, *trigger_words(s.config, reg_cfgs)) for s in d.subsets if not s.config.is_reg]
+        new_subsets = []
+        for s in d.subsets:
+            trig, distinct = trigger_words(s.config, reg_cfgs) if not s.config.is_reg else ((), ())
+            others = [(t.config.class_tokens or "", dw) for t, _, dw in train_triggers if dw] if s.config.is_reg else []
+            budgets = tuple(_budget(img, s.config, enc, limit, counter, options, trig, others) for img in s.images)
+            images = tuple(img if img.caption_tokens == b.tokens else dataclasses.replace(img, caption_tokens=b.tokens)
+                           for img, b in zip(s.images, budgets))
+            s2 = dataclasses.replace(s, images=images)
+            new_subsets.append(s2)
+            texts.append(SubsetText(s2, d.index, trig, distinct, budgets))
+        out_sets.append(dataclasses.replace(d, subsets=tuple(new_subsets)))
+    st = status()
+    partial = TextAudit(options, enc, limit, st, tuple(out_sets), tuple(texts), ())
+    return dataclasses.replace(partial, findings=tuple(prompt_findings(partial)))
+
+
+_SHARED: list[TokenCounter] = []
+
+
+def shared_counter() -> TokenCounter:
+    """One counter (and cache) per process: scan and the captions view count the same texts."""
+    if not _SHARED:
+        _SHARED.append(TokenCounter())
+    return _SHARED[0]
+
+
+def _budget(img, sc: SubsetConfig, enc: EncoderSet, limit: int | None, counter: TokenCounter,
+            options: TextOptions, trig: tuple[str, ...], others: list[tuple[str, tuple[str, ...]]]) -> Budget:
+    cap = img.caption
+    text = cap.text
+    if text is None:
+        return Budget(img.abs_path, cap.source, None, None)
+    base = cp.with_prefix_suffix(text, sc)
+    wildcard = sc.enable_wildcard
+    trigger = None
+    if trig and not sc.is_reg and cap.source is CaptionSource.FILE:
+        trigger = trigger_state(base, trig, wildcard)
+    mentions = tuple(ct for ct, dw in others
+                     if any(all(has_word(_keys(v), w) for w in dw) for v in cp.lines(base, wildcard)))
+    kts = sc.keep_tokens_separator
+    extra = {"trigger": trigger, "mentions": mentions, "kts_count": base.count(kts) if kts else 0,
+             "literal_braces": wildcard and any(cp.literal_braces(v) for v in cp.lines(base, wildcard))}
+    tokens = counter.count(text)
+    dynamic = cp.is_dynamic(sc)
+    if dynamic and trig and trigger == "present":
+        extra["trigger_in_flex"] = _trigger_in_flex(base, sc, trig)
+    if dynamic and sc.caption_separator == "":
+        return Budget(img.abs_path, cap.source, text, tokens, crash="ValueError: empty separator", **extra)
+    if limit is None or tokens is None:
+        return Budget(img.abs_path, cap.source, text, tokens, **extra)
+
+    def worst(s: str) -> int:
+        return max(counter.count(s, t.bang_is_pad) or 0 for t in enc.clip)
+
+    def longest_choice(k: int, choices: list[str]) -> str:
+        return max(choices, key=lambda c: (worst(c), len(c)))
+
+    best: tuple[int, str] | None = None
+    for line in cp.lines(base, wildcard):
+        if wildcard and "{" in line:
+            line = cp.resolve_wildcards(line, longest_choice)
+        n = worst(cp.join(cp.split_tags(line, sc).all, sc) if dynamic else cp.finish(line, sc))
+        if best is None or n > best[0]:
+            best = (n, line)
+    assert best is not None
+    line = best[1]
+    if not dynamic:
+        processed = cp.finish(line, sc)
+        seen = tuple((t.name, counter.count(processed, t.bang_is_pad) or 0) for t in enc.clip)
+        over = max(0, best[0] - limit)
+        cut = _cut_static(processed, limit, worst) if over else ()
+        return Budget(img.abs_path, cap.source, text, tokens, seen, over, cut, **extra)
+    tags = cp.split_tags(line, sc)
+    joined = cp.join(tags.all, sc)
+    seen = tuple((t.name, counter.count(joined, t.bang_is_pad) or 0) for t in enc.clip)
+    over = max(0, best[0] - limit)
+    kept = worst(cp.join(tags.fixed, sc)) if tags.fixed else 0
+    cut: tuple[str, ...] = ()
+    share = None
+    if over:
+        if sc.shuffle_caption:
+            start = len(tags.fixed) + len(tags.flex)
+            cut = _cut_ordered(tags.all, start, sc, limit, worst) if tags.suffix else ()
+            share = _shuffle_share(tags, sc, limit, kept, worst)
+        else:
+            cut = _cut_ordered(tags.all, 0, sc, limit, worst)
+    return Budget(img.abs_path, cap.source, text, tokens, seen, over, cut, kept, share, len(tags.flex), **extra)
+
+
+def _trigger_in_flex(base: str, sc: SubsetConfig, trig: tuple[str, ...]) -> bool:
+    try:
+        tags = cp.split_tags(cp.lines(base, sc.enable_wildcard)[0], sc)
+    except ValueError:
+        return False
+    keys = _keys(" , ".join(tags.fixed + tags.suffix))
+    return not all(has_word(keys, w) for w in trig)
+
+
+def _cut_static(processed: str, limit: int, worst) -> tuple[str, ...]:
+    """The ','-separated pieces of a caption that do not fit whole in the limit (the encoder
+    sees the text as it is; the pieces are only for showing what is lost)."""
+    ends = [m.start() for m in re.finditer(",", processed)] + [len(processed)]
+    lo, hi = 0, len(ends)  # the number of whole pieces that fit: largest k with worst(prefix_k) <= limit
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if worst(processed[:ends[mid - 1]]) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    start = ends[lo - 1] + 1 if lo else 0
+    return tuple(t.strip() for t in processed[start:].split(",") if t.strip())
+
+
+def _cut_ordered(tags: tuple[str, ...], start: int, sc: SubsetConfig, limit: int, worst) -> tuple[str, ...]:
+    """Tags from index ``start`` on that do not fit whole, the tags being in this order."""
+    lo, hi = start, len(tags)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if worst(cp.join(tags[:mid], sc)) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    return tuple(t for t in tags[lo:] if t)
+
+
+def _shuffle_share(tags: cp.Tags, sc: SubsetConfig, limit: int, kept: int, worst) -> float:
+    """Share of the shuffled tags that do not fit whole on an average step: SHUFFLE_SAMPLES
+    random orders (and tag dropouts), seeded, each tag costing its tokens plus one for the ','
+    that joins it."""
+    import numpy as np
+
+    n = len(tags.flex)
+    if n == 0:
+        return 0.0
+    cost = np.array([worst(cp.finish(t, sc)) + 1 for t in tags.flex], dtype=np.int64)
+    room = limit - kept if tags.fixed else limit + 1  # the first tag has no ',' before it
+    rng = np.random.default_rng(0)
+    order = rng.random((SHUFFLE_SAMPLES, n)).argsort(axis=1)
+    w = cost[order]
+    keep = np.ones_like(w, dtype=bool)
+    if sc.caption_tag_dropout_rate > 0:
+        keep = rng.random((SHUFFLE_SAMPLES, n)) >= sc.caption_tag_dropout_rate
+        w = w * keep
+    cut = (w.cumsum(axis=1) > room) & keep
+    return float(cut.sum()) / (SHUFFLE_SAMPLES * n)

@@ -1,0 +1,260 @@
+"""Findings about captions as the text encoder sees them (RA031-RA038), from a prompts.TextAudit:
+one finding per subset and kind, with the numbers and an example."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterator
+
+from .. import caption_process as cp
+from ..model import CaptionSource, Finding
+from ..tagfreq import caption_tags
+from .registry import rule
+
+EXAMPLES = 3
+
+
+def _name(path: str) -> str:
+    return os.path.basename(path)
+
+
+def _q(text: str, width: int = 60) -> str:
+    text = text.replace("\n", " ⏎ ")
+    return repr(text if len(text) <= width else text[: width - 1] + "…")
+
+
+def prompt_findings(audit) -> Iterator[Finding]:
+    for st in audit.subsets:
+        yield from _truncated(audit, st)
+        yield from _trigger(st)
+        yield from _reg_mentions(st)
+        yield from _duplicates(st)
+        yield from _wildcards(st)
+        yield from _separators(st)
+        yield from _augmentation(audit, st)
+
+
+def _truncated(audit, st) -> Iterator[Finding]:
+    limit = audit.limit
+    over = [b for b in st.budgets if b.over > 0]
+    s = st.subset
+    sc = s.config
+    counted = [b for b in st.budgets if b.seen]
+    if not over or limit is None:
+        return
+    worst = max(over, key=lambda b: b.over)
+    names = [n for n, _ in worst.seen]
+    per = "" if len(names) == 1 else " (" + ", ".join(f"{n} {v}" for n, v in worst.seen) + ")"
+    msg = (f"{len(over)} of {len(counted)} captions are longer than the {limit} CLIP tokens sd-scripts keeps: "
+           f"the longest, {_name(worst.path)}, has {worst.worst} tokens{per}, {worst.over} past the limit")
+    if sc.shuffle_caption and cp.is_dynamic(sc):
+        shares = [b.shuffle_cut for b in over if b.shuffle_cut is not None]
+        if shares:
+            mean = sum(shares) / len(shares)
+            msg += (f"; with shuffle_caption a different part is cut every step: on an average step "
+                    f"{mean:.0%} of these captions' shuffled tags do not fit (up to "
+                    f"{max(shares):.0%} in one caption)")
+        kept = [b for b in over if b.kept_tokens is not None and b.kept_tokens >= limit]
+        if kept:
+            k = max(kept, key=lambda b: b.kept_tokens or 0)
+            msg += (f"; in {len(kept)} of them the kept part alone reaches the limit (up to {k.kept_tokens} tokens, "
+                    f"{_name(k.path)}): none of their shuffled tags ever reaches the text encoder")
+        suffix = [b for b in over if b.cut_tags]
+        if suffix:
+            msg += (f"; {len(suffix)} captions lose tags of their fixed suffix on every step (e.g. "
+                    f"{_name(suffix[0].path)}: {', '.join(_q(t, 30) for t in suffix[0].cut_tags[:EXAMPLES])})")
+    elif worst.cut_tags:
+        lost = ", ".join(_q(t, 30) for t in worst.cut_tags[:EXAMPLES])
+        more = f" and {len(worst.cut_tags) - EXAMPLES} more" if len(worst.cut_tags) > EXAMPLES else ""
+        msg += f"; it loses {lost}{more}"
+    yield rule("RA031").finding(s.abs_path, msg)
+
+
+def _trigger(st) -> Iterator[Finding]:
+    s = st.subset
+    if s.config.is_reg or not st.trigger_words:
+        return
+    checked = [b for b in st.budgets if b.trigger is not None]
+    missing = [b for b in checked if b.trigger == "missing"]
+    partial = [b for b in checked if b.trigger == "partial"]
+    if not missing and not partial:
+        return
+    words = " ".join(st.trigger_words)
+    parts = []
+    if missing:
+        ex = ", ".join(_name(b.path) for b in missing[:EXAMPLES])
+        parts.append(f"{len(missing)} of {len(checked)} captions read from caption files never contain '{words}' "
+                     f"(e.g. {ex}); sd-scripts does not add the folder's class tokens "
+                     f"'{s.config.class_tokens}' to them")
+    if partial:
+        ex = ", ".join(_name(b.path) for b in partial[:EXAMPLES])
+        parts.append(f"{len(partial)} {'more ' if missing else ''}captions contain '{words}' only in part or only "
+                     f"in some wildcard variants (e.g. {ex})")
+    yield rule("RA032").finding(s.abs_path, "; ".join(parts))
+
+
+def _reg_mentions(st) -> Iterator[Finding]:
+    s = st.subset
+    if not s.config.is_reg:
+        return
+    by_trigger: Counter = Counter()
+    first: dict[str, str] = {}
+    for b in st.budgets:
+        for ct in b.mentions:
+            by_trigger[ct] += 1
+            first.setdefault(ct, b.path)
+    for ct, n in by_trigger.items():
+        yield rule("RA033").finding(
+            s.abs_path, f"{n} of {len(st.budgets)} reg captions carry the trigger of the train subset '{ct}' "
+                        f"(e.g. {_name(first[ct])})")
+
+
+def _duplicates(st) -> Iterator[Finding]:
+    s = st.subset
+    texts = Counter(" ".join(b.text.lower().split()) for b in st.budgets
+                    if b.source is CaptionSource.FILE and b.text and b.text.strip())
+    shared = {t: n for t, n in texts.items() if n > 1}
+    if shared:
+        images = sum(shared.values())
+        ex = ", ".join(f"{_q(t, 40)} ×{n}" for t, n in sorted(shared.items(), key=lambda kv: -kv[1])[:EXAMPLES])
+        yield rule("RA034").finding(s.abs_path, f"{images} images share {len(shared)} identical captions: {ex}")
+    repeated = []
+    for b in st.budgets:
+        if b.text:
+            c = Counter(caption_tags(b.text))
+            dup = [t for t, n in c.items() if n > 1]
+            if dup:
+                repeated.append((b, dup))
+    if repeated:
+        b, dup = repeated[0]
+        yield rule("RA034").finding(
+            s.abs_path, f"{len(repeated)} captions repeat a tag (e.g. {_name(b.path)}: "
+                        f"{', '.join(_q(t, 30) for t in dup[:EXAMPLES])})")
+
+
+def _wildcards(st) -> Iterator[Finding]:
+    s = st.subset
+    sc = s.config
+    texts = [b for b in st.budgets if b.text]
+    if not sc.enable_wildcard:
+        groups = [b for b in texts if cp.wildcard_groups(b.text or "") and any(
+            len(g) > 1 for g in cp.wildcard_groups(b.text or ""))]
+        if groups:
+            yield rule("RA035").finding(
+                s.abs_path, f"{len(groups)} captions contain '{{a|b}}' wildcard groups but enable_wildcard is off: "
+                            f"the braces and '|' reach the text encoder as they are (e.g. {_name(groups[0].path)})")
+        return
+    braces = [b for b in texts if b.literal_braces]
+    if braces:
+        yield rule("RA035").finding(
+            s.abs_path, f"{len(braces)} captions keep literal braces after their wildcards are resolved (a nested "
+                        f"group, '{{}}' or an unclosed brace; e.g. {_name(braces[0].path)}: {_q(braces[0].text or '')})")
+    if sc.caption_prefix or sc.caption_suffix:
+        multi = [b for b in texts if "\n" in (b.text or "")]
+        if multi:
+            what = " and ".join(x for x, v in (("caption_prefix", sc.caption_prefix),
+                                                ("caption_suffix", sc.caption_suffix)) if v)
+            yield rule("RA035").finding(
+                s.abs_path, f"{len(multi)} captions have several lines: the {what} is added to the whole caption "
+                            f"before a line is drawn, so only the first (prefix) or last (suffix) line gets it "
+                            f"(e.g. {_name(multi[0].path)})")
+
+
+def _separators(st) -> Iterator[Finding]:
+    s = st.subset
+    sc = s.config
+    texts = [b for b in st.budgets if b.text]
+    if not texts:
+        return
+    dynamic = cp.is_dynamic(sc)
+    sep, kts = sc.caption_separator, sc.keep_tokens_separator
+    if dynamic and sep == "":
+        yield rule("RA037").finding(s.abs_path, f"caption_separator is '' and captions are cut into tags (shuffle_caption, "
+                                                f"token warmup or tag dropout): process_caption raises 'ValueError: "
+                                                f"empty separator' on the first of its {len(texts)} captions")
+        return
+    if not dynamic:
+        if kts:
+            lit = [b for b in texts if b.kts_count]
+            if lit:
+                yield rule("RA036").finding(
+                    s.abs_path, f"{len(lit)} captions contain keep_tokens_separator {kts!r}, but shuffle_caption, "
+                                f"token warmup and tag dropout are off, so it reaches the text encoder as text "
+                                f"(e.g. {_name(lit[0].path)})")
+        return
+    one = [b for b in texts if sep not in cp.with_prefix_suffix(b.text or "", sc)]
+    if one:
+        yield rule("RA036").finding(
+            s.abs_path, f"{len(one)} of {len(texts)} captions contain no caption_separator {sep!r}: each is one tag, "
+                        f"so shuffle_caption, tag dropout and warmup leave it as it is (e.g. {_name(one[0].path)}: "
+                        f"{_q(one[0].text or '')})")
+    if sep != ",":
+        yield rule("RA036").finding(
+            s.abs_path, f"tags are cut on caption_separator {sep!r} and joined again with ', ': the text encoder "
+                        f"sees ', ' between them, never {sep!r}")
+    if kts:
+        absent = [b for b in texts if not b.kts_count]
+        if absent:
+            yield rule("RA036").finding(
+                s.abs_path, f"{len(absent)} of {len(texts)} captions have no keep_tokens_separator {kts!r}: "
+                            f"keep_tokens ({sc.keep_tokens}) decides what stays in place for them instead "
+                            f"(e.g. {_name(absent[0].path)})")
+        extra = [b for b in texts if b.kts_count > 2]
+        if extra:
+            yield rule("RA036").finding(
+                s.abs_path, f"{len(extra)} captions contain keep_tokens_separator {kts!r} more than twice: the third "
+                            f"and later stay in the tags as text (e.g. {_name(extra[0].path)})")
+    for what, value in (("caption_prefix", sc.caption_prefix), ("caption_suffix", sc.caption_suffix)):
+        if not value:
+            continue
+        ends = value.rstrip().endswith(sep) if what == "caption_prefix" else value.lstrip().startswith(sep)
+        if not ends and not (kts and kts in value):
+            tags = cp.split_tags(cp.with_prefix_suffix(texts[0].text or "", sc), sc).all
+            where, tag = ("first", tags[0]) if what == "caption_prefix" else ("last", tags[-1])
+            yield rule("RA036").finding(
+                s.abs_path, f"{what} {value!r} has no caption_separator {sep!r} on its inner side, so it joins "
+                            f"each caption's {where} tag into one (e.g. {_q(tag, 50)} in {_name(texts[0].path)})")
+
+
+def _augmentation(audit, st) -> Iterator[Finding]:
+    s = st.subset
+    sc = s.config
+    texts = [b for b in st.budgets if b.text is not None]
+    if not texts:
+        return
+    parts = []
+    if sc.caption_dropout_rate > 0:
+        parts.append(f"caption_dropout_rate {sc.caption_dropout_rate:g}: about {sc.caption_dropout_rate:.0%} of steps "
+                     f"train these images with an empty caption")
+    if sc.caption_dropout_every_n_epochs > 0:
+        parts.append(f"caption_dropout_every_n_epochs {sc.caption_dropout_every_n_epochs}: every "
+                     f"{_nth(sc.caption_dropout_every_n_epochs)}epoch trains all of them with an empty caption")
+    dynamic = cp.is_dynamic(sc)
+    if sc.caption_tag_dropout_rate > 0 and sc.caption_separator:
+        flex = [b.n_flex for b in texts]
+        p = f"caption_tag_dropout_rate {sc.caption_tag_dropout_rate:g}: each of the {min(flex)}–{max(flex)} " \
+            f"shuffled tags of a caption is left out of {sc.caption_tag_dropout_rate:.0%} of steps"
+        loose = [b for b in texts if b.trigger_in_flex]
+        if loose and st.trigger_words:
+            p += (f", the trigger '{' '.join(st.trigger_words)}' too in {len(loose)} captions where it is not in the "
+                  f"kept part")
+        parts.append(p)
+    if sc.token_warmup_step > 0:
+        end = cp.warmup_steps(sc, audit.options.max_train_steps)
+        if end:
+            most = max(b.n_flex for b in texts)
+            parts.append(f"token warmup until step {end}: step 0 uses the first {min(sc.token_warmup_min, most)} of "
+                         f"up to {most} shuffled tags (in caption order), more each step")
+        else:
+            parts.append(f"token_warmup_step {sc.token_warmup_step:g} × max_train_steps "
+                         f"{audit.options.max_train_steps} rounds down to 0: no warmup after the first step")
+    if not dynamic and (sc.keep_tokens > 0):
+        parts.append(f"keep_tokens {sc.keep_tokens} does nothing: shuffle_caption, token warmup and tag dropout "
+                     f"are off")
+    if parts:
+        yield rule("RA038").finding(s.abs_path, "; ".join(parts))
+
+
+def _nth(n: int) -> str:
+    return {1: "", 2: "2nd ", 3: "3rd "}.get(n, f"{n}th ")

@@ -1,0 +1,115 @@
+"""Reading a file the user named without ever blocking on it, and parsing it without crashing.
+
+A FIFO, a character device or a socket named ``x.png`` or ``regaudit.yaml`` would make a plain
+``open()`` wait forever for a writer (or read ``/dev/zero`` forever). ``open_regular`` opens
+with ``O_NONBLOCK`` (which makes opening a FIFO return at once) and checks with ``fstat`` on
+the open descriptor, so a file swapped between a check and the open cannot slip through.
+``parse_guarded`` turns a parser's recursion overflow (a deeply nested YAML, TOML or JSON
+document) into a ``ConfigError`` instead of an internal error.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Callable
+from typing import BinaryIO, TypeVar
+
+from .errors import ConfigError
+
+T = TypeVar("T")
+
+CONFIG_LIMIT = 16 << 20  # bytes: no policy or dataset config is anywhere near this
+
+
+class NotRegularFile(OSError):
+    """The path is a directory, FIFO, device or socket, not a regular file."""
+
+
+def kind_of(mode: int) -> str:
+    """'a directory', 'a FIFO', ... for messages."""
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def open_regular(path: str | os.PathLike) -> BinaryIO:
+    """Open ``path`` for binary reading if, and only if, it is a regular file (symlinks are
+    followed). Never blocks. Raises ``NotRegularFile`` or the ``OSError`` of the open."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile(errno.EINVAL, f"is {kind_of(st.st_mode)}, not a regular file", os.fspath(path))
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(path: str | os.PathLike, limit: int = CONFIG_LIMIT) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; ``OSError`` otherwise."""
+    with open_regular(path) as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"is larger than {limit >> 20} MiB, far more than any such file needs",
+                      os.fspath(path))
+    return data
+
+
+def describe(exc: OSError) -> str:
+    """An OSError's reason without the path (``[Errno 2] No such file...`` -> ``No such file...``)."""
+    return exc.strerror or str(exc)
+
+
+MAX_DEPTH = 64  # levels of lists/tables; the deepest real policy or dataset config has 4
+
+
+def depth(value: object, limit: int = MAX_DEPTH) -> int:
+    """How deeply lists and mappings nest in ``value``, counted without recursion; stops counting
+    past ``limit``. Shared (YAML-aliased) parts are measured once and a structure that contains
+    itself counts as deeper than ``limit``."""
+    known: dict[int, int] = {}
+    stack: list[tuple[object, int]] = [(value, 0)]  # (node, 0: enter / 1: leave)
+    open_: set[int] = set()
+    while stack:
+        node, leaving = stack.pop()
+        if not isinstance(node, (list, tuple, dict)):
+            continue
+        children = list(node.values()) + list(node.keys()) if isinstance(node, dict) else list(node)
+        key = id(node)
+        if leaving:
+            open_.discard(key)
+            known[key] = 1 + max((known.get(id(c), 0) for c in children if isinstance(c, (list, tuple, dict))),
+                                 default=0)
+            continue
+        if key in known:
+            continue
+        if key in open_ or len(open_) >= limit:
+            return limit + 1  # a cycle, or already too deep
+        open_.add(key)
+        stack.append((node, 1))
+        stack.extend((c, 0) for c in children if isinstance(c, (list, tuple, dict)) and id(c) not in known)
+    return known.get(id(value), 0)
+
+
+def parse_guarded(parse: Callable[[], T], source: str, limit: int = MAX_DEPTH) -> T:
+    """Run ``parse()``; a document nested too deeply for the parser, or more than ``limit`` levels
+    deep, becomes a one-line ConfigError instead of a RecursionError later on."""
+    too_deep = ConfigError(f"{source}: nested more than {limit} levels deep (lists or tables inside each other); "
+                           f"no policy or dataset config needs that")
+    try:
+        data = parse()
+    except RecursionError:
+        raise too_deep from None
+    if depth(data, limit) > limit:
+        raise too_deep
+    return data

@@ -1,0 +1,76 @@
+"""Tag frequencies as sd-scripts records them in a LoRA's ``ss_tag_frequency`` metadata, and the
+tag tables built on them (train vs reg, tags only in reg).
+
+sd-scripts (BaseDataset.set_tag_frequency, called by DreamBoothDataset for every subset it lists)
+splits each registered caption — a caption file's text, or the class tokens where there is none —
+on ',' (whatever caption_separator is), strips each piece, drops empty ones and lower-cases the
+rest. Counts are per caption occurrence, not weighted by repeats, and include reg images that the
+balancing loop never uses. They are keyed by the subset folder's base name; subsets of one dataset
+with the same base name share one table. train_network.py merges the datasets' tables, the first
+dataset to use a folder name winning.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable
+
+from .model import Dataset, Subset
+
+
+def caption_tags(caption: str) -> list[str]:
+    """The tags set_tag_frequency counts in one caption, in order, repeats included."""
+    return [t.strip().lower() for t in caption.split(",") if t.strip()]
+
+
+def subset_counter(subset: Subset) -> Counter:
+    c: Counter = Counter()
+    for img in subset.images:
+        if img.caption.text is not None:
+            c.update(caption_tags(img.caption.text))
+    return c
+
+
+def dataset_tag_frequency(dataset: Dataset) -> dict[str, dict[str, int]]:
+    """One dataset's ``tag_frequency``: folder base name -> tag -> count, in first-seen order."""
+    out: dict[str, dict[str, int]] = {}
+    for s in dataset.subsets:
+        table = out.setdefault(os.path.basename(s.config.image_dir), {})
+        for img in s.images:
+            if img.caption.text is None:
+                continue  # sd-scripts stops on such a caption file before it gets here
+            for tag in caption_tags(img.caption.text):
+                table[tag] = table.get(tag, 0) + 1
+    return out
+
+
+def ss_tag_frequency(datasets: Iterable[Dataset]) -> dict[str, dict[str, int]]:
+    """The ``ss_tag_frequency`` train_network.py writes (a folder name counted once, first dataset wins)."""
+    merged: dict[str, dict[str, int]] = {}
+    for d in datasets:
+        for name, table in dataset_tag_frequency(d).items():
+            if name not in merged:
+                merged[name] = table
+    return merged
+
+
+def top(counter: Counter, n: int | None = None) -> list[tuple[str, int]]:
+    """Most common first; ties in alphabetical order so the table is stable."""
+    items = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
+    return items if n is None else items[:n]
+
+
+def role_tables(datasets: Iterable[Dataset]) -> tuple[Counter, Counter]:
+    """(train tags, reg tags) over every subset of every dataset."""
+    train: Counter = Counter()
+    reg: Counter = Counter()
+    for d in datasets:
+        for s in d.subsets:
+            (reg if s.config.is_reg else train).update(subset_counter(s))
+    return train, reg
+
+
+def only_in(a: Counter, b: Counter) -> Counter:
+    """Tags of ``a`` that never occur in ``b``."""
+    return Counter({t: n for t, n in a.items() if t not in b})

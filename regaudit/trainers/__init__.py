@@ -1,0 +1,26 @@
+"""The sd-scripts trainer scripts as a pluggable axis: one module per family, one explicit registry.
+
+Each member is a ``TrainerFacts`` value: which dataset kinds it accepts, its latent cache suffix
+and when cache names set sizes, the checks it makes before and after building the dataset (in its
+order), and how it weighs reg images. Options each script's argparse knows are in
+``sd_options.json`` (from ../shared/spec/sd-scripts-options.json, sd-scripts 48d368f).
+"""
+
+from __future__ import annotations
+
+from . import controlnet, fine_tune, flux, lumina, sd, sd3, sdxl
+from .base import Kind, RegWeight, TrainerFacts
+
+REGISTRY: dict[str, TrainerFacts] = {
+    t.name: t
+    for module in (sd, sdxl, sd3, flux, lumina, fine_tune, controlnet)
+    for t in module.TRAINERS
+}
+DEFAULT = "train_network"
+
+
+def get(name: str) -> TrainerFacts:
+    return REGISTRY[name]
+
+
+__all__ = ["REGISTRY", "DEFAULT", "Kind", "RegWeight", "TrainerFacts", "get"]
