@@ -227,7 +227,9 @@ def _checks(checks, scan: ScanResult, opts: BalanceOptions, findings: list[Findi
             multiple = check[1]
             for ds in scan.datasets:
                 steps = ds.params.bucket_reso_steps
-                if ds.params.enable_bucket and steps % multiple:
+                # a dataset without configured subsets is built as an empty ControlNet dataset, which
+                # keeps no bucket_reso_steps of its own: the check passes
+                if ds.params.enable_bucket and ds.declared != 0 and steps % multiple:
                     return _add(findings, "start", "RA062", "AssertionError", where,
                                 f"bucket_reso_steps {steps} is not a multiple of {multiple}, which {name}.py checks "
                                 f"right after building the dataset: it stops before training",
@@ -443,6 +445,11 @@ def _load_crash(plans: Sequence[DatasetPlan], opts: BalanceOptions, findings: li
         for r in p.images:
             crash = None
             error = getattr(r.record.probe, "load_error", None) or r.record.probe.decode_error
+            if not error and r.from_cache and r.record.probe.error_kind:
+                # a cache file name gave the size, so sd-scripts never read the header; the file
+                # itself still cannot be loaded
+                error = _LOAD_EXCEPTIONS.get(r.record.probe.error_kind, "UnidentifiedImageError") + ": " + \
+                    (r.record.probe.error or "cannot identify image file")
             if error:
                 crash = Crash("load", "RA043", error.split(":")[0] if ":" in error else "OSError",
                               r.record.abs_path, f"sd-scripts fails when it first loads this image: {error}")
@@ -457,6 +464,9 @@ def _load_crash(plans: Sequence[DatasetPlan], opts: BalanceOptions, findings: li
             if crash is not None and first is None:
                 first = crash
     return first
+
+
+_LOAD_EXCEPTIONS = {"not_a_file": "IsADirectoryError", "unreadable": "PermissionError"}
 
 
 def _unbucketed_problem(size, resolution, r: Registered) -> str | None:

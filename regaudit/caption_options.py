@@ -14,7 +14,7 @@ import dataclasses
 from dataclasses import dataclass, fields
 
 from .config import DatasetSpec, read_config_file
-from .errors import OptionError
+from .errors import ConfigError, OptionError
 
 MAX_TOKEN_LENGTHS = (75, 150, 225)  # --max_token_length: argparse choices [None, 150, 225]; 75 is the default
 
@@ -53,6 +53,17 @@ def caption_args(**values) -> CaptionArgs:
     return CaptionArgs(**given)
 
 
+def caption_args_with_fallback(values: dict, fallback) -> CaptionArgs:
+    """CaptionArgs from plain ``values`` (None or False: not given), each missing one taken from
+    ``fallback(name, default)`` (for example a parsed sd-scripts namespace's ``get``)."""
+    defaults = dataclasses.asdict(CaptionArgs())
+    merged = {}
+    for key in KEYS:
+        value = values.get(key)
+        merged[key] = value if value not in (None, False) else fallback(key, defaults[key])
+    return caption_args(**merged)
+
+
 def check_max_token_length(value: int | None) -> int | None:
     """sd-scripts' argparse accepts 150 and 225 (and nothing, meaning 75)."""
     if value is not None and value not in (150, 225):
@@ -75,8 +86,11 @@ def apply(specs: list[DatasetSpec], args: CaptionArgs, dataset_config: str | Non
     cli = dataclasses.asdict(args)
     raw_datasets: list = []
     general: dict = {}
-    if dataset_config is not None:
-        data = read_config_file(dataset_config)
+    if dataset_config is not None and specs:
+        try:
+            data = read_config_file(dataset_config)
+        except ConfigError:  # sd-scripts stops on it; the caller already reports that
+            data = {}
         general = data.get("general", {}) or {}
         raw_datasets = data.get("datasets", []) or []
     out = []

@@ -35,7 +35,6 @@ from functools import lru_cache
 BOS_ID, EOS_ID, BANG_ID = 49406, 49407, 0
 _SPECIALS = {"<|startoftext|>": BOS_ID, "<|endoftext|>": EOS_ID}
 _CONTRACTIONS = ("'s", "'t", "'re", "'ve", "'m", "'ll", "'d")  # in the regex's order
-_WS = re.compile(r"\s+")
 # printable ASCII without '&': ftfy.fix_text returns it unchanged (line breaks aside, which the
 # whitespace clean-up folds anyway), so it can be skipped; it costs ~35 µs a caption otherwise
 _NEEDS_FTFY = re.compile(r"[^\t\n\r\x20-\x25\x27-\x7e]")
@@ -79,10 +78,11 @@ def status() -> TokenizerStatus:
 
 
 def _clean(piece: str, fix_text) -> str:
-    # CLIPTokenizer._tokenize with ftfy: whitespace_clean(fix_text(text)).lower()
+    # CLIPTokenizer._tokenize with ftfy: whitespace_clean(fix_text(text)).lower(); str.split() splits
+    # on the same whitespace as re's \s
     if _NEEDS_FTFY.search(piece):
         piece = fix_text(piece)
-    return _WS.sub(" ", piece).strip().lower()
+    return " ".join(piece.split()).lower()
 
 
 def _kind(ch: str) -> str:
@@ -150,6 +150,9 @@ def encode(text: str, bang_is_pad: bool = False) -> list[int] | None:
     if isinstance(b, str):
         return None
     enc, fix_text, _ = b
+    if "<|" not in text and not (bang_is_pad and "!" in text):  # no added token to split out
+        cleaned = _clean(text, fix_text)
+        return _encode_clean(cleaned, enc) if cleaned else []
     out: list[int] = []
     for piece in (_SPLIT_BANG if bang_is_pad else _SPLIT_EOS).split(text):
         if not piece:

@@ -46,6 +46,9 @@ class TrainingArgs:
     token_warmup_step: float = 0
     enable_wildcard: bool = False
     dropout_keys_allowed: bool = True  # textual inversion's sanitizer rejects caption-dropout keys
+    # the schema a [[datasets]] without subsets is checked against: "ft" (trainers that take both
+    # DreamBooth and fine-tuning datasets), "cn" (the same with --masked_loss), "db" (DreamBooth only)
+    empty_dataset_schema: str = "ft"
 
     def dataset_params(self) -> DatasetParams:
         return DatasetParams(self.resolution, self.train_batch_size, self.enable_bucket,
@@ -214,10 +217,12 @@ def load_dataset_config(path: str, args: TrainingArgs) -> list[DatasetSpec]:
         where = ("datasets", i)
         subsets = ds.get("subsets", []) if isinstance(ds, dict) else []
         allowed = dict(dataset_keys)
-        if not subsets:
-            # no subsets: "every subset has metadata_file" holds vacuously, so sd-scripts checks the
-            # block against the fine-tuning schema, which lacks these keys (spec §10.5)
-            for key in _FT_DROPPED:
+        if not subsets and args.empty_dataset_schema != "db":
+            # no subsets: "every subset has metadata_file" (or, with --masked_loss, conditioning_data_dir)
+            # holds vacuously, so a trainer that takes both kinds checks the block against the
+            # fine-tuning schema, which lacks these keys, or the ControlNet one, which lacks
+            # class_tokens (spec §10.5)
+            for key in (_FT_DROPPED if args.empty_dataset_schema == "ft" else ("class_tokens",)):
                 allowed.pop(key, None)
         _check_table({k: v for k, v in ds.items() if k != "subsets"} if isinstance(ds, dict) else ds,
                      allowed, where, path)

@@ -135,8 +135,8 @@ def check_outside(cache: Path, roots: Iterable[str]) -> None:
     so symlinks, '..' and bind mounts do not hide it), or that is not a usable cache file."""
     root = containing_root(os.fspath(cache), roots)
     if root is not None:
-        raise OptionError(f"--cache {cache} lies inside the dataset folder {root}; regaudit never writes "
-                          f"into a dataset, choose another place")
+        raise OptionError(f"--cache {cache} lies inside the dataset folder {os.path.abspath(root)}; regaudit never "
+                          f"writes into a dataset, choose another place")
     check_usable(cache)
 
 

@@ -31,9 +31,8 @@ class View(NamedTuple):
     transparency: bool  # Pillow's mode has alpha, or its info has "transparency"
     exif: bytes | None  # Pillow's info["exif"]
     size: tuple[int, int]  # what imagesize 1.4.1 returns (sd-scripts' size)
+    pil_size: tuple[int, int]  # what Pillow reads
     whole: bool  # the file ends where it should (False: it may be truncated)
-    end: int  # where the header ends (JPEG: after the start-of-scan header; PNG: the first IDAT)
-    exif_dpi_safe: bool = True  # JPEG: Pillow's DPI lookup in this EXIF cannot fail
 
 
 def view(src: Source) -> View | None:
@@ -94,7 +93,9 @@ def jpeg(src: Source) -> View | None:
                 return None
         elif marker in _APP:
             if marker in (0xE0, 0xE1, 0xE2, 0xED, 0xEE):
-                s = _read(src, pos + 4, length - 2)
+                s = _read(src, pos + 4, min(length - 2, 14))
+                if marker == 0xE1 and s[:6] == b"Exif\x00\x00" or marker == 0xED and s[:14] == b"Photoshop 3.0\x00":
+                    s = _read(src, pos + 4, length - 2)
                 if marker == 0xE1 and s[:6] == b"Exif\x00\x00":
                     if exif is not None:
                         return None  # Pillow versions differ on several EXIF segments
@@ -117,12 +118,22 @@ def jpeg(src: Source) -> View | None:
     w, h, mode = frame
     if w == 0 or h == 0 or w * h > 2 * MAX_IMAGE_PIXELS:
         return None
-    sos_end = pos + 2 + length
-    whole = src.read(size - 2, 2) == b"\xff\xd9"
-    if not whole:  # data after the end-of-image marker (a phone's trailer) is fine
-        start = max(sos_end, size - _EOI_TAIL)
-        whole = b"\xff\xd9" in src.read(start, size - start)
-    return View("JPEG", mode, False, exif, (w, h), whole, sos_end)
+    return View("JPEG", mode, False, exif, (w, h), (w, h), jpeg_ends(src, pos + 2 + length))
+
+
+def jpeg_ends(src: Source, data_start: int) -> bool:
+    """Whether the JPEG's end-of-image marker is there: the last two bytes, or within the last
+    64 KiB after the scan header (data after the marker, such as a phone's trailer, is fine)."""
+    size = src.size
+    if src.read(size - 2, 2) == b"\xff\xd9":
+        return True
+    start = max(data_start, size - _EOI_TAIL)
+    return b"\xff\xd9" in src.read(start, size - start)
+
+
+def png_ends(src: Source) -> bool:
+    """Whether the PNG ends with its IEND chunk."""
+    return src.read(src.size - 12, 12) == _IEND
 
 
 def _dqt_ok(s: bytes) -> bool:
@@ -210,8 +221,7 @@ def png(src: Source) -> View | None:
             return None
         body = _read(src, pos + 8, length + 4)
         data = body[:length]
-        if zlib.crc32(body[length:] + b"", zlib.crc32(data, zlib.crc32(cid))) != 0 and \
-                struct.unpack(">L", body[length:])[0] != zlib.crc32(data, zlib.crc32(cid)):
+        if zlib.crc32(data, zlib.crc32(cid)) != struct.unpack(">L", body[length:])[0]:
             return None
         if cid == b"IHDR":
             if mode is not None or data[11] != 0 or data[10] != 0 or data[12] > 1:
@@ -243,79 +253,78 @@ def png(src: Source) -> View | None:
             exif = b"Exif\x00\x00" + data
         elif cid == b"iCCP":
             i = data.find(b"\x00")
-            if i + 1 >= len(data) or data[i + 1] != 0 or _inflate(data[i + 2:]) is None:
+            if i + 1 >= len(data) or data[i + 1] != 0 or _inflate(data[i + 2:])[0] == _BIG:
                 return None
         elif cid not in _HANDLED and _other_pillow_handler(cid):
             return None
         pos = data_end + 4
     if mode is None or w * h > 2 * MAX_IMAGE_PIXELS:
         return None
-    whole = src.read(size - 12, 12) == _IEND
     if exif is None:
-        exif = _png_tail_exif(src)
-    return View("PNG", mode, transparency or mode in ("LA", "RGBA"), exif, (w, h), whole, pos)
+        exif = png_tail_exif(src)
+    return View("PNG", mode, transparency or mode in ("LA", "RGBA"), exif, (w, h), (w, h), png_ends(src))
 
 
-def _inflate(data: bytes) -> bytes | None:
-    """PngImagePlugin._safe_zlib_decompress: None where it raises (too large); b"" where zlib fails."""
+_OK, _BIG, _BAD = 0, 1, 2
+
+
+def _inflate(data: bytes) -> tuple[int, bytes]:
+    """PngImagePlugin._safe_zlib_decompress: _BIG where it raises ValueError (more than
+    MAX_TEXT_CHUNK), _BAD where zlib raises."""
     d = zlib.decompressobj()
     try:
         out = d.decompress(data, _MAX_TEXT_CHUNK)
     except zlib.error:
-        return b""
-    return None if d.unconsumed_tail else out
+        return _BAD, b""
+    return (_BIG, b"") if d.unconsumed_tail else (_OK, out)
+
+
+_KEYS_READ = (b"exif", b"transparency")  # info keys the probe reads: a text chunk may set them
 
 
 def _text_length(cid: bytes, data: bytes) -> int | None:
-    """What a text chunk adds to Pillow's text memory, or None where Pillow fails on it or would
-    set an info key the probe reads ("exif", "transparency")."""
+    """What a text chunk adds to Pillow's text memory, or None where Pillow fails on it or where
+    it would set an info key the probe reads."""
     k, sep, v = data.partition(b"\x00")
     if cid == b"tEXt":
-        if k in (b"exif", b"transparency"):
+        if k in _KEYS_READ:
             return None
         return len(v) if k else 0
     if cid == b"zTXt":
         if v and v[0] != 0:
             return None  # unknown compression method
-        text = _inflate(v[1:])
-        if text is None or k in (b"exif", b"transparency"):
+        status, text = _inflate(v[1:])
+        if status == _BIG or k in _KEYS_READ:
             return None
         return len(text) if k else 0
-    # iTXt: key, flag, method, language, translated key, text
+    # iTXt: key NUL flag method language NUL translated-key NUL text
     if not sep or len(v) < 2:
         return 0
-    flag, method, rest = v[0], v[1], v[2:]
-    parts = rest.split(b"\x00", 2)
+    flag, method = v[0], v[1]
+    parts = v[2:].split(b"\x00", 2)
     if len(parts) < 3:
         return 0
     lang, tkey, text = parts
     if flag != 0:
         if method != 0:
             return 0
-        try:
-            text = zlib.decompressobj().decompress(text, _MAX_TEXT_CHUNK) if False else text
-        except zlib.error:
-            return 0
-        d = zlib.decompressobj()
-        try:
-            inflated = d.decompress(text, _MAX_TEXT_CHUNK)
-        except zlib.error:
-            return 0
-        if d.unconsumed_tail:
+        status, text = _inflate(text)
+        if status == _BIG:
             return None
-        text = inflated
+        if status == _BAD:
+            return 0
     try:
         lang.decode("utf-8")
         tkey.decode("utf-8")
         value = text.decode("utf-8")
     except UnicodeError:
         return 0
-    if k in (b"exif", b"transparency"):
+    if k in _KEYS_READ:
         return None
     return len(value)
 
 
-def _png_tail_exif(src: Source) -> bytes | None:
+def png_tail_exif(src: Source) -> bytes | None:
     # Pillow sees an eXIf chunk after the image data only when it decodes; one placed there sits
     # near the end of the file, so look in the last 64 KiB instead of walking every chunk.
     tail = min(src.size, 1 << 16)
@@ -337,72 +346,63 @@ def webp(src: Source) -> View | None:
     # libwebp's demuxer (through Pillow's WebPAnimDecoder) checks the whole RIFF layout; a clean
     # file here is one of the still-image layouts it accepts, with sizes that add up exactly.
     size = src.size
-    riff = struct.unpack("<L", src.head[4:8])[0] if len(src.head) >= 8 else 0
-    if riff + 8 != size or size > 64 << 20:
+    if len(src.head) < 8 or struct.unpack("<L", src.head[4:8])[0] + 8 != size:
         return None
-    data = _read(src, 12, size - 12) if size <= len(src.head) or size <= 1 << 20 else None
-    if data is None:
-        return None  # a very large WebP: leave it to Pillow
-    chunks = []
-    pos = 0
-    while pos < len(data):
-        if pos + 8 > len(data):
+    chunks: list[tuple[bytes, int, int]] = []  # (id, payload position, payload size)
+    pos = 12
+    while pos < size:
+        hdr = _read(src, pos, 8)
+        if len(hdr) < 8 or len(chunks) > 8:
             return None
-        cid = data[pos:pos + 4]
-        n = struct.unpack("<L", data[pos + 4:pos + 8])[0]
+        n = struct.unpack("<L", hdr[4:])[0]
         end = pos + 8 + n + (n & 1)
-        if end > len(data):
+        if end > size:
             return None
-        chunks.append((cid, data[pos + 8:pos + 8 + n]))
+        chunks.append((hdr[:4], pos + 8, n))
         pos = end
     if not chunks:
         return None
-    first, payload = chunks[0]
+    names = [c for c, _, _ in chunks]
     exif = None
-    if first == b"VP8 " or first == b"VP8L":
+    if names[0] in (b"VP8 ", b"VP8L"):
         if len(chunks) != 1:
             return None
-        frame = _bitstream(first, payload)
+        frame = _bitstream(names[0], _read(src, chunks[0][1], min(chunks[0][2], 10)), chunks[0][2])
         if frame is None:
             return None
-        w, h, alpha = frame
-        if first == b"VP8 ":
-            raw = (payload[6] | payload[7] << 8, payload[8] | payload[9] << 8)  # scale bits kept
-        else:
-            raw = (w, h)
-    elif first == b"VP8X":
-        if len(payload) != 10:
+        w, h, alpha, raw = frame  # imagesize reads a VP8 size with its scale bits
+    elif names[0] == b"VP8X":
+        if chunks[0][2] != 10:
             return None
-        flags = payload[0]
-        if flags & ~(_VP8X_ICC | _VP8X_ALPHA | _VP8X_EXIF | _VP8X_XMP) or payload[1:4] != b"\x00\x00\x00":
+        p = _read(src, chunks[0][1], 10)
+        flags = p[0]
+        if flags & ~(_VP8X_ICC | _VP8X_ALPHA | _VP8X_EXIF | _VP8X_XMP) or p[1:4] != b"\x00\x00\x00":
             return None  # animation, or reserved bits set
-        cw = payload[4] | payload[5] << 8 | payload[6] << 16
-        ch = payload[7] | payload[8] << 8 | payload[9] << 16
-        names = [c for c, _ in chunks[1:]]
-        k = 0
-        if k < len(names) and names[k] == b"ICCP":
-            k += 1
+        cw = p[4] | p[5] << 8 | p[6] << 16
+        ch = p[7] | p[8] << 8 | p[9] << 16
+        k = 1
+        has_icc = k < len(names) and names[k] == b"ICCP"
+        k += has_icc
         has_alph = k < len(names) and names[k] == b"ALPH"
         if has_alph:
-            if not chunks[1 + k][1]:
+            if not chunks[k][2]:
                 return None
             k += 1
         if k >= len(names) or names[k] not in (b"VP8 ", b"VP8L") or (has_alph and names[k] != b"VP8 "):
             return None
-        frame = _bitstream(names[k], chunks[1 + k][1])
+        frame = _bitstream(names[k], _read(src, chunks[k][1], min(chunks[k][2], 10)), chunks[k][2])
         k += 1
         has_exif = k < len(names) and names[k] == b"EXIF"
         if has_exif:
-            exif = chunks[1 + k][1] or None
+            exif = _read(src, chunks[k][1], chunks[k][2]) or None
             k += 1
         has_xmp = k < len(names) and names[k] == b"XMP "
         k += has_xmp
         if k != len(names) or frame is None:
             return None
-        w, h, bit_alpha = frame
+        w, h, bit_alpha, _ = frame
         alpha = bool(flags & _VP8X_ALPHA)
-        if (w, h) != (cw + 1, ch + 1) or alpha != (has_alph or bit_alpha) \
-                or bool(flags & _VP8X_ICC) != (names[0] == b"ICCP") \
+        if (w, h) != (cw + 1, ch + 1) or alpha != (has_alph or bit_alpha) or bool(flags & _VP8X_ICC) != has_icc \
                 or bool(flags & _VP8X_EXIF) != has_exif or bool(flags & _VP8X_XMP) != has_xmp:
             return None
         raw = (cw, ch)  # imagesize returns the stored width-1 and height-1
@@ -410,23 +410,24 @@ def webp(src: Source) -> View | None:
         return None
     if w * h > 2 * MAX_IMAGE_PIXELS:
         return None
-    return View("WEBP", "RGBA" if alpha else "RGB", alpha, exif, raw, True, size)
+    return View("WEBP", "RGBA" if alpha else "RGB", alpha, exif, raw, (w, h), True)
 
 
-def _bitstream(kind: bytes, p: bytes) -> tuple[int, int, bool] | None:
-    """Width, height and alpha of a VP8/VP8L bitstream as libwebp's WebPGetFeatures reads them,
-    or None where it rejects the header."""
+def _bitstream(kind: bytes, p: bytes, n: int) -> tuple[int, int, bool, tuple[int, int]] | None:
+    """Width, height and alpha of a VP8/VP8L bitstream (``p``: its first bytes, ``n``: its size)
+    as libwebp's WebPGetFeatures reads them, and the size imagesize reads from it; None where
+    libwebp rejects the header."""
     if kind == b"VP8 ":
         if len(p) < 10 or p[3:6] != b"\x9d\x01\x2a":
             return None
         bits = p[0] | p[1] << 8 | p[2] << 16
-        if bits & 1 or (bits >> 1) & 7 > 3 or not (bits >> 4) & 1 or bits >> 5 >= len(p):
+        if bits & 1 or (bits >> 1) & 7 > 3 or not (bits >> 4) & 1 or bits >> 5 >= n:
             return None
-        w = (p[6] | p[7] << 8) & 0x3FFF
-        h = (p[8] | p[9] << 8) & 0x3FFF
-        return (w, h, False) if w and h else None
+        raw = (p[6] | p[7] << 8, p[8] | p[9] << 8)
+        w, h = raw[0] & 0x3FFF, raw[1] & 0x3FFF
+        return (w, h, False, raw) if w and h else None
     if len(p) < 5 or p[0] != 0x2F or p[4] >> 5:
         return None
     w = (((p[2] & 0x3F) << 8) | p[1]) + 1
     h = (((p[4] & 0x0F) << 10) | (p[3] << 2) | ((p[2] & 0xC0) >> 6)) + 1
-    return w, h, bool(p[4] & 0x10)
+    return w, h, bool(p[4] & 0x10), (w, h)

@@ -1,30 +1,34 @@
 """The one place that opens image files.
 
-``probe()`` reads what sd-scripts reads (the size, from the header first, spec §5) and what
-silently changes training (mode, transparency, EXIF orientation), from headers only: no pixel
-is decoded unless ``deep`` asks for it. It never raises: every failure becomes data.
+``probe()`` reads what sd-scripts reads and what silently changes training, and never raises:
+every failure becomes data.
+
+- The size is imagesize 1.4.1's (``imagesize_141``), bugs included; where its width is <= 0,
+  Pillow's; where Pillow fails too, none (spec §5, §10.1). Where imagesize raises, the dataset
+  build stops: size_via "crash" and the exception as sd-scripts would print it.
+- Format, mode, transparency and EXIF orientation are what ``PIL.Image.open`` reports. For a
+  clean JPEG, PNG or WebP they come from one pass over its header (``headers``), without Pillow;
+  for anything else Pillow opens the file.
+- Loading: a file Pillow cannot open although its header gave a size (an SVG named .png, a PNG
+  with a decompression-bomb text chunk) fails when sd-scripts loads it, after the dataset was
+  built and counted. So does a truncated JPEG/PNG: its missing end (the JPEG end-of-image marker,
+  the PNG IEND chunk) is seen without decoding, and only such a suspect is decoded to be sure.
+  ``deep`` decodes every image.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
-import struct
-import warnings
-from typing import BinaryIO
 
-from PIL import Image
-
+from . import exif as _exif
+from . import headers
+from .imagesize_141 import SizeCrash, Source, read_size
 from .model import ImageProbe
 
-_PNG_SIG = b"\x89PNG\r\n\x1a\n"
-_JP2_SIG = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
-_JPEG_SCAN_LIMIT = 10_000  # marker hops before we call a JPEG header unparseable (imagesize would loop)
-# Pillow's own warnings (large images, odd EXIF) are findings here, not noise on stderr.
-warnings.filterwarnings("ignore", module=r"PIL\.")
-warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
-
-HUGE_PIXELS = 2 * Image.MAX_IMAGE_PIXELS if Image.MAX_IMAGE_PIXELS else 178_956_970
+HEAD_BYTES = 16384  # read at once: every header of a typical JPEG/PNG/WebP fits
+HUGE_PIXELS = 2 * headers.MAX_IMAGE_PIXELS  # Pillow raises DecompressionBombError above this
 
 # Pillow formats a file extension may legitimately hold.
 _EXT_FORMATS = {
@@ -37,122 +41,32 @@ _EXT_FORMATS = {
 
 HIGH_BIT_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
 ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
-
-
-class HeaderCrash(Exception):
-    """The header reader sd-scripts uses would raise on this file."""
+_FILE_REPR = re.compile(r" <_io\.BufferedReader name=\d+>")  # Pillow names the file object it was given
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 def expected_formats(ext: str) -> set[str]:
     return _EXT_FORMATS.get(ext.lower(), set())
 
 
-def header_size(fh: BinaryIO) -> tuple[int, int] | None:
-    """The size sd-scripts' header reader (the ``imagesize`` package) returns, or None where it
-    returns none (-1), for the formats an image glob can pick up. Raises HeaderCrash where it
-    would raise. BMP is left to Pillow, as in sd-scripts."""
-    fh.seek(0)
-    head = fh.read(64)
-    n = len(head)
-    try:
-        if n >= 10 and head[:6] in (b"GIF87a", b"GIF89a"):
-            w, h = struct.unpack("<hh", head[6:10])
-            return w, h
-        if n >= 24 and head.startswith(_PNG_SIG) and head[12:16] == b"IHDR":
-            return struct.unpack(">LL", head[16:24])
-        if n >= 16 and head.startswith(_PNG_SIG):
-            return struct.unpack(">LL", head[8:16])  # pre-IHDR layout, as imagesize reads it
-        if n >= 2 and head.startswith(b"\xff\xd8"):
-            return _jpeg_size(fh)
-        if n >= 12 and head.startswith(_JP2_SIG):
-            fh.seek(48)
-            h, w = struct.unpack(">LL", fh.read(8))
-            return w, h
-        if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
-            return _webp_size(head)
-    except struct.error as exc:
-        raise HeaderCrash(f"malformed header ({exc})") from None
-    return None
+def _pil():
+    """PIL.Image, imported on first use, with its warnings (large images, odd EXIF) silenced:
+    they are findings here, not noise on stderr."""
+    import warnings
 
+    from PIL import Image
 
-def _jpeg_size(fh: BinaryIO) -> tuple[int, int]:
-    # Mirrors imagesize's JPEG walk: hop from marker to marker by the declared segment lengths
-    # until a SOFn marker (C0..CF except C4, C8, CC); any short read is an error.
-    fh.seek(0)
-    skip, marker = 2, 0
-    for _ in range(_JPEG_SCAN_LIMIT):
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            break
-        try:
-            fh.seek(skip, 1)
-        except (OSError, ValueError):
-            raise HeaderCrash("malformed JPEG header (bad segment length)") from None
-        byte = fh.read(1)
-        while byte == b"\xff":
-            byte = fh.read(1)
-        if not byte:
-            raise HeaderCrash("malformed JPEG header (no frame marker before end of file)")
-        marker = byte[0]
-        raw = fh.read(2)
-        if len(raw) < 2:
-            raise HeaderCrash("malformed JPEG header (truncated segment)")
-        skip = struct.unpack(">H", raw)[0] - 2
-    else:
-        raise HeaderCrash("malformed JPEG header (segment chain does not end)")
-    fh.seek(1, 1)
-    raw = fh.read(4)
-    if len(raw) < 4:
-        raise HeaderCrash("malformed JPEG header (truncated frame header)")
-    h, w = struct.unpack(">HH", raw)
-    return w, h
-
-
-def _webp_size(head: bytes) -> tuple[int, int]:
-    chunk = head[12:16]
-    if chunk == b"VP8 ":
-        return struct.unpack("<HH", head[26:30])  # scale bits not masked, as imagesize does
-    if chunk == b"VP8X":
-        w = struct.unpack("<I", head[24:27] + b"\0")[0] + 1
-        h = struct.unpack("<I", head[27:30] + b"\0")[0] + 1
-        return w, h
-    if chunk == b"VP8L":
-        b = head[21:25]
-        if len(b) < 4:
-            raise HeaderCrash("malformed WebP header (truncated)")
-        w = (((b[1] & 63) << 8) | b[0]) + 1
-        h = (((b[3] & 15) << 10) | (b[2] << 2) | ((b[1] & 192) >> 6)) + 1
-        return w, h
-    raise HeaderCrash("unsupported WebP chunk layout")
-
-
-def exif_orientation(data: bytes | None) -> int | None:
-    if not data:
-        return None
-    try:
-        exif = Image.Exif()
-        exif.load(data)
-        value = exif.get(0x0112)
-    except Exception:  # a broken EXIF block is not our finding to make
-        return None
-    return int(value) if isinstance(value, int) and 1 <= value <= 8 else None
-
-
-def _png_tail_exif(fh: BinaryIO, file_size: int) -> bytes | None:
-    # Pillow sees an eXIf chunk only before IDAT without decoding; one placed after the image
-    # data sits near the end of the file, so read the tail instead of walking every chunk.
-    tail = min(file_size, 1 << 16)
-    fh.seek(file_size - tail)
-    data = fh.read(tail)
-    at = data.rfind(b"eXIf")
-    if at < 4:
-        return None
-    length = struct.unpack(">L", data[at - 4:at])[0]
-    body = data[at + 4:at + 4 + length]
-    return b"Exif\x00\x00" + body if len(body) == length else None
+    warnings.filterwarnings("ignore", module=r"PIL\.")
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+    return Image
 
 
 def _fail(kind: str, msg: str, file_size: int = 0, via: str = "none") -> ImageProbe:
     return ImageProbe(0, 0, via, None, None, False, None, file_size, error=msg, error_kind=kind)
+
+
+def _not_regular(mode: int) -> ImageProbe:
+    return _fail("not_a_file", "is a directory with an image name" if stat.S_ISDIR(mode) else "is not a regular file")
 
 
 def stat_probe(path: str) -> ImageProbe:
@@ -163,8 +77,7 @@ def stat_probe(path: str) -> ImageProbe:
     except OSError as exc:
         return _fail("not_a_file", f"cannot be read: {exc.strerror or exc}")
     if not stat.S_ISREG(st.st_mode):
-        return _fail("not_a_file", "is a directory with an image name" if stat.S_ISDIR(st.st_mode)
-                     else "is not a regular file")
+        return _not_regular(st.st_mode)
     if st.st_size == 0:
         return _fail("zero_bytes", "is empty (0 bytes)")
     return ImageProbe(0, 0, "none", None, None, False, None, st.st_size)
@@ -173,40 +86,90 @@ def stat_probe(path: str) -> ImageProbe:
 def probe(path: str, deep: bool = False) -> ImageProbe:
     """Everything regaudit needs to know about one image file; never raises."""
     try:
-        st = os.stat(path)
+        fd = os.open(path, _OPEN_FLAGS)  # never blocks, even on a FIFO
     except OSError as exc:
-        return _fail("not_a_file", f"cannot be read: {exc.strerror or exc}")
-    if stat.S_ISDIR(st.st_mode):
-        return _fail("not_a_file", "is a directory with an image name")
+        return _unopened(path, exc)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return _not_regular(st.st_mode)
+        if st.st_size == 0:
+            return _fail("zero_bytes", "is empty (0 bytes)")
+        try:
+            head = os.read(fd, HEAD_BYTES)
+        except OSError as exc:
+            return _fail("unreadable", f"cannot be opened: {exc.strerror or exc}", st.st_size)
+        src = Source(head, fd, st.st_size)
+        try:
+            return _probe(src, deep)
+        except OSError as exc:  # the file went away or became unreadable while we read it
+            return _fail("unreadable", f"cannot be read: {exc.strerror or exc}", st.st_size)
+    finally:
+        os.close(fd)
+
+
+def _unopened(path: str, exc: OSError) -> ImageProbe:
+    # classified in the order a stat-first reader sees it: missing, not a file, empty, unreadable
+    try:
+        st = os.stat(path)
+    except OSError as exc2:
+        return _fail("not_a_file", f"cannot be read: {exc2.strerror or exc2}")
     if not stat.S_ISREG(st.st_mode):
-        return _fail("not_a_file", "is not a regular file")
+        return _not_regular(st.st_mode)
     if st.st_size == 0:
         return _fail("zero_bytes", "is empty (0 bytes)")
-    try:
-        with open(path, "rb") as fh:
-            return _probe_open(fh, st.st_size, deep)
-    except OSError as exc:
-        return _fail("unreadable", f"cannot be opened: {exc.strerror or exc}", st.st_size)
+    return _fail("unreadable", f"cannot be opened: {exc.strerror or exc}", st.st_size)
 
 
-def _probe_open(fh: BinaryIO, file_size: int, deep: bool) -> ImageProbe:
-    crash = None
+def _probe(src: Source, deep: bool) -> ImageProbe:
+    view = None if deep else headers.view(src)
+    if view is not None and view.format == "JPEG" and view.exif and not _exif.is_plain(view.exif):
+        view = None  # Pillow reads DPI from this EXIF while opening: let Pillow say what happens
+    if view is None:
+        return _probe_pillow(src, deep)
+    w, h = view.size
+    via = "header"
+    if w <= 0:  # sd-scripts asks Pillow (a 1-pixel-wide VP8X WebP reads as width 0)
+        (w, h), via = view.pil_size, "pillow"
+    error = error_kind = load_error = load_kind = None
+    if w <= 0 or h <= 0:
+        error, error_kind = f"size reads as {w}x{h}", "no_size"
+    elif not view.whole:
+        load_error = _verify_load(src)
+        load_kind = _kind_of(load_error)
+    return ImageProbe(w, h, via, view.format, view.mode, view.transparency, _exif.orientation(view.exif),
+                      src.size, error=error, error_kind=error_kind, load_error=load_error, load_error_kind=load_kind)
+
+
+def _open_pillow(src: Source):
+    """(image or None, why Pillow cannot open it, whether that is its size limit)."""
+    Image = _pil()
+    fh = os.fdopen(os.dup(src.fd), "rb")  # Pillow closes its file; ours stays open
     try:
-        size = header_size(fh)
-    except HeaderCrash as exc:
-        size, crash = None, str(exc)
-    fh.seek(0)
-    try:
-        im = Image.open(fh)
-    except Image.DecompressionBombError:
-        im = None
-        pil_error = "too large for Pillow"
+        return Image.open(fh), None, False
+    except Image.DecompressionBombError as exc:
+        return None, f"DecompressionBombError: {exc}", True
     except Exception as exc:  # Pillow raises many types for unknown or broken files
-        im = None
-        pil_error = f"not an image Pillow can open ({type(exc).__name__})"
-    else:
-        pil_error = None
+        return None, f"{type(exc).__name__}: {_FILE_REPR.sub('', str(exc))}", False
 
+
+def _probe_pillow(src: Source, deep: bool) -> ImageProbe:
+    crash: SizeCrash | None = None
+    size: tuple = (-1, -1)
+    try:
+        size = read_size(src)
+    except SizeCrash as exc:
+        crash = exc
+    im, pil_error, too_large = _open_pillow(src)
+    try:
+        return _from_pillow(src, deep, size, crash, im, pil_error, too_large)
+    finally:
+        if im is not None:
+            im.close()
+
+
+def _from_pillow(src: Source, deep: bool, size: tuple, crash: SizeCrash | None, im, pil_error: str | None,
+                 too_large: bool) -> ImageProbe:
     fmt = im.format if im is not None else None
     mode = im.mode if im is not None else None
     transparency = bool(im is not None and (mode in ALPHA_MODES or "transparency" in im.info))
@@ -214,32 +177,68 @@ def _probe_open(fh: BinaryIO, file_size: int, deep: bool) -> ImageProbe:
     if im is not None and fmt in ("JPEG", "MPO", "WEBP", "PNG"):
         exif = im.info.get("exif")
         if exif is None and fmt == "PNG":
-            exif = _png_tail_exif(fh, file_size)
-        orientation = exif_orientation(exif)
+            exif = headers.png_tail_exif(src)
+        orientation = _exif.orientation(exif)
 
-    if crash is not None:
-        # sd-scripts' size reader raises before anything else happens
-        return ImageProbe(0, 0, "crash", fmt, mode, transparency, orientation, file_size,
-                          error=f"header crashes sd-scripts' size reader: {crash}", error_kind="header_crash")
-    if size is not None and size[0] > 0:
+    if crash is not None:  # imagesize raises before anything else happens: the build stops
+        return ImageProbe(0, 0, "crash", fmt, mode, transparency, orientation, src.size,
+                          error=str(crash), error_kind="header_crash")
+    if size[0] > 0:
         w, h, via = size[0], size[1], "header"
     elif im is not None:
         w, h, via = im.size[0], im.size[1], "pillow"
     else:
-        return ImageProbe(0, 0, "none", fmt, mode, transparency, orientation, file_size,
-                          error=f"size cannot be read: {pil_error}", error_kind="no_size")
-    error = error_kind = None
+        return ImageProbe(0, 0, "none", fmt, mode, transparency, orientation, src.size,
+                          error=f"size cannot be read: {_pillow_says(pil_error)}", error_kind="no_size")
+    error = error_kind = load_error = load_kind = None
     if w <= 0 or h <= 0:
         error, error_kind = f"size reads as {w}x{h}", "no_size"
-
+    if im is None:  # the header gave a size; loading the pixels fails
+        load_error, load_kind = pil_error, ("too_large" if too_large else "unopenable")
     decode_error = None
     if deep and im is not None and error is None:
         decode_error = _decode(im)
-    return ImageProbe(w, h, via, fmt, mode, transparency, orientation, file_size,
-                      error=error, error_kind=error_kind, decode_error=decode_error, decoded=deep)
+    elif not deep and im is not None and error is None and not _ends_whole(src, fmt, im):
+        im.close()
+        load_error = _verify_load(src)
+        load_kind = _kind_of(load_error)
+    return ImageProbe(w, h, via, fmt, mode, transparency, orientation, src.size, error=error, error_kind=error_kind,
+                      decode_error=decode_error, decoded=deep, load_error=load_error, load_error_kind=load_kind)
 
 
-def _decode(im: Image.Image) -> str | None:
+def _pillow_says(pil_error: str | None) -> str:
+    if pil_error and pil_error.startswith("DecompressionBombError"):
+        return "too large for Pillow"
+    return f"not an image Pillow can open ({(pil_error or '').split(':')[0]})"
+
+
+def _ends_whole(src: Source, fmt: str | None, im) -> bool:
+    if fmt in ("JPEG", "MPO"):
+        return headers.jpeg_ends(src, 2)
+    if fmt == "PNG":
+        # Apple's CgBI PNG (a chunk before IHDR) holds raw deflate data Pillow cannot decode
+        return headers.png_ends(src) and src.head[12:16] == b"IHDR"
+    return True
+
+
+def _kind_of(load_error: str | None) -> str | None:
+    if load_error is None:
+        return None
+    return "truncated" if "truncated" in load_error.lower() else "corrupt"
+
+
+def _verify_load(src: Source) -> str | None:
+    """Decode a suspect file (its end looks missing) as sd-scripts loads it; why that fails, or None."""
+    im, pil_error, _ = _open_pillow(src)
+    if im is None:
+        return pil_error
+    try:
+        return _decode(im)
+    finally:
+        im.close()
+
+
+def _decode(im) -> str | None:
     """Decode the pixels as cheaply as still proves them whole; the reason when that fails."""
     try:
         if im.format in ("JPEG", "MPO"):

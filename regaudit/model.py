@@ -6,7 +6,8 @@ sorting and for the face-crop caption fallback), ``abs_path`` is what regaudit r
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from enum import Enum
 
 
@@ -76,25 +77,48 @@ class Ignored:
         return {"path": self.path, "kind": self.kind, "reason": self.reason.value, "message": self.message}
 
 
-@dataclass(frozen=True)
-class ImageProbe:
-    """What the file itself says: size as sd-scripts reads it, and what Pillow sees in the header."""
+def compact(cls: type) -> type:
+    """For a frozen slots dataclass held once per image: it pickles as the tuple of its field
+    values and unpickles by setting its slots directly (worker processes send one per image; the
+    default pickling of a frozen dataclass costs more than probing the file)."""
+    names = [f.name for f in fields(cls)]
+    maker = f"_make_{cls.__name__}"
+    scope = {"new": object.__new__, "cls": cls, **{f"set{i}": getattr(cls, n).__set__ for i, n in enumerate(names)}}
+    args = ", ".join(f"v{i}" for i in range(len(names)))
+    body = "".join(f"    set{i}(obj, v{i})\n" for i in range(len(names)))
+    exec(f"def {maker}({args}):\n    obj = new(cls)\n{body}    return obj\n", scope)
+    make = scope[maker]
+    make.__module__ = __name__
+    globals()[maker] = make  # pickle finds it by name
+    values = attrgetter(*names)
+    cls.__reduce__ = lambda self: (make, values(self))  # type: ignore[method-assign]
+    return cls
 
-    width: int  # 0 when sd-scripts cannot read a size
-    height: int
+
+@compact
+@dataclass(frozen=True, slots=True)
+class ImageProbe:
+    """What the file itself says: the size as sd-scripts reads it, what Pillow sees in the header,
+    and whether sd-scripts could load it. Compact (slots): a scan holds one per image."""
+
+    width: int | float  # what sd-scripts uses; 0 when it cannot read a size; a float from an SVG
+    height: int | float
     size_via: str  # "header" | "pillow" | "none" | "crash"
-    format: str | None  # real container format from the content ("PNG", "JPEG", ...)
+    format: str | None  # real container format from the content ("PNG", "JPEG", ...), as Pillow names it
     mode: str | None  # Pillow mode ("RGB", "RGBA", "P", "CMYK", "I;16", ...)
     has_transparency: bool
     exif_orientation: int | None  # 1..8, None when absent
     file_size: int
-    error: str | None = None  # why the size could not be read / the header crashes sd-scripts
-    error_kind: str | None = None  # "zero_bytes" | "not_a_file" | "unreadable" | "header_crash" | ...
+    error: str | None = None  # why the size could not be read; for "crash": the exception, "ValueError: ..."
+    error_kind: str | None = None  # "zero_bytes" | "not_a_file" | "unreadable" | "header_crash" | "no_size"
     decode_error: str | None = None  # --deep only: why a full decode failed
     decoded: bool = False  # --deep ran on this file
+    load_error: str | None = None  # why sd-scripts fails when it loads the image (after building the dataset)
+    load_error_kind: str | None = None  # "unopenable" | "too_large" | "truncated" | "corrupt"
 
 
-@dataclass(frozen=True)
+@compact
+@dataclass(frozen=True, slots=True)
 class Caption:
     source: CaptionSource
     path: str | None  # the caption file read (sd-scripts string), None when none
@@ -220,6 +244,7 @@ class Dataset:
     index: int
     params: DatasetParams
     subsets: tuple[Subset, ...]  # only the subsets sd-scripts keeps, in its order
+    declared: int = -1  # subsets configured; 0 makes sd-scripts build an empty ControlNet dataset
 
     @property
     def train_subsets(self) -> tuple[Subset, ...]:

@@ -61,8 +61,9 @@ def check_target(path: str, dataset_roots: Iterable[str] = (), force: bool = Fal
     target = os.path.realpath(path)
     root = containing_root(target, dataset_roots)
     if root is not None:
-        raise OutputError(f"{path}: lies inside the dataset folder {root}; regaudit never writes into a dataset, "
-                          f"write it elsewhere (e.g. -o ../{os.path.basename(target)})")
+        outside = os.path.join(os.path.dirname(os.path.realpath(root)), os.path.basename(target))
+        raise OutputError(f"{path}: lies inside the dataset folder {os.path.abspath(root)}; regaudit never writes "
+                          f"into a dataset: write it elsewhere, e.g. -o {outside}")
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):
         raise OutputError(f"{path}: the folder {folder} does not exist; create it or choose another path")

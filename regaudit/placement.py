@@ -35,8 +35,8 @@ def existing_folder(path: str) -> str:
 
 
 def containing_root(path: str, roots: Iterable[str]) -> str | None:
-    """The first of ``roots`` (folders, or files whose folder counts) that ``path`` would be
-    inside of, or the root itself when ``path`` is that file; None when it is outside all of them."""
+    """The outermost of ``roots`` (folders; or files, which only ``path`` itself can be) that
+    ``path`` is or would be inside of; None when it is outside all of them."""
     folders: dict[tuple[int, int], str] = {}
     files: dict[tuple[int, int], str] = {}
     for root in roots:
@@ -49,19 +49,18 @@ def containing_root(path: str, roots: Iterable[str]) -> str | None:
     target = _identity(path)
     if target is not None and target in files:
         return files[target]
-    if target is not None and os.path.isdir(path) and target in folders:
-        return folders[target]
+    found = folders[target] if target is not None and os.path.isdir(path) and target in folders else None
     folder = existing_folder(path)
     seen: set[tuple[int, int]] = set()
     while True:
         ident = _identity(folder)
         if ident is not None:
             if ident in folders:
-                return folders[ident]
+                found = folders[ident]
             if ident in seen:  # a loop in the tree (should not happen): stop
-                return None
+                return found
             seen.add(ident)
         parent = os.path.dirname(folder)
         if parent == folder:
-            return None
+            return found
         folder = parent

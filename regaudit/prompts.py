@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from . import caption_process as cp
 from .clip_tokens import TokenCounter, TokenizerStatus, status
@@ -34,7 +35,12 @@ class TextOptions:
 
     def __post_init__(self) -> None:
         if self.trainer not in REGISTRY:
-            raise OptionError(f"--trainer '{self.trainer}' is not one of: {', '.join(REGISTRY)}")
+            raise OptionError(f"--trainer '{self.trainer}' has no DreamBooth text encoders regaudit knows; one of: "
+                              f"{', '.join(REGISTRY)}")
+
+    @property
+    def encoders(self) -> EncoderSet:
+        return for_trainer(self.trainer, self.v2)
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,7 @@ class Budget:
     crash: str | None = None  # process_caption raises on this caption ("ValueError: empty separator")
     literal_braces: bool = False  # enable_wildcard: braces reach the text encoder
     kts_count: int = 0  # occurrences of keep_tokens_separator in the caption
+    suffix_cut: bool = False  # dynamic: tags after a second keep_tokens_separator are cut on every step
 
     @property
     def worst(self) -> int | None:
@@ -90,14 +97,24 @@ def class_words(class_tokens: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(w for w in re.split(r"[\s,]+", class_tokens.lower()) if _WORD.search(w)))
 
 
+@lru_cache(maxsize=4096)
+def _pattern(word: str) -> re.Pattern:
+    # a word that starts or ends with a letter must not run on into more letters there: CLIP's
+    # pre-tokenizer cuts a letter run only at a non-letter ('sks' is a word of 'sks_dog' and 'sks2',
+    # not of 'sksdog'); digits are single words anyway
+    head = r"(?<![^\W\d_])" if word[:1].isalpha() else ""
+    tail = r"(?![^\W\d_])" if word[-1:].isalpha() else ""
+    return re.compile(head + re.escape(word) + tail)
+
+
 def _keys(text: str) -> str:
-    return " " + " ".join(_WORD.findall(text.lower())) + " "
+    """A caption prepared for has_word."""
+    return text.lower()
 
 
 def has_word(keys: str, word: str) -> bool:
-    """Whether the CLIP words of ``word`` occur, in a row, among the caption's (``keys``): 'sks'
-    is in 'sks_dog' and 'sks2' (the tokenizer splits there) but not in 'sksdog'."""
-    return _keys(word) in keys
+    """Whether ``word`` (lower case) is a word of the caption (``keys``) as CLIP's tokenizer cuts it."""
+    return _pattern(word).search(keys) is not None
 
 
 def trigger_words(train: SubsetConfig, regs: list[SubsetConfig]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -117,21 +134,23 @@ def trigger_state(base: str, words: tuple[str, ...], wildcard: bool) -> str:
     """'present': every variant a step can draw has every word; 'missing': no variant has any;
     'partial' otherwise."""
     variants = cp.lines(base, wildcard)
-    fixed = [_keys(cp.without_groups(v) if wildcard else v) for v in variants]
+    full = [_keys(v) for v in variants]
+    fixed = [_keys(cp.without_groups(v)) for v in variants] if wildcard else full
     if all(all(has_word(k, w) for w in words) for k in fixed):
         return "present"
-    full = [_keys(v) for v in variants]
     if any(has_word(k, w) for k in full for w in words):
         return "partial"
     return "missing"
 
 
 def audit(datasets: tuple[Dataset, ...] | list[Dataset], options: TextOptions | None = None,
-          counter: TokenCounter | None = None) -> TextAudit:
+          counter: TokenCounter | None = None, detail: bool = True) -> TextAudit:
+    """The captions of ``datasets`` against ``options``' text encoders. Without ``detail`` the tags a
+    limit cuts are worked out only for each subset's worst caption (what the findings show)."""
     from .rules.prompts import prompt_findings
 
     options = options or TextOptions()
-    enc = for_trainer(options.trainer, options.v2)
+    enc = options.encoders
     limit = enc.limit(options.max_token_length)
     counter = counter or shared_counter()
     out_sets, texts = [], []
@@ -142,7 +161,12 @@ def audit(datasets: tuple[Dataset, ...] | list[Dataset], options: TextOptions | 
         for s in d.subsets:
             trig, distinct = trigger_words(s.config, reg_cfgs) if not s.config.is_reg else ((), ())
             others = [(t.config.class_tokens or "", dw) for t, _, dw in train_triggers if dw] if s.config.is_reg else []
-            budgets = tuple(_budget(img, s.config, enc, limit, counter, options, trig, others) for img in s.images)
+            budgets = tuple(_budget(img, s.config, enc, limit, counter, options, trig, others, detail)
+                            for img in s.images)
+            if not detail and any(b.over for b in budgets):
+                k = max(range(len(budgets)), key=lambda i: budgets[i].over)
+                again = _budget(s.images[k], s.config, enc, limit, counter, options, trig, others, True)
+                budgets = budgets[:k] + (again,) + budgets[k + 1:]
             images = tuple(img if img.caption_tokens == b.tokens else dataclasses.replace(img, caption_tokens=b.tokens)
                            for img, b in zip(s.images, budgets))
             s2 = dataclasses.replace(s, images=images)
@@ -165,66 +189,75 @@ def shared_counter() -> TokenCounter:
 
 
 def _budget(img, sc: SubsetConfig, enc: EncoderSet, limit: int | None, counter: TokenCounter,
-            options: TextOptions, trig: tuple[str, ...], others: list[tuple[str, tuple[str, ...]]]) -> Budget:
+            options: TextOptions, trig: tuple[str, ...], others: list[tuple[str, tuple[str, ...]]],
+            detail: bool = True) -> Budget:
     cap = img.caption
     text = cap.text
     if text is None:
         return Budget(img.abs_path, cap.source, None, None)
     base = cp.with_prefix_suffix(text, sc)
     wildcard = sc.enable_wildcard
+    variants = cp.lines(base, wildcard)
     trigger = None
     if trig and not sc.is_reg and cap.source is CaptionSource.FILE:
         trigger = trigger_state(base, trig, wildcard)
-    mentions = tuple(ct for ct, dw in others
-                     if any(all(has_word(_keys(v), w) for w in dw) for v in cp.lines(base, wildcard)))
+    mentions: tuple[str, ...] = ()
+    if others:
+        keys = [_keys(v) for v in variants]
+        mentions = tuple(ct for ct, dw in others if any(all(has_word(k, w) for w in dw) for k in keys))
     kts = sc.keep_tokens_separator
     extra = {"trigger": trigger, "mentions": mentions, "kts_count": base.count(kts) if kts else 0,
-             "literal_braces": wildcard and any(cp.literal_braces(v) for v in cp.lines(base, wildcard))}
+             "literal_braces": wildcard and "{" in base and any(cp.literal_braces(v) for v in variants)}
     tokens = counter.count(text)
     dynamic = cp.is_dynamic(sc)
     if dynamic and trig and trigger == "present":
         extra["trigger_in_flex"] = _trigger_in_flex(base, sc, trig)
     if dynamic and sc.caption_separator == "":
         return Budget(img.abs_path, cap.source, text, tokens, crash="ValueError: empty separator", **extra)
+    if dynamic:
+        extra["n_flex"] = max(len(cp.split_tags(v, sc).flex) for v in variants)
     if limit is None or tokens is None:
         return Budget(img.abs_path, cap.source, text, tokens, **extra)
+    bangs = [t.bang_is_pad for t in enc.clip]
 
     def worst(s: str) -> int:
-        return max(counter.count(s, t.bang_is_pad) or 0 for t in enc.clip)
+        if len(bangs) == 1 or "!" not in s:
+            return counter.count(s, bangs[0]) or 0
+        return max(counter.count(s, b) or 0 for b in bangs)
 
     def longest_choice(k: int, choices: list[str]) -> str:
         return max(choices, key=lambda c: (worst(c), len(c)))
 
     best: tuple[int, str] | None = None
-    for line in cp.lines(base, wildcard):
+    for line in variants:
         if wildcard and "{" in line:
             line = cp.resolve_wildcards(line, longest_choice)
         n = worst(cp.join(cp.split_tags(line, sc).all, sc) if dynamic else cp.finish(line, sc))
         if best is None or n > best[0]:
             best = (n, line)
     assert best is not None
-    line = best[1]
+    n, line = best
+    over = max(0, n - limit)
     if not dynamic:
         processed = cp.finish(line, sc)
         seen = tuple((t.name, counter.count(processed, t.bang_is_pad) or 0) for t in enc.clip)
-        over = max(0, best[0] - limit)
-        cut = _cut_static(processed, limit, worst) if over else ()
+        cut = _cut_static(processed, limit, worst) if over and detail else ()
         return Budget(img.abs_path, cap.source, text, tokens, seen, over, cut, **extra)
     tags = cp.split_tags(line, sc)
     joined = cp.join(tags.all, sc)
     seen = tuple((t.name, counter.count(joined, t.bang_is_pad) or 0) for t in enc.clip)
-    over = max(0, best[0] - limit)
     kept = worst(cp.join(tags.fixed, sc)) if tags.fixed else 0
     cut: tuple[str, ...] = ()
     share = None
     if over:
         if sc.shuffle_caption:
             start = len(tags.fixed) + len(tags.flex)
-            cut = _cut_ordered(tags.all, start, sc, limit, worst) if tags.suffix else ()
+            cut = _cut_ordered(tags.all, start, sc, limit, worst) if tags.suffix and detail else ()
             share = _shuffle_share(tags, sc, limit, kept, worst)
-        else:
+        elif detail:
             cut = _cut_ordered(tags.all, 0, sc, limit, worst)
-    return Budget(img.abs_path, cap.source, text, tokens, seen, over, cut, kept, share, len(tags.flex), **extra)
+    return Budget(img.abs_path, cap.source, text, tokens, seen, over, cut, kept, share,
+                  suffix_cut=bool(over and tags.suffix), **extra)
 
 
 def _trigger_in_flex(base: str, sc: SubsetConfig, trig: tuple[str, ...]) -> bool:

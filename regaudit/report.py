@@ -38,6 +38,8 @@ class ReportData:
     findings: tuple[Finding, ...]
     command: str
     thumbs: dict[tuple[str, bool], str] = field(default_factory=dict)  # (path, upright) -> data URI
+    captions: object | None = None  # prompts.TextAudit: captions as the text encoder sees them
+    tags: object | None = None  # tagfreq.TagTables
 
 
 def thumbnail(path: str, size: int = 128, upright: bool = False) -> str | None:

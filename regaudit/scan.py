@@ -173,18 +173,45 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     datasets = []
     for spec in specs:
         subsets = tuple(by_dataset.get(spec.index, []))
-        datasets.append(Dataset(spec.index, spec.params, subsets))
+        datasets.append(Dataset(spec.index, spec.params, subsets, len(spec.subsets)))
         findings += _dataset_findings(spec, subsets)
     tokenizer = None
     if not listing_only:  # captions as the text encoder sees them: CLIP token counts, RA031-RA038
-        text_audit = audit_captions(datasets, text)
+        text_audit = audit_captions(datasets, text, detail=False)
         datasets, tokenizer = list(text_audit.datasets), text_audit.tokenizer.library
         findings += text_audit.findings
+    findings = _unused_reg_softened(datasets, findings)
     # a folder used by two datasets is listed twice; say each thing once
     findings = list(dict.fromkeys(findings))
     ignored = list(dict.fromkeys(ignored))
     return ScanResult(tuple(datasets), tuple(ignored), tuple(findings), caption_extension, deep,
                       tuple(os.path.abspath(s) for s in sources), caption_tokenizer=tokenizer)
+
+
+_LOAD_CODES = frozenset({"RA012", "RA040", "RA041", "RA042", "RA043", "RA050"})
+
+
+def _unused_reg_softened(datasets: Sequence[Dataset], findings: list[Finding]) -> list[Finding]:
+    """A broken reg image the balancing loop does not register is never sized nor loaded: sd-scripts
+    runs. Say so, as a warning, and that it would crash once the counts change."""
+    from dataclasses import replace
+
+    from .model import Severity
+    from .registration import register
+
+    reg_paths, registered = set(), set()
+    for ds in datasets:
+        image_data = register(ds)[0]
+        registered |= {r.record.abs_path for r in image_data.values()}
+        reg_paths |= {img.abs_path for s in ds.reg_subsets for img in s.images}
+    out = []
+    for f in findings:
+        if f.code in _LOAD_CODES and f.path in reg_paths and f.path not in registered:
+            f = replace(f, severity=Severity.WARNING,
+                        message=f"{f.message} — but the reg balancing loop does not use this image today, so "
+                                f"sd-scripts never reads it; it would fail if the train/reg counts change")
+        out.append(f)
+    return out
 
 
 def _dataset_findings(spec: DatasetSpec, subsets: tuple[Subset, ...]) -> list[Finding]:

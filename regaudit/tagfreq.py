@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from .model import Dataset, Subset
 
@@ -61,16 +62,40 @@ def top(counter: Counter, n: int | None = None) -> list[tuple[str, int]]:
     return items if n is None else items[:n]
 
 
-def role_tables(datasets: Iterable[Dataset]) -> tuple[Counter, Counter]:
-    """(train tags, reg tags) over every subset of every dataset."""
+def only_in(a: Counter, b: Counter) -> Counter:
+    """Tags of ``a`` that never occur in ``b``."""
+    return Counter({t: n for t, n in a.items() if t not in b})
+
+
+@dataclass(frozen=True)
+class SubsetTags:
+    path: str  # the subset folder, absolute
+    role: str  # "train" | "reg"
+    dataset: int
+    tags: tuple[tuple[str, int], ...]  # every tag, most common first
+    captions: int  # captions counted
+
+
+@dataclass(frozen=True)
+class TagTables:
+    ss_tag_frequency: dict[str, dict[str, int]]
+    subsets: tuple[SubsetTags, ...]
+    train: tuple[tuple[str, int], ...]
+    reg: tuple[tuple[str, int], ...]
+    only_in_reg: tuple[tuple[str, int], ...]
+    only_in_train: tuple[tuple[str, int], ...]
+
+
+def tag_tables(datasets: Iterable[Dataset]) -> TagTables:
+    datasets = list(datasets)
+    subsets = []
     train: Counter = Counter()
     reg: Counter = Counter()
     for d in datasets:
         for s in d.subsets:
-            (reg if s.config.is_reg else train).update(subset_counter(s))
-    return train, reg
-
-
-def only_in(a: Counter, b: Counter) -> Counter:
-    """Tags of ``a`` that never occur in ``b``."""
-    return Counter({t: n for t, n in a.items() if t not in b})
+            c = subset_counter(s)
+            (reg if s.config.is_reg else train).update(c)
+            subsets.append(SubsetTags(s.abs_path, s.role.value, d.index, tuple(top(c)),
+                                      sum(1 for i in s.images if i.caption.text is not None)))
+    return TagTables(ss_tag_frequency(datasets), tuple(subsets), tuple(top(train)), tuple(top(reg)),
+                     tuple(top(only_in(reg, train))), tuple(top(only_in(train, reg))))

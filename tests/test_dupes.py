@@ -124,7 +124,8 @@ def test_cache_makes_second_run_decode_nothing_and_survives_corruption(tree, tmp
     assert again.hashed == 0 and again.groups == first.groups
     (tree / "train" / "10_sks dog" / "t0.jpg").write_bytes((tree / "reg" / "1_dog" / "r10.jpg").read_bytes())
     assert dupes(tree, cache=cache).hashed == 1
-    cache.write_bytes(b"this is not a database")
+    data = cache.read_bytes()  # corrupt, but still regaudit's (its header and mark intact): replaced
+    cache.write_bytes(data[:100] + b"this is not a database" * ((len(data) - 100) // 22 + 1))
     assert dupes(tree, cache=cache).hashed == 12
     assert dupes(tree, cache=cache).hashed == 0
     after = tree_fingerprint(tree)

@@ -71,26 +71,40 @@ def test_zero_byte_and_garbage(tmp_path):
 
 
 def test_jpeg_marker_then_garbage_crashes_header_reader(tmp_path):
+    # imagesize 1.4.1 raises this (checked on the real package); sd-scripts stops building
     (tmp_path / "bad.jpg").write_bytes(b"\xff\xd8" + b"\x00garbage")
-    assert probe(str(tmp_path / "bad.jpg")).error_kind == "header_crash"
+    r = probe(str(tmp_path / "bad.jpg"))
+    assert (r.size_via, r.error_kind, r.error) == ("crash", "header_crash", "ValueError: Invalid JPEG file")
 
 
-def test_truncated_jpeg_passes_header_fails_deep(tmp_path):
+def test_truncated_jpeg_found_by_its_missing_end_then_deep(tmp_path):
     p = make_image(tmp_path / "t.jpg", size=(256, 256), quality=95)
     data = p.read_bytes()
     p.write_bytes(data[: len(data) // 2])
-    assert probe(str(p)).error is None
+    r = probe(str(p))
+    assert r.error is None and (r.width, r.height) == (256, 256)
+    assert r.load_error_kind == "truncated" and r.load_error.startswith("OSError: image file is truncated")
     deep = probe(str(p), deep=True)
     assert deep.decode_error and deep.decoded
 
 
-def test_truncated_png_fails_deep(tmp_path):
+def test_truncated_png_found_by_its_missing_iend(tmp_path):
     p = tmp_path / "t.png"
     im = Image.effect_noise((128, 128), 50).convert("RGB")
     im.save(p)
     data = p.read_bytes()
     p.write_bytes(data[: len(data) // 2])
-    assert probe(str(p)).error is None and probe(str(p), deep=True).decode_error
+    r = probe(str(p))
+    assert r.error is None and r.load_error_kind == "truncated"
+    assert probe(str(p), deep=True).decode_error
+
+
+def test_data_after_the_end_marker_is_not_truncation(tmp_path):
+    j = make_image(tmp_path / "a.jpg", size=(40, 30))
+    j.write_bytes(j.read_bytes() + b"\0" * 100 + b"motion photo trailer" * 5000)  # a phone's MP4 trailer
+    p = make_image(tmp_path / "a.png", size=(40, 30))
+    p.write_bytes(p.read_bytes()[:-12])  # no IEND, but every pixel is there: Pillow loads it
+    assert probe(str(j)).load_error is None and probe(str(p)).load_error is None
 
 
 def test_not_a_file(tmp_path):
@@ -107,20 +121,18 @@ def test_format_mismatch_still_reads(tmp_path):
 
 
 def test_permission_denied_is_data_not_a_crash(tmp_path, monkeypatch):
-    import builtins
-
     from regaudit.captions import read_caption
 
     p = make_image(tmp_path / "a.png")
     (tmp_path / "a.caption").write_text("x")
-    real_open = builtins.open
+    real_open = os.open
 
     def denying(file, *a, **k):
         if str(file).startswith(str(tmp_path)):
             raise PermissionError(13, "Permission denied", str(file))
         return real_open(file, *a, **k)
 
-    monkeypatch.setattr(builtins, "open", denying)
+    monkeypatch.setattr(os, "open", denying)
     r = probe(str(p))
     assert r.error_kind == "unreadable" and "Permission denied" in r.error
     assert read_caption(str(p), ".caption", "t").error == "unreadable"
@@ -141,3 +153,74 @@ def test_huge_image_header_is_read_without_decoding(tmp_path):
                       Caption(CaptionSource.EMPTY, None, ""))
     sub = Subset(SubsetConfig(str(tmp_path), False, 1, "x"), str(tmp_path), (rec,))
     assert "RA050" in {f.code for f in image_findings(sub)}
+
+
+def _webp(tmp_path, name, size, rgba=True):
+    return make_image(tmp_path / name, size=size, mode="RGBA" if rgba else "RGB", color=(1, 2, 3, 100), fmt="WEBP")
+
+
+def test_webp_vp8x_sizes_as_sd_scripts_reads_them(tmp_path):
+    # imagesize 1.4.1 returns the stored width-1, height-1 of a VP8X header (spec §10.1)
+    r = probe(str(_webp(tmp_path, "a.webp", (300, 200))))
+    assert (r.width, r.height, r.size_via, r.mode, r.has_transparency) == (299, 199, "header", "RGBA", True)
+    r = probe(str(_webp(tmp_path, "b.webp", (1, 200))))  # width 0: sd-scripts asks Pillow
+    assert (r.width, r.height, r.size_via, r.error) == (1, 200, "pillow", None)
+    r = probe(str(_webp(tmp_path, "c.webp", (300, 1))))  # height 0: a division by zero in the build
+    assert (r.width, r.height, r.error_kind) == (299, 0, "no_size")
+    r = probe(str(_webp(tmp_path, "d.webp", (300, 200), rgba=False)))
+    assert (r.width, r.height, r.mode) == (300, 200, "RGB")
+
+
+def test_svg_named_png_builds_then_fails_to_load(tmp_path):
+    # spec §10.8: imagesize reads (512.0, 768.0); Pillow cannot open it
+    p = tmp_path / "b.png"
+    p.write_text('<svg width="512" height="768" xmlns="http://www.w3.org/2000/svg"></svg>')
+    r = probe(str(p))
+    assert (r.width, r.height, r.size_via, r.error, r.format) == (512.0, 768.0, "header", None, None)
+    assert isinstance(r.width, float)
+    assert r.load_error_kind == "unopenable" and r.load_error.startswith("UnidentifiedImageError")
+    p.write_text('<svg width="100%" height="100%"></svg>')
+    assert probe(str(p)).error == "ValueError: unknown length value: 100%"
+
+
+def test_png_text_bomb_is_unopenable(tmp_path):
+    ihdr = struct.pack(">LLBBBBB", 30, 20, 8, 2, 0, 0, 0)
+    chunk = lambda t, d: struct.pack(">L", len(d)) + t + d + struct.pack(">L", zlib.crc32(t + d))  # noqa: E731
+    body = zlib.compress(b"a" * (2 << 20))
+    idat = chunk(b"IDAT", zlib.compress(b"\0" * 91 * 20))
+    (tmp_path / "bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"zTXt", b"k\0\0" + body)
+                                        + idat + chunk(b"IEND", b""))
+    r = probe(str(tmp_path / "bomb.png"))
+    assert (r.width, r.height, r.load_error_kind) == (30, 20, "unopenable")
+    assert "Decompressed data too large" in r.load_error
+
+
+def test_header_reader_reports_what_pillow_reports(tmp_path):
+    # the one-pass header readers against the Pillow-based probe on generated files
+    from regaudit import images
+    from regaudit.imagesize_141 import Source
+
+    cases = []
+    for mode in ("1", "L", "LA", "P", "RGB", "RGBA", "I;16"):
+        cases.append(make_image(tmp_path / f"m{mode.replace(';', '')}.png", mode=mode))
+    cases.append(make_image(tmp_path / "pt.png", mode="P", transparency=3))
+    cases.append(make_image(tmp_path / "lt.png", mode="L", transparency=3))
+    cases.append(make_image(tmp_path / "rt.png", mode="RGB", transparency=(1, 2, 3)))
+    for mode in ("L", "RGB", "CMYK"):
+        cases.append(make_image(tmp_path / f"j{mode}.jpg", mode=mode))
+        cases.append(make_image(tmp_path / f"jp{mode}.jpg", mode=mode, progressive=True))
+    for o in (3, 6, 8):
+        cases.append(make_image(tmp_path / f"e{o}.jpg", exif_orientation=o))
+        cases.append(make_image(tmp_path / f"e{o}.png", exif_orientation=o))
+        cases.append(make_image(tmp_path / f"e{o}.webp", exif_orientation=o))
+    cases.append(make_image(tmp_path / "ll.webp", mode="RGBA", lossless=True))
+    cases.append(make_image(tmp_path / "ly.webp", mode="RGB"))
+    for p in cases:
+        fd = os.open(p, os.O_RDONLY)
+        try:
+            n = os.fstat(fd).st_size
+            src = Source(os.read(fd, images.HEAD_BYTES), fd, n)
+            assert images.headers.view(src) is not None, p.name  # read without Pillow
+            assert images._probe(src, False) == images._probe_pillow(src, False), p.name
+        finally:
+            os.close(fd)

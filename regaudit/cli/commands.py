@@ -206,13 +206,17 @@ def report(
     from ..outputs import check_target, write_text
     from ..render import html as html_out
     from ..report import ReportData, make_thumbnails, wanted_thumbnails
+    from ..tagfreq import tag_tables
+    from .captions import caption_inputs, caption_audit, text_options
     inp = inputs(ctx, trainer, num_processes)
+    text = text_options(inp)
+    caption_inputs(inp, {})
     specs, sources = inp.specs, inp.sources
     flip_aug = bool(inp.sd.get("flip_aug", False)) or any(s.flip_aug for spec in specs for s in spec.subsets)
     folders = dataset_folders(specs, sources)
     check_target(output, folders, force)  # before the work, not after it
     with progress_bar(progress, "reading image headers") as cb:
-        result = run_scan(inp, jobs=jobs, progress=cb)
+        result = run_scan(inp, jobs=jobs, progress=cb, text=text)
     p = plan(result, inp.opts)  # type: ignore[arg-type]
     findings = list(p.findings)
     found = None
@@ -226,7 +230,8 @@ def report(
     findings = json_out.sort_findings(findings)
     with progress_bar(progress, "making thumbnails") as cb:
         thumbs = make_thumbnails(wanted_thumbnails(result, p, found, tuple(findings)), thumb_size, jobs, cb)
-    page = html_out.render(ReportData(result, p, found, tuple(findings), "regaudit " + shlex.join(ARGV), thumbs))
+    page = html_out.render(ReportData(result, p, found, tuple(findings), "regaudit " + shlex.join(ARGV), thumbs,
+                                      caption_audit(result, text), tag_tables(result.datasets)))
     size = write_text(output, page, folders, force)
     stderr.print(f"regaudit: wrote {display(output)} ({size / 1024:.0f} KiB, {len(thumbs)} thumbnails)",
                  markup=False)

@@ -309,6 +309,8 @@ def _build(ctx, facts, sd, start_crash, num_processes: int, require_source: bool
         token_warmup_step=_number(sd, "token_warmup_step", 0, low=None),
         enable_wildcard=bool(sd.get("enable_wildcard", False)),
         dropout_keys_allowed="textual_inversion" not in facts.name,
+        empty_dataset_schema=("db" if Kind.FINE_TUNING not in facts.kinds or Kind.DREAMBOOTH not in facts.kinds
+                              else "cn" if sd.get("masked_loss", False) else "ft"),
     )
     if args.enable_bucket and args.bucket_reso_steps and \
             (args.max_bucket_reso - args.min_bucket_reso) // args.bucket_reso_steps > 100_000:

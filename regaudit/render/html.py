@@ -38,6 +38,8 @@ figcaption{font-size:12px;color:var(--muted);word-break:break-all}
 .finding .code{font-weight:700}.finding .hint{color:var(--muted)}.finding .path{font-family:monospace;font-size:12px;word-break:break-all}
 .sev-title.error{color:var(--err)}.sev-title.warning{color:var(--warn)}.sev-title.info{color:var(--info)}
 svg text{font:12px system-ui,sans-serif}.crash{color:var(--err);font-weight:700}
+table.tags td,table.tags th{text-align:left}ol.captions{margin:4px 0;padding-left:22px}
+ol.captions li{margin:2px 0}.captions .tok{color:var(--muted);font-size:12px}.captions .over{color:var(--err);font-weight:600}
 """
 
 JS = """
@@ -103,6 +105,7 @@ def render(data: ReportData) -> str:
         + "".join(f"<option value='{_e(p)}'>{_e(_short(p))} ({r})</option>" for p, r in subsets)
         + "</select></label></nav><main>",
         _subsets(data),
+        _captions(data),
         _balance(data),
         _buckets(data),
         _dupes(data, subsets),
@@ -136,7 +139,7 @@ def _subsets(data: ReportData) -> str:
                 f"<tr><td>{s.num_repeats}</td><td>{_e('(none)' if tokens is None else tokens)}</td>"
                 f"<td class=n-images>{len(s.images)}</td><td>{s.samples}</td><td>{c['file']}</td>"
                 f"<td>{c['class_tokens']}</td><td>{c['empty']}</td></tr></table><div class=strip>"
-                + "".join(_img(data, i.abs_path) for i in s.images[:STRIP])
+                + "".join(_img(data, i.abs_path, title=_caption_title(i)) for i in s.images[:STRIP])
                 + (f"<span class=more>and {len(s.images) - STRIP} more</span>" if len(s.images) > STRIP else "")
                 + "</div></article>")
     out.append("</section>")
@@ -262,5 +265,70 @@ def _findings(data: ReportData, subsets: list[tuple[str, str]]) -> str:
                        f"<div class=hint>hint: {_e(f.hint)}</div></div></div>")
     if not data.findings:
         out.append("<p>No findings.</p>")
+    out.append("</section>")
+    return "".join(out)
+
+
+_CAPTION_ROWS = 200  # captions listed per subset
+_TAG_ROWS = 25
+
+
+def _caption_title(img) -> str:
+    """Hover text of a thumbnail: the file and the caption sd-scripts registers for it."""
+    cap = img.caption
+    if cap.text is None:
+        what = f"caption file cannot be read ({cap.error})"
+    else:
+        what = cap.text if cap.text else "(empty caption)"
+        if img.caption_tokens is not None:
+            what += f"  [{img.caption_tokens} tokens]"
+    return f"{_short(img.abs_path)} — {what}"
+
+
+def _tag_rows(items, n: int) -> str:
+    return "".join(f"<li>{_e(t)} <span class=tok>{c}</span></li>" for t, c in items[:n]) + (
+        f"<li class=more>and {len(items) - n} more</li>" if len(items) > n else "")
+
+
+def _captions(data: ReportData) -> str:
+    """The tag table (as ss_tag_frequency counts tags), and every subset's captions with their tokens."""
+    audit, tables = data.captions, data.tags
+    if audit is None or tables is None:
+        return ""
+    out = ["<section id=captions><h2>Captions</h2>"]
+    limit = getattr(audit, "limit", None)
+    enc = audit.encoders
+    if not audit.tokenizer.available:
+        out.append(f"<p>Token counts left out: {_e(audit.tokenizer.reason)}</p>")
+    elif limit is None:
+        out.append(f"<p>{_e(enc.family)} has no CLIP text encoder; captions are not measured in tokens.</p>")
+    else:
+        out.append(f"<p>{_e(audit.options.trainer)} ({_e(enc.family)}) keeps {limit} CLIP tokens of each caption "
+                   f"and silently drops the rest. Counted with {_e(audit.tokenizer.library)}"
+                   + "".join(f"; not counted: {_e(x)}" for x in enc.not_counted) + ".</p>")
+    out.append("<table class='figures tags'><tr><th>train tags</th><th>reg tags</th><th>only in reg</th></tr><tr>"
+               + "".join(f"<td><ol>{_tag_rows(items, _TAG_ROWS)}</ol></td>"
+                         for items in (tables.train, tables.reg, tables.only_in_reg)) + "</tr></table>")
+    tags_of = {(t.dataset, t.path): t.tags for t in tables.subsets}
+    for st in audit.subsets:
+        s = st.subset
+        over = sum(1 for b in st.budgets if b.over > 0)
+        rows = []
+        for b in st.budgets[:_CAPTION_ROWS]:
+            cls = " class=over" if b.over else ""
+            tok = "" if b.tokens is None else f" <span class=tok>{b.tokens} tokens" + (
+                f", <span class=over>{b.over} past the limit</span>" if b.over else "") + "</span>"
+            text = "(cannot be read)" if b.text is None else (b.text or "(empty)")
+            rows.append(f"<li{cls} title='{_e(_short(b.path))}'>{_e(os.path.basename(b.path))}: {_e(text)}{tok}</li>")
+        more = len(st.budgets) - _CAPTION_ROWS
+        trigger = f", trigger '{_e(' '.join(st.trigger_words))}'" if st.trigger_words else ""
+        tags = tags_of.get((st.dataset, s.abs_path)) or ()
+        common = ", ".join(f"{t} ({c})" for t, c in tags[:10])
+        out.append(f"<article class=subset data-filter data-role={s.role.value} data-subset='{_e(s.abs_path)}'>"
+                   f"<div><span class='role {s.role.value}'>{s.role.value}</span> <b>{_e(_short(s.abs_path))}</b>"
+                   f" — {len(st.budgets)} captions, {over} over the limit{trigger}</div>"
+                   + (f"<p>Most common tags: {_e(common)}</p>" if common else "")
+                   + f"<details><summary>captions</summary><ol class=captions>{''.join(rows)}"
+                   + (f"<li class=more>and {more} more</li>" if more > 0 else "") + "</ol></details></article>")
     out.append("</section>")
     return "".join(out)

@@ -98,9 +98,9 @@ def findings_block(findings: Iterable[Finding]) -> Iterator[RenderableType]:
 
 def summary_line(c: dict[str, int]) -> Text:
     t = Text()
-    t.append(f"{c['error']} errors", style=SEVERITY_STYLE[Severity.ERROR] if c["error"] else "green")
+    t.append(_n(c["error"], "error"), style=SEVERITY_STYLE[Severity.ERROR] if c["error"] else "green")
     t.append(", ")
-    t.append(f"{c['warning']} warnings", style=SEVERITY_STYLE[Severity.WARNING] if c["warning"] else "")
+    t.append(_n(c["warning"], "warning"), style=SEVERITY_STYLE[Severity.WARNING] if c["warning"] else "")
     t.append(f", {c['info']} info")
     return t
 
@@ -139,9 +139,45 @@ def registered_table(plan) -> Table:
     return t
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "es" if word.endswith(("ch", "sh", "s", "x")) else "s")
+
+
+def verdict_text(plan) -> Text:
+    """The answer first: will sd-scripts start, where it stops and why, and the figures it computes."""
+    t = Text()
+    c = plan.crash
+    trainer = plan.options.trainer.name
+    if plan.no_data:
+        t.append("✗ ", style="bold red")
+        t.append(f"{trainer}.py finds no data and stops ('No data found'): nothing is trained", style="bold red")
+        return t
+    if c is not None and c.stage in ("start", "build"):
+        t.append("✗ ", style="bold red")
+        when = "before it starts" if c.stage == "start" else "while it builds the dataset"
+        t.append(f"{trainer}.py stops {when}: {c.exception} ({c.code})", style="bold red")
+        t.append(f" — {display(c.message)}")
+        return t
+    train = sum(r.num_repeats for d in plan.datasets for r in d.images if not r.is_reg)
+    reg = sum(r.num_repeats for d in plan.datasets for r in d.images if r.is_reg)
+    figures = (f"{_n(train, 'train sample')} + {_n(reg, 'reg sample')}, {_n(plan.batches_per_epoch or 0, 'batch')} "
+               f"per epoch, {_n(plan.max_train_steps or 0, 'step')} ({_n(plan.epochs or 0, 'epoch')})")
+    if c is not None:
+        t.append("✗ ", style="bold red")
+        t.append(f"{trainer}.py starts ({figures}) but fails when it first loads ", style="bold red")
+        t.append(f"{display(shown(c.path))}: {c.exception} ({c.code})", style="bold red")
+        return t
+    t.append("✓ ", style="bold green")
+    t.append(f"{trainer}.py starts: {figures}", style="bold green")
+    left_out = [f for f in plan.findings if f.severity.value == "error"]
+    if left_out:
+        t.append(f"; {_n(len(left_out), 'error')} below (images left out or broken)", style="yellow")
+    return t
+
+
 def balance_view(plan, with_images: bool = False) -> Group:
     """Rich view of a balance.BalancePlan."""
-    parts: list[RenderableType] = []
+    parts: list[RenderableType] = [verdict_text(plan)]
     head = Text()
     head.append("regaudit balance", style="bold")
     head.append(" — ")
@@ -278,10 +314,86 @@ def check_view(verdict) -> Group:
     head = Text(f"{HUMAN_HEAD}{', '.join(verdict.ran)}; policy: {display(verdict.policy)}; "
                 f"fail-on {verdict.fail_on.value}) — ")
     parts: list[RenderableType] = [head + summary_line(verdict.counts())]
+    if verdict.balance is not None:
+        parts.append(verdict_text(verdict.balance))
     parts += list(findings_block(verdict.findings))
     if verdict.failing:
         parts.append(Text(f"\nFAILED: {len(verdict.failing)} finding(s) at or above '{verdict.fail_on.value}'",
                           style="bold red"))
     else:
         parts.append(Text(f"\nPASSED: no finding at or above '{verdict.fail_on.value}'", style="bold green"))
+    return Group(*parts)
+
+
+def _tag_cell(items, n: int) -> str:
+    return ", ".join(f"{display(t)} ({c})" for t, c in items[:n]) + (f", … {len(items) - n} more" if len(items) > n else "")
+
+
+def captions_view(audit, tables, findings, top: int = 15) -> Group:
+    """Rich view of ``regaudit captions``: a prompts.TextAudit and a tagfreq.TagTables."""
+    enc = audit.encoders
+    budgets = [b for st in audit.subsets for b in st.budgets]
+    over = sorted((b for b in budgets if b.over > 0), key=lambda b: -b.over)
+    head = Text()
+    head.append("regaudit captions", style="bold")
+    limit = "no CLIP tokenizer" if audit.limit is None else f"{audit.limit} CLIP tokens kept per caption"
+    head.append(f": {audit.options.trainer} ({enc.family}, {limit}); {sum(1 for b in budgets if b.text is not None)} "
+                f"captions, {len(over)} over the limit — ")
+    head.append_text(summary_line(counts(findings)))
+    parts: list[RenderableType] = [head]
+    tok = audit.tokenizer
+    if tok.available:
+        names = " and ".join(t.name for t in enc.clip) or "no CLIP tokenizer"
+        parts.append(Text(f"tokens counted with {tok.library} as sd-scripts' CLIPTokenizer counts them ({names})",
+                          style="dim"))
+    else:
+        parts.append(Text(f"token counts left out: {tok.reason}", style="yellow"))
+    for what in enc.not_counted:
+        parts.append(Text(f"not counted: {what}", style="dim"))
+    t = Table(title="Captions per subset", title_justify="left")
+    for col, kw in (("ds", {"justify": "right"}), ("role", {}), ("trigger", {}), ("file/tokens/empty", {}),
+                    ("tokens min/med/max", {}), ("over limit", {"justify": "right"}), ("trigger check", {}),
+                    ("folder", {"overflow": "fold"})):
+        t.add_column(col, **kw)
+    for st in audit.subsets:
+        s = st.subset
+        c = s.caption_counts()
+        n = sorted(b.tokens for b in st.budgets if b.tokens is not None)
+        spread = f"{n[0]}/{n[len(n) // 2]}/{n[-1]}" if n else "—"
+        if s.config.is_reg:
+            k = sum(1 for b in st.budgets if b.mentions)
+            trig = f"{k} carry a train trigger" if k else "ok"
+        else:
+            miss = sum(1 for b in st.budgets if b.trigger == "missing")
+            part = sum(1 for b in st.budgets if b.trigger == "partial")
+            trig = f"{miss} missing, {part} partial" if miss or part else "ok" if st.trigger_words else "—"
+        t.add_row(str(st.dataset), s.role.value, display(" ".join(st.trigger_words)) or "—",
+                  f"{c['file']}/{c['class_tokens']}/{c['empty']}", spread,
+                  str(sum(1 for b in st.budgets if b.over > 0)), trig, shown(s.abs_path))
+    parts.append(t)
+    if over:
+        o = Table(title=f"Captions over the limit ({len(over)})", title_justify="left")
+        for col in ("image", "tokens", "past limit", "never seen"):
+            o.add_column(col, overflow="fold")
+        for b in over[:MAX_ROWS]:
+            lost = ", ".join(display(x) for x in b.cut_tags[:6]) + (" …" if len(b.cut_tags) > 6 else "")
+            if b.shuffle_cut is not None:
+                lost = f"{b.shuffle_cut:.0%} of shuffled tags per step" + (f"; always: {lost}" if lost else "")
+            o.add_row(shown(b.path), " / ".join(f"{name} {v}" for name, v in b.seen), str(b.over), lost)
+        parts.append(Group(o, _more(len(over) - MAX_ROWS)) if len(over) > MAX_ROWS else o)
+    g = Table(title="Tags (as ss_tag_frequency counts them)", title_justify="left")
+    for col in ("train", "reg", "only in reg"):
+        g.add_column(col, overflow="fold")
+    rows = max(min(top, len(x)) for x in (tables.train, tables.reg, tables.only_in_reg, ((),)))
+    for k in range(rows):
+        g.add_row(*(f"{display(x[k][0])} ({x[k][1]})" if k < len(x) else ""
+                    for x in (tables.train, tables.reg, tables.only_in_reg)))
+    parts.append(g)
+    p = Table(title="Most common tags per subset", title_justify="left")
+    p.add_column("subset", overflow="fold")
+    p.add_column("tags", overflow="fold")
+    for st in tables.subsets:
+        p.add_row(f"{st.role} {shown(st.path)}", _tag_cell(st.tags, top) or "—")
+    parts.append(p)
+    parts.extend(findings_block(findings))
     return Group(*parts)

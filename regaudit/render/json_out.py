@@ -25,6 +25,7 @@ def image_json(img: ImageRecord) -> dict:
         "file_size": p.file_size,
         "error": p.error,
         "decode_error": p.decode_error,
+        "load_error": p.load_error,
         "caption_source": c.source.value,
         "caption_path": c.path and os.path.abspath(c.path),
         "caption": c.text,
@@ -209,4 +210,79 @@ def smoke_document(result) -> dict:
         "peak_memory_bytes": result.peak_memory_bytes,
         "peak_memory_kind": result.peak_memory_kind,
         "checks": [{"name": c.name, "passed": c.passed, "detail": c.detail} for c in result.checks],
+    }
+
+
+def _tags(items) -> list[dict]:
+    return [{"tag": t, "count": n} for t, n in items]
+
+
+def captions_document(audit, tables, findings) -> dict:
+    """JSON for ``regaudit captions``: ``audit`` is a prompts.TextAudit, ``tables`` a tagfreq.TagTables,
+    ``findings`` the caption findings (RA020-RA039)."""
+    import statistics
+
+    from ..caption_options import KEYS
+
+    c = counts(findings)
+    enc = audit.encoders
+    tags_by_path = {(t.dataset, t.path): t for t in tables.subsets}
+    subsets = []
+    for st in audit.subsets:
+        s = st.subset
+        counted = [b.tokens for b in st.budgets if b.tokens is not None]
+        subsets.append({
+            "path": s.abs_path,
+            "dataset": st.dataset,
+            "role": s.role.value,
+            "class_tokens": s.config.class_tokens,
+            "trigger_words": list(st.trigger_words),
+            "image_count": len(s.images),
+            "captions": s.caption_counts(),
+            "options": {k: getattr(s.config, k) for k in KEYS},
+            "tokens": None if not counted else {"min": min(counted), "median": statistics.median(counted),
+                                                "max": max(counted)},
+            "over_limit": sum(1 for b in st.budgets if b.over > 0),
+            "trigger_missing": sum(1 for b in st.budgets if b.trigger == "missing"),
+            "trigger_partial": sum(1 for b in st.budgets if b.trigger == "partial"),
+            "with_train_trigger": sum(1 for b in st.budgets if b.mentions),
+            "tags": _tags(tags_by_path[(st.dataset, s.abs_path)].tags) if (st.dataset, s.abs_path) in tags_by_path
+            else [],
+            "images": [{
+                "path": b.path,
+                "caption_source": b.source.value,
+                "caption": b.text,
+                "tokens": b.tokens,
+                "seen": {name: n for name, n in b.seen},
+                "over": b.over,
+                "cut_tags": list(b.cut_tags),
+                "kept_tokens": b.kept_tokens,
+                "shuffle_cut": b.shuffle_cut,
+                "trigger": b.trigger,
+                "mentions": list(b.mentions),
+            } for b in st.budgets],
+        })
+    budgets = [b for st in audit.subsets for b in st.budgets]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "command": "captions",
+        "trainer": audit.options.trainer,
+        "family": enc.family,
+        "max_token_length": audit.options.max_token_length,
+        "limit": audit.limit,
+        "tokenizers": [{"name": t.name, "source": t.source, "bang_is_pad": t.bang_is_pad} for t in enc.clip],
+        "not_counted": list(enc.not_counted),
+        "tokenizer": {"available": audit.tokenizer.available, "library": audit.tokenizer.library,
+                      "reason": audit.tokenizer.reason},
+        "summary": {"errors": c["error"], "warnings": c["warning"], "info": c["info"],
+                    "captions": sum(1 for b in budgets if b.text is not None),
+                    "over_limit": sum(1 for b in budgets if b.over > 0),
+                    "trigger_missing": sum(1 for b in budgets if b.trigger == "missing"),
+                    "trigger_partial": sum(1 for b in budgets if b.trigger == "partial"),
+                    "with_train_trigger": sum(1 for b in budgets if b.mentions)},
+        "subsets": subsets,
+        "tags": {"train": _tags(tables.train), "reg": _tags(tables.reg), "only_in_reg": _tags(tables.only_in_reg),
+                 "only_in_train": _tags(tables.only_in_train)},
+        "tag_frequency": tables.ss_tag_frequency,
+        "findings": [f.to_json() for f in sort_findings(findings)],
     }

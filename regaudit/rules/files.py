@@ -37,12 +37,25 @@ def image_findings(subset: Subset) -> Iterator[Finding]:
             yield rule("RA041").finding(where, f"image {p.error}; sd-scripts crashes when it reads the size",
                                         "Fix the file's permissions (chmod u+r), or remove it.")
         elif kind == "header_crash":
-            yield rule("RA042").finding(where, f"image {p.error}")
-        elif kind == "no_size":
+            yield rule("RA042").finding(where, f"sd-scripts' size reader (imagesize) raises {p.error} on this "
+                                               f"file's header: the dataset build stops")
+        elif kind == "no_size" and p.size_via == "none":
             yield rule("RA041").finding(where, f"image {p.error}; sd-scripts uses 0x0 and crashes "
                                                f"with a division by zero when bucketing")
+        elif kind == "no_size":
+            yield rule("RA041").finding(where, f"image {p.error} by sd-scripts' size reader (imagesize); sd-scripts "
+                                               f"divides by zero when it computes the image's bucket")
         if p.decode_error:
             yield rule("RA043").finding(where, f"image data cannot be decoded ({p.decode_error})")
+        elif p.load_error_kind in ("truncated", "corrupt"):
+            what = ("image file is cut short: its end marker is missing and decoding fails" if p.load_error_kind ==
+                    "truncated" else "image data cannot be decoded")
+            yield rule("RA043").finding(where, f"{what} ({p.load_error}); the dataset builds, then sd-scripts "
+                                               f"fails when it loads this image")
+        if p.load_error_kind == "unopenable":
+            yield rule("RA052").finding(where, f"sd-scripts reads a {p.width}x{p.height} size from the header, but "
+                                               f"Pillow cannot open the file ({p.load_error}): the dataset builds "
+                                               f"and counts it, then sd-scripts fails when it loads this image")
         if p.exif_orientation not in (None, 1):
             w, h = p.width, p.height
             turned = p.exif_orientation in (5, 6, 7, 8)
@@ -66,9 +79,9 @@ def image_findings(subset: Subset) -> Iterator[Finding]:
                 yield rule("RA051").finding(
                     where, f"a '*{suffix}' latent cache file beside it says {cw}x{ch}, the image is "
                            f"{p.width}x{p.height}: trainers using that cache bucket it as {cw}x{ch}")
-        if p.width * p.height > HUGE_PIXELS:
-            yield rule("RA050").finding(where, f"{p.width}x{p.height} = {p.width * p.height:,} pixels is over "
-                                               f"Pillow's limit of {HUGE_PIXELS:,}; loading it raises an error")
+        if p.load_error_kind == "too_large":
+            yield rule("RA050").finding(where, f"Pillow refuses to open images over {HUGE_PIXELS:,} pixels "
+                                               f"({p.load_error}); sd-scripts fails when it loads this image")
 
 
 def caption_findings(subset: Subset, sibling_names: Iterable[str]) -> Iterator[Finding]:

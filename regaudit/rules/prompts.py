@@ -53,17 +53,17 @@ def _truncated(audit, st) -> Iterator[Finding]:
         if shares:
             mean = sum(shares) / len(shares)
             msg += (f"; with shuffle_caption a different part is cut every step: on an average step "
-                    f"{mean:.0%} of these captions' shuffled tags do not fit (up to "
-                    f"{max(shares):.0%} in one caption)")
+                    f"{mean:.0%} of these captions' shuffled tags do not fit"
+                    + (f" (up to {max(shares):.0%} in one caption)" if len(shares) > 1 else ""))
         kept = [b for b in over if b.kept_tokens is not None and b.kept_tokens >= limit]
         if kept:
             k = max(kept, key=lambda b: b.kept_tokens or 0)
             msg += (f"; in {len(kept)} of them the kept part alone reaches the limit (up to {k.kept_tokens} tokens, "
                     f"{_name(k.path)}): none of their shuffled tags ever reaches the text encoder")
-        suffix = [b for b in over if b.cut_tags]
+        suffix = [b for b in over if b.suffix_cut]
         if suffix:
-            msg += (f"; {len(suffix)} captions lose tags of their fixed suffix on every step (e.g. "
-                    f"{_name(suffix[0].path)}: {', '.join(_q(t, 30) for t in suffix[0].cut_tags[:EXAMPLES])})")
+            msg += f"; {len(suffix)} captions lose tags of their fixed suffix (after the second keep_tokens_separator) " \
+                   f"on every step (e.g. {_name(suffix[0].path)})"
     elif worst.cut_tags:
         lost = ", ".join(_q(t, 30) for t in worst.cut_tags[:EXAMPLES])
         more = f" and {len(worst.cut_tags) - EXAMPLES} more" if len(worst.cut_tags) > EXAMPLES else ""
@@ -104,10 +104,16 @@ def _reg_mentions(st) -> Iterator[Finding]:
         for ct in b.mentions:
             by_trigger[ct] += 1
             first.setdefault(ct, b.path)
+    sc = s.config
+    added = [x for x in (sc.caption_prefix, sc.caption_suffix) if x]
     for ct, n in by_trigger.items():
+        why = ""
+        if added and any(b.mentions and ct in b.mentions for b in st.budgets):
+            why = (f"; caption_prefix/caption_suffix ({', '.join(repr(x) for x in added)}) are added to reg "
+                   f"captions too")
         yield rule("RA033").finding(
             s.abs_path, f"{n} of {len(st.budgets)} reg captions carry the trigger of the train subset '{ct}' "
-                        f"(e.g. {_name(first[ct])})")
+                        f"(e.g. {_name(first[ct])}){why}")
 
 
 def _duplicates(st) -> Iterator[Finding]:
@@ -121,11 +127,13 @@ def _duplicates(st) -> Iterator[Finding]:
         yield rule("RA034").finding(s.abs_path, f"{images} images share {len(shared)} identical captions: {ex}")
     repeated = []
     for b in st.budgets:
-        if b.text:
-            c = Counter(caption_tags(b.text))
-            dup = [t for t, n in c.items() if n > 1]
-            if dup:
-                repeated.append((b, dup))
+        if b.text and "," in b.text:
+            parts = list(map(str.strip, b.text.lower().split(",")))
+            if len(set(parts)) < len(parts):  # a repeat, or only empty pieces: look closer
+                tags = caption_tags(b.text)
+                dup = [t for t, n in Counter(tags).items() if n > 1]
+                if dup:
+                    repeated.append((b, dup))
     if repeated:
         b, dup = repeated[0]
         yield rule("RA034").finding(
@@ -183,7 +191,8 @@ def _separators(st) -> Iterator[Finding]:
                                 f"token warmup and tag dropout are off, so it reaches the text encoder as text "
                                 f"(e.g. {_name(lit[0].path)})")
         return
-    one = [b for b in texts if sep not in cp.with_prefix_suffix(b.text or "", sc)]
+    one = [b for b in texts if b.source is CaptionSource.FILE and len((b.text or "").split()) > 1
+           and sep not in cp.with_prefix_suffix(b.text or "", sc)]
     if one:
         yield rule("RA036").finding(
             s.abs_path, f"{len(one)} of {len(texts)} captions contain no caption_separator {sep!r}: each is one tag, "
@@ -231,10 +240,10 @@ def _augmentation(audit, st) -> Iterator[Finding]:
         parts.append(f"caption_dropout_every_n_epochs {sc.caption_dropout_every_n_epochs}: every "
                      f"{_nth(sc.caption_dropout_every_n_epochs)}epoch trains all of them with an empty caption")
     dynamic = cp.is_dynamic(sc)
-    if sc.caption_tag_dropout_rate > 0 and sc.caption_separator:
-        flex = [b.n_flex for b in texts]
-        p = f"caption_tag_dropout_rate {sc.caption_tag_dropout_rate:g}: each of the {min(flex)}–{max(flex)} " \
-            f"shuffled tags of a caption is left out of {sc.caption_tag_dropout_rate:.0%} of steps"
+    flex = [b.n_flex for b in texts]
+    if sc.caption_tag_dropout_rate > 0 and sc.caption_separator and max(flex) > 0:
+        p = f"caption_tag_dropout_rate {sc.caption_tag_dropout_rate:g}: each shuffled tag ({min(flex)} to {max(flex)} " \
+            f"a caption) is left out of {sc.caption_tag_dropout_rate:.0%} of steps"
         loose = [b for b in texts if b.trigger_in_flex]
         if loose and st.trigger_words:
             p += (f", the trigger '{' '.join(st.trigger_words)}' too in {len(loose)} captions where it is not in the "

@@ -35,7 +35,8 @@ _RULES = [
          "Subsets with num_repeats < 1 are dropped before their images are listed.",
          "Give the folder a repeat count of 1 or more, or move it out of the root."),
     Rule("RA003", "images-in-root", E,
-         "Image files directly in a train/reg root are never read.",
+         "Image files directly in a train/reg root are never read (an error when the root has no subset "
+         "beside them, a warning for stray files beside subsets).",
          "Only the direct subfolders of train_data_dir/reg_data_dir are subsets; files in the root "
          "itself are ignored. This usually means the concept folder was passed instead of its parent.",
          "Move the images into a '<repeats>_<class tokens>' subfolder, or pass the parent folder."),
@@ -66,7 +67,7 @@ _RULES = [
          "The same folder is configured twice in one dataset; the later one is ignored.",
          "Subsets are compared by their image_dir string; whichever of train or reg comes first wins.",
          "Do not use one folder as both training and regularization data."),
-    Rule("RA010", "aliased-subset", E,
+    Rule("RA010", "aliased-subset", W,
          "One folder is reached through two different paths; sd-scripts registers its images twice.",
          "The duplicate check compares path strings, so a folder named two ways (relative and "
          "absolute, or through a symlink) is read twice and its samples counted twice.",
@@ -238,6 +239,12 @@ _RULES = [
          "_sd3, _flux) file matched by path prefix, so a stale cache, or another image's cache whose name "
          "starts with this image's name, decides its bucket.",
          "Delete the stale cache files (they are rebuilt), or rename images so no name is a prefix of another."),
+    Rule("RA052", "image-unloadable", E,
+         "Pillow cannot open an image whose header gave sd-scripts a size: training fails when it loads it.",
+         "sd-scripts reads sizes with imagesize, which trusts a file's first bytes (an SVG saved as .png, a PNG "
+         "with a decompression-bomb text chunk or a bad checksum, a WebP cut short). The dataset is built and the "
+         "image counted in the steps; the first time it is loaded (a step, or latent caching) Pillow raises.",
+         "Convert the file to a real PNG, JPEG or WebP, or remove it."),
     # --- registration, balancing, buckets, steps (spec §4-6)
     Rule("RA074", "zero-width-bucket", E,
          "With bucket_no_upscale, an image narrower than bucket_reso_steps gets a bucket of width 0.",

@@ -192,6 +192,15 @@ def make_case(seed: int, root: str) -> Case:
         fill(os.path.join("reg", f), rng.randint(0, 12))
     if rng.random() < 0.1 * quirks:
         _write(tree.p("train/stray.png"), _image_bytes("png", 64, 64, rng))
+    if rng.random() < 0.1 * quirks and train_folders:
+        # the face-crop fallback of 'p0_1_2_3_4.png' reads '<parent>/<prefix>.<ext>' outside the subset
+        prefix = train_folders[0].split("_")[0]
+        _write(tree.p(f"train/{prefix}{cap_ext or '.caption'}"), b"parent caption\n")
+    if rng.random() < 0.08 * quirks and train_folders:
+        target = os.path.join(root, "train", train_folders[0])
+        if os.path.isdir(target):
+            os.symlink(target, tree.p("train/9_linked"))
+            case.notes.append("symlinked subset")
     if not use_toml:
         train_arg = rng.choice(("train", "train", "./train", "train/", "missing_train")) if quirks else "train"
         argv += ["--train_data_dir", train_arg]
@@ -242,6 +251,11 @@ def make_case(seed: int, root: str) -> Case:
         case.notes.append("bad option")
     if rng.random() < 0.1:
         argv += ["--prior_loss_weight", "0.5"]
+    if rng.random() < 0.1:
+        # part of the options through --config_file, as the kohya_ss GUI saves them
+        _write(tree.p("args.toml"), f"[training]\nmax_train_epochs = {rng.choice((1, 2))}\n"
+                                    f"[extra]\nnot_an_option = 1\n".encode())
+        argv += ["--config_file", rng.choice(("args", "args.toml"))]
     case.argv = argv
     return case
 
@@ -267,7 +281,8 @@ def _toml(rng: random.Random, train_folders: list[str], reg_folders: list[str], 
         if rng.random() < 0.3:
             lines += [f"batch_size = {rng.choice((1, 2, 4))}"]
         if rng.random() < 0.1 * quirks and d > 0:
-            lines += ["class_tokens = \"x\""]  # an empty [[datasets]] rejects this
+            if rng.random() < 0.5:
+                lines += ["class_tokens = \"x\""]  # an empty [[datasets]] rejects this
             lines += [""]
             continue
         mine = folders[d::n_datasets]
@@ -278,6 +293,8 @@ def _toml(rng: random.Random, train_folders: list[str], reg_folders: list[str], 
                 spelling = path + "/"
             elif r < 0.2 * quirks:
                 spelling = "./" + path
+            elif r < 0.25 * quirks:
+                spelling = path.replace("/", "/./", 1)
             lines += ["  [[datasets.subsets]]", f"  image_dir = {spelling!r}".replace("'", '"')]
             if is_reg:
                 lines += ["  is_reg = true"]
