@@ -20,9 +20,6 @@ from .trainers import RegWeight, TrainerFacts
 from .registration import RegBalance, Registered, reg_repeats, register  # noqa: F401  (re-exported)
 from .rules import rule
 
-SIZE_EXCEPTIONS = {"not_a_file": "IsADirectoryError", "unreadable": "PermissionError"}
-
-
 @dataclass(frozen=True)
 class BalanceOptions:
     """sd-scripts' options that shape the run beyond the dataset definitions."""
@@ -491,13 +488,13 @@ def _unbucketed_size_findings(images, resolution: tuple[int, int], opts: Balance
         if not r.image_size:
             continue
         iw, ih = r.image_size
-        if iw < w or ih < h:
-            small.append(r)
-        elif (iw > w or ih > h) and not r.subset.config.random_crop:
-            large.append(r)
+        if (iw > w or ih > h) and not r.subset.config.random_crop:
+            large.append(r)  # checked first, on the loaded pixels
+        elif iw < w or ih < h:
+            small.append(r)  # after an optional random crop the image must be exactly W x H
     out = []
-    for group, what, stop in ((small, "smaller than {} without --enable_bucket", "'image size is small'"),
-                              (large, "larger than {} without --enable_bucket or --random_crop", "'image too large'")):
+    for group, what, stop in ((large, "larger than {} without --enable_bucket or --random_crop", "'image too large'"),
+                              (small, "smaller than {} without --enable_bucket", "'image size is small'")):
         if group:
             first = group[0]
             out.append(rule("RA071").finding(

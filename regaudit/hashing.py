@@ -8,6 +8,8 @@ images are box-reduced before the final resampling that imagehash itself perform
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 from dataclasses import dataclass
 from enum import Enum
 
@@ -100,7 +102,8 @@ def _phash_pair(gray: Image.Image) -> tuple[int, int]:
     return h, m
 
 
-_BLOCK = 1 << 20  # the file bytes are hashed in blocks of this size, never read whole
+_BLOCK = 1 << 20  # a large file's bytes are hashed in blocks of this size, never read whole
+_IN_MEMORY = 16 << 20  # files up to this size are read once and decoded from memory (faster)
 
 
 def _digest_of(fh) -> str:
@@ -132,7 +135,6 @@ def reduced(im: Image.Image, work: int = WORK_SIZE) -> Image.Image:
 
 
 def _decode_small(fh) -> tuple[Image.Image, int | None]:
-    fh.seek(0)
     with Image.open(fh) as im:
         orientation = im.getexif().get(0x0112) if im.format in ("JPEG", "MPO", "WEBP") else None
         small = reduced(im)
@@ -148,11 +150,18 @@ def encode(path: str, kind: HashKind, mirror: bool = True) -> HashEntry:
         return HashEntry("", None, None, None, f"cannot be read: {exc.strerror or exc}")
     with fh:
         try:
-            digest = _digest_of(fh)  # streamed: a 2 GiB file costs 1 MiB of memory here
+            if os.fstat(fh.fileno()).st_size <= _IN_MEMORY:
+                data = fh.read(_IN_MEMORY + 1)
+                digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+                source = io.BytesIO(data)
+            else:  # streamed: a 2 GiB file costs 1 MiB of memory here, and is decoded from disk
+                digest = _digest_of(fh)
+                fh.seek(0)
+                source = fh
         except OSError as exc:
             return HashEntry("", None, None, None, f"cannot be read: {exc.strerror or exc}")
         try:
-            small, orientation = _decode_small(fh)
+            small, orientation = _decode_small(source)
         except Exception as exc:  # any decode failure is a finding, not a crash
             return HashEntry(digest, None, None, None, f"cannot be decoded: {type(exc).__name__}: {exc}")
     h, m, fine, fine_m = _phash_all(small)

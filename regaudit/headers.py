@@ -57,6 +57,7 @@ def _read(src: Source, pos: int, n: int) -> bytes:
 _SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # both imagesize's and Pillow's frame markers
 _SKIP = frozenset({0xC4, 0xCC, 0xDC, 0xDD, 0xDF})  # read and ignored by Pillow
 _APP = frozenset(range(0xE0, 0xF0)) | {0xFE}
+_APP_READ = frozenset({0xE0, 0xE1, 0xE2, 0xED, 0xEE})  # the segments Pillow parses
 _EOI_TAIL = 1 << 16
 _MODE_BY_LAYERS = {1: "L", 3: "RGB", 4: "CMYK"}
 
@@ -64,53 +65,62 @@ _MODE_BY_LAYERS = {1: "L", 3: "RGB", 4: "CMYK"}
 def jpeg(src: Source) -> View | None:
     # Pillow's JpegImageFile._open walks FF xx markers up to the start of scan; imagesize hops the
     # same segments up to the first frame header. On a clean file the two walks are the same.
-    pos, size = 2, src.size
+    head, size = src.head, src.size
+    hl = len(head)
+    pos = 2
     frame = None
     exif = None
     icc_ok = True
     while True:
-        hdr = _read(src, pos, 4)
-        if len(hdr) < 4 or hdr[0] != 0xFF:
-            return None  # fill bytes, stray bytes or the end of the file: not clean
-        marker = hdr[1]
-        length = (hdr[2] << 8) | hdr[3]
+        if pos + 4 <= hl:
+            if head[pos] != 0xFF:
+                return None
+            marker = head[pos + 1]
+            length = (head[pos + 2] << 8) | head[pos + 3]
+        else:
+            hdr = src.read(pos, 4)
+            if len(hdr) < 4 or hdr[0] != 0xFF:
+                return None  # fill bytes, stray bytes or the end of the file: not clean
+            marker = hdr[1]
+            length = (hdr[2] << 8) | hdr[3]
         end = pos + 2 + length
         if length < 2 or end > size:
             return None
-        if marker == 0xDA:
-            break
-        if marker in _SOF:
-            if frame is not None:
+        if marker in _SKIP:  # DHT (the most frequent), DAC, DNL, DRI, EXP
+            pass
+        elif marker == 0xDB:
+            if not _dqt_ok(head[pos + 4:end] if end <= hl else src.read(pos + 4, length - 2)):
                 return None
-            s = _read(src, pos + 4, length - 2)
-            if len(s) < 6 or s[0] != 8 or s[5] not in _MODE_BY_LAYERS:
+        elif marker == 0xDA:
+            break
+        elif marker in _SOF:
+            s = head[pos + 4:min(end, pos + 10)] if pos + 10 <= hl else src.read(pos + 4, min(length - 2, 6))
+            if frame is not None or not icc_ok or len(s) < 6 or s[0] != 8 or s[5] not in _MODE_BY_LAYERS:
                 return None
             frame = ((s[3] << 8) | s[4], (s[1] << 8) | s[2], _MODE_BY_LAYERS[s[5]])
-            if not icc_ok:
-                return None
-        elif marker == 0xDB:
-            if not _dqt_ok(_read(src, pos + 4, length - 2)):
-                return None
         elif marker in _APP:
-            if marker in (0xE0, 0xE1, 0xE2, 0xED, 0xEE):
-                s = _read(src, pos + 4, min(length - 2, 14))
-                if marker == 0xE1 and s[:6] == b"Exif\x00\x00" or marker == 0xED and s[:14] == b"Photoshop 3.0\x00":
-                    s = _read(src, pos + 4, length - 2)
-                if marker == 0xE1 and s[:6] == b"Exif\x00\x00":
-                    if exif is not None:
-                        return None  # Pillow versions differ on several EXIF segments
-                    exif = s
-                elif marker == 0xE2 and (s[:4] == b"MPF\x00" or s[:12] == b"ICC_PROFILE\x00" and len(s) < 14):
+            if marker in _APP_READ:
+                s = head[pos + 4:min(end, pos + 18)] if pos + 18 <= hl else src.read(pos + 4, min(length - 2, 14))
+                if marker == 0xE1:
+                    if s[:6] == b"Exif\x00\x00":
+                        if exif is not None:
+                            return None  # Pillow versions differ on several EXIF segments
+                        exif = head[pos + 4:end] if end <= hl else src.read(pos + 4, length - 2)
+                elif marker == 0xE0:
+                    if s[:4] == b"JFIF" and len(s) < 7:
+                        return None
+                elif marker == 0xE2:
                     if s[:4] == b"MPF\x00":
                         return None  # may be an MPO
-                    icc_ok = False
-                elif marker == 0xE0 and s[:4] == b"JFIF" and len(s) < 7:
-                    return None
-                elif marker == 0xEE and s[:5] == b"Adobe" and len(s) < 7:
-                    return None
-                elif marker == 0xED and s[:14] == b"Photoshop 3.0\x00" and not _photoshop_ok(s):
-                    return None
-        elif marker not in _SKIP:
+                    if s[:12] == b"ICC_PROFILE\x00" and len(s) < 14:
+                        icc_ok = False
+                elif marker == 0xEE:
+                    if s[:5] == b"Adobe" and len(s) < 7:
+                        return None
+                elif s[:14] == b"Photoshop 3.0\x00":  # APP13
+                    if not _photoshop_ok(head[pos + 4:end] if end <= hl else src.read(pos + 4, length - 2)):
+                        return None
+        else:
             return None  # markers without a length (RSTn, SOI, ...), DHP, JPG and unknown ones
         pos = end
     if frame is None:
@@ -261,7 +271,7 @@ def png(src: Source) -> View | None:
     if mode is None or w * h > 2 * MAX_IMAGE_PIXELS:
         return None
     if exif is None:
-        exif = png_tail_exif(src)
+        exif = png_tail_exif(src)  # before png_ends, which then reads from the same block
     return View("PNG", mode, transparency or mode in ("LA", "RGBA"), exif, (w, h), (w, h), png_ends(src))
 
 
@@ -324,10 +334,14 @@ def _text_length(cid: bytes, data: bytes) -> int | None:
     return len(value)
 
 
+_EXIF_TAIL = 8192
+
+
 def png_tail_exif(src: Source) -> bytes | None:
-    # Pillow sees an eXIf chunk after the image data only when it decodes; one placed there sits
-    # near the end of the file, so look in the last 64 KiB instead of walking every chunk.
-    tail = min(src.size, 1 << 16)
+    """An eXIf chunk after the image data, which Pillow sees only when it decodes. Such a chunk
+    sits just before IEND, so only the last 8 KiB are searched (an EXIF block with a large
+    thumbnail placed there is missed)."""
+    tail = min(src.size, _EXIF_TAIL)
     data = src.read(src.size - tail, tail)
     at = data.rfind(b"eXIf")
     if at < 4:

@@ -27,7 +27,7 @@ from . import headers
 from .imagesize_141 import SizeCrash, Source, read_size
 from .model import ImageProbe
 
-HEAD_BYTES = 16384  # read at once: every header of a typical JPEG/PNG/WebP fits
+HEAD_BYTES = 4096  # read at once: the headers of most JPEG/PNG/WebP files fit; more is read on demand
 HUGE_PIXELS = 2 * headers.MAX_IMAGE_PIXELS  # Pillow raises DecompressionBombError above this
 
 # Pillow formats a file extension may legitimately hold.
@@ -61,8 +61,15 @@ def _pil():
     return Image
 
 
+def _value(width, height, via, fmt, mode, transparency, orientation, file_size, error=None, error_kind=None,
+           decode_error=None, decoded=False, load_error=None, load_error_kind=None) -> ImageProbe:
+    """An ImageProbe, made without the frozen dataclass's slower ``__init__`` (one per image)."""
+    return ImageProbe.of(width, height, via, fmt, mode, transparency, orientation, file_size, error,  # type: ignore
+                         error_kind, decode_error, decoded, load_error, load_error_kind)
+
+
 def _fail(kind: str, msg: str, file_size: int = 0, via: str = "none") -> ImageProbe:
-    return ImageProbe(0, 0, via, None, None, False, None, file_size, error=msg, error_kind=kind)
+    return _value(0, 0, via, None, None, False, None, file_size, error=msg, error_kind=kind)
 
 
 def _not_regular(mode: int) -> ImageProbe:
@@ -80,7 +87,7 @@ def stat_probe(path: str) -> ImageProbe:
         return _not_regular(st.st_mode)
     if st.st_size == 0:
         return _fail("zero_bytes", "is empty (0 bytes)")
-    return ImageProbe(0, 0, "none", None, None, False, None, st.st_size)
+    return _value(0, 0, "none", None, None, False, None, st.st_size)
 
 
 def probe(path: str, deep: bool = False) -> ImageProbe:
@@ -137,8 +144,8 @@ def _probe(src: Source, deep: bool) -> ImageProbe:
     elif not view.whole:
         load_error = _verify_load(src)
         load_kind = _kind_of(load_error)
-    return ImageProbe(w, h, via, view.format, view.mode, view.transparency, _exif.orientation(view.exif),
-                      src.size, error=error, error_kind=error_kind, load_error=load_error, load_error_kind=load_kind)
+    return _value(w, h, via, view.format, view.mode, view.transparency, _exif.orientation(view.exif), src.size,
+                  error, error_kind, None, False, load_error, load_kind)
 
 
 def _open_pillow(src: Source):
@@ -181,15 +188,15 @@ def _from_pillow(src: Source, deep: bool, size: tuple, crash: SizeCrash | None, 
         orientation = _exif.orientation(exif)
 
     if crash is not None:  # imagesize raises before anything else happens: the build stops
-        return ImageProbe(0, 0, "crash", fmt, mode, transparency, orientation, src.size,
-                          error=str(crash), error_kind="header_crash")
+        return _value(0, 0, "crash", fmt, mode, transparency, orientation, src.size,
+                      error=str(crash), error_kind="header_crash")
     if size[0] > 0:
         w, h, via = size[0], size[1], "header"
     elif im is not None:
         w, h, via = im.size[0], im.size[1], "pillow"
     else:
-        return ImageProbe(0, 0, "none", fmt, mode, transparency, orientation, src.size,
-                          error=f"size cannot be read: {_pillow_says(pil_error)}", error_kind="no_size")
+        return _value(0, 0, "none", fmt, mode, transparency, orientation, src.size,
+                      error=f"size cannot be read: {_pillow_says(pil_error)}", error_kind="no_size")
     error = error_kind = load_error = load_kind = None
     if w <= 0 or h <= 0:
         error, error_kind = f"size reads as {w}x{h}", "no_size"
@@ -202,8 +209,8 @@ def _from_pillow(src: Source, deep: bool, size: tuple, crash: SizeCrash | None, 
         im.close()
         load_error = _verify_load(src)
         load_kind = _kind_of(load_error)
-    return ImageProbe(w, h, via, fmt, mode, transparency, orientation, src.size, error=error, error_kind=error_kind,
-                      decode_error=decode_error, decoded=deep, load_error=load_error, load_error_kind=load_kind)
+    return _value(w, h, via, fmt, mode, transparency, orientation, src.size, error=error, error_kind=error_kind,
+                  decode_error=decode_error, decoded=deep, load_error=load_error, load_error_kind=load_kind)
 
 
 def _pillow_says(pil_error: str | None) -> str:

@@ -47,13 +47,15 @@ class Source:
     """Random access to a file's bytes with file semantics: reading past the end gives fewer
     bytes (or none). ``head`` holds the first bytes; the rest is read with ``pread`` on ``fd``."""
 
-    __slots__ = ("fd", "head", "size", "whole")
+    __slots__ = ("fd", "head", "size", "whole", "_win", "_win_pos")
 
     def __init__(self, head: bytes, fd: int | None = None, size: int | None = None):
         self.head = head
         self.fd = fd
         self.size = len(head) if size is None else size
         self.whole = fd is None or len(head) >= self.size
+        self._win = b""  # the last block read past the head
+        self._win_pos = 0
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Source:
@@ -65,8 +67,13 @@ class Source:
             return self.head[pos:end]
         if pos >= self.size:
             return b""
+        at = pos - self._win_pos
+        if 0 <= at and end - self._win_pos <= len(self._win):
+            return self._win[at:at + n]
         assert self.fd is not None
-        return os.pread(self.fd, n, pos)
+        block = os.pread(self.fd, max(n, 4096), pos)  # the next segments are likely in it
+        self._win, self._win_pos = block, pos
+        return block[:n]
 
     def seek_check(self, pos: int) -> None:
         """What seeking a Python file object to ``pos`` raises, if anything."""

@@ -27,11 +27,13 @@ CASE_INSENSITIVE_GLOB = os.name == "nt"
 _NESTED_WALK_LIMIT = 100_000  # entries looked at below one nested folder before giving up counting
 
 
-def is_globbed(name: str) -> bool:
-    """Would sd-scripts' image glob match this directory entry name?"""
+def is_globbed(name: str, case_insensitive: bool | None = None) -> bool:
+    """Would sd-scripts' image glob match this directory entry name? ``case_insensitive``: the
+    glob of the OS that will train (Windows matches '.Png'; Linux and macOS do not); default: this
+    machine's."""
     if name.startswith("."):
         return False  # glob's '*' never matches a leading dot
-    if CASE_INSENSITIVE_GLOB:
+    if CASE_INSENSITIVE_GLOB if case_insensitive is None else case_insensitive:
         return os.path.splitext(name)[1].lower() in _GLOB_LOWER
     return name.endswith(GLOB_EXTENSIONS)
 
@@ -176,7 +178,7 @@ class FolderListing:
     readable: bool = True
 
 
-def list_subset(image_dir: str) -> FolderListing:
+def list_subset(image_dir: str, case_insensitive: bool | None = None) -> FolderListing:
     """The image paths train_util.glob_images returns for one subset (non-recursive, exact
     extensions, no dot-files, de-duplicated and sorted by path string), and what it skips."""
     out = FolderListing()
@@ -200,7 +202,7 @@ def list_subset(image_dir: str) -> FolderListing:
     found: set[str] = set()
     for name, is_dir in entries:
         path = os.path.join(glob_dir, name)
-        if is_globbed(name):
+        if is_globbed(name, case_insensitive):
             found.add(path)  # directories and dangling links too: sd-scripts crashes on them
             continue
         abs_path = _abs(path)
@@ -232,7 +234,7 @@ def list_subset(image_dir: str) -> FolderListing:
                                        f"'{ext.upper()}' are)"))
             out.findings.append(rule("RA006").finding(
                 abs_path, f"'{name}' is never used: sd-scripts matches '{ext.lower()}' and '{ext.upper()}' "
-                          f"but not '{ext}' on this system",
+                          f"but not '{ext}' on Linux and macOS",
                 f"Rename it to '{os.path.splitext(name)[0]}{ext.lower()}'."))
         elif ext.lower() in OTHER_IMAGE_EXTENSIONS:
             out.ignored.append(Ignored(abs_path, "file", IgnoreReason.UNSUPPORTED_FORMAT,

@@ -92,6 +92,7 @@ def compact(cls: type) -> type:
     globals()[maker] = make  # pickle finds it by name
     values = attrgetter(*names)
     cls.__reduce__ = lambda self: (make, values(self))  # type: ignore[method-assign]
+    cls.of = staticmethod(make)  # type: ignore[attr-defined]  # all fields, positionally, without the frozen __init__
     return cls
 
 

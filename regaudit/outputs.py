@@ -128,3 +128,25 @@ def write_text(path: str, text: str, dataset_roots: Iterable[str] = (), force: b
             pass
         raise
     return len(data)
+
+
+def append_text(path: str, text: str, what: str) -> None:
+    """Append ``text`` to a file another program hands us to append to (GitHub's step summary):
+    created if missing, only ever a regular file (a FIFO without a reader is an error, never a
+    wait). Raises OutputError naming ``what``."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot append {what}: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OutputError(f"{path}: cannot append {what}: it is {kind_of(st.st_mode)}")
+        view = memoryview(text.encode("utf-8", "backslashreplace"))
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot append {what}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)

@@ -97,7 +97,8 @@ def _work(item: tuple[str, str, str | None, bool, bool | None]) -> tuple[ImagePr
 def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = None,
          progress: Progress | None = None, caption_extension: str = ".caption",
          sources: Sequence[str] = (), listing_only: bool = False,
-         latents_suffix: str | None = "_sd.npz", text: TextOptions | None = None) -> ScanResult:
+         latents_suffix: str | None = "_sd.npz", text: TextOptions | None = None,
+         case_insensitive: bool | None = None) -> ScanResult:
     """The dataset as sd-scripts sees it. ``listing_only`` skips image headers and captions (and
     their findings) for callers that only need which files are in which subset. ``latents_suffix``
     is the latent cache suffix whose file names set sizes (None: the trainer installs no strategy).
@@ -128,7 +129,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                     abs_dir, f"folder is configured twice in dataset {spec.index}; the later ({role}) "
                              f"entry is ignored and the first one is used"))
                 continue
-            listing = list_subset(sc.image_dir)
+            listing = list_subset(sc.image_dir, case_insensitive)
             ignored += listing.ignored
             findings += listing.findings
             if not listing.images:
@@ -222,9 +223,16 @@ def _dataset_findings(spec: DatasetSpec, subsets: tuple[Subset, ...]) -> list[Fi
     for real, group in by_real.items():
         if len(group) > 1:
             spellings = ", ".join(f"'{s.config.image_dir}' ({s.role.value})" for s in group)
+            distinct = len({tuple(img.path for img in s.images) for s in group})
+            if distinct == 1:
+                # 'D' and 'D/' glob to the same path strings: one registration, the later settings
+                what = (f"each subset counts in num_train/num_reg_images, but its {len(group[0].images)} images are "
+                        f"registered once, with the last spelling's repeats and captions")
+            else:
+                what = f"sd-scripts registers its {len(group[0].images)} images {distinct} times"
             out.append(rule("RA010").finding(
-                real, f"one folder is read as {len(group)} subsets through different paths: {spellings}; "
-                      f"sd-scripts registers its {len(group[0].images)} images {len(group)} times"))
+                real, f"one folder is read as {len(group)} subsets through different spellings: {spellings}; "
+                      f"{what}"))
     if not any(not s.config.is_reg for s in subsets):
         where = os.path.abspath(subsets[0].config.image_dir) if subsets else "."
         n_reg = sum(len(s.images) for s in subsets)

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path, PurePath
 
+from .safeio import open_regular
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -244,7 +246,7 @@ def _merge_config_file(args: SdArgs, config_file: str, given_values: dict, cwd: 
     if not os.path.exists(full):
         raise ArgvError(f"{path} not found.", "--config_file", exit_code=1)
     try:
-        with open(full, "rb") as fh:
+        with open_regular(full) as fh:  # a FIFO named x.toml is an error, never a wait
             data = tomllib.load(fh)
     except (OSError, ValueError, RecursionError) as exc:
         raise ArgvError(f"{path}: cannot be read as TOML ({exc})", "--config_file", exit_code=1,

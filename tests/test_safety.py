@@ -155,6 +155,12 @@ def test_output_that_is_not_a_regular_file_is_refused_without_waiting(ds):
     assert stat.S_ISFIFO(os.stat(ds / "fifo.html").st_mode)
 
 
+def test_github_step_summary_that_is_a_fifo_never_blocks(ds):
+    os.mkfifo(ds / "summary")
+    res = cli("check", "--train", "train", cwd=ds, env={"GITHUB_STEP_SUMMARY": str(ds / "summary")}, timeout=60)
+    assert res.returncode == 2 and b"job summary" in res.stderr
+
+
 def test_a_failed_write_keeps_the_earlier_output(capsys, ds, monkeypatch):
     out = ds / "out.json"
     assert run(capsys, "check", "--train", "train", "--format", "json", "-o", out)[0] == 0

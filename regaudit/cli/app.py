@@ -22,7 +22,7 @@ except ImportError:  # pragma: no cover - older typer on top of click
 app = typer.Typer(
     name="regaudit",
     help="Audit kohya-ss/sd-scripts DreamBooth/LoRA datasets: see them exactly as sd-scripts will.",
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -31,6 +31,20 @@ app = typer.Typer(
 stdout = Console(highlight=False, soft_wrap=False, markup=False)  # file names are never markup
 stderr = Console(stderr=True, highlight=False, markup=False)
 ARGV: list[str] = []  # the arguments of this run, for the report's "made by" line
+
+
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        sys.stdout.write(f"regaudit {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print regaudit's version and exit.")) -> None:
+    """Audit kohya-ss/sd-scripts DreamBooth/LoRA datasets: see them exactly as sd-scripts will."""
 
 
 def note(text: str) -> None:

@@ -21,6 +21,7 @@ from .options import (
     PROCESSES_OPT,
     PROGRESS_OPT,
     SD_EPILOG,
+    TARGET_OS_OPT,
     TRAINER_OPT,
     dupes_options,
     inputs,
@@ -35,6 +36,7 @@ FORMATS = ("human", "json", "github", "junit")
 def check(
     ctx: typer.Context,
     trainer: Optional[str] = TRAINER_OPT,
+    target_os: Optional[str] = TARGET_OS_OPT,
     num_processes: Optional[int] = PROCESSES_OPT,
     policy_file: Optional[str] = typer.Option(None, "--policy", metavar="FILE",
                                               help="YAML policy (default: ./regaudit.yaml, else built-in)."),
@@ -55,7 +57,7 @@ def check(
     from ..balance import plan
     from ..dedupe import find_dupes
     from ..gate import evaluate, merge
-    from ..outputs import check_target, write_text
+    from ..outputs import append_text, check_target, write_text
     from ..policy import FailOn, load
     pol = load(policy_file)
     if fail_on is not None and fail_on not in [f.value for f in FailOn]:
@@ -66,7 +68,7 @@ def check(
     overrides = dict(pol.training or {})
     if pol.caption_extension:
         overrides.setdefault("caption_extension", pol.caption_extension)
-    inp = inputs(ctx, trainer, num_processes, overrides=overrides)
+    inp = inputs(ctx, trainer, num_processes, overrides=overrides, target_os=target_os)
     specs, sources = inp.specs, inp.sources
     folders = dataset_folders(specs, sources)
     if output:
@@ -100,6 +102,9 @@ def check(
         rendered = ci.github(list(verdict.findings))
     else:
         rendered = ci.junit(list(verdict.findings), {id(f) for f in verdict.failing})
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_file:  # GitHub hands this file to every step to append to
+        append_text(summary_file, ci.step_summary(verdict), "the job summary (GITHUB_STEP_SUMMARY)")
     if output:
         if not isinstance(rendered, str):
             buf = io.StringIO()

@@ -23,6 +23,7 @@ from .options import (
     PROCESSES_OPT,
     PROGRESS_OPT,
     SD_EPILOG,
+    TARGET_OS_OPT,
     TRAINER_OPT,
     dupes_options,
     inputs,
@@ -48,13 +49,15 @@ def cache_notes(found) -> None:
 
 
 def _emit(doc: dict) -> None:
-    sys.stdout.write(json_out.dumps(doc) + "\n")
+    json_out.write(doc, sys.stdout)
+    sys.stdout.write("\n")
 
 
 @app.command(**SD_COMMAND)
 def scan(
     ctx: typer.Context,
     trainer: Optional[str] = TRAINER_OPT,
+    target_os: Optional[str] = TARGET_OS_OPT,
     deep: bool = typer.Option(False, "--deep", help="Also decode every image to catch truncated files."),
     images: bool = typer.Option(False, "--images", help="Also list every image (size, format, mode, EXIF, caption)."),
     as_json: bool = JSON_OPT,
@@ -64,7 +67,7 @@ def scan(
     """Show what sd-scripts will see: subsets, images, captions, and everything it ignores or chokes on.
 
     regaudit scan DIR | --train_data_dir T [--reg_data_dir R] | --dataset_config F [sd-scripts options]"""
-    inp = inputs(ctx, trainer)
+    inp = inputs(ctx, trainer, target_os=target_os)
     with progress_bar(progress, "scanning images") as cb:
         result = run_scan(inp, deep=deep, jobs=jobs, progress=cb)
     if as_json:
@@ -77,6 +80,7 @@ def scan(
 def balance(
     ctx: typer.Context,
     trainer: Optional[str] = TRAINER_OPT,
+    target_os: Optional[str] = TARGET_OS_OPT,
     num_processes: Optional[int] = PROCESSES_OPT,
     suggest: bool = typer.Option(False, "--suggest", help="Propose folder repeats / image counts that fix the balance."),
     reg_share: Optional[float] = typer.Option(None, "--reg-share", help="With --suggest: target share of the loss "
@@ -92,7 +96,7 @@ def balance(
     from ..balance import plan
     from ..suggest import suggest as make_suggestions
 
-    inp = inputs(ctx, trainer, num_processes)
+    inp = inputs(ctx, trainer, num_processes, target_os=target_os)
     with progress_bar(progress, "reading image headers") as cb:
         result = run_scan(inp, jobs=jobs, progress=cb)
     p = plan(result, inp.opts)  # type: ignore[arg-type]
@@ -112,6 +116,7 @@ def balance(
 def dupes(
     ctx: typer.Context,
     trainer: Optional[str] = TRAINER_OPT,
+    target_os: Optional[str] = TARGET_OS_OPT,
     hash_kind: str = HASH_OPT,
     max_distance: Optional[int] = DIST_OPT,
     cache: Optional[str] = CACHE_PATH_OPT,
@@ -125,7 +130,7 @@ def dupes(
     Mirror images count as duplicates with sd-scripts' --flip_aug (as flip_aug makes them one sample)."""
     from ..dedupe import find_dupes
 
-    inp = inputs(ctx, trainer)
+    inp = inputs(ctx, trainer, target_os=target_os)
     flip = bool(inp.sd.get("flip_aug", False)) or any(s.flip_aug for spec in inp.specs for s in spec.subsets)
     opts = dupes_options(hash_kind, max_distance, flip, cache, no_cache, jobs, inp.specs, inp.sources)
     result = run_scan(inp, jobs=jobs, listing_only=True)
@@ -142,6 +147,7 @@ def dupes(
 def smoke(
     ctx: typer.Context,
     trainer: Optional[str] = TRAINER_OPT,
+    target_os: Optional[str] = TARGET_OS_OPT,
     batch_size: int = typer.Option(4, "--batch-size", min=1, max=256, help="Samples in the smoke batch."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:N] (auto: CUDA when available)."),
     dtype: str = typer.Option("fp32", "--dtype", help="fp32 | bf16 | fp16 (autocast)."),
@@ -160,7 +166,7 @@ def smoke(
 
     if dtype not in ("fp32", "bf16", "fp16"):
         raise RegauditError(f"--dtype '{dtype}' is not one of fp32, bf16, fp16")
-    inp = inputs(ctx, trainer)
+    inp = inputs(ctx, trainer, target_os=target_os)
     loss_type = str(inp.sd.get("loss_type") or loss_kind) if "loss_type" in inp.sd.given else loss_kind
     if loss_type not in {t.value for t in LossType}:
         raise RegauditError(f"--loss-type '{loss_type}' is not one of {', '.join(t.value for t in LossType)}")
@@ -189,6 +195,7 @@ def smoke(
 def report(
     ctx: typer.Context,
     trainer: Optional[str] = TRAINER_OPT,
+    target_os: Optional[str] = TARGET_OS_OPT,
     num_processes: Optional[int] = PROCESSES_OPT,
     with_dupes: bool = typer.Option(True, "--dupes/--no-dupes", help="Include duplicate detection (default on)."),
     cache: Optional[str] = CACHE_PATH_OPT,
@@ -208,7 +215,7 @@ def report(
     from ..report import ReportData, make_thumbnails, wanted_thumbnails
     from ..tagfreq import tag_tables
     from .captions import caption_inputs, caption_audit, text_options
-    inp = inputs(ctx, trainer, num_processes)
+    inp = inputs(ctx, trainer, num_processes, target_os=target_os)
     text = text_options(inp)
     caption_inputs(inp, {})
     specs, sources = inp.specs, inp.sources
@@ -246,7 +253,19 @@ def rules(code: Optional[str] = typer.Argument(None, help="A code (RA001) or nam
             _emit([{"code": r.code, "name": r.name, "severity": r.severity.value, "summary": r.summary}
                    for r in REGISTRY.values()])  # type: ignore[arg-type]
             return
-        for r in REGISTRY.values():
+        if stdout.is_terminal:  # a table whose last column wraps to the terminal's width
+            from rich.table import Table
+
+            t = Table(box=None, show_header=False, pad_edge=False)
+            t.add_column("code", no_wrap=True)
+            t.add_column("severity", no_wrap=True)
+            t.add_column("name", no_wrap=True)
+            t.add_column("summary", ratio=1)
+            for r in REGISTRY.values():
+                t.add_row(r.code, r.severity.value, r.name, r.summary)
+            stdout.print(t)
+            return
+        for r in REGISTRY.values():  # piped: one line per rule, for grep
             stdout.print(f"{r.code}  {r.severity.value:<7}  {r.name:<28} {r.summary}", soft_wrap=True)
         return
     r = lookup(code)

@@ -37,6 +37,9 @@ HASH_OPT = typer.Option("phash", "--hash", help="Perceptual hash: phash, dhash, 
 DIST_OPT = typer.Option(None, "--max-distance", "--max_distance", min=0, max=32,
                         help="Largest Hamming distance (of 64 bits) that counts as a near duplicate "
                              "(default 8, measured in benchmarks/dupes.py).")
+TARGET_OS_OPT = typer.Option(None, "--target-os", metavar="OS",
+                             help="linux | windows | macos: the OS that will train (its image glob is case-sensitive "
+                                  "except on Windows); default: this machine.")
 CACHE_PATH_OPT = typer.Option(None, "--cache", metavar="PATH", help="Hash cache file (default: user cache dir).")
 NO_CACHE_OPT = typer.Option(False, "--no-cache", help="Neither read nor write the hash cache.")
 
@@ -101,6 +104,7 @@ class Inputs:
     sd: object  # sdargs.SdArgs
     config_crash: object = None  # config.DatasetConfigCrash
     notes: list[str] = field(default_factory=list)
+    case_insensitive: bool | None = None  # the training OS's image glob (None: this machine's)
 
     @property
     def latents_suffix(self) -> str | None:
@@ -113,7 +117,7 @@ def sd_argv(ctx: typer.Context) -> list[str]:
 
 
 def inputs(ctx: typer.Context, trainer: Optional[str], num_processes: Optional[int] = None,
-           overrides: dict | None = None, require_source: bool = True) -> Inputs:
+           overrides: dict | None = None, require_source: bool = True, target_os: Optional[str] = None) -> Inputs:
     """Read the sd-scripts part of the command line (and a policy's training section, below it)
     into dataset specs and balance options."""
     from .. import trainers
@@ -143,7 +147,11 @@ def inputs(ctx: typer.Context, trainer: Optional[str], num_processes: Optional[i
     _apply_overrides(sd, overrides)
     if num_processes is None:
         num_processes = launcher.get("num_processes", 1)
-    return _build(ctx, facts, sd, start_crash, num_processes, require_source, ArgvError)
+    if target_os is not None and target_os not in ("linux", "windows", "macos"):
+        raise RegauditError(f"--target-os '{target_os}' is not one of linux, windows, macos")
+    inp = _build(ctx, facts, sd, start_crash, num_processes, require_source, ArgvError)
+    inp.case_insensitive = None if target_os is None else target_os == "windows"
+    return inp
 
 
 def _parse(trainer: str, argv: list[str]):
@@ -377,7 +385,7 @@ def run_scan(inp: Inputs, **kwargs):
     from ..scan import scan
 
     result = scan(inp.specs, caption_extension=inp.args.caption_extension, sources=inp.sources,  # type: ignore
-                  latents_suffix=inp.latents_suffix, **kwargs)
+                  latents_suffix=inp.latents_suffix, case_insensitive=inp.case_insensitive, **kwargs)
     c = inp.config_crash
     if c is not None:
         path = os.path.abspath(c.path)

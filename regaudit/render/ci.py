@@ -90,3 +90,37 @@ def check_json(verdict) -> dict:
             "balance": None if b is None else {"would_crash": b.would_crash, "max_train_steps": b.max_train_steps,
                                                "batches_per_epoch": b.batches_per_epoch, "epochs": b.epochs},
             "findings": [f.to_json() for f in verdict.findings]}
+
+
+def _md(text: str) -> str:
+    return display(text).replace("|", "\\|").replace("\n", " ")
+
+
+def step_summary(verdict) -> str:
+    """Markdown for GitHub's job summary ($GITHUB_STEP_SUMMARY): the verdict, the figures, the findings."""
+    lines = [f"## regaudit check: {'passed' if verdict.passed else 'FAILED'}", ""]
+    b = verdict.balance
+    if b is not None:
+        c = b.crash
+        name = b.options.trainer.name
+        if b.no_data:
+            lines.append(f"**{name}.py finds no data** ('No data found'): nothing is trained.")
+        elif c is not None and c.stage != "load":
+            lines.append(f"**{name}.py stops at {c.stage}**: `{c.exception}` ({c.code}) — {_md(c.message)}")
+        else:
+            if c is not None:
+                lines.append(f"**{name}.py starts, then fails when it first loads** `{_md(_rel(c.path))}`: "
+                             f"`{c.exception}` ({c.code})")
+            lines.append(f"Batches per epoch **{b.batches_per_epoch}**, steps **{b.max_train_steps}**, "
+                         f"epochs **{b.epochs}**.")
+        lines.append("")
+    counts = verdict.counts()
+    lines.append(f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info; "
+                 f"fail-on `{verdict.fail_on.value}`.")
+    if verdict.findings:
+        lines += ["", "| severity | code | path | message |", "| --- | --- | --- | --- |"]
+        for f in list(verdict.findings)[:50]:
+            lines.append(f"| {f.severity.value} | {f.code} | `{_md(_rel(f.path))}` | {_md(f.message)} |")
+        if len(verdict.findings) > 50:
+            lines.append(f"\n… and {len(verdict.findings) - 50} more.")
+    return "\n".join(lines) + "\n"

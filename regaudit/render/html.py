@@ -38,7 +38,8 @@ figcaption{font-size:12px;color:var(--muted);word-break:break-all}
 .finding .code{font-weight:700}.finding .hint{color:var(--muted)}.finding .path{font-family:monospace;font-size:12px;word-break:break-all}
 .sev-title.error{color:var(--err)}.sev-title.warning{color:var(--warn)}.sev-title.info{color:var(--info)}
 svg text{font:12px system-ui,sans-serif}.crash{color:var(--err);font-weight:700}
-table.tags td,table.tags th{text-align:left}ol.captions{margin:4px 0;padding-left:22px}
+.capset{background:#fff;border:1px solid var(--line);border-radius:6px;padding:8px 14px;margin:8px 0}
+table.tags td,table.tags th{text-align:left;vertical-align:top}ol.captions{margin:4px 0;padding-left:22px}
 ol.captions li{margin:2px 0}.captions .tok{color:var(--muted);font-size:12px}.captions .over{color:var(--err);font-weight:600}
 """
 
@@ -324,7 +325,7 @@ def _captions(data: ReportData) -> str:
         trigger = f", trigger '{_e(' '.join(st.trigger_words))}'" if st.trigger_words else ""
         tags = tags_of.get((st.dataset, s.abs_path)) or ()
         common = ", ".join(f"{t} ({c})" for t, c in tags[:10])
-        out.append(f"<article class=subset data-filter data-role={s.role.value} data-subset='{_e(s.abs_path)}'>"
+        out.append(f"<article class=capset data-filter data-role={s.role.value} data-subset='{_e(s.abs_path)}'>"
                    f"<div><span class='role {s.role.value}'>{s.role.value}</span> <b>{_e(_short(s.abs_path))}</b>"
                    f" — {len(st.budgets)} captions, {over} over the limit{trigger}</div>"
                    + (f"<p>Most common tags: {_e(common)}</p>" if common else "")

@@ -105,11 +105,37 @@ def summary_line(c: dict[str, int]) -> Text:
     return t
 
 
+def scan_verdict(result: ScanResult, n_img: int, train: int) -> Text:
+    """The layout verdict: what sd-scripts will read, what it leaves out, what stops it."""
+    t = Text()
+    left_out = sum(1 for i in result.ignored if i.kind == "file" and os.path.splitext(i.path)[1].lower() in
+                   (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic", ".avif", ".jxl"))
+    errors = result.counts()["error"]
+    if result.crash is not None:
+        t.append(f"✗ sd-scripts stops on the dataset definition: {result.crash.exception} ({result.crash.code})",
+                 style="bold red")
+        return t
+    if not train:
+        t.append("✗ no train image is read: sd-scripts stops with 'No data found'", style="bold red")
+        return t
+    t.append("✗ " if errors else "✓ ", style="bold red" if errors else "bold green")
+    t.append(f"sd-scripts reads {_n(n_img, 'image')} in {_n(len(result.subsets), 'subset')}",
+             style="bold red" if errors else "bold green")
+    if left_out:
+        t.append(f"; {_n(left_out, 'image file')} beside them {'is' if left_out == 1 else 'are'} never read",
+                 style="yellow")
+    if errors:
+        t.append(f"; {_n(errors, 'error')} below", style="bold red")
+    t.append(" (add your training options, or run 'regaudit balance', for buckets and steps)", style="dim")
+    return t
+
+
 def scan_view(result: ScanResult, with_images: bool = False) -> Group:
     parts: list[RenderableType] = []
     n_img = sum(len(s.images) for s in result.subsets)
     train = sum(s.samples for s in result.subsets if not s.config.is_reg)
     reg = sum(s.samples for s in result.subsets if s.config.is_reg)
+    parts.append(scan_verdict(result, n_img, train))
     head = Text()
     head.append("regaudit scan", style="bold")
     head.append(f": {len(result.subsets)} subsets, {n_img} images, {train} train samples, {reg} reg samples "

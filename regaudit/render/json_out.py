@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 from .. import SCHEMA_VERSION
 from ..model import ImageRecord, ScanResult, Subset
+from . import jsonfast
 from .escape import json_text
+from .jsonfast import Lazy
 
 
 def image_json(img: ImageRecord) -> dict:
@@ -45,7 +46,7 @@ def subset_json(s: Subset, dataset: int) -> dict:
         "image_count": len(s.images),
         "samples": s.samples,
         "captions": s.caption_counts(),
-        "images": [image_json(i) for i in s.images],
+        "images": Lazy(image_json, s.images),  # made while written: a million images never exist as dicts
     }
 
 
@@ -85,9 +86,15 @@ def sort_findings(findings):
 
 
 def dumps(doc: dict) -> str:
-    """Indented JSON; a file name that is not valid UTF-8 keeps its lone surrogates as ``\\udcXX``
-    escapes, so the text encodes and ``json.loads`` gives back the same name."""
-    return json_text(json.dumps(doc, indent=2, ensure_ascii=False))
+    """Indented JSON (as ``json.dumps(doc, indent=2, ensure_ascii=False)``); a file name that is not
+    valid UTF-8 keeps its lone surrogates as ``\\udcXX`` escapes, so the text encodes and
+    ``json.loads`` gives back the same name."""
+    return json_text(jsonfast.dumps(doc))
+
+
+def write(doc: dict, stream) -> None:
+    """``stream.write(dumps(doc))``, in pieces."""
+    jsonfast.write(doc, stream, json_text)
 
 
 def balance_document(plan) -> dict:

@@ -58,7 +58,15 @@ def _no_default(o: Any) -> Any:
     raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
 
 
-def _is_flat(values: Iterable[Any]) -> bool:
+def _flat_dict(d: dict) -> bool:
+    scalars = _SCALARS
+    for k, v in d.items():
+        if type(k) is not str or type(v) not in scalars:
+            return False
+    return True
+
+
+def _flat_list(values: Iterable[Any]) -> bool:
     scalars = _SCALARS
     for v in values:
         if type(v) not in scalars:
@@ -67,45 +75,60 @@ def _is_flat(values: Iterable[Any]) -> bool:
 
 
 def _scalar(o: Any) -> str:
-    return json.dumps(o, ensure_ascii=False)
+    return json.dumps(o, ensure_ascii=False)  # also str/int subclasses, and json's TypeError for others
 
 
-def iterencode(obj: Any, level: int = 0) -> Iterator[str]:
-    """The pieces of ``json.dumps(obj, indent=2, ensure_ascii=False)``."""
+def _encode(obj: Any, level: int, out: list[str], flush: Callable[[], None] | None) -> None:
+    """Append the pieces of ``obj`` at indentation ``level`` to ``out``; ``flush`` (when given) is
+    called between the items of a list to let a writer empty ``out``."""
     if isinstance(obj, dict):
         if not obj:
-            yield "{}"
+            out.append("{}")
             return
         inner = " " * (_INDENT * (level + 1))
-        if _is_flat(obj.values()) and all(type(k) is str for k in obj):
-            text = _flat(level + 1)(obj)
-            yield "{\n" + inner + text[1:-1] + "\n" + " " * (_INDENT * level) + "}"
+        outer = "\n" + " " * (_INDENT * level)
+        if _flat_dict(obj):
+            out.append("{\n" + inner + _flat(level + 1)(obj)[1:-1] + outer + "}")
             return
-        yield "{"
-        first = True
+        sep = "{\n" + inner
         for key, value in obj.items():
-            yield ("\n" if first else ",\n") + inner + _key(key) + ": "
-            first = False
-            yield from iterencode(value, level + 1)
-        yield "\n" + " " * (_INDENT * level) + "}"
+            out.append(sep + _key(key) + ": ")
+            sep = ",\n" + inner
+            _encode(value, level + 1, out, flush)
+        out.append(outer + "}")
     elif isinstance(obj, (list, tuple, Lazy)):
         if not len(obj):
-            yield "[]"
+            out.append("[]")
             return
         inner = " " * (_INDENT * (level + 1))
-        if not isinstance(obj, Lazy) and _is_flat(obj):
-            text = _flat(level + 1)(list(obj))
-            yield "[\n" + inner + text[1:-1] + "\n" + " " * (_INDENT * level) + "]"
+        outer = "\n" + " " * (_INDENT * level)
+        if not isinstance(obj, Lazy) and _flat_list(obj):
+            out.append("[\n" + inner + _flat(level + 1)(list(obj))[1:-1] + outer + "]")
             return
-        yield "["
-        first = True
+        sep = "[\n" + inner
+        item_sep = ",\n" + inner
+        flat = _flat(level + 2)
+        inner2 = "{\n" + " " * (_INDENT * (level + 2))
+        close = "\n" + inner + "}"
         for value in obj:
-            yield ("\n" if first else ",\n") + inner
-            first = False
-            yield from iterencode(value, level + 1)
-        yield "\n" + " " * (_INDENT * level) + "]"
+            if type(value) is dict and value and _flat_dict(value):  # the common case: an image, a finding
+                out.append(sep + inner2 + flat(value)[1:-1] + close)
+            else:
+                out.append(sep)
+                _encode(value, level + 1, out, flush)
+            sep = item_sep
+            if flush is not None and len(out) >= 256:
+                flush()
+        out.append(outer + "]")
     else:
-        yield _scalar(obj)  # scalars, str/int subclasses, and the TypeError json raises for others
+        out.append(_scalar(obj))
+
+
+def iterencode(obj: Any) -> Iterator[str]:
+    """The pieces of ``json.dumps(obj, indent=2, ensure_ascii=False)``."""
+    out: list[str] = []
+    _encode(obj, 0, out, None)
+    return iter(out)
 
 
 def _key(key: Any) -> str:
@@ -117,18 +140,18 @@ def _key(key: Any) -> str:
 
 
 def dumps(obj: Any) -> str:
-    return "".join(iterencode(obj))
+    out: list[str] = []
+    _encode(obj, 0, out, None)
+    return "".join(out)
 
 
-def write(obj: Any, out: TextIO, fix: Callable[[str], str] = lambda s: s, batch: int = 1 << 16) -> None:
-    """Write ``dumps(obj)`` to ``out`` in pieces of about ``batch`` characters, each through ``fix``."""
-    pending: list[str] = []
-    size = 0
-    for piece in iterencode(obj):
-        pending.append(piece)
-        size += len(piece)
-        if size >= batch:
-            out.write(fix("".join(pending)))
-            pending, size = [], 0
-    if pending:
-        out.write(fix("".join(pending)))
+def write(obj: Any, stream: TextIO, fix: Callable[[str], str] = lambda s: s) -> None:
+    """Write ``dumps(obj)`` to ``stream`` in pieces, each passed through ``fix`` first."""
+    out: list[str] = []
+
+    def flush() -> None:
+        stream.write(fix("".join(out)))
+        out.clear()
+
+    _encode(obj, 0, out, flush)
+    flush()

@@ -61,6 +61,7 @@ def _save(im: Image.Image, fmt: str, **kw) -> bytes:
 
 def pillow_files(rnd: random.Random) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
+    icc = _srgb_icc()
     sizes = [(1, 1), (1, 37), (41, 1), (64, 48), (300, 200), (257, 129)]
 
     def size() -> tuple[int, int]:
@@ -95,7 +96,6 @@ def pillow_files(rnd: random.Random) -> dict[str, bytes]:
     info3 = PngImagePlugin.PngInfo()
     info3.add_text("exif", "junk")
     out["png-text-exif-key"] = _save(_pattern("RGB", (20, 20), rnd), "PNG", pnginfo=info3)
-    icc = _srgb_icc()
     if icc:
         out["png-icc"] = _save(_pattern("RGB", (40, 30), rnd), "PNG", icc_profile=icc)
         out["jpeg-icc"] = _save(_pattern("RGB", (40, 30), rnd), "JPEG", icc_profile=icc)
@@ -133,6 +133,19 @@ def pillow_files(rnd: random.Random) -> dict[str, bytes]:
     out["webp-anim"] = _save(anim[0], "WEBP", save_all=True, append_images=anim[1:])
     out["webp-anim-rgba"] = _save(frames[0], "WEBP", save_all=True, append_images=frames[1:])
 
+    # larger files: headers, EXIF and text chunks that reach past the first 4 KiB read
+    noise = Image.effect_noise((640, 480), 80).convert("RGB")
+    comment = {0x9286: b"ASCII\x00\x00\x00" + bytes(rnd.randrange(32, 127) for _ in range(9000))}
+    out["big-jpeg-exif"] = _save(noise, "JPEG", quality=95, exif=_exif(6, comment))
+    if icc:
+        out["big-jpeg-icc"] = _save(noise, "JPEG", quality=90, icc_profile=icc * 40, exif=_exif(8))
+    big_info = PngImagePlugin.PngInfo()
+    big_info.add_text("workflow", "{\"nodes\": []} " * 2000)
+    out["big-png-text"] = _save(noise, "PNG", pnginfo=big_info)
+    out["big-png-late-exif"] = _save(noise.convert("L"), "PNG")[:-12] + chunk(b"eXIf", _exif(3)[6:]) + chunk(
+        b"IEND", b"")
+    out["big-webp-exif"] = _save(noise, "WEBP", quality=95, exif=_exif(5, comment))
+    out["big-tiff"] = _save(noise, "TIFF")
     out["gif"] = _save(_pattern("P", (70, 50), rnd), "GIF")
     out["gif-anim"] = _save(_pattern("P", (20, 10), rnd), "GIF", save_all=True,
                             append_images=[_pattern("P", (20, 10), rnd)])

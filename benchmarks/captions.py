@@ -1,0 +1,117 @@
+"""What counting caption tokens costs a scan: N images with tag-list captions (8-45 tags, a quarter
+past 75 CLIP tokens), scanned with and without the caption audit, then the audit and the
+tokenizer alone.
+
+    python benchmarks/captions.py [N] [--keep DIR] [--repeat 3]
+
+Needs the 'tokens' extra (instant-clip-tokenizer, ftfy). Prints seconds (best of --repeat).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import tempfile
+import time
+import types
+from pathlib import Path
+
+from PIL import Image
+
+import regaudit.scan as scan_mod
+from regaudit import clip_tokens, prompts
+from regaudit.config import TrainingArgs
+from regaudit.scan import load_specs
+
+WORDS = ["1girl", "solo", "long hair", "looking at viewer", "smile", "blue eyes", "blonde hair", "dress",
+         "outdoors", "sky", "cloud", "holding", "standing", "flower", "short sleeves", "open mouth", "day",
+         "tree", "white shirt", "skirt", "black hair", "red eyes", "upper body", "simple background"]
+
+
+def generate(root: Path, n: int) -> None:
+    rnd = random.Random(0)
+    vocab = WORDS + [f"tag{i}" for i in range(600)] + [f"artist {i}" for i in range(100)]
+    proto = root / "proto.png"
+    Image.new("RGB", (64, 64), (90, 40, 20)).save(proto)
+    folders = [root / "train" / "10_ohwx woman", root / "train" / "5_style", root / "reg" / "1_woman"]
+    for f in folders:
+        f.mkdir(parents=True)
+    for k in range(n):
+        d = folders[k % len(folders)]
+        os.link(proto, d / f"img_{k:06d}.png")
+        tags = rnd.sample(vocab, rnd.randint(8, 45))
+        if d.name.startswith("10_"):
+            tags.insert(0, "ohwx woman")
+        (d / f"img_{k:06d}.txt").write_text(", ".join(tags) + "\n")
+
+
+def _skip(datasets, text=None, detail=False):
+    return types.SimpleNamespace(datasets=datasets, tokenizer=types.SimpleNamespace(library=None), findings=())
+
+
+def best(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("n", type=int, nargs="?", default=20_000)
+    ap.add_argument("--keep")
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args()
+    if not clip_tokens.status().available:
+        raise SystemExit(clip_tokens.status().reason)
+    tmp = None
+    if a.keep:
+        root = Path(a.keep)
+        if not (root / "train").exists():
+            root.mkdir(parents=True, exist_ok=True)
+            generate(root, a.n)
+    else:
+        root = Path(tmp := tempfile.mkdtemp(prefix="regaudit-captions-"))
+        generate(root, a.n)
+    try:
+        specs = load_specs(str(root / "train"), str(root / "reg"), None, TrainingArgs(caption_extension=".txt"))
+        clip_tokens._backend()  # loading the vocabulary and ftfy: about 0.15 s, once per process
+        real = scan_mod.audit_captions
+        result = scan_mod.scan(specs, jobs=1)  # warm the page cache
+        n = sum(len(s.images) for s in result.subsets)
+        texts = list({i.caption.text for s in result.subsets for i in s.images if i.caption.text})
+
+        def cold_scan(fn):
+            def run():
+                prompts._SHARED.clear()
+                scan_mod.audit_captions = fn
+                scan_mod.scan(specs, jobs=None)
+            return run
+
+        without = best(cold_scan(_skip), a.repeat)
+        with_audit = best(cold_scan(real), a.repeat)
+        scan_mod.audit_captions = real
+
+        def audit_cold():
+            prompts._SHARED.clear()
+            prompts.audit(result.datasets, detail=False)
+
+        audit_alone = best(audit_cold, a.repeat)
+        tokenize = best(lambda: [clip_tokens.TokenCounter().count(t) for t in texts], a.repeat)
+        over = sum(1 for t in texts if (clip_tokens.TokenCounter().count(t) or 0) > 75)
+        print(f"{n} images, {len(texts)} distinct captions, {over} past 75 tokens")
+        print(f"scan without the caption audit   {without:6.2f} s")
+        print(f"scan with it (cold token cache)  {with_audit:6.2f} s  (+{with_audit - without:.2f} s)")
+        print(f"caption audit alone, cold cache  {audit_alone:6.2f} s")
+        print(f"CLIP tokenization alone          {tokenize:6.2f} s  ({tokenize / len(texts) * 1e6:.0f} µs a caption)")
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
