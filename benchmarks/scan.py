@@ -1,9 +1,20 @@
-"""Scan throughput: generate a tree of N images, then time `scan` (headers only) and `scan --deep`.
+"""Scan speed and memory, measured as a user runs it: whole processes.
 
-    python benchmarks/scan.py [N] [--keep DIR]
+    python benchmarks/scan.py ratio [N] [--keep DIR] [--repeat 5]
+        `regaudit scan --json` against the floor (benchmarks/floor.py: a bare loop that calls
+        imagesize.get() on every image and reads its caption) on the same N-image tree (default
+        20,000: 80% JPEG, 15% PNG, 5% WebP, 480-1024 px, half captioned). Runs them alternately,
+        prints every time, the medians and their ratio. Needs imagesize 1.4.1 for the floor
+        (`pip install imagesize==1.4.1`, benchmark only).
+    python benchmarks/scan.py million [N] [--keep DIR]
+        `regaudit scan` (human output) and `regaudit scan --json` on a tree of N (default
+        1,000,000) hard links to a few small images and captions: wall time and peak memory
+        (the resident memory of regaudit and its workers together, sampled every 20 ms, and the
+        largest single process).
+    python benchmarks/scan.py throughput [N] [--keep DIR]
+        images/s of the scan and of `scan --deep`, in process, all cores and one.
 
-The tree is generated once per run in a temporary folder (or DIR): 80% JPEG, 15% PNG, 5% WebP,
-480-1024 px, half with .txt captions, spread over train and reg subsets. Prints images/second.
+Other programs on the machine change the figures: repeat, and compare medians.
 """
 
 from __future__ import annotations
@@ -11,18 +22,23 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shutil
+import statistics
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-from PIL import Image
-
-from regaudit.config import TrainingArgs
-from regaudit.scan import load_specs, scan
+HERE = Path(__file__).resolve().parent
+FOLDERS = ("train/10_sks dog", "train/5_style", "reg/1_dog", "reg/1_cat")
 
 
 def generate(root: Path, n: int) -> None:
+    from PIL import Image
+
     rnd = random.Random(0)
     bases = []
     for i in range(40):
@@ -32,7 +48,7 @@ def generate(root: Path, n: int) -> None:
         path = root / f"base{i}.{fmt.lower().replace('jpeg', 'jpg')}"
         im.save(path, fmt, **({"quality": 85} if fmt != "PNG" else {}))
         bases.append(path)
-    folders = [root / "train" / "10_sks dog", root / "train" / "5_style", root / "reg" / "1_dog", root / "reg" / "1_cat"]
+    folders = [root / f for f in FOLDERS]
     for f in folders:
         f.mkdir(parents=True)
     for k in range(n):
@@ -43,45 +59,174 @@ def generate(root: Path, n: int) -> None:
             dst.with_suffix(".txt").write_text(f"caption {k}\n")
 
 
-def timed(root: Path, deep: bool, jobs: int | None) -> float:
-    specs = load_specs(str(root / "train"), str(root / "reg"), None, TrainingArgs(caption_extension=".txt"))
+def generate_links(root: Path, n: int) -> None:
+    """N hard links to 6 small images (JPEG, PNG, WebP), half of them with a caption (also links;
+    a file takes at most 65,000 links, so every 50,000 links get fresh copies to link to)."""
+    from PIL import Image
+
+    originals = []
+    for i, fmt in enumerate(("JPEG", "JPEG", "JPEG", "JPEG", "PNG", "WEBP")):
+        p = root / f"base{i}.{fmt.lower().replace('jpeg', 'jpg')}"
+        Image.effect_noise((64 + 8 * i, 48), 40).convert("RGB").save(p, fmt)
+        originals.append(p)
+    caption = root / "caption.txt"
+    caption.write_text("a photo of sks dog\n")
+    originals.append(caption)
+    folders = [root / f for f in FOLDERS]
+    for f in folders:
+        f.mkdir(parents=True)
+    (root / "links").mkdir()
+    group = -1
+    for k in range(n):
+        if k // 50_000 != group:
+            group = k // 50_000
+            copies = []
+            for src in originals:
+                dst = root / "links" / f"{group}-{src.name}"
+                shutil.copyfile(src, dst)
+                copies.append(dst)
+        src = copies[k % (len(copies) - 1)]
+        dst = folders[k % len(folders)] / f"img_{k:07d}{src.suffix}"
+        os.link(src, dst)
+        if k % 2 == 0:
+            os.link(copies[-1], dst.with_suffix(".txt"))
+
+
+def scan_cmd(root: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "regaudit", "scan", "--train", str(root / "train"), "--reg", str(root / "reg"),
+            "--caption-extension", ".txt", "--no-progress", *extra]
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and all its descendants."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ppid, pages = int(fields[1]), int(fields[21])
+        children.setdefault(ppid, []).append(int(entry))
+        rss[int(entry)] = pages * os.sysconf("SC_PAGE_SIZE")
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        total += rss.get(p, 0)
+        todo += children.get(p, [])
+    return total
+
+
+def measured(cmd: list[str]) -> tuple[float, int, int]:
+    """(wall seconds, peak resident bytes of the process tree, largest single process) of ``cmd``,
+    output to /dev/null."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    peak = [0]
     t0 = time.perf_counter()
-    result = scan(specs, deep=deep, jobs=jobs)
-    dt = time.perf_counter() - t0
-    assert sum(len(s.images) for s in result.subsets) > 0
-    return dt
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.02):
+            peak[0] = max(peak[0], _tree_rss(proc.pid))
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    rc = proc.wait()
+    wall = time.perf_counter() - t0
+    stop.set()
+    th.join()
+    if rc != 0:
+        raise SystemExit(f"{' '.join(cmd)} exited {rc}")
+    largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    return wall, peak[0], largest if largest > before * 1024 else 0
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("n", type=int, nargs="?", default=20_000)
-    ap.add_argument("--keep", help="generate into (or reuse) this folder instead of a temporary one")
-    ap.add_argument("--jobs", type=int, default=None)
-    a = ap.parse_args()
-    tmp = None
+def timed(cmd: list[str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - t0
+
+
+def tree(a: argparse.Namespace, default: int, make) -> tuple[Path, str | None]:
+    n = a.n or default
     if a.keep:
         root = Path(a.keep)
         if not (root / "train").exists():
             root.mkdir(parents=True, exist_ok=True)
-            generate(root, a.n)
-    else:
-        tmp = tempfile.mkdtemp(prefix="regaudit-bench-")
-        root = Path(tmp)
-        t0 = time.perf_counter()
-        generate(root, a.n)
-        print(f"generated {a.n} images in {time.perf_counter() - t0:.1f} s")
+            t0 = time.perf_counter()
+            make(root, n)
+            print(f"generated {n} images in {time.perf_counter() - t0:.0f} s")
+        return root, None
+    tmp = tempfile.mkdtemp(prefix="regaudit-bench-")
+    t0 = time.perf_counter()
+    make(Path(tmp), n)
+    print(f"generated {n} images in {time.perf_counter() - t0:.0f} s")
+    return Path(tmp), tmp
+
+
+def ratio(a: argparse.Namespace) -> None:
+    root, tmp = tree(a, 20_000, generate)
     try:
-        n = sum(1 for p in list((root / "train").rglob("img_*")) + list((root / "reg").rglob("img_*"))
-                if p.suffix != ".txt")
-        cores = os.cpu_count()
-        for label, deep in (("scan (headers)", False), ("scan --deep", True)):
-            dt = timed(root, deep, a.jobs)
-            print(f"{label:16s} {n} images in {dt:6.2f} s = {n / dt:8.0f} images/s ({cores} cores)")
-        dt = timed(root, False, 1)
-        print(f"{'scan, 1 process':16s} {n} images in {dt:6.2f} s = {n / dt:8.0f} images/s")
+        floor_cmd = [sys.executable, str(HERE / "floor.py"), str(root)]
+        scan = scan_cmd(root, "--json")
+        timed(floor_cmd), timed(scan)  # warm the page cache and the bytecode caches
+        floors, scans = [], []
+        for _ in range(a.repeat):
+            floors.append(timed(floor_cmd))
+            scans.append(timed(scan))
+        print("floor (imagesize.get + caption read): " + " ".join(f"{t:.2f}" for t in floors) + " s")
+        print("regaudit scan --json:                 " + " ".join(f"{t:.2f}" for t in scans) + " s")
+        f, s = statistics.median(floors), statistics.median(scans)
+        print(f"median: floor {f:.2f} s, scan {s:.2f} s, scan/floor = {s / f:.2f} ({os.cpu_count()} cores)")
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def million(a: argparse.Namespace) -> None:
+    root, tmp = tree(a, 1_000_000, generate_links)
+    try:
+        n = a.n or 1_000_000
+        for label, extra in (("scan", ()), ("scan --json", ("--json",))):
+            wall, peak, largest = measured(scan_cmd(root, *extra))
+            print(f"{label:12s} {n} images in {wall:6.1f} s = {n / wall:7.0f} images/s; peak memory "
+                  f"{peak / 2**20:5.0f} MiB (all processes), {largest / 2**20:5.0f} MiB (largest)")
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def throughput(a: argparse.Namespace) -> None:
+    from regaudit.config import TrainingArgs
+    from regaudit.scan import load_specs, scan
+
+    root, tmp = tree(a, 20_000, generate)
+    try:
+        specs = load_specs(str(root / "train"), str(root / "reg"), None, TrainingArgs(caption_extension=".txt"))
+        n = sum(len(s.images) for s in scan(specs, listing_only=True).subsets)
+        for label, deep, jobs in (("scan (headers)", False, None), ("scan --deep", True, None),
+                                  ("scan, 1 process", False, 1)):
+            t0 = time.perf_counter()
+            scan(specs, deep=deep, jobs=jobs)
+            dt = time.perf_counter() - t0
+            print(f"{label:16s} {n} images in {dt:6.2f} s = {n / dt:8.0f} images/s")
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("what", choices=("ratio", "million", "throughput"))
+    ap.add_argument("n", type=int, nargs="?")
+    ap.add_argument("--keep", help="generate into (or reuse) this folder instead of a temporary one")
+    ap.add_argument("--repeat", type=int, default=5)
+    a = ap.parse_args()
+    {"ratio": ratio, "million": million, "throughput": throughput}[a.what](a)
 
 
 if __name__ == "__main__":

@@ -441,12 +441,7 @@ def _load_crash(plans: Sequence[DatasetPlan], opts: BalanceOptions, findings: li
             findings += _unbucketed_size_findings(p.images, p.params.resolution, opts)
         for r in p.images:
             crash = None
-            error = getattr(r.record.probe, "load_error", None) or r.record.probe.decode_error
-            if not error and r.from_cache and r.record.probe.error_kind:
-                # a cache file name gave the size, so sd-scripts never read the header; the file
-                # itself still cannot be loaded
-                error = _LOAD_EXCEPTIONS.get(r.record.probe.error_kind, "UnidentifiedImageError") + ": " + \
-                    (r.record.probe.error or "cannot identify image file")
+            error = load_error(r)
             if error:
                 crash = Crash("load", "RA043", error.split(":")[0] if ":" in error else "OSError",
                               r.record.abs_path, f"sd-scripts fails when it first loads this image: {error}")
@@ -464,6 +459,17 @@ def _load_crash(plans: Sequence[DatasetPlan], opts: BalanceOptions, findings: li
 
 
 _LOAD_EXCEPTIONS = {"not_a_file": "IsADirectoryError", "unreadable": "PermissionError"}
+
+
+def load_error(r: Registered) -> str | None:
+    """Why sd-scripts fails when it first loads this registered image ("Exception: message"), or None."""
+    probe = r.record.probe
+    error = getattr(probe, "load_error", None) or probe.decode_error
+    if not error and r.from_cache and probe.error_kind:
+        # a cache file name gave the size, so sd-scripts never read the header; the file itself
+        # still cannot be loaded
+        error = f"{_LOAD_EXCEPTIONS.get(probe.error_kind, 'UnidentifiedImageError')}: {probe.error or 'cannot identify image file'}"
+    return error
 
 
 def _unbucketed_problem(size, resolution, r: Registered) -> str | None:

@@ -77,6 +77,12 @@ def status() -> TokenizerStatus:
     return TokenizerStatus(True, b[2], None)
 
 
+def needs_cleanup(text: str) -> bool:
+    """Whether ftfy or an added token may change how ``text`` tokenizes (anything but printable
+    ASCII without '&' and '<|')."""
+    return bool(_NEEDS_FTFY.search(text)) or "<|" in text
+
+
 def _clean(piece: str, fix_text) -> str:
     # CLIPTokenizer._tokenize with ftfy: whitespace_clean(fix_text(text)).lower(); str.split() splits
     # on the same whitespace as re's \s

@@ -13,12 +13,18 @@ import os
 from dataclasses import dataclass
 from enum import Enum
 
-import imagehash
+from typing import TYPE_CHECKING
+
 import numpy as np
-import scipy.fftpack
 from PIL import Image
 
 from .safeio import open_regular
+
+if TYPE_CHECKING:
+    import imagehash
+
+# imagehash and scipy are imported where an image is hashed, not here: a run whose hashes all
+# come from the cache (and the scan that lists the images) never pays for them
 
 WORK_SIZE = 64  # decode to at least this many pixels on the short side before hashing
 
@@ -31,6 +37,8 @@ class HashKind(str, Enum):
 
 
 def _hash_fn(kind: HashKind):
+    import imagehash
+
     if kind is HashKind.PHASH:
         return imagehash.phash
     if kind is HashKind.DHASH:
@@ -87,6 +95,8 @@ def _phash_all(gray: Image.Image) -> tuple[int, int, int, int]:
     (hash_size 16, highfreq_factor 2), all from one DCT (imagehash's algorithm: 32x32 LANCZOS,
     2-D DCT, low frequencies > their median). Mirroring a row flips the sign of its odd DCT-II
     coefficients, so the mirrored block is the block with odd columns negated."""
+    import scipy.fftpack
+
     pixels = np.asarray(gray.resize((32, 32), Image.Resampling.LANCZOS))
     dct = scipy.fftpack.dct(scipy.fftpack.dct(pixels, axis=0), axis=1)
     out = []

@@ -21,6 +21,10 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
 
 from . import exif as _exif
 from . import headers
@@ -129,7 +133,10 @@ def _unopened(path: str, exc: OSError) -> ImageProbe:
 
 
 def _probe(src: Source, deep: bool) -> ImageProbe:
-    view = None if deep else headers.view(src)
+    try:
+        view = None if deep else headers.view(src)
+    except Exception:  # a reader's own mistake must not stop a scan: Pillow reads this file instead
+        view = None
     if view is not None and view.format == "JPEG" and view.exif and not _exif.is_plain(view.exif):
         view = None  # Pillow reads DPI from this EXIF while opening: let Pillow say what happens
     if view is None:
@@ -148,16 +155,23 @@ def _probe(src: Source, deep: bool) -> ImageProbe:
                   error, error_kind, None, False, load_error, load_kind)
 
 
-def _open_pillow(src: Source):
-    """(image or None, why Pillow cannot open it, whether that is its size limit)."""
+@contextmanager
+def _opened(src: Source) -> Iterator[tuple[Any, str | None, bool]]:
+    """Pillow's image of the file (or None), why Pillow cannot open it, whether that is its size limit."""
     Image = _pil()
-    fh = os.fdopen(os.dup(src.fd), "rb")  # Pillow closes its file; ours stays open
-    try:
-        return Image.open(fh), None, False
-    except Image.DecompressionBombError as exc:
-        return None, f"DecompressionBombError: {exc}", True
-    except Exception as exc:  # Pillow raises many types for unknown or broken files
-        return None, f"{type(exc).__name__}: {_FILE_REPR.sub('', str(exc))}", False
+    with os.fdopen(os.dup(src.fd), "rb") as fh:  # type: ignore[arg-type]  # our descriptor stays open
+        im, why, too_large = None, None, False
+        try:
+            im = Image.open(fh)
+        except Image.DecompressionBombError as exc:
+            why, too_large = f"DecompressionBombError: {exc}", True
+        except Exception as exc:  # Pillow raises many types for unknown or broken files
+            why = f"{type(exc).__name__}: {_FILE_REPR.sub('', str(exc))}"
+        try:
+            yield im, why, too_large
+        finally:
+            if im is not None:
+                im.close()
 
 
 def _probe_pillow(src: Source, deep: bool) -> ImageProbe:
@@ -167,12 +181,12 @@ def _probe_pillow(src: Source, deep: bool) -> ImageProbe:
         size = read_size(src)
     except SizeCrash as exc:
         crash = exc
-    im, pil_error, too_large = _open_pillow(src)
-    try:
-        return _from_pillow(src, deep, size, crash, im, pil_error, too_large)
-    finally:
-        if im is not None:
-            im.close()
+    with _opened(src) as (im, pil_error, too_large):
+        probe = _from_pillow(src, deep, size, crash, im, pil_error, too_large)
+    if probe.load_error_kind == "suspect":  # its end looks missing: decode it to be sure
+        load_error = _verify_load(src)
+        probe = replace(probe, load_error=load_error, load_error_kind=_kind_of(load_error))
+    return probe
 
 
 def _from_pillow(src: Source, deep: bool, size: tuple, crash: SizeCrash | None, im, pil_error: str | None,
@@ -205,10 +219,8 @@ def _from_pillow(src: Source, deep: bool, size: tuple, crash: SizeCrash | None, 
     decode_error = None
     if deep and im is not None and error is None:
         decode_error = _decode(im)
-    elif not deep and im is not None and error is None and not _ends_whole(src, fmt, im):
-        im.close()
-        load_error = _verify_load(src)
-        load_kind = _kind_of(load_error)
+    elif not deep and im is not None and error is None and not _ends_whole(src, fmt):
+        load_kind = "suspect"  # decoded by the caller, once this image is closed
     return _value(w, h, via, fmt, mode, transparency, orientation, src.size, error=error, error_kind=error_kind,
                   decode_error=decode_error, decoded=deep, load_error=load_error, load_error_kind=load_kind)
 
@@ -219,7 +231,7 @@ def _pillow_says(pil_error: str | None) -> str:
     return f"not an image Pillow can open ({(pil_error or '').split(':')[0]})"
 
 
-def _ends_whole(src: Source, fmt: str | None, im) -> bool:
+def _ends_whole(src: Source, fmt: str | None) -> bool:
     if fmt in ("JPEG", "MPO"):
         return headers.jpeg_ends(src, 2)
     if fmt == "PNG":
@@ -236,13 +248,8 @@ def _kind_of(load_error: str | None) -> str | None:
 
 def _verify_load(src: Source) -> str | None:
     """Decode a suspect file (its end looks missing) as sd-scripts loads it; why that fails, or None."""
-    im, pil_error, _ = _open_pillow(src)
-    if im is None:
-        return pil_error
-    try:
-        return _decode(im)
-    finally:
-        im.close()
+    with _opened(src) as (im, pil_error, _):
+        return pil_error if im is None else _decode(im)
 
 
 def _decode(im) -> str | None:

@@ -130,7 +130,7 @@ class Caption:
     via_fallback: bool = False  # found through the face-crop naming fallback
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ImageRecord:
     path: str  # as sd-scripts globs it
     abs_path: str

@@ -12,9 +12,11 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
+from enum import Enum
 from functools import lru_cache
 
 from . import caption_process as cp
+from . import clip_tokens
 from .clip_tokens import TokenCounter, TokenizerStatus, status
 from .encoders import DEFAULT, REGISTRY, EncoderSet, for_trainer
 from .errors import OptionError
@@ -22,6 +24,14 @@ from .model import CaptionSource, Dataset, Finding, SubsetConfig, Subset
 
 SHUFFLE_SAMPLES = 256  # random steps drawn per truncated caption for the shuffle figures
 _WORD = re.compile(r"[^\W\d_]+|\d")  # letter runs and single digits: the words CLIP's pre-tokenizer keeps
+
+
+class Trigger(str, Enum):
+    """Whether a train caption carries its folder's trigger words."""
+
+    PRESENT = "present"  # every variant a step can draw has every word
+    PARTIAL = "partial"  # some words, or only some wildcard variants
+    MISSING = "missing"  # no variant has any of them
 
 
 @dataclass(frozen=True)
@@ -57,7 +67,7 @@ class Budget:
     kept_tokens: int | None = None  # dynamic captions: tokens of the kept (unshuffled) part
     shuffle_cut: float | None = None  # shuffle_caption: share of shuffled tags cut on an average step
     n_flex: int = 0  # dynamic captions: how many tags are shuffled / dropped / warmed up
-    trigger: str | None = None  # train captions from files: "present" | "partial" | "missing"
+    trigger: Trigger | None = None  # train captions read from files; None: not checked
     trigger_in_flex: bool = False  # dynamic: the trigger words are not all in the kept part
     mentions: tuple[str, ...] = ()  # reg captions: class tokens of train subsets whose trigger they carry
     crash: str | None = None  # process_caption raises on this caption ("ValueError: empty separator")
@@ -130,17 +140,16 @@ def trigger_words(train: SubsetConfig, regs: list[SubsetConfig]) -> tuple[tuple[
     return (distinct or words), distinct
 
 
-def trigger_state(base: str, words: tuple[str, ...], wildcard: bool) -> str:
-    """'present': every variant a step can draw has every word; 'missing': no variant has any;
-    'partial' otherwise."""
+def trigger_state(base: str, words: tuple[str, ...], wildcard: bool) -> Trigger:
+    """Whether the caption (prefix and suffix added) carries every trigger word in every variant."""
     variants = cp.lines(base, wildcard)
     full = [_keys(v) for v in variants]
     fixed = [_keys(cp.without_groups(v)) for v in variants] if wildcard else full
     if all(all(has_word(k, w) for w in words) for k in fixed):
-        return "present"
+        return Trigger.PRESENT
     if any(has_word(k, w) for k in full for w in words):
-        return "partial"
-    return "missing"
+        return Trigger.PARTIAL
+    return Trigger.MISSING
 
 
 def audit(datasets: tuple[Dataset, ...] | list[Dataset], options: TextOptions | None = None,
@@ -210,7 +219,7 @@ def _budget(img, sc: SubsetConfig, enc: EncoderSet, limit: int | None, counter: 
              "literal_braces": wildcard and "{" in base and any(cp.literal_braces(v) for v in variants)}
     tokens = counter.count(text)
     dynamic = cp.is_dynamic(sc)
-    if dynamic and trig and trigger == "present":
+    if dynamic and trig and trigger is Trigger.PRESENT:
         extra["trigger_in_flex"] = _trigger_in_flex(base, sc, trig)
     if dynamic and sc.caption_separator == "":
         return Budget(img.abs_path, cap.source, text, tokens, crash="ValueError: empty separator", **extra)
@@ -269,31 +278,57 @@ def _trigger_in_flex(base: str, sc: SubsetConfig, trig: tuple[str, ...]) -> bool
     return not all(has_word(keys, w) for w in trig)
 
 
+_MERGES_AT_COMMA = re.compile(r"[^A-Za-z0-9\s],|,[^A-Za-z0-9\s]")
+
+
+def _fit_by_pieces(pieces: list[str], total: int, limit: int, worst) -> int | None:
+    """How many leading ','-joined pieces fit whole, from each piece's own count plus one per ','.
+    Exact when the text is plain ASCII (no ftfy change, no special token) and no ',' touches other
+    punctuation: every ',' is then a word of its own and BPE never crosses a word. None otherwise
+    (the caller then bisects with real counts)."""
+    text = ",".join(pieces)
+    if clip_tokens.needs_cleanup(text) or _MERGES_AT_COMMA.search(text):
+        return None
+    costs = [worst(p) for p in pieces]
+    if sum(costs) + len(pieces) - 1 != total:
+        return None
+    used = -1
+    for k, c in enumerate(costs):
+        used += c + 1
+        if used > limit:
+            return k
+    return len(pieces)
+
+
 def _cut_static(processed: str, limit: int, worst) -> tuple[str, ...]:
     """The ','-separated pieces of a caption that do not fit whole in the limit (the encoder
     sees the text as it is; the pieces are only for showing what is lost)."""
-    ends = [m.start() for m in re.finditer(",", processed)] + [len(processed)]
-    lo, hi = 0, len(ends)  # the number of whole pieces that fit: largest k with worst(prefix_k) <= limit
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if worst(processed[:ends[mid - 1]]) <= limit:
-            lo = mid
-        else:
-            hi = mid - 1
-    start = ends[lo - 1] + 1 if lo else 0
-    return tuple(t.strip() for t in processed[start:].split(",") if t.strip())
+    pieces = processed.split(",")
+    lo = _fit_by_pieces(pieces, worst(processed), limit, worst)
+    if lo is None:  # the largest k with worst(prefix of k pieces) <= limit, by bisection
+        ends = [m.start() for m in re.finditer(",", processed)] + [len(processed)]
+        lo, hi = 0, len(ends)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if worst(processed[:ends[mid - 1]]) <= limit:
+                lo = mid
+            else:
+                hi = mid - 1
+    return tuple(t.strip() for t in pieces[lo:] if t.strip())
 
 
 def _cut_ordered(tags: tuple[str, ...], start: int, sc: SubsetConfig, limit: int, worst) -> tuple[str, ...]:
     """Tags from index ``start`` on that do not fit whole, the tags being in this order."""
-    lo, hi = start, len(tags)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if worst(cp.join(tags[:mid], sc)) <= limit:
-            lo = mid
-        else:
-            hi = mid - 1
-    return tuple(t for t in tags[lo:] if t)
+    lo = _fit_by_pieces([cp.finish(t, sc) for t in tags], worst(cp.join(tags, sc)), limit, worst)
+    if lo is None:
+        lo, hi = start, len(tags)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if worst(cp.join(tags[:mid], sc)) <= limit:
+                lo = mid
+            else:
+                hi = mid - 1
+    return tuple(t for t in tags[max(lo, start):] if t)
 
 
 def _shuffle_share(tags: cp.Tags, sc: SubsetConfig, limit: int, kept: int, worst) -> float:

@@ -50,9 +50,9 @@ def specs_from_roots(train: str | None, reg: str | None, args: TrainingArgs) -> 
         if not os.path.isdir(root):
             what = "does not exist" if not os.path.lexists(root) else "is not a folder"
             if is_reg:
-                spec.findings.append(rule("RA011").finding(
+                spec.findings.append(_warning(rule("RA011").finding(
                     os.path.abspath(root), f"reg folder {what}: sd-scripts trains without regularization images",
-                    "Check the --reg_data_dir path, or drop the option if you train without reg images."))
+                    "Check the --reg_data_dir path, or drop the option if you train without reg images.")))
             else:
                 spec.findings.append(rule("RA011").finding(
                     os.path.abspath(root), f"train folder {what}: sd-scripts finds no subset and stops with "
@@ -64,10 +64,11 @@ def specs_from_roots(train: str | None, reg: str | None, args: TrainingArgs) -> 
         spec.ignored += rs.ignored
         spec.findings += rs.findings
         if not rs.subsets:
-            spec.findings.append(rule("RA011").finding(
+            f = rule("RA011").finding(
                 os.path.abspath(root), f"{role} root has no '<repeats>_<class tokens>' subfolder: sd-scripts "
                                        f"finds no {role} subset in it"
-                                       + ("; it trains without regularization images" if is_reg else "")))
+                                       + ("; it trains without regularization images" if is_reg else ""))
+            spec.findings.append(_warning(f) if is_reg else f)
     return spec
 
 
@@ -160,11 +161,18 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                     os.path.abspath(exc.npz_path),
                     f"sd-scripts reads an image size from this latent cache file name and fails ({exc}): it stops "
                     f"while building the dataset"))
+        shared: dict = {}  # one object for what repeats: extensions, class-token captions, absolute paths
         for k, p in enumerate(paths):
             probe, caption = results[pos]
+            results[pos] = None  # type: ignore[call-overload]  # held once, by the record
             pos += 1
             from_cache = ((latents_suffix, cached[k]),) if cached[k] is not None else ()
-            records.append(ImageRecord(p, os.path.abspath(p), os.path.splitext(p)[1], probe, caption, from_cache))
+            if caption.path is None:
+                caption = shared.setdefault(caption, caption)
+            ext = os.path.splitext(p)[1]
+            abs_path = os.path.abspath(p)
+            records.append(ImageRecord(p, p if abs_path == p else abs_path, shared.setdefault(ext, ext), probe,
+                                       caption, from_cache))
         subset = Subset(sc, os.path.abspath(sc.image_dir), tuple(records), cache_error)
         by_dataset[ds_index].append(subset)
         if not listing_only:
@@ -175,7 +183,8 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     for spec in specs:
         subsets = tuple(by_dataset.get(spec.index, []))
         datasets.append(Dataset(spec.index, spec.params, subsets, len(spec.subsets)))
-        findings += _dataset_findings(spec, subsets)
+        others_train = any(not s.config.is_reg for i, ss in by_dataset.items() if i != spec.index for s in ss)
+        findings += _dataset_findings(spec, subsets, others_train)
     tokenizer = None
     if not listing_only:  # captions as the text encoder sees them: CLIP token counts, RA031-RA038
         text_audit = audit_captions(datasets, text, detail=False)
@@ -189,7 +198,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                       tuple(os.path.abspath(s) for s in sources), caption_tokenizer=tokenizer)
 
 
-_LOAD_CODES = frozenset({"RA012", "RA040", "RA041", "RA042", "RA043", "RA050"})
+_LOAD_CODES = frozenset({"RA012", "RA040", "RA041", "RA042", "RA043", "RA050", "RA052"})
 
 
 def _unused_reg_softened(datasets: Sequence[Dataset], findings: list[Finding]) -> list[Finding]:
@@ -215,7 +224,15 @@ def _unused_reg_softened(datasets: Sequence[Dataset], findings: list[Finding]) -
     return out
 
 
-def _dataset_findings(spec: DatasetSpec, subsets: tuple[Subset, ...]) -> list[Finding]:
+def _warning(f: Finding) -> Finding:
+    from dataclasses import replace
+
+    from .model import Severity
+
+    return replace(f, severity=Severity.WARNING)
+
+
+def _dataset_findings(spec: DatasetSpec, subsets: tuple[Subset, ...], others_train: bool = False) -> list[Finding]:
     out = []
     by_real: dict[str, list[Subset]] = defaultdict(list)
     for s in subsets:
@@ -240,5 +257,7 @@ def _dataset_findings(spec: DatasetSpec, subsets: tuple[Subset, ...]) -> list[Fi
                + (f"; its {n_reg} reg images are never used (reg images are only drawn to match train samples)"
                   if n_reg else ""))
         if not any(f.code == "RA011" for f in spec.findings) or n_reg:
-            out.append(rule("RA011").finding(where, msg))
+            f = rule("RA011").finding(where, msg)
+            # the run still trains when another dataset has train images: then it is a warning
+            out.append(_warning(f) if others_train else f)
     return out

@@ -224,3 +224,22 @@ def test_header_reader_reports_what_pillow_reports(tmp_path):
             assert images._probe(src, False) == images._probe_pillow(src, False), p.name
         finally:
             os.close(fd)
+
+
+def test_scan_flags_images_that_fail_only_when_loaded(tmp_path):
+    from regaudit.config import TrainingArgs
+    from regaudit.scan import load_specs, scan
+
+    sub = tmp_path / "train" / "2_dog"
+    make_image(sub / "ok.png")
+    (sub / "vector.png").write_text('<svg width="512" height="768"></svg>')
+    Image.effect_noise((128, 128), 50).convert("RGB").save(sub / "cut.jpg", quality=95)
+    (sub / "cut.jpg").write_bytes((sub / "cut.jpg").read_bytes()[:-3000])  # into the scan data
+    result = scan(load_specs(str(tmp_path / "train"), None, None, TrainingArgs()), jobs=1)
+    by_code = {(f.code, os.path.basename(f.path)): f for f in result.findings}
+    unloadable = by_code[("RA052", "vector.png")]
+    assert unloadable.severity.value == "error" and "fails when it loads this image" in unloadable.message
+    assert "512.0x768.0" in unloadable.message
+    truncated = by_code[("RA043", "cut.jpg")]
+    assert "cut short" in truncated.message and "fails when it loads this image" in truncated.message
+    assert not any(name == "ok.png" for _, name in by_code)

@@ -438,7 +438,8 @@ def test_parse_guarded_catches_deep_json_and_toml():
         import tomllib
     else:  # pragma: no cover
         import tomli as tomllib
-    for parse in (lambda: json.loads("[" * 100000 + "]" * 100000), lambda: tomllib.loads("a = " + "[" * 5000 + "]" * 5000),
+    for parse in (lambda: json.loads("[" * 100000 + "]" * 100000),
+                  lambda: tomllib.loads("a = " + "[" * 5000 + "]" * 5000),
                   lambda: json.loads("[" * 100 + "]" * 100)):
         with pytest.raises(ConfigError, match="nested"):
             parse_guarded(parse, "x.json")

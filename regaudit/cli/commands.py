@@ -37,7 +37,7 @@ FORCE_OPT = typer.Option(False, "--force", help="Overwrite an existing output fi
 
 def dataset_folders(specs, sources) -> list[str]:
     """Every folder of the dataset (roots and subsets): no output may be written inside one."""
-    out = [s for s in sources if s and not str(s).lower().endswith((".toml", ".json"))]
+    out = [s for s in sources if s]  # a dataset config among them: refused as an output too
     out += [sc.image_dir for spec in specs for sc in spec.subsets]
     return list(dict.fromkeys(out))
 

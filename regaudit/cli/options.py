@@ -146,7 +146,7 @@ def inputs(ctx: typer.Context, trainer: Optional[str], num_processes: Optional[i
         sd.values["train_data_dir"] = folder
     _apply_overrides(sd, overrides)
     if num_processes is None:
-        num_processes = launcher.get("num_processes", 1)
+        num_processes = launcher.get("num_processes", overrides.get("num_processes", 1))
     if target_os is not None and target_os not in ("linux", "windows", "macos"):
         raise RegauditError(f"--target-os '{target_os}' is not one of linux, windows, macos")
     inp = _build(ctx, facts, sd, start_crash, num_processes, require_source, ArgvError)

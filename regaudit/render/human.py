@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterable, Iterator
 
 from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -88,10 +89,11 @@ def findings_block(findings: Iterable[Finding]) -> Iterator[RenderableType]:
         for f in group[:MAX_ROWS]:
             line = Text()
             line.append(f"{f.code} ", style=SEVERITY_STYLE[sev])
-            line.append(f"{shown(f.path)}\n", style="bold")
-            line.append(f"    {display(f.message)}\n")
-            line.append(f"    hint: {display(f.hint)}", style="dim")
+            line.append(f"{shown(f.path)}", style="bold")
             yield line
+            # wrapped lines keep their indent
+            yield Padding(Text(display(f.message)), (0, 0, 0, 4))
+            yield Padding(Text(f"hint: {display(f.hint)}", style="dim"), (0, 0, 0, 4))
         if len(group) > MAX_ROWS:
             yield _more(len(group) - MAX_ROWS)
 
@@ -357,6 +359,8 @@ def _tag_cell(items, n: int) -> str:
 
 def captions_view(audit, tables, findings, top: int = 15) -> Group:
     """Rich view of ``regaudit captions``: a prompts.TextAudit and a tagfreq.TagTables."""
+    from ..prompts import Trigger
+
     enc = audit.encoders
     budgets = [b for st in audit.subsets for b in st.budgets]
     over = sorted((b for b in budgets if b.over > 0), key=lambda b: -b.over)
@@ -390,8 +394,8 @@ def captions_view(audit, tables, findings, top: int = 15) -> Group:
             k = sum(1 for b in st.budgets if b.mentions)
             trig = f"{k} carry a train trigger" if k else "ok"
         else:
-            miss = sum(1 for b in st.budgets if b.trigger == "missing")
-            part = sum(1 for b in st.budgets if b.trigger == "partial")
+            miss = sum(1 for b in st.budgets if b.trigger is Trigger.MISSING)
+            part = sum(1 for b in st.budgets if b.trigger is Trigger.PARTIAL)
             trig = f"{miss} missing, {part} partial" if miss or part else "ok" if st.trigger_words else "—"
         t.add_row(str(st.dataset), s.role.value, display(" ".join(st.trigger_words)) or "—",
                   f"{c['file']}/{c['class_tokens']}/{c['empty']}", spread,

@@ -160,7 +160,7 @@ def dataset_plan_json(d) -> dict:
                     "bucket": list(r.bucket) if r.bucket else None,
                     "resized": list(r.resized) if r.resized else None,
                     "caption": r.record.caption.text,
-                    "load_error": getattr(r.record.probe, "load_error", None) or r.record.probe.decode_error}
+                    "load_error": _load_error(r)}
                    for r in d.images],
         "unused_reg_images": [i.abs_path for i in d.unused_reg],
         "buckets": None if d.buckets is None else [
@@ -168,6 +168,12 @@ def dataset_plan_json(d) -> dict:
              "unique_images": b.unique_images}
             for b in d.buckets],
     }
+
+
+def _load_error(r) -> str | None:
+    from ..balance import load_error
+
+    return load_error(r)
 
 
 def _size(size) -> list | None:
@@ -230,6 +236,7 @@ def captions_document(audit, tables, findings) -> dict:
     import statistics
 
     from ..caption_options import KEYS
+    from ..prompts import Trigger
 
     c = counts(findings)
     enc = audit.encoders
@@ -250,8 +257,8 @@ def captions_document(audit, tables, findings) -> dict:
             "tokens": None if not counted else {"min": min(counted), "median": statistics.median(counted),
                                                 "max": max(counted)},
             "over_limit": sum(1 for b in st.budgets if b.over > 0),
-            "trigger_missing": sum(1 for b in st.budgets if b.trigger == "missing"),
-            "trigger_partial": sum(1 for b in st.budgets if b.trigger == "partial"),
+            "trigger_missing": sum(1 for b in st.budgets if b.trigger is Trigger.MISSING),
+            "trigger_partial": sum(1 for b in st.budgets if b.trigger is Trigger.PARTIAL),
             "with_train_trigger": sum(1 for b in st.budgets if b.mentions),
             "tags": _tags(tags_by_path[(st.dataset, s.abs_path)].tags) if (st.dataset, s.abs_path) in tags_by_path
             else [],
@@ -265,7 +272,7 @@ def captions_document(audit, tables, findings) -> dict:
                 "cut_tags": list(b.cut_tags),
                 "kept_tokens": b.kept_tokens,
                 "shuffle_cut": b.shuffle_cut,
-                "trigger": b.trigger,
+                "trigger": None if b.trigger is None else b.trigger.value,
                 "mentions": list(b.mentions),
             } for b in st.budgets],
         })
@@ -284,8 +291,8 @@ def captions_document(audit, tables, findings) -> dict:
         "summary": {"errors": c["error"], "warnings": c["warning"], "info": c["info"],
                     "captions": sum(1 for b in budgets if b.text is not None),
                     "over_limit": sum(1 for b in budgets if b.over > 0),
-                    "trigger_missing": sum(1 for b in budgets if b.trigger == "missing"),
-                    "trigger_partial": sum(1 for b in budgets if b.trigger == "partial"),
+                    "trigger_missing": sum(1 for b in budgets if b.trigger is Trigger.MISSING),
+                    "trigger_partial": sum(1 for b in budgets if b.trigger is Trigger.PARTIAL),
                     "with_train_trigger": sum(1 for b in budgets if b.mentions)},
         "subsets": subsets,
         "tags": {"train": _tags(tables.train), "reg": _tags(tables.reg), "only_in_reg": _tags(tables.only_in_reg),

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 from .. import caption_process as cp
 from ..model import CaptionSource, Finding
+from ..prompts import Trigger
 from ..tagfreq import caption_tags
 from .registry import rule
 
@@ -76,8 +77,8 @@ def _trigger(st) -> Iterator[Finding]:
     if s.config.is_reg or not st.trigger_words:
         return
     checked = [b for b in st.budgets if b.trigger is not None]
-    missing = [b for b in checked if b.trigger == "missing"]
-    partial = [b for b in checked if b.trigger == "partial"]
+    missing = [b for b in checked if b.trigger is Trigger.MISSING]
+    partial = [b for b in checked if b.trigger is Trigger.PARTIAL]
     if not missing and not partial:
         return
     words = " ".join(st.trigger_words)

@@ -354,7 +354,7 @@ _RULES = [
          "image list, captions and sizes from metadata_cache.json instead of the folder.",
          "Read the figures as 'before validation split' / 'as the folder is now'."),
     # --- duplicates (regaudit dupes)
-    Rule("RA080", "train-reg-leakage", E,
+    Rule("RA080", "train-reg-leakage", W,
          "A training image and a regularization image are the same picture.",
          "Reg images teach the model what the class looks like without your subject; the same picture "
          "in both pulls the subject towards the prior and the prior towards the subject.",
