@@ -279,7 +279,7 @@ def _size_crash(record: ImageRecord) -> tuple[str, str] | None:
     """(exception, message) where reading this image's size raises in sd-scripts (uncaught)."""
     p = record.probe
     if p.error_kind == "not_a_file":
-        if "directory" in (p.error or ""):
+        if (p.error or "").startswith("is a directory"):
             return "IsADirectoryError", "is a directory with an image name"
         return "FileNotFoundError", p.error or "cannot be read"
     if p.error_kind == "unreadable":

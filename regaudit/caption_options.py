@@ -88,7 +88,7 @@ def apply(specs: list[DatasetSpec], args: CaptionArgs, dataset_config: str | Non
     general: dict = {}
     if dataset_config is not None and specs:
         try:
-            data = read_config_file(dataset_config)
+            data = read_config_file(str(dataset_config))
         except ConfigError:  # sd-scripts stops on it; the caller already reports that
             data = {}
         general = data.get("general", {}) or {}

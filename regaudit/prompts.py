@@ -13,16 +13,14 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from enum import Enum
-from functools import lru_cache
 
 from . import caption_process as cp
-from . import clip_tokens
 from .clip_tokens import TokenCounter, TokenizerStatus, status
 from .encoders import DEFAULT, REGISTRY, EncoderSet, for_trainer
 from .errors import OptionError
 from .model import CaptionSource, Dataset, Finding, SubsetConfig, Subset
+from .tokencuts import cut_ordered, cut_static, shuffle_share
 
-SHUFFLE_SAMPLES = 256  # random steps drawn per truncated caption for the shuffle figures
 _WORD = re.compile(r"[^\W\d_]+|\d")  # letter runs and single digits: the words CLIP's pre-tokenizer keeps
 
 
@@ -107,24 +105,23 @@ def class_words(class_tokens: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(w for w in re.split(r"[\s,]+", class_tokens.lower()) if _WORD.search(w)))
 
 
-@lru_cache(maxsize=4096)
-def _pattern(word: str) -> re.Pattern:
-    # a word that starts or ends with a letter must not run on into more letters there: CLIP's
-    # pre-tokenizer cuts a letter run only at a non-letter ('sks' is a word of 'sks_dog' and 'sks2',
-    # not of 'sksdog'); digits are single words anyway
-    head = r"(?<![^\W\d_])" if word[:1].isalpha() else ""
-    tail = r"(?![^\W\d_])" if word[-1:].isalpha() else ""
-    return re.compile(head + re.escape(word) + tail)
-
-
 def _keys(text: str) -> str:
     """A caption prepared for has_word."""
     return text.lower()
 
 
 def has_word(keys: str, word: str) -> bool:
-    """Whether ``word`` (lower case) is a word of the caption (``keys``) as CLIP's tokenizer cuts it."""
-    return _pattern(word).search(keys) is not None
+    """Whether ``word`` (lower case) is a word of the caption (``keys``) as CLIP's tokenizer cuts
+    it: a word that starts or ends with a letter may not run on into more letters there ('sks' is
+    a word of 'sks_dog' and 'sks2', not of 'sksdog'); digits are words of their own anyway."""
+    head, tail = word[:1].isalpha(), word[-1:].isalpha()
+    i = keys.find(word)
+    while i >= 0:
+        j = i + len(word)
+        if not (head and i > 0 and keys[i - 1].isalpha()) and not (tail and j < len(keys) and keys[j].isalpha()):
+            return True
+        i = keys.find(word, i + 1)
+    return False
 
 
 def trigger_words(train: SubsetConfig, regs: list[SubsetConfig]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -250,7 +247,7 @@ def _budget(img, sc: SubsetConfig, enc: EncoderSet, limit: int | None, counter: 
     if not dynamic:
         processed = cp.finish(line, sc)
         seen = tuple((t.name, counter.count(processed, t.bang_is_pad) or 0) for t in enc.clip)
-        cut = _cut_static(processed, limit, worst) if over and detail else ()
+        cut = cut_static(processed, limit, worst) if over and detail else ()
         return Budget(img.abs_path, cap.source, text, tokens, seen, over, cut, **extra)
     tags = cp.split_tags(line, sc)
     joined = cp.join(tags.all, sc)
@@ -261,10 +258,10 @@ def _budget(img, sc: SubsetConfig, enc: EncoderSet, limit: int | None, counter: 
     if over:
         if sc.shuffle_caption:
             start = len(tags.fixed) + len(tags.flex)
-            cut = _cut_ordered(tags.all, start, sc, limit, worst) if tags.suffix and detail else ()
-            share = _shuffle_share(tags, sc, limit, kept, worst)
+            cut = cut_ordered(tags.all, start, sc, limit, worst) if tags.suffix and detail else ()
+            share = shuffle_share(tags, sc, limit, kept, worst)
         elif detail:
-            cut = _cut_ordered(tags.all, 0, sc, limit, worst)
+            cut = cut_ordered(tags.all, 0, sc, limit, worst)
     return Budget(img.abs_path, cap.source, text, tokens, seen, over, cut, kept, share,
                   suffix_cut=bool(over and tags.suffix), **extra)
 
@@ -276,78 +273,3 @@ def _trigger_in_flex(base: str, sc: SubsetConfig, trig: tuple[str, ...]) -> bool
         return False
     keys = _keys(" , ".join(tags.fixed + tags.suffix))
     return not all(has_word(keys, w) for w in trig)
-
-
-_MERGES_AT_COMMA = re.compile(r"[^A-Za-z0-9\s],|,[^A-Za-z0-9\s]")
-
-
-def _fit_by_pieces(pieces: list[str], total: int, limit: int, worst) -> int | None:
-    """How many leading ','-joined pieces fit whole, from each piece's own count plus one per ','.
-    Exact when the text is plain ASCII (no ftfy change, no special token) and no ',' touches other
-    punctuation: every ',' is then a word of its own and BPE never crosses a word. None otherwise
-    (the caller then bisects with real counts)."""
-    text = ",".join(pieces)
-    if clip_tokens.needs_cleanup(text) or _MERGES_AT_COMMA.search(text):
-        return None
-    costs = [worst(p) for p in pieces]
-    if sum(costs) + len(pieces) - 1 != total:
-        return None
-    used = -1
-    for k, c in enumerate(costs):
-        used += c + 1
-        if used > limit:
-            return k
-    return len(pieces)
-
-
-def _cut_static(processed: str, limit: int, worst) -> tuple[str, ...]:
-    """The ','-separated pieces of a caption that do not fit whole in the limit (the encoder
-    sees the text as it is; the pieces are only for showing what is lost)."""
-    pieces = processed.split(",")
-    lo = _fit_by_pieces(pieces, worst(processed), limit, worst)
-    if lo is None:  # the largest k with worst(prefix of k pieces) <= limit, by bisection
-        ends = [m.start() for m in re.finditer(",", processed)] + [len(processed)]
-        lo, hi = 0, len(ends)
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if worst(processed[:ends[mid - 1]]) <= limit:
-                lo = mid
-            else:
-                hi = mid - 1
-    return tuple(t.strip() for t in pieces[lo:] if t.strip())
-
-
-def _cut_ordered(tags: tuple[str, ...], start: int, sc: SubsetConfig, limit: int, worst) -> tuple[str, ...]:
-    """Tags from index ``start`` on that do not fit whole, the tags being in this order."""
-    lo = _fit_by_pieces([cp.finish(t, sc) for t in tags], worst(cp.join(tags, sc)), limit, worst)
-    if lo is None:
-        lo, hi = start, len(tags)
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if worst(cp.join(tags[:mid], sc)) <= limit:
-                lo = mid
-            else:
-                hi = mid - 1
-    return tuple(t for t in tags[max(lo, start):] if t)
-
-
-def _shuffle_share(tags: cp.Tags, sc: SubsetConfig, limit: int, kept: int, worst) -> float:
-    """Share of the shuffled tags that do not fit whole on an average step: SHUFFLE_SAMPLES
-    random orders (and tag dropouts), seeded, each tag costing its tokens plus one for the ','
-    that joins it."""
-    import numpy as np
-
-    n = len(tags.flex)
-    if n == 0:
-        return 0.0
-    cost = np.array([worst(cp.finish(t, sc)) + 1 for t in tags.flex], dtype=np.int64)
-    room = limit - kept if tags.fixed else limit + 1  # the first tag has no ',' before it
-    rng = np.random.default_rng(0)
-    order = rng.random((SHUFFLE_SAMPLES, n)).argsort(axis=1)
-    w = cost[order]
-    keep = np.ones_like(w, dtype=bool)
-    if sc.caption_tag_dropout_rate > 0:
-        keep = rng.random((SHUFFLE_SAMPLES, n)) >= sc.caption_tag_dropout_rate
-        w = w * keep
-    cut = (w.cumsum(axis=1) > room) & keep
-    return float(cut.sum()) / (SHUFFLE_SAMPLES * n)

@@ -213,6 +213,33 @@ def _consume(opt: OptionSpec, explicit: str | None, argv: list[str], k: int, val
     return k
 
 
+def positionals(trainer: str, argv: list[str]) -> list[int]:
+    """Indices of the bare tokens argparse would leave over (not an option's value, nor the value
+    of an unknown option right before them): regaudit reads one as the train folder."""
+    out: list[int] = []
+    k = 0
+    while k < len(argv):
+        token = argv[k]
+        k += 1
+        if not _is_option_token(token):
+            out.append(k - 1)
+            continue
+        try:
+            opt, explicit = match_option(trainer, token)
+        except ArgvError:
+            opt, explicit = None, None
+        if opt is None:
+            if "=" not in token and k < len(argv) and not _is_option_token(argv[k]):
+                k += 1  # an unknown option's value goes with it
+            continue
+        try:
+            k = _consume(opt, explicit, argv, k, {})
+        except ArgvError:
+            if opt.action != "storetrue" and explicit is None and k < len(argv) and not _is_option_token(argv[k]):
+                k += 1
+    return out
+
+
 def defaults(trainer: str) -> dict:
     out = {}
     for opt in options_for(trainer).values():

@@ -254,3 +254,14 @@ def test_broken_reg_image_the_loop_does_not_use_is_a_warning(tmp_path, capsys, m
     assert doc["crash"] is None
     f = next(f for f in doc["findings"] if f["code"] == "RA040")
     assert f["severity"] == "warning" and "counts change" in f["message"]
+
+
+def test_pasted_command_with_list_options_and_a_folder(tmp_path, capsys, monkeypatch):
+    # nargs='*' options take every bare token after them; a bare token after an unknown option is its
+    # value; any other bare token is the train folder
+    make_image(tmp_path / "train" / "2_dog" / "a.png", size=(512, 512))
+    doc = balance(capsys, monkeypatch, tmp_path, "python", "train_network.py", "train", "--resolution", "512",
+                  "--optimizer_args", "weight_decay=0.1", "betas=0.9,0.99", "--network_args", "conv_dim=4",
+                  "--max_train_epochs", "3")
+    assert doc["crash"] is None and doc["max_train_steps"] == 6
+    assert sdargs.positionals("train_network", ["--bogus", "5", "T", "--resolution", "512", "U"]) == [2, 5]

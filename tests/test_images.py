@@ -243,3 +243,22 @@ def test_scan_flags_images_that_fail_only_when_loaded(tmp_path):
     truncated = by_code[("RA043", "cut.jpg")]
     assert "cut short" in truncated.message and "fails when it loads this image" in truncated.message
     assert not any(name == "ok.png" for _, name in by_code)
+
+
+def test_scan_balance_and_help_import_no_heavy_library(tmp_path):
+    # numpy, scipy, imagehash and torch are for dupes and smoke only
+    import subprocess
+    import sys
+
+    make_image(tmp_path / "train" / "2_dog" / "a.jpg")
+    make_image(tmp_path / "train" / "2_dog" / "b.png", mode="RGBA")
+    code = (
+        "import sys, contextlib, io\n"
+        "from regaudit.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['--help'])\n"
+        f"    main(['scan', {str(tmp_path / 'train')!r}, '--json'])\n"
+        f"    main(['balance', '--train', {str(tmp_path / 'train')!r}, '--resolution', '512'])\n"
+        "print(sorted(m for m in ('numpy', 'scipy', 'imagehash', 'torch') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"

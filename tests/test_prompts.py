@@ -142,7 +142,7 @@ def test_truncated_static_names_what_is_lost(tmp_path):
     f = _one(result.findings, "RA031")
     assert f.severity.value == "warning" and f.name == "caption-truncated"
     # 229 tokens (oracle), 154 past 75; tag0..tag9 cost 3 (tag, digit, ','), tag10.. cost 4: 9*3+2 = 29 for
-    # tag0..tag9, then 11 two-digit tags (44) make 73 and 'tag21' would end at 76
+    # tag0..tag9, then 11 two-digit tags (44) make 73 and ', tag21' would end at 77
     assert "1 of 2 captions are longer than the 75 CLIP tokens" in f.message
     assert "has 229 tokens, 154 past the limit" in f.message and "it loses 'tag21', 'tag22', 'tag23' and 36 more" in f.message
     b = a.subsets[0].budgets[0]
@@ -373,3 +373,26 @@ def test_captions_command_without_tokenizer(capsys, tmp_path, monkeypatch):
     assert doc["subsets"][0]["images"][0]["tokens"] is None and doc["summary"]["over_limit"] == 0
     # trigger checks need no tokenizer: without a reg folder both words are the trigger
     assert (doc["summary"]["trigger_missing"], doc["summary"]["trigger_partial"]) == (1, 1)
+
+
+@needs_tokenizer
+def test_report_shows_tags_and_captions(capsys, tmp_path, monkeypatch):
+    _tree(tmp_path, {"a": TAGS60, "b": "sks dog"}, {"r": "a dog, smile"})
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "--train", "train", "--reg", "reg", "--resolution", "32", "--no-dupes", "--no-progress",
+                 "-o", str(tmp_path / "out.html")]) == 0
+    page = (tmp_path / "out.html").read_text()
+    assert "<section id=captions>" in page and "keeps 75 CLIP tokens" in page
+    assert "229 tokens, <span class=over>154 past the limit</span>" in page
+    assert "never seen: tag21, tag22" in page
+    assert 'title="train/10_sks dog/b.png — sks dog  [2 tokens]"' in page  # the thumbnail's hover text
+    assert "<li>a dog <span class=tok>1</span></li>" in page  # only in reg
+
+
+@needs_tokenizer
+def test_cut_tags_by_bisection_where_ftfy_may_change_pieces(tmp_path):
+    # non-ASCII text takes the bisection with real counts. Oracle: 'café' is 1 token, the caption 231;
+    # 'café, ' adds 2, so tag0..tag9 take 31 and tag10..tag20 (4 each) end exactly at 75
+    a, _ = _audit(tmp_path, {"a": "café, " + TAGS60})
+    b = a.subsets[0].budgets[0]
+    assert (b.tokens, b.over, b.cut_tags[0], len(b.cut_tags)) == (231, 156, "tag21", 39)

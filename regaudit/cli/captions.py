@@ -34,7 +34,8 @@ def caption_inputs(inp, given: dict) -> None:
     from ..caption_options import apply, caption_args_with_fallback
 
     args = caption_args_with_fallback(given, inp.sd.get)
-    inp.specs = apply(inp.specs, args, inp.sd.get("dataset_config"))
+    config = inp.sd.get("dataset_config")
+    inp.specs = apply(inp.specs, args, None if config is None else str(config))
 
 
 def caption_audit(result, text):

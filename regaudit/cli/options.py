@@ -161,10 +161,11 @@ def _parse(trainer: str, argv: list[str]):
     from ..model import Crash
     from ..sdargs import ArgvError, parse
 
-    positional = [t for t in argv if not t.startswith("-") and not _is_value(trainer, argv, t)]
-    rest = list(argv)
-    for t in positional:
-        rest.remove(t)
+    from ..sdargs import positionals
+
+    where = set(positionals(trainer, argv))
+    positional = [t for k, t in enumerate(argv) if k in where]
+    rest = [t for k, t in enumerate(argv) if k not in where]
     stop = None
     for _ in range(len(rest) + 2):
         try:
@@ -181,25 +182,6 @@ def _parse(trainer: str, argv: list[str]):
             else:
                 rest = []
     return parse(trainer, [], os.getcwd()), stop, positional
-
-
-def _is_value(trainer: str, argv: list[str], token: str) -> bool:
-    """Is this bare token the value of the option before it (as argparse would take it)?"""
-    from ..sdargs import ArgvError, match_option
-
-    k = argv.index(token)
-    if k == 0:
-        return False
-    prev = argv[k - 1]
-    if not prev.startswith("-") or "=" in prev:
-        return False
-    try:
-        opt, _ = match_option(trainer, prev)
-    except ArgvError:
-        return True  # an ambiguous option takes its value with it
-    if opt is None:
-        return True  # an unknown option: keep its value with it, it is dropped together
-    return opt.action != "storetrue"
 
 
 def _drop(argv: list[str], option: str) -> list[str]:

@@ -87,8 +87,12 @@ def check_json(verdict) -> dict:
             "fail_on": verdict.fail_on.value, "policy": verdict.policy, "ran": list(verdict.ran),
             "summary": {"errors": c["error"], "warnings": c["warning"], "info": c["info"],
                         "failing": len(verdict.failing)},
-            "balance": None if b is None else {"would_crash": b.would_crash, "max_train_steps": b.max_train_steps,
-                                               "batches_per_epoch": b.batches_per_epoch, "epochs": b.epochs},
+            "balance": None if b is None else {"would_crash": b.would_crash,
+                                               "crash": b.crash.to_json() if b.crash else None,
+                                               "no_data": b.no_data, "trainer": b.options.trainer.name,
+                                               "max_train_steps": b.max_train_steps,
+                                               "batches_per_epoch": b.batches_per_epoch,
+                                               "steps_per_epoch": b.steps_per_epoch, "epochs": b.epochs},
             "findings": [f.to_json() for f in verdict.findings]}
 
 

@@ -316,9 +316,13 @@ def _captions(data: ReportData) -> str:
         over = sum(1 for b in st.budgets if b.over > 0)
         rows = []
         for b in st.budgets[:_CAPTION_ROWS]:
-            cls = " class=over" if b.over else ""
+            cls = ""
             tok = "" if b.tokens is None else f" <span class=tok>{b.tokens} tokens" + (
                 f", <span class=over>{b.over} past the limit</span>" if b.over else "") + "</span>"
+            if b.shuffle_cut is not None:
+                tok += f" <span class=tok>— {b.shuffle_cut:.0%} of the shuffled tags cut on an average step</span>"
+            if b.cut_tags:
+                tok += f" <span class=tok>— never seen: {_e(', '.join(b.cut_tags))}</span>"
             text = "(cannot be read)" if b.text is None else (b.text or "(empty)")
             rows.append(f"<li{cls} title='{_e(_short(b.path))}'>{_e(os.path.basename(b.path))}: {_e(text)}{tok}</li>")
         more = len(st.budgets) - _CAPTION_ROWS

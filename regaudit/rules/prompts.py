@@ -147,8 +147,7 @@ def _wildcards(st) -> Iterator[Finding]:
     sc = s.config
     texts = [b for b in st.budgets if b.text]
     if not sc.enable_wildcard:
-        groups = [b for b in texts if cp.wildcard_groups(b.text or "") and any(
-            len(g) > 1 for g in cp.wildcard_groups(b.text or ""))]
+        groups = [b for b in texts if "{" in (b.text or "") and any(len(g) > 1 for g in cp.wildcard_groups(b.text or ""))]
         if groups:
             yield rule("RA035").finding(
                 s.abs_path, f"{len(groups)} captions contain '{{a|b}}' wildcard groups but enable_wildcard is off: "

@@ -120,6 +120,18 @@ class _Tree:
             w, h = rng.choice(((40, 600), (600, 40), (9000, 40), (40, 40), (20, 700)))
             data = _image_bytes("png", w, h, rng)
             self.case.notes.append(f"tiny side {w}x{h}")
+        elif r < 0.085 * quirks:
+            w, h = rng.choice(((1, 200), (300, 1), (2, 2), (513, 511)))
+            data = _webp_vp8x(w, h, rng)  # imagesize reads VP8X one pixel short
+            ext = ".webp"
+            self.case.notes.append(f"vp8x {w}x{h}")
+        elif r < 0.09 * quirks:
+            target = os.path.join(self.root, folder, "gone.png")
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            if not os.path.lexists(os.path.join(self.root, folder, stem + ".png")):
+                os.symlink(target, os.path.join(self.root, folder, stem + ".png"))
+                self.case.notes.append("dangling symlink image")
+            return
         _write(self.p(os.path.join(folder, stem + ext)), data)
         r = rng.random()
         if r < 0.18 * quirks:  # latent cache file name
@@ -155,7 +167,8 @@ class _Tree:
 
 
 FOLDER_NAMES = ("10_sks dog", "3_sks dog", "2_a_b", "1_dog", "010_x", " 4_cat", "5", "+2_y", "bad", "0_zero",
-                "-1_neg", "20_person", "1_cat", "2_x[1]", "1_reg one", "3_style")
+                "-1_neg", "20_person", "1_cat", "2_x[1]", "1_reg one", "3_style", "\u0663_arabic", "1_000_dog",
+                "10 dog", ".ipynb_checkpoints")
 
 
 def make_case(seed: int, root: str) -> Case:
@@ -246,6 +259,17 @@ def make_case(seed: int, root: str) -> Case:
         argv += ["--dataset_repeats", rng.choice(("2", "3"))]
     if rng.random() < 0.1:
         argv += ["--flip_aug"]
+    if rng.random() < 0.06:
+        argv += ["--shuffle_caption"]
+    if rng.random() < 0.06 and trainer in ("sdxl_train_network", "sd3_train_network", "flux_train_network",
+                                           "sdxl_train", "sd3_train", "flux_train", "lumina_train"):
+        argv += [rng.choice(("--cache_text_encoder_outputs", "--cache_text_encoder_outputs_to_disk"))]
+        if rng.random() < 0.5 and trainer.endswith("_network"):
+            argv += ["--network_train_unet_only"]
+    if rng.random() < 0.03:
+        argv += ["--v2"]
+    if rng.random() < 0.05:
+        argv += ["--enable_wildcard"]
     if rng.random() < 0.05 * quirks:
         argv += [rng.choice(("--max_train", "--caption_ext", "--resolutoin", "--enable_buckets"))]
         case.notes.append("bad option")

@@ -126,6 +126,8 @@ def regaudit_view(doc: dict) -> dict:
         view["datasets"].append({"num_train_images": ds["num_train_images"], "num_reg_images": ds["num_reg_images"],
                                  "len": ds.get("batches_per_epoch"), "subsets": subsets, "images": images})
     view["load_errors"] = sorted(load_errors)
+    if load_errors and view["crash"] is None and not view["no_data"]:
+        view["crash"] = ("load", None)  # a load failure behind an unbucketed-size assert
     return view
 
 

@@ -1,0 +1,45 @@
+"""The fast JSON writer gives exactly json.dumps(obj, indent=2, ensure_ascii=False)."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from regaudit.render.jsonfast import Lazy, dumps, write
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8),
+                    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from(["\udcff", "a\"b\\c\n\u202e"]))
+keys = st.one_of(st.text(max_size=5), st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False))
+docs = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4), st.tuples(inner, inner),
+                                                     st.dictionaries(keys, inner, max_size=4)), max_leaves=25)
+
+
+@settings(max_examples=150, deadline=None)
+@given(docs)
+def test_same_text_as_the_standard_library(doc):
+    expected = json.dumps(doc, indent=2, ensure_ascii=False)
+    assert dumps(doc) == expected
+    out = io.StringIO()
+    write(doc, out)
+    assert out.getvalue() == expected
+
+
+def test_lazy_lists_are_made_while_written():
+    made = []
+
+    def image(k):
+        made.append(k)
+        return {"path": f"/x/{k}.png", "width": k, "ratio": k / 3, "ok": k % 2 == 0, "error": None}
+
+    doc = {"subsets": [{"images": Lazy(image, range(700))}, {"images": Lazy(image, [])}]}
+    out = io.StringIO()
+    chunks = []
+    write(doc, out, fix=lambda s: chunks.append(s) or s)
+    plain = {"subsets": [{"images": [image(k) for k in range(700)]}, {"images": []}]}
+    assert out.getvalue() == json.dumps(plain, indent=2, ensure_ascii=False)
+    assert len(chunks) > 1  # written in pieces, not as one string
+    assert not math.isnan(json.loads(out.getvalue())["subsets"][0]["images"][3]["ratio"])
