@@ -117,6 +117,8 @@ def plan(scan: ScanResult, opts: BalanceOptions) -> BalancePlan:
             crash = _construct_crash(ds, findings)
             if crash is not None:
                 break
+    if crash is None:
+        crash = _validation_crash(scan.datasets, "construct")
     plans: list[DatasetPlan] = []
     for ds in scan.datasets:
         p, f, ds_crash = _plan_dataset(ds, opts, scan)
@@ -124,6 +126,8 @@ def plan(scan: ScanResult, opts: BalanceOptions) -> BalancePlan:
         findings += f
         if crash is None and ds_crash is not None:
             crash = ds_crash
+    if crash is None:
+        crash = _validation_crash(scan.datasets, "buckets")
     batches = sum(p.batches or 0 for p in plans)
     no_data = False
     if crash is None:
@@ -272,6 +276,29 @@ def _construct_crash(ds: Dataset, findings: list[Finding]) -> Crash | None:
                 path = os.path.abspath(img.caption.path) if img.caption.path else img.abs_path
                 return Crash("build", {"empty_file": "RA020", "not_utf8": "RA021"}.get(err, "RA022"), exc, path,
                              f"{what}: sd-scripts stops while building the dataset")
+    return None
+
+
+def _validation_crash(datasets: Sequence[Dataset], phase: str) -> Crash | None:
+    """validation_split builds a validation dataset of the held-out train images after the training
+    datasets: its constructors (captions) run after theirs, its buckets (sizes) after theirs."""
+    for ds in datasets:
+        for s in ds.subsets:
+            for img in s.held_out:
+                if phase == "construct" and img.caption.error in _CAPTION_CRASH:
+                    exc, what = _CAPTION_CRASH[img.caption.error]
+                    return Crash("build", {"empty_file": "RA020", "not_utf8": "RA021"}.get(img.caption.error, "RA022"),
+                                 exc, os.path.abspath(img.caption.path or img.abs_path),
+                                 f"{what} (an image held out for validation): sd-scripts stops while building the "
+                                 f"validation dataset")
+                if phase == "buckets":
+                    failure = _size_crash(img)
+                    if failure is None and (img.probe.width <= 0 or img.probe.height <= 0):
+                        failure = ("ZeroDivisionError", "its size reads as 0")
+                    if failure is not None:
+                        return Crash("build", "RA063", failure[0], img.abs_path,
+                                     f"image held out for validation: {failure[1]}; sd-scripts stops while making the "
+                                     f"validation dataset's buckets")
     return None
 
 

@@ -49,11 +49,13 @@ class TrainingArgs:
     # the schema a [[datasets]] without subsets is checked against: "ft" (trainers that take both
     # DreamBooth and fine-tuning datasets), "cn" (the same with --masked_loss), "db" (DreamBooth only)
     empty_dataset_schema: str = "ft"
+    validation_split: float = 0.0
+    validation_seed: int | None = None
 
     def dataset_params(self) -> DatasetParams:
         return DatasetParams(self.resolution, self.train_batch_size, self.enable_bucket,
                              self.min_bucket_reso, self.max_bucket_reso, self.bucket_reso_steps,
-                             self.bucket_no_upscale)
+                             self.bucket_no_upscale, self.validation_split, self.validation_seed)
 
     def subset_defaults(self) -> dict:
         """Subset values a folder-scan subset takes from the command line."""
@@ -241,12 +243,6 @@ def load_dataset_config(path: str, args: TrainingArgs) -> list[DatasetSpec]:
                                          f"required key not provided @ {_voluptuous_path(swhere + ('image_dir',))}")
             configs.append(_subset_config(sub, ds, general, args))
         spec = DatasetSpec(i, _dataset_params(ds, general, args), configs)
-        split = _lookup("validation_split", (ds, general), None)
-        if split:
-            spec.findings.append(rule("RA090").finding(
-                os.path.abspath(path), f"dataset {i} sets validation_split = {split}: sd-scripts holds back that share "
-                                       f"of each train subset, which regaudit does not simulate; train counts here "
-                                       f"include the held-back images"))
         for sub in configs:
             cache = os.path.join(sub.image_dir, "metadata_cache.json")
             if sub.cache_info and os.path.isfile(cache):
@@ -300,4 +296,6 @@ def _dataset_params(ds: dict, general: dict, args: TrainingArgs) -> DatasetParam
         max_bucket_reso=int(_lookup("max_bucket_reso", levels, args.max_bucket_reso)),  # type: ignore[arg-type]
         bucket_reso_steps=int(_lookup("bucket_reso_steps", levels, args.bucket_reso_steps)),  # type: ignore[arg-type]
         bucket_no_upscale=bool(_lookup("bucket_no_upscale", levels, args.bucket_no_upscale)),
+        validation_split=float(_lookup("validation_split", levels, args.validation_split)),  # type: ignore[arg-type]
+        validation_seed=_lookup("validation_seed", levels, args.validation_seed),  # type: ignore[arg-type]
     )

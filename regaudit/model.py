@@ -42,6 +42,7 @@ class IgnoreReason(str, Enum):
     UNSUPPORTED_FORMAT = "unsupported_format"
     NO_IMAGES = "no_images"
     DUPLICATE_SUBSET = "duplicate_subset"
+    VALIDATION = "validation"
     NOT_A_DIRECTORY = "not_a_directory"
     UNREADABLE = "unreadable"
 
@@ -164,6 +165,8 @@ class DatasetParams:
     max_bucket_reso: int = 1024
     bucket_reso_steps: int = 64
     bucket_no_upscale: bool = False
+    validation_split: float = 0.0  # share of each train subset held out (spec §6)
+    validation_seed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -220,6 +223,7 @@ class Subset:
     abs_path: str
     images: tuple[ImageRecord, ...]
     cache_error: str | None = None  # a latent cache name sd-scripts cannot read: "ValueError: ..."
+    held_out: tuple[ImageRecord, ...] = ()  # validation_split: in the validation dataset, never trained
 
     @property
     def role(self) -> Role:

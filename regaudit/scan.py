@@ -72,6 +72,20 @@ def specs_from_roots(train: str | None, reg: str | None, args: TrainingArgs) -> 
     return spec
 
 
+def validation_split(paths: list[str], share: float, seed: int | None) -> tuple[list[str], list[str]]:
+    """train_util.split_train_val for the training dataset: shuffle (with ``seed``, as random.seed
+    then random.shuffle do), keep the first ceil(n * (1 - share)). Without a seed sd-scripts shuffles
+    with its global random state; the sorted order stands in for it (the counts are the same)."""
+    import math
+    import random
+
+    order = list(paths)
+    if seed is not None:
+        random.Random(seed).shuffle(order)
+    keep = math.ceil(len(order) * (1 - share))
+    return order[:keep], order[keep:]
+
+
 def load_specs(train: str | None = None, reg: str | None = None, dataset_config: str | None = None,
                args: TrainingArgs | None = None) -> list[DatasetSpec]:
     """The dataset definitions sd-scripts reads. Raises DatasetConfigCrash where it stops on the
@@ -107,7 +121,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     jobs = jobs if jobs is not None else (os.cpu_count() or 1)
     ignored: list[Ignored] = []
     findings: list[Finding] = []
-    kept: list[tuple[int, SubsetConfig, list[str], frozenset[str]]] = []
+    kept: list[tuple[int, SubsetConfig, list[str], frozenset[str], list[str]]] = []
     for spec in specs:
         ignored += spec.ignored
         findings += spec.findings
@@ -140,21 +154,40 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                 findings.append(rule("RA008").finding(abs_dir, f"subset has {why}; sd-scripts ignores it"))
                 continue
             kept_keys.add(key)
-            kept.append((spec.index, sc, listing.images, listing.names))
+            paths, held_out = listing.images, []
+            if spec.params.validation_split > 0 and not sc.is_reg:
+                paths, held_out = validation_split(paths, spec.params.validation_split, spec.params.validation_seed)
+                ignored += [Ignored(os.path.abspath(p), "file", IgnoreReason.VALIDATION,
+                                    "held out for validation (validation_split): never trained on")
+                            for p in held_out]
+                seed = spec.params.validation_seed
+                findings.append(rule("RA090").finding(
+                    abs_dir, f"validation_split {spec.params.validation_split}: sd-scripts trains on {len(paths)} of "
+                             f"this subset's {len(listing.images)} images and holds {len(held_out)} back"
+                             + (f" (validation_seed {seed}: the same ones as here)" if seed is not None else
+                                "; without validation_seed WHICH ones is random (the counts here are exact, the "
+                                "held-out images shown are an example)")))
+                if not paths:
+                    ignored.append(Ignored(abs_dir, "dir", IgnoreReason.NO_IMAGES,
+                                           "every image is held out for validation: sd-scripts ignores the subset"))
+                    continue
+            kept.append((spec.index, sc, paths, listing.names, held_out))
 
     items = [(p, sc.caption_extension, sc.class_tokens, sc.enable_wildcard, None if listing_only else deep)
-             for _, sc, paths, _ in kept for p in paths]
+             for _, sc, paths, _, held_out in kept for p in paths + held_out]
     results = map_chunks(_work, items, 1 if listing_only else jobs, _CHUNK, _PARALLEL_MIN, progress)
 
     by_dataset: dict[int, list[Subset]] = defaultdict(list)
     pos = 0
-    for ds_index, sc, paths, names in kept:
+    for ds_index, sc, paths, names, held_out in kept:
         records = []
         cache_error = None
         cached: list = [None] * len(paths)
         if latents_suffix is not None and not sc.cache_info:
-            try:
-                cached = cache_sizes(sc.image_dir, paths, latents_suffix)
+            try:  # on the whole sorted listing, before any validation split, as sd-scripts does
+                listed = sorted(paths + held_out)
+                by_path = dict(zip(listed, cache_sizes(sc.image_dir, listed, latents_suffix)))
+                cached = [by_path[p] for p in paths]
             except CacheNameError as exc:
                 cache_error = str(exc)
                 findings.append(rule("RA076").finding(
@@ -173,7 +206,13 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
             abs_path = os.path.abspath(p)
             records.append(ImageRecord(p, p if abs_path == p else abs_path, shared.setdefault(ext, ext), probe,
                                        caption, from_cache))
-        subset = Subset(sc, os.path.abspath(sc.image_dir), tuple(records), cache_error)
+        out_records = []
+        for p in held_out:  # held out for validation: sd-scripts still reads their captions and sizes
+            probe, caption = results[pos]
+            results[pos] = None  # type: ignore[call-overload]
+            pos += 1
+            out_records.append(ImageRecord(p, os.path.abspath(p), os.path.splitext(p)[1], probe, caption, ()))
+        subset = Subset(sc, os.path.abspath(sc.image_dir), tuple(records), cache_error, tuple(out_records))
         by_dataset[ds_index].append(subset)
         if not listing_only:
             findings += image_findings(subset)

@@ -151,7 +151,22 @@ resolution = 64
 def test_options_regaudit_does_not_simulate_are_flagged(tmp_path):
     build_tree(tmp_path, {"a": 1}, size=(8, 8))
     (tmp_path / "a" / "metadata_cache.json").write_text("{}")
-    cfg = write_toml(tmp_path / "c.toml", f"[general]\nvalidation_split = 0.1\n[[datasets]]\n[[datasets.subsets]]\n"
+    cfg = write_toml(tmp_path / "c.toml", f"[[datasets]]\n[[datasets.subsets]]\n"
                                           f"image_dir = '{tmp_path}/a'\ncache_info = true\n")
     (spec,) = load_dataset_config(cfg, TrainingArgs())
-    assert [f.code for f in spec.findings] == ["RA090", "RA090"]
+    assert [f.code for f in spec.findings] == ["RA090"]
+
+
+def test_validation_split_holds_images_back(tmp_path):
+    # oracle (train_network, sd-scripts 48d368f): 7 train images, validation_split 0.3, validation_seed 42
+    # -> trains on i1 i2 i3 i4 i6 (ceil(7 x 0.7) = 5 after random.seed(42) + shuffle); reg is never split
+    from tests.conftest import make_image
+
+    for i in range(7):
+        make_image(tmp_path / "t" / f"i{i}.png", size=(64, 64))
+    cfg = write_toml(tmp_path / "c.toml", f"[general]\nvalidation_split = 0.3\nvalidation_seed = 42\n"
+                                          f"[[datasets]]\n[[datasets.subsets]]\nimage_dir = '{tmp_path}/t'\n")
+    result = scan(load_specs(dataset_config=cfg), jobs=1)
+    kept = sorted(os.path.basename(i.path) for i in result.datasets[0].subsets[0].images)
+    assert kept == ["i1.png", "i2.png", "i3.png", "i4.png", "i6.png"]
+    assert sorted(os.path.basename(i.path) for i in result.datasets[0].subsets[0].held_out) == ["i0.png", "i5.png"]

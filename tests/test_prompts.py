@@ -161,7 +161,7 @@ def test_max_token_length_and_trainer_limits(tmp_path):
     assert "T5-XXL" in a3.encoders.not_counted[0]
     assert audit(a.datasets, TextOptions(trainer="lumina_train_network")).limit is None
     with pytest.raises(OptionError):
-        TextOptions(trainer="fine_tune")
+        TextOptions(trainer="not_a_trainer")
 
 
 @needs_tokenizer

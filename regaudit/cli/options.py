@@ -299,6 +299,8 @@ def _build(ctx, facts, sd, start_crash, num_processes: int, require_source: bool
         token_warmup_step=_number(sd, "token_warmup_step", 0, low=None),
         enable_wildcard=bool(sd.get("enable_wildcard", False)),
         dropout_keys_allowed="textual_inversion" not in facts.name,
+        validation_split=float(_number(sd, "validation_split", 0.0, low=None)),
+        validation_seed=sd.get("validation_seed"),
         empty_dataset_schema=("db" if Kind.FINE_TUNING not in facts.kinds or Kind.DREAMBOOTH not in facts.kinds
                               else "cn" if sd.get("masked_loss", False) else "ft"),
     )
@@ -344,6 +346,10 @@ def _build(ctx, facts, sd, start_crash, num_processes: int, require_source: bool
         specs = load_specs(train, reg, dataset_config, args) if (train or reg or dataset_config) else []
     except DatasetConfigCrash as exc:
         specs, crash = [], exc
+    if specs:  # every subset's caption options, resolved as sd-scripts resolves them
+        from ..caption_options import apply, caption_args_with_fallback
+
+        specs = apply(specs, caption_args_with_fallback({}, sd.get), dataset_config)
     sources = [p for p in (dataset_config,) if p] or [p for p in (train, reg) if p]
     for n in notes:
         note(n)
@@ -366,6 +372,10 @@ def run_scan(inp: Inputs, **kwargs):
     from ..rules import rule
     from ..scan import scan
 
+    if "text" not in kwargs:  # captions measured against the chosen trainer's text encoders
+        from .captions import text_options
+
+        kwargs["text"] = text_options(inp)
     result = scan(inp.specs, caption_extension=inp.args.caption_extension, sources=inp.sources,  # type: ignore
                   latents_suffix=inp.latents_suffix, case_insensitive=inp.case_insensitive, **kwargs)
     c = inp.config_crash

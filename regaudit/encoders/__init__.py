@@ -13,6 +13,8 @@ REGISTRY: dict[str, EncoderSet] = {
     "sd3_train_network": sd3.SD3, "sd3_train": sd3.SD3,
     "flux_train_network": flux.FLUX, "flux_train": flux.FLUX,
     "lumina_train_network": lumina.LUMINA, "lumina_train": lumina.LUMINA,
+    # fine-tuning and ControlNet trainers caption their images with the same text encoders
+    "fine_tune": sd.SD1, "train_control_net": sd.SD1, "sdxl_train_control_net": sdxl.SDXL,
 }
 DEFAULT = "train_network"
 
