@@ -9,8 +9,8 @@
     python benchmarks/scan.py million [N] [--keep DIR]
         `regaudit scan` (human output) and `regaudit scan --json` on a tree of N (default
         1,000,000) hard links to a few small images and captions: wall time and peak memory
-        (the resident memory of regaudit and its workers together, sampled every 20 ms, and the
-        largest single process).
+        (regaudit and its workers together, as proportional set size sampled every 20 ms, so
+        pages a forked worker shares with its parent count once; and the largest single process).
     python benchmarks/scan.py throughput [N] [--keep DIR]
         images/s of the scan and of `scan --deep`, in process, all cores and one.
 
@@ -97,32 +97,34 @@ def scan_cmd(root: Path, *extra: str) -> list[str]:
             "--caption-extension", ".txt", "--no-progress", *extra]
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of ``pid`` and all its descendants."""
+def _tree_memory(pid: int) -> int:
+    """Proportional set size (bytes) of ``pid`` and all its descendants: memory shared between a
+    parent and its forked workers counts once."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
             continue
-        ppid, pages = int(fields[1]), int(fields[21])
         children.setdefault(ppid, []).append(int(entry))
-        rss[int(entry)] = pages * os.sysconf("SC_PAGE_SIZE")
     total, todo = 0, [pid]
     while todo:
         p = todo.pop()
-        total += rss.get(p, 0)
         todo += children.get(p, [])
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as fh:
+                total += next(int(line.split()[1]) for line in fh if line.startswith("Pss:")) * 1024
+        except (OSError, StopIteration, ValueError):
+            pass
     return total
 
 
 def measured(cmd: list[str]) -> tuple[float, int, int]:
-    """(wall seconds, peak resident bytes of the process tree, largest single process) of ``cmd``,
-    output to /dev/null."""
+    """(wall seconds, peak memory of the process tree (PSS, sampled every 20 ms), peak resident
+    memory of its largest process) of ``cmd``, output to /dev/null."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     peak = [0]
     t0 = time.perf_counter()
@@ -131,7 +133,7 @@ def measured(cmd: list[str]) -> tuple[float, int, int]:
 
     def sample() -> None:
         while not stop.wait(0.02):
-            peak[0] = max(peak[0], _tree_rss(proc.pid))
+            peak[0] = max(peak[0], _tree_memory(proc.pid))
 
     th = threading.Thread(target=sample, daemon=True)
     th.start()
@@ -145,10 +147,14 @@ def measured(cmd: list[str]) -> tuple[float, int, int]:
     return wall, peak[0], largest if largest > before * 1024 else 0
 
 
-def timed(cmd: list[str]) -> float:
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the process and its workers) of ``cmd``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def tree(a: argparse.Namespace, default: int, make) -> tuple[Path, str | None]:
@@ -178,10 +184,13 @@ def ratio(a: argparse.Namespace) -> None:
         for _ in range(a.repeat):
             floors.append(timed(floor_cmd))
             scans.append(timed(scan))
-        print("floor (imagesize.get + caption read): " + " ".join(f"{t:.2f}" for t in floors) + " s")
-        print("regaudit scan --json:                 " + " ".join(f"{t:.2f}" for t in scans) + " s")
-        f, s = statistics.median(floors), statistics.median(scans)
-        print(f"median: floor {f:.2f} s, scan {s:.2f} s, scan/floor = {s / f:.2f} ({os.cpu_count()} cores)")
+        for label, runs in (("floor (imagesize.get + caption read)", floors), ("regaudit scan --json", scans)):
+            print(f"{label:37s} wall " + " ".join(f"{w:.2f}" for w, _ in runs) + " s; CPU "
+                  + " ".join(f"{c:.2f}" for _, c in runs) + " s")
+        fw, sw = statistics.median(w for w, _ in floors), statistics.median(w for w, _ in scans)
+        fc, sc = statistics.median(c for _, c in floors), statistics.median(c for _, c in scans)
+        print(f"median wall: floor {fw:.2f} s, scan {sw:.2f} s, scan/floor = {sw / fw:.2f} ({os.cpu_count()} cores)")
+        print(f"median CPU:  floor {fc:.2f} s, scan {sc:.2f} s, scan/floor = {sc / fc:.2f}")
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -485,6 +485,14 @@ def _load_crash(plans: Sequence[DatasetPlan], opts: BalanceOptions, findings: li
     return first
 
 
+def fails_to_load(r: Registered, params: DatasetParams, opts: BalanceOptions) -> bool:
+    """Whether sd-scripts fails on this registered image when it first loads it: what _load_crash
+    checks for each image."""
+    unbucketed = not params.enable_bucket and not opts.cache_latents
+    return bool(load_error(r) or (r.bucket is not None and r.bucket[0] == 0)
+                or (unbucketed and r.image_size and _unbucketed_problem(r.image_size, params.resolution, r)))
+
+
 _LOAD_EXCEPTIONS = {"not_a_file": "IsADirectoryError", "unreadable": "PermissionError"}
 
 

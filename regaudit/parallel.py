@@ -6,6 +6,7 @@ systems without that call and for a parent killed before the call was made."""
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -81,13 +82,24 @@ def map_chunks(fn: Callable[[T], R], items: Sequence[T], jobs: int, chunk: int, 
     chunks = [items[i:i + chunk] for i in range(0, total, chunk)]
     results: list = [None] * len(chunks)
     done = 0
-    with ProcessPoolExecutor(max_workers=worker_count(jobs, len(chunks)), initializer=_die_with_parent,
-                             initargs=(os.getpid(),)) as pool:
-        futures = {pool.submit(_apply, fn, c): k for k, c in enumerate(chunks)}
-        for fut in as_completed(futures):
-            k = futures[fut]
-            results[k] = fut.result()
-            done += len(chunks[k])
-            if progress:
-                progress(done, total)
-    return [r for part in results for r in part]
+    # A forked worker's garbage collector would visit (and so copy) every object the parent holds;
+    # frozen, they stay shared pages: a million-image scan does not double its memory per worker.
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(max_workers=worker_count(jobs, len(chunks)), initializer=_die_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
+            futures = {pool.submit(_apply, fn, c): k for k, c in enumerate(chunks)}
+            for fut in as_completed(futures):
+                k = futures.pop(fut)
+                results[k] = fut.result()
+                done += len(chunks[k])
+                chunks[k] = ()  # the items of a finished chunk are no longer needed here
+                if progress:
+                    progress(done, total)
+    finally:
+        gc.unfreeze()
+    out = []
+    for k, part in enumerate(results):
+        out += part
+        results[k] = None
+    return out

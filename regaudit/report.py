@@ -1,4 +1,5 @@
-"""Gather what the HTML report shows: the scan, balance and dupes results plus thumbnails.
+"""Gather what the HTML report shows: the verdict and the fixes, the scan, balance and dupes results
+plus thumbnails.
 
 Thumbnails are small WebP images made in parallel from draft decodes; counts are capped so a
 large dataset still gives a page of a few MB. Reads images; writes nothing."""
@@ -13,9 +14,10 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from .balance import BalancePlan
+from .balance import BalancePlan, fails_to_load
 from .dedupe import DupesResult
-from .model import Finding, ScanResult
+from .layout import looks_like_image
+from .model import Crash, Finding, ScanResult, Severity
 from .parallel import map_chunks
 from .safeio import open_regular
 
@@ -40,6 +42,73 @@ class ReportData:
     thumbs: dict[tuple[str, bool], str] = field(default_factory=dict)  # (path, upright) -> data URI
     captions: object | None = None  # prompts.TextAudit: captions as the text encoder sees them
     tags: object | None = None  # tagfreq.TagTables
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The answer first: does sd-scripts train on this input, where it stops if not, and the figures
+    it computes (None where it stops before computing them: a start or build stage crash, or
+    'No data found')."""
+
+    trainer: str
+    crash: Crash | None  # the first failure sd-scripts hits, in its own order
+    no_data: bool  # sd-scripts stops cleanly with "No data found"
+    load_failures: int  # registered images sd-scripts fails on when it first loads them
+    left_out: int  # image files sd-scripts never reads (the scan's ignored image files)
+    left_out_dirs: int  # ignored folders (no repeats, nested, ...) that hold files
+    train_samples: int | None
+    reg_samples: int | None
+    batches_per_epoch: int | None
+    steps_per_epoch: int | None
+    max_train_steps: int | None
+    epochs: int | None
+
+    @property
+    def trains(self) -> bool:
+        return self.crash is None and not self.no_data
+
+
+def verdict(scan: ScanResult, plan: BalancePlan) -> Verdict:
+    left_out = sum(1 for i in scan.ignored if i.kind == "file" and looks_like_image(i.path))
+    dirs = sum(1 for i in scan.ignored if i.kind == "dir")
+    failures = sum(1 for d in plan.datasets for r in d.images if fails_to_load(r, d.params, plan.options))
+    figures = plan.batches_per_epoch is not None and not plan.no_data  # a load-stage crash keeps them
+    train = sum(r.num_repeats for d in plan.datasets for r in d.images if not r.is_reg)
+    reg = sum(r.num_repeats for d in plan.datasets for r in d.images if r.is_reg)
+    epochs = plan.options.max_train_epochs if plan.options.max_train_epochs is not None else plan.epochs
+    return Verdict(plan.options.trainer.name, plan.crash, plan.no_data, failures, left_out, dirs,
+                   train if figures else None, reg if figures else None, plan.batches_per_epoch if figures else None,
+                   plan.steps_per_epoch if figures else None, plan.max_train_steps if figures else None,
+                   epochs if figures else None)
+
+
+@dataclass(frozen=True)
+class Fix:
+    """One hint and the findings it answers, at the severity of the worst of them."""
+
+    hint: str
+    severity: Severity
+    findings: tuple[Finding, ...]
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(f.code for f in self.findings))
+
+
+def fixes(findings: tuple[Finding, ...], crash: Crash | None = None) -> tuple[Fix, ...]:
+    """Every finding's hint once, most severe first; among equals, the fix for the finding that
+    explains where sd-scripts stops comes first, then the order of ``findings``."""
+    by_hint: dict[str, list[Finding]] = {}
+    for f in findings:
+        if f.hint.strip():
+            by_hint.setdefault(f.hint.strip(), []).append(f)
+
+    def stops(fs: list[Finding]) -> bool:
+        return crash is not None and any(f.code == crash.code and f.path == crash.path for f in fs)
+
+    out = [Fix(hint, max((f.severity for f in fs), key=lambda s: s.rank), tuple(fs)) for hint, fs in by_hint.items()]
+    order = {id(fx): k for k, fx in enumerate(out)}
+    return tuple(sorted(out, key=lambda fx: (-fx.severity.rank, not stops(list(fx.findings)), order[id(fx)])))
 
 
 def thumbnail(path: str, size: int = 128, upright: bool = False) -> str | None:

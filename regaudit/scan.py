@@ -176,6 +176,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     items = [(p, sc.caption_extension, sc.class_tokens, sc.enable_wildcard, None if listing_only else deep)
              for _, sc, paths, _, held_out in kept for p in paths + held_out]
     results = map_chunks(_work, items, 1 if listing_only else jobs, _CHUNK, _PARALLEL_MIN, progress)
+    del items  # a million tuples: gone before the records are made
 
     by_dataset: dict[int, list[Subset]] = defaultdict(list)
     pos = 0

@@ -1,5 +1,7 @@
-"""One self-contained HTML page from a report.ReportData: inline CSS, inline SVG charts, embedded
-thumbnails, a little JavaScript for the filters. Everything is visible without JavaScript."""
+"""One self-contained HTML page from a report.ReportData: the verdict and the fixes first, then the
+subsets, captions, reg balance, buckets, duplicates and findings. Inline CSS (light and dark),
+inline SVG charts, embedded thumbnails, a little JavaScript for the filters (html_assets.py).
+Everything is visible without JavaScript."""
 
 from __future__ import annotations
 
@@ -7,59 +9,11 @@ import html
 import os
 from collections import Counter
 
-from ..model import Severity
+from ..model import Finding, Severity
 from ..outputs import GENERATOR_COMMENT
-from ..report import GROUPS, MEMBERS, STRIP, UNUSED, ReportData
+from ..report import GROUPS, MEMBERS, STRIP, UNUSED, ReportData, Verdict, fixes, verdict
 from .escape import display
-
-CSS = """
-:root{--err:#c62828;--warn:#b26a00;--info:#1565c0;--train:#2e7d32;--reg:#6a1b9a;--muted:#666;--line:#ddd}
-*{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#222;background:#fafafa}
-header{background:#263238;color:#fff;padding:18px 28px}header h1{margin:0 0 6px;font-size:22px}
-header code{background:#37474f;padding:2px 6px;border-radius:4px;word-break:break-all}
-main{padding:8px 28px 40px;max-width:1400px}section{margin-top:26px}h2{border-bottom:2px solid var(--line);padding-bottom:4px}
-.verdict span{display:inline-block;margin-right:14px;font-weight:600;padding:2px 10px;border-radius:12px;background:#fff}
-.verdict .e{color:var(--err)}.verdict .w{color:var(--warn)}.verdict .i{color:var(--info)}
-nav.filters{position:sticky;top:0;background:#fff;border-bottom:1px solid var(--line);padding:8px 28px;z-index:2}
-nav.filters label{margin-right:16px}
-table.figures{border-collapse:collapse;margin:6px 0}table.figures td,table.figures th{border:1px solid var(--line);padding:3px 10px;text-align:right}
-table.figures th{background:#f0f0f0;text-align:left}
-.subset{background:#fff;border:1px solid var(--line);border-left:6px solid var(--train);border-radius:6px;padding:10px 14px;margin:12px 0}
-.subset[data-role=reg]{border-left-color:var(--reg)}.role{font-weight:700;text-transform:uppercase;font-size:12px}
-.role.train{color:var(--train)}.role.reg{color:var(--reg)}
-.strip,.grid{display:flex;flex-wrap:wrap;gap:6px;margin-top:8px}.strip img,.grid img,.dup img,.finding img{border-radius:4px;background:#eee;max-width:128px;max-height:128px}
-.more{color:var(--muted);align-self:center}
-.dup{background:#fff;border:1px solid var(--line);border-radius:6px;padding:8px 12px;margin:8px 0}
-.dup.leakage{border-color:var(--err);border-width:2px}.dup figure{display:inline-block;margin:4px 8px 4px 0;vertical-align:top;max-width:180px}
-figcaption{font-size:12px;color:var(--muted);word-break:break-all}
-.finding{background:#fff;border:1px solid var(--line);border-left:5px solid var(--info);border-radius:5px;padding:8px 12px;margin:8px 0;display:flex;gap:12px}
-.finding.error{border-left-color:var(--err)}.finding.warning{border-left-color:var(--warn)}
-.finding>div:first-child{display:flex;gap:8px;align-items:flex-start}.finding figure{margin:0}
-.finding .code{font-weight:700}.finding .hint{color:var(--muted)}.finding .path{font-family:monospace;font-size:12px;word-break:break-all}
-.sev-title.error{color:var(--err)}.sev-title.warning{color:var(--warn)}.sev-title.info{color:var(--info)}
-svg text{font:12px system-ui,sans-serif}.crash{color:var(--err);font-weight:700}
-.capset{background:#fff;border:1px solid var(--line);border-radius:6px;padding:8px 14px;margin:8px 0}
-table.tags td,table.tags th{text-align:left;vertical-align:top}ol.captions{margin:4px 0;padding-left:22px}
-ol.captions li{margin:2px 0}.captions .tok{color:var(--muted);font-size:12px}.captions .over{color:var(--err);font-weight:600}
-"""
-
-JS = """
-(function(){
-  var onlyErrors=document.getElementById('f-errors'),onlyReg=document.getElementById('f-reg'),sub=document.getElementById('f-subset');
-  function apply(){
-    document.querySelectorAll('[data-filter]').forEach(function(el){
-      var show=true;
-      if(onlyErrors.checked && el.dataset.severity && el.dataset.severity!=='error') show=false;
-      if(onlyReg.checked && el.dataset.role && el.dataset.role.indexOf('reg')<0) show=false;
-      if(sub.value && el.dataset.subset!==undefined && el.dataset.subset.split('|').indexOf(sub.value)<0) show=false;
-      el.hidden=!show;
-    });
-  }
-  [onlyErrors,onlyReg,sub].forEach(function(c){c.addEventListener('change',apply)});
-  document.getElementById('filters').hidden=false;
-})();
-"""
-
+from .html_assets import CSS, JS
 
 def _e(text: object) -> str:
     """Text for the page: control characters and bytes that are not UTF-8 shown as escapes."""
@@ -79,76 +33,181 @@ def _img(data: ReportData, path: str, upright: bool = False, title: str | None =
     return f'<img src="{uri}" alt="{label}" title="{label}" loading="lazy">'
 
 
-def _subset_of(path: str, subsets: list[tuple[str, str]]) -> tuple[str, str]:
-    best = ("", "")
-    for spath, role in subsets:
-        if (path == spath or path.startswith(spath + os.sep)) and len(spath) > len(best[0]):
-            best = (spath, role)
-    return best
+class _Filters:
+    """What the filters match on: each subset by its index in the page (never by name, so any folder
+    name is safe in an attribute and in the script) and its role."""
+
+    def __init__(self, data: ReportData):
+        self.subsets = [(d.index, s) for d in data.scan.datasets for s in d.subsets]
+        self.by_key = {(di, s.abs_path): k for k, (di, s) in enumerate(self.subsets)}
+        self.by_path: dict[str, list[int]] = {}
+        for k, (_, s) in enumerate(self.subsets):
+            self.by_path.setdefault(s.abs_path, []).append(k)
+
+    def of_path(self, path: str) -> tuple[list[int], list[str]]:
+        """The subsets (indices, roles) of the innermost subset folder that holds ``path``."""
+        best = ""
+        for spath in self.by_path:
+            if (path == spath or path.startswith(spath + os.sep)) and len(spath) > len(best):
+                best = spath
+        ks = self.by_path.get(best, [])
+        return ks, [self.subsets[k][1].role.value for k in ks]
+
+    def of_dataset(self, index: int) -> list[int]:
+        return [k for k, (di, _) in enumerate(self.subsets) if di == index]
+
+
+def _attrs(severity: str | None = None, roles=None, subsets=None) -> str:
+    """The data attributes the filters read (html_assets.JS): a severity, roles, subset indices."""
+    out = " data-filter"
+    if severity is not None:
+        out += f" data-severity={severity}"
+    if roles is not None:
+        out += f" data-roles='{' '.join(sorted(set(roles)))}'"
+    if subsets is not None:
+        out += f" data-subsets='{' '.join(str(k) for k in sorted(set(subsets)))}'"
+    return out
+
+
+def _n(n: int, what: str, plural: str | None = None) -> str:
+    return f"{n} {what if n == 1 else plural or what + 's'}"
 
 
 def render(data: ReportData) -> str:
     counts = Counter(f.severity.value for f in data.findings)
-    subsets = [(s.abs_path, s.role.value) for s in data.scan.subsets]
+    filt = _Filters(data)
     parts = [
         f"<!DOCTYPE html>{GENERATOR_COMMENT}<html lang=en><head><meta charset=utf-8>",
         "<meta name=viewport content='width=device-width, initial-scale=1'>",
-        f"<title>regaudit report — {counts.get('error', 0)} errors</title><style>{CSS}</style></head><body>",
+        "<meta name=color-scheme content='light dark'>",
+        f"<title>regaudit report — {_title(verdict(data.scan, data.plan), counts)}</title><style>{CSS}</style></head><body>",
         "<header><h1>regaudit report</h1>",
-        f"<div class=verdict id=verdict data-errors={counts.get('error', 0)} data-warnings={counts.get('warning', 0)} "
-        f"data-info={counts.get('info', 0)}><span class=e>{counts.get('error', 0)} errors</span>"
-        f"<span class=w>{counts.get('warning', 0)} warnings</span><span class=i>{counts.get('info', 0)} info</span>"
-        f"{_verdict_line(data)}</div>",
-        f"<p>Made by <code>{_e(data.command)}</code></p></header>",
+        _verdict(data, verdict(data.scan, data.plan), counts),
+        "</header>",
         "<nav class=filters id=filters hidden><label><input type=checkbox id=f-errors> only errors</label>"
         "<label><input type=checkbox id=f-reg> only reg</label><label>subset <select id=f-subset>"
         "<option value=''>all</option>"
-        + "".join(f"<option value='{_e(p)}'>{_e(_short(p))} ({r})</option>" for p, r in subsets)
-        + "</select></label></nav><main>",
-        _subsets(data),
-        _captions(data),
-        _balance(data),
-        _buckets(data),
-        _dupes(data, subsets),
-        _findings(data, subsets),
+        + "".join(f"<option value={k}>{_e(_short(s.abs_path))} ({s.role.value}, dataset {di})</option>"
+                  for k, (di, s) in enumerate(filt.subsets))
+        + "</select></label><span id=f-count class=tok></span></nav><main>",
+        _fixes(data, filt),
+        f"<p class=made>Made by <code>{_e(data.command)}</code></p>",
+        _subsets(data, filt),
+        _captions(data, filt),
+        _balance(data, filt),
+        _buckets(data, filt),
+        _dupes(data, filt),
+        _findings(data, filt),
         f"</main><script>{JS}</script></body></html>",
     ]
     return "\n".join(parts)
 
 
-def _verdict_line(data: ReportData) -> str:
-    p = data.plan
-    if p.would_crash:
-        return "<span class=e>sd-scripts would not start on this input</span>"
-    return (f"<span>{p.batches_per_epoch} batches per epoch · {p.max_train_steps} steps"
-            f"{'' if p.options.max_train_epochs is None else f' for {p.options.max_train_epochs} epochs'}</span>")
+def _title(v: Verdict, counts: Counter) -> str:
+    if v.no_data:
+        return "No data found"
+    if v.crash is not None:
+        return f"stops at {v.crash.stage}: {_e(v.crash.exception)}"
+    return f"trains, {_n(counts.get('error', 0), 'error')}"
 
 
-def _subsets(data: ReportData) -> str:
+def _verdict(data: ReportData, v: Verdict, counts: Counter) -> str:
+    """The answer first: does sd-scripts start, where it stops if not, and what it computes."""
+    c = v.crash
+    script = f"{_e(v.trainer)}.py"
+    if v.no_data:
+        answer = f"✗ {script} finds no data and stops (“No data found”): nothing is trained"
+    elif c is None:
+        answer = f"✓ {script} starts and trains"
+    elif c.stage == "load":
+        answer = f"✗ {script} starts, then fails when it first loads an image"
+    elif c.stage == "start":
+        answer = f"✗ {script} stops before it starts"
+    else:
+        answer = f"✗ {script} stops while it builds the dataset"
+    stage = "no data" if v.no_data else (c.stage if c is not None else "")
+    out = [f"<div id=verdict class='verdict{'' if v.trains else ' bad'}' data-trains={int(v.trains)} "
+           f"data-stage='{stage}' data-no-data={int(v.no_data)}>"
+           f"<p class=answer>{answer}{f'<span class=stage>{stage}</span>' if stage else ''}</p>"]
+    if c is not None:
+        out.append(f"<p class=why><b>{_e(c.exception)}</b> ({c.code}): {_e(c.message)}</p>"
+                   f"<p class=why>at <span class=path>{_e(_short(c.path))}</span></p>")
+    facts = []
+    n = v.load_failures
+    facts.append(f"<li id=v-load-failures data-n={n}>" + (
+        f"<b>{_n(n, 'registered image')}</b> {'fails' if n == 1 else 'fail'} when sd-scripts first loads "
+        f"{'it' if n == 1 else 'them'}" if n else "No registered image fails to load.") + "</li>")
+    n = v.left_out
+    facts.append(f"<li id=v-left-out data-n={n}>" + (
+        f"<b>{_n(n, 'image file')}</b> {'is' if n == 1 else 'are'} silently left out: sd-scripts never reads "
+        f"{'it' if n == 1 else 'them'}" if n else "No image file is silently left out")
+        + (f"; {_n(v.left_out_dirs, 'folder')} {'is' if v.left_out_dirs == 1 else 'are'} skipped"
+           if v.left_out_dirs else "") + "</li>")
+    out.append(f"<ul class=facts>{''.join(facts)}</ul>")
+    if v.batches_per_epoch is not None:
+        nums = [("train samples", v.train_samples, "v-train"), ("reg samples", v.reg_samples, "v-reg"),
+                ("batches per epoch", v.batches_per_epoch, "v-batches"), ("steps", v.max_train_steps, "v-steps"),
+                ("epochs", v.epochs, "v-epochs")]
+        out.append("<dl class=nums>" + "".join(f"<div><dt>{k}</dt><dd id={i}>{x}</dd></div>" for k, x, i in nums)
+                   + "</dl>")
+    elif not v.no_data:
+        out.append("<p>No batches or steps: sd-scripts stops before it counts them.</p>")
+    out.append(f"<div class=pills><span class=e>{_n(counts.get('error', 0), 'error')}</span>"
+               f"<span class=w>{_n(counts.get('warning', 0), 'warning')}</span>"
+               f"<span class=i>{counts.get('info', 0)} info</span></div></div>")
+    return "".join(out)
+
+
+def _fixes(data: ReportData, filt: _Filters) -> str:
+    """Every finding's hint once, most severe first, each linked to its first finding."""
+    fx = fixes(data.findings, data.plan.crash)
+    where = {id(f): k for k, f in enumerate(data.findings)}
+    crash = data.plan.crash
+    out = ["<section id=fixes><h2>What to fix</h2>"]
+    if not fx:
+        out.append("<p>Nothing to fix.</p>")
+    else:
+        out.append("<ol class=fixes>")
+        for fix in fx:
+            roles, subs = [], []
+            for f in fix.findings:
+                ks, rs = filt.of_path(f.path)
+                subs += ks
+                roles += rs
+            here = crash is not None and any(f.code == crash.code and f.path == crash.path for f in fix.findings)
+            out.append(f"<li class=fix{_attrs(fix.severity.value, roles, subs)}><span class='sev {fix.severity.value}'>"
+                       f"{fix.severity.value}</span> {_e(fix.hint)} <span class=codes><a href='#f-{where[id(fix.findings[0])]}'>"
+                       f"{', '.join(fix.codes)}</a> · {_n(len(fix.findings), 'finding')}</span>"
+                       + (" <span class=here>← sd-scripts stops here</span>" if here else "") + "</li>")
+        out.append("</ol>")
+    out.append("</section>")
+    return "".join(out)
+
+
+def _subsets(data: ReportData, filt: _Filters) -> str:
     out = ["<section id=subsets><h2>Subsets</h2>"]
     if not data.scan.subsets:
         out.append("<p class=crash>No subset with images: sd-scripts has nothing to train on.</p>")
-    for d in data.scan.datasets:
-        for s in d.subsets:
-            c = s.caption_counts()
-            tokens = s.config.class_tokens
-            out.append(
-                f"<article class=subset data-filter data-role={s.role.value} data-subset='{_e(s.abs_path)}'>"
-                f"<div><span class='role {s.role.value}'>{s.role.value}</span> <b>{_e(_short(s.abs_path))}</b> "
-                f"(dataset {d.index})</div><table class=figures><tr><th>repeats</th><th>class tokens</th>"
-                f"<th>images</th><th>samples</th><th>captions from file</th><th>from class tokens</th><th>empty</th></tr>"
-                f"<tr><td>{s.num_repeats}</td><td>{_e('(none)' if tokens is None else tokens)}</td>"
-                f"<td class=n-images>{len(s.images)}</td><td>{s.samples}</td><td>{c['file']}</td>"
-                f"<td>{c['class_tokens']}</td><td>{c['empty']}</td></tr></table><div class=strip>"
-                + "".join(_img(data, i.abs_path, title=_caption_title(i)) for i in s.images[:STRIP])
-                + (f"<span class=more>and {len(s.images) - STRIP} more</span>" if len(s.images) > STRIP else "")
-                + "</div></article>")
+    for k, (di, s) in enumerate(filt.subsets):
+        c = s.caption_counts()
+        tokens = s.config.class_tokens
+        out.append(
+            f"<article class=subset{_attrs(None, [s.role.value], [k])}>"
+            f"<div><span class='role {s.role.value}'>{s.role.value}</span> <b class=name>{_e(_short(s.abs_path))}</b> "
+            f"(dataset {di})</div><div class=scroll><table class=figures><tr><th>repeats</th><th>class tokens</th>"
+            f"<th>images</th><th>samples</th><th>captions from file</th><th>from class tokens</th><th>empty</th></tr>"
+            f"<tr><td>{s.num_repeats}</td><td>{_e('(none)' if tokens is None else tokens)}</td>"
+            f"<td class=n-images>{len(s.images)}</td><td>{s.samples}</td><td>{c['file']}</td>"
+            f"<td>{c['class_tokens']}</td><td>{c['empty']}</td></tr></table></div><div class=strip>"
+            + "".join(_img(data, i.abs_path, title=_caption_title(i)) for i in s.images[:STRIP])
+            + (f"<span class=more>and {len(s.images) - STRIP} more</span>" if len(s.images) > STRIP else "")
+            + "</div></article>")
     out.append("</section>")
     return "".join(out)
 
 
 def _bars(values: list[tuple[str, list[tuple[int, str]], str]], unit: str) -> str:
-    """Horizontal (stacked) bars: (label, [(value, colour)], note)."""
+    """Horizontal (stacked) bars: (label, [(value, css class)], note). Scales with the page."""
     if not values:
         return ""
     top = max(sum(v for v, _ in segs) for _, segs, _ in values) or 1
@@ -158,82 +217,84 @@ def _bars(values: list[tuple[str, list[tuple[int, str]], str]], unit: str) -> st
         y = k * row
         x = label_w
         rows.append(f"<text x=0 y={y + 16}>{_e(label)}</text>")
-        for v, colour in segs:
+        for v, cls in segs:
             w = v / top * (width - label_w - 120)
-            rows.append(f"<rect x={x:.1f} y={y + 4} width={w:.1f} height=16 fill='{colour}'><title>{v} {unit}</title></rect>")
+            rows.append(f"<rect class={cls} x={x:.1f} y={y + 4} width={w:.1f} height=16><title>{v} {unit}</title></rect>")
             x += w
         rows.append(f"<text x={x + 6:.1f} y={y + 16}>{_e(note)}</text>")
     h = len(values) * row + 4
-    return f"<svg role=img width={width} height={h} viewBox='0 0 {width} {h}'>{''.join(rows)}</svg>"
+    return f"<svg class=chart role=img viewBox='0 0 {width} {h}' preserveAspectRatio='xMinYMin meet'>{''.join(rows)}</svg>"
 
 
-def _balance(data: ReportData) -> str:
+def _balance(data: ReportData, filt: _Filters) -> str:
     p = data.plan
     out = ["<section id=balance><h2>Reg balance</h2>"]
     for d in p.datasets:
         used = [r for r in d.images if r.is_reg]
         hist = Counter(r.num_repeats for r in used)
-        out.append(f"<article data-filter data-role=reg><h3>Dataset {d.index}</h3><table class=figures>"
+        out.append(f"<article{_attrs(None, ['reg'], filt.of_dataset(d.index))}><h3>Dataset {d.index}</h3>"
+                   f"<div class=scroll><table class=figures>"
                    f"<tr><th>train samples</th><td id=train-samples-{d.index}>{d.num_train_images}</td></tr>"
                    f"<tr><th>reg samples (raw)</th><td>{d.num_reg_images}</td></tr>"
                    f"<tr><th>reg samples used</th><td id=reg-used-{d.index}>{d.reg_samples_used}</td></tr>"
                    f"<tr><th>reg images used / total</th><td>{len(used)} / {d.reg_image_count}</td></tr>"
-                   f"<tr><th>batches per epoch</th><td>{'—' if d.batches is None else d.batches}</td></tr></table>")
+                   f"<tr><th>batches per epoch</th><td>{'—' if d.batches is None else d.batches}</td></tr></table></div>")
         if hist:
             out.append("<p>Effective repeats of the reg images (folder repeats plus what the balancing loop adds):</p>")
-            out.append(_bars([(f"×{k}", [(n, "#6a1b9a")], f"{n} images") for k, n in sorted(hist.items())], "images"))
+            out.append(_bars([(f"×{k}", [(n, "b-reg")], f"{n} images") for k, n in sorted(hist.items())], "images"))
         if d.unused_reg:
-            out.append(f"<p class=crash>{len(d.unused_reg)} reg images are never used"
-                       f"{' (which ones depends on the folder listing order)' if d.order_dependent else ''}:</p>"
+            out.append(f"<p class=crash>{_n(len(d.unused_reg), 'reg image')} {'is' if len(d.unused_reg) == 1 else 'are'} "
+                       f"never used{' (which ones depends on the folder listing order)' if d.order_dependent else ''}:</p>"
                        "<div class=grid id=unused>" + "".join(_img(data, i.abs_path) for i in d.unused_reg[:UNUSED])
                        + (f"<span class=more>and {len(d.unused_reg) - UNUSED} more</span>"
                           if len(d.unused_reg) > UNUSED else "") + "</div>")
         out.append("</article>")
-    if p.would_crash:
-        out.append("<p class=crash>sd-scripts would stop before training: see the errors below. "
-                   "Steps are not computed.</p>")
+    if p.batches_per_epoch is None or p.no_data:
+        out.append("<p class=crash>sd-scripts stops before it counts batches and steps: see the verdict above.</p>")
     else:
         o = p.options
-        out.append(f"<table class=figures id=steps><tr><th>batches per epoch</th><td>{p.batches_per_epoch}</td></tr>"
+        out.append(f"<div class=scroll><table class=figures id=steps><tr><th>batches per epoch</th><td>{p.batches_per_epoch}</td></tr>"
                    f"<tr><th>optimizer steps per epoch</th><td>{p.steps_per_epoch}</td></tr>"
                    f"<tr><th>total steps</th><td id=total-steps>{p.max_train_steps}</td></tr>"
                    f"<tr><th>epochs</th><td>{o.max_train_epochs if o.max_train_epochs is not None else p.epochs}</td></tr>"
                    f"<tr><th>kohya_ss GUI estimate</th><td>{p.gui_estimate}</td></tr>"
-                   f"<tr><th>reg share of the loss weight</th><td>{p.reg_loss_share:.1%}</td></tr></table>")
+                   f"<tr><th>reg share of the loss weight</th><td>{p.reg_loss_share:.1%}</td></tr></table></div>")
+        if p.crash is not None:
+            out.append("<p class=crash>sd-scripts computes these, then stops when it first loads an image: "
+                       "see the verdict above.</p>")
     out.append("</section>")
     return "".join(out)
 
 
-def _buckets(data: ReportData) -> str:
+def _buckets(data: ReportData, filt: _Filters) -> str:
     out = ["<section id=buckets><h2>Buckets</h2>"]
     any_bucket = False
     for d in data.plan.datasets:
         if not d.buckets:
             continue
         any_bucket = True
-        out.append(f"<h3>Dataset {d.index}</h3><p>Samples per bucket, <span style='color:#2e7d32'>train</span> and "
-                   f"<span style='color:#6a1b9a'>reg</span>; batches never mix buckets.</p>")
-        out.append(_bars([(f"{b.resolution[0]}x{b.resolution[1]}", [(b.train, "#2e7d32"), (b.reg, "#6a1b9a")],
-                           f"{b.batches} batches") for b in d.buckets], "samples"))
+        out.append(f"<div{_attrs(subsets=filt.of_dataset(d.index))}><h3>Dataset {d.index}</h3><p>Samples per bucket, "
+                   f"<span class=train>train</span> and <span class=reg>reg</span>; batches never mix buckets.</p>")
+        out.append(_bars([(f"{b.resolution[0]}x{b.resolution[1]}", [(b.train, "b-train"), (b.reg, "b-reg")],
+                           f"{b.batches} batches") for b in d.buckets], "samples") + "</div>")
     if not any_bucket:
         out.append("<p>No buckets: sd-scripts would stop before making them.</p>")
     out.append("</section>")
     return "".join(out)
 
 
-def _dupes(data: ReportData, subsets: list[tuple[str, str]]) -> str:
+def _dupes(data: ReportData, filt: _Filters) -> str:
     out = ["<section id=dupes><h2>Duplicates and train ↔ reg leakage</h2>"]
     if data.dupes is None:
         out.append("<p>Not run.</p></section>")
         return "".join(out)
     groups = data.dupes.groups
-    out.append(f"<p>{len(groups)} groups ({data.dupes.options.hash.value}, max distance "
+    out.append(f"<p>{_n(len(groups), 'group')} ({data.dupes.options.hash.value}, max distance "
                f"{data.dupes.options.max_distance}).</p>")
     for g in groups[:GROUPS]:
-        roles = "|".join(sorted(set(g.roles)))
-        subs = "|".join(sorted({m.subset for m in g.members}))
-        out.append(f"<div class='dup {g.label}' data-filter data-role='{roles}' data-subset='{_e(subs)}' "
-                   f"data-severity={'error' if g.label == 'leakage' else 'warning'}><b>{g.label}</b> · {g.kind}"
+        subs = [k for m in g.members for k in filt.by_path.get(m.subset, [])]
+        sev = "error" if g.label == "leakage" else "warning"
+        out.append(f"<div class='dup {g.label}'{_attrs(sev, g.roles, subs)}><b>{g.label}</b> · {g.kind}"
                    f"{' (EXIF)' if g.via_exif else ''} · distance {g.distance}<br>"
                    + "".join(f"<figure>{_img(data, m.path)}<figcaption>{m.role} ×{m.effective_repeats}<br>"
                              f"{_e(_short(m.path))}</figcaption></figure>" for m in g.members[:MEMBERS])
@@ -244,30 +305,33 @@ def _dupes(data: ReportData, subsets: list[tuple[str, str]]) -> str:
     return "".join(out)
 
 
-def _findings(data: ReportData, subsets: list[tuple[str, str]]) -> str:
+def _findings(data: ReportData, filt: _Filters) -> str:
     out = ["<section id=findings><h2>Findings</h2>"]
+    index = {id(f): k for k, f in enumerate(data.findings)}
     for sev in Severity:
         group = [f for f in data.findings if f.severity is sev]
         if not group:
             continue
-        out.append(f"<h3 class='sev-title {sev.value}' data-filter data-severity={sev.value}>{sev.value} "
-                   f"({len(group)})</h3>")
-        for f in group:
-            spath, role = _subset_of(f.path, subsets)
-            thumb = ""
-            if (f.path, False) in data.thumbs:
-                thumb = _img(data, f.path)
-                if (f.path, True) in data.thumbs:
-                    thumb = (f"<figure>{thumb}<figcaption>as stored (trained)</figcaption></figure>"
-                             f"<figure>{_img(data, f.path, True)}<figcaption>as the camera meant it</figcaption></figure>")
-            out.append(f"<div class='finding {sev.value}' data-filter data-severity={sev.value} data-role='{role}' "
-                       f"data-subset='{_e(spath)}'><div>{thumb}</div><div><span class=code>{f.code} {_e(f.name)}</span>"
-                       f"<div class=path>{_e(_short(f.path))}</div><div>{_e(f.message)}</div>"
-                       f"<div class=hint>hint: {_e(f.hint)}</div></div></div>")
+        out.append(f"<div class=sevgroup data-group><h3 class='sev-title {sev.value}'>{sev.value} ({len(group)})</h3>")
+        out += [_finding(data, f, index[id(f)], filt) for f in group]
+        out.append("</div>")
     if not data.findings:
         out.append("<p>No findings.</p>")
     out.append("</section>")
     return "".join(out)
+
+
+def _finding(data: ReportData, f: Finding, k: int, filt: _Filters) -> str:
+    subs, roles = filt.of_path(f.path)
+    thumb = ""
+    if (f.path, False) in data.thumbs:
+        thumb = _img(data, f.path)
+        if (f.path, True) in data.thumbs:
+            thumb = (f"<figure>{thumb}<figcaption>as stored (trained)</figcaption></figure>"
+                     f"<figure>{_img(data, f.path, True)}<figcaption>as the camera meant it</figcaption></figure>")
+    return (f"<div id=f-{k} class='finding {f.severity.value}'{_attrs(f.severity.value, roles, subs)}><div>{thumb}</div>"
+            f"<div><span class=code>{f.code} {_e(f.name)}</span><div class=path>{_e(_short(f.path))}</div>"
+            f"<div>{_e(f.message)}</div><div class=hint>hint: {_e(f.hint)}</div></div></div>")
 
 
 _CAPTION_ROWS = 200  # captions listed per subset
@@ -291,7 +355,7 @@ def _tag_rows(items, n: int) -> str:
         f"<li class=more>and {len(items) - n} more</li>" if len(items) > n else "")
 
 
-def _captions(data: ReportData) -> str:
+def _captions(data: ReportData, filt: _Filters) -> str:
     """The tag table (as ss_tag_frequency counts tags), and every subset's captions with their tokens."""
     audit, tables = data.captions, data.tags
     if audit is None or tables is None:
@@ -307,9 +371,9 @@ def _captions(data: ReportData) -> str:
         out.append(f"<p>{_e(audit.options.trainer)} ({_e(enc.family)}) keeps {limit} CLIP tokens of each caption "
                    f"and silently drops the rest. Counted with {_e(audit.tokenizer.library)}"
                    + "".join(f"; not counted: {_e(x)}" for x in enc.not_counted) + ".</p>")
-    out.append("<table class='figures tags'><tr><th>train tags</th><th>reg tags</th><th>only in reg</th></tr><tr>"
+    out.append("<div class=scroll><table class='figures tags'><tr><th>train tags</th><th>reg tags</th><th>only in reg</th></tr><tr>"
                + "".join(f"<td><ol>{_tag_rows(items, _TAG_ROWS)}</ol></td>"
-                         for items in (tables.train, tables.reg, tables.only_in_reg)) + "</tr></table>")
+                         for items in (tables.train, tables.reg, tables.only_in_reg)) + "</tr></table></div>")
     tags_of = {(t.dataset, t.path): t.tags for t in tables.subsets}
     for st in audit.subsets:
         s = st.subset
@@ -329,8 +393,9 @@ def _captions(data: ReportData) -> str:
         trigger = f", trigger '{_e(' '.join(st.trigger_words))}'" if st.trigger_words else ""
         tags = tags_of.get((st.dataset, s.abs_path)) or ()
         common = ", ".join(f"{t} ({c})" for t, c in tags[:10])
-        out.append(f"<article class=capset data-filter data-role={s.role.value} data-subset='{_e(s.abs_path)}'>"
-                   f"<div><span class='role {s.role.value}'>{s.role.value}</span> <b>{_e(_short(s.abs_path))}</b>"
+        k = filt.by_key.get((st.dataset, s.abs_path))
+        out.append(f"<article class=capset{_attrs(None, [s.role.value], [] if k is None else [k])}>"
+                   f"<div><span class='role {s.role.value}'>{s.role.value}</span> <b class=name>{_e(_short(s.abs_path))}</b>"
                    f" — {len(st.budgets)} captions, {over} over the limit{trigger}</div>"
                    + (f"<p>Most common tags: {_e(common)}</p>" if common else "")
                    + f"<details><summary>captions</summary><ol class=captions>{''.join(rows)}"

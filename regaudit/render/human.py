@@ -168,7 +168,8 @@ def registered_table(plan) -> Table:
 
 
 def _n(count: int, word: str) -> str:
-    return f"{count} {word}" + ("" if count == 1 else "es" if word.endswith(("ch", "sh", "s", "x")) else "s")
+    plural = {"batch": "batches"}.get(word, word + "s")
+    return f"{count} {word if count == 1 else plural}"
 
 
 def verdict_text(plan) -> Text:

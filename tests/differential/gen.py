@@ -304,6 +304,8 @@ def _toml(rng: random.Random, train_folders: list[str], reg_folders: list[str], 
             lines += [f"resolution = {rng.choice(('512', '[768, 512]', '1024'))}"]
         if rng.random() < 0.3:
             lines += [f"batch_size = {rng.choice((1, 2, 4))}"]
+        if rng.random() < 0.12:  # with a seed, which images are held out is reproducible
+            lines += [f"validation_split = {rng.choice((0.2, 0.25, 0.5))}", f"validation_seed = {rng.randrange(100)}"]
         if rng.random() < 0.1 * quirks and d > 0:
             if rng.random() < 0.5:
                 lines += ["class_tokens = \"x\""]  # an empty [[datasets]] rejects this

@@ -1,0 +1,103 @@
+"""The report page's inline CSS and JavaScript (render/html.py puts them in the page).
+
+CSS: light and dark palettes (prefers-color-scheme), every text colour at a contrast of at least
+4.5:1 on its background; nothing wider than the window at 390 px: long names break anywhere,
+tables scroll inside their own box, charts scale with the page.
+
+JavaScript: the filters. Every filterable element carries ``data-filter`` and, as it applies,
+``data-severity`` (error|warning|info), ``data-roles`` and ``data-subsets`` (space-separated roles
+and subset indices, never names: any folder name is safe). A section or ``[data-group]`` whose
+filterable elements are all hidden is hidden with them, heading and all."""
+
+CSS = """
+:root{color-scheme:light dark;--bg:#f5f5f5;--fg:#1f1f1f;--card:#fff;--line:#d0d0d0;--th:#eee;--muted:#595959;
+--err:#c62828;--warn:#9a5b00;--info:#1565c0;--train:#2e7d32;--reg:#6a1b9a;--ok:#1b5e20;--bad-bg:#fdecea;
+--ok-bg:#e8f5e9;--head:#263238;--head-fg:#fff;--code:#eceff1;--thumb:#e0e0e0}
+@media (prefers-color-scheme:dark){:root{--bg:#121417;--fg:#e8e8e8;--card:#1e2227;--line:#3a4048;--th:#262b31;
+--muted:#b0b0b0;--err:#ff8a80;--warn:#ffb74d;--info:#82b1ff;--train:#81c784;--reg:#ce93d8;--ok:#a5d6a7;
+--bad-bg:#2a1d1d;--ok-bg:#1b261c;--head:#0b0d10;--head-fg:#e8e8e8;--code:#2b3036;--thumb:#2b3036}}
+[hidden]{display:none!important}
+*{box-sizing:border-box}html{-webkit-text-size-adjust:100%}
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:var(--fg);background:var(--bg);
+overflow-wrap:break-word}
+code,.path,b.name,figcaption,.why,.made{overflow-wrap:anywhere}
+code,.path{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
+code{background:var(--code);padding:1px 5px;border-radius:4px}
+header{background:var(--head);color:var(--head-fg);padding:14px 28px 18px}header h1{margin:0 0 10px;font-size:18px;font-weight:600}
+.verdict{background:var(--ok-bg);color:var(--fg);border-left:8px solid var(--ok);border-radius:8px;padding:12px 16px;max-width:1100px}
+.verdict.bad{background:var(--bad-bg);border-left-color:var(--err)}
+.verdict .answer{font-size:19px;font-weight:700;margin:0 0 6px;color:var(--ok)}.verdict.bad .answer{color:var(--err)}
+.verdict .why{margin:4px 0}.verdict ul.facts{margin:8px 0;padding-left:20px}.verdict ul.facts li{margin:2px 0}
+.stage{display:inline-block;font-size:12px;font-weight:700;text-transform:uppercase;border:1px solid currentColor;
+border-radius:10px;padding:0 8px;margin-left:6px;vertical-align:2px}
+dl.nums{display:flex;flex-wrap:wrap;gap:8px;margin:10px 0 4px}
+dl.nums div{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:4px 12px;min-width:96px}
+dl.nums dt{font-size:12px;color:var(--muted)}dl.nums dd{margin:0;font-size:18px;font-weight:700}
+.pills span{display:inline-block;margin:6px 8px 0 0;font-weight:600;padding:1px 10px;border-radius:12px;
+border:1px solid currentColor;background:var(--card)}
+.e,.pills .e{color:var(--err)}.w,.pills .w{color:var(--warn)}.i,.pills .i{color:var(--info)}
+nav.filters{position:sticky;top:0;background:var(--card);border-bottom:1px solid var(--line);padding:8px 28px;z-index:2;
+display:flex;flex-wrap:wrap;gap:6px 18px;align-items:center}
+nav.filters label{display:flex;gap:6px;align-items:center;min-width:0;max-width:100%}
+nav.filters select{min-width:0;max-width:100%;text-overflow:ellipsis;color:var(--fg);background:var(--card)}
+main{padding:8px 28px 40px;max-width:1400px}section{margin-top:26px}h2{border-bottom:2px solid var(--line);padding-bottom:4px}
+.made{color:var(--muted)}a{color:var(--info)}
+ol.fixes{padding-left:26px;max-width:1100px}ol.fixes li{margin:6px 0}ol.fixes .codes{color:var(--muted);font-size:12px}
+.sev{display:inline-block;font-size:11px;font-weight:700;text-transform:uppercase;min-width:58px}
+.sev.error{color:var(--err)}.sev.warning{color:var(--warn)}.sev.info{color:var(--info)}
+.here{color:var(--err);font-weight:700;font-size:12px}
+.scroll{overflow-x:auto;max-width:100%}
+table.figures{border-collapse:collapse;margin:6px 0}table.figures td,table.figures th{border:1px solid var(--line);padding:3px 10px;text-align:right}
+table.figures th{background:var(--th);text-align:left}
+.subset{background:var(--card);border:1px solid var(--line);border-left:6px solid var(--train);border-radius:6px;padding:10px 14px;margin:12px 0}
+.subset[data-roles=reg]{border-left-color:var(--reg)}.role{font-weight:700;text-transform:uppercase;font-size:12px}
+.role.train,.train{color:var(--train)}.role.reg,.reg{color:var(--reg)}
+img{max-width:100%;height:auto}
+.strip,.grid{display:flex;flex-wrap:wrap;gap:6px;margin-top:8px}
+.strip img,.grid img,.dup img,.finding img{border-radius:4px;background:var(--thumb);max-width:128px;max-height:128px}
+.more{color:var(--muted);align-self:center}
+.dup{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:8px 12px;margin:8px 0}
+.dup.leakage{border-color:var(--err);border-width:2px}.dup figure{display:inline-block;margin:4px 8px 4px 0;vertical-align:top;max-width:180px}
+figcaption{font-size:12px;color:var(--muted)}
+.finding{background:var(--card);border:1px solid var(--line);border-left:5px solid var(--info);border-radius:5px;padding:8px 12px;
+margin:8px 0;display:flex;flex-wrap:wrap;gap:12px}
+.finding.error{border-left-color:var(--err)}.finding.warning{border-left-color:var(--warn)}
+.finding>div:first-child{display:flex;gap:8px;align-items:flex-start}.finding>div:first-child:empty{display:none}
+.finding>div:last-child{flex:1 1 260px;min-width:0}.finding figure{margin:0}
+.finding .code{font-weight:700}.finding .hint{color:var(--muted)}
+.sev-title.error{color:var(--err)}.sev-title.warning{color:var(--warn)}.sev-title.info{color:var(--info)}
+svg.chart{display:block;width:100%;max-width:560px;height:auto}svg.chart text{font:12px system-ui,sans-serif;fill:currentColor}
+svg .b-train{fill:var(--train)}svg .b-reg{fill:var(--reg)}
+.crash{color:var(--err);font-weight:700}
+.capset{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:8px 14px;margin:8px 0}
+table.tags td,table.tags th{text-align:left;vertical-align:top}ol.captions{margin:4px 0;padding-left:22px}
+ol.captions li{margin:2px 0;overflow-wrap:anywhere}.captions .tok,.tok{color:var(--muted);font-size:12px}.captions .over{color:var(--err);font-weight:600}
+@media (max-width:640px){header,main{padding-left:12px;padding-right:12px}nav.filters{padding:6px 12px}
+.verdict{padding:10px 12px}.verdict .answer{font-size:17px}ol.fixes{padding-left:20px}}
+"""
+
+JS = """
+(function(){
+  var onlyErrors=document.getElementById('f-errors'),onlyReg=document.getElementById('f-reg'),sub=document.getElementById('f-subset');
+  function has(list,v){return (' '+list+' ').indexOf(' '+v+' ')>=0}
+  function apply(){
+    document.querySelectorAll('[data-filter]').forEach(function(el){
+      var d=el.dataset,show=true;
+      if(onlyErrors.checked && d.severity!==undefined && d.severity!=='error') show=false;
+      if(onlyReg.checked && d.roles!==undefined && !has(d.roles,'reg')) show=false;
+      if(sub.value!=='' && d.subsets!==undefined && !has(d.subsets,sub.value)) show=false;
+      el.hidden=!show;
+    });
+    document.querySelectorAll('main section,[data-group]').forEach(function(g){
+      var items=g.querySelectorAll('[data-filter]'),shown=items.length===0;
+      for(var k=0;k<items.length&&!shown;k++) if(!items[k].hidden) shown=true;
+      g.hidden=!shown;
+    });
+    var n=document.querySelectorAll('[data-filter]:not([hidden])').length;
+    document.getElementById('f-count').textContent=(onlyErrors.checked||onlyReg.checked||sub.value!=='')?n+' shown':'';
+  }
+  [onlyErrors,onlyReg,sub].forEach(function(c){c.addEventListener('change',apply)});
+  document.getElementById('filters').hidden=false;
+  apply();
+})();
+"""
