@@ -241,8 +241,8 @@ def load_dataset_config(path: str, args: TrainingArgs) -> list[DatasetSpec]:
             if "image_dir" not in sub:
                 raise DatasetConfigCrash(path, "MultipleInvalid",
                                          f"required key not provided @ {_voluptuous_path(swhere + ('image_dir',))}")
-            configs.append(_subset_config(sub, ds, general, args))
-        spec = DatasetSpec(i, _dataset_params(ds, general, args), configs)
+            configs.append(_subset_config(sub, ds, general, args, path))
+        spec = DatasetSpec(i, _dataset_params(ds, general, args, path, f"dataset {i}"), configs)
         for sub in configs:
             cache = os.path.join(sub.image_dir, "metadata_cache.json")
             if sub.cache_info and os.path.isfile(cache):
@@ -263,12 +263,13 @@ def _lookup(key: str, levels: tuple[dict, ...], fallback: object) -> object:
     return fallback
 
 
-def _subset_config(sub: dict, ds: dict, general: dict, args: TrainingArgs) -> SubsetConfig:
+def _subset_config(sub: dict, ds: dict, general: dict, args: TrainingArgs, path: str = "") -> SubsetConfig:
     levels = (sub, ds, general)
     return SubsetConfig(
         image_dir=str(sub["image_dir"]),
         is_reg=bool(sub.get("is_reg", False)),
-        num_repeats=int(_lookup("num_repeats", levels, args.dataset_repeats)),  # type: ignore[arg-type]
+        num_repeats=int(_bounded(path, f"the subset of '{sub.get('image_dir')}'", "num_repeats",  # type: ignore[arg-type]
+                                 _lookup("num_repeats", levels, args.dataset_repeats), -(10 ** 9), 10 ** 7)),
         class_tokens=_lookup("class_tokens", levels, None),  # type: ignore[arg-type]
         caption_extension=normalize_extension(str(_lookup("caption_extension", levels, args.caption_extension))),
         enable_wildcard=bool(_lookup("enable_wildcard", levels, args.enable_wildcard)),
@@ -285,9 +286,25 @@ def _subset_config(sub: dict, ds: dict, general: dict, args: TrainingArgs) -> Su
     )
 
 
-def _dataset_params(ds: dict, general: dict, args: TrainingArgs) -> DatasetParams:
+def _bounded(path: str, where: str, key: str, value, low, high):
+    """A number regaudit can simulate; a clear exit 2 for one no training run uses. Values sd-scripts
+    itself stops on (0 for a batch size or a resolution) pass through to be reported as its crash."""
+    if value is not None and not (low <= value <= high):
+        raise ConfigError(f"{path}: {key} = {value} in {where} is outside {low}..{high}; no training run uses it")
+    return value
+
+
+def _dataset_params(ds: dict, general: dict, args: TrainingArgs, path: str = "", where: str = "") -> DatasetParams:
+    from .limits import MAX_RESO
+
     levels = (ds, general)
     res = _lookup("resolution", levels, None)
+    if res is not None:
+        for v in (res if isinstance(res, list) else [res]):
+            _bounded(path, where, "resolution", v, 0, MAX_RESO)
+    for key in ("min_bucket_reso", "max_bucket_reso", "bucket_reso_steps"):
+        _bounded(path, where, key, _lookup(key, levels, None), 0, MAX_RESO * 4)
+    _bounded(path, where, "batch_size", _lookup("batch_size", levels, None), 0, 65536)
     return DatasetParams(
         resolution=_resolution(res) if res is not None else args.resolution,
         batch_size=int(_lookup("batch_size", levels, args.train_batch_size)),  # type: ignore[arg-type]

@@ -265,3 +265,41 @@ def test_pasted_command_with_list_options_and_a_folder(tmp_path, capsys, monkeyp
                   "--max_train_epochs", "3")
     assert doc["crash"] is None and doc["max_train_steps"] == 6
     assert sdargs.positionals("train_network", ["--bogus", "5", "T", "--resolution", "512", "U"]) == [2, 5]
+
+
+@pytest.mark.parametrize("argv, toml, exception", [
+    # oracle: --resolution 0 -> ZeroDivisionError while building; with --enable_bucket the
+    # min_bucket_reso assert fires first; --train_batch_size 0 -> ZeroDivisionError (batches)
+    (["--resolution", "0"], None, "ZeroDivisionError"),
+    (["--resolution", "0", "--enable_bucket"], None, "AssertionError"),
+    (["--resolution", "512", "--train_batch_size", "0"], None, "ZeroDivisionError"),
+    (["--resolution", "512", "--enable_bucket", "--min_bucket_reso", "0"], None, "ZeroDivisionError"),
+    (["--resolution", "512", "--enable_bucket", "--bucket_reso_steps", "0"], None, "ZeroDivisionError"),
+    (["--resolution", "512,", ], None, "ValueError"),  # prepare_dataset_args: int('')
+    (["--resolution", "512,512,512"], None, "AssertionError"),
+])
+def test_zero_values_are_sd_scripts_own_stops(tmp_path, capsys, monkeypatch, argv, toml, exception):
+    make_image(tmp_path / "train" / "2_dog" / "a.png", size=(512, 512))
+    doc = balance(capsys, monkeypatch, tmp_path, "--train_data_dir", "train", *argv)
+    assert doc["crash"]["exception"] == exception and doc["max_train_steps"] is None
+
+
+@pytest.mark.parametrize("argv, body", [
+    (["--max_train_epochs", "-1"], None),
+    (["--prior_loss_weight", "nan"], None),
+    (["--resolution", "100000000"], None),
+    ([], "[general]\nbatch_size = -1\n"),
+    ([], "[general]\nresolution = 9223372036854775807\n"),
+    ([], "[general]\nnum_repeats = 100000000000\n"),
+])
+def test_absurd_values_are_refused_with_one_line(tmp_path, capsys, monkeypatch, argv, body):
+    make_image(tmp_path / "train" / "2_dog" / "a.png", size=(512, 512))
+    monkeypatch.chdir(tmp_path)
+    if body is not None:
+        write_toml(tmp_path / "ds.toml", body + '[[datasets]]\n[[datasets.subsets]]\nimage_dir = "train/2_dog"\n')
+        argv = ["--dataset_config", "ds.toml", "--resolution", "512"]
+    else:
+        argv = ["--train_data_dir", "train", "--resolution", "512", *argv]
+    code = main(["balance", "--json", *argv])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "Traceback" not in err

@@ -194,11 +194,12 @@ def _subsets(data: ReportData, filt: _Filters) -> str:
         out.append(
             f"<article class=subset{_attrs(None, [s.role.value], [k])}>"
             f"<div><span class='role {s.role.value}'>{s.role.value}</span> <b class=name>{_e(_short(s.abs_path))}</b> "
-            f"(dataset {di})</div><div class=scroll><table class=figures><tr><th>repeats</th><th>class tokens</th>"
-            f"<th>images</th><th>samples</th><th>captions from file</th><th>from class tokens</th><th>empty</th></tr>"
-            f"<tr><td>{s.num_repeats}</td><td>{_e('(none)' if tokens is None else tokens)}</td>"
-            f"<td class=n-images>{len(s.images)}</td><td>{s.samples}</td><td>{c['file']}</td>"
-            f"<td>{c['class_tokens']}</td><td>{c['empty']}</td></tr></table></div><div class=strip>"
+            f"(dataset {di})</div><dl class=kv>"
+            + "".join(f"<div><dt>{k}</dt><dd{f' class={c}' if c else ''}>{v}</dd></div>" for k, v, c in (
+                ("repeats", s.num_repeats, ""), ("class tokens", _e("(none)" if tokens is None else tokens), ""),
+                ("images", len(s.images), "n-images"), ("samples", s.samples, ""), ("captions from file", c["file"], ""),
+                ("from class tokens", c["class_tokens"], ""), ("empty captions", c["empty"], "")))
+            + "</dl><div class=strip>"
             + "".join(_img(data, i.abs_path, title=_caption_title(i)) for i in s.images[:STRIP])
             + (f"<span class=more>and {len(s.images) - STRIP} more</span>" if len(s.images) > STRIP else "")
             + "</div></article>")
@@ -211,7 +212,8 @@ def _bars(values: list[tuple[str, list[tuple[int, str]], str]], unit: str) -> st
     if not values:
         return ""
     top = max(sum(v for v, _ in segs) for _, segs, _ in values) or 1
-    width, label_w, row = 560, 110, 24
+    label_w = 16 + 7 * max(len(label) for label, _, _ in values)
+    width, row = max(400, label_w + 260), 24
     rows = []
     for k, (label, segs, note) in enumerate(values):
         y = k * row
@@ -223,7 +225,8 @@ def _bars(values: list[tuple[str, list[tuple[int, str]], str]], unit: str) -> st
             x += w
         rows.append(f"<text x={x + 6:.1f} y={y + 16}>{_e(note)}</text>")
     h = len(values) * row + 4
-    return f"<svg class=chart role=img viewBox='0 0 {width} {h}' preserveAspectRatio='xMinYMin meet'>{''.join(rows)}</svg>"
+    return (f"<svg class=chart role=img viewBox='0 0 {width} {h}' style='max-width:{width}px' "
+            f"preserveAspectRatio='xMinYMin meet'>{''.join(rows)}</svg>")
 
 
 def _balance(data: ReportData, filt: _Filters) -> str:

@@ -49,6 +49,9 @@ ol.fixes{padding-left:26px;max-width:1100px}ol.fixes li{margin:6px 0}ol.fixes .c
 .scroll{overflow-x:auto;max-width:100%}
 table.figures{border-collapse:collapse;margin:6px 0}table.figures td,table.figures th{border:1px solid var(--line);padding:3px 10px;text-align:right}
 table.figures th{background:var(--th);text-align:left}
+dl.kv{display:flex;flex-wrap:wrap;gap:4px 6px;margin:8px 0}dl.kv div{border:1px solid var(--line);border-radius:4px;
+padding:1px 8px;background:var(--bg)}dl.kv dt{display:inline;color:var(--muted);font-size:12px}
+dl.kv dd{display:inline;margin:0 0 0 6px;font-weight:600;overflow-wrap:anywhere}
 .subset{background:var(--card);border:1px solid var(--line);border-left:6px solid var(--train);border-radius:6px;padding:10px 14px;margin:12px 0}
 .subset[data-roles=reg]{border-left-color:var(--reg)}.role{font-weight:700;text-transform:uppercase;font-size:12px}
 .role.train,.train{color:var(--train)}.role.reg,.reg{color:var(--reg)}
@@ -66,7 +69,7 @@ margin:8px 0;display:flex;flex-wrap:wrap;gap:12px}
 .finding>div:last-child{flex:1 1 260px;min-width:0}.finding figure{margin:0}
 .finding .code{font-weight:700}.finding .hint{color:var(--muted)}
 .sev-title.error{color:var(--err)}.sev-title.warning{color:var(--warn)}.sev-title.info{color:var(--info)}
-svg.chart{display:block;width:100%;max-width:560px;height:auto}svg.chart text{font:12px system-ui,sans-serif;fill:currentColor}
+svg.chart{display:block;width:100%;height:auto}svg.chart text{font:12px system-ui,sans-serif;fill:currentColor}
 svg .b-train{fill:var(--train)}svg .b-reg{fill:var(--reg)}
 .crash{color:var(--err);font-weight:700}
 .capset{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:8px 14px;margin:8px 0}
