@@ -125,7 +125,6 @@ def _tree_memory(pid: int) -> int:
 def measured(cmd: list[str]) -> tuple[float, int, int]:
     """(wall seconds, peak memory of the process tree (PSS, sampled every 20 ms), peak resident
     memory of its largest process) of ``cmd``, output to /dev/null."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     peak = [0]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
@@ -137,14 +136,14 @@ def measured(cmd: list[str]) -> tuple[float, int, int]:
 
     th = threading.Thread(target=sample, daemon=True)
     th.start()
-    rc = proc.wait()
+    _, status, usage = os.wait4(proc.pid, 0)  # this child's own figures (and its workers')
+    proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - t0
     stop.set()
     th.join()
-    if rc != 0:
-        raise SystemExit(f"{' '.join(cmd)} exited {rc}")
-    largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    return wall, peak[0], largest if largest > before * 1024 else 0
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}")
+    return wall, peak[0], usage.ru_maxrss * 1024
 
 
 def timed(cmd: list[str]) -> tuple[float, float]:

@@ -457,40 +457,46 @@ def _plan_dataset(ds: Dataset, opts: BalanceOptions, scan: ScanResult) -> tuple[
     return result(placed, tuple(stats), limits), findings, None
 
 
-def _load_crash(plans: Sequence[DatasetPlan], opts: BalanceOptions, findings: list[Finding]) -> Crash | None:
-    """The first registered image sd-scripts fails on when it first loads it (the first epoch, or latent
-    caching): pixels Pillow cannot read, a bucket of width 0, or, without bucketing and uncached, an
-    image that is not exactly the resolution."""
-    first: Crash | None = None
-    for p in plans:
-        unbucketed = not p.params.enable_bucket and not opts.cache_latents
-        if unbucketed:
-            findings += _unbucketed_size_findings(p.images, p.params.resolution, opts)
-        for r in p.images:
-            crash = None
-            error = load_error(r)
-            if error:
-                crash = Crash("load", "RA043", error.split(":")[0] if ":" in error else "OSError",
-                              r.record.abs_path, f"sd-scripts fails when it first loads this image: {error}")
-            elif r.bucket is not None and r.bucket[0] == 0:
-                crash = _add(findings, "load", "RA074", "RuntimeError", r.record.abs_path,
-                             f"{'reg' if r.is_reg else 'train'} image {r.image_size[0]}x{r.image_size[1]} gets bucket "
-                             f"{r.bucket[0]}x{r.bucket[1]}: sd-scripts builds the dataset, then fails in the VAE "
-                             f"when it first encodes the image")
-            elif unbucketed and r.image_size and _unbucketed_problem(r.image_size, p.params.resolution, r):
-                crash = Crash("load", "RA071", "AssertionError", r.record.abs_path,
-                              _unbucketed_problem(r.image_size, p.params.resolution, r))
-            if crash is not None and first is None:
-                first = crash
-    return first
+def load_failure(r: Registered, params: DatasetParams, opts: BalanceOptions) -> tuple[str, str, str] | None:
+    """(code, exception, message) where sd-scripts fails on this registered image when it first loads
+    it (the first epoch, or latent caching), else None: pixels Pillow cannot read, a bucket of width
+    0, or, without bucketing and uncached, an image that is not exactly the resolution."""
+    error = load_error(r)
+    if error:
+        return "RA043", error.split(":")[0] if ":" in error else "OSError", \
+            f"sd-scripts fails when it first loads this image: {error}"
+    if r.bucket is not None and r.bucket[0] == 0:
+        return "RA074", "RuntimeError", (
+            f"{'reg' if r.is_reg else 'train'} image {r.image_size[0]}x{r.image_size[1]} gets bucket "  # type: ignore[index]
+            f"{r.bucket[0]}x{r.bucket[1]}: sd-scripts builds the dataset, then fails in the VAE when it first "
+            f"encodes the image")
+    if not params.enable_bucket and not opts.cache_latents and r.image_size and params.resolution:
+        problem = _unbucketed_problem(r.image_size, params.resolution, r)
+        if problem:
+            return "RA071", "AssertionError", problem
+    return None
 
 
 def fails_to_load(r: Registered, params: DatasetParams, opts: BalanceOptions) -> bool:
-    """Whether sd-scripts fails on this registered image when it first loads it: what _load_crash
-    checks for each image."""
-    unbucketed = not params.enable_bucket and not opts.cache_latents
-    return bool(load_error(r) or (r.bucket is not None and r.bucket[0] == 0)
-                or (unbucketed and r.image_size and _unbucketed_problem(r.image_size, params.resolution, r)))
+    return load_failure(r, params, opts) is not None
+
+
+def _load_crash(plans: Sequence[DatasetPlan], opts: BalanceOptions, findings: list[Finding]) -> Crash | None:
+    """The first registered image sd-scripts fails on when it first loads it."""
+    first: Crash | None = None
+    for p in plans:
+        if not p.params.enable_bucket and not opts.cache_latents:
+            findings += _unbucketed_size_findings(p.images, p.params.resolution, opts)
+        for r in p.images:
+            failure = load_failure(r, p.params, opts)
+            if failure is None:
+                continue
+            code, exc, message = failure
+            if code == "RA074":
+                findings.append(rule(code).finding(r.record.abs_path, message))
+            if first is None:
+                first = Crash("load", code, exc, r.record.abs_path, message)
+    return first
 
 
 _LOAD_EXCEPTIONS = {"not_a_file": "IsADirectoryError", "unreadable": "PermissionError"}

@@ -180,7 +180,8 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
 
     by_dataset: dict[int, list[Subset]] = defaultdict(list)
     pos = 0
-    for ds_index, sc, paths, names, held_out in kept:
+    for k_subset, (ds_index, sc, paths, names, held_out) in enumerate(kept):
+        kept[k_subset] = None  # type: ignore[call-overload]  # its listing (every name) goes with this round
         records = []
         cache_error = None
         cached: list = [None] * len(paths)

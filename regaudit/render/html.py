@@ -76,13 +76,14 @@ def _n(n: int, what: str, plural: str | None = None) -> str:
 def render(data: ReportData) -> str:
     counts = Counter(f.severity.value for f in data.findings)
     filt = _Filters(data)
+    v = verdict(data.scan, data.plan)
     parts = [
         f"<!DOCTYPE html>{GENERATOR_COMMENT}<html lang=en><head><meta charset=utf-8>",
         "<meta name=viewport content='width=device-width, initial-scale=1'>",
         "<meta name=color-scheme content='light dark'>",
-        f"<title>regaudit report — {_title(verdict(data.scan, data.plan), counts)}</title><style>{CSS}</style></head><body>",
+        f"<title>regaudit report — {_title(v, counts)}</title><style>{CSS}</style></head><body>",
         "<header><h1>regaudit report</h1>",
-        _verdict(data, verdict(data.scan, data.plan), counts),
+        _verdict(v, counts),
         "</header>",
         "<nav class=filters id=filters hidden><label><input type=checkbox id=f-errors> only errors</label>"
         "<label><input type=checkbox id=f-reg> only reg</label><label>subset <select id=f-subset>"
@@ -111,7 +112,7 @@ def _title(v: Verdict, counts: Counter) -> str:
     return f"trains, {_n(counts.get('error', 0), 'error')}"
 
 
-def _verdict(data: ReportData, v: Verdict, counts: Counter) -> str:
+def _verdict(v: Verdict, counts: Counter) -> str:
     """The answer first: does sd-scripts start, where it stops if not, and what it computes."""
     c = v.crash
     script = f"{_e(v.trainer)}.py"
@@ -141,7 +142,7 @@ def _verdict(data: ReportData, v: Verdict, counts: Counter) -> str:
     facts.append(f"<li id=v-left-out data-n={n}>" + (
         f"<b>{_n(n, 'image file')}</b> {'is' if n == 1 else 'are'} silently left out: sd-scripts never reads "
         f"{'it' if n == 1 else 'them'}" if n else "No image file is silently left out")
-        + (f"; {_n(v.left_out_dirs, 'folder')} {'is' if v.left_out_dirs == 1 else 'are'} skipped"
+        + (f"; {_n(v.left_out_dirs, 'folder')} {'is' if v.left_out_dirs == 1 else 'are'} skipped (see the findings)"
            if v.left_out_dirs else "") + "</li>")
     out.append(f"<ul class=facts>{''.join(facts)}</ul>")
     if v.batches_per_epoch is not None:
@@ -152,9 +153,10 @@ def _verdict(data: ReportData, v: Verdict, counts: Counter) -> str:
                    + "</dl>")
     elif not v.no_data:
         out.append("<p>No batches or steps: sd-scripts stops before it counts them.</p>")
-    out.append(f"<div class=pills><span class=e>{_n(counts.get('error', 0), 'error')}</span>"
-               f"<span class=w>{_n(counts.get('warning', 0), 'warning')}</span>"
-               f"<span class=i>{counts.get('info', 0)} info</span></div></div>")
+    e, w, i = (counts.get(k, 0) for k in ("error", "warning", "info"))
+    out.append(f"<div class=pills><span class={'e' if e else 'z'}>{_n(e, 'error')}</span>"
+               f"<span class={'w' if w else 'z'}>{_n(w, 'warning')}</span>"
+               f"<span class={'i' if i else 'z'}>{i} info</span></div></div>")
     return "".join(out)
 
 
@@ -175,9 +177,10 @@ def _fixes(data: ReportData, filt: _Filters) -> str:
                 subs += ks
                 roles += rs
             here = crash is not None and any(f.code == crash.code and f.path == crash.path for f in fix.findings)
-            out.append(f"<li class=fix{_attrs(fix.severity.value, roles, subs)}><span class='sev {fix.severity.value}'>"
-                       f"{fix.severity.value}</span> {_e(fix.hint)} <span class=codes><a href='#f-{where[id(fix.findings[0])]}'>"
-                       f"{', '.join(fix.codes)}</a> · {_n(len(fix.findings), 'finding')}</span>"
+            sev = fix.severity.value
+            out.append(f"<li class=fix{_attrs(sev, roles, subs)}><span class='sev {sev}'>{sev}</span> {_e(fix.hint)} "
+                       f"<span class=codes><a href='#f-{where[id(fix.findings[0])]}'>{', '.join(fix.codes)}</a> · "
+                       f"{_n(len(fix.findings), 'finding')}</span>"
                        + (" <span class=here>← sd-scripts stops here</span>" if here else "") + "</li>")
         out.append("</ol>")
     out.append("</section>")
@@ -256,7 +259,8 @@ def _balance(data: ReportData, filt: _Filters) -> str:
         out.append("<p class=crash>sd-scripts stops before it counts batches and steps: see the verdict above.</p>")
     else:
         o = p.options
-        out.append(f"<div class=scroll><table class=figures id=steps><tr><th>batches per epoch</th><td>{p.batches_per_epoch}</td></tr>"
+        out.append(f"<div class=scroll><table class=figures id=steps>"
+                   f"<tr><th>batches per epoch</th><td>{p.batches_per_epoch}</td></tr>"
                    f"<tr><th>optimizer steps per epoch</th><td>{p.steps_per_epoch}</td></tr>"
                    f"<tr><th>total steps</th><td id=total-steps>{p.max_train_steps}</td></tr>"
                    f"<tr><th>epochs</th><td>{o.max_train_epochs if o.max_train_epochs is not None else p.epochs}</td></tr>"
@@ -332,7 +336,8 @@ def _finding(data: ReportData, f: Finding, k: int, filt: _Filters) -> str:
         if (f.path, True) in data.thumbs:
             thumb = (f"<figure>{thumb}<figcaption>as stored (trained)</figcaption></figure>"
                      f"<figure>{_img(data, f.path, True)}<figcaption>as the camera meant it</figcaption></figure>")
-    return (f"<div id=f-{k} class='finding {f.severity.value}'{_attrs(f.severity.value, roles, subs)}><div>{thumb}</div>"
+    sev = f.severity.value
+    return (f"<div id=f-{k} class='finding {sev}'{_attrs(sev, roles, subs)}><div>{thumb}</div>"
             f"<div><span class=code>{f.code} {_e(f.name)}</span><div class=path>{_e(_short(f.path))}</div>"
             f"<div>{_e(f.message)}</div><div class=hint>hint: {_e(f.hint)}</div></div></div>")
 

@@ -11,7 +11,7 @@ filterable elements are all hidden is hidden with them, heading and all."""
 
 CSS = """
 :root{color-scheme:light dark;--bg:#f5f5f5;--fg:#1f1f1f;--card:#fff;--line:#d0d0d0;--th:#eee;--muted:#595959;
---err:#c62828;--warn:#9a5b00;--info:#1565c0;--train:#2e7d32;--reg:#6a1b9a;--ok:#1b5e20;--bad-bg:#fdecea;
+--err:#c62828;--warn:#9a5b00;--info:#1565c0;--train:#2a7530;--reg:#6a1b9a;--ok:#1b5e20;--bad-bg:#fdecea;
 --ok-bg:#e8f5e9;--head:#263238;--head-fg:#fff;--code:#eceff1;--thumb:#e0e0e0}
 @media (prefers-color-scheme:dark){:root{--bg:#121417;--fg:#e8e8e8;--card:#1e2227;--line:#3a4048;--th:#262b31;
 --muted:#b0b0b0;--err:#ff8a80;--warn:#ffb74d;--info:#82b1ff;--train:#81c784;--reg:#ce93d8;--ok:#a5d6a7;
@@ -35,7 +35,7 @@ dl.nums div{background:var(--card);border:1px solid var(--line);border-radius:6p
 dl.nums dt{font-size:12px;color:var(--muted)}dl.nums dd{margin:0;font-size:18px;font-weight:700}
 .pills span{display:inline-block;margin:6px 8px 0 0;font-weight:600;padding:1px 10px;border-radius:12px;
 border:1px solid currentColor;background:var(--card)}
-.e,.pills .e{color:var(--err)}.w,.pills .w{color:var(--warn)}.i,.pills .i{color:var(--info)}
+.pills .z{color:var(--muted)}.e,.pills .e{color:var(--err)}.w,.pills .w{color:var(--warn)}.i,.pills .i{color:var(--info)}
 nav.filters{position:sticky;top:0;background:var(--card);border-bottom:1px solid var(--line);padding:8px 28px;z-index:2;
 display:flex;flex-wrap:wrap;gap:6px 18px;align-items:center}
 nav.filters label{display:flex;gap:6px;align-items:center;min-width:0;max-width:100%}
@@ -43,7 +43,7 @@ nav.filters select{min-width:0;max-width:100%;text-overflow:ellipsis;color:var(-
 main{padding:8px 28px 40px;max-width:1400px}section{margin-top:26px}h2{border-bottom:2px solid var(--line);padding-bottom:4px}
 .made{color:var(--muted)}a{color:var(--info)}
 ol.fixes{padding-left:26px;max-width:1100px}ol.fixes li{margin:6px 0}ol.fixes .codes{color:var(--muted);font-size:12px}
-.sev{display:inline-block;font-size:11px;font-weight:700;text-transform:uppercase;min-width:58px}
+.sev{display:inline-block;font-size:11px;font-weight:700;text-transform:uppercase;min-width:58px;margin-right:6px}
 .sev.error{color:var(--err)}.sev.warning{color:var(--warn)}.sev.info{color:var(--info)}
 .here{color:var(--err);font-weight:700;font-size:12px}
 .scroll{overflow-x:auto;max-width:100%}
@@ -97,7 +97,7 @@ JS = """
       g.hidden=!shown;
     });
     var n=document.querySelectorAll('[data-filter]:not([hidden])').length;
-    document.getElementById('f-count').textContent=(onlyErrors.checked||onlyReg.checked||sub.value!=='')?n+' shown':'';
+    document.getElementById('f-count').textContent=(onlyErrors.checked||onlyReg.checked||sub.value!=='')?n+' items shown':'';
   }
   [onlyErrors,onlyReg,sub].forEach(function(c){c.addEventListener('change',apply)});
   document.getElementById('filters').hidden=false;
