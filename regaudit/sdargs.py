@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -44,12 +45,15 @@ class ArgvError(Exception):
     exits with status 1. ``option`` is the offending option and ``suggestion`` the closest real one."""
 
     def __init__(self, message: str, option: str | None = None, suggestion: str | None = None,
-                 exit_code: int = 2, exception: str = "SystemExit"):
+                 exit_code: int = 2, exception: str = "SystemExit", unknown: list[str] | None = None,
+                 path: str | None = None):
         super().__init__(message)
         self.option = option
         self.suggestion = suggestion
         self.exit_code = exit_code
         self.exception = exception
+        self.unknown = unknown or []  # every token argparse calls unrecognized
+        self.path = path  # the file it concerns (a --config_file)
 
 
 @dataclass
@@ -125,12 +129,11 @@ def _convert(opt: OptionSpec, text: str):
     return value
 
 
+_NEGATIVE = re.compile(r"^-\d+$|^-\d*\.\d+$")  # argparse's own pattern: '-1e-4' is an option to it
+
+
 def _looks_negative_number(token: str) -> bool:
-    try:
-        complex(token)
-    except ValueError:
-        return False
-    return token.startswith("-")
+    return bool(_NEGATIVE.match(token))
 
 
 def _is_option_token(token: str) -> bool:
@@ -173,7 +176,7 @@ def parse_argv(trainer: str, argv: list[str]) -> tuple[dict, set[str], list[str]
         token = argv[k]
         k += 1
         if token == "--":
-            unknown += argv[k:]
+            unknown += argv[k - 1:]  # with no positionals to take them, '--' and the rest are left over
             break
         if not _is_option_token(token):
             unknown.append(token)
@@ -257,7 +260,7 @@ def parse(trainer: str, argv: list[str], cwd: str | None = None) -> SdArgs:
     if unknown:
         first = unknown[0]
         hint = closest_option(trainer, first) if first.startswith("-") else None
-        raise ArgvError(f"unrecognized arguments: {' '.join(unknown)}", first, hint)
+        raise ArgvError(f"unrecognized arguments: {' '.join(unknown)}", first, hint, unknown=unknown)
     values = defaults(trainer)
     values.update(given_values)
     args = SdArgs(trainer, values, given)
@@ -271,13 +274,13 @@ def _merge_config_file(args: SdArgs, config_file: str, given_values: dict, cwd: 
     path = config_file if config_file.endswith(".toml") else config_file + ".toml"
     full = path if cwd is None or os.path.isabs(path) else os.path.join(cwd, path)
     if not os.path.exists(full):
-        raise ArgvError(f"{path} not found.", "--config_file", exit_code=1)
+        raise ArgvError(f"{path} not found.", "--config_file", exit_code=1, path=full)
     try:
         with open_regular(full) as fh:  # a FIFO named x.toml is an error, never a wait
             data = tomllib.load(fh)
     except (OSError, ValueError, RecursionError) as exc:
         raise ArgvError(f"{path}: cannot be read as TOML ({exc})", "--config_file", exit_code=1,
-                        exception=type(exc).__name__) from None
+                        exception=type(exc).__name__, path=full) from None
     flat: dict = {}
     for key, value in data.items():
         if isinstance(value, dict):

@@ -64,7 +64,6 @@ def test_scan_human_output(capsys, demo):
 
 
 @pytest.mark.parametrize("argv, needle", [
-    (["scan", "--bogus"], "nothing to read"),
     (["scan"], "nothing to read"),
     (["balance", "--train", ".", "--trainer", "nope"], "--trainer"),
     (["balance", "--train", ".", "--max_train_epochs", "-1"], "--max_train_epochs"),
@@ -93,6 +92,12 @@ def test_sd_scripts_stops_are_reported_as_crashes(capsys, argv, code, exception)
     doc = json.loads(out)
     assert rc == 0 and doc["would_crash"] and doc["crash"]["code"] == code
     assert doc["crash"]["exception"] == exception and doc["max_train_steps"] is None
+
+
+def test_a_typo_in_the_only_source_is_shown_as_the_stop(capsys, tmp_path):
+    rc, out, _ = run(capsys, "scan", "--json", "--train_dta_dir", str(tmp_path))
+    doc = json.loads(out)
+    assert rc == 0 and any(f["code"] == "RA077" and "--train_data_dir" in f["message"] for f in doc["findings"])
 
 
 def test_unknown_option_names_the_closest_real_one(capsys, tmp_path):

@@ -260,7 +260,7 @@ def test_pasted_command_with_list_options_and_a_folder(tmp_path, capsys, monkeyp
     # nargs='*' options take every bare token after them; a bare token after an unknown option is its
     # value; any other bare token is the train folder
     make_image(tmp_path / "train" / "2_dog" / "a.png", size=(512, 512))
-    doc = balance(capsys, monkeypatch, tmp_path, "python", "train_network.py", "train", "--resolution", "512",
+    doc = balance(capsys, monkeypatch, tmp_path, "train", "--resolution", "512",
                   "--optimizer_args", "weight_decay=0.1", "betas=0.9,0.99", "--network_args", "conv_dim=4",
                   "--max_train_epochs", "3")
     assert doc["crash"] is None and doc["max_train_steps"] == 6
@@ -303,3 +303,41 @@ def test_absurd_values_are_refused_with_one_line(tmp_path, capsys, monkeypatch, 
     code = main(["balance", "--json", *argv])
     out, err = capsys.readouterr()
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+# --- found by a hostile-user trial against the oracle
+
+def test_a_stop_on_the_command_line_fails_the_gate_and_is_a_finding(tmp_path, capsys, monkeypatch):
+    make_image(tmp_path / "train" / "2_dog" / "a.png", size=(512, 512))
+    monkeypatch.chdir(tmp_path)
+    code = main(["check", "--train_data_dir", "train", "--resolution", "512", "--enable_buckets"])
+    assert code == 1 and "RA077" in capsys.readouterr().out
+    doc = balance(capsys, monkeypatch, tmp_path, "--train_data_dir", "train", "--resolution", "512", "--max_train", "3")
+    assert doc["summary"]["errors"] >= 1 and "RA077" in {f["code"] for f in doc["findings"]}
+
+
+@pytest.mark.parametrize("argv, exception", [
+    (["accelerate", "launch", "train_network.py", "--config_file", "nope.toml"], "SystemExit"),  # exit(1)
+    (["--train_data_dir", "train", "--resolution", "512", "--seed", "-1"], "ValueError"),
+    (["--train_data_dir", "train", "--resolution", "512", "--gradient_accumulation_steps", "0"], "ZeroDivisionError"),
+    # a pasted command is read as typed: kebab-case and bare folders are sd-scripts' unrecognized arguments
+    (["python", "train_network.py", "--train-data-dir", "train", "--resolution", "512"], "SystemExit"),
+    (["python", "train_network.py", "train", "--resolution", "512"], "SystemExit"),
+    (["--train_data_dir", "train", "--resolution", "512", "--learning_rate", "-1e-4"], "SystemExit"),
+])
+def test_more_start_stops(tmp_path, capsys, monkeypatch, argv, exception):
+    make_image(tmp_path / "train" / "2_dog" / "a.png", size=(512, 512))
+    doc = balance(capsys, monkeypatch, tmp_path, *argv)
+    assert doc["crash"]["stage"] == "start" and doc["crash"]["exception"] == exception
+
+
+def test_no_data_in_the_terminal_and_pasted_forms(tmp_path, capsys, monkeypatch):
+    make_image(tmp_path / "train" / "2_dog" / "a.png", size=(512, 512))
+    monkeypatch.chdir(tmp_path)
+    assert main(["balance", "--train_data_dir", "nope", "--resolution", "512"]) == 0
+    assert "No data found" in capsys.readouterr().out
+    doc = balance(capsys, monkeypatch, tmp_path, "python train_network.py --train_data_dir train --resolution 512",
+                  "-j1")  # the whole command as one argument, an attached short option
+    assert doc["crash"] is None and doc["batches_per_epoch"] == 2
+    assert main(["balance", "train.py", "--train_data_dir", "train"]) == 2
+    assert "not one of sd-scripts' trainer scripts" in capsys.readouterr().err

@@ -45,6 +45,7 @@ def check(
     deep: bool = typer.Option(False, "--deep", help="Also decode every image to catch truncated files."),
     cache: Optional[str] = CACHE_PATH_OPT,
     no_cache: bool = NO_CACHE_OPT,
+    as_json: bool = typer.Option(False, "--json", help="The same as --format json."),
     output_format: Optional[str] = typer.Option(None, "--format",
                                                 help="human | json | github | junit (github when GITHUB_ACTIONS=true)."),
     output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",
@@ -62,7 +63,9 @@ def check(
     pol = load(policy_file)
     if fail_on is not None and fail_on not in [f.value for f in FailOn]:
         raise RegauditError(f"--fail-on '{fail_on}' is not one of error, warning, info, never")
-    fmt = output_format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "human")
+    if as_json and output_format not in (None, "json"):
+        raise RegauditError(f"--json and --format {output_format} disagree; give one of them")
+    fmt = output_format or ("json" if as_json else None) or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "human")
     if fmt not in FORMATS:
         raise RegauditError(f"--format '{fmt}' is not one of {', '.join(FORMATS)}")
     overrides = dict(pol.training or {})
@@ -79,7 +82,7 @@ def check(
     findings = list(result.findings)
     balance_plan = None
     dataset_keys = {"train_data_dir", "reg_data_dir", "dataset_config", "caption_extension", "caption_extention"}
-    if (set(inp.sd.given) - dataset_keys) or inp.sd.from_config_file or \
+    if (set(inp.sd.given) - dataset_keys) or inp.sd.from_config_file or inp.opts.start_crash is not None or \
             any(d.params.resolution for d in result.datasets):
         balance_plan = plan(result, inp.opts)  # type: ignore[arg-type]
         findings = list(balance_plan.findings)  # they include the scan's

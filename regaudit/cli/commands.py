@@ -178,7 +178,10 @@ def smoke(
             if spec.params.resolution is None:
                 spec.params = replace(spec.params, resolution=(512, 512))
     result = run_scan(inp, jobs=jobs)
-    opts = replace(inp.opts, start_crash=None)  # type: ignore[type-var]
+    stop = inp.opts.start_crash  # type: ignore[attr-defined]
+    if stop is not None:  # sd-scripts would not start: no training step to try
+        raise RegauditError(f"sd-scripts would not start: {stop.message}")
+    opts = inp.opts
     try:
         out = run(plan(result, opts), SmokeOptions(batch_size, device, dtype, seed, LossType(loss_type), huber,
                                                    opts.prior_loss_weight))

@@ -65,17 +65,23 @@ def partition(command, argv: list[str]) -> tuple[list[str], list[str]]:
             takes_value[opt] = not (param.is_flag or param.count)
     takes_value["--help"] = False
     own, sd = [], []
+    pasted = False  # after SCRIPT.py the options are sd-scripts' exactly as typed: no aliases, no kebab-case
     k = 0
     while k < len(argv):
         token = argv[k]
         name, eq, _ = token.partition("=")
+        short = token[:2] if len(token) > 2 and token[0] == "-" and token[1] != "-" else None
         if token in takes_value or (eq and name in takes_value and takes_value[name]):
             own.append(token)
             if token in takes_value and takes_value[token] and k + 1 < len(argv):
                 own.append(argv[k + 1])
                 k += 1
+        elif short is not None and takes_value.get(short):  # '-j2'
+            own.append(token)
         else:
-            sd.append(_spelling(token))
+            if token.endswith(".py"):
+                pasted = True
+            sd.append(token if pasted else _spelling(token))
         k += 1
     return own, sd
 
@@ -121,9 +127,19 @@ def inputs(ctx: typer.Context, trainer: Optional[str], num_processes: Optional[i
     """Read the sd-scripts part of the command line (and a policy's training section, below it)
     into dataset specs and balance options."""
     from .. import trainers
+    from ..model import Crash
     from ..sdargs import ArgvError, split_command
 
-    script, argv, launcher = split_command(sd_argv(ctx))
+    raw = sd_argv(ctx)
+    if len(raw) == 1 and " " in raw[0] and ".py" in raw[0]:  # the whole command pasted as one argument
+        import shlex
+
+        raw = shlex.split(raw[0])
+    for token in raw:
+        if token.endswith(".py") and os.path.basename(token)[:-3] not in trainers.REGISTRY:
+            raise RegauditError(f"'{token}' is not one of sd-scripts' trainer scripts "
+                                f"({', '.join(t + '.py' for t in trainers.REGISTRY)}); name yours with --trainer")
+    script, argv, launcher = split_command(raw)
     overrides = dict(overrides or {})
     name = trainer or script or overrides.pop("trainer", None) or trainers.DEFAULT
     overrides.pop("trainer", None)
@@ -138,8 +154,12 @@ def inputs(ctx: typer.Context, trainer: Optional[str], num_processes: Optional[i
     sd, stop, positional = _parse(name, argv)
     if stop is not None:
         start_crash = stop
-    if positional:
-        if len(positional) > 1 or sd.get("train_data_dir") is not None:
+    if positional and script is not None and start_crash is None:
+        # in a pasted command a bare argument is sd-scripts' "unrecognized arguments"
+        start_crash = Crash("start", "RA077", "SystemExit", os.getcwd(),
+                            f"{name}.py stops on its command line: unrecognized arguments: {' '.join(positional)}")
+    if positional and script is None:
+        if len(positional) > 1 or (sd.get("train_data_dir") is not None and "train_data_dir" in sd.given):
             raise RegauditError(f"unexpected argument '{positional[-1]}': give the train folder once, as DIR or "
                                 f"--train_data_dir")
         folder = positional[0]
@@ -173,9 +193,13 @@ def _parse(trainer: str, argv: list[str]):
         except ArgvError as exc:
             if stop is None:
                 hint = f" (did you mean {exc.suggestion}?)" if exc.suggestion else ""
-                stop = Crash("start", "RA077", exc.exception, exc.option or trainer,
+                where = os.path.abspath(str(exc.path)) if exc.path else os.getcwd()
+                stop = Crash("start", "RA077", exc.exception, where,
                              f"{trainer}.py stops on its command line: {exc}{hint}")
-            if exc.option == "--config_file":
+            if exc.unknown:
+                bad = set(exc.unknown)
+                rest = [t for t in rest if t not in bad]
+            elif exc.option == "--config_file":
                 rest = [t for t in rest if not t.startswith("--config")]
             elif exc.option and any(t == exc.option or t.startswith(exc.option + "=") for t in rest):
                 rest = _drop(rest, exc.option)
@@ -263,6 +287,7 @@ def _build(ctx, facts, sd, start_crash, num_processes: int, require_source: bool
     from ..captions import normalize_extension
     from ..config import DatasetConfigCrash, TrainingArgs
     from ..limits import MAX_RESO
+    from ..model import Crash
     from ..scan import load_specs
     from ..trainers import Kind
 
@@ -310,16 +335,29 @@ def _build(ctx, facts, sd, start_crash, num_processes: int, require_source: bool
                             f"{args.max_bucket_reso} makes more than 100,000 buckets; no training run uses that")
     epochs = sd.get("max_train_epochs")
     if epochs is not None:
-        epochs = int(_number(sd, "max_train_epochs", 1, low=1, high=10_000_000))
+        epochs = int(_number(sd, "max_train_epochs", 1, low=0, high=10_000_000))
+    seed = sd.get("seed")
+    if start_crash is None and isinstance(seed, int) and not 0 <= seed < 2 ** 32:
+        start_crash = Crash("start", "RA077", "ValueError", os.getcwd(),
+                            f"--seed {seed}: {facts.name}.py stops when it seeds its random generators ('Seed must "
+                            f"be between 0 and 2**32 - 1')")
+    if start_crash is None and sd.get("output_config") and sd.get("config_file"):
+        start_crash = Crash("start", "RA077", "SystemExit", os.getcwd(),
+                            f"--output_config: {facts.name}.py writes its options to the --config_file and exits "
+                            f"without training")
+    accumulation = int(_number(sd, "gradient_accumulation_steps", 1, low=0, high=1 << 20))
+    if start_crash is None and accumulation == 0:
+        start_crash = Crash("start", "RA077", "ZeroDivisionError", os.getcwd(),
+                            f"--gradient_accumulation_steps 0: {facts.name}.py divides by it when it counts steps")
     cache_latents = bool(sd.get("cache_latents", False) or sd.get("cache_latents_to_disk", False))
     cache_te = bool(sd.get("cache_text_encoder_outputs", False) or sd.get("cache_text_encoder_outputs_to_disk", False))
     if facts.name == "sd3_train" and sd.get("use_t5xxl_cache_only", False):
         cache_te = True
     opts = BalanceOptions(
         trainer=facts,
-        gradient_accumulation_steps=int(_number(sd, "gradient_accumulation_steps", 1, low=1, high=1 << 20)),
+        gradient_accumulation_steps=max(accumulation, 1),
         max_train_epochs=epochs,
-        max_train_steps=int(_number(sd, "max_train_steps", 1600, low=1, high=1 << 40)),
+        max_train_steps=int(_number(sd, "max_train_steps", 1600, low=0, high=1 << 40)),
         num_processes=int(_number_value(num_processes, "--num_processes", 1, 4096)),
         prior_loss_weight=float(_number(sd, "prior_loss_weight", 1.0, low=0, high=1e6)),
         cache_latents=cache_latents,
@@ -335,7 +373,10 @@ def _build(ctx, facts, sd, start_crash, num_processes: int, require_source: bool
     dataset_config = None if dataset_config is None else str(dataset_config)
     if dataset_config is not None and (train or reg):
         notes.append("--dataset_config is given, so --train_data_dir/--reg_data_dir are ignored (as sd-scripts does)")
-    if require_source and train is None and reg is None and dataset_config is None:
+    if sd.get("in_json"):
+        notes.append(f"--in_json {sd.get('in_json')}: fine-tuning metadata datasets are not simulated; sd-scripts "
+                     f"trains on the metadata's images, not on the folders shown here")
+    if require_source and train is None and reg is None and dataset_config is None and start_crash is None:
         raise RegauditError("nothing to read: give a folder (DIR or --train_data_dir), --reg_data_dir, or "
                             "--dataset_config, as in your training command")
     if Kind.DREAMBOOTH not in facts.kinds and dataset_config is None:
@@ -378,6 +419,14 @@ def run_scan(inp: Inputs, **kwargs):
         kwargs["text"] = text_options(inp)
     result = scan(inp.specs, caption_extension=inp.args.caption_extension, sources=inp.sources,  # type: ignore
                   latents_suffix=inp.latents_suffix, case_insensitive=inp.case_insensitive, **kwargs)
+    stop = inp.opts.start_crash  # type: ignore[attr-defined]
+    if stop is not None:  # the stop on the command line is a finding of every command
+        result = replace(result, findings=(rule(stop.code).finding(stop.path, stop.message),) + result.findings)
+    if inp.sd.get("in_json"):  # type: ignore[attr-defined]
+        result = replace(result, findings=result.findings + (rule("RA090").finding(
+            os.path.abspath(str(inp.sd.get("in_json"))),  # type: ignore[attr-defined]
+            "--in_json: sd-scripts trains on this fine-tuning metadata's images, which regaudit does not simulate; "
+            "the folders and figures shown are not what it trains on"),))
     c = inp.config_crash
     if c is not None:
         path = os.path.abspath(c.path)

@@ -249,8 +249,10 @@ def balance_view(plan, with_images: bool = False) -> Group:
     tot = Table(title="Steps", title_justify="left", show_header=False)
     tot.add_column("what")
     tot.add_column("value", justify="right")
-    if plan.would_crash:
-        parts.append(Text("sd-scripts would stop before training on this input; see the errors below.",
+    if plan.no_data:
+        parts.append(Text("sd-scripts finds no data ('No data found'): there are no steps.", style="bold red"))
+    elif plan.would_crash and plan.crash is not None and plan.crash.stage != "load":
+        parts.append(Text(f"sd-scripts stops at {plan.crash.stage} ({plan.crash.code}): there are no steps.",
                           style="bold red"))
     else:
         o = plan.options
@@ -264,7 +266,7 @@ def balance_view(plan, with_images: bool = False) -> Group:
                         if plan.steps_per_epoch else "—")
         tot.add_row("kohya_ss GUI estimate (×2 with reg)", str(plan.gui_estimate))
         tot.add_row(f"reg share of the loss weight (prior_loss_weight {o.prior_loss_weight:g})",
-                    f"{plan.reg_loss_share:.1%}")
+                    "—" if plan.reg_loss_share is None else f"{plan.reg_loss_share:.1%}")
         parts.append(tot)
     if with_images:
         parts.append(registered_table(plan))

@@ -94,7 +94,15 @@ def dumps(doc: dict) -> str:
 
 def write(doc: dict, stream) -> None:
     """``stream.write(dumps(doc))``, in pieces."""
-    jsonfast.write(doc, stream, json_text)
+    jsonfast.write(doc, stream, _escaped)
+
+
+def _escaped(text: str) -> str:
+    try:
+        text.encode("utf-8")  # the common case, checked at C speed: no lone surrogate to escape
+    except UnicodeEncodeError:
+        return json_text(text)
+    return text
 
 
 def balance_document(plan) -> dict:

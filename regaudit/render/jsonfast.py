@@ -58,20 +58,15 @@ def _no_default(o: Any) -> Any:
     raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
 
 
+_STR = frozenset({str})
+
+
 def _flat_dict(d: dict) -> bool:
-    scalars = _SCALARS
-    for k, v in d.items():
-        if type(k) is not str or type(v) not in scalars:
-            return False
-    return True
+    return _SCALARS.issuperset(map(type, d.values())) and _STR.issuperset(map(type, d))
 
 
 def _flat_list(values: Iterable[Any]) -> bool:
-    scalars = _SCALARS
-    for v in values:
-        if type(v) not in scalars:
-            return False
-    return True
+    return _SCALARS.issuperset(map(type, values))
 
 
 def _scalar(o: Any) -> str:

@@ -110,7 +110,8 @@ def caption_findings(subset: Subset, sibling_names: Iterable[str]) -> Iterator[F
         if cap.path in seen_files:
             continue
         seen_files.add(cap.path)
-        if cap.error is None and not cap.has_bom and cap.text and (cap.line_count <= 1 or subset.config.enable_wildcard):
+        quiet = cap.line_count <= 1 or subset.config.enable_wildcard
+        if cap.error is None and not cap.has_bom and cap.text and quiet:
             continue  # nothing to say about this caption (the common case: skip the path work)
         cpath = _abs(cap.path)
         if cap.error == "empty_file":
