@@ -314,7 +314,8 @@ def _size_crash(record: ImageRecord) -> tuple[str, str] | None:
     if p.error_kind == "header_crash" or p.size_via == "crash":
         text = p.error or "malformed header"
         head = text.split(":", 1)[0].strip()
-        exc = head if head.endswith("Error") and " " not in head else "ValueError"
+        name = head.rsplit(".", 1)[-1]  # 'struct.error' is raised as struct.error: its class is 'error'
+        exc = name if " " not in head and (name.endswith("Error") or name == "error") else "ValueError"
         return exc, text
     return None
 
@@ -463,7 +464,9 @@ def load_failure(r: Registered, params: DatasetParams, opts: BalanceOptions) -> 
     0, or, without bucketing and uncached, an image that is not exactly the resolution."""
     error = load_error(r)
     if error:
-        return "RA043", error.split(":")[0] if ":" in error else "OSError", \
+        kind = getattr(r.record.probe, "load_error_kind", None)
+        code = {"unopenable": "RA052", "too_large": "RA050"}.get(kind or "", "RA043")
+        return code, error.split(":")[0] if ":" in error else "OSError", \
             f"sd-scripts fails when it first loads this image: {error}"
     if r.bucket is not None and r.bucket[0] == 0:
         return "RA074", "RuntimeError", (

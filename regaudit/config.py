@@ -128,7 +128,7 @@ def _type_ok(kind: str, value: object) -> bool:
     raise AssertionError(kind)
 
 
-_KIND_TEXT = {_INT: "an integer", _FLOAT: "a float (write 1.0, not 1)", _NUM: "a number",
+_KIND_TEXT = {"number": "a number", _INT: "an integer", _FLOAT: "a float (write 1.0, not 1)", _NUM: "a number",
               _STR: "a string", _BOOL: "true or false", _DICT: "a table",
               "float-pair": "a list of two floats", "int-or-pair": "an integer or [width, height]"}
 

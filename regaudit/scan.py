@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from . import images as _images
 from .captions import normalize_extension, read_caption

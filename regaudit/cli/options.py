@@ -111,6 +111,7 @@ class Inputs:
     config_crash: object = None  # config.DatasetConfigCrash
     notes: list[str] = field(default_factory=list)
     case_insensitive: bool | None = None  # the training OS's image glob (None: this machine's)
+    args_crash: object = None  # a --config_file value of the wrong type: sd-scripts stops at build
 
     @property
     def latents_suffix(self) -> str | None:
@@ -333,6 +334,15 @@ def _build(ctx, facts, sd, start_crash, num_processes: int, require_source: bool
             (args.max_bucket_reso - args.min_bucket_reso) // args.bucket_reso_steps > 100_000:
         raise RegauditError(f"--bucket_reso_steps {args.bucket_reso_steps} between {args.min_bucket_reso} and "
                             f"{args.max_bucket_reso} makes more than 100,000 buckets; no training run uses that")
+    args_crash = _namespace_types(sd)
+    for key in ("max_train_epochs", "max_train_steps"):
+        value = sd.get(key)
+        if key in sd.from_config_file and value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            if start_crash is None:
+                start_crash = Crash("start", "RA077", "TypeError", os.getcwd(),
+                                    f"--config_file: {key} = {value!r} is not an integer: {facts.name}.py fails where "
+                                    f"it counts the steps")
+            sd.values[key] = None if key == "max_train_epochs" else 1600
     epochs = sd.get("max_train_epochs")
     if epochs is not None:
         epochs = int(_number(sd, "max_train_epochs", 1, low=0, high=10_000_000))
@@ -394,7 +404,33 @@ def _build(ctx, facts, sd, start_crash, num_processes: int, require_source: bool
     sources = [p for p in (dataset_config,) if p] or [p for p in (train, reg) if p]
     for n in notes:
         note(n)
-    return Inputs(specs, args, opts, sources, sd, crash, notes)
+    inp = Inputs(specs, args, opts, sources, sd, crash, notes)
+    inp.args_crash = args_crash
+    return inp
+
+
+_ARGPARSE_ONLY = {"debug_dataset": "bool", "max_token_length": "int", "prior_loss_weight": "number"}
+
+
+def _namespace_types(sd):
+    """sd-scripts validates its namespace against the dataset schema while it builds the dataset
+    (config_util.BlueprintGenerator): a --config_file value of the wrong type stops it there."""
+    from ..config import GENERAL_KEYS, _KIND_TEXT, _type_ok
+    from ..model import Crash
+
+    renamed = {"train_batch_size": "batch_size", "dataset_repeats": "num_repeats"}
+    for key in sorted(sd.from_config_file):
+        value = sd.values.get(key)
+        if value is None:
+            continue
+        name = renamed.get(key, key)
+        kind = _ARGPARSE_ONLY.get(key) or GENERAL_KEYS.get(name)
+        if kind is None or key == "resolution" or _type_ok(kind, value):
+            continue
+        return Crash("build", "RA077", "MultipleInvalid", os.getcwd(),
+                     f"--config_file: {key} = {value!r} must be {_KIND_TEXT.get(kind, kind)}: sd-scripts' schema check "
+                     f"stops the run while it builds the dataset")
+    return None
 
 
 def _number_value(value, name: str, low: int, high: int):
@@ -428,6 +464,9 @@ def run_scan(inp: Inputs, **kwargs):
             "--in_json: sd-scripts trains on this fine-tuning metadata's images, which regaudit does not simulate; "
             "the folders and figures shown are not what it trains on"),))
     c = inp.config_crash
+    if c is None and inp.args_crash is not None:
+        ac = inp.args_crash
+        result = replace(result, crash=ac, findings=result.findings + (rule(ac.code).finding(ac.path, ac.message),))
     if c is not None:
         path = os.path.abspath(c.path)
         message = f"sd-scripts stops on the dataset config: {c.exception}: {c.detail}"
