@@ -35,6 +35,7 @@ class BalanceOptions:
     cache_text_encoder_outputs: bool = False
     network_train_unet_only: bool = False
     v2: bool = False
+    debug_dataset: bool = False  # the trainer shows the dataset and returns before training
     start_crash: Crash | None = None  # the command line stops sd-scripts before anything else
 
 
@@ -86,6 +87,7 @@ class BalancePlan:
     scan: ScanResult = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
     crash: Crash | None = None  # the first failure sd-scripts would hit
     no_data: bool = False  # sd-scripts stops cleanly with "No data found"
+    returned_early: str | None = None  # "debug_dataset": the trainer shows the dataset and returns
 
     @property
     def would_crash(self) -> bool:
@@ -130,9 +132,15 @@ def plan(scan: ScanResult, opts: BalanceOptions) -> BalancePlan:
         crash = _validation_crash(scan.datasets, "buckets")
     batches = sum(p.batches or 0 for p in plans)
     no_data = False
+    debug_return = False
     if crash is None:
         empty = batches == 0
         for check in trainer.after_build:
+            if check == ("debug",):
+                if opts.debug_dataset:
+                    debug_return = True
+                    break
+                continue
             if check == ("empty",):
                 if empty:
                     no_data = True
@@ -150,6 +158,12 @@ def plan(scan: ScanResult, opts: BalanceOptions) -> BalancePlan:
             findings.append(rule("RA065").finding(
                 _where(scan), "no dataset registers any image: sd-scripts stops with 'No data found' and trains "
                               "nothing"))
+    if debug_return:
+        findings.append(rule("RA090").finding(
+            _where(scan), f"--debug_dataset: {trainer.name}.py shows the dataset and returns; it trains nothing and "
+                          f"counts no steps (the figures here are what the dataset holds)"))
+        return BalancePlan(tuple(plans), opts, tuple(findings), None, None, None, None, None, None, scan, None, False,
+                           "debug_dataset")
     if crash is None and not no_data:
         crash = _load_crash(plans, opts, findings)
     if crash is not None and crash.stage != "load" or no_data:

@@ -341,3 +341,15 @@ def test_no_data_in_the_terminal_and_pasted_forms(tmp_path, capsys, monkeypatch)
     assert doc["crash"] is None and doc["batches_per_epoch"] == 2
     assert main(["balance", "train.py", "--train_data_dir", "train"]) == 2
     assert "not one of sd-scripts' trainer scripts" in capsys.readouterr().err
+
+
+def test_debug_dataset_returns_before_training(tmp_path, capsys, monkeypatch):
+    # oracle: train_network --debug_dataset returns (returned_early 'debug_dataset', no steps) before its
+    # bucket check; train_db checks bucket_reso_steps first (AssertionError with 32)
+    make_image(tmp_path / "train" / "2_dog" / "a.png", size=(512, 512))
+    argv = ["--train_data_dir", "train", "--resolution", "512", "--debug_dataset", "--enable_bucket",
+            "--bucket_reso_steps", "32"]
+    doc = balance(capsys, monkeypatch, tmp_path, *argv)
+    assert doc["returned_early"] == "debug_dataset" and doc["crash"] is None and doc["max_train_steps"] is None
+    doc = balance(capsys, monkeypatch, tmp_path, "--trainer", "train_db", *argv)
+    assert doc["crash"]["code"] == "RA062" and doc["returned_early"] is None

@@ -375,6 +375,7 @@ def _build(ctx, facts, sd, start_crash, num_processes: int, require_source: bool
         cache_text_encoder_outputs=cache_te,
         network_train_unet_only=bool(sd.get("network_train_unet_only", False)),
         v2=bool(sd.get("v2", False)),
+        debug_dataset=bool(sd.get("debug_dataset", False)),
         start_crash=start_crash,
     )
     train, reg, dataset_config = sd.get("train_data_dir"), sd.get("reg_data_dir"), sd.get("dataset_config")

@@ -177,6 +177,10 @@ def verdict_text(plan) -> Text:
     t = Text()
     c = plan.crash
     trainer = plan.options.trainer.name
+    if plan.returned_early == "debug_dataset":
+        t.append("• ", style="bold yellow")
+        t.append(f"{trainer}.py shows the dataset and returns (--debug_dataset): nothing is trained", style="bold yellow")
+        return t
     if plan.no_data:
         t.append("✗ ", style="bold red")
         t.append(f"{trainer}.py finds no data and stops ('No data found'): nothing is trained", style="bold red")

@@ -115,6 +115,7 @@ def balance_document(plan) -> dict:
         "would_crash": plan.would_crash,
         "crash": plan.crash.to_json() if plan.crash else None,
         "no_data": plan.no_data,
+        "returned_early": plan.returned_early,
         "max_train_steps": plan.max_train_steps,
         "batches_per_epoch": plan.batches_per_epoch,
         "steps_per_epoch": plan.steps_per_epoch,

@@ -23,6 +23,7 @@ class RegWeight(str, Enum):
 
 # Checks a trainer makes after the dataset is built, in its order (names used by simulate.py):
 #   ("steps", N)  every bucketed dataset's bucket_reso_steps must be a multiple of N
+#   ("debug",)    with --debug_dataset the trainer shows the dataset and returns: no training, no steps
 #   ("empty",)    "No data found": the trainer returns (a clean stop)
 #   ("cl",)       with cache_latents: no kept subset may use color_aug or random_crop
 #   ("te",)       with cache_text_encoder_outputs: no subset may shuffle/drop captions or warm up tokens

@@ -6,10 +6,10 @@ from .base import Kind, RegWeight, TrainerFacts
 
 TRAIN_CONTROL_NET = TrainerFacts(
     "train_control_net", frozenset({Kind.CONTROLNET}), "_sd.npz", True, RegWeight.NONE,
-    before_build=(), after_build=(("empty",), ("cl",)))
+    before_build=(), after_build=(("debug",), ("empty",), ("cl",)))
 
 SDXL_TRAIN_CONTROL_NET = TrainerFacts(
     "sdxl_train_control_net", frozenset({Kind.CONTROLNET}), "_sdxl.npz", True, RegWeight.NONE,
-    before_build=(("sdxl_args",),), after_build=(("empty",), ("cl",), ("te",)), model="SDXL")
+    before_build=(("sdxl_args",),), after_build=(("debug",), ("empty",), ("cl",), ("te",)), model="SDXL")
 
 TRAINERS = (TRAIN_CONTROL_NET, SDXL_TRAIN_CONTROL_NET)

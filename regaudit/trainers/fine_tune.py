@@ -4,6 +4,6 @@ from .base import Kind, RegWeight, TrainerFacts
 
 FINE_TUNE = TrainerFacts(
     "fine_tune", frozenset({Kind.FINE_TUNING}), "_sdxl.npz", False, RegWeight.NONE,
-    before_build=(), after_build=(("steps", 64), ("empty",), ("cl",)))
+    before_build=(), after_build=(("steps", 64), ("debug",), ("empty",), ("cl",)))
 
 TRAINERS = (FINE_TUNE,)

@@ -5,10 +5,10 @@ from .base import DB_FT, RegWeight, TrainerFacts
 
 LUMINA_TRAIN_NETWORK = TrainerFacts(
     "lumina_train_network", DB_FT, "_lumina.npz", True, RegWeight.PRIOR_LOSS_WEIGHT,
-    before_build=(), after_build=(("empty",), ("cl",), ("steps", 64), ("steps", 16)), model="Lumina")
+    before_build=(), after_build=(("debug",), ("empty",), ("cl",), ("steps", 64), ("steps", 16)), model="Lumina")
 
 LUMINA_TRAIN = TrainerFacts(
     "lumina_train", DB_FT, "_lumina.npz", False, RegWeight.ONE,
-    before_build=(), after_build=(("steps", 16), ("empty",), ("cl",), ("te",)), model="Lumina")
+    before_build=(), after_build=(("steps", 16), ("debug",), ("empty",), ("cl",), ("te",)), model="Lumina")
 
 TRAINERS = (LUMINA_TRAIN_NETWORK, LUMINA_TRAIN)

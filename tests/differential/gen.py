@@ -270,6 +270,8 @@ def make_case(seed: int, root: str) -> Case:
         argv += ["--v2"]
     if rng.random() < 0.05:
         argv += ["--enable_wildcard"]
+    if rng.random() < 0.04:
+        argv += ["--debug_dataset"]
     if rng.random() < 0.05 * quirks:
         argv += [rng.choice(("--max_train", "--caption_ext", "--resolutoin", "--enable_buckets"))]
         case.notes.append("bad option")
