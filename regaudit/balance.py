@@ -297,7 +297,13 @@ def _validation_crash(datasets: Sequence[Dataset], phase: str) -> Crash | None:
     """validation_split builds a validation dataset of the held-out train images after the training
     datasets: its constructors (captions) run after theirs, its buckets (sizes) after theirs."""
     for ds in datasets:
+        if phase == "construct" and ds.validation_errors:
+            where, error = ds.validation_errors[0]
+            return Crash("build", "RA076", error.split(":")[0], where, error)
         for s in ds.subsets:
+            if phase == "construct" and ds.params.validation_split > 0 and s.config.is_reg and s.cache_error:
+                # the validation dataset reads every subset's cache names again, reg ones too
+                return Crash("build", "RA076", s.cache_error.split(":")[0], s.abs_path, s.cache_error)
             for img in s.held_out:
                 if phase == "construct" and img.caption.error in _CAPTION_CRASH:
                     exc, what = _CAPTION_CRASH[img.caption.error]

@@ -250,6 +250,8 @@ class Dataset:
     params: DatasetParams
     subsets: tuple[Subset, ...]  # only the subsets sd-scripts keeps, in its order
     declared: int = -1  # subsets configured; 0 makes sd-scripts build an empty ControlNet dataset
+    # (folder, error) where only the validation dataset reads a subset (num_repeats < 1) and fails on it
+    validation_errors: tuple[tuple[str, str], ...] = ()
 
     @property
     def train_subsets(self) -> tuple[Subset, ...]:

@@ -121,6 +121,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     ignored: list[Ignored] = []
     findings: list[Finding] = []
     kept: list[tuple[int, SubsetConfig, list[str], frozenset[str], list[str]]] = []
+    validation_errors: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for spec in specs:
         ignored += spec.ignored
         findings += spec.findings
@@ -132,6 +133,16 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                                        f"num_repeats {sc.num_repeats} < 1: the subset is skipped"))
                 findings.append(rule("RA002").finding(abs_dir, f"subset has num_repeats {sc.num_repeats}; "
                                                                f"sd-scripts skips it"))
+                if spec.params.validation_split > 0 and latents_suffix is not None and os.path.isdir(sc.image_dir):
+                    # the validation dataset reads it anyway (with repeats 1): its cache names too
+                    try:
+                        cache_sizes(sc.image_dir, list_subset(sc.image_dir, case_insensitive).images, latents_suffix)
+                    except CacheNameError as exc:
+                        validation_errors[spec.index].append((abs_dir, str(exc)))
+                        findings.append(rule("RA076").finding(
+                            os.path.abspath(exc.npz_path),
+                            f"the validation dataset (validation_split) reads this skipped subset's latent cache names "
+                            f"too, and this one fails ({exc}): sd-scripts stops while building it"))
                 continue
             key = sc.image_dir  # DreamBoothSubset equality: the raw image_dir string (spec §10.3)
             if key in kept_keys:
@@ -222,7 +233,8 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     datasets = []
     for spec in specs:
         subsets = tuple(by_dataset.get(spec.index, []))
-        datasets.append(Dataset(spec.index, spec.params, subsets, len(spec.subsets)))
+        datasets.append(Dataset(spec.index, spec.params, subsets, len(spec.subsets),
+                                tuple(validation_errors.get(spec.index, ()))))
         others_train = any(not s.config.is_reg for i, ss in by_dataset.items() if i != spec.index for s in ss)
         findings += _dataset_findings(spec, subsets, others_train)
     tokenizer = None
