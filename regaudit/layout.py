@@ -200,13 +200,17 @@ def list_subset(image_dir: str, case_insensitive: bool | None = None) -> FolderL
     unsupported: list[str] = []
     hidden_images: list[str] = []
     found: set[str] = set()
+    prefix = glob_dir + os.sep if glob_dir and not glob_dir.endswith(os.sep) else glob_dir
     for name, is_dir in entries:
-        path = os.path.join(glob_dir, name)
         if is_globbed(name, case_insensitive):
-            found.add(path)  # directories and dangling links too: sd-scripts crashes on them
+            found.add(prefix + name)  # = os.path.join(glob_dir, name); directories and dangling links too
             continue
-        abs_path = _abs(path)
         ext = os.path.splitext(name)[1]
+        if not is_dir and not name.startswith(".") and ext.lower() not in _GLOB_LOWER and \
+                ext.lower() not in OTHER_IMAGE_EXTENSIONS:
+            continue  # captions, cache files and other non-images: nothing to report
+        path = prefix + name
+        abs_path = _abs(path)
         if name.startswith("."):
             if is_dir:
                 n = _count_images_below(path)
