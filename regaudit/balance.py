@@ -88,6 +88,7 @@ class BalancePlan:
     crash: Crash | None = None  # the first failure sd-scripts would hit
     no_data: bool = False  # sd-scripts stops cleanly with "No data found"
     returned_early: str | None = None  # "debug_dataset": the trainer shows the dataset and returns
+    if_fixed: dict | None = None  # where sd-scripts stops: its figures once the stop is fixed
 
     @property
     def would_crash(self) -> bool:
@@ -167,18 +168,17 @@ def plan(scan: ScanResult, opts: BalanceOptions) -> BalancePlan:
     if crash is None and not no_data:
         crash = _load_crash(plans, opts, findings)
     if crash is not None and crash.stage != "load" or no_data:
+        if_fixed = None
+        if crash is not None and all(p.batches is not None for p in plans) and batches:
+            # what sd-scripts would compute once the failing files or options are fixed (images that
+            # could not be bucketed left out): the figures a user plans with
+            if_fixed = dict(zip(("batches_per_epoch", "steps_per_epoch", "max_train_steps", "epochs"),
+                                (batches, *_steps(batches, opts))))
         if crash is not None and crash.stage == "build":
             plans = [replace(p, buckets=None, batches=None) for p in plans]
         return BalancePlan(tuple(plans), opts, tuple(findings), None if crash else 0, None, None, None, None, None,
-                           scan, crash, no_data)
-    per_process = math.ceil(batches / opts.num_processes)
-    steps_per_epoch = math.ceil(per_process / opts.gradient_accumulation_steps)
-    if opts.max_train_epochs is not None:
-        # every trainer: epochs x ceil(len(dataloader) / num_processes / gradient_accumulation_steps)
-        max_steps = opts.max_train_epochs * math.ceil(batches / opts.num_processes / opts.gradient_accumulation_steps)
-    else:
-        max_steps = opts.max_train_steps
-    epochs = math.ceil(max_steps / steps_per_epoch) if steps_per_epoch else 0
+                           scan, crash, no_data, if_fixed=if_fixed)
+    steps_per_epoch, max_steps, epochs = _steps(batches, opts)
     train_samples = sum(r.num_repeats for p in plans for r in p.images if not r.is_reg)
     reg_samples = sum(r.num_repeats for p in plans for r in p.images if r.is_reg)
     weight = reg_samples * opts.prior_loss_weight if trainer.reg_weight is RegWeight.PRIOR_LOSS_WEIGHT else reg_samples
@@ -194,6 +194,19 @@ def plan(scan: ScanResult, opts: BalanceOptions) -> BalancePlan:
             f"{max_steps / alone_steps:.2f}" if alone_steps else f"{batches} batches per epoch"))
     return BalancePlan(tuple(plans), opts, tuple(findings), batches, steps_per_epoch, max_steps, epochs, gui,
                        share, scan, crash, False)
+
+
+def _steps(batches: int, opts: BalanceOptions) -> tuple[int, int, int]:
+    """(optimizer steps per epoch, max_train_steps, epochs) as every trainer computes them."""
+    per_process = math.ceil(batches / opts.num_processes)
+    steps_per_epoch = math.ceil(per_process / opts.gradient_accumulation_steps)
+    if opts.max_train_epochs is not None:
+        # every trainer: epochs x ceil(len(dataloader) / num_processes / gradient_accumulation_steps)
+        max_steps = opts.max_train_epochs * math.ceil(batches / opts.num_processes / opts.gradient_accumulation_steps)
+    else:
+        max_steps = opts.max_train_steps
+    epochs = math.ceil(max_steps / steps_per_epoch) if steps_per_epoch else 0
+    return steps_per_epoch, max_steps, epochs
 
 
 def _add(findings: list[Finding], stage: str, code: str, exception: str, path: str, message: str,

@@ -353,3 +353,14 @@ def test_debug_dataset_returns_before_training(tmp_path, capsys, monkeypatch):
     assert doc["returned_early"] == "debug_dataset" and doc["crash"] is None and doc["max_train_steps"] is None
     doc = balance(capsys, monkeypatch, tmp_path, "--trainer", "train_db", *argv)
     assert doc["crash"]["code"] == "RA062" and doc["returned_early"] is None
+
+
+def test_figures_once_a_build_stop_is_fixed(tmp_path, capsys, monkeypatch):
+    # an empty caption stops sd-scripts while building (no steps); the figures once it is fixed are given
+    for n in ("a", "b"):
+        make_image(tmp_path / "train" / "3_dog" / f"{n}.png", size=(512, 512))
+    (tmp_path / "train" / "3_dog" / "a.caption").write_bytes(b"")
+    doc = balance(capsys, monkeypatch, tmp_path, "--train_data_dir", "train", "--resolution", "512",
+                  "--max_train_epochs", "2")
+    assert doc["crash"]["exception"] == "AssertionError" and doc["max_train_steps"] is None
+    assert doc["if_fixed"] == {"batches_per_epoch": 6, "steps_per_epoch": 6, "max_train_steps": 12, "epochs": 2}

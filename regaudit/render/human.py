@@ -190,6 +190,10 @@ def verdict_text(plan) -> Text:
         when = "before it starts" if c.stage == "start" else "while it builds the dataset"
         t.append(f"{trainer}.py stops {when}: {c.exception} ({c.code})", style="bold red")
         t.append(f" — {display(c.message)}")
+        f = plan.if_fixed
+        if f:
+            t.append(f"\n  once fixed: {_n(f['batches_per_epoch'], 'batch')} per epoch, "
+                     f"{_n(f['max_train_steps'], 'step')} ({_n(f['epochs'], 'epoch')})", style="yellow")
         return t
     train = sum(r.num_repeats for d in plan.datasets for r in d.images if not r.is_reg)
     reg = sum(r.num_repeats for d in plan.datasets for r in d.images if r.is_reg)

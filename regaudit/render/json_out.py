@@ -116,6 +116,7 @@ def balance_document(plan) -> dict:
         "crash": plan.crash.to_json() if plan.crash else None,
         "no_data": plan.no_data,
         "returned_early": plan.returned_early,
+        "if_fixed": plan.if_fixed,
         "max_train_steps": plan.max_train_steps,
         "batches_per_epoch": plan.batches_per_epoch,
         "steps_per_epoch": plan.steps_per_epoch,
