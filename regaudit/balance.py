@@ -163,8 +163,8 @@ def plan(scan: ScanResult, opts: BalanceOptions) -> BalancePlan:
         findings.append(rule("RA090").finding(
             _where(scan), f"--debug_dataset: {trainer.name}.py shows the dataset and returns; it trains nothing and "
                           f"counts no steps (the figures here are what the dataset holds)"))
-        return BalancePlan(tuple(plans), opts, tuple(findings), None, None, None, None, None, None, scan, None, False,
-                           "debug_dataset")
+        return BalancePlan(tuple(plans), opts, tuple(findings), 0 if batches == 0 else None, None, None, None, None,
+                           None, scan, None, batches == 0, "debug_dataset")
     if crash is None and not no_data:
         crash = _load_crash(plans, opts, findings)
     if crash is not None and crash.stage != "load" or no_data:

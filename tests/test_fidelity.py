@@ -364,3 +364,15 @@ def test_figures_once_a_build_stop_is_fixed(tmp_path, capsys, monkeypatch):
                   "--max_train_epochs", "2")
     assert doc["crash"]["exception"] == "AssertionError" and doc["max_train_steps"] is None
     assert doc["if_fixed"] == {"batches_per_epoch": 6, "steps_per_epoch": 6, "max_train_steps": 12, "epochs": 2}
+
+
+def test_target_os_decides_the_case_of_the_glob(tmp_path, capsys, monkeypatch):
+    # Windows' glob is case-insensitive: 'a.Png' is an image there, never on Linux or macOS (spec §2)
+    make_image(tmp_path / "train" / "1_x" / "a.Png", size=(64, 64), fmt="PNG")
+    monkeypatch.chdir(tmp_path)
+    for target, images, code in (("windows", 1, None), ("linux", 0, "RA006"), ("macos", 0, "RA006")):
+        assert main(["scan", "--json", "--target-os", target, "train"]) == 0
+        doc = json.loads(capsys.readouterr().out)
+        assert doc["summary"]["images"] == images
+        assert (code in {f["code"] for f in doc["findings"]}) if code else not any(
+            f["code"] == "RA006" for f in doc["findings"])
