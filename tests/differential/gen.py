@@ -296,6 +296,10 @@ def _toml(rng: random.Random, train_folders: list[str], reg_folders: list[str], 
             lines += ["enable_bucket = true"]
         if rng.random() < 0.2:
             lines += ["class_tokens = \"general token\""]
+        if rng.random() < 0.1:
+            lines += ["caption_dropout_rate = 0.1"]  # textual inversion's schema has no dropout keys
+        if rng.random() < 0.04 * quirks:
+            lines += [rng.choice(("prior_loss_weight = 1.0", "num_repeats = 2.0", "shuffle_caption = 1"))]
         lines += [""]
     n_datasets = rng.choice((1, 1, 1, 2))
     folders = [("train/" + f, False) for f in train_folders] + [("reg/" + f, True) for f in reg_folders]
@@ -313,6 +317,8 @@ def _toml(rng: random.Random, train_folders: list[str], reg_folders: list[str], 
                 lines += ["class_tokens = \"x\""]  # an empty [[datasets]] rejects this
             lines += [""]
             continue
+        if rng.random() < 0.03 * quirks:
+            lines += ["is_reg = true"]  # a subset-only key at dataset level
         mine = folders[d::n_datasets]
         for path, is_reg in mine:
             spelling = path
