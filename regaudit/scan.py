@@ -303,7 +303,7 @@ def _dataset_findings(spec: DatasetSpec, subsets: tuple[Subset, ...], others_tra
                 real, f"one folder is read as {len(group)} subsets through different spellings: {spellings}; "
                       f"{what}"))
     if not any(not s.config.is_reg for s in subsets):
-        where = os.path.abspath(subsets[0].config.image_dir) if subsets else "."
+        where = os.path.abspath(subsets[0].config.image_dir) if subsets else os.getcwd()
         n_reg = sum(len(s.images) for s in subsets)
         msg = (f"dataset {spec.index} has no train subset with images"
                + (f"; its {n_reg} reg images are never used (reg images are only drawn to match train samples)"
