@@ -113,6 +113,11 @@ def scan_verdict(result: ScanResult, n_img: int, train: int) -> Text:
     left_out = sum(1 for i in result.ignored if i.kind == "file" and os.path.splitext(i.path)[1].lower() in
                    (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic", ".avif", ".jxl"))
     errors = result.counts()["error"]
+    stop = next((f for f in result.findings if f.code == "RA077"), None)
+    if stop is not None:
+        t.append("✗ sd-scripts stops on its command line (RA077): ", style="bold red")
+        t.append(display(stop.message))
+        return t
     if result.crash is not None:
         t.append(f"✗ sd-scripts stops on the dataset definition: {result.crash.exception} ({result.crash.code})",
                  style="bold red")
