@@ -376,3 +376,20 @@ def test_target_os_decides_the_case_of_the_glob(tmp_path, capsys, monkeypatch):
         assert doc["summary"]["images"] == images
         assert (code in {f["code"] for f in doc["findings"]}) if code else not any(
             f["code"] == "RA006" for f in doc["findings"])
+
+
+@pytest.mark.parametrize("trainer, folder, crash", [
+    # oracle: fine_tune makes one subset of --train_data_dir and its schema wants metadata_file, folder
+    # or not; the ControlNet trainers only when the folder exists (else 'No data found')
+    ("fine_tune", "train", True), ("fine_tune", "nope", True),
+    ("train_control_net", "train", True), ("train_control_net", "nope", False),
+])
+def test_trainers_that_refuse_dreambooth_folders(tmp_path, capsys, monkeypatch, trainer, folder, crash):
+    make_image(tmp_path / "train" / "10 dog" / "a.png", size=(512, 512))  # not even a '<repeats>_' name
+    doc = balance(capsys, monkeypatch, tmp_path, "--trainer", trainer, "--train_data_dir", folder,
+                  "--resolution", "512")
+    if crash:
+        assert (doc["crash"]["stage"], doc["crash"]["code"], doc["crash"]["exception"]) == \
+            ("build", "RA078", "MultipleInvalid")
+    else:
+        assert doc["crash"] is None and doc["no_data"]

@@ -406,8 +406,32 @@ def _build(ctx, facts, sd, start_crash, num_processes: int, require_source: bool
     for n in notes:
         note(n)
     inp = Inputs(specs, args, opts, sources, sd, crash, notes)
-    inp.args_crash = args_crash
+    inp.args_crash = _kind_crash(facts, train, dataset_config, specs, sd) or args_crash
     return inp
+
+
+def _kind_crash(facts, train, dataset_config, specs, sd):
+    """fine_tune.py and the ControlNet trainers build their own kind of dataset: from folders they make
+    one subset of --train_data_dir itself, which their schema check refuses without --in_json /
+    --conditioning_data_dir; a DreamBooth dataset config is refused the same way."""
+    from ..model import Crash
+    from ..trainers import Kind
+
+    if Kind.DREAMBOOTH in facts.kinds:
+        return None
+    needs = "metadata_file" if Kind.FINE_TUNING in facts.kinds else "conditioning_data_dir"
+    given = sd.get("in_json") if needs == "metadata_file" else sd.get("conditioning_data_dir")
+    if dataset_config is not None:
+        refused = any(spec.subsets for spec in specs)
+    elif given:
+        return None  # a real fine-tuning / ControlNet dataset: not simulated
+    else:
+        refused = train is not None and (needs == "metadata_file" or os.path.isdir(train))
+    if not refused:
+        return None
+    return Crash("build", "RA078", "MultipleInvalid", os.path.abspath(dataset_config or train or os.getcwd()),
+                 f"{facts.name}.py does not take DreamBooth folders or subsets: its config check stops the run "
+                 f"(expected str for dictionary value @ data['datasets'][0]['subsets'][0]['{needs}'])")
 
 
 _ARGPARSE_ONLY = {"debug_dataset": "bool", "max_token_length": "int", "prior_loss_weight": "number"}
