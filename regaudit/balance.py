@@ -293,6 +293,9 @@ def _construct_crash(ds: Dataset, findings: list[Finding]) -> Crash | None:
                         f"resolution {res[0]}x{res[1]} is outside min/max_bucket_reso {lo}..{hi}: sd-scripts stops "
                         f"with an assertion while building dataset {ds.index}",
                         "Lower --min_bucket_reso or raise --max_bucket_reso so the resolution lies between them.")
+    if ds.split_errors:
+        where, error = ds.split_errors[0]
+        return Crash("build", "RA008", "ValueError", where, error)
     for s in ds.subsets:
         if s.cache_error is not None:
             return Crash("build", "RA076", s.cache_error.split(":")[0], s.abs_path, s.cache_error)

@@ -252,6 +252,8 @@ class Dataset:
     declared: int = -1  # subsets configured; 0 makes sd-scripts build an empty ControlNet dataset
     # (folder, error) where only the validation dataset reads a subset (num_repeats < 1) and fails on it
     validation_errors: tuple[tuple[str, str], ...] = ()
+    # (folder, error) where the training dataset's own validation split fails (an empty train folder)
+    split_errors: tuple[tuple[str, str], ...] = ()
 
     @property
     def train_subsets(self) -> tuple[Subset, ...]:

@@ -122,6 +122,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     findings: list[Finding] = []
     kept: list[tuple[int, SubsetConfig, list[str], frozenset[str], list[str]]] = []
     validation_errors: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    split_errors: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for spec in specs:
         ignored += spec.ignored
         findings += spec.findings
@@ -157,6 +158,17 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
             listing = list_subset(sc.image_dir, case_insensitive)
             ignored += listing.ignored
             findings += listing.findings
+            if not listing.images and spec.params.validation_split > 0 and not sc.is_reg and \
+                    os.path.isdir(sc.image_dir):
+                # split_train_val unpacks zip(*[]): an empty train folder stops the build
+                message = ("ValueError: not enough values to unpack (expected 2, got 0) — with validation_split, "
+                           "sd-scripts splits this empty train folder and fails")
+                split_errors[spec.index].append((abs_dir, message))
+                findings.append(_error(rule("RA008").finding(
+                    abs_dir, "subset has no image files and validation_split is on: sd-scripts fails splitting it "
+                             "(ValueError) and stops while building the dataset")))
+                ignored.append(Ignored(abs_dir, "dir", IgnoreReason.NO_IMAGES, "no image files found"))
+                continue
             if not listing.images:
                 why = "no image files found" if listing.readable else "not a readable directory"
                 ignored.append(Ignored(abs_dir, "dir", IgnoreReason.NO_IMAGES,
@@ -234,7 +246,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     for spec in specs:
         subsets = tuple(by_dataset.get(spec.index, []))
         datasets.append(Dataset(spec.index, spec.params, subsets, len(spec.subsets),
-                                tuple(validation_errors.get(spec.index, ()))))
+                                tuple(validation_errors.get(spec.index, ())), tuple(split_errors.get(spec.index, ()))))
         others_train = any(not s.config.is_reg for i, ss in by_dataset.items() if i != spec.index for s in ss)
         findings += _dataset_findings(spec, subsets, others_train)
     tokenizer = None
@@ -274,6 +286,14 @@ def _unused_reg_softened(datasets: Sequence[Dataset], findings: list[Finding]) -
                                 f"sd-scripts never reads it; it would fail if the train/reg counts change")
         out.append(f)
     return out
+
+
+def _error(f: Finding) -> Finding:
+    from dataclasses import replace
+
+    from .model import Severity
+
+    return replace(f, severity=Severity.ERROR)
 
 
 def _warning(f: Finding) -> Finding:

@@ -393,3 +393,14 @@ def test_trainers_that_refuse_dreambooth_folders(tmp_path, capsys, monkeypatch, 
             ("build", "RA078", "MultipleInvalid")
     else:
         assert doc["crash"] is None and doc["no_data"]
+
+
+def test_validation_split_of_an_empty_train_folder_stops_the_build(tmp_path, capsys, monkeypatch):
+    # oracle (lumina_train, train_util.py:167): zip(*[]) in split_train_val -> ValueError at build
+    (tmp_path / "t").mkdir()
+    make_image(tmp_path / "u" / "a.png", size=(512, 512))
+    write_toml(tmp_path / "ds.toml", '[[datasets]]\nvalidation_split = 0.2\nvalidation_seed = 42\n'
+                                     '  [[datasets.subsets]]\n  image_dir = "t"\n'
+                                     '  [[datasets.subsets]]\n  image_dir = "u"\n')
+    doc = balance(capsys, monkeypatch, tmp_path, "--dataset_config", "ds.toml", "--resolution", "512")
+    assert (doc["crash"]["stage"], doc["crash"]["exception"]) == ("build", "ValueError")
