@@ -103,9 +103,10 @@ def regaudit_view(doc: dict) -> dict:
     if "_exit" in doc:
         return {"regaudit_error": f"exit {doc['_exit']}: {doc['_stderr']}"}
     crash = doc.get("crash")
-    if crash and crash.get("code") == "RA071":
-        # without bucketing, an image that is not exactly the resolution fails an assert in __getitem__;
-        # the oracle's --oracle_probe_load runs load_image only, so it cannot see this one
+    if crash and crash.get("code") in ("RA071", "RA074"):
+        # the oracle's --oracle_probe_load runs load_image only, so it cannot see these load failures:
+        # RA071, without bucketing an image that is not exactly the resolution fails an assert in
+        # __getitem__; RA074, a bucket of width 0 loads as an empty array that fails in the VAE (spec §10.7)
         crash = None
     view = {"crash": (crash["stage"], crash.get("exception")) if crash else None,
             "no_data": bool(doc.get("no_data")), "max_train_steps": doc.get("max_train_steps"),
