@@ -266,9 +266,18 @@ def _checks(checks, scan: ScanResult, opts: BalanceOptions, findings: list[Findi
     return None
 
 
-_CAPTION_CRASH = {"empty_file": ("AssertionError", "caption file is empty"),
-                  "not_utf8": ("UnicodeDecodeError", "caption file is not valid UTF-8"),
-                  "unreadable": ("PermissionError", "caption file cannot be opened")}
+_CAPTION_CRASH = {"empty_file": ("RA020", "AssertionError", "caption file is empty"),
+                  "not_utf8": ("RA021", "UnicodeDecodeError", "caption file is not valid UTF-8"),
+                  "unreadable": ("RA022", "PermissionError", "caption file cannot be opened")}
+
+
+def _caption_crash(img: ImageRecord, building: str) -> Crash | None:
+    """Reading this image's caption stops sd-scripts while it builds ``building``."""
+    if img.caption.error not in _CAPTION_CRASH:
+        return None
+    code, exc, what = _CAPTION_CRASH[img.caption.error]
+    path = os.path.abspath(img.caption.path) if img.caption.path else img.abs_path
+    return Crash("build", code, exc, path, f"{what}: sd-scripts stops while building {building}")
 
 
 def _construct_crash(ds: Dataset, findings: list[Finding]) -> Crash | None:
@@ -300,12 +309,9 @@ def _construct_crash(ds: Dataset, findings: list[Finding]) -> Crash | None:
         if s.cache_error is not None:
             return Crash("build", "RA076", s.cache_error.split(":")[0], s.abs_path, s.cache_error)
         for img in s.images:
-            err = img.caption.error
-            if err in _CAPTION_CRASH:
-                exc, what = _CAPTION_CRASH[err]
-                path = os.path.abspath(img.caption.path) if img.caption.path else img.abs_path
-                return Crash("build", {"empty_file": "RA020", "not_utf8": "RA021"}.get(err, "RA022"), exc, path,
-                             f"{what}: sd-scripts stops while building the dataset")
+            crash = _caption_crash(img, "the dataset")
+            if crash is not None:
+                return crash
     return None
 
 
@@ -321,12 +327,10 @@ def _validation_crash(datasets: Sequence[Dataset], phase: str) -> Crash | None:
                 # the validation dataset reads every subset's cache names again, reg ones too
                 return Crash("build", "RA076", s.cache_error.split(":")[0], s.abs_path, s.cache_error)
             for img in s.held_out:
-                if phase == "construct" and img.caption.error in _CAPTION_CRASH:
-                    exc, what = _CAPTION_CRASH[img.caption.error]
-                    return Crash("build", {"empty_file": "RA020", "not_utf8": "RA021"}.get(img.caption.error, "RA022"),
-                                 exc, os.path.abspath(img.caption.path or img.abs_path),
-                                 f"{what} (an image held out for validation): sd-scripts stops while building the "
-                                 f"validation dataset")
+                crash = _caption_crash(img, "the validation dataset (an image held out for validation)") \
+                    if phase == "construct" else None
+                if crash is not None:
+                    return crash
                 if phase == "buckets":
                     failure = _size_crash(img)
                     if failure is None and (img.probe.width <= 0 or img.probe.height <= 0):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .model import Finding, Ignored, IgnoreReason, Severity, SubsetConfig
@@ -156,17 +156,13 @@ def scan_root(root: str, is_reg: bool, caption_extension: str, subset_defaults: 
         # with no subset beside them the images were plainly meant to be trained on: an error;
         # stray files beside real subsets: a warning
         severity = Severity.WARNING if out.subsets else Severity.ERROR
-        out.findings.append(_with_severity(severity, rule("RA003").finding(
+        out.findings.append(rule("RA003").finding(
             _abs(root),
             f"{len(root_images)} image file(s) lie directly in the {role} root and are never read "
             f"(only its '<repeats>_<class tokens>' subfolders are subsets)",
             f"Did you pass the concept folder instead of its parent? Pass its parent, or move the "
-            f"images into a subfolder such as '{base / '10_<class tokens>'}'.")))
+            f"images into a subfolder such as '{base / '10_<class tokens>'}'.").with_severity(severity))
     return out
-
-
-def _with_severity(severity: Severity, finding: Finding) -> Finding:
-    return replace(finding, severity=severity)
 
 
 @dataclass

@@ -56,6 +56,11 @@ class Finding:
     message: str
     hint: str
 
+    def with_severity(self, severity: "Severity") -> "Finding":
+        """The same finding at another severity (where the context decides it, e.g. a broken reg image
+        the balancing loop never uses)."""
+        return Finding(self.code, self.name, severity, self.path, self.message, self.hint)
+
     def to_json(self) -> dict:
         return {
             "code": self.code,

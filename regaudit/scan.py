@@ -24,6 +24,7 @@ from .model import (
     ImageProbe,
     ImageRecord,
     ScanResult,
+    Severity,
     Subset,
     SubsetConfig,
 )
@@ -49,9 +50,10 @@ def specs_from_roots(train: str | None, reg: str | None, args: TrainingArgs) -> 
         if not os.path.isdir(root):
             what = "does not exist" if not os.path.lexists(root) else "is not a folder"
             if is_reg:
-                spec.findings.append(_warning(rule("RA011").finding(
+                spec.findings.append(rule("RA011").finding(
                     os.path.abspath(root), f"reg folder {what}: sd-scripts trains without regularization images",
-                    "Check the --reg_data_dir path, or drop the option if you train without reg images.")))
+                    "Check the --reg_data_dir path, or drop the option if you train without reg images.")
+                    .with_severity(Severity.WARNING))
             else:
                 spec.findings.append(rule("RA011").finding(
                     os.path.abspath(root), f"train folder {what}: sd-scripts finds no subset and stops with "
@@ -67,7 +69,7 @@ def specs_from_roots(train: str | None, reg: str | None, args: TrainingArgs) -> 
                 os.path.abspath(root), f"{role} root has no '<repeats>_<class tokens>' subfolder: sd-scripts "
                                        f"finds no {role} subset in it"
                                        + ("; it trains without regularization images" if is_reg else ""))
-            spec.findings.append(_warning(f) if is_reg else f)
+            spec.findings.append(f.with_severity(Severity.WARNING) if is_reg else f)
     return spec
 
 
@@ -164,9 +166,9 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                 message = ("ValueError: not enough values to unpack (expected 2, got 0) — with validation_split, "
                            "sd-scripts splits this empty train folder and fails")
                 split_errors[spec.index].append((abs_dir, message))
-                findings.append(_error(rule("RA008").finding(
+                findings.append(rule("RA008").finding(
                     abs_dir, "subset has no image files and validation_split is on: sd-scripts fails splitting it "
-                             "(ValueError) and stops while building the dataset")))
+                             "(ValueError) and stops while building the dataset").with_severity(Severity.ERROR))
                 ignored.append(Ignored(abs_dir, "dir", IgnoreReason.NO_IMAGES, "no image files found"))
                 continue
             if not listing.images:
@@ -270,7 +272,6 @@ def _unused_reg_softened(datasets: Sequence[Dataset], findings: list[Finding]) -
     runs. Say so, as a warning, and that it would crash once the counts change."""
     from dataclasses import replace
 
-    from .model import Severity
     from .registration import register
 
     reg_paths, registered = set(), set()
@@ -286,22 +287,6 @@ def _unused_reg_softened(datasets: Sequence[Dataset], findings: list[Finding]) -
                                 f"sd-scripts never reads it; it would fail if the train/reg counts change")
         out.append(f)
     return out
-
-
-def _error(f: Finding) -> Finding:
-    from dataclasses import replace
-
-    from .model import Severity
-
-    return replace(f, severity=Severity.ERROR)
-
-
-def _warning(f: Finding) -> Finding:
-    from dataclasses import replace
-
-    from .model import Severity
-
-    return replace(f, severity=Severity.WARNING)
 
 
 def _dataset_findings(spec: DatasetSpec, subsets: tuple[Subset, ...], others_train: bool = False) -> list[Finding]:
@@ -331,5 +316,5 @@ def _dataset_findings(spec: DatasetSpec, subsets: tuple[Subset, ...], others_tra
         if not any(f.code == "RA011" for f in spec.findings) or n_reg:
             f = rule("RA011").finding(where, msg)
             # the run still trains when another dataset has train images: then it is a warning
-            out.append(_warning(f) if others_train else f)
+            out.append(f.with_severity(Severity.WARNING) if others_train else f)
     return out

@@ -19,7 +19,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path, PurePath
+from pathlib import Path
 
 from .safeio import open_regular
 
@@ -97,10 +97,6 @@ def options_for(trainer: str) -> dict[str, OptionSpec]:
 
 def known_trainers() -> tuple[str, ...]:
     return tuple(_table()["trainers"])
-
-
-def has_option(trainer: str, dest: str) -> bool:
-    return any(o.dest == dest for o in options_for(trainer).values())
 
 
 def _int_or_float(text: str):
@@ -317,7 +313,3 @@ def split_command(argv: list[str]) -> tuple[str | None, list[str], dict]:
                         pass
             return base[:-3], argv[k + 1:], launcher
     return None, list(argv), {}
-
-
-def as_text(value: object) -> str:
-    return str(value) if isinstance(value, PurePath) else value  # type: ignore[return-value]

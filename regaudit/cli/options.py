@@ -129,7 +129,7 @@ def inputs(ctx: typer.Context, trainer: Optional[str], num_processes: Optional[i
     into dataset specs and balance options."""
     from .. import trainers
     from ..model import Crash
-    from ..sdargs import ArgvError, split_command
+    from ..sdargs import split_command
 
     raw = sd_argv(ctx)
     if len(raw) == 1 and " " in raw[0] and ".py" in raw[0]:  # the whole command pasted as one argument
@@ -170,7 +170,7 @@ def inputs(ctx: typer.Context, trainer: Optional[str], num_processes: Optional[i
         num_processes = launcher.get("num_processes", overrides.get("num_processes", 1))
     if target_os is not None and target_os not in ("linux", "windows", "macos"):
         raise RegauditError(f"--target-os '{target_os}' is not one of linux, windows, macos")
-    inp = _build(ctx, facts, sd, start_crash, num_processes, require_source, ArgvError)
+    inp = _build(facts, sd, start_crash, num_processes, require_source)
     inp.case_insensitive = None if target_os is None else target_os == "windows"
     return inp
 
@@ -180,9 +180,7 @@ def _parse(trainer: str, argv: list[str]):
     sd-scripts stops, the offending tokens are left out and the rest is still read, so the
     dataset can be shown."""
     from ..model import Crash
-    from ..sdargs import ArgvError, parse
-
-    from ..sdargs import positionals
+    from ..sdargs import ArgvError, parse, positionals
 
     where = set(positionals(trainer, argv))
     positional = [t for k, t in enumerate(argv) if k in where]
@@ -283,7 +281,7 @@ def _number(sd, dest: str, default, *, low: float | None = 0, high: float | None
     return value
 
 
-def _build(ctx, facts, sd, start_crash, num_processes: int, require_source: bool, argv_error) -> Inputs:
+def _build(facts, sd, start_crash, num_processes: int, require_source: bool) -> Inputs:
     from ..balance import BalanceOptions
     from ..captions import normalize_extension
     from ..config import DatasetConfigCrash, TrainingArgs
@@ -405,9 +403,8 @@ def _build(ctx, facts, sd, start_crash, num_processes: int, require_source: bool
     sources = [p for p in (dataset_config,) if p] or [p for p in (train, reg) if p]
     for n in notes:
         note(n)
-    inp = Inputs(specs, args, opts, sources, sd, crash, notes)
-    inp.args_crash = _kind_crash(facts, train, dataset_config, specs, sd) or args_crash
-    return inp
+    return Inputs(specs, args, opts, sources, sd, crash, notes,
+                  args_crash=_kind_crash(facts, train, dataset_config, specs, sd) or args_crash)
 
 
 def _kind_crash(facts, train, dataset_config, specs, sd):
