@@ -549,7 +549,9 @@ def load_error(r: Registered) -> str | None:
     """Why sd-scripts fails when it first loads this registered image ("Exception: message"), or None."""
     probe = r.record.probe
     error = getattr(probe, "load_error", None) or probe.decode_error
-    if not error and r.from_cache and probe.error_kind:
+    broken = probe.error_kind in ("zero_bytes", "not_a_file", "unreadable") or (
+        probe.error_kind in ("no_size", "header_crash") and probe.format is None)  # Pillow cannot open it either
+    if not error and r.from_cache and broken:
         # a cache file name gave the size, so sd-scripts never read the header; the file itself
         # still cannot be loaded
         error = f"{_LOAD_EXCEPTIONS.get(probe.error_kind, 'UnidentifiedImageError')}: {probe.error or 'cannot identify image file'}"

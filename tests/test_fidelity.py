@@ -404,3 +404,24 @@ def test_validation_split_of_an_empty_train_folder_stops_the_build(tmp_path, cap
                                      '  [[datasets.subsets]]\n  image_dir = "u"\n')
     doc = balance(capsys, monkeypatch, tmp_path, "--dataset_config", "ds.toml", "--resolution", "512")
     assert (doc["crash"]["stage"], doc["crash"]["exception"]) == ("build", "ValueError")
+
+
+def test_cache_sized_images_fail_at_load_only_when_the_file_is_broken(tmp_path, capsys, monkeypatch):
+    # oracle (--oracle_probe_load): a cache name sizes both; the zero-byte file fails when loaded
+    # (UnidentifiedImageError), the VP8X WebP imagesize reads as 299x0 loads fine (300x1)
+    from PIL import Image
+
+    d = tmp_path / "train" / "5_x"
+    d.mkdir(parents=True)
+    im = Image.new("RGBA", (300, 1), (200, 10, 10, 255))
+    im.putpixel((0, 0), (0, 0, 0, 10))
+    im.save(d / "a.webp", "WEBP")
+    (d / "b.png").write_bytes(b"")
+    for stem in ("a", "b"):
+        (d / f"{stem}_0768x0512_sd.npz").write_bytes(b"")
+    doc = balance(capsys, monkeypatch, tmp_path, "--train_data_dir", "train", "--resolution", "768,512",
+                  "--enable_bucket")
+    got = images(doc)
+    assert got["train/5_x/a.webp"]["load_error"] is None
+    assert got["train/5_x/b.png"]["load_error"].startswith("UnidentifiedImageError")
+    assert doc["crash"]["stage"] == "load" and doc["crash"]["path"].endswith("b.png")
