@@ -71,6 +71,8 @@ def _read_if_file(path: str) -> bytes | None:
     descriptor: never blocks on a FIFO, and costs no separate stat (this runs once per image)."""
     try:
         fd = os.open(path, _OPEN_FLAGS)
+    except FileNotFoundError:
+        return None  # the common case (no caption): no second look needed
     except OSError:
         if os.path.isfile(path):
             raise  # there, but not readable

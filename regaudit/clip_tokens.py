@@ -49,24 +49,58 @@ class TokenizerStatus:
     reason: str | None  # why not, when not
 
 
+def _version(dist: str, module: str) -> str:
+    """An installed distribution's version, from its .dist-info folder name beside the module
+    (no importlib.metadata: it costs more to import than the tokenizer to load)."""
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec(module)
+    where = spec.submodule_search_locations if spec is not None else None
+    origin = (list(where)[0] if where else spec.origin) if spec is not None else None
+    if origin:
+        site = os.path.dirname(os.path.abspath(origin))
+        prefix = re.sub(r"[-_.]+", "_", dist).lower() + "-"  # {normalized name}-{version}.dist-info
+        try:
+            for name in os.listdir(site):
+                if name.endswith(".dist-info") and name.lower().startswith(prefix):
+                    return name[len(prefix):-len(".dist-info")]
+        except OSError:
+            pass
+    try:
+        from importlib.metadata import version
+
+        return version(dist)
+    except Exception:  # pragma: no cover - imported but not installed as a dist
+        return "?"
+
+
+_FTFY: list = []
+
+
+def _fix_text(text: str) -> str:
+    """ftfy.fix_text, imported the first time a caption needs it (most are plain ASCII)."""
+    if not _FTFY:
+        import ftfy
+
+        _FTFY.append(ftfy.fix_text)
+    return _FTFY[0](text)
+
+
 @lru_cache(maxsize=1)
 def _backend():
     """(encode, fix_text, versions) or the ImportError text."""
+    import importlib.util
+
     try:
-        import ftfy
         import instant_clip_tokenizer
+        if importlib.util.find_spec("ftfy") is None:
+            raise ImportError("No module named 'ftfy'")
     except ImportError as exc:
         return str(exc)
-    from importlib.metadata import PackageNotFoundError, version
-
-    def ver(name: str) -> str:
-        try:
-            return version(name)
-        except PackageNotFoundError:  # pragma: no cover - imported but not installed as a dist
-            return "?"
-
     tok = instant_clip_tokenizer.Tokenizer()
-    return tok.encode, ftfy.fix_text, f"instant-clip-tokenizer {ver('instant-clip-tokenizer')}, ftfy {ver('ftfy')}"
+    return (tok.encode, _fix_text, f"instant-clip-tokenizer {_version('instant-clip-tokenizer', 'instant_clip_tokenizer')}, "
+                                   f"ftfy {_version('ftfy', 'ftfy')}")
 
 
 def status() -> TokenizerStatus:

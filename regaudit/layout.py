@@ -18,6 +18,7 @@ from .rules import rule
 # train_util.IMAGE_EXTENSIONS without the optional AVIF / JPEG XL plugins.
 GLOB_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".PNG", ".JPG", ".JPEG", ".WEBP", ".BMP")
 _GLOB_LOWER = frozenset(e.lower() for e in GLOB_EXTENSIONS)
+OTHER_CAPTION_EXTENSIONS = (".txt", ".caption", ".tags", ".cap")  # what people name caption files
 OTHER_IMAGE_EXTENSIONS = frozenset({
     ".gif", ".tif", ".tiff", ".heic", ".heif", ".avif", ".jxl", ".jfif", ".jpe", ".psd", ".xcf",
     ".tga", ".ico", ".svg", ".ppm", ".pgm", ".pbm", ".exr", ".hdr", ".dng", ".cr2", ".cr3",
@@ -168,15 +169,18 @@ def scan_root(root: str, is_reg: bool, caption_extension: str, subset_defaults: 
 @dataclass
 class FolderListing:
     images: list[str] = field(default_factory=list)  # sd-scripts path strings, sorted as it sorts them
+    # names of files with a caption extension other than the subset's (for "captions sd-scripts ignores")
     names: frozenset[str] = frozenset()
     ignored: list[Ignored] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     readable: bool = True
 
 
-def list_subset(image_dir: str, case_insensitive: bool | None = None) -> FolderListing:
+def list_subset(image_dir: str, case_insensitive: bool | None = None, caption_extension: str | None = None) -> FolderListing:
     """The image paths train_util.glob_images returns for one subset (non-recursive, exact
-    extensions, no dot-files, de-duplicated and sorted by path string), and what it skips."""
+    extensions, no dot-files, de-duplicated and sorted by path string), and what it skips.
+    ``names`` holds the files named like captions of another extension than ``caption_extension``
+    (not every name: a million-image folder would hold them all twice)."""
     out = FolderListing()
     if not os.path.isdir(image_dir):
         out.readable = False
@@ -189,7 +193,8 @@ def list_subset(image_dir: str, case_insensitive: bool | None = None) -> FolderL
         out.findings.append(rule("RA013").finding(
             _abs(image_dir), f"subset folder cannot be listed ({exc.strerror or exc}); sd-scripts sees no image in it"))
         return out
-    out.names = frozenset(n for n, _ in entries)
+    others = tuple(e for e in OTHER_CAPTION_EXTENSIONS if e != caption_extension)
+    out.names = frozenset(n for n, _ in entries if n.endswith(others))
     # glob builds each result as os.path.join(dirname, name) with the pattern's dirname, which
     # os.path.split has stripped of trailing slashes ('a/b//' -> 'a/b')
     glob_dir = os.path.split(os.path.join(image_dir, "*"))[0]

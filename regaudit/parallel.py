@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from functools import partial
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -68,11 +69,15 @@ def worker_count(jobs: int, chunks: int) -> int:
 
 
 def map_chunks(fn: Callable[[T], R], items: Sequence[T], jobs: int, chunk: int, min_parallel: int,
-               progress: Callable[[int, int], None] | None = None) -> list[R]:
+               progress: Callable[[int, int], None] | None = None,
+               meanwhile: Callable[[], object] | None = None) -> list[R]:
     """``[fn(x) for x in items]``, in ``jobs`` processes when there are at least ``min_parallel``
-    items (below that, starting workers costs more than it saves). ``fn`` must be picklable."""
+    items (below that, starting workers costs more than it saves). ``fn`` must be picklable.
+    ``meanwhile`` (its result ignored) runs in this process while the workers start on the items."""
     total = len(items)
     if jobs <= 1 or total < min_parallel:
+        if meanwhile is not None:
+            meanwhile()
         out = []
         for k, x in enumerate(items):
             out.append(fn(x))
@@ -80,26 +85,60 @@ def map_chunks(fn: Callable[[T], R], items: Sequence[T], jobs: int, chunk: int, 
                 progress(k + 1, total)
         return out
     chunks = [items[i:i + chunk] for i in range(0, total, chunk)]
-    results: list = [None] * len(chunks)
-    done = 0
-    # A forked worker's garbage collector would visit (and so copy) every object the parent holds;
-    # frozen, they stay shared pages: a million-image scan does not double its memory per worker.
-    gc.freeze()
-    try:
-        with ProcessPoolExecutor(max_workers=worker_count(jobs, len(chunks)), initializer=_die_with_parent,
-                                 initargs=(os.getpid(),)) as pool:
-            futures = {pool.submit(_apply, fn, c): k for k, c in enumerate(chunks)}
-            for fut in as_completed(futures):
-                k = futures.pop(fut)
-                results[k] = fut.result()
-                done += len(chunks[k])
-                chunks[k] = ()  # the items of a finished chunk are no longer needed here
-                if progress:
-                    progress(done, total)
-    finally:
-        gc.unfreeze()
+    results = map_parts(partial(_apply, fn), chunks, jobs, progress, meanwhile, len)
     out = []
     for k, part in enumerate(results):
         out += part
         results[k] = None
     return out
+
+
+def map_parts(fn: Callable[[T], R], parts: list[T], jobs: int,
+              progress: Callable[[int, int], None] | None = None,
+              meanwhile: Callable[[], object] | None = None,
+              weight: Callable[[T], int] = lambda part: 1) -> list[R]:
+    """``[fn(p) for p in parts]``, each part a unit of work for one of ``jobs`` processes (this
+    one included: it works from the far end of the queue, so one worker fewer is started and its
+    share of the results is never pickled). ``progress`` counts ``weight(part)`` per finished part;
+    ``parts`` is emptied as they finish (their items are no longer needed)."""
+    total = sum(map(weight, parts))
+    results: list = [None] * len(parts)
+    done = 0
+    if jobs <= 1 or len(parts) <= 1:
+        if meanwhile is not None:
+            meanwhile()
+        for k, part in enumerate(parts):
+            results[k] = fn(part)
+            done += weight(part)
+            parts[k] = None  # type: ignore[call-overload]
+            if progress:
+                progress(done, total)
+        return results
+    # A forked worker's garbage collector would visit (and so copy) every object the parent holds;
+    # frozen, they stay shared pages: a million-image scan does not double its memory per worker.
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(max_workers=worker_count(jobs - 1, len(parts)), initializer=_die_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
+            futures = {pool.submit(fn, part): k for k, part in enumerate(parts)}
+            if meanwhile is not None:
+                meanwhile()
+            for fut in reversed(list(futures)):
+                if not fut.cancel():  # a worker has it (or it is queued to one): the rest are theirs
+                    break
+                k = futures.pop(fut)
+                results[k] = fn(parts[k])
+                done += weight(parts[k])
+                parts[k] = None  # type: ignore[call-overload]
+                if progress:
+                    progress(done, total)
+            for fut in as_completed(futures):
+                k = futures.pop(fut)
+                results[k] = fut.result()
+                done += weight(parts[k])
+                parts[k] = None  # type: ignore[call-overload]
+                if progress:
+                    progress(done, total)
+    finally:
+        gc.unfreeze()
+    return results

@@ -13,12 +13,13 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from enum import Enum
+from operator import attrgetter
 
 from . import caption_process as cp
 from .clip_tokens import TokenCounter, TokenizerStatus, status
 from .encoders import DEFAULT, REGISTRY, EncoderSet, for_trainer
 from .errors import OptionError
-from .model import CaptionSource, Dataset, Finding, SubsetConfig, Subset
+from .model import CaptionSource, Dataset, Finding, Subset, SubsetConfig, compact
 from .tokencuts import cut_ordered, cut_static, shuffle_share
 
 _WORD = re.compile(r"[^\W\d_]+|\d")  # letter runs and single digits: the words CLIP's pre-tokenizer keeps
@@ -51,9 +52,10 @@ class TextOptions:
         return for_trainer(self.trainer, self.v2)
 
 
-@dataclass(frozen=True)
+@compact
+@dataclass(frozen=True, slots=True)
 class Budget:
-    """One image's caption against the token limit."""
+    """One image's caption against the token limit (compact: a scan makes one per image)."""
 
     path: str  # the image, absolute
     source: CaptionSource
@@ -73,9 +75,24 @@ class Budget:
     kts_count: int = 0  # occurrences of keep_tokens_separator in the caption
     suffix_cut: bool = False  # dynamic: tags after a second keep_tokens_separator are cut on every step
 
+    def at(self, path: str) -> Budget:
+        """The same budget for another image with the same caption."""
+        return Budget.of(path, *_after_path(self))  # type: ignore[attr-defined]
+
     @property
     def worst(self) -> int | None:
         return max((n for _, n in self.seen), default=None)
+
+
+_after_path = attrgetter(*[f.name for f in dataclasses.fields(Budget)][1:])
+
+
+def _mk(path, source, text, tokens, seen=(), over=0, cut_tags=(), kept_tokens=None, shuffle_cut=None, n_flex=0,
+        trigger=None, trigger_in_flex=False, mentions=(), crash=None, literal_braces=False, kts_count=0,
+        suffix_cut=False) -> Budget:
+    """Budget(...) without the frozen dataclass's slower __init__ (one per image)."""
+    return Budget.of(path, source, text, tokens, seen, over, cut_tags, kept_tokens, shuffle_cut,  # type: ignore
+                     n_flex, trigger, trigger_in_flex, mentions, crash, literal_braces, kts_count, suffix_cut)
 
 
 @dataclass(frozen=True)
@@ -159,26 +176,35 @@ def audit(datasets: tuple[Dataset, ...] | list[Dataset], options: TextOptions | 
     enc = options.encoders
     limit = enc.limit(options.max_token_length)
     counter = counter or shared_counter()
-    out_sets, texts = [], []
+    texts = []
     for d in datasets:
         reg_cfgs = [s.config for s in d.subsets if s.config.is_reg]
         train_triggers = [(s, *trigger_words(s.config, reg_cfgs)) for s in d.subsets if not s.config.is_reg]
-        new_subsets = []
         for s in d.subsets:
             trig, distinct = trigger_words(s.config, reg_cfgs) if not s.config.is_reg else ((), ())
             others = [(t.config.class_tokens or "", dw) for t, _, dw in train_triggers if dw] if s.config.is_reg else []
-            budgets = tuple(_budget(img, s.config, enc, limit, counter, options, trig, others, detail)
-                            for img in s.images)
+            # a budget depends on the caption's source and text only (and the subset): captions repeat
+            # (class tokens, shared captions), so each distinct one is worked out once
+            seen: dict = {}
+            budgets = []
+            for img in s.images:
+                cap = img.caption
+                key = (cap.source, cap.text)
+                b = seen.get(key)
+                if b is None:
+                    b = seen[key] = _budget(img, s.config, enc, limit, counter, options, trig, others, detail)
+                elif b.path != img.abs_path:
+                    b = b.at(img.abs_path)
+                budgets.append(b)
+                if img.caption_tokens != b.tokens:
+                    # the count depends on the caption text alone: set on the record itself (it is the
+                    # same whatever the options), no copy of every record
+                    object.__setattr__(img, "caption_tokens", b.tokens)
             if not detail and any(b.over for b in budgets):
                 k = max(range(len(budgets)), key=lambda i: budgets[i].over)
-                again = _budget(s.images[k], s.config, enc, limit, counter, options, trig, others, True)
-                budgets = budgets[:k] + (again,) + budgets[k + 1:]
-            images = tuple(img if img.caption_tokens == b.tokens else dataclasses.replace(img, caption_tokens=b.tokens)
-                           for img, b in zip(s.images, budgets))
-            s2 = dataclasses.replace(s, images=images)
-            new_subsets.append(s2)
-            texts.append(SubsetText(s2, d.index, trig, distinct, budgets))
-        out_sets.append(dataclasses.replace(d, subsets=tuple(new_subsets)))
+                budgets[k] = _budget(s.images[k], s.config, enc, limit, counter, options, trig, others, True)
+            texts.append(SubsetText(s, d.index, trig, distinct, tuple(budgets)))
+    out_sets = list(datasets)
     st = status()
     partial = TextAudit(options, enc, limit, st, tuple(out_sets), tuple(texts), ())
     return dataclasses.replace(partial, findings=tuple(prompt_findings(partial)))
@@ -200,7 +226,7 @@ def _budget(img, sc: SubsetConfig, enc: EncoderSet, limit: int | None, counter: 
     cap = img.caption
     text = cap.text
     if text is None:
-        return Budget(img.abs_path, cap.source, None, None)
+        return _mk(img.abs_path, cap.source, None, None)
     base = cp.with_prefix_suffix(text, sc)
     wildcard = sc.enable_wildcard
     variants = cp.lines(base, wildcard)
@@ -219,11 +245,11 @@ def _budget(img, sc: SubsetConfig, enc: EncoderSet, limit: int | None, counter: 
     if dynamic and trig and trigger is Trigger.PRESENT:
         extra["trigger_in_flex"] = _trigger_in_flex(base, sc, trig)
     if dynamic and sc.caption_separator == "":
-        return Budget(img.abs_path, cap.source, text, tokens, crash="ValueError: empty separator", **extra)
+        return _mk(img.abs_path, cap.source, text, tokens, crash="ValueError: empty separator", **extra)
     if dynamic:
         extra["n_flex"] = max(len(cp.split_tags(v, sc).flex) for v in variants)
     if limit is None or tokens is None:
-        return Budget(img.abs_path, cap.source, text, tokens, **extra)
+        return _mk(img.abs_path, cap.source, text, tokens, **extra)
     bangs = [t.bang_is_pad for t in enc.clip]
 
     def worst(s: str) -> int:
@@ -248,7 +274,7 @@ def _budget(img, sc: SubsetConfig, enc: EncoderSet, limit: int | None, counter: 
         processed = cp.finish(line, sc)
         seen = tuple((t.name, counter.count(processed, t.bang_is_pad) or 0) for t in enc.clip)
         cut = cut_static(processed, limit, worst) if over and detail else ()
-        return Budget(img.abs_path, cap.source, text, tokens, seen, over, cut, **extra)
+        return _mk(img.abs_path, cap.source, text, tokens, seen, over, cut, **extra)
     tags = cp.split_tags(line, sc)
     joined = cp.join(tags.all, sc)
     seen = tuple((t.name, counter.count(joined, t.bang_is_pad) or 0) for t in enc.clip)
@@ -262,7 +288,7 @@ def _budget(img, sc: SubsetConfig, enc: EncoderSet, limit: int | None, counter: 
             share = shuffle_share(tags, sc, limit, kept, worst)
         elif detail:
             cut = cut_ordered(tags.all, 0, sc, limit, worst)
-    return Budget(img.abs_path, cap.source, text, tokens, seen, over, cut, kept, share,
+    return _mk(img.abs_path, cap.source, text, tokens, seen, over, cut, kept, share,
                   suffix_cut=bool(over and tags.suffix), **extra)
 
 

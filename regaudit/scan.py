@@ -28,7 +28,7 @@ from .model import (
     Subset,
     SubsetConfig,
 )
-from .parallel import map_chunks
+from .parallel import map_parts
 from .prompts import TextOptions
 from .prompts import audit as audit_captions
 from .rules import rule
@@ -100,14 +100,37 @@ def load_specs(train: str | None = None, reg: str | None = None, dataset_config:
     return [specs_from_roots(train, reg, args)]
 
 
+def _load_tokenizer() -> None:
+    from .clip_tokens import status
+
+    status()
+
+
 _NOT_READ = Caption(CaptionSource.EMPTY, None, None)
 
 
-def _work(item: tuple[str, str, str | None, bool, bool | None]) -> tuple[ImageProbe, Caption]:
-    path, ext, tokens, wildcard, deep = item
+def _work_part(part: tuple[list[str], str, str | None, bool, bool | None]) -> list[tuple[ImageProbe, Caption]]:
+    """Probe and caption of each image of one part (images of one subset)."""
+    paths, ext, tokens, wildcard, deep = part
     if deep is None:  # listing only: the caller decodes the images itself
-        return _images.stat_probe(path), _NOT_READ
-    return _images.probe(path, deep), read_caption(path, ext, tokens, wildcard)
+        stat_probe = _images.stat_probe
+        return [(stat_probe(p), _NOT_READ) for p in paths]
+    probe = _images.probe
+    return [(probe(p, deep), read_caption(p, ext, tokens, wildcard)) for p in paths]
+
+
+def _part_size(part: tuple) -> int:
+    return len(part[0])
+
+
+def _drain(parts: list[list]):
+    """The items of ``parts`` in order, each part let go once read (a million results are never
+    held twice)."""
+    for k in range(len(parts)):
+        part = parts[k]
+        parts[k] = None  # type: ignore[call-overload]
+        yield from part
+        del part
 
 
 def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = None,
@@ -157,7 +180,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                     abs_dir, f"folder is configured twice in dataset {spec.index}; the later ({role}) "
                              f"entry is ignored and the first one is used"))
                 continue
-            listing = list_subset(sc.image_dir, case_insensitive)
+            listing = list_subset(sc.image_dir, case_insensitive, sc.caption_extension)
             ignored += listing.ignored
             findings += listing.findings
             if not listing.images and spec.params.validation_split > 0 and not sc.is_reg and \
@@ -197,13 +220,21 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                     continue
             kept.append((spec.index, sc, paths, listing.names, held_out))
 
-    items = [(p, sc.caption_extension, sc.class_tokens, sc.enable_wildcard, None if listing_only else deep)
-             for _, sc, paths, _, held_out in kept for p in paths + held_out]
-    results = map_chunks(_work, items, 1 if listing_only else jobs, _CHUNK, _PARALLEL_MIN, progress)
-    del items  # a million tuples: gone before the records are made
+    # the work, in parts of _CHUNK images of one subset: one tuple per part, not per image
+    mode = None if listing_only else deep
+    parts = []
+    for _, sc, paths, _, held_out in kept:
+        for group in (paths, held_out):
+            parts += [(group[i:i + _CHUNK], sc.caption_extension, sc.class_tokens, sc.enable_wildcard, mode)
+                      for i in range(0, len(group), _CHUNK)]
+    n_images = sum(len(p[0]) for p in parts)
+    parallel = not listing_only and n_images >= _PARALLEL_MIN
+    # the caption audit needs the tokenizer (tens of ms to load): load it while the workers read files
+    meanwhile = None if listing_only else _load_tokenizer
+    done_parts = map_parts(_work_part, parts, jobs if parallel else 1, progress, meanwhile, _part_size)
+    results = _drain(done_parts)
 
     by_dataset: dict[int, list[Subset]] = defaultdict(list)
-    pos = 0
     for k_subset, (ds_index, sc, paths, names, held_out) in enumerate(kept):
         kept[k_subset] = None  # type: ignore[call-overload]  # its listing (every name) goes with this round
         records = []
@@ -222,9 +253,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                     f"while building the dataset"))
         shared: dict = {}  # one object for what repeats: extensions, class-token captions, absolute paths
         for k, p in enumerate(paths):
-            probe, caption = results[pos]
-            results[pos] = None  # type: ignore[call-overload]  # held once, by the record
-            pos += 1
+            probe, caption = next(results)
             from_cache = ((latents_suffix, cached[k]),) if cached[k] is not None else ()
             if caption.path is None:
                 caption = shared.setdefault(caption, caption)
@@ -234,9 +263,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                                        caption, from_cache))
         out_records = []
         for p in held_out:  # held out for validation: sd-scripts still reads their captions and sizes
-            probe, caption = results[pos]
-            results[pos] = None  # type: ignore[call-overload]
-            pos += 1
+            probe, caption = next(results)
             out_records.append(ImageRecord(p, os.path.abspath(p), os.path.splitext(p)[1], probe, caption, ()))
         subset = Subset(sc, os.path.abspath(sc.image_dir), tuple(records), cache_error, tuple(out_records))
         by_dataset[ds_index].append(subset)
@@ -274,6 +301,8 @@ def _unused_reg_softened(datasets: Sequence[Dataset], findings: list[Finding]) -
 
     from .registration import register
 
+    if not any(f.code in _LOAD_CODES for f in findings):
+        return findings  # nothing to soften: no need to run the balancing loop here
     reg_paths, registered = set(), set()
     for ds in datasets:
         image_data = register(ds)[0]

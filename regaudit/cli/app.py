@@ -7,7 +7,6 @@ import sys
 from typing import Optional
 
 import typer
-from rich.console import Console
 
 from ..errors import RegauditError
 from ..render.escape import display
@@ -28,8 +27,23 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-stdout = Console(highlight=False, soft_wrap=False, markup=False)  # file names are never markup
-stderr = Console(stderr=True, highlight=False, markup=False)
+class _LazyConsole:
+    """A rich Console made on first use: a run that prints only JSON never imports rich's console."""
+
+    def __init__(self, **options) -> None:
+        self._options = options
+        self._console = None
+
+    def __getattr__(self, name: str):
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
+
+stdout = _LazyConsole(highlight=False, soft_wrap=False, markup=False)  # file names are never markup
+stderr = _LazyConsole(stderr=True, highlight=False, markup=False)
 ARGV: list[str] = []  # the arguments of this run, for the report's "made by" line
 
 

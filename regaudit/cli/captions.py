@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from ..render import human, json_out
+from ..render import json_out
 from .app import app, note, stdout
 from .options import JOBS_OPT, JSON_OPT, PROGRESS_OPT, SD_EPILOG, TRAINER_OPT, inputs, progress_bar, run_scan
 
@@ -104,4 +104,6 @@ def captions(
     if as_json:
         sys.stdout.write(json_out.dumps(json_out.captions_document(found, tables, findings)) + "\n")
     else:
+        from ..render import human
+
         stdout.print(human.captions_view(found, tables, findings, top))

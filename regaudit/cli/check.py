@@ -8,10 +8,9 @@ import sys
 from typing import Optional
 
 import typer
-from rich.console import Console
 
 from ..errors import RegauditError
-from ..render import ci, human, json_out
+from ..render import ci, json_out
 from .app import app, stdout
 from .commands import FORCE_OPT, cache_notes, dataset_folders
 from .options import (
@@ -98,6 +97,8 @@ def check(
         ran.append("dupes")
     verdict = evaluate(findings, pol, FailOn(fail_on) if fail_on else pol.fail_on, ran, balance_plan)
     if fmt == "human":
+        from ..render import human
+
         rendered = human.check_view(verdict)
     elif fmt == "json":
         rendered = json_out.dumps(ci.check_json(verdict)) + "\n"
@@ -110,6 +111,8 @@ def check(
         append_text(summary_file, ci.step_summary(verdict), "the job summary (GITHUB_STEP_SUMMARY)")
     if output:
         if not isinstance(rendered, str):
+            from rich.console import Console
+
             buf = io.StringIO()
             Console(file=buf, width=100, highlight=False, markup=False).print(rendered)
             rendered = buf.getvalue()

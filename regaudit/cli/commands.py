@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from ..errors import RegauditError
-from ..render import human, json_out
+from ..render import json_out
 from ..render.escape import display
 from ..rules import REGISTRY, lookup
 from .app import ARGV, app, note, stderr, stdout
@@ -73,6 +73,8 @@ def scan(
     if as_json:
         _emit(json_out.scan_document(result))
     else:
+        from ..render import human
+
         stdout.print(human.scan_view(result, images))
 
 
@@ -107,6 +109,9 @@ def balance(
             doc["suggestions"] = [s.to_json() for s in suggestions]
         _emit(doc)
     else:
+        from ..render import human
+
+
         stdout.print(human.balance_view(p, images))
         if suggest:
             stdout.print(human.suggestions_view(suggestions))
@@ -140,6 +145,8 @@ def dupes(
     if as_json:
         _emit(json_out.dupes_document(found))
     else:
+        from ..render import human
+
         stdout.print(human.dupes_view(found))
 
 
@@ -190,6 +197,8 @@ def smoke(
     if as_json:
         _emit(json_out.smoke_document(out))
     else:
+        from ..render import human
+
         stdout.print(human.smoke_view(out))
     return 0 if out.passed else 1
 

@@ -11,13 +11,13 @@ train_network.py ...`` or bare options — and the trainer comes from the script
 from __future__ import annotations
 
 import os
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..errors import RegauditError
 from .app import note, stderr
@@ -497,11 +497,17 @@ def run_scan(inp: Inputs, **kwargs):
     return result
 
 
+_FORCE_TERMINAL = ("FORCE_COLOR", "TTY_INTERACTIVE", "TTY_COMPATIBLE", "JUPYTER_COLUMNS", "JUPYTER_LINES")
+
+
 @contextmanager
 def progress_bar(enabled: bool, label: str):
-    if not (enabled and stderr.is_terminal):
+    if not enabled or not (sys.stderr.isatty() or any(os.environ.get(k) for k in _FORCE_TERMINAL)) \
+            or not stderr.is_terminal:  # (rich's own test, reached only where it may say yes)
         yield None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=stderr, transient=True) as bar:
         task = bar.add_task(label, total=None)

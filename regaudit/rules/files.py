@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from ..images import HIGH_BIT_MODES, HUGE_PIXELS, expected_formats
+from ..layout import OTHER_CAPTION_EXTENSIONS
 from ..model import CaptionSource, Finding, Subset
 from .registry import rule
 
@@ -15,7 +16,6 @@ _ORIENTATION = {
     5: "mirrored and rotated 90° counter-clockwise", 6: "rotated 90° clockwise",
     7: "mirrored and rotated 90° clockwise", 8: "rotated 90° counter-clockwise",
 }
-OTHER_CAPTION_EXTENSIONS = (".txt", ".caption", ".tags", ".cap")
 
 
 def _abs(path: str) -> str:
