@@ -9,7 +9,7 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from regaudit.render.jsonfast import Lazy, dumps, write
+from regaudit.render.jsonfast import Lazy, Rows, dumps, write
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8),
                     st.floats(allow_nan=True, allow_infinity=True), st.sampled_from(["\udcff", "a\"b\\c\n\u202e"]))
@@ -43,3 +43,21 @@ def test_lazy_lists_are_made_while_written():
     assert out.getvalue() == json.dumps(plain, indent=2, ensure_ascii=False)
     assert len(chunks) > 1  # written in pieces, not as one string
     assert not math.isnan(json.loads(out.getvalue())["subsets"][0]["images"][3]["ratio"])
+
+
+row_keys = st.lists(st.text(max_size=6), min_size=1, max_size=6, unique=True)
+
+
+@settings(max_examples=150, deadline=None)
+@given(row_keys, st.data())
+def test_rows_give_the_text_of_a_list_of_dicts(keys, data):
+    """Rows (one template per key set, used for every image of a scan) writes what json.dumps
+    writes for the same objects, whatever the keys (braces, quotes) and scalar values."""
+    items = data.draw(st.lists(st.tuples(*[scalars] * len(keys)), max_size=4))
+    doc = {"a": [{"images": Rows(keys, lambda t: t, items)}], "b": Rows(keys, lambda t: t, items)}
+    plain = {"a": [{"images": [dict(zip(keys, t)) for t in items]}], "b": [dict(zip(keys, t)) for t in items]}
+    expected = json.dumps(plain, indent=2, ensure_ascii=False)
+    assert dumps(doc) == expected
+    out = io.StringIO()
+    write(doc, out)
+    assert out.getvalue() == expected

@@ -35,6 +35,69 @@ class Lazy:
         return len(self.items)
 
 
+class Rows(Lazy):
+    """A JSON array of objects that all have the same keys: ``fn(item)`` gives the values (plain
+    scalars) in ``keys`` order. Written from a template, a few times faster than a dict per item
+    through the encoder (a scan writes one per image)."""
+
+    __slots__ = ("keys",)
+
+    def __init__(self, keys: Sequence[str], fn: Callable[[Any], Sequence[Any]], items: Sequence[Any]):
+        super().__init__(fn, items)
+        self.keys = tuple(keys)
+
+    def __iter__(self) -> Iterator[Any]:
+        keys = self.keys
+        return (dict(zip(keys, self.fn(item))) for item in self.items)
+
+
+def _floatstr(f: float) -> str:
+    if f != f:
+        return "NaN"
+    if f in (float("inf"), float("-inf")):
+        return "Infinity" if f > 0 else "-Infinity"
+    return float.__repr__(f)
+
+
+_BOOL = {True: "true", False: "false"}
+_SCALAR_TEXT: dict[type, Callable[[Any], str]] = {
+    str: json.encoder.encode_basestring,  # type: ignore[attr-defined]
+    int: int.__repr__,
+    bool: _BOOL.__getitem__,
+    type(None): lambda v: "null",
+    float: _floatstr,
+}
+_row_templates: dict[tuple[tuple[str, ...], int], str] = {}
+
+
+def _row_template(keys: tuple[str, ...], level: int) -> str:
+    """str.format template of one object of ``keys`` whose opening brace sits at ``level``."""
+    t = _row_templates.get((keys, level))
+    if t is None:
+        inner = " " * (_INDENT * (level + 1))
+        body = ",\n".join(inner + _key(k).replace("{", "{{").replace("}", "}}") + ": {}" for k in keys)
+        t = _row_templates[(keys, level)] = "{{\n" + body + "\n" + " " * (_INDENT * level) + "}}"
+    return t
+
+
+def _rows(obj: Rows, level: int, out: list[str], flush: Callable[[], None] | None) -> None:
+    inner = " " * (_INDENT * (level + 1))
+    template = _row_template(obj.keys, level + 1).format
+    text = _SCALAR_TEXT
+    sep = "[\n" + inner
+    item_sep = ",\n" + inner
+    for item in obj.items:
+        try:
+            values = [text[type(v)](v) for v in obj.fn(item)]
+        except KeyError:  # a subclass, or something json refuses: its own words
+            values = [text[type(v)](v) if type(v) in text else _scalar(v) for v in obj.fn(item)]
+        out.append(sep + template(*values))
+        sep = item_sep
+        if flush is not None and len(out) >= 256:
+            flush()
+    out.append("\n" + " " * (_INDENT * level) + "]")
+
+
 _flat_encoders: dict[int, Callable[[Any], str]] = {}
 
 
@@ -94,6 +157,9 @@ def _encode(obj: Any, level: int, out: list[str], flush: Callable[[], None] | No
     elif isinstance(obj, (list, tuple, Lazy)):
         if not len(obj):
             out.append("[]")
+            return
+        if isinstance(obj, Rows):
+            _rows(obj, level, out, flush)
             return
         inner = " " * (_INDENT * (level + 1))
         outer = "\n" + " " * (_INDENT * level)
