@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 
 from .model import Finding, Ignored, IgnoreReason, Severity, SubsetConfig
@@ -187,14 +188,14 @@ def list_subset(image_dir: str, case_insensitive: bool | None = None, caption_ex
         return out
     try:
         with os.scandir(image_dir) as it:
-            entries = [(e.name, _entry_is_dir(e)) for e in it]
+            entries = list(it)
     except OSError as exc:
         out.readable = False
         out.findings.append(rule("RA013").finding(
             _abs(image_dir), f"subset folder cannot be listed ({exc.strerror or exc}); sd-scripts sees no image in it"))
         return out
     others = tuple(e for e in OTHER_CAPTION_EXTENSIONS if e != caption_extension)
-    out.names = frozenset(n for n, _ in entries if n.endswith(others))
+    out.names = frozenset(n for n in map(_name, entries) if n.endswith(others))
     # glob builds each result as os.path.join(dirname, name) with the pattern's dirname, which
     # os.path.split has stripped of trailing slashes ('a/b//' -> 'a/b')
     glob_dir = os.path.split(os.path.join(image_dir, "*"))[0]
@@ -202,10 +203,13 @@ def list_subset(image_dir: str, case_insensitive: bool | None = None, caption_ex
     hidden_images: list[str] = []
     found: set[str] = set()
     prefix = glob_dir + os.sep if glob_dir and not glob_dir.endswith(os.sep) else glob_dir
-    for name, is_dir in entries:
-        if is_globbed(name, case_insensitive):
+    insensitive = CASE_INSENSITIVE_GLOB if case_insensitive is None else case_insensitive
+    for entry in entries:
+        name = entry.name
+        if name.endswith(GLOB_EXTENSIONS) and name[:1] != "." if not insensitive else is_globbed(name, True):
             found.add(prefix + name)  # = os.path.join(glob_dir, name); directories and dangling links too
             continue
+        is_dir = _entry_is_dir(entry)  # (asked only of what the glob leaves: nested folders)
         ext = os.path.splitext(name)[1]
         if not is_dir and not name.startswith(".") and ext.lower() not in _GLOB_LOWER and \
                 ext.lower() not in OTHER_IMAGE_EXTENSIONS:
@@ -256,6 +260,9 @@ def list_subset(image_dir: str, case_insensitive: bool | None = None, caption_ex
                              f"(e.g. '{os.path.basename(sorted(hidden_images)[0])}')"))
     out.images = sorted(found)
     return out
+
+
+_name = attrgetter("name")
 
 
 def _entry_is_dir(entry: os.DirEntry) -> bool:

@@ -136,6 +136,7 @@ class Caption:
     via_fallback: bool = False  # found through the face-crop naming fallback
 
 
+@compact
 @dataclass(frozen=True, slots=True)
 class ImageRecord:
     path: str  # as sd-scripts globs it

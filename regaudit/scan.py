@@ -119,6 +119,27 @@ def _work_part(part: tuple[list[str], str, str | None, bool, bool | None]) -> li
     return [(probe(p, deep), read_caption(p, ext, tokens, wildcard)) for p in paths]
 
 
+class _Absolute:
+    """os.path.abspath of the paths of one folder listing, the folder's part worked out once (the
+    names in it hold no separator and are never '.' or '..'); the path itself when already so."""
+
+    def __init__(self) -> None:
+        self._heads: dict[str, str] = {}
+
+    def __call__(self, path: str) -> str:
+        if os.sep != "/" or os.altsep:
+            return os.path.abspath(path)
+        i = path.rfind("/")
+        head, name = ("/" if i == 0 else path[:i]) if i >= 0 else ".", path[i + 1:]
+        if not name or name in (".", "..") or (i > 0 and path[i - 1] == "/"):
+            return os.path.abspath(path)
+        abs_head = self._heads.get(head)
+        if abs_head is None:
+            abs_head = self._heads[head] = os.path.abspath(head)
+        whole = abs_head + name if abs_head.endswith("/") else abs_head + "/" + name
+        return path if whole == path else whole
+
+
 def _part_size(part: tuple) -> int:
     return len(part[0])
 
@@ -252,15 +273,15 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                     f"sd-scripts reads an image size from this latent cache file name and fails ({exc}): it stops "
                     f"while building the dataset"))
         shared: dict = {}  # one object for what repeats: extensions, class-token captions, absolute paths
+        absolute = _Absolute()
+        record = ImageRecord.of  # type: ignore[attr-defined]
         for k, p in enumerate(paths):
             probe, caption = next(results)
             from_cache = ((latents_suffix, cached[k]),) if cached[k] is not None else ()
             if caption.path is None:
                 caption = shared.setdefault(caption, caption)
-            ext = os.path.splitext(p)[1]
-            abs_path = os.path.abspath(p)
-            records.append(ImageRecord(p, p if abs_path == p else abs_path, shared.setdefault(ext, ext), probe,
-                                       caption, from_cache))
+            ext = p[p.rfind("."):]  # = os.path.splitext(p)[1] for a name the image glob matched
+            records.append(record(p, absolute(p), shared.setdefault(ext, ext), probe, caption, from_cache, None))
         out_records = []
         for p in held_out:  # held out for validation: sd-scripts still reads their captions and sizes
             probe, caption = next(results)

@@ -120,3 +120,20 @@ def test_directory_named_like_an_image_is_globbed(tmp_path):
 def test_is_globbed():
     assert is_globbed("a.JPEG") and is_globbed("a.webp") and not is_globbed("a.Webp")
     assert not is_globbed(".a.png")
+
+
+def test_absolute_paths_of_a_listing_are_os_path_abspath(tmp_path, monkeypatch):
+    """scan works out each folder's absolute part once; the result must be abspath's, whatever
+    the spelling (relative, '..', doubled slashes, POSIX's kept '//' prefix)."""
+    import random
+
+    from regaudit.scan import _Absolute
+
+    monkeypatch.chdir(tmp_path)
+    absolute = _Absolute()
+    rnd = random.Random(1)
+    pieces = ["/", "a", ".", "b.png", "//", "..", "c d"]
+    cases = ["y.png", "/y.png", "//x.png", "///x.png", "./a/../b/c.png", "a//b.png"]
+    cases += ["".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 8))) for _ in range(20000)]
+    for p in cases:
+        assert absolute(p) == os.path.abspath(p), p

@@ -93,7 +93,7 @@ def caption_findings(subset: Subset, sibling_names: Iterable[str]) -> Iterator[F
     without_file: list[str] = []
     for img in subset.images:
         cap = img.caption
-        by_stem[os.path.splitext(img.path)[0]].append(img.abs_path)
+        by_stem[img.path[:len(img.path) - len(img.ext)]].append(img.abs_path)  # (ext is splitext's)
         if cap.source is CaptionSource.CLASS_TOKENS:
             tokens_only += 1
         elif cap.source is CaptionSource.EMPTY:
