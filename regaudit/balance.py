@@ -17,7 +17,7 @@ from . import trainers
 from .buckets import BucketCrash, Bucketer, adjust_min_max
 from .model import Crash, Dataset, DatasetParams, Finding, ImageRecord, ScanResult
 from .trainers import RegWeight, TrainerFacts
-from .registration import RegBalance, Registered, reg_repeats, register  # noqa: F401  (re-exported)
+from .registration import RegBalance, Registered, _registered, reg_repeats, register  # noqa: F401  (re-exported)
 from .rules import rule
 
 @dataclass(frozen=True)
@@ -459,7 +459,8 @@ def _plan_dataset(ds: Dataset, opts: BalanceOptions, scan: ScanResult) -> tuple[
                 crash = _add(findings, "build", "RA063", exc, r.record.abs_path,
                              f"registered {'reg' if r.is_reg else 'train'} image: reading its size raises {exc} "
                              f"({msg}); sd-scripts stops while building the dataset")
-        sized[key] = replace(r, image_size=size, from_cache=from_cache)
+        sized[key] = _registered(r.record, r.subset, r.is_reg, r.num_repeats, r.bucket, r.resized, size, from_cache,
+                                 r.load_error)
     if crash is not None:
         return result(sized, None, limits), findings, crash
     placed: dict[str, Registered] = {}
@@ -474,7 +475,8 @@ def _plan_dataset(ds: Dataset, opts: BalanceOptions, scan: ScanResult) -> tuple[
                              f"its bucket ({exc}); it stops while building the dataset")
             placed[key] = r
             continue
-        placed[key] = replace(r, bucket=bucket, resized=resized)
+        placed[key] = _registered(r.record, r.subset, r.is_reg, r.num_repeats, bucket, resized, r.image_size,
+                                  r.from_cache, r.load_error)
     if crash is not None:
         return result(placed, None, limits), findings, crash
     if params.batch_size <= 0 and placed:

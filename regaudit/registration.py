@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .model import Dataset, ImageRecord, Subset
+from .model import Dataset, ImageRecord, Subset, compact
 
 
-@dataclass(frozen=True)
+@compact
+@dataclass(frozen=True, slots=True)
 class Registered:
     record: ImageRecord
     subset: Subset
@@ -23,6 +24,9 @@ class Registered:
     image_size: tuple | None = None  # as sd-scripts registers it (a cache file name may set it)
     from_cache: bool = False  # a latent cache file name set image_size
     load_error: str | None = None  # why sd-scripts fails when it first loads the image
+
+
+_registered = Registered.of  # type: ignore[attr-defined]  # all fields, positionally (one per image)
 
 
 @dataclass(frozen=True)
@@ -70,9 +74,9 @@ def register(ds: Dataset) -> tuple[dict[str, Registered], int, int, list[tuple[I
         else:
             num_train += s.samples
             for img in s.images:
-                image_data[img.path] = Registered(img, s, False, s.num_repeats)
+                image_data[img.path] = _registered(img, s, False, s.num_repeats, None, None, None, False, None)
     repeats, reg = reg_repeats([s.num_repeats for _, s in reg_list], num_train)
     for (img, s), k in zip(reg_list, repeats):
         if k:
-            image_data[img.path] = Registered(img, s, True, k)  # same path: the later one replaces
+            image_data[img.path] = _registered(img, s, True, k, None, None, None, False, None)  # same path: the later one replaces
     return image_data, num_train, num_reg, reg_list, repeats, reg

@@ -53,7 +53,7 @@ row_keys = st.lists(st.text(max_size=6), min_size=1, max_size=6, unique=True)
 def test_rows_give_the_text_of_a_list_of_dicts(keys, data):
     """Rows (one template per key set, used for every image of a scan) writes what json.dumps
     writes for the same objects, whatever the keys (braces, quotes) and scalar values."""
-    items = data.draw(st.lists(st.tuples(*[scalars] * len(keys)), max_size=4))
+    items = data.draw(st.lists(st.tuples(*[st.one_of(scalars, docs)] * len(keys)), max_size=4))
     doc = {"a": [{"images": Rows(keys, lambda t: t, items)}], "b": Rows(keys, lambda t: t, items)}
     plain = {"a": [{"images": [dict(zip(keys, t)) for t in items]}], "b": [dict(zip(keys, t)) for t in items]}
     expected = json.dumps(plain, indent=2, ensure_ascii=False)

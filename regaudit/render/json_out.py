@@ -165,20 +165,23 @@ def dataset_plan_json(d) -> dict:
                      "num_repeats": s.config.num_repeats, "img_count": len(s.images),
                      "class_tokens": s.config.class_tokens, "caption_extension": s.config.caption_extension}
                     for s in d.subsets],
-        "images": [{"path": r.record.abs_path, "image_path": r.record.path, "image_dir": r.subset.config.image_dir,
-                    "is_reg": r.is_reg, "num_repeats": r.num_repeats,
-                    "image_size": _size(r.image_size), "size_from_cache": r.from_cache,
-                    "bucket": list(r.bucket) if r.bucket else None,
-                    "resized": list(r.resized) if r.resized else None,
-                    "caption": r.record.caption.text,
-                    "load_error": _load_error(r)}
-                   for r in d.images],
+        "images": Rows(PLAN_IMAGE_KEYS, _plan_image_row, d.images),  # made while written
         "unused_reg_images": [i.abs_path for i in d.unused_reg],
         "buckets": None if d.buckets is None else [
             {"resolution": list(b.resolution), "train": b.train, "reg": b.reg, "batches": b.batches,
              "unique_images": b.unique_images}
             for b in d.buckets],
     }
+
+
+PLAN_IMAGE_KEYS = ("path", "image_path", "image_dir", "is_reg", "num_repeats", "image_size", "size_from_cache",
+                   "bucket", "resized", "caption", "load_error")
+
+
+def _plan_image_row(r) -> tuple:
+    return (r.record.abs_path, r.record.path, r.subset.config.image_dir, r.is_reg, r.num_repeats,
+            _size(r.image_size), r.from_cache, list(r.bucket) if r.bucket else None,
+            list(r.resized) if r.resized else None, r.record.caption.text, _load_error(r))
 
 
 def _load_error(r) -> str | None:

@@ -36,8 +36,8 @@ class Lazy:
 
 
 class Rows(Lazy):
-    """A JSON array of objects that all have the same keys: ``fn(item)`` gives the values (plain
-    scalars) in ``keys`` order. Written from a template, a few times faster than a dict per item
+    """A JSON array of objects that all have the same keys: ``fn(item)`` gives the values (mostly
+    plain scalars; lists and dicts are written the general way) in ``keys`` order. Written from a template, a few times faster than a dict per item
     through the encoder (a scan writes one per image)."""
 
     __slots__ = ("keys",)
@@ -80,6 +80,12 @@ def _row_template(keys: tuple[str, ...], level: int) -> str:
     return t
 
 
+def _value(v: Any, level: int) -> str:
+    out: list[str] = []
+    _encode(v, level, out, None)
+    return "".join(out)
+
+
 def _rows(obj: Rows, level: int, out: list[str], flush: Callable[[], None] | None) -> None:
     inner = " " * (_INDENT * (level + 1))
     template = _row_template(obj.keys, level + 1).format
@@ -89,8 +95,8 @@ def _rows(obj: Rows, level: int, out: list[str], flush: Callable[[], None] | Non
     for item in obj.items:
         try:
             values = [text[type(v)](v) for v in obj.fn(item)]
-        except KeyError:  # a subclass, or something json refuses: its own words
-            values = [text[type(v)](v) if type(v) in text else _scalar(v) for v in obj.fn(item)]
+        except KeyError:  # a list or dict, a subclass, or something json refuses: the general way
+            values = [text[type(v)](v) if type(v) in text else _value(v, level + 2) for v in obj.fn(item)]
         out.append(sep + template(*values))
         sep = item_sep
         if flush is not None and len(out) >= 256:
