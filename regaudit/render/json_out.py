@@ -187,6 +187,8 @@ def _plan_image_row(r) -> tuple:
 def _load_error(r) -> str | None:
     from ..balance import load_error
 
+    global _load_error
+    _load_error = load_error  # imported on first use (scan never needs balance); then called directly
     return load_error(r)
 
 

@@ -81,6 +81,10 @@ def _row_template(keys: tuple[str, ...], level: int) -> str:
 
 
 def _value(v: Any, level: int) -> str:
+    """The text of a value inside a row; a short list of ints (a size, a bucket) directly."""
+    if type(v) is list and v and all(type(x) is int for x in v):
+        inner = ",\n" + " " * (_INDENT * (level + 1))
+        return "[" + inner[1:] + inner.join(map(int.__repr__, v)) + "\n" + " " * (_INDENT * level) + "]"
     out: list[str] = []
     _encode(v, level, out, None)
     return "".join(out)
@@ -92,11 +96,26 @@ def _rows(obj: Rows, level: int, out: list[str], flush: Callable[[], None] | Non
     text = _SCALAR_TEXT
     sep = "[\n" + inner
     item_sep = ",\n" + inner
+    seen: dict[tuple, str] = {}
+
+    def list_text(v: list) -> str:  # sizes and buckets: few distinct ones, each written once
+        key = tuple(v)
+        t = seen.get(key)
+        if t is None:
+            t = _value(v, level + 2)
+            if len(seen) < 4096:
+                seen[key] = t
+        return t
+
+    text = {**text, list: list_text}
+    fn = obj.fn
     for item in obj.items:
+        row = fn(item)
         try:
-            values = [text[type(v)](v) for v in obj.fn(item)]
-        except KeyError:  # a list or dict, a subclass, or something json refuses: the general way
-            values = [text[type(v)](v) if type(v) in text else _value(v, level + 2) for v in obj.fn(item)]
+            values = [text[type(v)](v) for v in row]
+        except (KeyError, TypeError):  # a dict, a subclass, something unhashable or json refuses
+            values = [text[type(v)](v) if type(v) in text and type(v) is not list else _value(v, level + 2)
+                      for v in row]
         out.append(sep + template(*values))
         sep = item_sep
         if flush is not None and len(out) >= 256:
