@@ -4,6 +4,6 @@ Exit codes: 0 the command ran (findings or not); 1 a check or smoke test failed;
 config or I/O error (one line on stderr, never a traceback).
 """
 
-from .app import app, main
+from .app import app, main, run
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "run"]
