@@ -227,6 +227,10 @@ def _budget(img, sc: SubsetConfig, enc: EncoderSet, limit: int | None, counter: 
     text = cap.text
     if text is None:
         return _mk(img.abs_path, cap.source, None, None)
+    if _FAST and limit is not None and not sc.enable_wildcard and not cp.is_dynamic(sc):
+        fast = _static_budget(img.abs_path, cap.source, text, sc, enc, limit, counter, trig, others, detail)
+        if fast is not None:
+            return fast
     base = cp.with_prefix_suffix(text, sc)
     wildcard = sc.enable_wildcard
     variants = cp.lines(base, wildcard)
@@ -290,6 +294,34 @@ def _budget(img, sc: SubsetConfig, enc: EncoderSet, limit: int | None, counter: 
             cut = cut_ordered(tags.all, 0, sc, limit, worst)
     return _mk(img.abs_path, cap.source, text, tokens, seen, over, cut, kept, share,
                   suffix_cut=bool(over and tags.suffix), **extra)
+
+
+_FAST = True  # tests turn the short way off to check it against the general one
+
+
+def _static_budget(path: str, source: CaptionSource, text: str, sc: SubsetConfig, enc: EncoderSet, limit: int,
+                   counter: TokenCounter, trig: tuple[str, ...], others: list[tuple[str, tuple[str, ...]]],
+                   detail: bool) -> Budget | None:
+    """_budget for the common caption: no wildcards, not cut into tags (so one line reaches the text
+    encoder, as it is). None where the general way is needed (no tokenizer, the cut tags asked for)."""
+    base = cp.with_prefix_suffix(text, sc)
+    line = base.split("\n")[0]
+    trigger = trigger_state(base, trig, False) if trig and not sc.is_reg and source is CaptionSource.FILE else None
+    mentions: tuple[str, ...] = ()
+    if others:
+        key = _keys(line)
+        mentions = tuple(ct for ct, dw in others if all(has_word(key, w) for w in dw))
+    tokens = counter.count(text)
+    if tokens is None or not enc.clip:
+        return None
+    processed = cp.finish(line, sc)
+    seen = tuple((t.name, counter.count(processed, t.bang_is_pad) or 0) for t in enc.clip)
+    over = max(0, max(n for _, n in seen) - limit)
+    if over and detail:
+        return None  # the tags the limit cuts: the general way works them out
+    kts = sc.keep_tokens_separator
+    return _mk(path, source, text, tokens, seen, over, (), None, None, 0, trigger, False, mentions, None, False,
+               base.count(kts) if kts else 0, False)
 
 
 def _trigger_in_flex(base: str, sc: SubsetConfig, trig: tuple[str, ...]) -> bool:

@@ -396,3 +396,31 @@ def test_cut_tags_by_bisection_where_ftfy_may_change_pieces(tmp_path):
     a, _ = _audit(tmp_path, {"a": "café, " + TAGS60})
     b = a.subsets[0].budgets[0]
     assert (b.tokens, b.over, b.cut_tags[0], len(b.cut_tags)) == (231, 156, "tag21", 39)
+
+
+@needs_tokenizer
+@pytest.mark.parametrize("opts", [
+    {},
+    {"caption_prefix": "masterpiece, sks", "caption_suffix": "best quality"},
+    {"secondary_separator": ";;;", "keep_tokens_separator": "|||"},
+    {"caption_separator": ";", "caption_prefix": "a!b"},
+])
+def test_the_short_way_of_a_static_caption_gives_the_general_way_s_budget(tmp_path, monkeypatch, opts):
+    """Captions that are neither wildcards nor cut into tags take a short way through the budget;
+    every field must be what the general way gives, for every trainer's tokenizers and both detail
+    levels (scan asks for the short one)."""
+    train = {"a": TAGS60, "b": "sks dog!! on a sofa", "c": "first line\nsecond line", "d": "",
+             "e": "tag;;;one, |||kept|||, sks", "f": None, "g": TAGS40W + " sks"}
+    reg = {"r1": "a dog, sks", "r2": None, "r3": "photo of a dog"}
+    t, r = _tree(tmp_path, train, reg)
+    specs = apply(load_specs(t, r, None), caption_args(**opts), None)
+    result = scan(specs, jobs=1)
+    for text in (None, TextOptions(trainer="sdxl_train_network"), TextOptions(v2=True, max_token_length=150),
+                 TextOptions(trainer="flux_train_network")):
+        for detail in (True, False):
+            monkeypatch.setattr(prompts, "_FAST", True)
+            fast = audit(result.datasets, text, detail=detail)
+            monkeypatch.setattr(prompts, "_FAST", False)
+            slow = audit(result.datasets, text, detail=detail)
+            assert [st.budgets for st in fast.subsets] == [st.budgets for st in slow.subsets]
+            assert fast.findings == slow.findings
