@@ -7,7 +7,7 @@
         prints every time, the medians and their ratio. Needs imagesize 1.4.1 for the floor
         (`pip install imagesize==1.4.1`, benchmark only).
     python benchmarks/scan.py million [N] [--keep DIR]
-        `regaudit scan` (human output) and `regaudit scan --json` on a tree of N (default
+        `regaudit scan` (human output), `regaudit scan --json` and `regaudit balance --json` on a tree of N (default
         1,000,000) hard links to a few small images and captions: wall time and peak memory
         (regaudit and its workers together, as proportional set size sampled every 20 ms, so
         pages a forked worker shares with its parent count once; and the largest single process).
@@ -206,9 +206,13 @@ def million(a: argparse.Namespace) -> None:
     root, tmp = tree(a, 1_000_000, generate_links)
     try:
         n = a.n or 1_000_000
-        for label, extra in (("scan", ()), ("scan --json", ("--json",))):
-            wall, peak, largest = measured(scan_cmd(root, *extra))
-            print(f"{label:12s} {n} images in {wall:6.1f} s = {n / wall:7.0f} images/s; peak memory "
+        balance = [sys.executable, "-m", "regaudit", "balance", "--train_data_dir", str(root / "train"),
+                   "--reg_data_dir", str(root / "reg"), "--caption_extension", ".txt", "--resolution", "512",
+                   "--enable_bucket", "--no-progress", "--json"]
+        for label, cmd in (("scan", scan_cmd(root)), ("scan --json", scan_cmd(root, "--json")),
+                           ("balance --json", balance)):
+            wall, peak, largest = measured(cmd)
+            print(f"{label:14s} {n} images in {wall:6.1f} s = {n / wall:7.0f} images/s; peak memory "
                   f"{peak / 2**20:5.0f} MiB (all processes), {largest / 2**20:5.0f} MiB (largest)")
     finally:
         if tmp:

@@ -447,10 +447,10 @@ def _plan_dataset(ds: Dataset, opts: BalanceOptions, scan: ScanResult) -> tuple[
     bucketer = Bucketer(params.resolution, params.enable_bucket, params.bucket_no_upscale, min_reso, max_reso,
                         params.bucket_reso_steps)
     suffix = opts.trainer.cache_suffix
-    sized: dict[str, Registered] = {}
     crash: Crash | None = None
     # make_buckets: every registered image's size first (header, then Pillow), then its bucket
-    for key, r in image_data.items():
+    sizes = []
+    for r in image_data.values():
         size, from_cache = r.record.trained_size(suffix)
         if not from_cache:
             failure = _size_crash(r.record)
@@ -459,24 +459,23 @@ def _plan_dataset(ds: Dataset, opts: BalanceOptions, scan: ScanResult) -> tuple[
                 crash = _add(findings, "build", "RA063", exc, r.record.abs_path,
                              f"registered {'reg' if r.is_reg else 'train'} image: reading its size raises {exc} "
                              f"({msg}); sd-scripts stops while building the dataset")
-        sized[key] = _registered(r.record, r.subset, r.is_reg, r.num_repeats, r.bucket, r.resized, size, from_cache,
-                                 r.load_error)
-    if crash is not None:
-        return result(sized, None, limits), findings, crash
-    placed: dict[str, Registered] = {}
-    for key, r in sized.items():
-        w, h = r.image_size  # type: ignore[misc]
-        try:
-            bucket, resized = bucketer.select(w, h)
-        except BucketCrash as exc:
-            if crash is None:
-                crash = _add(findings, "build", "RA063", "ZeroDivisionError", r.record.abs_path,
-                             f"registered {'reg' if r.is_reg else 'train'} image: sd-scripts divides by zero choosing "
-                             f"its bucket ({exc}); it stops while building the dataset")
-            placed[key] = r
-            continue
-        placed[key] = _registered(r.record, r.subset, r.is_reg, r.num_repeats, bucket, resized, r.image_size,
-                                  r.from_cache, r.load_error)
+        sizes.append((size, from_cache))
+    # one new record per image, each taking its old one's place (a million images are not held twice)
+    placed = image_data
+    sized_all = crash is None  # a size that cannot be read stops the build before any bucket is chosen
+    for (key, r), (size, from_cache) in zip(image_data.items(), sizes):
+        bucket, resized = r.bucket, r.resized
+        if sized_all:
+            try:
+                bucket, resized = bucketer.select(*size)
+            except BucketCrash as exc:
+                if crash is None:
+                    crash = _add(findings, "build", "RA063", "ZeroDivisionError", r.record.abs_path,
+                                 f"registered {'reg' if r.is_reg else 'train'} image: sd-scripts divides by zero "
+                                 f"choosing its bucket ({exc}); it stops while building the dataset")
+        placed[key] = _registered(r.record, r.subset, r.is_reg, r.num_repeats, bucket, resized, size, from_cache,
+                                  r.load_error)
+    del sizes
     if crash is not None:
         return result(placed, None, limits), findings, crash
     if params.batch_size <= 0 and placed:

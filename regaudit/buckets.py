@@ -71,7 +71,7 @@ def _round_to_steps(x: float, steps: int) -> int:
     return v - v % steps
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=65536, typed=True)  # typed: a float size (an SVG's) may not take an int size's answer
 def _select(b: Bucketer, width: int, height: int) -> tuple[tuple[int, int], tuple[int, int]]:
     if height == 0:
         raise BucketCrash(f"image size {width}x{height}: division by zero in the aspect ratio")
