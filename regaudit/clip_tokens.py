@@ -217,6 +217,10 @@ class TokenCounter:
         self._bang: dict[str, int] = {}
         self.available = status().available
 
+    def remember(self, text: str, n: int) -> None:
+        """A count made elsewhere (a worker process) for ``text``, plain (no '!' padding)."""
+        self._plain[text] = n
+
     def count(self, text: str, bang_is_pad: bool = False) -> int | None:
         if not self.available:
             return None

@@ -29,7 +29,7 @@ from .model import (
     SubsetConfig,
 )
 from .parallel import map_parts
-from .prompts import TextOptions
+from .prompts import TextOptions, shared_counter
 from .prompts import audit as audit_captions
 from .rules import rule
 from .rules.files import caption_findings, image_findings
@@ -109,14 +109,22 @@ def _load_tokenizer() -> None:
 _NOT_READ = Caption(CaptionSource.EMPTY, None, None)
 
 
-def _work_part(part: tuple[list[str], str, str | None, bool, bool | None]) -> list[tuple[ImageProbe, Caption]]:
-    """Probe and caption of each image of one part (images of one subset)."""
+def _work_part(part: tuple[list[str], str, str | None, bool, bool | None]) \
+        -> list[tuple[ImageProbe, Caption, int | None]]:
+    """Probe, caption and the caption's CLIP token count (None: not counted) of each image of one
+    part (images of one subset). Counting here, where the caption was read, spreads the tokenizer's
+    work over the worker processes; the caption audit finds the counts already made."""
     paths, ext, tokens, wildcard, deep = part
     if deep is None:  # listing only: the caller decodes the images itself
         stat_probe = _images.stat_probe
-        return [(stat_probe(p), _NOT_READ) for p in paths]
+        return [(stat_probe(p), _NOT_READ, None) for p in paths]
     probe = _images.probe
-    return [(probe(p, deep), read_caption(p, ext, tokens, wildcard)) for p in paths]
+    count = shared_counter().count
+    out = []
+    for p in paths:
+        caption = read_caption(p, ext, tokens, wildcard)
+        out.append((probe(p, deep), caption, None if caption.text is None else count(caption.text)))
+    return out
 
 
 class _Absolute:
@@ -256,6 +264,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     results = _drain(done_parts)
 
     by_dataset: dict[int, list[Subset]] = defaultdict(list)
+    remember = None if listing_only else shared_counter().remember  # (a listing counts nothing: no tokenizer)
     for k_subset, (ds_index, sc, paths, names, held_out) in enumerate(kept):
         kept[k_subset] = None  # type: ignore[call-overload]  # its listing (every name) goes with this round
         records = []
@@ -276,7 +285,9 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
         absolute = _Absolute()
         record = ImageRecord.of  # type: ignore[attr-defined]
         for k, p in enumerate(paths):
-            probe, caption = next(results)
+            probe, caption, n_tokens = next(results)
+            if n_tokens is not None:
+                remember(caption.text, n_tokens)
             from_cache = ((latents_suffix, cached[k]),) if cached[k] is not None else ()
             if caption.path is None:
                 caption = shared.setdefault(caption, caption)
@@ -284,7 +295,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
             records.append(record(p, absolute(p), shared.setdefault(ext, ext), probe, caption, from_cache, None))
         out_records = []
         for p in held_out:  # held out for validation: sd-scripts still reads their captions and sizes
-            probe, caption = next(results)
+            probe, caption, _ = next(results)
             out_records.append(ImageRecord(p, os.path.abspath(p), os.path.splitext(p)[1], probe, caption, ()))
         subset = Subset(sc, os.path.abspath(sc.image_dir), tuple(records), cache_error, tuple(out_records))
         by_dataset[ds_index].append(subset)
