@@ -1,6 +1,6 @@
 """Duplicate and train/reg leakage detection, in two phases: encode every image to hashes
-(cached, in parallel), then search the hashes and group them. Pure apart from reading images
-and the cache; prints nothing."""
+(cached, in parallel), then search the hashes (the search's answer cached too, keyed by the hashes
+themselves) and group them. Pure apart from reading images and the cache; prints nothing."""
 
 from __future__ import annotations
 
@@ -11,17 +11,16 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-import numpy as np
-
 from .errors import OptionError
 from .hashcache import HashCache
-from .hashing import HashEntry, HashKind, encode, pixel_digest
+from .hashing import HashEntry, HashKind, blake2b, encode, pixel_digest, preload
 from .limits import problem
 from .model import Finding, ScanResult
-from .parallel import map_chunks
 from .registration import register
 from .rules import rule
-from .search import pairs_within
+
+# numpy (the pair search) and the worker pool are imported where they are needed: a warm run, whose
+# hashes and candidate pairs all come from the cache, never loads them
 
 DEFAULT_MAX_DISTANCE = 8
 VERIFY_BITS = 68  # of 256: true variants measured <= 60, unrelated candidates >= 76 (benchmarks/dupes.py)
@@ -86,6 +85,11 @@ class DupesResult:
 
 
 def _encode_all(paths: list[str], opts: DupesOptions, progress: Progress | None) -> list[HashEntry]:
+    from .parallel import map_chunks
+
+    if not paths:
+        return []
+    preload(opts.hash)
     jobs = opts.jobs if opts.jobs is not None else (os.cpu_count() or 1)
     return map_chunks(partial(encode, kind=opts.hash, mirror=True), paths, jobs, _CHUNK, _PARALLEL_MIN, progress)
 
@@ -106,20 +110,30 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def find_dupes(scan: ScanResult, opts: DupesOptions, progress: Progress | None = None) -> DupesResult:
+def _members(scan: ScanResult) -> list[Member]:
+    """Every image once (the first subset that lists it), with its effective repeats; a path
+    that is no readable, non-empty file is left out (the scan reports it)."""
     members: list[Member] = []
     repeats: dict[str, int] = {}
     for ds in scan.datasets:
         image_data, *_ = register(ds)
-        for path, reg in image_data.items():
-            repeats[os.path.abspath(path)] = reg.num_repeats
+        for reg in image_data.values():
+            repeats[reg.record.abs_path] = reg.num_repeats  # the record's abs_path: os.path.abspath(path)
     seen: set[str] = set()
+    skip = ("not_a_file", "zero_bytes", "unreadable")
     for s in scan.subsets:
+        role, subset = s.role.value, s.abs_path
         for img in s.images:
-            if img.abs_path in seen or img.probe.error_kind in ("not_a_file", "zero_bytes", "unreadable"):
+            path = img.abs_path
+            if path in seen or img.probe.error_kind in skip:
                 continue
-            seen.add(img.abs_path)
-            members.append(Member(img.abs_path, s.role.value, s.abs_path, repeats.get(img.abs_path, 0)))
+            seen.add(path)
+            members.append(Member(path, role, subset, repeats.get(path, 0)))
+    return members
+
+
+def find_dupes(scan: ScanResult, opts: DupesOptions, progress: Progress | None = None) -> DupesResult:
+    members = _members(scan)
     cache = HashCache(opts.cache) if opts.cache is not None else None
     try:
         keys = _stat_keys([m.path for m in members])
@@ -142,7 +156,7 @@ def find_dupes(scan: ScanResult, opts: DupesOptions, progress: Progress | None =
                 return known
             return get
 
-        groups = _group(members, entries, opts, cached("pixels", pixel_digest))
+        groups = _group(members, entries, opts, cached("pixels", pixel_digest), cache)
     finally:
         if cache:
             cache.close()
@@ -166,14 +180,95 @@ def _entries(keys: list[tuple[str, int, int]], opts: DupesOptions, cache: HashCa
              progress: Progress | None) -> tuple[list[HashEntry], int]:
     cached = cache.get_many(keys, opts.params) if cache else {}
     todo = [p for p, _, _ in keys if p not in cached]
+    if not todo:  # warm: everything from the cache
+        return [cached[p] for p, _, _ in keys], 0
     fresh = dict(zip(todo, _encode_all(todo, opts, progress)))
     if cache:
         cache.put_many([(p, s, m, fresh[p]) for p, s, m in keys if p in fresh and s >= 0], opts.params)
     return [cached.get(p) or fresh[p] for p, _, _ in keys], len(todo)
 
 
+_PAIRS_KIND = "pairs:v1"  # extras kind of a remembered pair search; its path is _PAIRS_PATH + a digest
+_PAIRS_PATH = b"\x00pairs:"  # no file path starts with NUL: never a file's row
+_PAIRS_KEEP_MAX = 100_000  # a search with more pairs than this (a huge --max-distance) is not remembered
+
+
+def _values_digest(values: list[int], max_distance: int) -> str:
+    h = blake2b(digest_size=16)
+    h.update(f"{max_distance}:{len(values)}:".encode())
+    h.update(b"".join(v.to_bytes(8, "big") for v in values))
+    return h.hexdigest()
+
+
+def _pairs_key(members: list[Member], opts: DupesOptions) -> bytes:
+    """Where the pair search of this dataset (its subsets and options) is remembered: one row per
+    dataset, replaced when its hashes change, so the rows do not pile up as images come and go."""
+    h = blake2b(digest_size=16)
+    h.update(f"{opts.params}:{opts.max_distance}:{opts.flip_aug}".encode())
+    for subset in dict.fromkeys(m.subset for m in members):
+        h.update(b"\x00" + os.fsencode(subset))
+    return _PAIRS_PATH + h.digest()
+
+
+def _encode_pairs(digest: str, pairs: list[tuple[int, int, int]]) -> str:
+    return digest + " " + ",".join(f"{a},{b},{d}" for a, b, d in pairs)
+
+
+def _decode_pairs(text: str | None, digest: str, values: list[int],
+                  max_distance: int) -> list[tuple[int, int, int]] | None:
+    """The remembered pairs when they belong to exactly these ``values``; None otherwise, or when
+    the row does not hold what ``pairs_within`` returns (sorted i < j, each distance true)."""
+    if not text or not isinstance(text, str):
+        return None
+    head, _, body = text.partition(" ")
+    if head != digest:
+        return None
+    if body.count(",") >= 3 * _PAIRS_KEEP_MAX:
+        return None
+    try:
+        flat = [int(v) for v in body.split(",")] if body else []
+    except ValueError:
+        return None
+    if len(flat) % 3:
+        return None
+    n = len(values)
+    pairs = list(zip(flat[0::3], flat[1::3], flat[2::3]))
+    last = (-1, -1)
+    for a, b, d in pairs:
+        if not (0 <= a < b < n) or (a, b) <= last or d != (values[a] ^ values[b]).bit_count() or d > max_distance:
+            return None
+        last = (a, b)
+    return pairs
+
+
+def _pairs(values: list[int], max_distance: int, cache: HashCache | None = None,
+           key: bytes | None = None) -> list[tuple[int, int, int]]:
+    """``search.pairs_within`` of the 64-bit ``values``, as (i, j, distance) sorted by (i, j). A
+    warm run finds the answer in the cache (keyed by a digest of the values themselves) and neither
+    imports numpy nor searches."""
+    remember = cache is not None and key is not None
+    if remember:
+        digest = _values_digest(values, max_distance)
+        known = _decode_pairs(cache.get_extra(_PAIRS_KIND, key, len(values), max_distance),  # type: ignore
+                              digest, values, max_distance)
+        if known is not None:
+            return known
+    if len(values) < 2:
+        pairs: list[tuple[int, int, int]] = []
+    else:
+        import numpy as np
+
+        from .search import pairs_within
+
+        ii, jj, dd = pairs_within(np.array(values, dtype=np.uint64), max_distance)
+        pairs = list(zip(ii.tolist(), jj.tolist(), dd.tolist()))
+    if remember and len(pairs) <= _PAIRS_KEEP_MAX:
+        cache.put_extra(_PAIRS_KIND, key, len(values), max_distance, _encode_pairs(digest, pairs))  # type: ignore
+    return pairs
+
+
 def _group(members: list[Member], entries: list[HashEntry], opts: DupesOptions,
-           pixels: Callable[[str], str | None] = pixel_digest) -> list[DupGroup]:
+           pixels: Callable[[str], str | None] = pixel_digest, cache: HashCache | None = None) -> list[DupGroup]:
     n = len(members)
     uf = _UnionFind(n)
     edge_dist: list[tuple[int, int, int]] = []
@@ -198,8 +293,8 @@ def _group(members: list[Member], entries: list[HashEntry], opts: DupesOptions,
             ent_rep.append(k), ent_var.append(2), values.append(e.upright)
     mirror_edges: list[tuple[int, int, int]] = []
     if values:
-        arr = np.array(values, dtype=np.uint64)
-        ii, jj, dd = pairs_within(arr, opts.max_distance)
+        pairs = _pairs(values, opts.max_distance, cache, _pairs_key(members, opts) if cache else None)
+
         def confirmed(x: int, va: int, y: int, vb: int) -> bool:
             # the 64-bit hash finds candidates; a 256-bit phash of the same variants confirms them
             fx, fy = entries[x].fine[va], entries[y].fine[vb]
@@ -207,7 +302,7 @@ def _group(members: list[Member], entries: list[HashEntry], opts: DupesOptions,
                 return True  # nothing better to go on
             return (fx ^ fy).bit_count() <= VERIFY_BITS
 
-        for a, b, d in zip(ii.tolist(), jj.tolist(), dd.tolist()):
+        for a, b, d in pairs:
             x, y = ent_rep[a], ent_rep[b]
             if x == y:
                 continue

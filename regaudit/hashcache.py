@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -34,6 +35,7 @@ from .safeio import kind_of, open_regular
 SCHEMA = 5  # 5: application_id, paths as BLOB
 APPLICATION_ID = 0x52674175  # b"RgAu", at offset 68 of the SQLite header
 BUSY_MS = 500  # how long to wait for another run's lock before going on without the cache
+_IN_CHUNK = 500  # paths per 'WHERE path IN (...)' lookup (SQLite allows 999 parameters at least)
 _MAGIC = b"SQLite format 3\x00"
 _TABLES = {
     "meta": (("key", "TEXT"), ("value", "TEXT")),
@@ -166,6 +168,7 @@ class HashCache:
         self.path = path
         self.db: sqlite3.Connection | None = None
         self.writable = True
+        self.write_busy = False  # a write found the cache locked: no more waiting on it this run
         self.notes: list[str] = []
         if path is not None:
             self.db = self._open(Path(path))
@@ -331,6 +334,8 @@ class HashCache:
             self._note(f"hash cache {self.path}: {self._why(exc)}; new hashes are not saved this run")
             if kind != "busy":
                 self.writable = False
+            else:
+                self.write_busy = True
             return
         self._note(f"hash cache {self.path}: {self._why(exc)}; not used this run")
         if self.db is not None:
@@ -338,24 +343,38 @@ class HashCache:
         self.db = None
 
     def get_many(self, keys: list[tuple[str, int, int]], params: str) -> dict[str, HashEntry]:
-        if self.db is None:
+        """The cached entries of ``keys`` (path, size, mtime) whose size and mtime still match.
+
+        One pass over the rows of ``params`` when the cache holds not much more than these paths
+        (the usual case: one dataset, cached by its last run); otherwise lookups by primary key,
+        ``_IN_CHUNK`` paths a query, so a cache of many datasets is not read whole."""
+        if self.db is None or not keys:
             return {}
+        enc, errors = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()  # os.fsencode, without its checks
+        wanted = {key[0].encode(enc, errors): key for key in keys}
         out: dict[str, HashEntry] = {}
-        wanted = {path: (size, mtime) for path, size, mtime in keys}
+        cols = "SELECT path, size, mtime, digest, hash, mirror, upright, error, fine FROM hashes WHERE params = ?"
         try:
-            cur = self.db.execute("SELECT path, size, mtime, digest, hash, mirror, upright, error, fine FROM hashes "
-                                  "WHERE params = ?", (params,))
-            for raw, size, mtime, *row in cur:
-                path = os.fsdecode(raw)
-                if wanted.get(path) == (size, mtime):
-                    out[path] = HashEntry.from_row(row)
+            top = self.db.execute("SELECT max(rowid) FROM hashes").fetchone()[0] or 0
+            if top <= 2 * len(wanted) + _IN_CHUNK:
+                queries = [(cols, (params,))]
+            else:
+                paths = list(wanted)
+                queries = [(f"{cols} AND path IN ({','.join('?' * len(chunk))})", (params, *chunk))
+                           for chunk in (paths[k:k + _IN_CHUNK] for k in range(0, len(paths), _IN_CHUNK))]
+            entry, get = HashEntry.from_columns, wanted.get
+            for sql, args in queries:
+                for raw, size, mtime, digest, h, m, u, error, fine in self.db.execute(sql, args):
+                    want = get(raw if isinstance(raw, bytes) else os.fsencode(raw))
+                    if want is not None and want[1] == size and want[2] == mtime:
+                        out[want[0]] = entry(digest, h, m, u, error, fine)
         except sqlite3.Error as exc:
             self._failed(exc, writing=False)
             return {}
         return out
 
     def put_many(self, rows: list[tuple[str, int, int, HashEntry]], params: str) -> None:
-        if self.db is None or not self.writable or not rows:
+        if self.db is None or not self.writable or self.write_busy or not rows:
             return
         try:
             with self.db:
@@ -364,8 +383,9 @@ class HashCache:
         except sqlite3.Error as exc:
             self._failed(exc, writing=True)
 
-    def get_extra(self, kind: str, path: str, size: int, mtime: int) -> str | None:
-        """A value computed only for some files (pixel digests, verification hashes)."""
+    def get_extra(self, kind: str, path: str | bytes, size: int, mtime: int) -> str | None:
+        """A value computed only for some files (pixel digests, verification hashes), or for a
+        whole dataset (the pair search, under a ``path`` that no file has)."""
         if self.db is None:
             return None
         try:
@@ -376,8 +396,8 @@ class HashCache:
             return None
         return row[2] if row is not None and (row[0], row[1]) == (size, mtime) else None
 
-    def put_extra(self, kind: str, path: str, size: int, mtime: int, value: str) -> None:
-        if self.db is None or not self.writable:
+    def put_extra(self, kind: str, path: str | bytes, size: int, mtime: int, value: str) -> None:
+        if self.db is None or not self.writable or self.write_busy:
             return
         try:
             with self.db:

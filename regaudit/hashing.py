@@ -7,24 +7,26 @@ images are box-reduced before the final resampling that imagehash itself perform
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 from dataclasses import dataclass
 from enum import Enum
-
 from typing import TYPE_CHECKING
 
-import numpy as np
-from PIL import Image
+try:  # what hashlib.blake2b is, without hashlib's import of OpenSSL (milliseconds a warm run need not pay)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - another Python implementation
+    from hashlib import blake2b
 
 from .safeio import open_regular
 
 if TYPE_CHECKING:
     import imagehash
+    import numpy as np
+    from PIL import Image
 
-# imagehash and scipy are imported where an image is hashed, not here: a run whose hashes all
-# come from the cache (and the scan that lists the images) never pays for them
+# numpy, Pillow, imagehash and scipy are imported where an image is hashed, not here: a run whose
+# hashes all come from the cache (and the scan that lists the images) never pays for them
 
 WORK_SIZE = 64  # decode to at least this many pixels on the short side before hashing
 
@@ -34,6 +36,17 @@ class HashKind(str, Enum):
     DHASH = "dhash"
     WHASH = "whash"
     AHASH = "ahash"
+
+
+def preload(kind: HashKind) -> None:
+    """Import what hashing needs, now: before worker processes fork, so that they inherit it
+    instead of each importing numpy, scipy and Pillow again."""
+    import numpy  # noqa: F401
+    import scipy.fftpack  # noqa: F401
+    from PIL import Image  # noqa: F401
+
+    if kind is not HashKind.PHASH:
+        import imagehash  # noqa: F401
 
 
 def _hash_fn(kind: HashKind):
@@ -67,19 +80,39 @@ class HashEntry:
 
     @classmethod
     def from_row(cls, row) -> "HashEntry":
-        fine = tuple(int(v, 16) if v else None for v in (row[5] or ",,").split(","))
-        return cls(row[0], _u64(row[1]), _u64(row[2]), _u64(row[3]), row[4], fine)  # type: ignore[arg-type]
+        """The entry of a cache row (digest, hash, mirror, upright, error, fine)."""
+        return cls.from_columns(*row)
+
+    @classmethod
+    def from_columns(cls, digest, h, m, u, error, fine) -> "HashEntry":
+        """``from_row`` of the row's six columns, made without the frozen dataclass's slower
+        ``__init__``: a warm run makes one per image."""
+        e = object.__new__(cls)
+        e.__dict__.update(digest=digest, hash=None if h is None else h & _MASK64,
+                          mirror=None if m is None else m & _MASK64, upright=None if u is None else u & _MASK64,
+                          error=error, fine=_parse_fine(fine) if fine else _NO_FINE)
+        return e
+
+
+_MASK64 = (1 << 64) - 1
+_NO_FINE: tuple[None, None, None] = (None, None, None)
+
+
+def _parse_fine(text: str) -> tuple[int | None, ...]:
+    parts = text.split(",")
+    if len(parts) != 3:
+        return tuple(int(v, 16) if v else None for v in parts)
+    a, b, c = parts
+    return (int(a, 16) if a else None, int(b, 16) if b else None, int(c, 16) if c else None)
 
 
 def _i64(v: int | None) -> int | None:  # sqlite stores signed 64-bit integers
     return None if v is None else (v - (1 << 64) if v >= (1 << 63) else v)
 
 
-def _u64(v: int | None) -> int | None:
-    return None if v is None else v & ((1 << 64) - 1)
-
-
 def _bits_to_int(bits: np.ndarray) -> int:
+    import numpy as np
+
     return int.from_bytes(np.packbits(bits.flatten().astype(np.uint8)).tobytes(), "big")
 
 
@@ -87,7 +120,16 @@ def _to_int(h: imagehash.ImageHash) -> int:
     return _bits_to_int(h.hash)
 
 
-_ODD_COLUMNS = np.where(np.arange(16) % 2, -1.0, 1.0)[None, :]
+def _odd_columns() -> np.ndarray:
+    import numpy as np
+
+    global _ODD_COLUMNS
+    if _ODD_COLUMNS is None:
+        _ODD_COLUMNS = np.where(np.arange(16) % 2, -1.0, 1.0)[None, :]
+    return _ODD_COLUMNS
+
+
+_ODD_COLUMNS = None
 
 
 def _phash_all(gray: Image.Image) -> tuple[int, int, int, int]:
@@ -95,14 +137,17 @@ def _phash_all(gray: Image.Image) -> tuple[int, int, int, int]:
     (hash_size 16, highfreq_factor 2), all from one DCT (imagehash's algorithm: 32x32 LANCZOS,
     2-D DCT, low frequencies > their median). Mirroring a row flips the sign of its odd DCT-II
     coefficients, so the mirrored block is the block with odd columns negated."""
+    import numpy as np
     import scipy.fftpack
+    from PIL import Image
 
     pixels = np.asarray(gray.resize((32, 32), Image.Resampling.LANCZOS))
     dct = scipy.fftpack.dct(scipy.fftpack.dct(pixels, axis=0), axis=1)
+    odd = _odd_columns()
     out = []
     for size in (8, 16):
         low = dct[:size, :size]
-        mirrored = low * _ODD_COLUMNS[:, :size]
+        mirrored = low * odd[:, :size]
         out += [_bits_to_int(low > np.median(low)), _bits_to_int(mirrored > np.median(mirrored))]
     return out[0], out[1], out[2], out[3]
 
@@ -117,7 +162,7 @@ _IN_MEMORY = 16 << 20  # files up to this size are read once and decoded from me
 
 
 def _digest_of(fh) -> str:
-    h = hashlib.blake2b(digest_size=16)
+    h = blake2b(digest_size=16)
     for block in iter(lambda: fh.read(_BLOCK), b""):
         h.update(block)
     return h.hexdigest()
@@ -145,11 +190,13 @@ def reduced(im: Image.Image, work: int = WORK_SIZE) -> Image.Image:
 
 
 def _decode_small(fh) -> tuple[Image.Image, int | None]:
+    from PIL import Image
+
     with Image.open(fh) as im:
         orientation = im.getexif().get(0x0112) if im.format in ("JPEG", "MPO", "WEBP") else None
         small = reduced(im)
         small.load()
-    return small, (orientation if orientation in _UPRIGHT else None)
+    return small, (orientation if orientation in _ORIENTATIONS else None)
 
 
 def encode(path: str, kind: HashKind, mirror: bool = True) -> HashEntry:
@@ -162,7 +209,7 @@ def encode(path: str, kind: HashKind, mirror: bool = True) -> HashEntry:
         try:
             if os.fstat(fh.fileno()).st_size <= _IN_MEMORY:
                 data = fh.read(_IN_MEMORY + 1)
-                digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+                digest = blake2b(data, digest_size=16).hexdigest()
                 source = io.BytesIO(data)
             else:  # streamed: a 2 GiB file costs 1 MiB of memory here, and is decoded from disk
                 digest = _digest_of(fh)
@@ -174,6 +221,8 @@ def encode(path: str, kind: HashKind, mirror: bool = True) -> HashEntry:
             small, orientation = _decode_small(source)
         except Exception as exc:  # any decode failure is a finding, not a crash
             return HashEntry(digest, None, None, None, f"cannot be decoded: {type(exc).__name__}: {exc}")
+    from PIL import Image
+
     h, m, fine, fine_m = _phash_all(small)
     if kind is not HashKind.PHASH:
         fn = _hash_fn(kind)
@@ -181,26 +230,34 @@ def encode(path: str, kind: HashKind, mirror: bool = True) -> HashEntry:
         m = _to_int(fn(small.transpose(Image.Transpose.FLIP_LEFT_RIGHT))) if mirror else None
     upright = fine_up = None
     if orientation is not None:
-        turned = small.transpose(_UPRIGHT[orientation])
+        turned = small.transpose(_upright(orientation))
         upright, _, fine_up, _ = _phash_all(turned)
         if kind is not HashKind.PHASH:
             upright = _to_int(_hash_fn(kind)(turned))
     return HashEntry(digest, h, m, upright, None, (fine, fine_m, fine_up))
 
 
-T = Image.Transpose
-# EXIF orientation -> the transpose that shows the picture as the camera meant it
-_UPRIGHT = {2: T.FLIP_LEFT_RIGHT, 3: T.ROTATE_180, 4: T.FLIP_TOP_BOTTOM, 5: T.TRANSPOSE,
-            6: T.ROTATE_270, 7: T.TRANSVERSE, 8: T.ROTATE_90}
+_ORIENTATIONS = frozenset(range(2, 9))  # EXIF orientations that turn or flip the stored pixels
+
+
+def _upright(orientation: int) -> Image.Transpose:
+    """The transpose that shows the picture as the camera meant it, for EXIF ``orientation``."""
+    from PIL import Image
+
+    T = Image.Transpose
+    return {2: T.FLIP_LEFT_RIGHT, 3: T.ROTATE_180, 4: T.FLIP_TOP_BOTTOM, 5: T.TRANSPOSE,
+            6: T.ROTATE_270, 7: T.TRANSVERSE, 8: T.ROTATE_90}[orientation]
 
 
 def pixel_digest(path: str) -> str | None:
     """Digest of the fully decoded RGB pixels and size: equal for the same picture in two
     lossless encodings. Only computed for candidate pairs."""
     try:
+        from PIL import Image
+
         with open_regular(path) as fh, Image.open(fh) as im:
             rgb = im.convert("RGB")
-            h = hashlib.blake2b(digest_size=16)
+            h = blake2b(digest_size=16)
             h.update(f"{rgb.size}".encode())
             h.update(rgb.tobytes())
             return h.hexdigest()

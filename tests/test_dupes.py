@@ -176,3 +176,185 @@ def test_cli_dupes_json_contract(tree, capsys, monkeypatch):
     assert {"kind", "distance", "members", "roles"} <= set(g) and g["kind"] == "exact"
     assert g["roles"] == ["train", "reg"] and all(p.startswith("/") for p in g["members"])
     assert (tree / "xdg" / "regaudit" / "hashes.sqlite").exists()  # the default cache lives in the user cache dir
+
+
+# --- the warm path: entries, pair search and imports from the cache ------------------------------
+
+def _with_copies(tree):
+    t, r = tree / "train" / "10_sks dog", tree / "reg" / "1_dog"
+    shutil.copy(t / "t0.jpg", r / "t0_leak.jpg")
+    ImageOps.mirror(Image.open(t / "t2.jpg")).save(t / "t2_mirror.jpg", quality=92)
+    Image.open(t / "t1.jpg").save(r / "t1_again.jpg", quality=60)
+    return tree
+
+
+def test_hash_entry_row_round_trip():
+    from regaudit.hashing import HashEntry
+
+    for e in (HashEntry("d" * 32, (1 << 64) - 1, 1 << 63, None, None, ((1 << 256) - 1, 5, None)),
+              HashEntry("", None, None, None, "cannot be decoded: OSError: x"),
+              HashEntry("ab", 0, 7, 9, None, (None, None, None))):
+        back = HashEntry.from_row(e.to_row())
+        assert back == e and type(back) is HashEntry
+        assert back.to_row() == e.to_row()
+    assert HashEntry.from_row(("x", 1, 2, 3, None, "")).fine == (None, None, None)
+
+
+def test_second_run_finds_its_pairs_in_the_cache_and_matches_an_uncached_run(tree, tmp_path, monkeypatch):
+    from regaudit import dedupe
+
+    _with_copies(tree)
+    cache = tmp_path / "cache" / "h.sqlite"
+    plain, unflipped = dupes(tree, flip_aug=True), dupes(tree, flip_aug=False)
+    assert len(plain.groups) >= 2 and plain.groups != unflipped.groups
+    assert dupes(tree, flip_aug=True, cache=cache).groups == plain.groups
+    searched = []
+    real = search.pairs_within
+    monkeypatch.setattr(search, "pairs_within", lambda *a: searched.append(1) or real(*a))
+    again = dupes(tree, flip_aug=True, cache=cache)
+    assert again.hashed == 0 and again.groups == plain.groups and again.findings == plain.findings
+    assert searched == []  # the answer came from the cache
+    assert dupes(tree, flip_aug=False, cache=cache).groups == unflipped.groups  # other options: searched
+    assert len(searched) == 1
+    # a byte copy adds no hash to search (it is grouped by its digest): the answer still applies
+    t = tree / "train" / "10_sks dog"
+    shutil.copy(t / "t4.jpg", t / "t4_copy.jpg")
+    assert dupes(tree, flip_aug=True, cache=cache).groups == dupes(tree, flip_aug=True).groups != plain.groups
+    assert len(searched) == 2  # the uncached run's
+    # a new picture adds hashes: the remembered answer no longer applies
+    Image.open(t / "t3.jpg").save(t / "t3_again.jpg", quality=50)
+    fresh = dupes(tree, flip_aug=True)
+    searched.pop()
+    assert len(searched) == 2
+    assert dupes(tree, flip_aug=True, cache=cache).groups == fresh.groups != plain.groups
+    assert len(searched) == 3
+    assert dupes(tree, flip_aug=True, cache=cache).groups == fresh.groups
+    assert len(searched) == 3
+    monkeypatch.setattr(dedupe, "_PAIRS_KEEP_MAX", 0)  # too many pairs to keep: searched every time, still right
+    for k in range(2):
+        assert dupes(tree, flip_aug=True, cache=cache).groups == fresh.groups
+        assert len(searched) == 4 + k
+
+
+@pytest.mark.parametrize("damage", ["garbage", "other digest", "wrong distance", "unsorted", "out of range",
+                                    "no text", "not text"])
+def test_a_damaged_remembered_search_is_not_trusted(tree, tmp_path, damage):
+    import sqlite3
+
+    from regaudit import dedupe
+
+    _with_copies(tree)
+    cache = tmp_path / "h.sqlite"
+    first = dupes(tree, cache=cache)
+    db = sqlite3.connect(cache)
+    (path, value), = db.execute("SELECT path, value FROM extras WHERE kind = ?", (dedupe._PAIRS_KIND,)).fetchall()
+    assert path.startswith(dedupe._PAIRS_PATH)
+    digest, _, body = value.partition(" ")
+    flat = [int(v) for v in body.split(",")]
+    assert flat  # the tree has near pairs
+    if damage == "garbage":
+        value = digest + " 1,2,x"
+    elif damage == "other digest":
+        value = "0" * 32 + " " + body
+    elif damage == "wrong distance":
+        value = digest + " " + ",".join(map(str, flat[:2] + [(flat[2] + 1) % 9] + flat[3:]))
+    elif damage == "unsorted":
+        value = digest + " " + ",".join(map(str, flat[:3] + flat[:3]))
+    elif damage == "out of range":
+        value = digest + " " + ",".join(map(str, flat[:1] + [10 ** 6] + flat[2:]))
+    elif damage == "no text":
+        value = None
+    else:
+        value = b"\x00binary"
+    db.execute("UPDATE extras SET value = ? WHERE kind = ?", (value, dedupe._PAIRS_KIND))
+    db.commit()
+    db.close()
+    again = dupes(tree, cache=cache)
+    assert again.groups == first.groups and again.findings == first.findings
+    db = sqlite3.connect(cache)
+    (value,), = db.execute("SELECT value FROM extras WHERE kind = ?", (dedupe._PAIRS_KIND,)).fetchall()
+    db.close()
+    assert value.startswith(digest + " ")  # searched again, and remembered right
+
+
+def test_decoded_pairs_must_be_exactly_what_the_search_returns():
+    from regaudit.dedupe import _decode_pairs, _encode_pairs, _values_digest
+
+    values = [0, 0b1111, 0xFFFF_0000_0000_0000, 0xFFFF_0000_0000_00FF, 1 << 63, 0x5555]
+    pairs = [(0, 1, 4), (0, 4, 1), (0, 5, 8), (1, 4, 5), (1, 5, 8), (2, 3, 8)]
+    d = _values_digest(values, 8)
+    assert _decode_pairs(_encode_pairs(d, pairs), d, values, 8) == pairs
+    assert _decode_pairs(_encode_pairs(d, []), d, values, 8) == []
+    assert _decode_pairs(_encode_pairs(d, pairs), _values_digest(values, 7), values, 8) is None
+    assert _values_digest(values, 8) != _values_digest(values[:-1] + [0x5554], 8)
+    assert _decode_pairs(_encode_pairs(d, pairs[:1] + [(0, 4, 2)]), d, values, 8) is None  # a false distance
+    assert _decode_pairs(_encode_pairs(d, [(1, 0, 4)]), d, values, 8) is None  # i > j
+
+
+def test_cache_lookup_by_key_matches_one_pass(tree, tmp_path, monkeypatch):
+    from regaudit import hashcache
+    from regaudit.hashcache import HashCache
+    from regaudit.hashing import HashEntry
+
+    cache = HashCache(tmp_path / "h.sqlite")
+    rows = [(str(tree / f"img{k}.jpg"), 100 + k, 10 ** 18 + k, HashEntry(f"{k:032x}", k, k + 1, None, None,
+                                                                         (k, None, 3)))
+            for k in range(40)]
+    cache.put_many(rows, "phash:64:v1")
+    cache.put_many(rows[:10], "dhash:64:v1")
+    keys = [(p, s, m) for p, s, m, _ in rows[:30]] + [(rows[30][0], 1, 1), (str(tree / "new.jpg"), 5, 5)]
+    whole = cache.get_many(keys, "phash:64:v1")
+    assert set(whole) == {p for p, _, _ in keys[:30]}  # a changed size/mtime or an unknown path: not found
+    assert all(whole[p] == e for p, _, _, e in rows[:30])
+    monkeypatch.setattr(hashcache, "_IN_CHUNK", 4)  # 50 rows > 2 * 32 keys + 4: looked up by key, in chunks
+    assert cache.get_many(keys, "phash:64:v1") == whole
+    assert cache.get_many(keys[:3], "dhash:64:v1") == {p: e for p, _, _, e in rows[:3]}
+    assert cache.get_many([], "phash:64:v1") == {}
+    cache.close()
+
+
+def test_a_cache_found_locked_for_writing_is_not_waited_on_again(tmp_path):
+    import sqlite3
+
+    from regaudit.hashcache import HashCache
+    from regaudit.hashing import HashEntry
+
+    path = tmp_path / "h.sqlite"
+    HashCache(path).close()
+    other = sqlite3.connect(path)
+    other.execute("BEGIN EXCLUSIVE")
+    other.execute("INSERT INTO meta VALUES ('theirs', '1')")
+    cache = HashCache(path)
+    statements = []
+    cache.db.set_trace_callback(statements.append)
+    cache.put_many([("/x.jpg", 1, 1, HashEntry("d", 1, 2, None))], "phash:64:v1")
+    assert cache.write_busy and any("locked" in n for n in cache.notes)
+    statements.clear()
+    cache.put_extra("pixels", "/x.jpg", 1, 1, "v")
+    cache.put_many([("/y.jpg", 1, 1, HashEntry("d", 1, 2, None))], "phash:64:v1")
+    assert not any("INSERT" in s for s in statements)
+    assert cache.get_many([("/x.jpg", 1, 1)], "phash:64:v1") == {}  # reading still works
+    cache.close()
+    other.commit()
+    other.close()
+
+
+def test_a_warm_run_imports_neither_numpy_nor_pillow(tree, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    _with_copies(tree)
+    cache = tmp_path / "h.sqlite"
+    args = ["dupes", "--train", str(tree / "train"), "--reg", str(tree / "reg"), "--cache", str(cache), "--json",
+            "--flip_aug"]
+    code = ("import json, sys\nfrom regaudit.cli import main\ncode = main(sys.argv[1:])\n"
+            "heavy = sorted(m for m in ('numpy', 'scipy', 'imagehash', 'PIL', 'PIL.Image') if m in sys.modules)\n"
+            "print(json.dumps(heavy), file=sys.stderr)\nraise SystemExit(code)\n")
+    runs = [subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
+            for _ in range(2)]
+    assert [r.returncode for r in runs] == [0, 0], runs[0].stderr
+    cold, warm = (json.loads(r.stdout) for r in runs)
+    assert json.loads(runs[0].stderr.strip().splitlines()[-1]) != []  # the cold run decoded images
+    assert json.loads(runs[1].stderr.strip().splitlines()[-1]) == []
+    assert warm["hashed"] == 0 and cold["hashed"] > 0 and warm["groups"] == cold["groups"] and warm["groups"]
