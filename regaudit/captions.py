@@ -17,8 +17,10 @@ def caption_candidates(image_path: str, ext: str) -> tuple[str, str]:
     """The two files sd-scripts tries, in order (train_util.read_caption): '<stem><ext>', then the
     face-crop name: the whole path without extension split on '_', less its last 4 pieces."""
     base = os.path.splitext(image_path)[0]
+    if base.count("_") < 4:  # (the common case: no face-crop name to fall back on)
+        return base + ext, base + ext
     pieces = base.split("_")
-    fallback = "_".join(pieces[:-4]) if len(pieces) >= 5 else base
+    fallback = "_".join(pieces[:-4])
     return base + ext, fallback + ext
 
 

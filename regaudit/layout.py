@@ -175,6 +175,7 @@ class FolderListing:
     ignored: list[Ignored] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     readable: bool = True
+    has_npz: bool = True  # some entry's name ends with '.npz' (a latent cache file may be among them)
 
 
 def list_subset(image_dir: str, case_insensitive: bool | None = None, caption_extension: str | None = None) -> FolderListing:
@@ -195,7 +196,9 @@ def list_subset(image_dir: str, case_insensitive: bool | None = None, caption_ex
             _abs(image_dir), f"subset folder cannot be listed ({exc.strerror or exc}); sd-scripts sees no image in it"))
         return out
     others = tuple(e for e in OTHER_CAPTION_EXTENSIONS if e != caption_extension)
-    out.names = frozenset(n for n in map(_name, entries) if n.endswith(others))
+    names = list(map(_name, entries))
+    out.names = frozenset(n for n in names if n.endswith(others))
+    out.has_npz = any(n.endswith(".npz") for n in names)
     # glob builds each result as os.path.join(dirname, name) with the pattern's dirname, which
     # os.path.split has stripped of trailing slashes ('a/b//' -> 'a/b')
     glob_dir = os.path.split(os.path.join(image_dir, "*"))[0]

@@ -4,6 +4,7 @@ Reads files; writes and prints nothing."""
 
 from __future__ import annotations
 
+import glob
 import os
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -174,7 +175,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     jobs = jobs if jobs is not None else (os.cpu_count() or 1)
     ignored: list[Ignored] = []
     findings: list[Finding] = []
-    kept: list[tuple[int, SubsetConfig, list[str], frozenset[str], list[str]]] = []
+    kept: list[tuple[int, SubsetConfig, list[str], frozenset[str], list[str], bool]] = []
     validation_errors: dict[int, list[tuple[str, str]]] = defaultdict(list)
     split_errors: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for spec in specs:
@@ -247,12 +248,12 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                     ignored.append(Ignored(abs_dir, "dir", IgnoreReason.NO_IMAGES,
                                            "every image is held out for validation: sd-scripts ignores the subset"))
                     continue
-            kept.append((spec.index, sc, paths, listing.names, held_out))
+            kept.append((spec.index, sc, paths, listing.names, held_out, listing.has_npz))
 
     # the work, in parts of _CHUNK images of one subset: one tuple per part, not per image
     mode = None if listing_only else deep
     parts = []
-    for _, sc, paths, _, held_out in kept:
+    for _, sc, paths, _, held_out, _ in kept:
         for group in (paths, held_out):
             parts += [(group[i:i + _CHUNK], sc.caption_extension, sc.class_tokens, sc.enable_wildcard, mode)
                       for i in range(0, len(group), _CHUNK)]
@@ -265,12 +266,13 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
 
     by_dataset: dict[int, list[Subset]] = defaultdict(list)
     remember = None if listing_only else shared_counter().remember  # (a listing counts nothing: no tokenizer)
-    for k_subset, (ds_index, sc, paths, names, held_out) in enumerate(kept):
+    for k_subset, (ds_index, sc, paths, names, held_out, has_npz) in enumerate(kept):
         kept[k_subset] = None  # type: ignore[call-overload]  # its listing (every name) goes with this round
         records = []
         cache_error = None
         cached: list = [None] * len(paths)
-        if latents_suffix is not None and not sc.cache_info:
+        # (a folder without a '.npz' file, whose name the glob reads literally, has no cache file)
+        if latents_suffix is not None and not sc.cache_info and (has_npz or glob.has_magic(sc.image_dir)):
             try:  # on the whole sorted listing, before any validation split, as sd-scripts does
                 listed = sorted(paths + held_out)
                 by_path = dict(zip(listed, cache_sizes(sc.image_dir, listed, latents_suffix)))

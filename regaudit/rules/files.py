@@ -88,12 +88,15 @@ def caption_findings(subset: Subset, sibling_names: Iterable[str]) -> Iterator[F
     ext = subset.config.caption_extension
     seen_files: set[str] = set()
     multiline: list[str] = []
-    by_stem: dict[str, list[str]] = defaultdict(list)
     tokens_only = empty = 0
     without_file: list[str] = []
+    file_source = CaptionSource.FILE
     for img in subset.images:
         cap = img.caption
-        by_stem[img.path[:len(img.path) - len(img.ext)]].append(img.abs_path)  # (ext is splitext's)
+        if cap.source is file_source and not cap.via_fallback and cap.error is None and not cap.has_bom \
+                and cap.text and (cap.line_count <= 1 or subset.config.enable_wildcard):
+            seen_files.add(cap.path)
+            continue  # nothing to say about this caption (the common case, checked first)
         if cap.source is CaptionSource.CLASS_TOKENS:
             tokens_only += 1
         elif cap.source is CaptionSource.EMPTY:
@@ -134,6 +137,11 @@ def caption_findings(subset: Subset, sibling_names: Iterable[str]) -> Iterator[F
     if multiline:
         yield rule("RA025").finding(subset.abs_path, f"{len(multiline)} caption files have several lines; only "
                                                      f"the first is used (e.g. '{multiline[0]}')")
+    stems = [img.path[:len(img.path) - len(img.ext)] for img in subset.images]  # (ext is splitext's)
+    by_stem: dict[str, list[str]] = defaultdict(list)
+    if len(set(stems)) < len(stems):  # two images share a stem (rare): which ones
+        for stem, img in zip(stems, subset.images):
+            by_stem[stem].append(img.abs_path)
     for stem, members in by_stem.items():
         if len(members) > 1:
             names = ", ".join(os.path.basename(m) for m in members)
