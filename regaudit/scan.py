@@ -259,9 +259,11 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                       for i in range(0, len(group), _CHUNK)]
     n_images = sum(len(p[0]) for p in parts)
     parallel = not listing_only and n_images >= _PARALLEL_MIN
-    # the caption audit needs the tokenizer (tens of ms to load): load it while the workers read files
-    meanwhile = None if listing_only else _load_tokenizer
-    done_parts = map_parts(_work_part, parts, jobs if parallel else 1, progress, meanwhile, _part_size)
+    if not listing_only:
+        # the tokenizer (tens of ms to load) counts captions in every process: loaded once, here,
+        # before the workers are forked, they have it too
+        _load_tokenizer()
+    done_parts = map_parts(_work_part, parts, jobs if parallel else 1, progress, None, _part_size)
     results = _drain(done_parts)
 
     by_dataset: dict[int, list[Subset]] = defaultdict(list)
