@@ -463,11 +463,16 @@ def _plan_dataset(ds: Dataset, opts: BalanceOptions, scan: ScanResult) -> tuple[
     # one new record per image, each taking its old one's place (a million images are not held twice)
     placed = image_data
     sized_all = crash is None  # a size that cannot be read stops the build before any bucket is chosen
+    chosen: dict = {}  # (typed) size -> (bucket, resized): sizes repeat
     for (key, r), (size, from_cache) in zip(image_data.items(), sizes):
         bucket, resized = r.bucket, r.resized
         if sized_all:
+            typed = (size, type(size[0]), type(size[1]))
             try:
-                bucket, resized = bucketer.select(*size)
+                choice = chosen.get(typed)
+                if choice is None:
+                    choice = chosen[typed] = bucketer.select(*size)
+                bucket, resized = choice
             except BucketCrash as exc:
                 if crash is None:
                     crash = _add(findings, "build", "RA063", "ZeroDivisionError", r.record.abs_path,

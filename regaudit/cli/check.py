@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from ..errors import RegauditError
-from ..render import ci, json_out
+from ..render import json_out
 from .app import app, stdout
 from .commands import FORCE_OPT, cache_notes, dataset_folders
 from .options import (
@@ -96,6 +96,8 @@ def check(
         findings = merge(findings, list(found.findings))
         ran.append("dupes")
     verdict = evaluate(findings, pol, FailOn(fail_on) if fail_on else pol.fail_on, ran, balance_plan)
+    from ..render import ci
+
     if fmt == "human":
         from ..render import human
 
