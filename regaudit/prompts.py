@@ -166,10 +166,50 @@ def trigger_state(base: str, words: tuple[str, ...], wildcard: bool) -> Trigger:
     return Trigger.MISSING
 
 
+def subset_contexts(subsets_of: list[list[SubsetConfig]]) -> list[list[tuple[tuple[str, ...], tuple[str, ...],
+                                                                                list[tuple[str, tuple[str, ...]]]]]]:
+    """(trigger words, distinct words, others) of each subset, per dataset (its subsets in order):
+    what a caption budget needs to know of its subset's neighbours. Configs only: it can be worked
+    out before any caption is read."""
+    out = []
+    for cfgs in subsets_of:
+        reg_cfgs = [c for c in cfgs if c.is_reg]
+        train_triggers = [(c, *trigger_words(c, reg_cfgs)) for c in cfgs if not c.is_reg]
+        row = []
+        for c in cfgs:
+            trig, distinct = trigger_words(c, reg_cfgs) if not c.is_reg else ((), ())
+            others = [(t.class_tokens or "", dw) for t, _, dw in train_triggers if dw] if c.is_reg else []
+            row.append((trig, distinct, others))
+        out.append(row)
+    return out
+
+
+def part_budgets(images: list, sc: SubsetConfig, options: TextOptions, trig: tuple[str, ...],
+                 others: list[tuple[str, tuple[str, ...]]]) -> list[Budget]:
+    """Scan's budgets (no cut tags) of ``images`` (anything with .caption and .abs_path) of one
+    subset, as audit() works them out; the same caption gives the same Budget object (its path
+    that of the first image with it: audit() moves it)."""
+    enc = options.encoders
+    limit = enc.limit(options.max_token_length)
+    counter = shared_counter()
+    seen: dict = {}
+    out = []
+    for img in images:
+        cap = img.caption
+        key = (cap.source, cap.text)
+        b = seen.get(key)
+        if b is None:
+            b = seen[key] = _budget(img, sc, enc, limit, counter, options, trig, others, False)
+        out.append(b)
+    return out
+
+
 def audit(datasets: tuple[Dataset, ...] | list[Dataset], options: TextOptions | None = None,
-          counter: TokenCounter | None = None, detail: bool = True) -> TextAudit:
+          counter: TokenCounter | None = None, detail: bool = True, known: dict | None = None) -> TextAudit:
     """The captions of ``datasets`` against ``options``' text encoders. Without ``detail`` the tags a
-    limit cuts are worked out only for each subset's worst caption (what the findings show)."""
+    limit cuts are worked out only for each subset's worst caption (what the findings show).
+    ``known``: id(subset) -> its budgets already worked out by part_budgets (scan does it where it
+    reads the captions) with these options and without ``detail``."""
     from .rules.prompts import prompt_findings
 
     options = options or TextOptions()
@@ -187,13 +227,17 @@ def audit(datasets: tuple[Dataset, ...] | list[Dataset], options: TextOptions | 
             # (class tokens, shared captions), so each distinct one is worked out once
             seen: dict = {}
             budgets = []
-            for img in s.images:
-                cap = img.caption
-                key = (cap.source, cap.text)
-                b = seen.get(key)
-                if b is None:
-                    b = seen[key] = _budget(img, s.config, enc, limit, counter, options, trig, others, detail)
-                elif b.path != img.abs_path:
+            given = known.get(id(s)) if known is not None and not detail else None
+            for k, img in enumerate(s.images):
+                if given is not None:
+                    b = given[k]
+                else:
+                    cap = img.caption
+                    key = (cap.source, cap.text)
+                    b = seen.get(key)
+                    if b is None:
+                        b = seen[key] = _budget(img, s.config, enc, limit, counter, options, trig, others, detail)
+                if b.path != img.abs_path:
                     b = b.at(img.abs_path)
                 budgets.append(b)
                 if img.caption_tokens != b.tokens:

@@ -30,7 +30,7 @@ from .model import (
     SubsetConfig,
 )
 from .parallel import map_parts
-from .prompts import TextOptions, shared_counter
+from .prompts import TextOptions, part_budgets, shared_counter, subset_contexts
 from .prompts import audit as audit_captions
 from .rules import rule
 from .rules.files import caption_findings, image_findings
@@ -110,22 +110,40 @@ def _load_tokenizer() -> None:
 _NOT_READ = Caption(CaptionSource.EMPTY, None, None)
 
 
-def _work_part(part: tuple[list[str], str, str | None, bool, bool | None]) \
-        -> list[tuple[ImageProbe, Caption, int | None]]:
-    """Probe, caption and the caption's CLIP token count (None: not counted) of each image of one
-    part (images of one subset). Counting here, where the caption was read, spreads the tokenizer's
-    work over the worker processes; the caption audit finds the counts already made."""
-    paths, ext, tokens, wildcard, deep = part
+class _Read:
+    """An image as a caption budget sees it: its caption and absolute path."""
+
+    __slots__ = ("caption", "abs_path")
+
+    def __init__(self, caption: Caption, abs_path: str) -> None:
+        self.caption = caption
+        self.abs_path = abs_path
+
+
+def _work_part(part: tuple) -> list[tuple[ImageProbe, Caption, int | None, object]]:
+    """Probe, caption, the caption's CLIP token count (None: not counted) and caption budget (None:
+    not worked out) of each image of one part (images of one subset). Counting and budgeting here,
+    where the caption was read, spreads that work over the worker processes; the caption audit
+    finds it done."""
+    paths, ext, tokens, wildcard, deep, context = part
     if deep is None:  # listing only: the caller decodes the images itself
         stat_probe = _images.stat_probe
-        return [(stat_probe(p), _NOT_READ, None) for p in paths]
+        return [(stat_probe(p), _NOT_READ, None, None) for p in paths]
     probe = _images.probe
     count = shared_counter().count
-    out = []
+    probes, captions, counts = [], [], []
     for p in paths:
         caption = read_caption(p, ext, tokens, wildcard)
-        out.append((probe(p, deep), caption, None if caption.text is None else count(caption.text)))
-    return out
+        probes.append(probe(p, deep))
+        captions.append(caption)
+        counts.append(None if caption.text is None else count(caption.text))
+    if context is None:
+        budgets: list = [None] * len(paths)
+    else:
+        sc, options, trig, others = context
+        absolute = _Absolute()
+        budgets = part_budgets([_Read(c, absolute(p)) for c, p in zip(captions, paths)], sc, options, trig, others)
+    return list(zip(probes, captions, counts, budgets))
 
 
 class _Absolute:
@@ -252,10 +270,21 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
 
     # the work, in parts of _CHUNK images of one subset: one tuple per part, not per image
     mode = None if listing_only else deep
+    # the caption budgets are worked out where the captions are read, too (configs are all they need
+    # of the other subsets): the audit afterwards only gathers them
+    text_options = text or TextOptions()
+    contexts: list = [None] * len(kept)
+    if not listing_only:
+        members: dict[int, list[int]] = defaultdict(list)
+        for k, entry in enumerate(kept):
+            members[entry[0]].append(k)
+        for ks, row in zip(members.values(), subset_contexts([[kept[k][1] for k in ks] for ks in members.values()])):
+            for k, (trig, _, others) in zip(ks, row):
+                contexts[k] = (kept[k][1], text_options, trig, others)
     parts = []
-    for _, sc, paths, _, held_out, _ in kept:
-        for group in (paths, held_out):
-            parts += [(group[i:i + _CHUNK], sc.caption_extension, sc.class_tokens, sc.enable_wildcard, mode)
+    for (_, sc, paths, _, held_out, _), context in zip(kept, contexts):
+        for group, ctx in ((paths, context), (held_out, None)):  # (held-out images train on nothing)
+            parts += [(group[i:i + _CHUNK], sc.caption_extension, sc.class_tokens, sc.enable_wildcard, mode, ctx)
                       for i in range(0, len(group), _CHUNK)]
     n_images = sum(len(p[0]) for p in parts)
     parallel = not listing_only and n_images >= _PARALLEL_MIN
@@ -267,6 +296,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     results = _drain(done_parts)
 
     by_dataset: dict[int, list[Subset]] = defaultdict(list)
+    known: dict[int, list] = {}  # id(subset) -> its caption budgets
     remember = None if listing_only else shared_counter().remember  # (a listing counts nothing: no tokenizer)
     for k_subset, (ds_index, sc, paths, names, held_out, has_npz) in enumerate(kept):
         kept[k_subset] = None  # type: ignore[call-overload]  # its listing (every name) goes with this round
@@ -288,21 +318,25 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
         shared: dict = {}  # one object for what repeats: extensions, class-token captions, absolute paths
         absolute = _Absolute()
         record = ImageRecord.of  # type: ignore[attr-defined]
+        budgets = []
         for k, p in enumerate(paths):
-            probe, caption, n_tokens = next(results)
+            probe, caption, n_tokens, budget = next(results)
             if n_tokens is not None:
                 remember(caption.text, n_tokens)
+            budgets.append(budget)
             from_cache = ((latents_suffix, cached[k]),) if cached[k] is not None else ()
             if caption.path is None:
                 caption = shared.setdefault(caption, caption)
             ext = p[p.rfind("."):]  # = os.path.splitext(p)[1] for a name the image glob matched
-            records.append(record(p, absolute(p), shared.setdefault(ext, ext), probe, caption, from_cache, None))
+            records.append(record(p, absolute(p), shared.setdefault(ext, ext), probe, caption, from_cache, n_tokens))
         out_records = []
         for p in held_out:  # held out for validation: sd-scripts still reads their captions and sizes
-            probe, caption, _ = next(results)
+            probe, caption, _, _ = next(results)
             out_records.append(ImageRecord(p, os.path.abspath(p), os.path.splitext(p)[1], probe, caption, ()))
         subset = Subset(sc, os.path.abspath(sc.image_dir), tuple(records), cache_error, tuple(out_records))
         by_dataset[ds_index].append(subset)
+        if not listing_only:
+            known[id(subset)] = budgets
         if not listing_only:
             findings += image_findings(subset)
             findings += caption_findings(subset, names)
@@ -316,7 +350,8 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
         findings += _dataset_findings(spec, subsets, others_train)
     tokenizer = None
     if not listing_only:  # captions as the text encoder sees them: CLIP token counts, RA031-RA038
-        text_audit = audit_captions(datasets, text, detail=False)
+        text_audit = audit_captions(datasets, text_options, detail=False, known=known)
+        del known
         datasets, tokenizer = list(text_audit.datasets), text_audit.tokenizer.library
         findings += text_audit.findings
     findings = _unused_reg_softened(datasets, findings)

@@ -424,3 +424,30 @@ def test_the_short_way_of_a_static_caption_gives_the_general_way_s_budget(tmp_pa
             slow = audit(result.datasets, text, detail=detail)
             assert [st.budgets for st in fast.subsets] == [st.budgets for st in slow.subsets]
             assert fast.findings == slow.findings
+
+
+@needs_tokenizer
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_budgets_made_where_captions_are_read_give_the_audit_s_findings(tmp_path, monkeypatch, jobs):
+    """scan works the caption budgets out in the worker that read each caption; the findings must
+    be those of the audit done afterwards from the datasets alone (two datasets, shared captions,
+    reg captions that carry a train trigger, a caption past the limit)."""
+    from regaudit import scan as scan_mod
+
+    monkeypatch.setattr(scan_mod, "_PARALLEL_MIN", 1)  # small trees through the worker processes too
+    train = {f"t{i}": ("sks dog on a sofa" if i % 3 else TAGS60) for i in range(9)}
+    train["none"] = None
+    reg = {f"r{i}": ("a photo of sks dog" if i % 2 else None) for i in range(6)}
+    t, r = _tree(tmp_path, train, reg)
+    cfg = tmp_path / "d.toml"
+    cfg.write_text(f'[[datasets]]\n[[datasets.subsets]]\nimage_dir = "{t}/10_sks dog"\nclass_tokens = "sks dog"\n'
+                   f'[[datasets.subsets]]\nimage_dir = "{r}/1_dog"\nclass_tokens = "dog"\nis_reg = true\n'
+                   f'[[datasets]]\n[[datasets.subsets]]\nimage_dir = "{r}/1_dog"\nclass_tokens = "dog"\n'
+                   f'caption_extension = ".caption"\n', encoding="utf-8")
+    for text in (None, TextOptions(trainer="sdxl_train_network")):
+        result = scan(load_specs(None, None, str(cfg)), jobs=jobs, text=text)
+        again = audit(result.datasets, text, detail=False)
+        codes = {f.code for f in again.findings}
+        assert {"RA031", "RA033"} <= codes
+        # (a folder in two datasets: scan says each finding once)
+        assert [f for f in result.findings if f.code in codes] == list(dict.fromkeys(again.findings))
