@@ -213,7 +213,8 @@ def list_subset(image_dir: str, case_insensitive: bool | None = None, caption_ex
             found.add(prefix + name)  # = os.path.join(glob_dir, name); directories and dangling links too
             continue
         is_dir = _entry_is_dir(entry)  # (asked only of what the glob leaves: nested folders)
-        ext = os.path.splitext(name)[1]
+        i = name.rfind(".")
+        ext = name[i:] if i > 0 and name[:i].lstrip(".") else ""  # = os.path.splitext(name)[1]
         if not is_dir and not name.startswith(".") and ext.lower() not in _GLOB_LOWER and \
                 ext.lower() not in OTHER_IMAGE_EXTENSIONS:
             continue  # captions, cache files and other non-images: nothing to report

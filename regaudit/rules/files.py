@@ -72,7 +72,8 @@ def image_findings(subset: Subset) -> Iterator[Finding]:
             yield rule("RA047").finding(where, "palette image is expanded to RGB")
         elif p.mode in HIGH_BIT_MODES:
             yield rule("RA048").finding(where, f"{p.mode} image: converting it to RGB clips values above 255")
-        if p.format and expected_formats(img.ext) and p.format not in expected_formats(img.ext):
+        expected = expected_formats(img.ext)
+        if p.format and expected and p.format not in expected:
             yield rule("RA049").finding(where, f"'{img.ext}' file holds {p.format} data")
         for suffix, (cw, ch) in img.cache_sizes:
             if (cw, ch) != (p.width, p.height):
@@ -149,7 +150,7 @@ def caption_findings(subset: Subset, sibling_names: Iterable[str]) -> Iterator[F
                                                     f"so one caption '{os.path.basename(stem)}{ext}'")
     names = set(sibling_names)
     others = {e: 0 for e in OTHER_CAPTION_EXTENSIONS if e != ext}
-    for path in without_file:
+    for path in without_file if names else ():  # (no caption file of another extension here: nothing to count)
         stem = os.path.basename(os.path.splitext(path)[0])
         for e in others:
             if stem + e in names:
