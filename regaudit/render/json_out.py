@@ -180,8 +180,8 @@ PLAN_IMAGE_KEYS = ("path", "image_path", "image_dir", "is_reg", "num_repeats", "
 
 def _plan_image_row(r) -> tuple:
     return (r.record.abs_path, r.record.path, r.subset.config.image_dir, r.is_reg, r.num_repeats,
-            _size(r.image_size), r.from_cache, list(r.bucket) if r.bucket else None,
-            list(r.resized) if r.resized else None, r.record.caption.text, _load_error(r))
+            _size(r.image_size), r.from_cache, r.bucket or None, r.resized or None, r.record.caption.text,
+            _load_error(r))  # (tuples are written as the lists they were)
 
 
 def _load_error(r) -> str | None:
@@ -192,9 +192,11 @@ def _load_error(r) -> str | None:
     return load_error(r)
 
 
-def _size(size) -> list | None:
+def _size(size) -> list | tuple | None:
     if size is None:
         return None
+    if type(size) is tuple and type(size[0]) is int and type(size[1]) is int:
+        return size  # (the common case; written as a list)
     return [int(v) if isinstance(v, float) and v.is_integer() else v for v in size]
 
 

@@ -98,23 +98,23 @@ def _rows(obj: Rows, level: int, out: list[str], flush: Callable[[], None] | Non
     item_sep = ",\n" + inner
     seen: dict[tuple, str] = {}
 
-    def list_text(v: list) -> str:  # sizes and buckets: few distinct ones, each written once
-        key = tuple(v)
-        t = seen.get(key)
+    def list_text(v: list | tuple) -> str:  # sizes and buckets: few distinct ones, each written once
+        key = v if type(v) is tuple else tuple(v)
+        t = seen.get(key)  # (TypeError for something unhashable inside: the general way below)
         if t is None:
             t = _value(v, level + 2)
             if len(seen) < 4096:
                 seen[key] = t
         return t
 
-    text = {**text, list: list_text}
+    text = {**text, list: list_text, tuple: list_text}
     fn = obj.fn
     for item in obj.items:
         row = fn(item)
         try:
             values = [text[type(v)](v) for v in row]
         except (KeyError, TypeError):  # a dict, a subclass, something unhashable or json refuses
-            values = [text[type(v)](v) if type(v) in text and type(v) is not list else _value(v, level + 2)
+            values = [text[type(v)](v) if type(v) in text and type(v) not in (list, tuple) else _value(v, level + 2)
                       for v in row]
         out.append(sep + template(*values))
         sep = item_sep
