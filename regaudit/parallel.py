@@ -1,4 +1,6 @@
-"""Run a per-item function over many items in worker processes, in chunks, keeping order.
+"""Run a per-item function over many items in worker processes, in chunks, keeping order (on
+Linux, workers forked from this process take parts from one shared counter; elsewhere a process
+pool).
 
 Workers never outlive regaudit: each asks Linux to kill it when its parent dies
 (``PR_SET_PDEATHSIG``) and also runs a watchdog thread that exits when its parent changes, for
@@ -114,6 +116,8 @@ def map_parts(fn: Callable[[T], R], parts: list[T], jobs: int,
             if progress:
                 progress(done, total)
         return results
+    if hasattr(os, "fork") and sys.platform.startswith("linux"):
+        return _forked(fn, parts, worker_count(jobs - 1, len(parts)), progress, meanwhile, weight)
     # A forked worker's garbage collector would visit (and so copy) every object the parent holds;
     # frozen, they stay shared pages: a million-image scan does not double its memory per worker.
     gc.freeze()
@@ -142,3 +146,131 @@ def map_parts(fn: Callable[[T], R], parts: list[T], jobs: int,
     finally:
         gc.unfreeze()
     return results
+
+
+def _claim(counter, n: int) -> int | None:
+    """The next part nobody has taken, taken; None when all are."""
+    with counter.get_lock():
+        k = counter.value
+        if k >= n:
+            return None
+        counter.value = k + 1
+        return k
+
+
+def _forked(fn: Callable[[T], R], parts: list[T], n_workers: int, progress, meanwhile, weight) -> list[R]:
+    """map_parts on Linux: workers forked from this process (the parts are theirs without being
+    sent), every process taking the next part from one shared counter, so none waits on work
+    handed to a slower one; results come back through a pipe each. A part whose worker failed or
+    died is worked here again (its exception, if any, is then this process's own)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    counter = ctx.Value("q", 0)
+    n = len(parts)
+    total = sum(map(weight, parts))
+    results: list = [None] * n
+    finished = [False] * n
+    done = 0
+    owner = os.getpid()
+    readers: list = []
+    pids: list[int] = []
+
+    def finish(k: int, result) -> None:
+        nonlocal done
+        results[k] = result
+        finished[k] = True
+        done += weight(parts[k])
+        parts[k] = None  # type: ignore[call-overload]  # its items are no longer needed here
+        if progress:
+            progress(done, total)
+
+    def receive(conn) -> bool:
+        """Take one message; False once the worker is through (or gone)."""
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return False
+        if msg is None:
+            return False
+        k, ok, result = msg
+        if ok:
+            finish(k, result)
+        return True
+
+    # a forked worker's garbage collector would visit (and so copy) every object held here; frozen,
+    # they stay shared pages: a million-image scan does not double its memory per worker
+    gc.freeze()
+    try:
+        for _ in range(n_workers):
+            r, w = ctx.Pipe(duplex=False)
+            _widen(w)
+            pid = os.fork()
+            if pid == 0:  # the worker
+                code = 0
+                try:
+                    r.close()
+                    _die_with_parent(owner)
+                    while (k := _claim(counter, n)) is not None:
+                        try:
+                            w.send((k, True, fn(parts[k])))
+                        except Exception:
+                            w.send((k, False, None))  # the parent works it again and raises, if it does
+                    w.send(None)
+                except BaseException:
+                    code = 1
+                finally:
+                    os._exit(code)
+            w.close()
+            readers.append(r)
+            pids.append(pid)
+        if meanwhile is not None:
+            meanwhile()
+        open_readers = list(readers)
+        while (k := _claim(counter, n)) is not None:
+            finish(k, fn(parts[k]))
+            open_readers = [c for c in open_readers if not c.poll() or receive(c)]
+        from multiprocessing.connection import wait
+
+        while open_readers:
+            for c in wait(open_readers):
+                if not receive(c):
+                    open_readers.remove(c)
+        for k in range(n):
+            if not finished[k]:  # its worker failed on it or died with it
+                finish(k, fn(parts[k]))
+        return results
+    finally:
+        gc.unfreeze()
+        for c in readers:
+            c.close()
+        for pid in pids:  # through by now, or stopped here: never left behind
+            if _reaped(pid):
+                continue
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+
+
+def _widen(conn) -> None:
+    """A 1 MiB pipe (Linux's F_SETPIPE_SZ): a worker's results for a part fit without waiting for
+    this process to finish its own part and read them."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(conn.fileno(), 1031, 1 << 20)
+    except (ImportError, OSError):
+        pass
+
+
+def _reaped(pid: int) -> bool:
+    """Whether the worker has ended (and is now reaped)."""
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] != 0
+    except ChildProcessError:
+        return True
