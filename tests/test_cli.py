@@ -227,3 +227,38 @@ def test_unreadable_files_are_findings(capsys, tmp_path):
         os.chmod(d / "b.caption", 0o644)
     codes = {f["code"] for f in json.loads(out)["findings"]}
     assert code == 0 and {"RA041", "RA022"} <= codes
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pseudo-terminal")
+@pytest.mark.parametrize("command", [["scan"], ["dupes", "--no-cache"]])
+def test_progress_bars_on_a_terminal(command):
+    """With stderr on a terminal the progress bars are drawn (rich's Progress takes the real
+    console, not regaudit's lazy stand-in), and the command ends as without them."""
+    import pty
+
+    main_fd, sub_fd = pty.openpty()
+    try:
+        env = {**os.environ, "COLUMNS": "100"}
+        fixtures = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures")
+        proc = subprocess.run([sys.executable, "-m", "regaudit", *command, "--train", f"{fixtures}/train",
+                               "--reg", f"{fixtures}/reg", "--json"], stdout=subprocess.PIPE, stderr=sub_fd,
+                              env=env, timeout=120)
+        os.close(sub_fd)
+        sub_fd = -1
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(main_fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(main_fd)
+        if sub_fd >= 0:
+            os.close(sub_fd)
+    assert proc.returncode == 0, drawn.decode(errors="replace")
+    assert b"internal error" not in drawn and b"Traceback" not in drawn
+    assert json.loads(proc.stdout)["schema_version"] == 1
+    assert b"images" in drawn  # the bar's label

@@ -34,12 +34,16 @@ class _LazyConsole:
         self._options = options
         self._console = None
 
-    def __getattr__(self, name: str):
+    def real(self):
+        """The rich Console itself (for rich's own APIs, which take nothing else)."""
         if self._console is None:
             from rich.console import Console
 
             self._console = Console(**self._options)
-        return getattr(self._console, name)
+        return self._console
+
+    def __getattr__(self, name: str):
+        return getattr(self.real(), name)
 
 
 stdout = _LazyConsole(highlight=False, soft_wrap=False, markup=False)  # file names are never markup
