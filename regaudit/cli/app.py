@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from typing import Optional
 
@@ -127,7 +128,16 @@ def run() -> None:
     a large scan are not torn down one by one (a million images take seconds to free), which is
     safe because everything regaudit writes is flushed or closed by then."""
     _quiet_gc()
+    interrupted: list[int] = []
+
+    def on_interrupt(signum, frame) -> None:  # Python's own handler, remembering it was called
+        interrupted.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_interrupt)
     code = main()
+    if interrupted and code == 130:  # (typer turns Ctrl-C into a quiet exit 130)
+        _say("regaudit: interrupted")
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
