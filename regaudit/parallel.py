@@ -166,7 +166,10 @@ def _forked(fn: Callable[[T], R], parts: list[T], n_workers: int, progress, mean
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork")
-    counter = ctx.Value("q", 0)
+    try:
+        counter = ctx.Value("q", 0)
+    except OSError:  # no shared semaphores here (a locked-down /dev/shm): this process alone
+        return map_parts(fn, parts, 1, progress, meanwhile, weight)
     n = len(parts)
     total = sum(map(weight, parts))
     results: list = [None] * n
