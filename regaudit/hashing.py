@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -220,7 +221,9 @@ def encode(path: str, kind: HashKind, mirror: bool = True) -> HashEntry:
         try:
             small, orientation = _decode_small(source)
         except Exception as exc:  # any decode failure is a finding, not a crash
-            return HashEntry(digest, None, None, None, f"cannot be decoded: {type(exc).__name__}: {exc}")
+            # (Pillow names the in-memory file by its address: not a word worth keeping, and never the same)
+            why = re.sub(r"\s*<[^<>]* object at 0x[0-9a-fA-F]+>", "", str(exc))
+            return HashEntry(digest, None, None, None, f"cannot be decoded: {type(exc).__name__}: {why}")
     from PIL import Image
 
     h, m, fine, fine_m = _phash_all(small)

@@ -22,7 +22,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from regaudit.cli import main
-from tests.conftest import textured, tree_fingerprint
+from tests.conftest import make_image, textured, tree_fingerprint
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = b"\xff.png"  # a file name that is not UTF-8
@@ -572,3 +572,38 @@ def test_smoke_refuses_an_untrainable_size_and_bad_numbers(capsys, ds):
         code, _, err = run(capsys, "smoke", "--train", "train", "--reg", "reg", "--resolution", "64",
                            "--device", "cpu", *argv)
         one_line_error(code, err, needle)
+
+
+@pytest.mark.parametrize("inherited", ["ignored", "default"])
+def test_ctrl_c_handling_keeps_an_ignored_sigint_ignored(monkeypatch, inherited):
+    """A run started with Ctrl-C ignored (a background job of a script) keeps ignoring it; otherwise
+    regaudit handles it from its first step (so it can say 'interrupted')."""
+    import regaudit.cli  # noqa: F401  (its module 'app' is shadowed by the Typer object of that name)
+    from regaudit import entry
+
+    app_mod = sys.modules["regaudit.cli.app"]
+    seen = []
+    monkeypatch.setattr(app_mod, "run", lambda interrupted: seen.append(signal.getsignal(signal.SIGINT)))
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN if inherited == "ignored" else signal.default_int_handler)
+        entry.run()
+        if inherited == "ignored":
+            assert seen == [signal.SIG_IGN]
+        else:
+            assert seen and seen[0] not in (signal.SIG_IGN, signal.default_int_handler)
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def test_an_undecodable_image_found_while_hashing_is_named_the_same_every_run(tmp_path):
+    d = tmp_path / "train" / "1_x"
+    d.mkdir(parents=True)
+    (d / "bad.png").write_bytes(b"not an image at all")
+    make_image(d / "good.png")
+    outs = [subprocess.run([sys.executable, "-m", "regaudit", "dupes", "--train", str(tmp_path / "train"),
+                            "--no-cache", "--json"], capture_output=True, text=True, timeout=120).stdout
+            for _ in range(2)]
+    assert outs[0] == outs[1]
+    messages = [f["message"] for f in json.loads(outs[0])["findings"] if f["code"] == "RA043"]
+    assert messages and all(" at 0x" not in m for m in messages)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
 from typing import Optional
 
@@ -123,26 +122,26 @@ def _silence(stream) -> None:
         pass
 
 
-def run() -> None:
-    """The ``regaudit`` process: main() on sys.argv, then exit at once with its code. The objects of
-    a large scan are not torn down one by one (a million images take seconds to free), which is
-    safe because everything regaudit writes is flushed or closed by then."""
+def run(interrupted: Optional[list[int]] = None) -> None:
+    """The ``regaudit`` process (``regaudit.entry`` calls it): main() on sys.argv, then exit at
+    once with its code. The objects of a large scan are not torn down one by one (a million images
+    take seconds to free), which is safe because everything regaudit writes is flushed or closed by
+    then. ``interrupted`` is filled when Ctrl-C arrives."""
     _quiet_gc()
-    interrupted: list[int] = []
-
-    def on_interrupt(signum, frame) -> None:  # Python's own handler, remembering it was called
-        interrupted.append(signum)
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, on_interrupt)
     code = main()
     if interrupted and code == 130:  # (typer turns Ctrl-C into a quiet exit 130)
         _say("regaudit: interrupted")
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        pass  # the reader went away: as everywhere, a quiet end
+    except (OSError, ValueError) as exc:  # what is still buffered cannot be written: say so
+        _say(f"regaudit: error: cannot write the output: {getattr(exc, 'strerror', None) or exc}")
+        code = 2
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
     os._exit(code)
 
 
