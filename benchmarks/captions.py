@@ -66,7 +66,7 @@ def _caption_work(on: bool, real: dict) -> None:
     """Switch the scan's caption work on (the real functions) or off (stand-ins); the workers are
     forked, so they take the same."""
     for name, off in (("audit_captions", _skip), ("part_budgets", lambda images, *a: [None] * len(images)),
-                      ("shared_counter", _NoCounter), ("_load_tokenizer", lambda: None)):
+                      ("shared_counter", _NoCounter)):
         setattr(scan_mod, name, real[name] if on else off)
 
 
@@ -99,8 +99,7 @@ def main() -> None:
     try:
         specs = load_specs(str(root / "train"), str(root / "reg"), None, TrainingArgs(caption_extension=".txt"))
         clip_tokens._backend()  # loading the vocabulary and ftfy: about 0.15 s, once per process
-        real = {name: getattr(scan_mod, name) for name in
-                ("audit_captions", "part_budgets", "shared_counter", "_load_tokenizer")}
+        real = {name: getattr(scan_mod, name) for name in ("audit_captions", "part_budgets", "shared_counter")}
         result = scan_mod.scan(specs, jobs=1)  # warm the page cache
         n = sum(len(s.images) for s in result.subsets)
         texts = list({i.caption.text for s in result.subsets for i in s.images if i.caption.text})

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -71,15 +71,11 @@ def worker_count(jobs: int, chunks: int) -> int:
 
 
 def map_chunks(fn: Callable[[T], R], items: Sequence[T], jobs: int, chunk: int, min_parallel: int,
-               progress: Callable[[int, int], None] | None = None,
-               meanwhile: Callable[[], object] | None = None) -> list[R]:
+               progress: Callable[[int, int], None] | None = None) -> list[R]:
     """``[fn(x) for x in items]``, in ``jobs`` processes when there are at least ``min_parallel``
-    items (below that, starting workers costs more than it saves). ``fn`` must be picklable.
-    ``meanwhile`` (its result ignored) runs in this process while the workers start on the items."""
+    items (below that, starting workers costs more than it saves). ``fn`` must be picklable."""
     total = len(items)
     if jobs <= 1 or total < min_parallel:
-        if meanwhile is not None:
-            meanwhile()
         out = []
         for k, x in enumerate(items):
             out.append(fn(x))
@@ -87,7 +83,7 @@ def map_chunks(fn: Callable[[T], R], items: Sequence[T], jobs: int, chunk: int, 
                 progress(k + 1, total)
         return out
     chunks = [items[i:i + chunk] for i in range(0, total, chunk)]
-    results = map_parts(partial(_apply, fn), chunks, jobs, progress, meanwhile, len)
+    results = map_parts(partial(_apply, fn), chunks, jobs, progress, len)
     out = []
     for k, part in enumerate(results):
         out += part
@@ -95,29 +91,40 @@ def map_chunks(fn: Callable[[T], R], items: Sequence[T], jobs: int, chunk: int, 
     return out
 
 
+class _Finished:
+    """The results of map_parts as parts finish: each stored, its part let go (its items are no
+    longer needed here), progress told."""
+
+    def __init__(self, parts: list, progress: Callable[[int, int], None] | None,
+                 weight: Callable[[Any], int]) -> None:
+        self.parts, self.progress, self.weight = parts, progress, weight
+        self.results: list = [None] * len(parts)
+        self.done = [False] * len(parts)
+        self.total = sum(map(weight, parts))
+        self.count = 0
+
+    def __call__(self, k: int, result) -> None:
+        self.results[k] = result
+        self.done[k] = True
+        self.count += self.weight(self.parts[k])
+        self.parts[k] = None
+        if self.progress:
+            self.progress(self.count, self.total)
+
+
 def map_parts(fn: Callable[[T], R], parts: list[T], jobs: int,
               progress: Callable[[int, int], None] | None = None,
-              meanwhile: Callable[[], object] | None = None,
               weight: Callable[[T], int] = lambda part: 1) -> list[R]:
-    """``[fn(p) for p in parts]``, each part a unit of work for one of ``jobs`` processes (this
-    one included: it works from the far end of the queue, so one worker fewer is started and its
-    share of the results is never pickled). ``progress`` counts ``weight(part)`` per finished part;
-    ``parts`` is emptied as they finish (their items are no longer needed)."""
-    total = sum(map(weight, parts))
-    results: list = [None] * len(parts)
-    done = 0
+    """``[fn(p) for p in parts]``, each part a unit of work for one of ``jobs`` processes, this
+    one included (one worker fewer to start, and its share of the results is never pickled).
+    ``progress`` counts ``weight(part)`` per finished part; ``parts`` is emptied as they finish."""
+    finish = _Finished(parts, progress, weight)
     if jobs <= 1 or len(parts) <= 1:
-        if meanwhile is not None:
-            meanwhile()
         for k, part in enumerate(parts):
-            results[k] = fn(part)
-            done += weight(part)
-            parts[k] = None  # type: ignore[call-overload]
-            if progress:
-                progress(done, total)
-        return results
+            finish(k, fn(part))
+        return finish.results
     if hasattr(os, "fork") and sys.platform.startswith("linux"):
-        return _forked(fn, parts, worker_count(jobs - 1, len(parts)), progress, meanwhile, weight)
+        return _forked(fn, parts, worker_count(jobs - 1, len(parts)), finish)
     # A forked worker's garbage collector would visit (and so copy) every object the parent holds;
     # frozen, they stay shared pages: a million-image scan does not double its memory per worker.
     gc.freeze()
@@ -125,27 +132,16 @@ def map_parts(fn: Callable[[T], R], parts: list[T], jobs: int,
         with ProcessPoolExecutor(max_workers=worker_count(jobs - 1, len(parts)), initializer=_die_with_parent,
                                  initargs=(os.getpid(),)) as pool:
             futures = {pool.submit(fn, part): k for k, part in enumerate(parts)}
-            if meanwhile is not None:
-                meanwhile()
-            for fut in reversed(list(futures)):
+            for fut in reversed(list(futures)):  # this process works from the far end of the queue
                 if not fut.cancel():  # a worker has it (or it is queued to one): the rest are theirs
                     break
                 k = futures.pop(fut)
-                results[k] = fn(parts[k])
-                done += weight(parts[k])
-                parts[k] = None  # type: ignore[call-overload]
-                if progress:
-                    progress(done, total)
+                finish(k, fn(parts[k]))
             for fut in as_completed(futures):
-                k = futures.pop(fut)
-                results[k] = fut.result()
-                done += weight(parts[k])
-                parts[k] = None  # type: ignore[call-overload]
-                if progress:
-                    progress(done, total)
+                finish(futures.pop(fut), fut.result())
     finally:
         gc.unfreeze()
-    return results
+    return finish.results
 
 
 def _claim(counter, n: int) -> int | None:
@@ -158,7 +154,7 @@ def _claim(counter, n: int) -> int | None:
         return k
 
 
-def _forked(fn: Callable[[T], R], parts: list[T], n_workers: int, progress, meanwhile, weight) -> list[R]:
+def _forked(fn: Callable[[T], R], parts: list[T], n_workers: int, finish: _Finished) -> list[R]:
     """map_parts on Linux: workers forked from this process (the parts are theirs without being
     sent), every process taking the next part from one shared counter, so none waits on work
     handed to a slower one; results come back through a pipe each. A part whose worker failed or
@@ -169,24 +165,13 @@ def _forked(fn: Callable[[T], R], parts: list[T], n_workers: int, progress, mean
     try:
         counter = ctx.Value("q", 0)
     except OSError:  # no shared semaphores here (a locked-down /dev/shm): this process alone
-        return map_parts(fn, parts, 1, progress, meanwhile, weight)
+        for k, part in enumerate(parts):
+            finish(k, fn(part))
+        return finish.results
     n = len(parts)
-    total = sum(map(weight, parts))
-    results: list = [None] * n
-    finished = [False] * n
-    done = 0
     owner = os.getpid()
     readers: list = []
     pids: list[int] = []
-
-    def finish(k: int, result) -> None:
-        nonlocal done
-        results[k] = result
-        finished[k] = True
-        done += weight(parts[k])
-        parts[k] = None  # type: ignore[call-overload]  # its items are no longer needed here
-        if progress:
-            progress(done, total)
 
     def receive(conn) -> bool:
         """Take one message; False once the worker is through (or gone)."""
@@ -227,8 +212,6 @@ def _forked(fn: Callable[[T], R], parts: list[T], n_workers: int, progress, mean
             w.close()
             readers.append(r)
             pids.append(pid)
-        if meanwhile is not None:
-            meanwhile()
         open_readers = list(readers)
         while (k := _claim(counter, n)) is not None:
             finish(k, fn(parts[k]))
@@ -240,9 +223,9 @@ def _forked(fn: Callable[[T], R], parts: list[T], n_workers: int, progress, mean
                 if not receive(c):
                     open_readers.remove(c)
         for k in range(n):
-            if not finished[k]:  # its worker failed on it or died with it
+            if not finish.done[k]:  # its worker failed on it or died with it
                 finish(k, fn(parts[k]))
-        return results
+        return finish.results
     finally:
         gc.unfreeze()
         for c in readers:

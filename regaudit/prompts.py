@@ -190,8 +190,16 @@ def part_budgets(images: list, sc: SubsetConfig, options: TextOptions, trig: tup
     subset, as audit() works them out; the same caption gives the same Budget object (its path
     that of the first image with it: audit() moves it)."""
     enc = options.encoders
-    limit = enc.limit(options.max_token_length)
-    counter = shared_counter()
+    return _budgets(images, sc, enc, enc.limit(options.max_token_length), shared_counter(), options, trig, others,
+                    False)
+
+
+def _budgets(images, sc: SubsetConfig, enc: EncoderSet, limit: int | None, counter: TokenCounter,
+             options: TextOptions, trig: tuple[str, ...], others: list[tuple[str, tuple[str, ...]]],
+             detail: bool) -> list[Budget]:
+    """_budget of each image; a budget depends on the caption's source and text only (and the
+    subset), and captions repeat (class tokens, shared captions): each distinct one is worked out
+    once, and its images share the Budget object (the path of the first of them)."""
     seen: dict = {}
     out = []
     for img in images:
@@ -199,7 +207,7 @@ def part_budgets(images: list, sc: SubsetConfig, options: TextOptions, trig: tup
         key = (cap.source, cap.text)
         b = seen.get(key)
         if b is None:
-            b = seen[key] = _budget(img, sc, enc, limit, counter, options, trig, others, False)
+            b = seen[key] = _budget(img, sc, enc, limit, counter, options, trig, others, detail)
         out.append(b)
     return out
 
@@ -217,27 +225,15 @@ def audit(datasets: tuple[Dataset, ...] | list[Dataset], options: TextOptions | 
     limit = enc.limit(options.max_token_length)
     counter = counter or shared_counter()
     texts = []
-    for d in datasets:
-        reg_cfgs = [s.config for s in d.subsets if s.config.is_reg]
-        train_triggers = [(s, *trigger_words(s.config, reg_cfgs)) for s in d.subsets if not s.config.is_reg]
-        for s in d.subsets:
-            trig, distinct = trigger_words(s.config, reg_cfgs) if not s.config.is_reg else ((), ())
-            others = [(t.config.class_tokens or "", dw) for t, _, dw in train_triggers if dw] if s.config.is_reg else []
-            # a budget depends on the caption's source and text only (and the subset): captions repeat
-            # (class tokens, shared captions), so each distinct one is worked out once
-            seen: dict = {}
-            budgets = []
+    contexts = subset_contexts([[s.config for s in d.subsets] for d in datasets])
+    for d, row in zip(datasets, contexts):
+        for s, (trig, distinct, others) in zip(d.subsets, row):
             given = known.get(id(s)) if known is not None and not detail else None
-            for k, img in enumerate(s.images):
-                if given is not None:
-                    b = given[k]
-                else:
-                    cap = img.caption
-                    key = (cap.source, cap.text)
-                    b = seen.get(key)
-                    if b is None:
-                        b = seen[key] = _budget(img, s.config, enc, limit, counter, options, trig, others, detail)
-                if b.path != img.abs_path:
+            if given is None:
+                given = _budgets(s.images, s.config, enc, limit, counter, options, trig, others, detail)
+            budgets = []
+            for img, b in zip(s.images, given):
+                if b.path != img.abs_path:  # (a shared budget, or one made with the path as listed)
                     b = b.at(img.abs_path)
                 budgets.append(b)
                 if img.caption_tokens != b.tokens:

@@ -101,17 +101,11 @@ def load_specs(train: str | None = None, reg: str | None = None, dataset_config:
     return [specs_from_roots(train, reg, args)]
 
 
-def _load_tokenizer() -> None:
-    from .clip_tokens import status
-
-    status()
-
-
 _NOT_READ = Caption(CaptionSource.EMPTY, None, None)
 
 
 class _Read:
-    """An image as a caption budget sees it: its caption and absolute path."""
+    """An image as a caption budget sees it: its caption and path."""
 
     __slots__ = ("caption", "abs_path")
 
@@ -139,10 +133,9 @@ def _work_part(part: tuple) -> list[tuple[ImageProbe, Caption, int | None, objec
         counts.append(None if caption.text is None else count(caption.text))
     if context is None:
         budgets: list = [None] * len(paths)
-    else:
+    else:  # (made with the path as listed; the audit puts each budget on its record's absolute path)
         sc, options, trig, others = context
-        absolute = _Absolute()
-        budgets = part_budgets([_Read(c, absolute(p)) for c, p in zip(captions, paths)], sc, options, trig, others)
+        budgets = part_budgets([_Read(c, p) for c, p in zip(captions, paths)], sc, options, trig, others)
     return list(zip(probes, captions, counts, budgets))
 
 
@@ -268,8 +261,6 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                     continue
             kept.append((spec.index, sc, paths, listing.names, held_out, listing.has_npz))
 
-    # the work, in parts of _CHUNK images of one subset: one tuple per part, not per image
-    mode = None if listing_only else deep
     # the caption budgets are worked out where the captions are read, too (configs are all they need
     # of the other subsets): the audit afterwards only gathers them
     text_options = text or TextOptions()
@@ -281,6 +272,8 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
         for ks, row in zip(members.values(), subset_contexts([[kept[k][1] for k in ks] for ks in members.values()])):
             for k, (trig, _, others) in zip(ks, row):
                 contexts[k] = (kept[k][1], text_options, trig, others)
+    # the work, in parts of _CHUNK images of one subset: one tuple per part, not per image
+    mode = None if listing_only else deep
     parts = []
     for (_, sc, paths, _, held_out, _), context in zip(kept, contexts):
         for group, ctx in ((paths, context), (held_out, None)):  # (held-out images train on nothing)
@@ -288,16 +281,15 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                       for i in range(0, len(group), _CHUNK)]
     n_images = sum(len(p[0]) for p in parts)
     parallel = not listing_only and n_images >= _PARALLEL_MIN
-    if not listing_only:
-        # the tokenizer (tens of ms to load) counts captions in every process: loaded once, here,
-        # before the workers are forked, they have it too
-        _load_tokenizer()
-    done_parts = map_parts(_work_part, parts, jobs if parallel else 1, progress, None, _part_size)
+    # the tokenizer (tens of ms to load) counts captions in every process: loaded once, here, before
+    # the workers are forked, they have it too (a listing counts nothing: no tokenizer)
+    counter = None if listing_only else shared_counter()
+    done_parts = map_parts(_work_part, parts, jobs if parallel else 1, progress, _part_size)
     results = _drain(done_parts)
 
     by_dataset: dict[int, list[Subset]] = defaultdict(list)
     known: dict[int, list] = {}  # id(subset) -> its caption budgets
-    remember = None if listing_only else shared_counter().remember  # (a listing counts nothing: no tokenizer)
+    remember = None if counter is None else counter.remember  # (the captions view counts them again)
     for k_subset, (ds_index, sc, paths, names, held_out, has_npz) in enumerate(kept):
         kept[k_subset] = None  # type: ignore[call-overload]  # its listing (every name) goes with this round
         records = []
@@ -315,7 +307,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                     os.path.abspath(exc.npz_path),
                     f"sd-scripts reads an image size from this latent cache file name and fails ({exc}): it stops "
                     f"while building the dataset"))
-        shared: dict = {}  # one object for what repeats: extensions, class-token captions, absolute paths
+        shared: dict = {}  # one object for what repeats: extensions, class-token captions
         absolute = _Absolute()
         record = ImageRecord.of  # type: ignore[attr-defined]
         budgets = []
@@ -337,7 +329,6 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
         by_dataset[ds_index].append(subset)
         if not listing_only:
             known[id(subset)] = budgets
-        if not listing_only:
             findings += image_findings(subset)
             findings += caption_findings(subset, names)
 

@@ -25,7 +25,7 @@ def _plus_one(x):
 def test_results_in_order_with_progress():
     parts = [list(range(i, i + 5)) for i in range(0, 100, 5)]
     seen = []
-    out = map_parts(_square_part, list(parts), 3, lambda done, total: seen.append((done, total)), None, len)
+    out = map_parts(_square_part, list(parts), 3, lambda done, total: seen.append((done, total)), len)
     assert out == [[x * x for x in p] for p in parts]
     assert seen[-1] == (100, 100) and len(seen) == len(parts)
     assert map_chunks(_plus_one, list(range(50)), 2, 4, 1) == list(range(1, 51))
