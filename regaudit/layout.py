@@ -167,6 +167,29 @@ def scan_root(root: str, is_reg: bool, caption_extension: str, subset_defaults: 
     return out
 
 
+class Absolute:
+    """os.path.abspath of many paths in few folders (a listing's images, their captions), each
+    folder's part worked out once; the path itself when it is already absolute and normal. Exact:
+    what it cannot answer cheaply ('..', doubled slashes, another OS's separators) goes to
+    os.path.abspath."""
+
+    def __init__(self) -> None:
+        self._heads: dict[str, str] = {}
+
+    def __call__(self, path: str) -> str:
+        if os.sep != "/" or os.altsep:
+            return os.path.abspath(path)
+        i = path.rfind("/")
+        head, name = ("/" if i == 0 else path[:i]) if i >= 0 else ".", path[i + 1:]
+        if not name or name in (".", "..") or (i > 0 and path[i - 1] == "/"):
+            return os.path.abspath(path)
+        abs_head = self._heads.get(head)
+        if abs_head is None:
+            abs_head = self._heads[head] = os.path.abspath(head)
+        whole = abs_head + name if abs_head.endswith("/") else abs_head + "/" + name
+        return path if whole == path else whole
+
+
 @dataclass
 class FolderListing:
     images: list[str] = field(default_factory=list)  # sd-scripts path strings, sorted as it sorts them

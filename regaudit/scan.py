@@ -14,7 +14,7 @@ from .captions import normalize_extension, read_caption
 from .config import DatasetSpec, TrainingArgs, load_dataset_config
 from .errors import InputPathError
 from .latents import CacheNameError, cache_sizes
-from .layout import list_subset, scan_root
+from .layout import Absolute, list_subset, scan_root
 from .model import (
     Caption,
     CaptionSource,
@@ -137,27 +137,6 @@ def _work_part(part: tuple) -> list[tuple[ImageProbe, Caption, int | None, objec
         sc, options, trig, others = context
         budgets = part_budgets([_Read(c, p) for c, p in zip(captions, paths)], sc, options, trig, others)
     return list(zip(probes, captions, counts, budgets))
-
-
-class _Absolute:
-    """os.path.abspath of the paths of one folder listing, the folder's part worked out once (the
-    names in it hold no separator and are never '.' or '..'); the path itself when already so."""
-
-    def __init__(self) -> None:
-        self._heads: dict[str, str] = {}
-
-    def __call__(self, path: str) -> str:
-        if os.sep != "/" or os.altsep:
-            return os.path.abspath(path)
-        i = path.rfind("/")
-        head, name = ("/" if i == 0 else path[:i]) if i >= 0 else ".", path[i + 1:]
-        if not name or name in (".", "..") or (i > 0 and path[i - 1] == "/"):
-            return os.path.abspath(path)
-        abs_head = self._heads.get(head)
-        if abs_head is None:
-            abs_head = self._heads[head] = os.path.abspath(head)
-        whole = abs_head + name if abs_head.endswith("/") else abs_head + "/" + name
-        return path if whole == path else whole
 
 
 def _part_size(part: tuple) -> int:
@@ -308,7 +287,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                     f"sd-scripts reads an image size from this latent cache file name and fails ({exc}): it stops "
                     f"while building the dataset"))
         shared: dict = {}  # one object for what repeats: extensions, class-token captions
-        absolute = _Absolute()
+        absolute = Absolute()
         record = ImageRecord.of  # type: ignore[attr-defined]
         budgets = []
         for k, p in enumerate(paths):

@@ -127,10 +127,10 @@ def test_absolute_paths_of_a_listing_are_os_path_abspath(tmp_path, monkeypatch):
     the spelling (relative, '..', doubled slashes, POSIX's kept '//' prefix)."""
     import random
 
-    from regaudit.scan import _Absolute
+    from regaudit.layout import Absolute
 
     monkeypatch.chdir(tmp_path)
-    absolute = _Absolute()
+    absolute = Absolute()
     rnd = random.Random(1)
     pieces = ["/", "a", ".", "b.png", "//", "..", "c d"]
     cases = ["y.png", "/y.png", "//x.png", "///x.png", "./a/../b/c.png", "a//b.png"]

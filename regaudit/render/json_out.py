@@ -2,38 +2,31 @@
 
 from __future__ import annotations
 
-import os
+from functools import partial
 
 from .. import SCHEMA_VERSION
+from ..layout import Absolute
 from ..model import ImageRecord, ScanResult, Subset
 from . import jsonfast
 from .escape import json_text
 from .jsonfast import Rows
 
+_absolute = Absolute()  # caption paths: one folder part per subset to work out
 
 IMAGE_KEYS = ("path", "width", "height", "format", "extension", "mode", "has_transparency", "exif_orientation",
               "size_via", "file_size", "error", "decode_error", "load_error", "caption_source", "caption_path",
               "caption", "caption_error", "caption_tokens")
 
 
-def _normal_abs(path: str) -> bool:
-    """Whether os.path.abspath(path) is ``path`` itself (checked without the call, once per image)."""
-    return os.sep == "/" and path[:1] == "/" and "/." not in path and "//" not in path and path[-1:] != "/"
-
-
 def image_row(img: ImageRecord) -> tuple:
     """The values of an image's JSON object, in IMAGE_KEYS order."""
     p, c = img.probe, img.caption
     cpath = c.path
-    if cpath is not None and not _normal_abs(cpath):
-        cpath = os.path.abspath(cpath)
+    if cpath is not None:
+        cpath = _absolute(cpath)
     return (img.abs_path, p.width, p.height, p.format, img.ext, p.mode, p.has_transparency, p.exif_orientation,
             p.size_via, p.file_size, p.error, p.decode_error, p.load_error, c.source.value, cpath, c.text, c.error,
             img.caption_tokens)
-
-
-def image_json(img: ImageRecord) -> dict:
-    return dict(zip(IMAGE_KEYS, image_row(img)))
 
 
 def subset_json(s: Subset, dataset: int) -> dict:
@@ -135,6 +128,8 @@ def balance_document(plan) -> dict:
 
 
 def dataset_plan_json(d) -> dict:
+    from ..balance import load_error  # (scan's documents never need balance)
+
     p = d.params
     hist: dict[int, int] = {}
     for r in d.images:
@@ -165,7 +160,7 @@ def dataset_plan_json(d) -> dict:
                      "num_repeats": s.config.num_repeats, "img_count": len(s.images),
                      "class_tokens": s.config.class_tokens, "caption_extension": s.config.caption_extension}
                     for s in d.subsets],
-        "images": Rows(PLAN_IMAGE_KEYS, _plan_image_row, d.images),  # made while written
+        "images": Rows(PLAN_IMAGE_KEYS, partial(_plan_image_row, load_error), d.images),  # made while written
         "unused_reg_images": [i.abs_path for i in d.unused_reg],
         "buckets": None if d.buckets is None else [
             {"resolution": list(b.resolution), "train": b.train, "reg": b.reg, "batches": b.batches,
@@ -178,18 +173,10 @@ PLAN_IMAGE_KEYS = ("path", "image_path", "image_dir", "is_reg", "num_repeats", "
                    "bucket", "resized", "caption", "load_error")
 
 
-def _plan_image_row(r) -> tuple:
+def _plan_image_row(load_error, r) -> tuple:
     return (r.record.abs_path, r.record.path, r.subset.config.image_dir, r.is_reg, r.num_repeats,
             _size(r.image_size), r.from_cache, r.bucket or None, r.resized or None, r.record.caption.text,
-            _load_error(r))  # (tuples are written as the lists they were)
-
-
-def _load_error(r) -> str | None:
-    from ..balance import load_error
-
-    global _load_error
-    _load_error = load_error  # imported on first use (scan never needs balance); then called directly
-    return load_error(r)
+            load_error(r))  # (tuples are written as the lists they were)
 
 
 def _size(size) -> list | tuple | None:

@@ -37,8 +37,9 @@ class Lazy:
 
 class Rows(Lazy):
     """A JSON array of objects that all have the same keys: ``fn(item)`` gives the values (mostly
-    plain scalars; lists and dicts are written the general way) in ``keys`` order. Written from a template, a few times faster than a dict per item
-    through the encoder (a scan writes one per image)."""
+    plain scalars; lists and dicts are written the general way) in ``keys`` order. Written from a
+    template, a few times faster than a dict per item through the encoder (a scan writes one per
+    image)."""
 
     __slots__ = ("keys",)
 
