@@ -99,8 +99,9 @@ def _backend():
     except ImportError as exc:
         return str(exc)
     tok = instant_clip_tokenizer.Tokenizer()
-    return (tok.encode, _fix_text, f"instant-clip-tokenizer {_version('instant-clip-tokenizer', 'instant_clip_tokenizer')}, "
-                                   f"ftfy {_version('ftfy', 'ftfy')}")
+    versions = (f"instant-clip-tokenizer {_version('instant-clip-tokenizer', 'instant_clip_tokenizer')}, "
+                f"ftfy {_version('ftfy', 'ftfy')}")
+    return tok.encode, _fix_text, versions
 
 
 def status() -> TokenizerStatus:

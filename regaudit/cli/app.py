@@ -77,6 +77,16 @@ def _say(line: str) -> None:
         pass
 
 
+_INTERRUPTED_SAID: list[bool] = []
+
+
+def _say_interrupted() -> None:
+    """'interrupted', once: Ctrl-C may be seen both here and by the process entry."""
+    if not _INTERRUPTED_SAID:
+        _INTERRUPTED_SAID.append(True)
+        _say("regaudit: interrupted")
+
+
 class _PipeClosed(Exception):
     """The reader of stdout went away (``regaudit rules | head -1``): stop quietly, exit 0.
     Not an OSError, so that click does not turn it into exit 1."""
@@ -130,7 +140,7 @@ def run(interrupted: Optional[list[int]] = None) -> None:
     _quiet_gc()
     code = main()
     if interrupted and code == 130:  # (typer turns Ctrl-C into a quiet exit 130)
-        _say("regaudit: interrupted")
+        _say_interrupted()
     try:
         sys.stdout.flush()
     except BrokenPipeError:
@@ -147,6 +157,7 @@ def run(interrupted: Optional[list[int]] = None) -> None:
 
 def main(argv: Optional[list[str]] = None) -> int:
     ARGV[:] = list(sys.argv[1:] if argv is None else argv)
+    _INTERRUPTED_SAID.clear()
     for stream in (sys.stdout, sys.stderr):  # file names need not be valid UTF-8; never crash printing them
         if hasattr(stream, "reconfigure"):
             try:
@@ -217,7 +228,7 @@ def _main() -> int:
     except BrokenPipeError:
         raise _PipeClosed() from None
     except KeyboardInterrupt:
-        _say("regaudit: interrupted")
+        _say_interrupted()
         return 130
     except Exception as exc:  # never a traceback for a user; REGAUDIT_DEBUG=1 shows it
         if os.environ.get("REGAUDIT_DEBUG"):
