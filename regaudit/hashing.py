@@ -19,6 +19,7 @@ try:  # what hashlib.blake2b is, without hashlib's import of OpenSSL (millisecon
 except ImportError:  # pragma: no cover - another Python implementation
     from hashlib import blake2b
 
+from .model import compact
 from .safeio import open_regular
 
 if TYPE_CHECKING:
@@ -64,7 +65,8 @@ def _hash_fn(kind: HashKind):
     raise AssertionError(kind)
 
 
-@dataclass(frozen=True)
+@compact
+@dataclass(frozen=True, slots=True)
 class HashEntry:
     digest: str  # blake2b of the file bytes
     hash: int | None  # 64-bit perceptual hash of the stored pixels
@@ -88,11 +90,8 @@ class HashEntry:
     def from_columns(cls, digest, h, m, u, error, fine) -> "HashEntry":
         """``from_row`` of the row's six columns, made without the frozen dataclass's slower
         ``__init__``: a warm run makes one per image."""
-        e = object.__new__(cls)
-        e.__dict__.update(digest=digest, hash=None if h is None else h & _MASK64,
-                          mirror=None if m is None else m & _MASK64, upright=None if u is None else u & _MASK64,
-                          error=error, fine=_parse_fine(fine) if fine else _NO_FINE)
-        return e
+        return cls.of(digest, None if h is None else h & _MASK64, None if m is None else m & _MASK64,  # type: ignore
+                      None if u is None else u & _MASK64, error, _parse_fine(fine) if fine else _NO_FINE)
 
 
 _MASK64 = (1 << 64) - 1
