@@ -9,6 +9,7 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from regaudit.render import jsonfast
 from regaudit.render.jsonfast import Lazy, Rows, dumps, write
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8),
@@ -61,3 +62,32 @@ def test_rows_give_the_text_of_a_list_of_dicts(keys, data):
     out = io.StringIO()
     write(doc, out)
     assert out.getvalue() == expected
+
+
+def test_rows_in_rounds_and_mixed_columns():
+    """More rows than one round (the writer encodes column by column, a round of rows at a time):
+    columns of plain scalars, of lists or None (sizes, buckets), of str subclasses and dicts, and a
+    last round shorter than the others, still give json.dumps' text."""
+    from enum import Enum
+
+    class Kind(str, Enum):
+        A = "a"
+
+    keys = ("path", "size", "kind", "extra", "{odd\"key}", "ratio")
+    n = 2 * jsonfast._ROWS_AT_ONCE + 7
+    items = [(f"/x/{k}\u202e.png", None if k % 5 == 0 else [k % 3, 7], Kind.A if k % 7 == 0 else "b",
+              {"k": [k]} if k % 11 == 0 else k, "\udcff" if k == 3 else None, k / 7 if k % 13 else float("nan"))
+             for k in range(n)]
+    doc = {"images": Rows(keys, lambda t: t, items)}
+    expected = json.dumps({"images": [dict(zip(keys, t)) for t in items]}, indent=2, ensure_ascii=False)
+    assert dumps(doc) == expected
+    out = io.StringIO()
+    write(doc, out)
+    assert out.getvalue() == expected
+
+
+def test_a_row_with_the_wrong_number_of_values_is_refused():
+    import pytest
+
+    with pytest.raises(ValueError):
+        dumps({"images": Rows(("a", "b"), lambda t: t, [(1, 2), (3,)])})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain
 from typing import Any, TextIO
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -68,19 +69,6 @@ _SCALAR_TEXT: dict[type, Callable[[Any], str]] = {
     type(None): lambda v: "null",
     float: _floatstr,
 }
-_row_templates: dict[tuple[tuple[str, ...], int], str] = {}
-
-
-def _row_template(keys: tuple[str, ...], level: int) -> str:
-    """str.format template of one object of ``keys`` whose opening brace sits at ``level``."""
-    t = _row_templates.get((keys, level))
-    if t is None:
-        inner = " " * (_INDENT * (level + 1))
-        body = ",\n".join(inner + _key(k).replace("{", "{{").replace("}", "}}") + ": {}" for k in keys)
-        t = _row_templates[(keys, level)] = "{{\n" + body + "\n" + " " * (_INDENT * level) + "}}"
-    return t
-
-
 def _value(v: Any, level: int) -> str:
     """The text of a value inside a row; a short list of ints (a size, a bucket) directly."""
     if type(v) is list and v and all(type(x) is int for x in v):
@@ -91,37 +79,118 @@ def _value(v: Any, level: int) -> str:
     return "".join(out)
 
 
+_ROWS_AT_ONCE = 256  # rows encoded per round: a few C calls per column, not one Python call per value
+_SEP = "\x00"  # the C encoder's item separator for a column: never in its output (it escapes control characters)
+
+
 def _rows(obj: Rows, level: int, out: list[str], flush: Callable[[], None] | None) -> None:
-    inner = " " * (_INDENT * (level + 1))
-    template = _row_template(obj.keys, level + 1).format
-    text = _SCALAR_TEXT
-    sep = "[\n" + inner
-    item_sep = ",\n" + inner
+    """The rows, a round of them at a time, column by column: a column of plain scalars goes through
+    the C encoder in one call (its values separated by _SEP), any other column value by value (its
+    lists, few distinct ones, each written once); the values then go between the keys of a
+    template for the whole round, and one join makes the text."""
+    keys = obj.keys
+    flat = _flat_column()
     seen: dict[tuple, str] = {}
 
-    def list_text(v: list | tuple) -> str:  # sizes and buckets: few distinct ones, each written once
-        key = v if type(v) is tuple else tuple(v)
-        t = seen.get(key)  # (TypeError for something unhashable inside: the general way below)
-        if t is None:
-            t = _value(v, level + 2)
-            if len(seen) < 4096:
-                seen[key] = t
-        return t
+    def value_text(v: Any) -> str:
+        if type(v) in _SCALAR_TEXT:
+            return _SCALAR_TEXT[type(v)](v)
+        if type(v) in (list, tuple):  # sizes and buckets: few distinct ones, each written once
+            try:
+                key = v if type(v) is tuple else tuple(v)
+                t = seen.get(key)
+            except TypeError:  # something unhashable inside
+                return _value(v, level + 2)
+            if t is None:
+                t = _value(v, level + 2)
+                if len(seen) < 4096:
+                    seen[key] = t
+            return t
+        return _value(v, level + 2)
 
-    text = {**text, list: list_text, tuple: list_text}
+    items = obj.items
     fn = obj.fn
-    for item in obj.items:
-        row = fn(item)
-        try:
-            values = [text[type(v)](v) for v in row]
-        except (KeyError, TypeError):  # a dict, a subclass, something unhashable or json refuses
-            values = [text[type(v)](v) if type(v) in text and type(v) not in (list, tuple) else _value(v, level + 2)
-                      for v in row]
-        out.append(sep + template(*values))
-        sep = item_sep
-        if flush is not None and len(out) >= 256:
+    first = True
+    for start in range(0, len(items), _ROWS_AT_ONCE):
+        rows = [fn(item) for item in items[start:start + _ROWS_AT_ONCE]]
+        if set(map(len, rows)) != {len(keys)}:
+            raise ValueError(f"a row of {len(keys)} keys has another number of values")
+        texts = [_column(col, flat, value_text) for col in zip(*rows)]
+        pieces = _round_pieces(keys, level, len(rows), first).copy()
+        pieces[1::2] = list(chain.from_iterable(zip(*texts)))  # row by row
+        out.append("".join(pieces))
+        first = False
+        if flush is not None:
             flush()
     out.append("\n" + " " * (_INDENT * level) + "]")
+
+
+_STR_SEP = json.encoder.encode_basestring(_SEP)[1:-1]  # type: ignore[attr-defined]  # how _SEP is escaped
+
+
+def _column(col: tuple, flat: Callable[[Any], str], value_text: Callable[[Any], str]) -> list[str]:
+    """The texts of one column of a round of rows (see _rows), by the cheapest way its types allow."""
+    types = set(map(type, col))
+    if types == _STR:  # paths, captions: one escape of them all, joined by _SEP, cut apart again
+        joined = json.encoder.encode_basestring(_SEP.join(col))  # type: ignore[attr-defined]
+        if joined.count(_STR_SEP) == len(col) - 1:  # (no value holds _SEP, nor text that escapes like it)
+            return joined.replace(_STR_SEP, '"' + _SEP + '"').split(_SEP)
+    if not _SCALARS.issuperset(types):
+        return list(map(value_text, col))
+    if types == _INT:
+        return list(map(int.__repr__, col))
+    # the same few values again and again (formats, modes, None): each written once; not where equal
+    # keys have other texts (1 and True, 0.0 and -0.0, NaN)
+    if float not in types and not (bool in types and int in types):
+        distinct = set(col)
+        if len(distinct) * 8 <= len(col):
+            known = {v: value_text(v) for v in distinct}
+            return list(map(known.__getitem__, col))
+    return flat(col)[1:-1].split(_SEP)
+
+
+_INT = frozenset({int})
+
+
+_round_cache: dict[tuple, list] = {}
+
+
+def _round_pieces(keys: tuple[str, ...], level: int, n: int, first: bool) -> list:
+    """The text of ``n`` objects of ``keys``, items of a list at ``level``, as a list of pieces with
+    a place (None) for each value: the first round opens the list, the others go on from a row."""
+    t = _round_cache.get((keys, level, n, first))
+    if t is None:
+        inner = " " * (_INDENT * (level + 2))
+        close = "\n" + " " * (_INDENT * (level + 1)) + "}"
+        opener = "[\n" + " " * (_INDENT * (level + 1)) if first else ",\n" + " " * (_INDENT * (level + 1))
+        between = close + ",\n" + " " * (_INDENT * (level + 1))
+        names = [_key(k) + ": " for k in keys]
+        t = []
+        for r in range(n):
+            for c, name in enumerate(names):
+                t.append(((opener if r == 0 else between) + "{\n" if c == 0 else ",\n") + inner + name)
+                t.append(None)
+        t.append(close)
+        if len(_round_cache) > 64:
+            _round_cache.clear()
+        _round_cache[(keys, level, n, first)] = t
+    return t
+
+
+_column_encoder: list[Callable[[Any], str]] = []
+
+
+def _flat_column() -> Callable[[Any], str]:
+    """The C encoder with _SEP between items: '[' + the values' texts joined by _SEP + ']'."""
+    if not _column_encoder:
+        make = getattr(json.encoder, "c_make_encoder", None)
+        if make is None:  # no C accelerator: the slower encoder, same text
+            enc = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(_SEP, ": ")).encode
+        else:
+            chunks = make(None, _no_default, json.encoder.encode_basestring, None, ": ", _SEP, False, False, True)
+            enc = lambda o, _c=chunks, _j="".join: _j(_c(o, 0))  # noqa: E731
+        _column_encoder.append(enc)
+    return _column_encoder[0]
 
 
 _flat_encoders: dict[int, Callable[[Any], str]] = {}
