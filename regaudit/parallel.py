@@ -1,6 +1,6 @@
 """Run a per-item function over many items in worker processes, in chunks, keeping order (on
-Linux, workers forked from this process take parts from one shared counter; elsewhere a process
-pool).
+Linux, workers forked from this process take parts from one pipe of part numbers; elsewhere a
+process pool).
 
 Workers never outlive regaudit: each asks Linux to kill it when its parent dies
 (``PR_SET_PDEATHSIG``) and also runs a watchdog thread that exits when its parent changes, for
@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import gc
 import os
+import pickle
+import select
 import signal
+import struct
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import partial
 from typing import Any, TypeVar
 
@@ -127,6 +129,8 @@ def map_parts(fn: Callable[[T], R], parts: list[T], jobs: int,
         return _forked(fn, parts, worker_count(jobs - 1, len(parts)), finish)
     # A forked worker's garbage collector would visit (and so copy) every object the parent holds;
     # frozen, they stay shared pages: a million-image scan does not double its memory per worker.
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
     gc.freeze()
     try:
         with ProcessPoolExecutor(max_workers=worker_count(jobs - 1, len(parts)), initializer=_die_with_parent,
@@ -144,44 +148,100 @@ def map_parts(fn: Callable[[T], R], parts: list[T], jobs: int,
     return finish.results
 
 
-def _claim(counter, n: int) -> int | None:
-    """The next part nobody has taken, taken; None when all are."""
-    with counter.get_lock():
-        k = counter.value
-        if k >= n:
-            return None
-        counter.value = k + 1
-        return k
+_INDEX = struct.Struct("<I")  # a part's number, as workers take it from the claims pipe
+_FRAME = struct.Struct("<Q")  # the length of a result message that follows
+_ATOMIC = 4096  # no more than PIPE_BUF: written whole or not at all (a multiple of the number size)
+
+
+class _Claims:
+    """The numbers of the parts, in a pipe that every process reads: a read of one number takes
+    that part (the kernel hands each byte to one reader); an empty read means all are taken.
+    Numbers that do not fit in the pipe at once are written by a thread while the work goes on."""
+
+    def __init__(self, n: int) -> None:
+        self.r, self.w = os.pipe()
+        _widen(self.w)
+        self.rest = memoryview(b"".join(map(_INDEX.pack, range(n))))
+        os.set_blocking(self.w, False)
+        while self.rest:  # in pieces the kernel writes whole or not at all: no reader sees part of a number
+            try:
+                self.rest = self.rest[os.write(self.w, self.rest[:_ATOMIC]):]
+            except BlockingIOError:
+                break
+        self.writer: threading.Thread | None = None
+
+    def start(self) -> None:
+        """In this process (after the workers are forked): the rest of the numbers, then the end."""
+        if not self.rest:
+            os.close(self.w)
+            return
+
+        def write_rest() -> None:
+            try:
+                os.set_blocking(self.w, True)
+                while self.rest:
+                    self.rest = self.rest[os.write(self.w, self.rest[:_ATOMIC]):]
+            except OSError:
+                pass  # every reader is gone: nobody needs the rest
+            finally:
+                os.close(self.w)
+
+        self.writer = threading.Thread(target=write_rest, name="regaudit-claims", daemon=True)
+        self.writer.start()
+
+    def take(self) -> int | None:
+        """The next part nobody has taken, taken; None when all are."""
+        data = os.read(self.r, _INDEX.size)
+        return _INDEX.unpack(data)[0] if len(data) == _INDEX.size else None
+
+
+def _send(fd: int, msg: object) -> None:
+    data = pickle.dumps(msg, pickle.HIGHEST_PROTOCOL)
+    view = memoryview(_FRAME.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_exactly(fd: int, n: int) -> bytes | None:
+    chunks, got = [], 0
+    while got < n:
+        b = os.read(fd, min(n - got, 1 << 20))
+        if not b:
+            return None  # the worker is gone
+        chunks.append(b)
+        got += len(b)
+    return b"".join(chunks)
+
+
+def _receive_one(fd: int) -> object:
+    """One message from a worker's pipe; EOFError when the worker is gone."""
+    head = _read_exactly(fd, _FRAME.size)
+    body = None if head is None else _read_exactly(fd, _FRAME.unpack(head)[0])
+    if body is None:
+        raise EOFError
+    return pickle.loads(body)
 
 
 def _forked(fn: Callable[[T], R], parts: list[T], n_workers: int, finish: _Finished) -> list[R]:
     """map_parts on Linux: workers forked from this process (the parts are theirs without being
-    sent), every process taking the next part from one shared counter, so none waits on work
-    handed to a slower one; results come back through a pipe each. A part whose worker failed or
-    died is worked here again (its exception, if any, is then this process's own)."""
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("fork")
-    try:
-        counter = ctx.Value("q", 0)
-    except OSError:  # no shared semaphores here (a locked-down /dev/shm): this process alone
-        for k, part in enumerate(parts):
-            finish(k, fn(part))
-        return finish.results
+    sent), every process taking the next part from one claims pipe, so none waits on work handed
+    to a slower one; results come back through a pipe each. A part whose worker failed or died is
+    worked here again (its exception, if any, is then this process's own)."""
     n = len(parts)
     owner = os.getpid()
-    readers: list = []
+    claims = _Claims(n)
+    readers: list[int] = []
     pids: list[int] = []
 
-    def receive(conn) -> bool:
+    def receive(fd: int) -> bool:
         """Take one message; False once the worker is through (or gone)."""
         try:
-            msg = conn.recv()
+            msg = _receive_one(fd)
         except (EOFError, OSError):
             return False
         if msg is None:
             return False
-        k, ok, result = msg
+        k, ok, result = msg  # type: ignore[misc]
         if ok:
             finish(k, result)
         return True
@@ -191,45 +251,56 @@ def _forked(fn: Callable[[T], R], parts: list[T], n_workers: int, finish: _Finis
     gc.freeze()
     try:
         for _ in range(n_workers):
-            r, w = ctx.Pipe(duplex=False)
+            r, w = os.pipe()
             _widen(w)
             pid = os.fork()
             if pid == 0:  # the worker
                 code = 0
                 try:
-                    r.close()
+                    os.close(r)
+                    os.close(claims.w)
+                    for fd in readers:
+                        os.close(fd)
                     _die_with_parent(owner)
-                    while (k := _claim(counter, n)) is not None:
+                    while (k := claims.take()) is not None:
                         try:
-                            w.send((k, True, fn(parts[k])))
+                            _send(w, (k, True, fn(parts[k])))
                         except Exception:
-                            w.send((k, False, None))  # the parent works it again and raises, if it does
-                    w.send(None)
+                            _send(w, (k, False, None))  # the parent works it again and raises, if it does
+                    _send(w, None)
                 except BaseException:
                     code = 1
                 finally:
                     os._exit(code)
-            w.close()
+            os.close(w)
             readers.append(r)
             pids.append(pid)
-        open_readers = list(readers)
-        while (k := _claim(counter, n)) is not None:
-            finish(k, fn(parts[k]))
-            open_readers = [c for c in open_readers if not c.poll() or receive(c)]
-        from multiprocessing.connection import wait
+        claims.start()
+        poller = select.poll()
+        for fd in readers:
+            poller.register(fd, select.POLLIN)
+        open_readers = set(readers)
 
+        def drain(timeout: int | None) -> None:
+            for fd, _ in poller.poll(timeout):
+                if fd in open_readers and not receive(fd):
+                    open_readers.discard(fd)
+                    poller.unregister(fd)
+
+        while (k := claims.take()) is not None:
+            finish(k, fn(parts[k]))
+            drain(0)
         while open_readers:
-            for c in wait(open_readers):
-                if not receive(c):
-                    open_readers.remove(c)
+            drain(None)
         for k in range(n):
             if not finish.done[k]:  # its worker failed on it or died with it
                 finish(k, fn(parts[k]))
         return finish.results
     finally:
         gc.unfreeze()
-        for c in readers:
-            c.close()
+        for fd in readers:
+            os.close(fd)
+        os.close(claims.r)
         for pid in pids:  # through by now, or stopped here: never left behind
             if _reaped(pid):
                 continue
@@ -241,15 +312,17 @@ def _forked(fn: Callable[[T], R], parts: list[T], n_workers: int, finish: _Finis
                 os.waitpid(pid, 0)
             except ChildProcessError:
                 pass
+        if claims.writer is not None:
+            claims.writer.join()
 
 
-def _widen(conn) -> None:
+def _widen(fd: int) -> None:
     """A 1 MiB pipe (Linux's F_SETPIPE_SZ): a worker's results for a part fit without waiting for
     this process to finish its own part and read them."""
     try:
         import fcntl
 
-        fcntl.fcntl(conn.fileno(), 1031, 1 << 20)
+        fcntl.fcntl(fd, 1031, 1 << 20)
     except (ImportError, OSError):
         pass
 

@@ -57,3 +57,19 @@ def _always_fails(part):
 def test_an_error_of_the_function_itself_is_raised():
     with pytest.raises(KeyError):
         map_parts(_always_fails, [[1], [2], [3]], 2)
+
+
+@linux
+def test_more_parts_than_the_claims_pipe_holds(monkeypatch):
+    """Part numbers that do not fit in the claims pipe at once are written while the work goes on
+    (here the pipe is shrunk to one page: 1,024 numbers for 3,000 parts)."""
+    import fcntl
+
+    import regaudit.parallel as parallel
+
+    def small(fd):
+        fcntl.fcntl(fd, 1031, 4096)  # F_SETPIPE_SZ
+
+    monkeypatch.setattr(parallel, "_widen", small)
+    parts = [[i] for i in range(3000)]
+    assert map_parts(_square_part, list(parts), 3) == [[i * i] for i in range(3000)]
