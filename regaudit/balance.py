@@ -17,7 +17,8 @@ from . import trainers
 from .buckets import BucketCrash, Bucketer, adjust_min_max
 from .model import Crash, Dataset, DatasetParams, Finding, ImageRecord, ScanResult
 from .trainers import RegWeight, TrainerFacts
-from .registration import RegBalance, Registered, _registered, reg_repeats, register  # noqa: F401  (re-exported)
+from .registration import RegBalance, Registered, _registered, as_registered, registrations
+from .registration import reg_repeats  # noqa: F401  (re-exported)
 from .rules import rule
 
 @dataclass(frozen=True)
@@ -377,7 +378,7 @@ def _plan_dataset(ds: Dataset, opts: BalanceOptions, scan: ScanResult) -> tuple[
     findings: list[Finding] = []
     params = ds.params
     where = ds.subsets[0].abs_path if ds.subsets else _where(scan)
-    image_data, num_train, num_reg, reg_list, repeats, reg = register(ds)
+    entries, num_train, num_reg, reg_list, repeats, reg = registrations(ds)
     unused = tuple(img for (img, _), k in zip(reg_list, repeats) if k == 0)
     reg_used = sum(repeats)
     reg_subsets = [s for s in ds.subsets if s.config.is_reg]
@@ -422,13 +423,13 @@ def _plan_dataset(ds: Dataset, opts: BalanceOptions, scan: ScanResult) -> tuple[
         findings.append(rule("RA069").finding(where, f"dataset {ds.index} has no regularization images"))
 
     if params.resolution is None:
-        return result(image_data, None), findings, None  # the constructor already stopped (RA060)
+        return result(as_registered(entries), None), findings, None  # the constructor already stopped (RA060)
     min_reso, max_reso = params.min_bucket_reso, params.max_bucket_reso
     limits = None
     if params.enable_bucket:
         steps = params.bucket_reso_steps
         if steps == 0:
-            return result(image_data, None), findings, None
+            return result(as_registered(entries), None), findings, None
         min_reso, max_reso = adjust_min_max(min_reso, max_reso, steps)
         limits = (min_reso, max_reso, steps)
         if (min_reso, max_reso) != (params.min_bucket_reso, params.max_bucket_reso):
@@ -437,9 +438,9 @@ def _plan_dataset(ds: Dataset, opts: BalanceOptions, scan: ScanResult) -> tuple[
                        f"bucket_reso_steps {steps}; sd-scripts uses {min_reso}/{max_reso}"))
         res = params.resolution
         if min(res) < min_reso or max(res) > max_reso:
-            return result(image_data, None, limits), findings, None  # the constructor stopped (RA061)
+            return result(as_registered(entries), None, limits), findings, None  # the constructor stopped (RA061)
         if not params.bucket_no_upscale and min_reso <= 0:
-            return result(image_data, None, limits), findings, _add(
+            return result(as_registered(entries), None, limits), findings, _add(
                 findings, "build", "RA061", "ZeroDivisionError", where,
                 f"min_bucket_reso {params.min_bucket_reso}: sd-scripts divides by it while making buckets",
                 "Use --min_bucket_reso 256 (or any positive multiple of bucket_reso_steps).")
@@ -450,22 +451,26 @@ def _plan_dataset(ds: Dataset, opts: BalanceOptions, scan: ScanResult) -> tuple[
     crash: Crash | None = None
     # make_buckets: every registered image's size first (header, then Pillow), then its bucket
     sizes = []
-    for r in image_data.values():
-        size, from_cache = r.record.trained_size(suffix)
-        if not from_cache:
-            failure = _size_crash(r.record)
+    for record, _, is_reg, _ in entries.values():
+        probe = record.probe
+        if record.cache_sizes:
+            size, from_cache = record.trained_size(suffix)
+        else:  # (the common case, without a call)
+            size, from_cache = (probe.width, probe.height), False
+        if not from_cache and (probe.error_kind is not None or probe.size_via == "crash"):
+            failure = _size_crash(record)
             if failure is not None and crash is None:
                 exc, msg = failure
-                crash = _add(findings, "build", "RA063", exc, r.record.abs_path,
-                             f"registered {'reg' if r.is_reg else 'train'} image: reading its size raises {exc} "
+                crash = _add(findings, "build", "RA063", exc, record.abs_path,
+                             f"registered {'reg' if is_reg else 'train'} image: reading its size raises {exc} "
                              f"({msg}); sd-scripts stops while building the dataset")
         sizes.append((size, from_cache))
-    # one new record per image, each taking its old one's place (a million images are not held twice)
-    placed = image_data
+    # one record per image, each taking its entry's place (a million images are not held twice)
+    placed: dict = entries
     sized_all = crash is None  # a size that cannot be read stops the build before any bucket is chosen
     chosen: dict = {}  # (typed) size -> (bucket, resized): sizes repeat
-    for (key, r), (size, from_cache) in zip(image_data.items(), sizes):
-        bucket, resized = r.bucket, r.resized
+    for (key, (record, subset, is_reg, repeats)), (size, from_cache) in zip(entries.items(), sizes):
+        bucket = resized = None
         if sized_all:
             typed = (size, type(size[0]), type(size[1]))
             try:
@@ -475,11 +480,10 @@ def _plan_dataset(ds: Dataset, opts: BalanceOptions, scan: ScanResult) -> tuple[
                 bucket, resized = choice
             except BucketCrash as exc:
                 if crash is None:
-                    crash = _add(findings, "build", "RA063", "ZeroDivisionError", r.record.abs_path,
-                                 f"registered {'reg' if r.is_reg else 'train'} image: sd-scripts divides by zero "
+                    crash = _add(findings, "build", "RA063", "ZeroDivisionError", record.abs_path,
+                                 f"registered {'reg' if is_reg else 'train'} image: sd-scripts divides by zero "
                                  f"choosing its bucket ({exc}); it stops while building the dataset")
-        placed[key] = _registered(r.record, r.subset, r.is_reg, r.num_repeats, bucket, resized, size, from_cache,
-                                  r.load_error)
+        placed[key] = _registered(record, subset, is_reg, repeats, bucket, resized, size, from_cache, None)
     del sizes
     if crash is not None:
         return result(placed, None, limits), findings, crash
@@ -536,7 +540,12 @@ def _load_crash(plans: Sequence[DatasetPlan], opts: BalanceOptions, findings: li
     for p in plans:
         if not p.params.enable_bucket and not opts.cache_latents:
             findings += _unbucketed_size_findings(p.images, p.params.resolution, opts)
+        plain_size = p.params.enable_bucket or opts.cache_latents  # (no exact-size check at load)
         for r in p.images:
+            probe = r.record.probe
+            if plain_size and probe.load_error is None and probe.decode_error is None and probe.error_kind is None \
+                    and (r.bucket is None or r.bucket[0] != 0):
+                continue  # nothing for load_failure to find (the common case, checked without a call)
             failure = load_failure(r, p.params, opts)
             if failure is None:
                 continue

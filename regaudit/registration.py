@@ -64,7 +64,22 @@ def register(ds: Dataset) -> tuple[dict[str, Registered], int, int, list[tuple[I
     """DreamBoothDataset.__init__'s registration: train images at their folder's repeats, then the
     reg balancing loop. Returns image_data (path -> registration), the raw counts, the reg list and
     each reg image's effective repeats."""
-    image_data: dict[str, Registered] = {}
+    entries, *rest = registrations(ds)
+    return (as_registered(entries), *rest)  # type: ignore[return-value]
+
+
+Entry = tuple  # (ImageRecord, Subset, is_reg, effective repeats): a registration before its bucket
+
+
+def as_registered(entries: dict[str, Entry]) -> dict[str, Registered]:
+    return {key: _registered(img, s, is_reg, k, None, None, None, False, None)
+            for key, (img, s, is_reg, k) in entries.items()}
+
+
+def registrations(ds: Dataset) -> tuple[dict[str, Entry], int, int, list[tuple[ImageRecord, Subset]], list[int],
+                                         RegBalance | None]:
+    """register(), each registration as an Entry tuple (for a caller that makes its own records)."""
+    entries: dict[str, Entry] = {}
     num_train = num_reg = 0
     reg_list: list[tuple[ImageRecord, Subset]] = []
     for s in ds.subsets:
@@ -73,10 +88,11 @@ def register(ds: Dataset) -> tuple[dict[str, Registered], int, int, list[tuple[I
             reg_list.extend((img, s) for img in s.images)
         else:
             num_train += s.samples
+            k = s.num_repeats
             for img in s.images:
-                image_data[img.path] = _registered(img, s, False, s.num_repeats, None, None, None, False, None)
+                entries[img.path] = (img, s, False, k)
     repeats, reg = reg_repeats([s.num_repeats for _, s in reg_list], num_train)
     for (img, s), k in zip(reg_list, repeats):
         if k:
-            image_data[img.path] = _registered(img, s, True, k, None, None, None, False, None)  # same path: the later one replaces
-    return image_data, num_train, num_reg, reg_list, repeats, reg
+            entries[img.path] = (img, s, True, k)  # same path: the later one replaces
+    return entries, num_train, num_reg, reg_list, repeats, reg
