@@ -10,9 +10,8 @@ from __future__ import annotations
 import io
 import os
 import re
-from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 try:  # what hashlib.blake2b is, without hashlib's import of OpenSSL (milliseconds a warm run need not pay)
     from _blake2 import blake2b
@@ -66,8 +65,7 @@ def _hash_fn(kind: HashKind):
 
 
 @compact
-@dataclass(frozen=True, slots=True)
-class HashEntry:
+class HashEntry(NamedTuple):
     digest: str  # blake2b of the file bytes
     hash: int | None  # 64-bit perceptual hash of the stored pixels
     mirror: int | None  # of the stored pixels flipped left-right
@@ -88,8 +86,8 @@ class HashEntry:
 
     @classmethod
     def from_columns(cls, digest, h, m, u, error, fine) -> "HashEntry":
-        """``from_row`` of the row's six columns, made without the frozen dataclass's slower
-        ``__init__``: a warm run makes one per image."""
+        """``from_row`` of the row's six columns, made with the fast positional constructor: a
+        warm run makes one per image."""
         return cls.of(digest, None if h is None else h & _MASK64, None if m is None else m & _MASK64,  # type: ignore
                       None if u is None else u & _MASK64, error, _parse_fine(fine) if fine else _NO_FINE)
 

@@ -23,7 +23,6 @@ import re
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import Any
 
 from . import exif as _exif
@@ -67,7 +66,7 @@ def _pil():
 
 def _value(width, height, via, fmt, mode, transparency, orientation, file_size, error=None, error_kind=None,
            decode_error=None, decoded=False, load_error=None, load_error_kind=None) -> ImageProbe:
-    """An ImageProbe, made without the frozen dataclass's slower ``__init__`` (one per image)."""
+    """An ImageProbe, its values passed positionally to the fast constructor (one per image)."""
     return ImageProbe.of(width, height, via, fmt, mode, transparency, orientation, file_size, error,  # type: ignore
                          error_kind, decode_error, decoded, load_error, load_error_kind)
 
@@ -185,7 +184,7 @@ def _probe_pillow(src: Source, deep: bool) -> ImageProbe:
         probe = _from_pillow(src, deep, size, crash, im, pil_error, too_large)
     if probe.load_error_kind == "suspect":  # its end looks missing: decode it to be sure
         load_error = _verify_load(src)
-        probe = replace(probe, load_error=load_error, load_error_kind=_kind_of(load_error))
+        probe = probe._replace(load_error=load_error, load_error_kind=_kind_of(load_error))
     return probe
 
 

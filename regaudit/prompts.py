@@ -13,7 +13,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from enum import Enum
-from operator import attrgetter
+from typing import NamedTuple
 
 from . import caption_process as cp
 from .clip_tokens import TokenCounter, TokenizerStatus, status
@@ -53,8 +53,7 @@ class TextOptions:
 
 
 @compact
-@dataclass(frozen=True, slots=True)
-class Budget:
+class Budget(NamedTuple):
     """One image's caption against the token limit (compact: a scan makes one per image)."""
 
     path: str  # the image, absolute
@@ -77,20 +76,17 @@ class Budget:
 
     def at(self, path: str) -> Budget:
         """The same budget for another image with the same caption."""
-        return Budget.of(path, *_after_path(self))  # type: ignore[attr-defined]
+        return Budget.of(path, *self[1:])  # type: ignore[attr-defined]
 
     @property
     def worst(self) -> int | None:
         return max((n for _, n in self.seen), default=None)
 
 
-_after_path = attrgetter(*[f.name for f in dataclasses.fields(Budget)][1:])
-
-
 def _mk(path, source, text, tokens, seen=(), over=0, cut_tags=(), kept_tokens=None, shuffle_cut=None, n_flex=0,
         trigger=None, trigger_in_flex=False, mentions=(), crash=None, literal_braces=False, kts_count=0,
         suffix_cut=False) -> Budget:
-    """Budget(...) without the frozen dataclass's slower __init__ (one per image)."""
+    """Budget(...), its values passed positionally to the fast constructor (one per image)."""
     return Budget.of(path, source, text, tokens, seen, over, cut_tags, kept_tokens, shuffle_cut,  # type: ignore
                      n_flex, trigger, trigger_in_flex, mentions, crash, literal_braces, kts_count, suffix_cut)
 
@@ -225,26 +221,33 @@ def audit(datasets: tuple[Dataset, ...] | list[Dataset], options: TextOptions | 
     limit = enc.limit(options.max_token_length)
     counter = counter or shared_counter()
     texts = []
+    out_sets = []
     contexts = subset_contexts([[s.config for s in d.subsets] for d in datasets])
     for d, row in zip(datasets, contexts):
+        subsets = []
         for s, (trig, distinct, others) in zip(d.subsets, row):
             given = known.get(id(s)) if known is not None and not detail else None
             if given is None:
                 given = _budgets(s.images, s.config, enc, limit, counter, options, trig, others, detail)
             budgets = []
-            for img, b in zip(s.images, given):
+            counted: list | None = None  # the records with caption_tokens set, where one was not yet
+            for k, (img, b) in enumerate(zip(s.images, given)):
                 if b.path != img.abs_path:  # (a shared budget, or one made with the path as listed)
                     b = b.at(img.abs_path)
                 budgets.append(b)
-                if img.caption_tokens != b.tokens:
-                    # the count depends on the caption text alone: set on the record itself (it is the
-                    # same whatever the options), no copy of every record
-                    object.__setattr__(img, "caption_tokens", b.tokens)
+                if img.caption_tokens != b.tokens:  # (scan's records have them: then no copy is made)
+                    if counted is None:
+                        counted = list(s.images)
+                    counted[k] = img._replace(caption_tokens=b.tokens)
+            if counted is not None:
+                s = dataclasses.replace(s, images=tuple(counted))
             if not detail and any(b.over for b in budgets):
                 k = max(range(len(budgets)), key=lambda i: budgets[i].over)
                 budgets[k] = _budget(s.images[k], s.config, enc, limit, counter, options, trig, others, True)
             texts.append(SubsetText(s, d.index, trig, distinct, tuple(budgets)))
-    out_sets = list(datasets)
+            subsets.append(s)
+        out_sets.append(d if all(a is b for a, b in zip(subsets, d.subsets)) else
+                        dataclasses.replace(d, subsets=tuple(subsets)))
     st = status()
     partial = TextAudit(options, enc, limit, st, tuple(out_sets), tuple(texts), ())
     return dataclasses.replace(partial, findings=tuple(prompt_findings(partial)))

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .model import Dataset, ImageRecord, Subset, compact
 
 
 @compact
-@dataclass(frozen=True, slots=True)
-class Registered:
+class Registered(NamedTuple):
     record: ImageRecord
     subset: Subset
     is_reg: bool
