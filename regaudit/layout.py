@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from itertools import repeat
 from operator import attrgetter
 from pathlib import Path
 
@@ -26,6 +27,10 @@ OTHER_IMAGE_EXTENSIONS = frozenset({
     ".nef", ".arw", ".orf", ".raf", ".rw2", ".jp2",
 })
 CASE_INSENSITIVE_GLOB = os.name == "nt"
+# endings of files a listing has nothing to say about (captions, latent caches, notes): none is an
+# image extension in any case, so a name with one is skipped before its extension is looked at
+_QUIET = OTHER_CAPTION_EXTENSIONS + (".npz", ".json", ".toml", ".yaml", ".md")
+assert not {q.lower() for q in _QUIET} & (_GLOB_LOWER | OTHER_IMAGE_EXTENSIONS)
 _NESTED_WALK_LIMIT = 100_000  # entries looked at below one nested folder before giving up counting
 
 
@@ -189,6 +194,28 @@ class Absolute:
         whole = abs_head + name if abs_head.endswith("/") else abs_head + "/" + name
         return path if whole == path else whole
 
+    def all_of(self, paths: list[str]) -> list[str]:
+        """``[self(p) for p in paths]``, without a call per path where all are names in one folder
+        (a subset's listing)."""
+        if not paths or os.sep != "/" or os.altsep:
+            return [self(p) for p in paths]
+        first = paths[0]
+        i = first.rfind("/")
+        head = first[:i + 1]
+        n = len(head)
+        names = [p[n:] for p in paths]
+        if i < 1 or first[i - 1] == "/" or not all(map(str.startswith, paths, repeat(head))) \
+                or "/" in "".join(names) or not _ODD_NAMES.isdisjoint(names):
+            return [self(p) for p in paths]  # (not one folder's plain names: one by one)
+        abs_first = self(first)
+        abs_head = abs_first[:len(abs_first) - len(names[0])]
+        if abs_head == head:
+            return list(paths)  # already absolute and normal: the same strings
+        return [abs_head + name for name in names]
+
+
+_ODD_NAMES = frozenset({"", ".", ".."})
+
 
 @dataclass
 class FolderListing:
@@ -235,6 +262,8 @@ def list_subset(image_dir: str, case_insensitive: bool | None = None, caption_ex
         if name.endswith(GLOB_EXTENSIONS) and name[:1] != "." if not insensitive else is_globbed(name, True):
             found.add(prefix + name)  # = os.path.join(glob_dir, name); directories and dangling links too
             continue
+        if name.endswith(_QUIET) and name[:1] != "." and not _entry_is_dir(entry):
+            continue  # a caption or cache file (the common case): nothing to report, found without more
         is_dir = _entry_is_dir(entry)  # (asked only of what the glob leaves: nested folders)
         i = name.rfind(".")
         ext = name[i:] if i > 0 and name[:i].lstrip(".") else ""  # = os.path.splitext(name)[1]

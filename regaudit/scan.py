@@ -287,10 +287,10 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                     f"sd-scripts reads an image size from this latent cache file name and fails ({exc}): it stops "
                     f"while building the dataset"))
         shared: dict = {}  # one object for what repeats: extensions, class-token captions
-        absolute = Absolute()
+        abs_paths = Absolute().all_of(paths)
         record = ImageRecord.of  # type: ignore[attr-defined]
         budgets = []
-        for k, p in enumerate(paths):
+        for k, (p, abs_path) in enumerate(zip(paths, abs_paths)):
             probe, caption, n_tokens, budget = next(results)
             if n_tokens is not None:
                 remember(caption.text, n_tokens)
@@ -299,7 +299,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
             if caption.path is None:
                 caption = shared.setdefault(caption, caption)
             ext = p[p.rfind("."):]  # = os.path.splitext(p)[1] for a name the image glob matched
-            records.append(record(p, absolute(p), shared.setdefault(ext, ext), probe, caption, from_cache, n_tokens))
+            records.append(record(p, abs_path, shared.setdefault(ext, ext), probe, caption, from_cache, n_tokens))
         out_records = []
         for p in held_out:  # held out for validation: sd-scripts still reads their captions and sizes
             probe, caption, _, _ = next(results)

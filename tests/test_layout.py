@@ -137,3 +137,13 @@ def test_absolute_paths_of_a_listing_are_os_path_abspath(tmp_path, monkeypatch):
     cases += ["".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 8))) for _ in range(20000)]
     for p in cases:
         assert absolute(p) == os.path.abspath(p), p
+    # a whole listing at once: one folder's names (the common case), or anything else
+    heads = ["", "a/", "/x/", "./a/", "a//", "//", "/", "a/../b/", "c d/"]
+    names = ["y.png", "..", ".", "", "z.jpg", "q/r.png"]
+    for _ in range(3000):
+        head = rnd.choice(heads)
+        group = [head + rnd.choice(names[:1] + names[4:5]) for _ in range(rnd.randint(1, 4))]
+        if rnd.random() < 0.3:
+            group.append(rnd.choice(heads) + rnd.choice(names))
+        assert Absolute().all_of(group) == [os.path.abspath(p) for p in group], group
+    assert Absolute().all_of([]) == []
