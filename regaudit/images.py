@@ -34,7 +34,7 @@ HEAD_BYTES = 4096  # read at once: the headers of most JPEG/PNG/WebP files fit; 
 HUGE_PIXELS = 2 * headers.MAX_IMAGE_PIXELS  # Pillow raises DecompressionBombError above this
 
 # Pillow formats a file extension may legitimately hold.
-_EXT_FORMATS = {
+EXT_FORMATS = {
     ".png": {"PNG"},
     ".jpg": {"JPEG", "MPO"},
     ".jpeg": {"JPEG", "MPO"},
@@ -49,7 +49,7 @@ _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY
 
 
 def expected_formats(ext: str) -> set[str]:
-    return _EXT_FORMATS.get(ext.lower(), set())
+    return EXT_FORMATS.get(ext.lower(), set())
 
 
 def _pil():

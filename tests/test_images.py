@@ -262,3 +262,36 @@ def test_scan_balance_and_help_import_no_heavy_library(tmp_path):
         "print(sorted(m for m in ('numpy', 'scipy', 'imagehash', 'torch') if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_clean_images_short_way_says_what_the_long_way_says(monkeypatch):
+    """image_findings skips a plainly clean image before its checks; on random probes (clean ones
+    and each way of not being clean) the findings are those of the checks run on every image."""
+    import random
+
+    import regaudit.rules.files as files
+    from regaudit.model import Caption, CaptionSource, ImageProbe, ImageRecord, Subset, SubsetConfig
+
+    rnd = random.Random(7)
+    choices = {
+        "size_via": ["header", "pillow", "none", "crash"], "format": ["JPEG", "PNG", "WEBP", "MPO", "BMP", None],
+        "mode": ["RGB", "L", "P", "RGBA", "LA", "CMYK", "I;16", "1", None], "has_transparency": [False, True],
+        "exif_orientation": [None, 1, 3, 6], "error": [None, "size reads as 0x0"],
+        "error_kind": [None, "zero_bytes", "not_a_file", "unreadable", "header_crash", "no_size"],
+        "decode_error": [None, "OSError: broken"], "decoded": [False, True], "load_error": [None, "OSError: x"],
+        "load_error_kind": [None, "unopenable", "too_large", "truncated", "corrupt"],
+    }
+    images = []
+    for k in range(4000):
+        probe = ImageProbe(640, 480, "header", "JPEG", "RGB", False, None, 100)
+        for name in rnd.sample(sorted(choices), rnd.choice([0, 0, 1, 2])):
+            probe = probe._replace(**{name: rnd.choice(choices[name])})
+        ext = rnd.choice([".jpg", ".JPG", ".png", ".PNG", ".webp", ".jpeg", ".bmp", ".Jpg"])
+        cache = rnd.choice([(), (), (("_sd.npz", (640, 480)),), (("_sd.npz", (64, 48)),)])
+        images.append(ImageRecord(f"/d/{k}{ext}", f"/d/{k}{ext}", ext, probe,
+                                  Caption(CaptionSource.EMPTY, None, ""), cache))
+    sub = Subset(SubsetConfig("/d", False, 1, "x"), "/d", tuple(images))
+    short = list(files.image_findings(sub))
+    monkeypatch.setattr(files, "_CLEAN_ENDS", frozenset())  # every image the long way
+    assert short == list(files.image_findings(sub))
+    assert len(short) > 1000

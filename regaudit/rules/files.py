@@ -6,9 +6,9 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
-from ..images import HIGH_BIT_MODES, HUGE_PIXELS, expected_formats
+from ..images import EXT_FORMATS, HIGH_BIT_MODES, HUGE_PIXELS, expected_formats
 from ..layout import OTHER_CAPTION_EXTENSIONS
-from ..model import CaptionSource, Finding, Subset
+from ..model import CaptionSource, Finding, ImageProbe, Subset
 from .registry import rule
 
 _ORIENTATION = {
@@ -22,9 +22,20 @@ def _abs(path: str) -> str:
     return os.path.abspath(path)
 
 
+# a probe's last fields, from ``error`` on, when nothing went wrong (decoded by --deep or not)
+_ENDS_AT = ImageProbe._fields.index("error")
+assert ImageProbe._fields[_ENDS_AT:] == ("error", "error_kind", "decode_error", "decoded", "load_error", "load_error_kind")
+_CLEAN_ENDS = frozenset({(None, None, None, False, None, None), (None, None, None, True, None, None)})
+_FORMAT_OK = frozenset((fmt, e) for ext, fmts in EXT_FORMATS.items() for fmt in fmts for e in (ext, ext.upper()))
+
+
 def image_findings(subset: Subset) -> Iterator[Finding]:
+    clean, ends_at, format_ok = _CLEAN_ENDS, _ENDS_AT, _FORMAT_OK
     for img in subset.images:
         p = img.probe
+        if p[ends_at:] in clean and (p.mode == "RGB" or p.mode == "L") and not p.has_transparency \
+                and p.exif_orientation in (None, 1) and (p.format, img.ext) in format_ok and not img.cache_sizes:
+            continue  # nothing to say about this image (the common case, checked first)
         where = img.abs_path
         kind = p.error_kind
         if kind == "zero_bytes":
