@@ -218,9 +218,9 @@ class TokenCounter:
         self._bang: dict[str, int] = {}
         self.available = status().available
 
-    def remember(self, text: str, n: int) -> None:
-        """A count made elsewhere (a worker process) for ``text``, plain (no '!' padding)."""
-        self._plain[text] = n
+    def remember(self, counted) -> None:
+        """Counts made elsewhere (a worker process): (text, count) pairs, plain (no '!' padding)."""
+        self._plain.update(counted)
 
     def count(self, text: str, bang_is_pad: bool = False) -> int | None:
         if not self.available:

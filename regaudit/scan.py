@@ -8,6 +8,7 @@ import glob
 import os
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from itertools import repeat
 
 from . import images as _images
 from .captions import normalize_extension, read_caption
@@ -22,7 +23,6 @@ from .model import (
     Finding,
     Ignored,
     IgnoreReason,
-    ImageProbe,
     ImageRecord,
     ScanResult,
     Severity,
@@ -33,7 +33,7 @@ from .parallel import map_parts
 from .prompts import TextOptions, part_budgets, shared_counter, subset_contexts
 from .prompts import audit as audit_captions
 from .rules import rule
-from .rules.files import caption_findings, image_findings
+from .rules.files import caption_findings, record_findings
 
 Progress = Callable[[int, int], None]  # (done, total)
 _PARALLEL_MIN = 1500  # below this, starting worker processes costs more than it saves
@@ -104,52 +104,58 @@ def load_specs(train: str | None = None, reg: str | None = None, dataset_config:
 _NOT_READ = Caption(CaptionSource.EMPTY, None, None)
 
 
-class _Read:
-    """An image as a caption budget sees it: its caption and path."""
-
-    __slots__ = ("caption", "abs_path")
-
-    def __init__(self, caption: Caption, abs_path: str) -> None:
-        self.caption = caption
-        self.abs_path = abs_path
-
-
-def _work_part(part: tuple) -> list[tuple[ImageProbe, Caption, int | None, object]]:
-    """Probe, caption, the caption's CLIP token count (None: not counted) and caption budget (None:
-    not worked out) of each image of one part (images of one subset). Counting and budgeting here,
-    where the caption was read, spreads that work over the worker processes; the caption audit
-    finds it done."""
-    paths, ext, tokens, wildcard, deep, context = part
+def _work_part(part: tuple) -> tuple[list[ImageRecord], list, list[Finding], list[tuple[str, int]]]:
+    """The records of one part's images (images of one subset), their caption budgets (None: not
+    worked out), the findings on them and the (caption, CLIP token count) pairs counted. All of it
+    is made here, where the files are read, to spread the work over the worker processes; the
+    caller only gathers it, and the caption audit finds the budgets done."""
+    paths, ext, tokens, wildcard, deep, context, cached, held, suffix = part
+    abs_paths = Absolute().all_of(paths)
+    record = ImageRecord.of  # type: ignore[attr-defined]
+    shared: dict = {}  # one object for what repeats: extensions, class-token captions
+    sizes = cached if cached is not None else repeat(None)
+    records = []
     if deep is None:  # listing only: the caller decodes the images itself
         stat_probe = _images.stat_probe
-        return [(stat_probe(p), _NOT_READ, None, None) for p in paths]
+        for p, abs_path, size in zip(paths, abs_paths, sizes):
+            e = p[p.rfind("."):]
+            records.append(record(p, abs_path, shared.setdefault(e, e), stat_probe(p), _NOT_READ,
+                                  ((suffix, size),) if size is not None else (), None))
+        return records, [None] * len(paths), [], []
     probe = _images.probe
     count = shared_counter().count
-    probes, captions, counts = [], [], []
-    for p in paths:
+    counted = []
+    for p, abs_path, size in zip(paths, abs_paths, sizes):
         caption = read_caption(p, ext, tokens, wildcard)
-        probes.append(probe(p, deep))
-        captions.append(caption)
-        counts.append(None if caption.text is None else count(caption.text))
-    if context is None:
-        budgets: list = [None] * len(paths)
-    else:  # (made with the path as listed; the audit puts each budget on its record's absolute path)
+        if caption.path is None:
+            caption = shared.setdefault(caption, caption)
+        n_tokens = None
+        if caption.text is not None and not held:  # (held-out images train on nothing)
+            n_tokens = count(caption.text)
+            counted.append((caption.text, n_tokens))
+        e = p[p.rfind("."):]  # = os.path.splitext(p)[1] for a name the image glob matched
+        records.append(record(p, abs_path, shared.setdefault(e, e), probe(p, deep), caption,
+                              ((suffix, size),) if size is not None else (), n_tokens))
+    if held:
+        return records, [None] * len(paths), [], []
+    budgets: list = [None] * len(paths)
+    if context is not None:
         sc, options, trig, others = context
-        budgets = part_budgets([_Read(c, p) for c, p in zip(captions, paths)], sc, options, trig, others)
-    return list(zip(probes, captions, counts, budgets))
+        budgets = part_budgets(records, sc, options, trig, others)
+    return records, budgets, list(record_findings(records)), counted
 
 
 def _part_size(part: tuple) -> int:
     return len(part[0])
 
 
-def _drain(parts: list[list]):
-    """The items of ``parts`` in order, each part let go once read (a million results are never
-    held twice)."""
+def _drain(parts: list):
+    """The results of ``parts`` in order, each let go once read (a million results are never held
+    twice)."""
     for k in range(len(parts)):
         part = parts[k]
         parts[k] = None  # type: ignore[call-overload]
-        yield from part
+        yield part
         del part
 
 
@@ -251,13 +257,31 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
         for ks, row in zip(members.values(), subset_contexts([[kept[k][1] for k in ks] for ks in members.values()])):
             for k, (trig, _, others) in zip(ks, row):
                 contexts[k] = (kept[k][1], text_options, trig, others)
+    # latent cache file names that set sizes: on the whole sorted listing, before any validation
+    # split, as sd-scripts does (a folder without a '.npz' file, whose name the glob reads
+    # literally, has none)
+    caches: list = []  # per kept subset: (sizes of its train paths or None, the cache error or None)
+    for _, sc, paths, _, held_out, has_npz in kept:
+        sizes = error = None
+        if latents_suffix is not None and not sc.cache_info and (has_npz or glob.has_magic(sc.image_dir)):
+            try:
+                listed = sorted(paths + held_out)
+                by_path = dict(zip(listed, cache_sizes(sc.image_dir, listed, latents_suffix)))
+                sizes = [by_path[p] for p in paths]
+            except CacheNameError as exc:
+                error = exc
+        caches.append((sizes, error))
     # the work, in parts of _CHUNK images of one subset: one tuple per part, not per image
     mode = None if listing_only else deep
     parts = []
-    for (_, sc, paths, _, held_out, _), context in zip(kept, contexts):
-        for group, ctx in ((paths, context), (held_out, None)):  # (held-out images train on nothing)
-            parts += [(group[i:i + _CHUNK], sc.caption_extension, sc.class_tokens, sc.enable_wildcard, mode, ctx)
-                      for i in range(0, len(group), _CHUNK)]
+    counts: list[tuple[int, int]] = []  # per kept subset: how many parts of its images, of its held-out ones
+    for (_, sc, paths, _, held_out, _), context, (sizes, _) in zip(kept, contexts, caches):
+        common = (sc.caption_extension, sc.class_tokens, sc.enable_wildcard, mode)
+        parts += [(paths[i:i + _CHUNK], *common, context, None if sizes is None else sizes[i:i + _CHUNK], False,
+                   latents_suffix) for i in range(0, len(paths), _CHUNK)]
+        parts += [(held_out[i:i + _CHUNK], *common, None, None, True, latents_suffix)
+                  for i in range(0, len(held_out), _CHUNK)]
+        counts.append((-(-len(paths) // _CHUNK), -(-len(held_out) // _CHUNK)))
     n_images = sum(len(p[0]) for p in parts)
     parallel = not listing_only and n_images >= _PARALLEL_MIN
     # the tokenizer (tens of ms to load) counts captions in every process: loaded once, here, before
@@ -268,47 +292,35 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
 
     by_dataset: dict[int, list[Subset]] = defaultdict(list)
     known: dict[int, list] = {}  # id(subset) -> its caption budgets
-    remember = None if counter is None else counter.remember  # (the captions view counts them again)
     for k_subset, (ds_index, sc, paths, names, held_out, has_npz) in enumerate(kept):
         kept[k_subset] = None  # type: ignore[call-overload]  # its listing (every name) goes with this round
-        records = []
         cache_error = None
-        cached: list = [None] * len(paths)
-        # (a folder without a '.npz' file, whose name the glob reads literally, has no cache file)
-        if latents_suffix is not None and not sc.cache_info and (has_npz or glob.has_magic(sc.image_dir)):
-            try:  # on the whole sorted listing, before any validation split, as sd-scripts does
-                listed = sorted(paths + held_out)
-                by_path = dict(zip(listed, cache_sizes(sc.image_dir, listed, latents_suffix)))
-                cached = [by_path[p] for p in paths]
-            except CacheNameError as exc:
-                cache_error = str(exc)
-                findings.append(rule("RA076").finding(
-                    os.path.abspath(exc.npz_path),
-                    f"sd-scripts reads an image size from this latent cache file name and fails ({exc}): it stops "
-                    f"while building the dataset"))
-        shared: dict = {}  # one object for what repeats: extensions, class-token captions
-        abs_paths = Absolute().all_of(paths)
-        record = ImageRecord.of  # type: ignore[attr-defined]
-        budgets = []
-        for k, (p, abs_path) in enumerate(zip(paths, abs_paths)):
-            probe, caption, n_tokens, budget = next(results)
-            if n_tokens is not None:
-                remember(caption.text, n_tokens)
-            budgets.append(budget)
-            from_cache = ((latents_suffix, cached[k]),) if cached[k] is not None else ()
-            if caption.path is None:
-                caption = shared.setdefault(caption, caption)
-            ext = p[p.rfind("."):]  # = os.path.splitext(p)[1] for a name the image glob matched
-            records.append(record(p, abs_path, shared.setdefault(ext, ext), probe, caption, from_cache, n_tokens))
-        out_records = []
-        for p in held_out:  # held out for validation: sd-scripts still reads their captions and sizes
-            probe, caption, _, _ = next(results)
-            out_records.append(ImageRecord(p, os.path.abspath(p), os.path.splitext(p)[1], probe, caption, ()))
+        error = caches[k_subset][1]
+        if error is not None:
+            cache_error = str(error)
+            findings.append(rule("RA076").finding(
+                os.path.abspath(error.npz_path),
+                f"sd-scripts reads an image size from this latent cache file name and fails ({error}): it stops "
+                f"while building the dataset"))
+        records: list[ImageRecord] = []
+        budgets: list = []
+        on_images: list[Finding] = []
+        n_parts, n_held = counts[k_subset]
+        for _ in range(n_parts):
+            part_records, part_budgets_, part_findings, counted = next(results)
+            records += part_records
+            budgets += part_budgets_
+            on_images += part_findings
+            if counter is not None:
+                counter.remember(counted)  # (the captions view counts them again)
+        out_records: list[ImageRecord] = []  # held out for validation: sd-scripts still reads their captions and sizes
+        for _ in range(n_held):
+            out_records += next(results)[0]
         subset = Subset(sc, os.path.abspath(sc.image_dir), tuple(records), cache_error, tuple(out_records))
         by_dataset[ds_index].append(subset)
         if not listing_only:
             known[id(subset)] = budgets
-            findings += image_findings(subset)
+            findings += on_images
             findings += caption_findings(subset, names)
 
     datasets = []

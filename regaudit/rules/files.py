@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 
 from ..images import EXT_FORMATS, HIGH_BIT_MODES, HUGE_PIXELS, expected_formats
 from ..layout import OTHER_CAPTION_EXTENSIONS
-from ..model import CaptionSource, Finding, ImageProbe, Subset
+from ..model import CaptionSource, Finding, ImageProbe, ImageRecord, Subset
 from .registry import rule
 
 _ORIENTATION = {
@@ -30,8 +30,13 @@ _FORMAT_OK = frozenset((fmt, e) for ext, fmts in EXT_FORMATS.items() for fmt in 
 
 
 def image_findings(subset: Subset) -> Iterator[Finding]:
+    return record_findings(subset.images)
+
+
+def record_findings(images: Iterable[ImageRecord]) -> Iterator[Finding]:
+    """image_findings of some of a subset's images (a part, in a worker process)."""
     clean, ends_at, format_ok = _CLEAN_ENDS, _ENDS_AT, _FORMAT_OK
-    for img in subset.images:
+    for img in images:
         p = img.probe
         if p[ends_at:] in clean and (p.mode == "RGB" or p.mode == "L") and not p.has_transparency \
                 and p.exif_orientation in (None, 1) and (p.format, img.ext) in format_ok and not img.cache_sizes:
