@@ -316,6 +316,73 @@ def _forked(fn: Callable[[T], R], parts: list[T], n_workers: int, finish: _Finis
             claims.writer.join()
 
 
+class Background:
+    """``fn(arg)`` worked out in a forked child while this process does something else (Linux);
+    ``result()`` gives it. Where no child can be forked, or the child fails or dies, ``result()``
+    works it out here (its exception, if any, is then this process's own)."""
+
+    def __init__(self, fn: Callable[[T], R], arg: T) -> None:
+        self.fn, self.arg = fn, arg
+        self.pid: int | None = None
+        self.fd: int | None = None
+        if not (hasattr(os, "fork") and sys.platform.startswith("linux")):
+            return
+        owner = os.getpid()
+        r, w = os.pipe()
+        _widen(w)
+        try:
+            pid = os.fork()
+        except OSError:  # no process to spare: worked out here, when asked
+            os.close(r)
+            os.close(w)
+            return
+        if pid == 0:  # the child
+            code = 0
+            try:
+                os.close(r)
+                _die_with_parent(owner)
+                try:
+                    msg = (True, fn(arg))
+                except Exception:
+                    msg = (False, None)
+                _send(w, msg)
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(w)
+        self.pid, self.fd = pid, r
+
+    def result(self) -> R:
+        if self.fd is not None:
+            try:
+                ok, value = _receive_one(self.fd)  # type: ignore[misc]
+                if ok:
+                    return value
+            except (EOFError, OSError):
+                pass
+            finally:
+                self.close()
+        return self.fn(self.arg)
+
+    def close(self) -> None:
+        """Stop the child (if it still runs) and reap it."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        if self.pid is not None:
+            pid, self.pid = self.pid, None
+            if not _reaped(pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                try:
+                    os.waitpid(pid, 0)
+                except ChildProcessError:
+                    pass
+
+
 def _widen(fd: int) -> None:
     """A 1 MiB pipe (Linux's F_SETPIPE_SZ): a worker's results for a part fit without waiting for
     this process to finish its own part and read them."""

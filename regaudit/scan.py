@@ -29,7 +29,7 @@ from .model import (
     Subset,
     SubsetConfig,
 )
-from .parallel import map_parts
+from .parallel import Background, map_parts
 from .prompts import TextOptions, part_budgets, shared_counter, subset_contexts
 from .prompts import audit as audit_captions
 from .rules import rule
@@ -145,6 +145,12 @@ def _work_part(part: tuple) -> tuple[list[ImageRecord], list, list[Finding], lis
     return records, budgets, list(record_findings(records)), counted
 
 
+def _list_folders(job: tuple) -> dict:
+    """list_subset of each (folder, caption extension)."""
+    wanted, case_insensitive = job
+    return {(d, ext): list_subset(d, case_insensitive, ext) for d, ext in wanted}
+
+
 def _part_size(part: tuple) -> int:
     return len(part[0])
 
@@ -169,6 +175,19 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     is the latent cache suffix whose file names set sizes (None: the trainer installs no strategy).
     ``text``: the text-encoder options the captions are measured against (default: train_network's)."""
     jobs = jobs if jobs is not None else (os.cpu_count() or 1)
+    counter = None
+    listed: dict[tuple[str, str], object] = {}
+    if not listing_only:
+        # the subset folders are listed in a child process while this one loads the tokenizer (tens
+        # of ms, holding the interpreter): loaded here, before the workers are forked, they have it too
+        wanted = list(dict.fromkeys((sc.image_dir, sc.caption_extension) for spec in specs for sc in spec.subsets
+                                    if sc.num_repeats >= 1))
+        pending = Background(_list_folders, (wanted, case_insensitive))
+        try:
+            counter = shared_counter()
+            listed = pending.result()
+        finally:
+            pending.close()
     ignored: list[Ignored] = []
     findings: list[Finding] = []
     kept: list[tuple[int, SubsetConfig, list[str], frozenset[str], list[str], bool]] = []
@@ -206,7 +225,8 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                     abs_dir, f"folder is configured twice in dataset {spec.index}; the later ({role}) "
                              f"entry is ignored and the first one is used"))
                 continue
-            listing = list_subset(sc.image_dir, case_insensitive, sc.caption_extension)
+            listing = listed.get((sc.image_dir, sc.caption_extension)) or \
+                list_subset(sc.image_dir, case_insensitive, sc.caption_extension)
             ignored += listing.ignored
             findings += listing.findings
             if not listing.images and spec.params.validation_split > 0 and not sc.is_reg and \
@@ -284,9 +304,6 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
         counts.append((-(-len(paths) // _CHUNK), -(-len(held_out) // _CHUNK)))
     n_images = sum(len(p[0]) for p in parts)
     parallel = not listing_only and n_images >= _PARALLEL_MIN
-    # the tokenizer (tens of ms to load) counts captions in every process: loaded once, here, before
-    # the workers are forked, they have it too (a listing counts nothing: no tokenizer)
-    counter = None if listing_only else shared_counter()
     done_parts = map_parts(_work_part, parts, jobs if parallel else 1, progress, _part_size)
     results = _drain(done_parts)
 

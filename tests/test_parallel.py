@@ -73,3 +73,41 @@ def test_more_parts_than_the_claims_pipe_holds(monkeypatch):
     monkeypatch.setattr(parallel, "_widen", small)
     parts = [[i] for i in range(3000)]
     assert map_parts(_square_part, list(parts), 3) == [[i * i] for i in range(3000)]
+
+
+def _pid_and_double(x):
+    return os.getpid(), 2 * x
+
+
+def _fails_in_child(x):
+    if os.getpid() != OWNER:
+        raise ValueError("only in the child")
+    return x
+
+
+def _dies_in_child(x):
+    if os.getpid() != OWNER:
+        os._exit(5)
+    return x
+
+
+@linux
+def test_background_work_is_done_in_a_child():
+    from regaudit.parallel import Background
+
+    pid, value = Background(_pid_and_double, 21).result()
+    assert value == 42 and pid != os.getpid()
+
+
+@pytest.mark.parametrize("fn", [_fails_in_child, _dies_in_child])
+def test_background_work_a_child_could_not_finish_is_done_here(fn):
+    from regaudit.parallel import Background
+
+    assert Background(fn, 7).result() == 7
+
+
+def test_background_error_is_raised_here():
+    from regaudit.parallel import Background
+
+    with pytest.raises(KeyError):
+        Background(_always_fails, [3]).result()
