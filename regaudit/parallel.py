@@ -17,7 +17,7 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
@@ -228,10 +228,19 @@ def _forked(fn: Callable[[T], R], parts: list[T], n_workers: int, finish: _Finis
     to a slower one; results come back through a pipe each. A part whose worker failed or died is
     worked here again (its exception, if any, is then this process's own)."""
     n = len(parts)
-    owner = os.getpid()
     claims = _Claims(n)
-    readers: list[int] = []
-    pids: list[int] = []
+    children: dict[int, _Child] = {}  # by the descriptor its results come through
+
+    def work(w: int) -> None:  # in a worker
+        os.close(claims.w)
+        for fd in children:
+            os.close(fd)
+        while (k := claims.take()) is not None:
+            try:
+                _send(w, (k, True, fn(parts[k])))
+            except Exception:
+                _send(w, (k, False, None))  # the parent works it again and raises, if it does
+        _send(w, None)
 
     def receive(fd: int) -> bool:
         """Take one message; False once the worker is through (or gone)."""
@@ -251,46 +260,25 @@ def _forked(fn: Callable[[T], R], parts: list[T], n_workers: int, finish: _Finis
     gc.freeze()
     try:
         for _ in range(n_workers):
-            r, w = os.pipe()
-            _widen(w)
-            pid = os.fork()
-            if pid == 0:  # the worker
-                code = 0
-                try:
-                    os.close(r)
-                    os.close(claims.w)
-                    for fd in readers:
-                        os.close(fd)
-                    _die_with_parent(owner)
-                    while (k := claims.take()) is not None:
-                        try:
-                            _send(w, (k, True, fn(parts[k])))
-                        except Exception:
-                            _send(w, (k, False, None))  # the parent works it again and raises, if it does
-                    _send(w, None)
-                except BaseException:
-                    code = 1
-                finally:
-                    os._exit(code)
-            os.close(w)
-            readers.append(r)
-            pids.append(pid)
+            child = _Child.fork(work)
+            if child is not None:
+                children[child.fd] = child  # type: ignore[index]
         claims.start()
         poller = select.poll()
-        for fd in readers:
+        for fd in children:
             poller.register(fd, select.POLLIN)
-        open_readers = set(readers)
+        open_fds = set(children)
 
         def drain(timeout: int | None) -> None:
             for fd, _ in poller.poll(timeout):
-                if fd in open_readers and not receive(fd):
-                    open_readers.discard(fd)
+                if fd in open_fds and not receive(fd):
+                    open_fds.discard(fd)
                     poller.unregister(fd)
 
         while (k := claims.take()) is not None:
             finish(k, fn(parts[k]))
             drain(0)
-        while open_readers:
+        while open_fds:
             drain(None)
         for k in range(n):
             if not finish.done[k]:  # its worker failed on it or died with it
@@ -298,22 +286,33 @@ def _forked(fn: Callable[[T], R], parts: list[T], n_workers: int, finish: _Finis
         return finish.results
     finally:
         gc.unfreeze()
-        for fd in readers:
-            os.close(fd)
+        for child in children.values():  # through by now, or stopped here: never left behind
+            child.close()
         os.close(claims.r)
-        for pid in pids:  # through by now, or stopped here: never left behind
-            if _reaped(pid):
-                continue
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
         if claims.writer is not None:
             claims.writer.join()
+
+
+def alternate(fn: Callable[[int], R], n: int) -> Iterator[R]:
+    """``fn(0), fn(1), ..., fn(n - 1)``, in order, as they are ready: on Linux a forked child works
+    out the odd ones (sending each as soon as it is done) while this process works out the even
+    ones, so two cores share the work and few results wait at once. A result the child could not
+    give (it failed or died) is worked out here."""
+
+    def odd_ones(w: int) -> None:
+        for k in range(1, n, 2):
+            try:
+                _send(w, (k, True, fn(k)))
+            except Exception:
+                _send(w, (k, False, None))
+
+    child = _Child.fork(odd_ones) if n >= 2 else None
+    try:
+        for k in range(n):
+            yield child.take(k, fn) if child is not None and k % 2 else fn(k)
+    finally:
+        if child is not None:
+            child.close()
 
 
 class Background:
@@ -323,47 +322,79 @@ class Background:
 
     def __init__(self, fn: Callable[[T], R], arg: T) -> None:
         self.fn, self.arg = fn, arg
-        self.pid: int | None = None
-        self.fd: int | None = None
+
+        def work(w: int) -> None:
+            try:
+                msg = (0, True, fn(arg))
+            except Exception:
+                msg = (0, False, None)
+            _send(w, msg)
+
+        self.child = _Child.fork(work)
+
+    def result(self) -> R:
+        if self.child is None:
+            return self.fn(self.arg)
+        try:
+            return self.child.take(0, lambda _: self.fn(self.arg))
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the child (if it still runs) and reap it."""
+        if self.child is not None:
+            self.child.close()
+
+
+class _Child:
+    """A forked child that sends (k, ok, result) messages in order through a pipe; what it cannot
+    give is worked out here."""
+
+    def __init__(self, pid: int, fd: int) -> None:
+        self.pid: int | None = pid
+        self.fd: int | None = fd
+
+    @classmethod
+    def fork(cls, body: Callable[[int], None]) -> _Child | None:
+        """A child running ``body(pipe's write end)`` (None where none can be forked: not Linux, or no
+        process to spare)."""
         if not (hasattr(os, "fork") and sys.platform.startswith("linux")):
-            return
+            return None
         owner = os.getpid()
         r, w = os.pipe()
         _widen(w)
         try:
             pid = os.fork()
-        except OSError:  # no process to spare: worked out here, when asked
+        except OSError:
             os.close(r)
             os.close(w)
-            return
+            return None
         if pid == 0:  # the child
             code = 0
             try:
                 os.close(r)
                 _die_with_parent(owner)
-                try:
-                    msg = (True, fn(arg))
-                except Exception:
-                    msg = (False, None)
-                _send(w, msg)
+                body(w)
             except BaseException:
                 code = 1
             finally:
                 os._exit(code)
         os.close(w)
-        self.pid, self.fd = pid, r
+        return cls(pid, r)
 
-    def result(self) -> R:
+    def take(self, k: int, fn: Callable[[int], R]) -> R:
+        """The child's result ``k`` (the next it sends), or ``fn(k)`` worked out here."""
         if self.fd is not None:
             try:
-                ok, value = _receive_one(self.fd)  # type: ignore[misc]
-                if ok:
-                    return value
+                msg = _receive_one(self.fd)
             except (EOFError, OSError):
-                pass
-            finally:
+                msg = None
+            if isinstance(msg, tuple) and len(msg) == 3 and msg[0] == k:
+                if msg[1]:
+                    return msg[2]
+            else:  # gone, or out of step: this process does the rest
                 self.close()
-        return self.fn(self.arg)
+        return fn(k)
 
     def close(self) -> None:
         """Stop the child (if it still runs) and reap it."""

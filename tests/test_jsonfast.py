@@ -91,3 +91,21 @@ def test_a_row_with_the_wrong_number_of_values_is_refused():
 
     with pytest.raises(ValueError):
         dumps({"images": Rows(("a", "b"), lambda t: t, [(1, 2), (3,)])})
+
+
+def test_many_rounds_shared_with_a_child_give_the_same_text():
+    """From _ROUNDS_TO_SHARE rounds on, a forked child writes every other round: same text, and a
+    bad row in one of its rounds still fails here."""
+    import pytest
+
+    n = jsonfast._ROUNDS_TO_SHARE * jsonfast._ROWS_AT_ONCE + 5
+    items = [(f"/x/{k}\"\\.png", [k % 4, 3] if k % 3 else None, k % 2 == 0, k / 3) for k in range(n)]
+    keys = ("path", "size", "ok", "ratio")
+    expected = json.dumps({"rows": [dict(zip(keys, t)) for t in items]}, indent=2, ensure_ascii=False)
+    out = io.StringIO()
+    write({"rows": Rows(keys, lambda t: t, items)}, out)
+    assert out.getvalue() == expected
+    at = 7 * jsonfast._ROWS_AT_ONCE + 3  # in round 7, an odd one: the child's
+    bad = items[:at] + [(1, 2)] + items[at + 1:]
+    with pytest.raises(ValueError):
+        dumps({"rows": Rows(keys, lambda t: t, bad)})

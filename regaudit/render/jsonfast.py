@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain
+
+from ..parallel import alternate
 from typing import Any, TextIO
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -110,19 +112,28 @@ def _rows(obj: Rows, level: int, out: list[str], flush: Callable[[], None] | Non
 
     items = obj.items
     fn = obj.fn
-    first = True
-    for start in range(0, len(items), _ROWS_AT_ONCE):
-        rows = [fn(item) for item in items[start:start + _ROWS_AT_ONCE]]
+    n_items = len(items)
+
+    def render(k: int) -> str:
+        """The text of round ``k`` (the first opens the list)."""
+        rows = [fn(item) for item in items[k * _ROWS_AT_ONCE:(k + 1) * _ROWS_AT_ONCE]]
         if set(map(len, rows)) != {len(keys)}:
             raise ValueError(f"a row of {len(keys)} keys has another number of values")
         texts = [_column(col, flat, value_text) for col in zip(*rows)]
-        pieces = _round_pieces(keys, level, len(rows), first).copy()
+        pieces = _round_pieces(keys, level, len(rows), k == 0).copy()
         pieces[1::2] = list(chain.from_iterable(zip(*texts)))  # row by row
-        out.append("".join(pieces))
-        first = False
+        return "".join(pieces)
+
+    rounds = -(-n_items // _ROWS_AT_ONCE)
+    # many rounds: a forked child writes every other one meanwhile (two cores, the same text)
+    for text in (alternate(render, rounds) if rounds >= _ROUNDS_TO_SHARE else map(render, range(rounds))):
+        out.append(text)
         if flush is not None:
             flush()
     out.append("\n" + " " * (_INDENT * level) + "]")
+
+
+_ROUNDS_TO_SHARE = 8  # from this many rounds on, sharing them with a child pays for starting it
 
 
 _STR_SEP = json.encoder.encode_basestring(_SEP)[1:-1]  # type: ignore[attr-defined]  # how _SEP is escaped
