@@ -13,6 +13,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from enum import Enum
+from operator import attrgetter
 from typing import NamedTuple
 
 from . import caption_process as cp
@@ -229,19 +230,13 @@ def audit(datasets: tuple[Dataset, ...] | list[Dataset], options: TextOptions | 
             given = known.get(id(s)) if known is not None and not detail else None
             if given is None:
                 given = _budgets(s.images, s.config, enc, limit, counter, options, trig, others, detail)
-            budgets = []
-            counted: list | None = None  # the records with caption_tokens set, where one was not yet
-            for k, (img, b) in enumerate(zip(s.images, given)):
-                if b.path != img.abs_path:  # (a shared budget, or one made with the path as listed)
-                    b = b.at(img.abs_path)
-                budgets.append(b)
-                if img.caption_tokens != b.tokens:  # (scan's records have them: then no copy is made)
-                    if counted is None:
-                        counted = list(s.images)
-                    counted[k] = img._replace(caption_tokens=b.tokens)
-            if counted is not None:
-                s = dataclasses.replace(s, images=tuple(counted))
-            if not detail and any(b.over for b in budgets):
+            # each budget on its image's path (a shared budget has the first image's)
+            budgets = [b if b.path == path else b.at(path) for b, path in zip(given, map(_ABS_PATH, s.images))]
+            tokens = list(map(_TOKENS, budgets))
+            if list(map(_CAPTION_TOKENS, s.images)) != tokens:  # (scan's records have them: no copy then)
+                s = dataclasses.replace(s, images=tuple(img if img.caption_tokens == n else img._replace(caption_tokens=n)
+                                                        for img, n in zip(s.images, tokens)))
+            if not detail and any(map(_OVER, budgets)):
                 k = max(range(len(budgets)), key=lambda i: budgets[i].over)
                 budgets[k] = _budget(s.images[k], s.config, enc, limit, counter, options, trig, others, True)
             texts.append(SubsetText(s, d.index, trig, distinct, tuple(budgets)))
@@ -253,6 +248,10 @@ def audit(datasets: tuple[Dataset, ...] | list[Dataset], options: TextOptions | 
     return dataclasses.replace(partial, findings=tuple(prompt_findings(partial)))
 
 
+_ABS_PATH = attrgetter("abs_path")
+_TOKENS = attrgetter("tokens")
+_OVER = attrgetter("over")
+_CAPTION_TOKENS = attrgetter("caption_tokens")
 _SHARED: list[TokenCounter] = []
 
 

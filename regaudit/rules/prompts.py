@@ -119,8 +119,12 @@ def _reg_mentions(st) -> Iterator[Finding]:
 
 def _duplicates(st) -> Iterator[Finding]:
     s = st.subset
-    texts = Counter(" ".join(b.text.lower().split()) for b in st.budgets
-                    if b.source is CaptionSource.FILE and b.text and b.text.strip())
+    # (the same caption read twice is counted twice, but normalised once)
+    raw = Counter(b.text for b in st.budgets if b.source is CaptionSource.FILE and b.text)
+    texts: Counter[str] = Counter()
+    for text, n in raw.items():
+        if text.strip():
+            texts[" ".join(text.lower().split())] += n
     shared = {t: n for t, n in texts.items() if n > 1}
     if shared:
         images = sum(shared.values())
