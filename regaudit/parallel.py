@@ -1,6 +1,12 @@
-"""Run a per-item function over many items in worker processes, in chunks, keeping order (on
-Linux, workers forked from this process take parts from one pipe of part numbers; elsewhere a
-process pool).
+"""Work shared with other processes, results in order:
+
+- ``map_parts`` / ``map_chunks``: a function over many parts (on Linux, workers forked from this
+  process take parts from one pipe of part numbers while this one works too; elsewhere a
+  process pool);
+- ``alternate``: a sequence of results, every other one worked out by a forked child;
+- ``Background``: one result worked out by a forked child while this process does something else.
+
+Whatever a child could not give (it failed or died) is worked out in this process instead.
 
 Workers never outlive regaudit: each asks Linux to kill it when its parent dies
 (``PR_SET_PDEATHSIG``) and also runs a watchdog thread that exits when its parent changes, for

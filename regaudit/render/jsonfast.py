@@ -188,39 +188,32 @@ def _round_pieces(keys: tuple[str, ...], level: int, n: int, first: bool) -> lis
     return t
 
 
-_column_encoder: list[Callable[[Any], str]] = []
+_encoders: dict[str, Callable[[Any], str]] = {}
 
 
-def _flat_column() -> Callable[[Any], str]:
-    """The C encoder with _SEP between items: '[' + the values' texts joined by _SEP + ']'."""
-    if not _column_encoder:
-        make = getattr(json.encoder, "c_make_encoder", None)
-        if make is None:  # no C accelerator: the slower encoder, same text
-            enc = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(_SEP, ": ")).encode
-        else:
-            chunks = make(None, _no_default, json.encoder.encode_basestring, None, ": ", _SEP, False, False, True)
-            enc = lambda o, _c=chunks, _j="".join: _j(_c(o, 0))  # noqa: E731
-        _column_encoder.append(enc)
-    return _column_encoder[0]
-
-
-_flat_encoders: dict[int, Callable[[Any], str]] = {}
-
-
-def _flat(level: int) -> Callable[[Any], str]:
-    """The C encoder with the item separator of values at ``level`` (its output lacks only the
-    line breaks after the opening and before the closing bracket)."""
-    enc = _flat_encoders.get(level)
+def _encoder(sep: str) -> Callable[[Any], str]:
+    """The C encoder with ``sep`` between items (no indentation of its own)."""
+    enc = _encoders.get(sep)
     if enc is None:
-        sep = ",\n" + " " * (_INDENT * level)
         make = getattr(json.encoder, "c_make_encoder", None)
         if make is None:  # no C accelerator: the slower encoder, same text
             enc = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(sep, ": ")).encode
         else:
             chunks = make(None, _no_default, json.encoder.encode_basestring, None, ": ", sep, False, False, True)
             enc = lambda o, _c=chunks, _j="".join: _j(_c(o, 0))  # noqa: E731
-        _flat_encoders[level] = enc
+        _encoders[sep] = enc
     return enc
+
+
+def _flat_column() -> Callable[[Any], str]:
+    """'[' + the values' texts joined by _SEP + ']'."""
+    return _encoder(_SEP)
+
+
+def _flat(level: int) -> Callable[[Any], str]:
+    """The C encoder with the item separator of values at ``level`` (its output lacks only the
+    line breaks after the opening and before the closing bracket)."""
+    return _encoder(",\n" + " " * (_INDENT * level))
 
 
 def _no_default(o: Any) -> Any:
