@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
+from .errors import check_exhausted
 from .model import Caption, CaptionSource
 
 
@@ -42,7 +43,8 @@ def read_caption(image_path: str, ext: str, class_tokens: str | None,
         via_fallback = cand != first
         try:
             raw = _read_if_file(cand)
-        except OSError:
+        except OSError as exc:
+            check_exhausted(exc, cand)
             return Caption.of(CaptionSource.FILE, cand, None, "unreadable", False, 0, via_fallback)
         if raw is None:
             continue

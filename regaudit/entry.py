@@ -14,14 +14,16 @@ def run() -> None:
 
     def on_interrupt(signum, frame) -> None:  # Python's own handler, remembering it was called
         interrupted.append(signum)
-        raise KeyboardInterrupt
+        if len(interrupted) == 1:  # (a second Ctrl-C while stopping would interrupt the stopping)
+            raise KeyboardInterrupt
 
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # (an ignored Ctrl-C stays ignored)
         signal.signal(signal.SIGINT, on_interrupt)
     try:
         from .cli.app import run as run_cli
     except KeyboardInterrupt:
-        sys.stderr.write("regaudit: interrupted\n")
-        sys.stderr.flush()
+        if sys.stderr is not None:
+            sys.stderr.write("regaudit: interrupted\n")
+            sys.stderr.flush()
         os._exit(130)
     run_cli(interrupted)

@@ -18,6 +18,7 @@ try:  # what hashlib.blake2b is, without hashlib's import of OpenSSL (millisecon
 except ImportError:  # pragma: no cover - another Python implementation
     from hashlib import blake2b
 
+from .errors import check_exhausted
 from .model import compact
 from .safeio import open_regular
 
@@ -202,6 +203,7 @@ def encode(path: str, kind: HashKind, mirror: bool = True) -> HashEntry:
     try:
         fh = open_regular(path)  # never blocks on a FIFO or device with an image name
     except OSError as exc:
+        check_exhausted(exc, path)
         return HashEntry("", None, None, None, f"cannot be read: {exc.strerror or exc}")
     with fh:
         try:
@@ -218,6 +220,7 @@ def encode(path: str, kind: HashKind, mirror: bool = True) -> HashEntry:
         try:
             small, orientation = _decode_small(source)
         except Exception as exc:  # any decode failure is a finding, not a crash
+            check_exhausted(exc, path)
             # (Pillow names the in-memory file by its address: not a word worth keeping, and never the same)
             why = re.sub(r"\s*<[^<>]* object at 0x[0-9a-fA-F]+>", "", str(exc))
             return HashEntry(digest, None, None, None, f"cannot be decoded: {type(exc).__name__}: {why}")

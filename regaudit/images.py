@@ -28,6 +28,7 @@ from typing import Any
 from . import exif as _exif
 from . import headers
 from .imagesize_141 import SizeCrash, Source, read_size
+from .errors import check_exhausted, is_exhausted
 from .model import ImageProbe
 
 HEAD_BYTES = 4096  # read at once: the headers of most JPEG/PNG/WebP files fit; more is read on demand
@@ -98,6 +99,7 @@ def probe(path: str, deep: bool = False) -> ImageProbe:
     try:
         fd = os.open(path, _OPEN_FLAGS)  # never blocks, even on a FIFO
     except OSError as exc:
+        check_exhausted(exc, path)
         return _unopened(path, exc)
     try:
         st = os.fstat(fd)
@@ -113,6 +115,7 @@ def probe(path: str, deep: bool = False) -> ImageProbe:
         try:
             return _probe(src, deep)
         except OSError as exc:  # the file went away or became unreadable while we read it
+            check_exhausted(exc, path)
             return _fail("unreadable", f"cannot be read: {exc.strerror or exc}", st.st_size)
     finally:
         os.close(fd)
@@ -165,6 +168,8 @@ def _opened(src: Source) -> Iterator[tuple[Any, str | None, bool]]:
         except Image.DecompressionBombError as exc:
             why, too_large = f"DecompressionBombError: {exc}", True
         except Exception as exc:  # Pillow raises many types for unknown or broken files
+            if is_exhausted(exc):
+                raise  # (the caller names the file: not this file's fault)
             why = f"{type(exc).__name__}: {_FILE_REPR.sub('', str(exc))}"
         try:
             yield im, why, too_large
@@ -261,5 +266,7 @@ def _decode(im) -> str | None:
             return None  # reported as huge-image; decoding it would only exhaust memory
         im.load()
     except Exception as exc:
+        if is_exhausted(exc):
+            raise
         return f"{type(exc).__name__}: {exc}"
     return None

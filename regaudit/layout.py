@@ -14,6 +14,7 @@ from itertools import repeat
 from operator import attrgetter
 from pathlib import Path
 
+from .errors import check_exhausted
 from .model import Finding, Ignored, IgnoreReason, Severity, SubsetConfig
 from .rules import rule
 
@@ -111,6 +112,7 @@ def scan_root(root: str, is_reg: bool, caption_extension: str, subset_defaults: 
     try:
         entries = [e.name for e in os.scandir(base)]
     except OSError as exc:
+        check_exhausted(exc, root)
         out.findings.append(rule("RA013").finding(
             _abs(root), f"{role} root cannot be listed ({exc.strerror or exc}); sd-scripts finds no subset in it"))
         return out
@@ -241,6 +243,7 @@ def list_subset(image_dir: str, case_insensitive: bool | None = None, caption_ex
         with os.scandir(image_dir) as it:
             entries = list(it)
     except OSError as exc:
+        check_exhausted(exc, image_dir)
         out.readable = False
         out.findings.append(rule("RA013").finding(
             _abs(image_dir), f"subset folder cannot be listed ({exc.strerror or exc}); sd-scripts sees no image in it"))

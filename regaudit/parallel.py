@@ -234,7 +234,12 @@ def _forked(fn: Callable[[T], R], parts: list[T], n_workers: int, finish: _Finis
     to a slower one; results come back through a pipe each. A part whose worker failed or died is
     worked here again (its exception, if any, is then this process's own)."""
     n = len(parts)
-    claims = _Claims(n)
+    try:
+        claims = _Claims(n)
+    except OSError:  # no descriptor to spare: this process alone
+        for k, part in enumerate(parts):
+            finish(k, fn(part))
+        return finish.results
     children: dict[int, _Child] = {}  # by the descriptor its results come through
 
     def work(w: int) -> None:  # in a worker
@@ -367,11 +372,14 @@ class _Child:
         if not (hasattr(os, "fork") and sys.platform.startswith("linux")):
             return None
         owner = os.getpid()
-        r, w = os.pipe()
+        try:
+            r, w = os.pipe()
+        except OSError:  # no descriptor to spare: no child
+            return None
         _widen(w)
         try:
             pid = os.fork()
-        except OSError:
+        except OSError:  # no process to spare
             os.close(r)
             os.close(w)
             return None

@@ -265,6 +265,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                                            "every image is held out for validation: sd-scripts ignores the subset"))
                     continue
             kept.append((spec.index, sc, paths, listing.names, held_out, listing.has_npz))
+    listed = listing = None  # type: ignore[assignment]  # (the listings live on in ``kept``, let go one by one below)
 
     # the caption budgets are worked out where the captions are read, too (configs are all they need
     # of the other subsets): the audit afterwards only gathers them
@@ -285,8 +286,8 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
         sizes = error = None
         if latents_suffix is not None and not sc.cache_info and (has_npz or glob.has_magic(sc.image_dir)):
             try:
-                listed = sorted(paths + held_out)
-                by_path = dict(zip(listed, cache_sizes(sc.image_dir, listed, latents_suffix)))
+                in_order = sorted(paths + held_out)
+                by_path = dict(zip(in_order, cache_sizes(sc.image_dir, in_order, latents_suffix)))
                 sizes = [by_path[p] for p in paths]
             except CacheNameError as exc:
                 error = exc
@@ -302,6 +303,9 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
         parts += [(held_out[i:i + _CHUNK], *common, None, None, True, latents_suffix)
                   for i in range(0, len(held_out), _CHUNK)]
         counts.append((-(-len(paths) // _CHUNK), -(-len(held_out) // _CHUNK)))
+    # the paths live on in the parts only, each let go once worked (a worker's records hold copies)
+    kept = [(ds_index, sc, names) for ds_index, sc, _, names, _, _ in kept]  # type: ignore[misc]
+    paths = held_out = sizes = None  # type: ignore[assignment]
     n_images = sum(len(p[0]) for p in parts)
     parallel = not listing_only and n_images >= _PARALLEL_MIN
     done_parts = map_parts(_work_part, parts, jobs if parallel else 1, progress, _part_size)
@@ -309,8 +313,8 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
 
     by_dataset: dict[int, list[Subset]] = defaultdict(list)
     known: dict[int, list] = {}  # id(subset) -> its caption budgets
-    for k_subset, (ds_index, sc, paths, names, held_out, has_npz) in enumerate(kept):
-        kept[k_subset] = None  # type: ignore[call-overload]  # its listing (every name) goes with this round
+    for k_subset, (ds_index, sc, names) in enumerate(kept):  # type: ignore[misc]
+        kept[k_subset] = None  # type: ignore[call-overload]  # its other-caption names go with this round
         cache_error = None
         error = caches[k_subset][1]
         if error is not None:

@@ -109,3 +109,11 @@ def test_many_rounds_shared_with_a_child_give_the_same_text():
     bad = items[:at] + [(1, 2)] + items[at + 1:]
     with pytest.raises(ValueError):
         dumps({"rows": Rows(keys, lambda t: t, bad)})
+
+
+def test_equal_lists_of_other_types_keep_their_own_text():
+    """[1, 1], [1, True], [1.0, 1.0] and [-0.0] are equal keys to a cache, not the same JSON."""
+    keys = ("size",)
+    items = [([1, 1],), ([1, True],), ([1.0, 1.0],), ([0.0],), ([-0.0],), ((1, 1),), ([1, 1],)]
+    expected = json.dumps({"r": [dict(zip(keys, t)) for t in items]}, indent=2, ensure_ascii=False)
+    assert dumps({"r": Rows(keys, lambda t: t, items)}) == expected

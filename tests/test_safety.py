@@ -607,3 +607,49 @@ def test_an_undecodable_image_found_while_hashing_is_named_the_same_every_run(tm
     assert outs[0] == outs[1]
     messages = [f["message"] for f in json.loads(outs[0])["findings"] if f["code"] == "RA043"]
     assert messages and all(" at 0x" not in m for m in messages)
+
+
+# --- the process's own limits ------------------------------------------------------------------
+
+@pytest.mark.parametrize("where", ["image", "caption", "folder", "pillow"])
+def test_no_file_descriptor_left_is_one_line_not_a_finding(capsys, ds, monkeypatch, where):
+    """Out of file descriptors (EMFILE) is the run's problem: one line naming the file and what to
+    do, exit 2; never an 'unreadable' finding on a healthy image, caption or folder."""
+    import regaudit.images as images
+
+    real_open, real_scandir = os.open, os.scandir
+    emfile = OSError(errno.EMFILE, "Too many open files")
+
+    def fake_open(path, *a, **k):
+        if (where == "image" and str(path).endswith("t0.png")) or (where == "caption" and str(path).endswith(".caption")):
+            raise emfile
+        return real_open(path, *a, **k)
+
+    def fake_scandir(path="."):
+        if where == "folder" and str(path).endswith("1_dog"):
+            raise emfile
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "open", fake_open)
+    monkeypatch.setattr(os, "scandir", fake_scandir)
+    if where == "pillow":  # Pillow imports a plugin and fails: the image is not at fault
+        (ds / "train" / "10_dog" / "t0.png").write_bytes(b"BM" + b"\0" * 60)  # (a header Pillow must read)
+
+        def fake_pil():
+            raise emfile
+        monkeypatch.setattr(images, "_pil", fake_pil)
+    code, out, err = run(capsys, "scan", "--train", "train", "--reg", "reg", "--json", "-j", "1")
+    one_line_error(code, err, "ulimit -n")
+    assert "t0.png" in err or ".caption" in err or "1_dog" in err
+
+
+def test_closed_stdout_or_stderr(ds):
+    """Started with stdout closed: one line on stderr, exit 2. With stderr closed: the output as
+    usual."""
+    e = dict(os.environ, PYTHONPATH=str(ROOT))
+    cmd = [sys.executable, "-m", "regaudit", "scan", "--train", "train", "--reg", "reg", "--json"]
+    no_out = subprocess.run(cmd, capture_output=False, stdout=None, stderr=subprocess.PIPE, env=e, timeout=60,
+                            preexec_fn=lambda: os.close(1))
+    assert no_out.returncode == 2 and b"standard output" in no_out.stderr and b"Traceback" not in no_out.stderr
+    no_err = subprocess.run(cmd, stdout=subprocess.PIPE, env=e, timeout=60, preexec_fn=lambda: os.close(2))
+    assert no_err.returncode == 0 and json.loads(no_err.stdout)["command"] == "scan"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from typing import Optional
@@ -132,12 +133,43 @@ def _silence(stream) -> None:
         pass
 
 
+class _ClosedStdout:
+    """Standard output for a process started with it closed: writing fails as a closed file does
+    (one line, exit 2, from the guard); a command that writes nothing there still runs."""
+
+    encoding = "utf-8"
+
+    def write(self, text: str) -> int:
+        if not text:
+            return 0
+        raise OSError(errno.EBADF, "it is closed (started with >&-)")
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        raise OSError(errno.EBADF, "it is closed")
+
+
+def _closed_streams() -> None:
+    """A process started with stdout or stderr closed has None there: messages to a closed stderr
+    go nowhere, and data for a closed stdout fails with one line."""
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115  (for the life of the process)
+    if sys.stdout is None:
+        sys.stdout = _ClosedStdout()  # type: ignore[assignment]
+
+
 def run(interrupted: Optional[list[int]] = None) -> None:
     """The ``regaudit`` process (``regaudit.entry`` calls it): main() on sys.argv, then exit at
     once with its code. The objects of a large scan are not torn down one by one (a million images
     take seconds to free), which is safe because everything regaudit writes is flushed or closed by
     then. ``interrupted`` is filled when Ctrl-C arrives."""
     _quiet_gc()
+    _closed_streams()
     code = main()
     if interrupted and code == 130:  # (typer turns Ctrl-C into a quiet exit 130)
         _say_interrupted()

@@ -97,12 +97,11 @@ def _rows(obj: Rows, level: int, out: list[str], flush: Callable[[], None] | Non
     def value_text(v: Any) -> str:
         if type(v) in _SCALAR_TEXT:
             return _SCALAR_TEXT[type(v)](v)
-        if type(v) in (list, tuple):  # sizes and buckets: few distinct ones, each written once
-            try:
-                key = v if type(v) is tuple else tuple(v)
-                t = seen.get(key)
-            except TypeError:  # something unhashable inside
-                return _value(v, level + 2)
+        if type(v) in (list, tuple) and all(type(x) is int for x in v):
+            # sizes and buckets: few distinct ones, each written once (ints only: 1, 1.0 and True
+            # are equal keys with other texts)
+            key = v if type(v) is tuple else tuple(v)
+            t = seen.get(key)
             if t is None:
                 t = _value(v, level + 2)
                 if len(seen) < 4096:
@@ -125,8 +124,10 @@ def _rows(obj: Rows, level: int, out: list[str], flush: Callable[[], None] | Non
         return "".join(pieces)
 
     rounds = -(-n_items // _ROWS_AT_ONCE)
-    # many rounds: a forked child writes every other one meanwhile (two cores, the same text)
-    for text in (alternate(render, rounds) if rounds >= _ROUNDS_TO_SHARE else map(render, range(rounds))):
+    # many rounds: a forked child writes every other one meanwhile (two cores, the same text); not
+    # for a huge list, whose rows the child would copy page by page as it reads them
+    share = _ROUNDS_TO_SHARE <= rounds <= _ROUNDS_TO_SHARE_MAX
+    for text in (alternate(render, rounds) if share else map(render, range(rounds))):
         out.append(text)
         if flush is not None:
             flush()
@@ -134,6 +135,7 @@ def _rows(obj: Rows, level: int, out: list[str], flush: Callable[[], None] | Non
 
 
 _ROUNDS_TO_SHARE = 8  # from this many rounds on, sharing them with a child pays for starting it
+_ROUNDS_TO_SHARE_MAX = 256  # (65,536 rows): beyond, the child's copy of the pages it reads costs too much memory
 
 
 _STR_SEP = json.encoder.encode_basestring(_SEP)[1:-1]  # type: ignore[attr-defined]  # how _SEP is escaped
