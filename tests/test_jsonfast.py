@@ -73,10 +73,11 @@ def test_rows_in_rounds_and_mixed_columns():
     class Kind(str, Enum):
         A = "a"
 
-    keys = ("path", "size", "kind", "extra", "{odd\"key}", "ratio")
+    keys = ("path", "size", "kind", "extra", "{odd\"key}", "ratio", "bucket")
     n = 2 * jsonfast._ROWS_AT_ONCE + 7
     items = [(f"/x/{k}\u202e.png", None if k % 5 == 0 else [k % 3, 7], Kind.A if k % 7 == 0 else "b",
-              {"k": [k]} if k % 11 == 0 else k, "\udcff" if k == 3 else None, k / 7 if k % 13 else float("nan"))
+              {"k": [k]} if k % 11 == 0 else k, "\udcff" if k == 3 else None, k / 7 if k % 13 else float("nan"),
+              None if k % 4 == 0 else (1.0, 2) if k == 300 else (1, True) if k == 301 else () if k == 302 else (k % 2, 2))
              for k in range(n)]
     doc = {"images": Rows(keys, lambda t: t, items)}
     expected = json.dumps({"images": [dict(zip(keys, t)) for t in items]}, indent=2, ensure_ascii=False)

@@ -149,6 +149,10 @@ def _column(col: tuple, flat: Callable[[Any], str], value_text: Callable[[Any], 
         if joined.count(_STR_SEP) == len(col) - 1:  # (no value holds _SEP, nor text that escapes like it)
             return joined.replace(_STR_SEP, '"' + _SEP + '"').split(_SEP)
     if not _SCALARS.issuperset(types):
+        if _TUPLE_OR_NONE.issuperset(types) and _INT.issuperset(map(type, chain.from_iterable(filter(None, col)))):
+            # sizes and buckets (tuples of ints, or None): each distinct one written once
+            known = {v: value_text(v) for v in set(col)}
+            return list(map(known.__getitem__, col))
         return list(map(value_text, col))
     if types == _INT:
         return list(map(int.__repr__, col))
@@ -163,6 +167,7 @@ def _column(col: tuple, flat: Callable[[Any], str], value_text: Callable[[Any], 
 
 
 _INT = frozenset({int})
+_TUPLE_OR_NONE = frozenset({tuple, type(None)})
 
 
 _round_cache: dict[tuple, list] = {}
