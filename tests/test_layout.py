@@ -147,3 +147,19 @@ def test_absolute_paths_of_a_listing_are_os_path_abspath(tmp_path, monkeypatch):
             group.append(rnd.choice(heads) + rnd.choice(names))
         assert Absolute().all_of(group) == [os.path.abspath(p) for p in group], group
     assert Absolute().all_of([]) == []
+
+
+def test_a_path_plainly_its_own_abspath_is():
+    import random
+
+    from regaudit.render.json_out import is_own_abspath
+
+    rnd = random.Random(3)
+    pieces = ["/", "a", ".", "..", "b.txt", "//", ".x", "c d", "\\"]
+    seen = 0
+    for _ in range(20000):
+        p = "".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 7)))
+        if is_own_abspath(p):
+            seen += 1
+            assert os.path.abspath(p) == p, p
+    assert seen > 500

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import partial
 
 from .. import SCHEMA_VERSION
@@ -18,14 +19,23 @@ IMAGE_KEYS = ("path", "width", "height", "format", "extension", "mode", "has_tra
               "caption", "caption_error", "caption_tokens")
 
 
+_POSIX = os.sep == "/" and not os.altsep
+
+
+def is_own_abspath(path: str) -> bool:
+    """Whether ``os.path.abspath(path) == path`` is plain to see: an absolute POSIX path without
+    '//', '/.' or a trailing '/' (False says nothing)."""
+    return _POSIX and path[:1] == "/" and "//" not in path and "/." not in path and path[-1:] != "/"
+
+
 def image_row(img: ImageRecord) -> tuple:
     """The values of an image's JSON object, in IMAGE_KEYS order."""
     p, c = img.probe, img.caption
     cpath = c.path
-    if cpath is not None:
+    if cpath is not None and not is_own_abspath(cpath):
         cpath = _absolute(cpath)
     return (img.abs_path, p.width, p.height, p.format, img.ext, p.mode, p.has_transparency, p.exif_orientation,
-            p.size_via, p.file_size, p.error, p.decode_error, p.load_error, c.source.value, cpath, c.text, c.error,
+            p.size_via, p.file_size, p.error, p.decode_error, p.load_error, c.source._value_, cpath, c.text, c.error,
             img.caption_tokens)
 
 
