@@ -295,3 +295,39 @@ def test_clean_images_short_way_says_what_the_long_way_says(monkeypatch):
     monkeypatch.setattr(files, "_CLEAN_ENDS", frozenset())  # every image the long way
     assert short == list(files.image_findings(sub))
     assert len(short) > 1000
+
+
+def test_jpeg_headers_seen_before_read_as_walked():
+    """The JPEG reader remembers headers it walked (the bytes up to the start-of-scan marker);
+    whatever the order of files sharing header bytes (same encoder and size, other pixels, cut
+    short, a comment holding FF DA, a short file), the view is the walk's."""
+    import io
+    import random
+
+    from PIL import Image
+
+    import importlib
+
+    from regaudit.imagesize_141 import Source
+
+    jpeg_mod = importlib.import_module("regaudit.headers.jpeg")  # (the module: the package exports its function)
+
+    rnd = random.Random(5)
+    blobs = []
+    for size in [(64, 48), (64, 48), (33, 17)]:
+        for quality in (75, 90):
+            im = Image.effect_noise(size, rnd.randint(5, 90)).convert("RGB")
+            out = io.BytesIO()
+            im.save(out, "JPEG", quality=quality, comment=b"x\xff\xday" if rnd.random() < 0.5 else b"plain")
+            data = out.getvalue()
+            scan_end = jpeg_mod._walk(Source(data))[2]
+            blobs += [data, data[:len(data) // 2], data[:-2] + b"\x00\x00", data[:300], data + b"trailer",
+                      data[:scan_end - 1]]  # (cut inside the scan header: the same header bytes, too short)
+    jpeg_mod._SEEN.clear()
+    for _ in range(3):
+        rnd.shuffle(blobs)
+        for data in blobs:
+            src = lambda: Source(data)  # noqa: E731
+            walked = jpeg_mod._walk(src())
+            assert jpeg_mod.jpeg(src()) == (walked[0] if walked else None)
+    assert jpeg_mod._SEEN  # (some were remembered)

@@ -16,7 +16,33 @@ _EOI_TAIL = 1 << 16
 _MODE_BY_LAYERS = {1: "L", 3: "RGB", 4: "CMYK"}
 
 
+# Headers already walked: the bytes up to the start-of-scan marker's length -> the views (its end
+# found, or not) and where the scan header ends. Files from one camera or tool at one size share
+# their header bytes; the walk is a function of those bytes (and of the file being long enough).
+_SEEN: dict[bytes, tuple[View, View, int]] = {}
+_SEEN_MAX = 1024
+
+
 def jpeg(src: Source) -> View | None:
+    head = src.head
+    k = head.find(b"\xff\xda", 2)
+    key = head[:k + 4] if 0 < k and k + 4 <= len(head) else None
+    seen = _SEEN.get(key) if key is not None else None  # type: ignore[arg-type]
+    if seen is not None and seen[2] <= src.size:
+        return seen[0] if jpeg_ends(src, seen[2]) else seen[1]
+    walked = _walk(src)
+    if walked is None:
+        return None
+    view, scan_pos, scan_end = walked
+    if key is not None and scan_pos == k:  # (the first FF DA in the bytes is the marker the walk stopped at)
+        if len(_SEEN) >= _SEEN_MAX:
+            _SEEN.clear()
+        _SEEN[key] = (view._replace(whole=True), view._replace(whole=False), scan_end)
+    return view
+
+
+def _walk(src: Source) -> tuple[View, int, int] | None:
+    """The view of a clean JPEG, where its start-of-scan marker is and where that segment ends."""
     # Pillow's JpegImageFile._open walks FF xx markers up to the start of scan; imagesize hops the
     # same segments up to the first frame header. On a clean file the two walks are the same.
     head, size = src.head, src.size
@@ -82,7 +108,7 @@ def jpeg(src: Source) -> View | None:
     w, h, mode = frame
     if w == 0 or h == 0 or w * h > 2 * MAX_IMAGE_PIXELS:
         return None
-    return View("JPEG", mode, False, exif, (w, h), (w, h), jpeg_ends(src, pos + 2 + length))
+    return View("JPEG", mode, False, exif, (w, h), (w, h), jpeg_ends(src, pos + 2 + length)), pos, pos + 2 + length
 
 
 def jpeg_ends(src: Source, data_start: int) -> bool:
