@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass, field
 
 from .captions import normalize_extension
-from .errors import ConfigError
+from .errors import ConfigError, check_exhausted
 from .model import DatasetParams, Finding, Ignored, SubsetConfig
 from .rules import rule
 
@@ -173,6 +173,7 @@ def read_config_file(path: str) -> dict:
     try:
         raw = read_regular(path)
     except OSError as exc:
+        check_exhausted(exc, path)
         raise ConfigError(f"{path}: dataset config cannot be read: {exc.strerror or exc}") from None
     try:
         if lower.endswith(".toml"):

@@ -12,7 +12,7 @@ from enum import Enum
 
 import yaml
 
-from .errors import ConfigError
+from .errors import ConfigError, check_exhausted
 from .limits import problem
 from .model import Finding, Severity
 from .rules import BY_NAME, REGISTRY
@@ -223,6 +223,7 @@ def load(path: str | None) -> Policy:
     except FileNotFoundError:
         raise ConfigError(f"{path}: policy file not found") from None
     except OSError as exc:
+        check_exhausted(exc, path)
         raise ConfigError(f"{path}: cannot be read: {describe(exc)}") from None
     try:
         data = parse_guarded(lambda: yaml.safe_load(raw), path)

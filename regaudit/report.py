@@ -19,6 +19,7 @@ from .dedupe import DupesResult
 from .layout import looks_like_image
 from .model import Crash, Finding, ScanResult, Severity
 from .parallel import map_chunks
+from .errors import check_exhausted
 from .safeio import open_regular
 
 STRIP = 16  # thumbnails per subset
@@ -125,7 +126,8 @@ def thumbnail(path: str, size: int = 128, upright: bool = False) -> str | None:
                 im = im.transpose(_UPRIGHT[orientation])
             buf = io.BytesIO()
             im.save(buf, "WEBP", quality=60, method=2)
-    except Exception:
+    except Exception as exc:
+        check_exhausted(exc, path)  # (no descriptor left is the run's problem, not this image's)
         return None
     return "data:image/webp;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 

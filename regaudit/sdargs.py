@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from .errors import check_exhausted
 from .safeio import open_regular
 
 if sys.version_info >= (3, 11):
@@ -275,6 +276,7 @@ def _merge_config_file(args: SdArgs, config_file: str, given_values: dict, cwd: 
         with open_regular(full) as fh:  # a FIFO named x.toml is an error, never a wait
             data = tomllib.load(fh)
     except (OSError, ValueError, RecursionError) as exc:
+        check_exhausted(exc, full)
         raise ArgvError(f"{path}: cannot be read as TOML ({exc})", "--config_file", exit_code=1,
                         exception=type(exc).__name__, path=full) from None
     flat: dict = {}

@@ -653,3 +653,33 @@ def test_closed_stdout_or_stderr(ds):
     assert no_out.returncode == 2 and b"standard output" in no_out.stderr and b"Traceback" not in no_out.stderr
     no_err = subprocess.run(cmd, stdout=subprocess.PIPE, env=e, timeout=60, preexec_fn=lambda: os.close(2))
     assert no_err.returncode == 0 and json.loads(no_err.stdout)["command"] == "scan"
+
+
+def test_too_few_file_descriptors_are_refused_up_front(ds):
+    """A hard open-files limit too low to run is one line and exit 2 before anything is read; a
+    low soft limit under a higher hard one is raised and the run goes on."""
+    import resource
+
+    e = dict(os.environ, PYTHONPATH=str(ROOT))
+    cmd = [sys.executable, "-m", "regaudit", "scan", "--train", "train", "--reg", "reg", "--json"]
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    low = subprocess.run(cmd, capture_output=True, env=e, timeout=60,
+                         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (24, 24)))
+    one_line_error(low.returncode, low.stderr.decode(), "ulimit -n")
+    if hard == resource.RLIM_INFINITY or hard >= 256:
+        soft_only = subprocess.run(cmd, capture_output=True, env=e, timeout=60,
+                                   preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (24, hard)))
+        assert soft_only.returncode == 0, soft_only.stderr
+        assert json.loads(soft_only.stdout)["command"] == "scan"
+
+
+def test_no_descriptor_left_anywhere_else_is_one_line(capsys, ds, monkeypatch):
+    """Out of descriptors where no file is to blame (an import, a cache): one line, exit 2."""
+    import regaudit.scan as scan_module
+
+    def no_fd():
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(scan_module, "shared_counter", no_fd)
+    code, out, err = run(capsys, "scan", "--train", "train", "--reg", "reg", "--json")
+    one_line_error(code, err, "ulimit -n")

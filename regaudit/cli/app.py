@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from ..errors import RegauditError
+from ..errors import RegauditError, is_exhausted
 from ..render.escape import display
 
 try:  # typer >= 0.22 vendors click
@@ -163,6 +163,38 @@ def _closed_streams() -> None:
         sys.stdout = _ClosedStdout()  # type: ignore[assignment]
 
 
+MIN_DESCRIPTORS = 64  # free file descriptors a run needs (caches, workers' pipes, images, imports)
+
+
+def _descriptors_short() -> str | None:
+    """Why this process has too few file descriptors to run (after raising its soft limit towards
+    the hard one), or None. Caught up front: met halfway, a cache would quietly be left out."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        used = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 3
+    except (ImportError, OSError, ValueError):
+        return None  # (no way to tell here: the checks where files are opened still stand)
+    if soft == resource.RLIM_INFINITY or soft - used >= MIN_DESCRIPTORS:
+        return None
+    want = used + MIN_DESCRIPTORS
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want if hard == resource.RLIM_INFINITY else min(want, hard), hard))
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ValueError, OSError):
+        pass
+    if soft - used >= MIN_DESCRIPTORS:
+        return None
+    return (f"only {max(0, soft - used)} file descriptors are free (open-files limit {soft}, {used} open); regaudit "
+            f"needs {MIN_DESCRIPTORS}: raise the limit (ulimit -n)")
+
+
+def _refuse(why: str) -> int:
+    _say(f"regaudit: error: {why}")
+    return 2
+
+
 def run(interrupted: Optional[list[int]] = None) -> None:
     """The ``regaudit`` process (``regaudit.entry`` calls it): main() on sys.argv, then exit at
     once with its code. The objects of a large scan are not torn down one by one (a million images
@@ -170,7 +202,8 @@ def run(interrupted: Optional[list[int]] = None) -> None:
     then. ``interrupted`` is filled when Ctrl-C arrives."""
     _quiet_gc()
     _closed_streams()
-    code = main()
+    short = _descriptors_short()
+    code = main() if short is None else _refuse(short)
     if interrupted and code == 130:  # (typer turns Ctrl-C into a quiet exit 130)
         _say_interrupted()
     try:
@@ -263,6 +296,10 @@ def _main() -> int:
         _say_interrupted()
         return 130
     except Exception as exc:  # never a traceback for a user; REGAUDIT_DEBUG=1 shows it
+        if is_exhausted(exc):  # (met where no file was to blame: an import, a cache)
+            _say(f"regaudit: error: {display(getattr(exc, 'strerror', None) or exc)}: raise the open-files limit "
+                 f"(ulimit -n) or use fewer worker processes (-j)")
+            return 2
         if os.environ.get("REGAUDIT_DEBUG"):
             raise
         _say(f"regaudit: internal error: {type(exc).__name__}: {display(exc)} (set REGAUDIT_DEBUG=1 for details, "
