@@ -208,6 +208,16 @@ def _send(fd: int, msg: object) -> None:
         view = view[os.write(fd, view):]
 
 
+def _send_result(fd: int, k: int, fn: Callable[[T], R], arg: T) -> None:
+    """(k, True, fn(arg)) to the parent, or (k, False, None) where fn raises: the parent works it out
+    again, and raises, if it does."""
+    try:
+        msg = (k, True, fn(arg))
+    except Exception:
+        msg = (k, False, None)
+    _send(fd, msg)
+
+
 def _read_exactly(fd: int, n: int) -> bytes | None:
     chunks, got = [], 0
     while got < n:
@@ -247,10 +257,7 @@ def _forked(fn: Callable[[T], R], parts: list[T], n_workers: int, finish: _Finis
         for fd in children:
             os.close(fd)
         while (k := claims.take()) is not None:
-            try:
-                _send(w, (k, True, fn(parts[k])))
-            except Exception:
-                _send(w, (k, False, None))  # the parent works it again and raises, if it does
+            _send_result(w, k, fn, parts[k])
         _send(w, None)
 
     def receive(fd: int) -> bool:
@@ -312,10 +319,7 @@ def alternate(fn: Callable[[int], R], n: int) -> Iterator[R]:
 
     def odd_ones(w: int) -> None:
         for k in range(1, n, 2):
-            try:
-                _send(w, (k, True, fn(k)))
-            except Exception:
-                _send(w, (k, False, None))
+            _send_result(w, k, fn, k)
 
     child = _Child.fork(odd_ones) if n >= 2 else None
     try:
@@ -334,14 +338,7 @@ class Background:
     def __init__(self, fn: Callable[[T], R], arg: T) -> None:
         self.fn, self.arg = fn, arg
 
-        def work(w: int) -> None:
-            try:
-                msg = (0, True, fn(arg))
-            except Exception:
-                msg = (0, False, None)
-            _send(w, msg)
-
-        self.child = _Child.fork(work)
+        self.child = _Child.fork(lambda w: _send_result(w, 0, fn, arg))
 
     def result(self) -> R:
         if self.child is None:
