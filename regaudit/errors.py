@@ -29,6 +29,7 @@ class ResourceError(RegauditError):
 
 
 _EXHAUSTED = frozenset({errno.EMFILE, errno.ENFILE})
+EXHAUSTED_HINT = "raise the open-files limit (ulimit -n) or use fewer worker processes (-j)"
 
 
 def is_exhausted(exc: BaseException) -> bool:
@@ -41,5 +42,4 @@ def check_exhausted(exc: BaseException, path: str) -> None:
     system has no file descriptor left: reported as a fault of that file it would be a false
     finding."""
     if is_exhausted(exc):
-        raise ResourceError(f"'{path}': {exc.strerror or exc} while reading it; raise the open-files limit "
-                            f"(ulimit -n) or use fewer worker processes (-j)") from None
+        raise ResourceError(f"'{path}': {exc.strerror or exc} while reading it; {EXHAUSTED_HINT}") from None

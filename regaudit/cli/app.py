@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from ..errors import RegauditError, is_exhausted
+from ..errors import EXHAUSTED_HINT, RegauditError, is_exhausted
 from ..render.escape import display
 
 try:  # typer >= 0.22 vendors click
@@ -297,8 +297,7 @@ def _main() -> int:
         return 130
     except Exception as exc:  # never a traceback for a user; REGAUDIT_DEBUG=1 shows it
         if is_exhausted(exc):  # (met where no file was to blame: an import, a cache)
-            _say(f"regaudit: error: {display(getattr(exc, 'strerror', None) or exc)}: raise the open-files limit "
-                 f"(ulimit -n) or use fewer worker processes (-j)")
+            _say(f"regaudit: error: {display(getattr(exc, 'strerror', None) or exc)}: {EXHAUSTED_HINT}")
             return 2
         if os.environ.get("REGAUDIT_DEBUG"):
             raise
