@@ -55,7 +55,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from regaudit.balance import BalanceOptions, plan
+from regaudit.views.balance import BalanceOptions, plan
 from regaudit.model import (
     Caption,
     CaptionSource,

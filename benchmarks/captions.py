@@ -21,10 +21,11 @@ from pathlib import Path
 
 from PIL import Image
 
-import regaudit.scan as scan_mod
-from regaudit import clip_tokens, prompts
-from regaudit.config import TrainingArgs
-from regaudit.scan import load_specs
+import regaudit.views.scan as scan_mod
+from regaudit.sdscripts import tokens as clip_tokens
+from regaudit.views import captions as prompts
+from regaudit.sdscripts.config import TrainingArgs
+from regaudit.views.scan import load_specs
 
 WORDS = ["1girl", "solo", "long hair", "looking at viewer", "smile", "blue eyes", "blonde hair", "dress",
          "outdoors", "sky", "cloud", "holding", "standing", "flower", "short sleeves", "open mouth", "day",

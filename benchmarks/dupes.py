@@ -134,8 +134,8 @@ def evaluate(groups: list[list[str]], planted: int, with_mirror: bool) -> tuple[
 
 
 def run_regaudit(root: Path, cache: Path, max_distance: int, flip: bool, jobs: int | None):
-    from regaudit.dedupe import DupesOptions, find_dupes
-    from regaudit.scan import load_specs, scan
+    from regaudit.views.dupes import DupesOptions, find_dupes
+    from regaudit.views.scan import load_specs, scan
 
     t0 = time.perf_counter()
     specs = load_specs(str(root / "train"), None, None)
@@ -147,7 +147,7 @@ def run_regaudit(root: Path, cache: Path, max_distance: int, flip: bool, jobs: i
 def draft_bits(folder: Path, n: int = 300) -> tuple[float, int]:
     import imagehash
 
-    from regaudit.hashing import HashKind, encode
+    from regaudit.views.hashing import HashKind, encode
 
     files = sorted(folder.glob("*.jpg"))[:n]
     diffs = []
@@ -224,7 +224,7 @@ def main() -> None:
     ap.add_argument("--keep", help="build into (or reuse) this folder")
     ap.add_argument("--jobs", type=int, default=None)
     a = ap.parse_args()
-    from regaudit.dedupe import DEFAULT_MAX_DISTANCE
+    from regaudit.views.dupes import DEFAULT_MAX_DISTANCE
 
     root = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="regaudit-dupes-"))
     folder = root / "train" / "1_photos"
@@ -258,7 +258,7 @@ def main() -> None:
             speed, recall, fp = ref
             print(f"imagededup PHash (threshold 10): {speed:.0f} images/s; recall "
                   + ", ".join(f"{k} {v:.3f}" for k, v in recall.items()) + f"; false pairs {fp}")
-        from regaudit.search import pairs_within
+        from regaudit.views.search import pairs_within
 
         rng = np.random.default_rng(0)
         hashes = rng.integers(0, np.iinfo(np.int64).max, size=1_000_000, dtype=np.int64).astype(np.uint64)

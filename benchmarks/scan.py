@@ -220,8 +220,8 @@ def million(a: argparse.Namespace) -> None:
 
 
 def throughput(a: argparse.Namespace) -> None:
-    from regaudit.config import TrainingArgs
-    from regaudit.scan import load_specs, scan
+    from regaudit.sdscripts.config import TrainingArgs
+    from regaudit.views.scan import load_specs, scan
 
     root, tmp = tree(a, 20_000, generate)
     try:

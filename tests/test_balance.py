@@ -8,10 +8,10 @@ import os
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from regaudit.balance import BalanceOptions, plan, reg_repeats
-from regaudit.buckets import BucketCrash, Bucketer, adjust_min_max, predefined_resolutions
-from regaudit.config import TrainingArgs
-from regaudit.scan import load_specs, scan
+from regaudit.views.balance import BalanceOptions, plan, reg_repeats
+from regaudit.sdscripts.buckets import BucketCrash, Bucketer, adjust_min_max, predefined_resolutions
+from regaudit.sdscripts.config import TrainingArgs
+from regaudit.views.scan import load_specs, scan
 from tests.conftest import build_tree, write_toml
 
 
@@ -263,7 +263,7 @@ def test_latent_cache_file_names_set_sizes_by_prefix(tmp_path):
     make_image(d / "e.png", size=(512, 512))
     (d / "cd_0768x0320_sd.npz").write_bytes(b"")
     (d / "e_0320x0768_sdxl.npz").write_bytes(b"")
-    from regaudit import trainers
+    from regaudit.sdscripts import trainers
 
     p = run(str(tmp_path / "train"), enable_bucket=True)
     got = {os.path.basename(r.record.path): r.bucket for r in p.datasets[0].images}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from regaudit.captions import caption_candidates, normalize_extension, read_caption
+from regaudit.sdscripts.captions import caption_candidates, normalize_extension, read_caption
 from regaudit.model import CaptionSource
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from regaudit.cli import main
 from regaudit.errors import ConfigError
-from regaudit.policy import load
+from regaudit.views.policy import load
 from tests.conftest import build_tree, make_image
 
 GOLDEN = Path(__file__).parent / "golden"

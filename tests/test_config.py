@@ -6,10 +6,10 @@ import os
 
 import pytest
 
-from regaudit.balance import BalanceOptions, plan
-from regaudit.config import TrainingArgs, load_dataset_config
+from regaudit.views.balance import BalanceOptions, plan
+from regaudit.sdscripts.config import TrainingArgs, load_dataset_config
 from regaudit.errors import ConfigError
-from regaudit.scan import load_specs, scan
+from regaudit.views.scan import load_specs, scan
 from tests.conftest import build_tree, write_toml
 
 

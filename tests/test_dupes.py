@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageEnhance, ImageOps
 
-from regaudit import search
-from regaudit.dedupe import DupesOptions, find_dupes
-from regaudit.scan import load_specs, scan
+from regaudit.views import search
+from regaudit.views.dupes import DupesOptions, find_dupes
+from regaudit.views.scan import load_specs, scan
 from tests.conftest import textured, tree_fingerprint
 
 
@@ -189,7 +189,7 @@ def _with_copies(tree):
 
 
 def test_hash_entry_row_round_trip():
-    from regaudit.hashing import HashEntry
+    from regaudit.views.hashing import HashEntry
 
     for e in (HashEntry("d" * 32, (1 << 64) - 1, 1 << 63, None, None, ((1 << 256) - 1, 5, None)),
               HashEntry("", None, None, None, "cannot be decoded: OSError: x"),
@@ -201,7 +201,7 @@ def test_hash_entry_row_round_trip():
 
 
 def test_second_run_finds_its_pairs_in_the_cache_and_matches_an_uncached_run(tree, tmp_path, monkeypatch):
-    from regaudit import dedupe
+    from regaudit.views import dupes as dedupe
 
     _with_copies(tree)
     cache = tmp_path / "cache" / "h.sqlite"
@@ -241,7 +241,7 @@ def test_second_run_finds_its_pairs_in_the_cache_and_matches_an_uncached_run(tre
 def test_a_damaged_remembered_search_is_not_trusted(tree, tmp_path, damage):
     import sqlite3
 
-    from regaudit import dedupe
+    from regaudit.views import dupes as dedupe
 
     _with_copies(tree)
     cache = tmp_path / "h.sqlite"
@@ -278,7 +278,7 @@ def test_a_damaged_remembered_search_is_not_trusted(tree, tmp_path, damage):
 
 
 def test_decoded_pairs_must_be_exactly_what_the_search_returns():
-    from regaudit.dedupe import _decode_pairs, _encode_pairs, _values_digest
+    from regaudit.views.dupes import _decode_pairs, _encode_pairs, _values_digest
 
     values = [0, 0b1111, 0xFFFF_0000_0000_0000, 0xFFFF_0000_0000_00FF, 1 << 63, 0x5555]
     pairs = [(0, 1, 4), (0, 4, 1), (0, 5, 8), (1, 4, 5), (1, 5, 8), (2, 3, 8)]
@@ -292,9 +292,9 @@ def test_decoded_pairs_must_be_exactly_what_the_search_returns():
 
 
 def test_cache_lookup_by_key_matches_one_pass(tree, tmp_path, monkeypatch):
-    from regaudit import hashcache
-    from regaudit.hashcache import HashCache
-    from regaudit.hashing import HashEntry
+    from regaudit.views import hashcache
+    from regaudit.views.hashcache import HashCache
+    from regaudit.views.hashing import HashEntry
 
     cache = HashCache(tmp_path / "h.sqlite")
     rows = [(str(tree / f"img{k}.jpg"), 100 + k, 10 ** 18 + k, HashEntry(f"{k:032x}", k, k + 1, None, None,
@@ -316,8 +316,8 @@ def test_cache_lookup_by_key_matches_one_pass(tree, tmp_path, monkeypatch):
 def test_a_cache_found_locked_for_writing_is_not_waited_on_again(tmp_path):
     import sqlite3
 
-    from regaudit.hashcache import HashCache
-    from regaudit.hashing import HashEntry
+    from regaudit.views.hashcache import HashCache
+    from regaudit.views.hashing import HashEntry
 
     path = tmp_path / "h.sqlite"
     HashCache(path).close()

@@ -12,7 +12,9 @@ import os
 
 import pytest
 
-from regaudit import sdargs, trainers
+from regaudit.sdscripts import argv as sdargs
+
+from regaudit.sdscripts import trainers
 from regaudit.cli import main
 from tests.conftest import make_image, write_toml
 

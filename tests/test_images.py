@@ -9,7 +9,7 @@ import zlib
 
 from PIL import Image
 
-from regaudit.images import probe
+from regaudit.sdscripts.images import probe
 from tests.conftest import make_image
 
 
@@ -121,7 +121,7 @@ def test_format_mismatch_still_reads(tmp_path):
 
 
 def test_permission_denied_is_data_not_a_crash(tmp_path, monkeypatch):
-    from regaudit.captions import read_caption
+    from regaudit.sdscripts.captions import read_caption
 
     p = make_image(tmp_path / "a.png")
     (tmp_path / "a.caption").write_text("x")
@@ -197,8 +197,8 @@ def test_png_text_bomb_is_unopenable(tmp_path):
 
 def test_header_reader_reports_what_pillow_reports(tmp_path):
     # the one-pass header readers against the Pillow-based probe on generated files
-    from regaudit import images
-    from regaudit.imagesize_141 import Source
+    from regaudit.sdscripts import images
+    from regaudit.sdscripts.imagesize_141 import Source
 
     cases = []
     for mode in ("1", "L", "LA", "P", "RGB", "RGBA", "I;16"):
@@ -227,8 +227,8 @@ def test_header_reader_reports_what_pillow_reports(tmp_path):
 
 
 def test_scan_flags_images_that_fail_only_when_loaded(tmp_path):
-    from regaudit.config import TrainingArgs
-    from regaudit.scan import load_specs, scan
+    from regaudit.sdscripts.config import TrainingArgs
+    from regaudit.views.scan import load_specs, scan
 
     sub = tmp_path / "train" / "2_dog"
     make_image(sub / "ok.png")
@@ -308,9 +308,9 @@ def test_jpeg_headers_seen_before_read_as_walked():
 
     import importlib
 
-    from regaudit.imagesize_141 import Source
+    from regaudit.sdscripts.imagesize_141 import Source
 
-    jpeg_mod = importlib.import_module("regaudit.headers.jpeg")  # (the module: the package exports its function)
+    jpeg_mod = importlib.import_module("regaudit.sdscripts.headers.jpeg")  # (the module: the package exports its function)
 
     rnd = random.Random(5)
     blobs = []

@@ -13,7 +13,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from regaudit.imagesize_141 import SizeCrash, Source, read_size
+from regaudit.sdscripts.imagesize_141 import SizeCrash, Source, read_size
 
 
 def size(data: bytes):

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from regaudit.layout import is_globbed, list_subset, parse_folder_name, scan_root, suggest_folder_name
+from regaudit.sdscripts.layout import is_globbed, list_subset, parse_folder_name, scan_root, suggest_folder_name
 from regaudit.model import IgnoreReason
 from tests.conftest import make_image
 
@@ -127,7 +127,7 @@ def test_absolute_paths_of_a_listing_are_os_path_abspath(tmp_path, monkeypatch):
     the spelling (relative, '..', doubled slashes, POSIX's kept '//' prefix)."""
     import random
 
-    from regaudit.layout import Absolute
+    from regaudit.sdscripts.layout import Absolute
 
     monkeypatch.chdir(tmp_path)
     absolute = Absolute()

@@ -9,15 +9,16 @@ import json
 
 import pytest
 
-from regaudit import caption_process as cp
-from regaudit import clip_tokens, prompts
-from regaudit.caption_options import CaptionArgs, apply, caption_args
+from regaudit.sdscripts import caption_process as cp
+from regaudit.sdscripts import tokens as clip_tokens
+from regaudit.views import captions as prompts
+from regaudit.sdscripts.caption_options import CaptionArgs, apply, caption_args
 from regaudit.cli import main
 from regaudit.errors import OptionError
 from regaudit.model import SubsetConfig
-from regaudit.prompts import TextOptions, audit
-from regaudit.scan import load_specs, scan
-from regaudit.tagfreq import caption_tags, ss_tag_frequency, tag_tables
+from regaudit.views.captions import TextOptions, audit
+from regaudit.views.scan import load_specs, scan
+from regaudit.sdscripts.tagfreq import caption_tags, ss_tag_frequency, tag_tables
 from tests.conftest import make_image
 
 needs_tokenizer = pytest.mark.skipif(not clip_tokens.status().available,
@@ -432,7 +433,7 @@ def test_budgets_made_where_captions_are_read_give_the_audit_s_findings(tmp_path
     """scan works the caption budgets out in the worker that read each caption; the findings must
     be those of the audit done afterwards from the datasets alone (two datasets, shared captions,
     reg captions that carry a train trigger, a caption past the limit)."""
-    from regaudit import scan as scan_mod
+    from regaudit.views import scan as scan_mod
 
     monkeypatch.setattr(scan_mod, "_PARALLEL_MIN", 1)  # small trees through the worker processes too
     train = {f"t{i}": ("sks dog on a sofa" if i % 3 else TAGS60) for i in range(9)}

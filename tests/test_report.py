@@ -161,7 +161,7 @@ def test_verdict_first_for_a_clean_dataset(tmp_path, monkeypatch):
 
 def test_fixes_once_each_most_severe_first():
     from regaudit.model import Crash, Finding, Severity
-    from regaudit.report import fixes
+    from regaudit.views.report import fixes
 
     def f(code, sev, path, hint):
         return Finding(code, code.lower(), sev, path, "m", hint)

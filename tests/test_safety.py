@@ -223,7 +223,7 @@ def test_a_fifo_as_cache_is_refused_without_waiting(ds):
 
 
 def test_cache_is_marked_rebuilt_when_outdated_and_replaced_when_corrupt(capsys, ds):
-    from regaudit.hashcache import APPLICATION_ID
+    from regaudit.views.hashcache import APPLICATION_ID
 
     cache = ds / "c" / "h.sqlite"
     assert json.loads(_dupes(capsys, cache)[1])["hashed"] == 6
@@ -288,7 +288,7 @@ def test_a_locked_cache_is_used_without_losing_the_other_process_data(capsys, ds
 
 
 def test_a_read_only_cache_is_read_and_not_written(capsys, ds, monkeypatch):
-    import regaudit.hashcache as hc
+    import regaudit.views.hashcache as hc
 
     cache = ds / "c.sqlite"
     assert _dupes(capsys, cache)[0] == 0
@@ -332,20 +332,20 @@ def test_policy_fifo_never_blocks(ds):
 
 
 def test_open_regular_refuses_fifos_and_devices(tmp_path):
-    from regaudit.hashing import encode
+    from regaudit.views.hashing import encode
     from regaudit.safeio import NotRegularFile, open_regular
 
     os.mkfifo(tmp_path / "f.png")
     for p in (tmp_path / "f.png", "/dev/null", tmp_path):
         with pytest.raises(NotRegularFile):
             open_regular(p)
-    assert encode(str(tmp_path / "f.png"), __import__("regaudit.hashing").hashing.HashKind.PHASH).error
+    assert encode(str(tmp_path / "f.png"), __import__("regaudit.views.hashing").views.hashing.HashKind.PHASH).error
 
 
 def test_exact_hashing_streams_the_file(tmp_path):
     import tracemalloc
 
-    from regaudit.hashing import HashKind, encode, file_digest
+    from regaudit.views.hashing import HashKind, encode, file_digest
 
     big = tmp_path / "big.png"
     with open(big, "wb") as fh:
@@ -556,7 +556,7 @@ def test_absurd_numbers_on_the_command_line(capsys, ds, argv, needle):
 
 
 def test_dupes_options_validate_the_distance():
-    from regaudit.dedupe import DupesOptions
+    from regaudit.views.dupes import DupesOptions
     from regaudit.errors import OptionError
 
     with pytest.raises(OptionError, match="outside 0..32"):
@@ -615,7 +615,7 @@ def test_an_undecodable_image_found_while_hashing_is_named_the_same_every_run(tm
 def test_no_file_descriptor_left_is_one_line_not_a_finding(capsys, ds, monkeypatch, where):
     """Out of file descriptors (EMFILE) is the run's problem: one line naming the file and what to
     do, exit 2; never an 'unreadable' finding on a healthy image, caption or folder."""
-    import regaudit.images as images
+    import regaudit.sdscripts.images as images
 
     real_open, real_scandir = os.open, os.scandir
     emfile = OSError(errno.EMFILE, "Too many open files")
@@ -675,7 +675,7 @@ def test_too_few_file_descriptors_are_refused_up_front(ds):
 
 def test_no_descriptor_left_anywhere_else_is_one_line(capsys, ds, monkeypatch):
     """Out of descriptors where no file is to blame (an import, a cache): one line, exit 2."""
-    import regaudit.scan as scan_module
+    import regaudit.views.scan as scan_module
 
     def no_fd():
         raise OSError(errno.EMFILE, "Too many open files")

@@ -9,11 +9,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from regaudit.balance import BalanceOptions, plan  # noqa: E402
+from regaudit.views.balance import BalanceOptions, plan  # noqa: E402
 from regaudit.cli import main  # noqa: E402
-from regaudit.config import TrainingArgs  # noqa: E402
-from regaudit.scan import load_specs, scan  # noqa: E402
-from regaudit.smoke import LossType, SmokeError, SmokeOptions, Weighting, run  # noqa: E402
+from regaudit.sdscripts.config import TrainingArgs  # noqa: E402
+from regaudit.views.scan import load_specs, scan  # noqa: E402
+from regaudit.views.smoke import LossType, SmokeError, SmokeOptions, Weighting, run  # noqa: E402
 from tests.conftest import textured  # noqa: E402
 
 
@@ -34,7 +34,7 @@ def smoke(root, plw=1.0, enable_bucket=False, reg=True, **kw):
     args = TrainingArgs(resolution=(64, 64), enable_bucket=enable_bucket, min_bucket_reso=32, max_bucket_reso=128,
                         bucket_reso_steps=32 if enable_bucket else 64)
     specs = load_specs(str(root / "train"), str(root / "reg") if reg else None, None, args)
-    from regaudit import trainers
+    from regaudit.sdscripts import trainers
 
     p = plan(scan(specs, jobs=1), BalanceOptions(prior_loss_weight=plw, trainer=trainers.get("sdxl_train_network")))
     return run(p, SmokeOptions(prior_loss_weight=plw, device="cpu", **kw))

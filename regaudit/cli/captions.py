@@ -20,8 +20,8 @@ _STR = {"metavar": "TEXT"}
 
 def text_options(inp, max_token_length: Optional[int] = None):
     """prompts.TextOptions for a command's Inputs: the trainer, --v2, --max_token_length, --max_train_steps."""
-    from ..caption_options import check_max_token_length
-    from ..prompts import TextOptions
+    from ..sdscripts.caption_options import check_max_token_length
+    from ..views.captions import TextOptions
 
     mtl = max_token_length if max_token_length is not None else inp.sd.get("max_token_length")
     return TextOptions(trainer=inp.opts.trainer.name, v2=bool(inp.opts.v2),
@@ -31,7 +31,7 @@ def text_options(inp, max_token_length: Optional[int] = None):
 
 def caption_inputs(inp, given: dict) -> None:
     """Resolve every subset's caption options (own options first, then sd-scripts'), in place."""
-    from ..caption_options import apply, caption_args_with_fallback
+    from ..sdscripts.caption_options import apply, caption_args_with_fallback
 
     args = caption_args_with_fallback(given, inp.sd.get)
     config = inp.sd.get("dataset_config")
@@ -40,7 +40,7 @@ def caption_inputs(inp, given: dict) -> None:
 
 def caption_audit(result, text):
     """The caption audit of a scan result (token counts come from the scan's cache)."""
-    from ..prompts import audit
+    from ..views.captions import audit
 
     return audit(result.datasets, text)
 
@@ -80,9 +80,9 @@ def captions(
     """Captions as the text encoder sees them: CLIP token counts and what the limit cuts, trigger words, tags.
 
     regaudit captions DIR | --train_data_dir T [--reg_data_dir R] | --dataset_config F [sd-scripts options]"""
-    from ..clip_tokens import status
-    from ..prompts import audit
-    from ..tagfreq import tag_tables
+    from ..sdscripts.tokens import status
+    from ..views.captions import audit
+    from ..sdscripts.tagfreq import tag_tables
 
     given = {k: v for k, v in locals().items() if k in (
         "shuffle_caption", "keep_tokens", "caption_prefix", "caption_suffix", "caption_separator",

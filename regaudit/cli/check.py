@@ -54,11 +54,11 @@ def check(
     progress: bool = PROGRESS_OPT,
 ) -> int:
     """Pre-flight gate for CI: run the audits, apply the policy, exit 1 when a finding reaches fail-on."""
-    from ..balance import plan
-    from ..dedupe import find_dupes
-    from ..gate import evaluate, merge
+    from ..views.balance import plan
+    from ..views.dupes import find_dupes
+    from ..views.check import evaluate, merge
     from ..outputs import append_text, check_target, write_text
-    from ..policy import FailOn, load
+    from ..views.policy import FailOn, load
     pol = load(policy_file)
     if fail_on is not None and fail_on not in [f.value for f in FailOn]:
         raise RegauditError(f"--fail-on '{fail_on}' is not one of error, warning, info, never")

@@ -95,8 +95,8 @@ def balance(
     """Simulate sd-scripts' registration and reg balancing: repeats, unused reg images, buckets, batches, steps.
 
     Paste your training command (options, 'python SCRIPT.py ...' or 'accelerate launch SCRIPT.py ...')."""
-    from ..balance import plan
-    from ..suggest import suggest as make_suggestions
+    from ..views.balance import plan
+    from ..views.suggest import suggest as make_suggestions
 
     inp = inputs(ctx, trainer, num_processes, target_os=target_os)
     with progress_bar(progress, "reading image headers") as cb:
@@ -133,7 +133,7 @@ def dupes(
     """Find exact, near and mirrored duplicates, and train/reg leakage, with perceptual hashes. Read-only.
 
     Mirror images count as duplicates with sd-scripts' --flip_aug (as flip_aug makes them one sample)."""
-    from ..dedupe import find_dupes
+    from ..views.dupes import find_dupes
 
     inp = inputs(ctx, trainer, target_os=target_os)
     flip = bool(inp.sd.get("flip_aug", False)) or any(s.flip_aug for spec in inp.specs for s in spec.subsets)
@@ -168,8 +168,8 @@ def smoke(
     Without --resolution it uses 512. --seed, --prior_loss_weight and --loss_type are sd-scripts' own."""
     from dataclasses import replace
 
-    from ..balance import plan
-    from ..smoke import LossType, SmokeError, SmokeOptions, run
+    from ..views.balance import plan
+    from ..views.smoke import LossType, SmokeError, SmokeOptions, run
 
     if dtype not in ("fp32", "bf16", "fp16"):
         raise RegauditError(f"--dtype '{dtype}' is not one of fp32, bf16, fp16")
@@ -220,12 +220,12 @@ def report(
     progress: bool = PROGRESS_OPT,
 ) -> None:
     """Write one self-contained HTML page with thumbnails and charts of scan, balance and dupes."""
-    from ..balance import plan
-    from ..dedupe import find_dupes
+    from ..views.balance import plan
+    from ..views.dupes import find_dupes
     from ..outputs import check_target, write_text
     from ..render import html as html_out
-    from ..report import ReportData, make_thumbnails, wanted_thumbnails
-    from ..tagfreq import tag_tables
+    from ..views.report import ReportData, make_thumbnails, wanted_thumbnails
+    from ..sdscripts.tagfreq import tag_tables
     from .captions import caption_inputs, caption_audit, text_options
     inp = inputs(ctx, trainer, num_processes, target_os=target_os)
     text = text_options(inp)

@@ -127,9 +127,9 @@ def inputs(ctx: typer.Context, trainer: Optional[str], num_processes: Optional[i
            overrides: dict | None = None, require_source: bool = True, target_os: Optional[str] = None) -> Inputs:
     """Read the sd-scripts part of the command line (and a policy's training section, below it)
     into dataset specs and balance options."""
-    from .. import trainers
+    from ..sdscripts import trainers
     from ..model import Crash
-    from ..sdargs import split_command
+    from ..sdscripts.argv import split_command
 
     raw = sd_argv(ctx)
     if len(raw) == 1 and " " in raw[0] and ".py" in raw[0]:  # the whole command pasted as one argument
@@ -180,7 +180,7 @@ def _parse(trainer: str, argv: list[str]):
     sd-scripts stops, the offending tokens are left out and the rest is still read, so the
     dataset can be shown."""
     from ..model import Crash
-    from ..sdargs import ArgvError, parse, positionals
+    from ..sdscripts.argv import ArgvError, parse, positionals
 
     where = set(positionals(trainer, argv))
     positional = [t for k, t in enumerate(argv) if k in where]
@@ -223,7 +223,7 @@ def _drop(argv: list[str], option: str) -> list[str]:
 
 def _apply_overrides(sd, overrides: dict) -> None:
     """A policy's training section: values below the command line, above --config_file."""
-    from ..sdargs import _convert, options_for
+    from ..sdscripts.argv import _convert, options_for
 
     opts = {o.dest: o for o in options_for(sd.trainer).values()}
     for key, value in overrides.items():
@@ -282,13 +282,13 @@ def _number(sd, dest: str, default, *, low: float | None = 0, high: float | None
 
 
 def _build(facts, sd, start_crash, num_processes: int, require_source: bool) -> Inputs:
-    from ..balance import BalanceOptions
-    from ..captions import normalize_extension
-    from ..config import DatasetConfigCrash, TrainingArgs
+    from ..views.balance import BalanceOptions
+    from ..sdscripts.captions import normalize_extension
+    from ..sdscripts.config import DatasetConfigCrash, TrainingArgs
     from ..limits import MAX_RESO
     from ..model import Crash
-    from ..scan import load_specs
-    from ..trainers import Kind
+    from ..views.scan import load_specs
+    from ..sdscripts.trainers import Kind
 
     notes = []
     if sd.unknown_config_keys:
@@ -397,7 +397,7 @@ def _build(facts, sd, start_crash, num_processes: int, require_source: bool) -> 
     except DatasetConfigCrash as exc:
         specs, crash = [], exc
     if specs:  # every subset's caption options, resolved as sd-scripts resolves them
-        from ..caption_options import apply, caption_args_with_fallback
+        from ..sdscripts.caption_options import apply, caption_args_with_fallback
 
         specs = apply(specs, caption_args_with_fallback({}, sd.get), dataset_config)
     sources = [p for p in (dataset_config,) if p] or [p for p in (train, reg) if p]
@@ -412,7 +412,7 @@ def _kind_crash(facts, train, dataset_config, specs, sd):
     one subset of --train_data_dir itself, which their schema check refuses without --in_json /
     --conditioning_data_dir; a DreamBooth dataset config is refused the same way."""
     from ..model import Crash
-    from ..trainers import Kind
+    from ..sdscripts.trainers import Kind
 
     if Kind.DREAMBOOTH in facts.kinds:
         return None
@@ -437,7 +437,7 @@ _ARGPARSE_ONLY = {"debug_dataset": "bool", "max_token_length": "int", "prior_los
 def _namespace_types(sd):
     """sd-scripts validates its namespace against the dataset schema while it builds the dataset
     (config_util.BlueprintGenerator): a --config_file value of the wrong type stops it there."""
-    from ..config import GENERAL_KEYS, _KIND_TEXT, _type_ok
+    from ..sdscripts.config import GENERAL_KEYS, _KIND_TEXT, _type_ok
     from ..model import Crash
 
     renamed = {"train_batch_size": "batch_size", "dataset_repeats": "num_repeats"}
@@ -469,7 +469,7 @@ def run_scan(inp: Inputs, **kwargs):
 
     from ..model import Crash
     from ..rules import rule
-    from ..scan import scan
+    from ..views.scan import scan
 
     if "text" not in kwargs:  # captions measured against the chosen trainer's text encoders
         from .captions import text_options
@@ -521,9 +521,9 @@ def progress_bar(enabled: bool, label: str):
 def dupes_options(hash_kind: str, max_distance: Optional[int], flip_aug: bool, cache: Optional[str],
                   no_cache: bool, jobs: Optional[int], specs, sources):
     """Duplicate-detection options; the cache may not lie inside any folder of the dataset."""
-    from ..dedupe import DEFAULT_MAX_DISTANCE, DupesOptions
-    from ..hashcache import check_outside, default_path
-    from ..hashing import HashKind
+    from ..views.dupes import DEFAULT_MAX_DISTANCE, DupesOptions
+    from ..views.hashcache import check_outside, default_path
+    from ..views.hashing import HashKind
 
     if hash_kind not in {h.value for h in HashKind}:
         raise RegauditError(f"--hash '{hash_kind}' is not one of: {', '.join(h.value for h in HashKind)}")

@@ -11,7 +11,7 @@ from collections import Counter
 
 from ..model import Finding, Severity
 from ..outputs import GENERATOR_COMMENT
-from ..report import GROUPS, MEMBERS, STRIP, UNUSED, ReportData, Verdict, fixes, verdict
+from ..views.report import GROUPS, MEMBERS, STRIP, UNUSED, ReportData, Verdict, fixes, verdict
 from .escape import display
 from .html_assets import CSS, JS
 

@@ -375,7 +375,7 @@ def _tag_cell(items, n: int) -> str:
 
 def captions_view(audit, tables, findings, top: int = 15) -> Group:
     """Rich view of ``regaudit captions``: a prompts.TextAudit and a tagfreq.TagTables."""
-    from ..prompts import Trigger
+    from ..views.captions import Trigger
 
     enc = audit.encoders
     budgets = [b for st in audit.subsets for b in st.budgets]

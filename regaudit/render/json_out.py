@@ -6,7 +6,7 @@ import os
 from functools import partial
 
 from .. import SCHEMA_VERSION
-from ..layout import Absolute
+from ..sdscripts.layout import Absolute
 from ..model import ImageRecord, ScanResult, Subset
 from . import jsonfast
 from .escape import json_text
@@ -138,7 +138,7 @@ def balance_document(plan) -> dict:
 
 
 def dataset_plan_json(d) -> dict:
-    from ..balance import load_error  # (scan's documents never need balance)
+    from ..views.balance import load_error  # (scan's documents never need balance)
 
     p = d.params
     hist: dict[int, int] = {}
@@ -250,8 +250,8 @@ def captions_document(audit, tables, findings) -> dict:
     ``findings`` the caption findings (RA020-RA039)."""
     import statistics
 
-    from ..caption_options import KEYS
-    from ..prompts import Trigger
+    from ..sdscripts.caption_options import KEYS
+    from ..views.captions import Trigger
 
     c = counts(findings)
     enc = audit.encoders

@@ -6,8 +6,8 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
-from ..images import EXT_FORMATS, HIGH_BIT_MODES, HUGE_PIXELS, expected_formats
-from ..layout import OTHER_CAPTION_EXTENSIONS
+from ..sdscripts.images import EXT_FORMATS, HIGH_BIT_MODES, HUGE_PIXELS, expected_formats
+from ..sdscripts.layout import OTHER_CAPTION_EXTENSIONS
 from ..model import CaptionSource, Finding, ImageProbe, ImageRecord, Subset
 from .registry import rule
 

@@ -7,10 +7,10 @@ import os
 from collections import Counter
 from collections.abc import Iterator
 
-from .. import caption_process as cp
+from ..sdscripts import caption_process as cp
 from ..model import CaptionSource, Finding
-from ..prompts import Trigger
-from ..tagfreq import caption_tags
+from ..views.captions import Trigger
+from ..sdscripts.tagfreq import caption_tags
 from .registry import rule
 
 EXAMPLES = 3

@@ -118,7 +118,7 @@ def main() -> int:
         if not os.path.exists(path):
             print(f"skipped: {what} not found at {path}")
             return 0
-    from regaudit import clip_tokens
+    from regaudit.sdscripts import tokens as clip_tokens
 
     st = clip_tokens.status()
     if not st.available:

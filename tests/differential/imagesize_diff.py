@@ -56,7 +56,7 @@ def oracle_python() -> str | None:
 
 
 def ours(path: str) -> dict:
-    from regaudit.imagesize_141 import SizeCrash, Source, read_size
+    from regaudit.sdscripts.imagesize_141 import SizeCrash, Source, read_size
 
     fd = os.open(path, os.O_RDONLY)
     try:

@@ -30,8 +30,10 @@ sys.path.insert(0, REPO)
 
 from corpus import write_corpus  # noqa: E402
 
-from regaudit import headers, images  # noqa: E402
-from regaudit.imagesize_141 import Source  # noqa: E402
+from regaudit.sdscripts import headers
+
+from regaudit.sdscripts import images  # noqa: E402
+from regaudit.sdscripts.imagesize_141 import Source  # noqa: E402
 
 warnings.filterwarnings("ignore")
 

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .model import Dataset, Subset
+from ..model import Dataset, Subset
 
 
 def caption_tags(caption: str) -> list[str]:

@@ -18,9 +18,9 @@ try:  # what hashlib.blake2b is, without hashlib's import of OpenSSL (millisecon
 except ImportError:  # pragma: no cover - another Python implementation
     from hashlib import blake2b
 
-from .errors import check_exhausted
-from .model import compact
-from .safeio import open_regular
+from ..errors import check_exhausted
+from ..model import compact
+from ..safeio import open_regular
 
 if TYPE_CHECKING:
     import imagehash

@@ -13,9 +13,9 @@ import sys
 from dataclasses import dataclass, field
 
 from .captions import normalize_extension
-from .errors import ConfigError, check_exhausted
-from .model import DatasetParams, Finding, Ignored, SubsetConfig
-from .rules import rule
+from ..errors import ConfigError, check_exhausted
+from ..model import DatasetParams, Finding, Ignored, SubsetConfig
+from ..rules import rule
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -163,7 +163,7 @@ def _check_table(table: object, allowed: dict[str, str], where: tuple, file: str
 
 def read_config_file(path: str) -> dict:
     """config_util.load_user_config: a missing file or another extension stops sd-scripts (ValueError)."""
-    from .safeio import parse_guarded, read_regular
+    from ..safeio import parse_guarded, read_regular
 
     lower = path.lower()
     if not os.path.exists(path):
@@ -295,7 +295,7 @@ def _bounded(path: str, where: str, key: str, value, low, high):
 
 
 def _dataset_params(ds: dict, general: dict, args: TrainingArgs, path: str = "", where: str = "") -> DatasetParams:
-    from .limits import MAX_RESO
+    from ..limits import MAX_RESO
 
     levels = (ds, general)
     res = _lookup("resolution", levels, None)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .balance import BalancePlan
-from .model import Finding
+from ..model import Finding
 from .policy import FailOn, Policy
-from .render.json_out import sort_findings
+from ..render.json_out import sort_findings
 
 
 @dataclass(frozen=True)

@@ -27,10 +27,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote
 
-from .errors import OptionError
+from ..errors import OptionError
 from .hashing import HashEntry
-from .placement import containing_root
-from .safeio import kind_of, open_regular
+from ..placement import containing_root
+from ..safeio import kind_of, open_regular
 
 SCHEMA = 5  # 5: application_id, paths as BLOB
 APPLICATION_ID = 0x52674175  # b"RgAu", at offset 68 of the SQLite header

@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 
 from .balance import BalancePlan, DatasetPlan, reg_repeats
-from .model import Subset
+from ..model import Subset
 
 
 @dataclass(frozen=True)

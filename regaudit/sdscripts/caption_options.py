@@ -14,7 +14,7 @@ import dataclasses
 from dataclasses import dataclass, fields
 
 from .config import DatasetSpec, read_config_file
-from .errors import ConfigError, OptionError
+from ..errors import ConfigError, OptionError
 
 MAX_TOKEN_LENGTHS = (75, 150, 225)  # --max_token_length: argparse choices [None, 150, 225]; 75 is the default
 

@@ -14,9 +14,9 @@ from itertools import repeat
 from operator import attrgetter
 from pathlib import Path
 
-from .errors import check_exhausted
-from .model import Finding, Ignored, IgnoreReason, Severity, SubsetConfig
-from .rules import rule
+from ..errors import check_exhausted
+from ..model import Finding, Ignored, IgnoreReason, Severity, SubsetConfig
+from ..rules import rule
 
 # train_util.IMAGE_EXTENSIONS without the optional AVIF / JPEG XL plugins.
 GLOB_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".PNG", ".JPG", ".JPEG", ".WEBP", ".BMP")

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from .balance import BalancePlan, fails_to_load
-from .dedupe import DupesResult
-from .layout import looks_like_image
-from .model import Crash, Finding, ScanResult, Severity
-from .parallel import map_chunks
-from .errors import check_exhausted
-from .safeio import open_regular
+from .dupes import DupesResult
+from ..sdscripts.layout import looks_like_image
+from ..model import Crash, Finding, ScanResult, Severity
+from ..parallel import map_chunks
+from ..errors import check_exhausted
+from ..safeio import open_regular
 
 STRIP = 16  # thumbnails per subset
 UNUSED = 48  # unused reg images shown

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 
 from . import caption_process as cp
-from . import clip_tokens
-from .model import SubsetConfig
+from . import tokens as clip_tokens
+from ..model import SubsetConfig
 
 SHUFFLE_SAMPLES = 256  # random steps drawn per truncated caption for the shuffle figures
 

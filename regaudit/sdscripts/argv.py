@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import check_exhausted
-from .safeio import open_regular
+from ..errors import check_exhausted
+from ..safeio import open_regular
 
 if sys.version_info >= (3, 11):
     import tomllib

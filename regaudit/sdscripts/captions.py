@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import stat
 
-from .errors import check_exhausted
-from .model import Caption, CaptionSource
+from ..errors import check_exhausted
+from ..model import Caption, CaptionSource
 
 
 def normalize_extension(ext: str) -> str:

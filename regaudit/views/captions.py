@@ -16,12 +16,12 @@ from enum import Enum
 from operator import attrgetter
 from typing import NamedTuple
 
-from . import caption_process as cp
-from .clip_tokens import TokenCounter, TokenizerStatus, status
-from .encoders import DEFAULT, REGISTRY, EncoderSet, for_trainer
-from .errors import OptionError
-from .model import CaptionSource, Dataset, Finding, Subset, SubsetConfig, compact
-from .tokencuts import cut_ordered, cut_static, shuffle_share
+from ..sdscripts import caption_process as cp
+from ..sdscripts.tokens import TokenCounter, TokenizerStatus, status
+from ..sdscripts.encoders import DEFAULT, REGISTRY, EncoderSet, for_trainer
+from ..errors import OptionError
+from ..model import CaptionSource, Dataset, Finding, Subset, SubsetConfig, compact
+from ..sdscripts.tokencuts import cut_ordered, cut_static, shuffle_share
 
 _WORD = re.compile(r"[^\W\d_]+|\d")  # letter runs and single digits: the words CLIP's pre-tokenizer keeps
 
@@ -215,7 +215,7 @@ def audit(datasets: tuple[Dataset, ...] | list[Dataset], options: TextOptions | 
     limit cuts are worked out only for each subset's worst caption (what the findings show).
     ``known``: id(subset) -> its budgets already worked out by part_budgets (scan does it where it
     reads the captions) with these options and without ``detail``."""
-    from .rules.prompts import prompt_findings
+    from ..rules.prompts import prompt_findings
 
     options = options or TextOptions()
     enc = options.encoders

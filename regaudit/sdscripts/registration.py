@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .model import Dataset, ImageRecord, Subset, compact
+from ..model import Dataset, ImageRecord, Subset, compact
 
 
 @compact

@@ -20,7 +20,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from .model import SubsetConfig
+from ..model import SubsetConfig
 
 _GROUP = re.compile(r"\{([^}]+)\}")  # process_caption's wildcard pattern
 

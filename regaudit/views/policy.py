@@ -12,11 +12,11 @@ from enum import Enum
 
 import yaml
 
-from .errors import ConfigError, check_exhausted
-from .limits import problem
-from .model import Finding, Severity
-from .rules import BY_NAME, REGISTRY
-from .safeio import describe, kind_of, parse_guarded, read_regular
+from ..errors import ConfigError, check_exhausted
+from ..limits import problem
+from ..model import Finding, Severity
+from ..rules import BY_NAME, REGISTRY
+from ..safeio import describe, kind_of, parse_guarded, read_regular
 
 DEFAULT_FILE = "regaudit.yaml"
 

@@ -10,13 +10,13 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from itertools import repeat
 
-from . import images as _images
-from .captions import normalize_extension, read_caption
-from .config import DatasetSpec, TrainingArgs, load_dataset_config
-from .errors import InputPathError
-from .latents import CacheNameError, cache_sizes
-from .layout import Absolute, list_subset, scan_root
-from .model import (
+from ..sdscripts import images as _images
+from ..sdscripts.captions import normalize_extension, read_caption
+from ..sdscripts.config import DatasetSpec, TrainingArgs, load_dataset_config
+from ..errors import InputPathError
+from ..sdscripts.latents import CacheNameError, cache_sizes
+from ..sdscripts.layout import Absolute, list_subset, scan_root
+from ..model import (
     Caption,
     CaptionSource,
     Dataset,
@@ -29,11 +29,11 @@ from .model import (
     Subset,
     SubsetConfig,
 )
-from .parallel import Background, map_parts
-from .prompts import TextOptions, part_budgets, shared_counter, subset_contexts
-from .prompts import audit as audit_captions
-from .rules import rule
-from .rules.files import caption_findings, record_findings
+from ..parallel import Background, map_parts
+from .captions import TextOptions, part_budgets, shared_counter, subset_contexts
+from .captions import audit as audit_captions
+from ..rules import rule
+from ..rules.files import caption_findings, record_findings
 
 Progress = Callable[[int, int], None]  # (done, total)
 _PARALLEL_MIN = 1500  # below this, starting worker processes costs more than it saves
@@ -373,7 +373,7 @@ def _unused_reg_softened(datasets: Sequence[Dataset], findings: list[Finding]) -
     runs. Say so, as a warning, and that it would crash once the counts change."""
     from dataclasses import replace
 
-    from .registration import register
+    from ..sdscripts.registration import register
 
     if not any(f.code in _LOAD_CODES for f in findings):
         return findings  # nothing to soften: no need to run the balancing loop here

@@ -28,8 +28,8 @@ from typing import Any
 from . import exif as _exif
 from . import headers
 from .imagesize_141 import SizeCrash, Source, read_size
-from .errors import check_exhausted, is_exhausted
-from .model import ImageProbe
+from ..errors import check_exhausted, is_exhausted
+from ..model import ImageProbe
 
 HEAD_BYTES = 4096  # read at once: the headers of most JPEG/PNG/WebP files fit; more is read on demand
 HUGE_PIXELS = 2 * headers.MAX_IMAGE_PIXELS  # Pillow raises DecompressionBombError above this

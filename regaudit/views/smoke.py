@@ -22,9 +22,9 @@ from enum import Enum
 from PIL import Image
 
 from .balance import BalancePlan
-from .limits import problem
-from .registration import Registered
-from .safeio import open_regular
+from ..limits import problem
+from ..sdscripts.registration import Registered
+from ..safeio import open_regular
 
 
 class LossType(str, Enum):

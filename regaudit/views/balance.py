@@ -13,13 +13,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from . import trainers
-from .buckets import BucketCrash, Bucketer, adjust_min_max
-from .model import Crash, Dataset, DatasetParams, Finding, ImageRecord, ScanResult
-from .trainers import RegWeight, TrainerFacts
-from .registration import RegBalance, Registered, _registered, as_registered, registrations
-from .registration import reg_repeats  # noqa: F401  (re-exported)
-from .rules import rule
+from ..sdscripts import trainers
+from ..sdscripts.buckets import BucketCrash, Bucketer, adjust_min_max
+from ..model import Crash, Dataset, DatasetParams, Finding, ImageRecord, ScanResult
+from ..sdscripts.trainers import RegWeight, TrainerFacts
+from ..sdscripts.registration import RegBalance, Registered, _registered, as_registered, registrations
+from ..sdscripts.registration import reg_repeats  # noqa: F401  (re-exported)
+from ..rules import rule
 
 @dataclass(frozen=True)
 class BalanceOptions:

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from .errors import OptionError
+from ..errors import OptionError
 from .hashcache import HashCache
 from .hashing import HashEntry, HashKind, blake2b, encode, pixel_digest, preload
-from .limits import problem
-from .model import Finding, ScanResult
-from .registration import register
-from .rules import rule
+from ..limits import problem
+from ..model import Finding, ScanResult
+from ..sdscripts.registration import register
+from ..rules import rule
 
 # numpy (the pair search) and the worker pool are imported where they are needed: a warm run, whose
 # hashes and candidate pairs all come from the cache, never loads them
@@ -85,7 +85,7 @@ class DupesResult:
 
 
 def _encode_all(paths: list[str], opts: DupesOptions, progress: Progress | None) -> list[HashEntry]:
-    from .parallel import map_chunks
+    from ..parallel import map_chunks
 
     if not paths:
         return []

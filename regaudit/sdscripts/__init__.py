@@ -1,0 +1,1 @@
+"""sd-scripts ported: facts only. Never imports rules/ or builds a Finding."""

@@ -1,0 +1,1 @@
+"""Each command's result: the sd-scripts port and the rules composed."""
