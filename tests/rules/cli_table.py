@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from regaudit.cli import main
-from tests.conftest import make_image
+from PIL import Image
+
+from tests.conftest import make_image, textured
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,16 @@ class Img:
     color: tuple[int, ...] = (120, 30, 200)
     exif_orientation: int | None = None
     save: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Pic:
+    """A picture with structure (``textured(seed)``), for the duplicate finder: as it is, mirrored,
+    or stored turned 90° counter-clockwise with the EXIF orientation (6) that shows it upright."""
+    seed: int
+    size: tuple[int, int] = (64, 48)
+    mirrored: bool = False
+    turned_exif: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,17 @@ def build(root: Path, tree: dict[str, Any]) -> None:
         if isinstance(what, Img):
             make_image(path, size=what.size, mode=what.mode, fmt=what.fmt, color=what.color,
                        exif_orientation=what.exif_orientation, **what.save)
+        elif isinstance(what, Pic):
+            im = textured(what.seed, what.size)
+            save: dict = {"quality": 95} if path.suffix == ".jpg" else {}
+            if what.mirrored:
+                im = im.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+            if what.turned_exif:
+                im = im.rotate(90, expand=True)
+                exif = Image.Exif()
+                exif[0x0112] = 6
+                save["exif"] = exif.tobytes()
+            im.save(path, **save)
         elif isinstance(what, str):
             path.write_text(what.replace("{root}", str(root)), encoding="utf-8")
         elif isinstance(what, bytes):
@@ -106,12 +129,14 @@ class Case:
     argv: list[str]
     expected: tuple[F | No, ...]
     locked: tuple[str, ...] = ()  # paths made unreadable (chmod 0) before the run
+    facts: dict[str, Any] = field(default_factory=dict)  # other JSON values: 'crash.code' -> doc["crash"]["code"]
 
 
-def row(id: str, tree: dict[str, Any], argv: list[str], *expected: F | No, locked: tuple[str, ...] = ()):
+def row(id: str, tree: dict[str, Any], argv: list[str], *expected: F | No, locked: tuple[str, ...] = (),
+        facts: dict[str, Any] | None = None, marks=()):
     import pytest
 
-    return pytest.param(Case(tree, argv, expected, locked), id=id)
+    return pytest.param(Case(tree, argv, expected, locked, facts or {}), id=id, marks=marks)
 
 
 def run_case(case: Case, root: Path, capsys, monkeypatch) -> dict:
@@ -128,6 +153,11 @@ def run_case(case: Case, root: Path, capsys, monkeypatch) -> dict:
         for p in locked:
             p.chmod(0o755)
     assert_findings(doc, list(case.expected), root)
+    for key, value in case.facts.items():
+        got: Any = doc
+        for part in key.split("."):
+            got = got[part] if got is not None else None
+        assert got == value, f"{key}: {got!r}"
     return doc
 
 

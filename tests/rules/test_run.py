@@ -1,0 +1,160 @@
+"""Run family (RA060-RA075, RA090): registration, reg balancing, buckets and steps, through
+`regaudit balance`. The figures were worked by hand and match sd-scripts (train_network.py) as its
+own dataset code computes them on the same trees (the oracle under /work/shared/oracle)."""
+
+from __future__ import annotations
+
+import pytest
+
+from .cli_table import F, Img, row, run_case
+
+BALANCE = ["balance", "--json", "-j", "1"]
+TRAIN_REG = BALANCE + ["--train", "train", "--reg", "reg"]
+
+
+def pics(folder: str, n: int, size=(64, 64)) -> dict:
+    return {f"{folder}/{chr(97 + i)}.png": Img(size=size) for i in range(n)}
+
+
+TWO_REG_FOLDERS = """\
+[general]
+resolution = 64
+[[datasets]]
+[[datasets.subsets]]
+image_dir = "train/1_sks"
+class_tokens = "sks"
+[[datasets.subsets]]
+image_dir = "reg/1_dog"
+is_reg = true
+[[datasets.subsets]]
+image_dir = "reg/1_cat"
+is_reg = true
+"""
+
+REG_ONLY_DATASET = """\
+[general]
+resolution = 64
+[[datasets]]
+[[datasets.subsets]]
+image_dir = "train/1_sks"
+[[datasets]]
+[[datasets.subsets]]
+image_dir = "reg/1_dog"
+is_reg = true
+"""
+
+ROWS = [
+    row("RA060 no resolution",
+        pics("train/1_dog", 1), BALANCE + ["--train", "train"],
+        F("RA060", "error", "train/1_dog", "dataset 0 has no resolution; sd-scripts stops with 'resolution is required'"),
+        facts={"crash.code": "RA060", "crash.exception": "AssertionError", "max_train_steps": None}),
+    row("RA061 resolution under min_bucket_reso",
+        pics("train/1_dog", 1), BALANCE + ["--train", "train", "--resolution", "128", "--enable_bucket"],
+        F("RA061", "error", "train/1_dog", "resolution 128x128 is outside min/max_bucket_reso 256..1024: sd-scripts "
+                                           "stops with an assertion while building dataset 0"),
+        facts={"crash.code": "RA061", "crash.exception": "AssertionError"}),
+    row("RA062 bucket_reso_steps not a multiple of 64",
+        pics("train/1_dog", 1), BALANCE + ["--train", "train", "--resolution", "256", "--enable_bucket",
+                                           "--bucket_reso_steps", "32"],
+        F("RA062", "error", "train", "bucket_reso_steps 32 is not a multiple of 64, which train_network.py checks "
+                                     "right after building the dataset: it stops before training"),
+        facts={"crash.code": "RA062", "crash.stage": "start"}),
+    row("RA062 bucket_reso_steps 0",
+        pics("train/1_dog", 1), BALANCE + ["--train", "train", "--resolution", "256", "--enable_bucket",
+                                           "--bucket_reso_steps", "0"],
+        F("RA062", "error", "train/1_dog", "bucket_reso_steps is 0: sd-scripts divides by it while building the dataset"),
+        facts={"crash.code": "RA062", "crash.exception": "ZeroDivisionError"}),
+    row("RA063 a registered image of size 0x0",
+        {**pics("train/1_dog", 1), "train/1_dog/z.png": b""},
+        BALANCE + ["--train", "train", "--resolution", "256", "--enable_bucket"],
+        F("RA063", "error", "train/1_dog/z.png", "registered train image: sd-scripts divides by zero choosing its "
+                                                 "bucket{*}; it stops while building the dataset"),
+        facts={"crash.code": "RA063", "crash.stage": "build", "crash.exception": "ZeroDivisionError"}),
+    row("RA065 RA070 reg images only",
+        {"train/1_dog/notes.txt": "x", **pics("reg/1_dog", 1)}, TRAIN_REG + ["--resolution", "64"],
+        F("RA065", "error", "train", "no dataset registers any image: sd-scripts stops with 'No data found' and "
+                                     "trains nothing"),
+        F("RA070", "warning", "reg/1_dog", "dataset 0 has 1 reg samples but no train samples: the balancing loop "
+                                           "never runs, so none of its 1 reg images is used"),
+        facts={"no_data": True, "would_crash": False, "batches_per_epoch": 0}),
+    row("RA066 more reg samples than train samples",
+        # 2 train samples: the first pass registers a.png and b.png of reg/1_dog, then stops
+        {**pics("train/1_sks", 2), **pics("reg/1_dog", 5)}, TRAIN_REG + ["--resolution", "64"],
+        F("RA066", "warning", "reg/1_dog", "reg samples 5 > train samples 2: 3 of 5 reg images are never used "
+                                           "(the first 2 in listing order are)"),
+        facts={"batches_per_epoch": 4, "max_train_steps": 1600, "epochs": 400}),
+    row("RA067 RA066 which of two reg folders is used",
+        # subsets in the config's order: 1 train sample takes reg/1_dog/a.png; reg/1_cat is never reached
+        {**pics("train/1_sks", 1), **pics("reg/1_dog", 1), **pics("reg/1_cat", 2), "ds.toml": TWO_REG_FOLDERS},
+        BALANCE + ["--dataset_config", "ds.toml"],
+        F("RA067", "warning", "reg/1_cat",
+          "which reg images are used depends on the order the OS lists the reg folders ('{root}/reg/1_dog' then "
+          "'{root}/reg/1_cat' here); another machine or a copied tree may choose differently"),
+        F("RA066", "warning", "reg/1_cat", "reg samples 3 > train samples 1: 2 of 3 reg images are never used (the "
+                                           "first 1 in listing order are)"),
+        facts={"batches_per_epoch": 2}),
+    row("RA068 reg repeats overshoot",
+        # 3 train samples; reg '2_dog': a.png x2 (2 < 3), b.png x2 (4 >= 3): 4 reg samples, +1; c.png unused
+        {**pics("train/1_sks", 3), **pics("reg/2_dog", 3)}, TRAIN_REG + ["--resolution", "64"],
+        F("RA068", "info", "reg/2_dog", "reg folders' repeats overshoot: 4 reg samples are used against 3 train "
+                                        "samples (+1)"),
+        F("RA066", "warning", "reg/2_dog", "reg samples 6 > train samples 3: 1 of 3 reg images are never used (the "
+                                           "first 2 in listing order are)"),
+        facts={"batches_per_epoch": 7, "epochs": 229}),
+    row("RA069 no reg images",
+        pics("train/1_dog", 2), BALANCE + ["--train", "train", "--resolution", "64", "--max_train_epochs", "3"],
+        F("RA069", "info", "train/1_dog", "dataset 0 has no regularization images"),
+        facts={"batches_per_epoch": 2, "max_train_steps": 6, "epochs": 3}),
+    row("RA070 reg subsets in a dataset of their own",
+        {**pics("train/1_sks", 1), **pics("reg/1_dog", 2), "ds.toml": REG_ONLY_DATASET},
+        BALANCE + ["--dataset_config", "ds.toml"],
+        F("RA070", "warning", "reg/1_dog", "dataset 1 has 2 reg samples but no train samples: the balancing loop "
+                                           "never runs, so none of its 2 reg images is used"),
+        facts={"batches_per_epoch": 1}),
+    row("RA071 sizes without bucketing",
+        {**pics("train/1_dog", 2, size=(8, 8)), "train/1_dog/big.png": Img(size=(128, 96)),
+         "train/1_dog/ok.png": Img(size=(64, 64))},
+        BALANCE + ["--train", "train", "--resolution", "64"],
+        F("RA071", "error", "train/1_dog/a.png", "2 registered images are smaller than 64x64 without --enable_bucket "
+                                                 "(e.g. 8x8): training stops with 'image size is small' when it loads "
+                                                 "them"),
+        F("RA071", "error", "train/1_dog/big.png", "1 registered image is larger than 64x64 without --enable_bucket or "
+                                                   "--random_crop (e.g. 128x96): training stops with 'image too "
+                                                   "large' when it loads it"),
+        facts={"crash.code": "RA071", "crash.stage": "load", "batches_per_epoch": 4}),
+    row("RA072 bucket limits rounded",
+        # 200 rounds down to 192, 1000 up to 1024 (steps 64)
+        pics("train/1_dog", 1), BALANCE + ["--train", "train", "--resolution", "256", "--enable_bucket",
+                                           "--min_bucket_reso", "200", "--max_bucket_reso", "1000"],
+        F("RA072", "info", "train/1_dog", "min/max_bucket_reso 200/1000 are not multiples of bucket_reso_steps 64; "
+                                          "sd-scripts uses 192/1024"),
+        facts={"would_crash": False, "batches_per_epoch": 1}),
+    row("RA073 reg images repeated",
+        # 2 x 5 = 10 train samples, 3 reg images: repeats 4, 3, 3 = 10, so 2-3 beyond the folder's 1
+        {**pics("train/2_sks", 5), **pics("reg/1_dog", 3)}, TRAIN_REG + ["--resolution", "64"],
+        F("RA073", "info", "reg/1_dog", "only 3 reg images for 10 train samples: each is repeated 2-3 times beyond "
+                                        "its folder's repeats (10 reg samples)"),
+        facts={"batches_per_epoch": 20, "max_train_steps": 1600, "epochs": 80}),
+    row("RA075 reg samples halve the epochs",
+        # 2 x 2 = 4 train samples + 4 reg samples: 8 batches of 1 instead of 4; 1600 / 8 = 200, 1600 / 4 = 400
+        {**pics("train/2_sks", 2), **pics("reg/1_dog", 4)}, TRAIN_REG + ["--resolution", "64"],
+        F("RA075", "info", "train", "4 reg samples join 4 train samples: 8 batches per epoch instead of 4, so "
+                                    "max_train_steps 1600 covers 200.00 epochs instead of 400.00"),
+        facts={"batches_per_epoch": 8, "max_train_steps": 1600, "epochs": 200}),
+    row("RA090 validation_split",
+        pics("train/1_dog", 4), BALANCE + ["--train", "train", "--resolution", "64", "--validation_split", "0.5",
+                                           "--validation_seed", "1"],
+        F("RA090", "warning", "train/1_dog", "validation_split 0.5: sd-scripts trains on 2 of this subset's 4 images "
+                                             "and holds 2 back (validation_seed 1: the same ones as here)"),
+        facts={"batches_per_epoch": 2, "max_train_steps": 1600}),
+    row("RA090 debug_dataset",
+        pics("train/1_dog", 1), BALANCE + ["--train", "train", "--resolution", "64", "--debug_dataset"],
+        F("RA090", "warning", "train", "--debug_dataset: train_network.py shows the dataset and returns; it trains "
+                                       "nothing and counts no steps (the figures here are what the dataset holds)"),
+        facts={"returned_early": "debug_dataset", "max_train_steps": None}),
+]
+
+
+@pytest.mark.parametrize("case", ROWS)
+def test_run_findings(case, root, capsys, monkeypatch):
+    run_case(case, root, capsys, monkeypatch)
