@@ -9,6 +9,7 @@ import pytest
 from regaudit.views.balance import BalanceOptions, plan
 from regaudit.sdscripts.config import TrainingArgs, load_dataset_config
 from regaudit.errors import ConfigError
+from regaudit.rules.build import spec_findings
 from regaudit.views.scan import load_specs, scan
 from tests.conftest import build_tree, write_toml
 
@@ -154,7 +155,7 @@ def test_options_regaudit_does_not_simulate_are_flagged(tmp_path):
     cfg = write_toml(tmp_path / "c.toml", f"[[datasets]]\n[[datasets.subsets]]\n"
                                           f"image_dir = '{tmp_path}/a'\ncache_info = true\n")
     (spec,) = load_dataset_config(cfg, TrainingArgs())
-    assert [f.code for f in spec.findings] == ["RA090"]
+    assert [f.code for f in spec_findings(spec)] == ["RA090"]
 
 
 def test_validation_split_holds_images_back(tmp_path):

@@ -8,6 +8,7 @@ import pytest
 
 from regaudit.sdscripts.layout import is_globbed, list_subset, parse_folder_name, scan_root, suggest_folder_name
 from regaudit.model import IgnoreReason
+from regaudit.rules.layout import listing_findings, root_findings
 from tests.conftest import make_image
 
 
@@ -55,9 +56,9 @@ def test_root_subsets_tokens_and_skips(tmp_path):
     assert reasons["10 dog"] is IgnoreReason.UNPARSED_NAME
     assert reasons[".ipynb_checkpoints"] is IgnoreReason.HIDDEN
     assert reasons["stray.jpg"] is IgnoreReason.FILE_IN_ROOT
-    codes = sorted(f.code for f in rs.findings)
+    codes = sorted(f.code for f in root_findings(rs))
     assert codes == ["RA001", "RA002", "RA002", "RA003", "RA005"]
-    ra001 = next(f for f in rs.findings if f.code == "RA001")
+    ra001 = next(f for f in root_findings(rs) if f.code == "RA001")
     assert "'10_dog'" in ra001.hint
 
 
@@ -86,7 +87,7 @@ def test_glob_is_case_sensitive_and_skips_dot_files(tmp_path):
     assert reasons["h.gif"] is reasons["i.tiff"] is reasons["j.heic"] is IgnoreReason.UNSUPPORTED_FORMAT
     assert reasons["._k.jpg"] is reasons[".l.png"] is IgnoreReason.HIDDEN
     assert "m.jpg.txt" not in reasons
-    codes = sorted(f.code for f in listing.findings)
+    codes = sorted(f.code for f in listing_findings(listing))
     assert codes == ["RA005", "RA006", "RA007"]
 
 
@@ -106,7 +107,7 @@ def test_nested_images_are_reported(tmp_path):
     make_image(d / "more" / "n2.jpg")
     listing = list_subset(str(d))
     assert [os.path.basename(p) for p in listing.images] == ["top.png"]
-    nested = [f for f in listing.findings if f.code == "RA004"]
+    nested = [f for f in listing_findings(listing) if f.code == "RA004"]
     assert len(nested) == 1 and "2 images" in nested[0].message
 
 

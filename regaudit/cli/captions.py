@@ -19,14 +19,10 @@ _STR = {"metavar": "TEXT"}
 
 
 def text_options(inp, max_token_length: Optional[int] = None):
-    """prompts.TextOptions for a command's Inputs: the trainer, --v2, --max_token_length, --max_train_steps."""
-    from ..sdscripts.caption_options import check_max_token_length
-    from ..views.captions import TextOptions
+    """views.inputs.text_options: the captions' TextOptions for a command's Inputs."""
+    from ..views.inputs import text_options as of_inputs
 
-    mtl = max_token_length if max_token_length is not None else inp.sd.get("max_token_length")
-    return TextOptions(trainer=inp.opts.trainer.name, v2=bool(inp.opts.v2),
-                       max_token_length=check_max_token_length(None if mtl is None else int(mtl)),
-                       max_train_steps=int(inp.opts.max_train_steps))
+    return of_inputs(inp, max_token_length)
 
 
 def caption_inputs(inp, given: dict) -> None:

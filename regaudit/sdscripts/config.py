@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 
 from .captions import normalize_extension
 from ..errors import ConfigError, check_exhausted
-from ..model import DatasetParams, Finding, Ignored, SubsetConfig
-from ..rules import rule
+from ..model import DatasetParams, Ignored, SubsetConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -81,7 +80,9 @@ class DatasetSpec:
     params: DatasetParams
     subsets: list[SubsetConfig]
     ignored: list[Ignored] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
+    roots: list = field(default_factory=list)  # layout.RootScan of each train/reg root given (folder datasets)
+    # metadata_cache.json files of subsets with cache_info on: sd-scripts reads the subset from them
+    info_caches: list[str] = field(default_factory=list)
 
 
 # --- the schema (types as sd-scripts' validator checks them: bool passes as int, int not as float)
@@ -246,10 +247,7 @@ def load_dataset_config(path: str, args: TrainingArgs) -> list[DatasetSpec]:
         for sub in configs:
             cache = os.path.join(sub.image_dir, "metadata_cache.json")
             if sub.cache_info and os.path.isfile(cache):
-                spec.findings.append(rule("RA090").finding(
-                    os.path.abspath(cache), "cache_info is on and this cache exists: sd-scripts takes the image "
-                                            "list, captions and sizes from it, not from the folder as regaudit "
-                                            "shows it; images added or captions changed since are not seen"))
+                spec.info_caches.append(os.path.abspath(cache))
         specs.append(spec)
     return specs
 

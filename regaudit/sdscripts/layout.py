@@ -3,6 +3,7 @@
 Two jobs: turn a train/reg root into subset configs (config_util's
 generate_dreambooth_subsets_config_by_subdirs), and list one subset folder the way
 train_util.glob_images does, keeping everything it skips, with the reason, as data.
+Facts only: what the findings say about them is ``rules.layout``'s.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from operator import attrgetter
 from pathlib import Path
 
 from ..errors import check_exhausted
-from ..model import Finding, Ignored, IgnoreReason, Severity, SubsetConfig
-from ..rules import rule
+from ..model import Ignored, IgnoreReason, SubsetConfig
 
 # train_util.IMAGE_EXTENSIONS without the optional AVIF / JPEG XL plugins.
 GLOB_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".PNG", ".JPG", ".JPEG", ".WEBP", ".BMP")
@@ -96,34 +96,58 @@ def _count_images_below(path: str) -> int:
     return count
 
 
+@dataclass(frozen=True)
+class SkippedFolder:
+    """A folder of a train/reg root that sd-scripts makes no subset of."""
+
+    path: str  # absolute
+    name: str
+    reason: IgnoreReason  # HIDDEN, UNPARSED_NAME or REPEATS_BELOW_ONE
+    images: int = 0  # images directly in it (not counted for REPEATS_BELOW_ONE)
+    repeats: int = 0  # the repeats its name gives (REPEATS_BELOW_ONE)
+    suggestion: str = ""  # a name sd-scripts would read (UNPARSED_NAME)
+
+
 @dataclass
 class RootScan:
+    root: str = ""  # as given
+    is_reg: bool = False
     subsets: list[SubsetConfig] = field(default_factory=list)
     ignored: list[Ignored] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
+    missing: str | None = None  # "does not exist" / "is not a folder": the root contributes nothing
+    error: str | None = None  # why the root cannot be listed
+    skipped: list[SkippedFolder] = field(default_factory=list)  # in listing order
+    root_images: int = 0  # image files directly in the root (never read)
+
+    @property
+    def role(self) -> str:
+        return "reg" if self.is_reg else "train"
 
 
 def scan_root(root: str, is_reg: bool, caption_extension: str, subset_defaults: dict | None = None) -> RootScan:
     """The subsets sd-scripts builds from one train_data_dir/reg_data_dir, in its order
-    (Path.iterdir, unsorted), plus everything in the root it skips."""
-    out = RootScan()
+    (Path.iterdir, unsorted), plus everything in the root it skips
+    (config_util.generate_dreambooth_subsets_config_by_subdirs). A root that is missing or not a
+    folder contributes nothing, silently, as in sd-scripts (spec §10.9)."""
+    out = RootScan(root, is_reg)
+    if not os.path.isdir(root):
+        out.missing = "does not exist" if not os.path.lexists(root) else "is not a folder"
+        return out
     base = Path(root)
-    role = "reg" if is_reg else "train"
+    role = out.role
     try:
         entries = [e.name for e in os.scandir(base)]
     except OSError as exc:
         check_exhausted(exc, root)
-        out.findings.append(rule("RA013").finding(
-            _abs(root), f"{role} root cannot be listed ({exc.strerror or exc}); sd-scripts finds no subset in it"))
+        out.error = str(exc.strerror or exc)
         return out
-    root_images: list[str] = []
     for name in entries:
         child = base / name
         image_dir = str(child)
         abs_child = _abs(image_dir)
         if not child.is_dir():  # follows symlinks; False for dangling links and loops
             if looks_like_image(name):
-                root_images.append(abs_child)
+                out.root_images += 1
                 out.ignored.append(Ignored(abs_child, "file", IgnoreReason.FILE_IN_ROOT,
                                            f"image file directly in the {role} root is never read"))
             else:
@@ -136,41 +160,24 @@ def scan_root(root: str, is_reg: bool, caption_extension: str, subset_defaults: 
             if name.startswith("."):
                 out.ignored.append(Ignored(abs_child, "dir", IgnoreReason.HIDDEN,
                                            f"hidden folder without repeats is ignored ({n_images} images)"))
-                if n_images:
-                    out.findings.append(rule("RA005").finding(
-                        abs_child, f"hidden folder '{name}' with {n_images} images is ignored"))
+                out.skipped.append(SkippedFolder(abs_child, name, IgnoreReason.HIDDEN, n_images))
                 continue
             suggestion = suggest_folder_name(name)
             out.ignored.append(Ignored(abs_child, "dir", IgnoreReason.UNPARSED_NAME,
                                        f"folder name '{name}' has no '<repeats>_' prefix; "
                                        f"{n_images} images ignored (did you mean '{suggestion}'?)"))
-            if n_images:
-                out.findings.append(rule("RA001").finding(
-                    abs_child,
-                    f"folder '{name}' holds {n_images} images but its name does not start with "
-                    f"'<repeats>_', so sd-scripts ignores it",
-                    f"Rename it to '{suggestion}' (repeats first, then '_', then the class tokens)."))
+            out.skipped.append(SkippedFolder(abs_child, name, IgnoreReason.UNPARSED_NAME, n_images,
+                                             suggestion=suggestion))
             continue
         repeats, tokens = parsed
         if repeats < 1:
             out.ignored.append(Ignored(abs_child, "dir", IgnoreReason.REPEATS_BELOW_ONE,
                                        f"repeats {repeats} < 1: the folder is skipped"))
-            out.findings.append(rule("RA002").finding(
-                abs_child, f"folder '{name}' has repeats {repeats}; sd-scripts skips it without a word"))
+            out.skipped.append(SkippedFolder(abs_child, name, IgnoreReason.REPEATS_BELOW_ONE, repeats=repeats))
             continue
         out.subsets.append(SubsetConfig(image_dir=image_dir, is_reg=is_reg, num_repeats=repeats,
                                         class_tokens=tokens, caption_extension=caption_extension,
                                         **(subset_defaults or {})))
-    if root_images:
-        # with no subset beside them the images were plainly meant to be trained on: an error;
-        # stray files beside real subsets: a warning
-        severity = Severity.WARNING if out.subsets else Severity.ERROR
-        out.findings.append(rule("RA003").finding(
-            _abs(root),
-            f"{len(root_images)} image file(s) lie directly in the {role} root and are never read "
-            f"(only its '<repeats>_<class tokens>' subfolders are subsets)",
-            f"Did you pass the concept folder instead of its parent? Pass its parent, or move the "
-            f"images into a subfolder such as '{base / '10_<class tokens>'}'.").with_severity(severity))
     return out
 
 
@@ -219,15 +226,30 @@ class Absolute:
 _ODD_NAMES = frozenset({"", ".", ".."})
 
 
+@dataclass(frozen=True)
+class UnreadEntry:
+    """An entry of a subset folder that the image glob does not return, and why."""
+
+    path: str  # absolute
+    name: str
+    reason: IgnoreReason  # NESTED_DIR or EXTENSION_CASE
+    images: int = 0  # images anywhere below a nested folder
+    ext: str = ""  # the extension as spelled (EXTENSION_CASE)
+
+
 @dataclass
 class FolderListing:
     images: list[str] = field(default_factory=list)  # sd-scripts path strings, sorted as it sorts them
     # names of files with a caption extension other than the subset's (for "captions sd-scripts ignores")
     names: frozenset[str] = frozenset()
     ignored: list[Ignored] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
     readable: bool = True
     has_npz: bool = True  # some entry's name ends with '.npz' (a latent cache file may be among them)
+    path: str = ""  # the folder, absolute (empty when it is not a folder)
+    error: str | None = None  # why the folder cannot be listed
+    unread: list[UnreadEntry] = field(default_factory=list)  # nested folders, extensions of the wrong case
+    unsupported: list[str] = field(default_factory=list)  # names of image files of formats it does not glob
+    hidden_images: list[str] = field(default_factory=list)  # absolute paths of hidden images / image folders
 
 
 def list_subset(image_dir: str, case_insensitive: bool | None = None, caption_extension: str | None = None) -> FolderListing:
@@ -239,14 +261,14 @@ def list_subset(image_dir: str, case_insensitive: bool | None = None, caption_ex
     if not os.path.isdir(image_dir):
         out.readable = False
         return out
+    out.path = _abs(image_dir)
     try:
         with os.scandir(image_dir) as it:
             entries = list(it)
     except OSError as exc:
         check_exhausted(exc, image_dir)
         out.readable = False
-        out.findings.append(rule("RA013").finding(
-            _abs(image_dir), f"subset folder cannot be listed ({exc.strerror or exc}); sd-scripts sees no image in it"))
+        out.error = str(exc.strerror or exc)
         return out
     others = tuple(e for e in OTHER_CAPTION_EXTENSIONS if e != caption_extension)
     names = list(map(_name, entries))
@@ -255,8 +277,6 @@ def list_subset(image_dir: str, case_insensitive: bool | None = None, caption_ex
     # glob builds each result as os.path.join(dirname, name) with the pattern's dirname, which
     # os.path.split has stripped of trailing slashes ('a/b//' -> 'a/b')
     glob_dir = os.path.split(os.path.join(image_dir, "*"))[0]
-    unsupported: list[str] = []
-    hidden_images: list[str] = []
     found: set[str] = set()
     prefix = glob_dir + os.sep if glob_dir and not glob_dir.endswith(os.sep) else glob_dir
     insensitive = CASE_INSENSITIVE_GLOB if case_insensitive is None else case_insensitive
@@ -281,42 +301,28 @@ def list_subset(image_dir: str, case_insensitive: bool | None = None, caption_ex
                 out.ignored.append(Ignored(abs_path, "dir", IgnoreReason.HIDDEN,
                                            f"hidden folder is not read ({n} images below it)"))
                 if n:
-                    hidden_images.append(abs_path)
+                    out.hidden_images.append(abs_path)
             else:
                 out.ignored.append(Ignored(abs_path, "file", IgnoreReason.HIDDEN,
                                            "hidden file is never matched by the image glob"))
                 if looks_like_image(name):
-                    hidden_images.append(abs_path)
+                    out.hidden_images.append(abs_path)
             continue
         if is_dir:
             n = _count_images_below(path)
             out.ignored.append(Ignored(abs_path, "dir", IgnoreReason.NESTED_DIR,
                                        f"nested folder is not read ({n} images below it)"))
-            if n:
-                out.findings.append(rule("RA004").finding(
-                    abs_path, f"{n} images in nested folder '{name}' are never read (subsets are not recursive)"))
+            out.unread.append(UnreadEntry(abs_path, name, IgnoreReason.NESTED_DIR, images=n))
             continue
         if ext.lower() in _GLOB_LOWER:
             out.ignored.append(Ignored(abs_path, "file", IgnoreReason.EXTENSION_CASE,
                                        f"extension '{ext}' is not matched (only '{ext.lower()}' and "
                                        f"'{ext.upper()}' are)"))
-            out.findings.append(rule("RA006").finding(
-                abs_path, f"'{name}' is never used: sd-scripts matches '{ext.lower()}' and '{ext.upper()}' "
-                          f"but not '{ext}' on Linux and macOS",
-                f"Rename it to '{os.path.splitext(name)[0]}{ext.lower()}'."))
+            out.unread.append(UnreadEntry(abs_path, name, IgnoreReason.EXTENSION_CASE, ext=ext))
         elif ext.lower() in OTHER_IMAGE_EXTENSIONS:
             out.ignored.append(Ignored(abs_path, "file", IgnoreReason.UNSUPPORTED_FORMAT,
                                        f"'{ext}' files are not globbed by sd-scripts"))
-            unsupported.append(name)
-    if unsupported:
-        kinds = sorted({os.path.splitext(n)[1].lower() for n in unsupported})
-        out.findings.append(rule("RA007").finding(
-            _abs(image_dir), f"{len(unsupported)} files with extensions {', '.join(kinds)} are ignored "
-                             f"(e.g. '{sorted(unsupported)[0]}')"))
-    if hidden_images:
-        out.findings.append(rule("RA005").finding(
-            _abs(image_dir), f"{len(hidden_images)} hidden image files or folders are ignored "
-                             f"(e.g. '{os.path.basename(sorted(hidden_images)[0])}')"))
+            out.unsupported.append(name)
     out.images = sorted(found)
     return out
 

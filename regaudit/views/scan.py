@@ -8,14 +8,17 @@ import glob
 import os
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from itertools import repeat
 
 from ..sdscripts import images as _images
-from ..sdscripts.captions import normalize_extension, read_caption
-from ..sdscripts.config import DatasetSpec, TrainingArgs, load_dataset_config
-from ..errors import InputPathError
+from ..sdscripts import startup
+from ..sdscripts.captions import read_caption
+from ..sdscripts.config import DatasetSpec
+from ..sdscripts.datasets import load_specs, validation_split
 from ..sdscripts.latents import CacheNameError, cache_sizes
-from ..sdscripts.layout import Absolute, list_subset, scan_root
+from ..sdscripts.layout import Absolute, list_subset
+from ..sdscripts.registration import register
 from ..model import (
     Caption,
     CaptionSource,
@@ -25,80 +28,22 @@ from ..model import (
     IgnoreReason,
     ImageRecord,
     ScanResult,
-    Severity,
     Subset,
     SubsetConfig,
 )
 from ..parallel import Background, map_parts
 from .captions import TextOptions, part_budgets, shared_counter, subset_contexts
 from .captions import audit as audit_captions
-from ..rules import rule
+from .inputs import Inputs, text_options
+from ..rules import build
 from ..rules.files import caption_findings, record_findings
+from ..rules.layout import listing_findings
+
+__all__ = ["load_specs", "scan", "scan_inputs"]  # (load_specs: the specs scan() takes, from the port)
 
 Progress = Callable[[int, int], None]  # (done, total)
 _PARALLEL_MIN = 1500  # below this, starting worker processes costs more than it saves
 _CHUNK = 400
-
-
-def specs_from_roots(train: str | None, reg: str | None, args: TrainingArgs) -> DatasetSpec:
-    """One dataset from train_data_dir / reg_data_dir, as the trainers build it. A root that is
-    missing or not a folder contributes nothing, silently, as in sd-scripts (spec §10.9)."""
-    spec = DatasetSpec(0, args.dataset_params(), [])
-    for root, is_reg in ((train, False), (reg, True)):
-        if root is None:
-            continue
-        role = "reg" if is_reg else "train"
-        if not os.path.isdir(root):
-            what = "does not exist" if not os.path.lexists(root) else "is not a folder"
-            if is_reg:
-                spec.findings.append(rule("RA011").finding(
-                    os.path.abspath(root), f"reg folder {what}: sd-scripts trains without regularization images",
-                    "Check the --reg_data_dir path, or drop the option if you train without reg images.")
-                    .with_severity(Severity.WARNING))
-            else:
-                spec.findings.append(rule("RA011").finding(
-                    os.path.abspath(root), f"train folder {what}: sd-scripts finds no subset and stops with "
-                                           f"'No data found'",
-                    "Pass the folder that holds the '<repeats>_<class tokens>' subfolders."))
-            continue
-        rs = scan_root(root, is_reg, args.caption_extension, args.subset_defaults())
-        spec.subsets += rs.subsets
-        spec.ignored += rs.ignored
-        spec.findings += rs.findings
-        if not rs.subsets:
-            f = rule("RA011").finding(
-                os.path.abspath(root), f"{role} root has no '<repeats>_<class tokens>' subfolder: sd-scripts "
-                                       f"finds no {role} subset in it"
-                                       + ("; it trains without regularization images" if is_reg else ""))
-            spec.findings.append(f.with_severity(Severity.WARNING) if is_reg else f)
-    return spec
-
-
-def validation_split(paths: list[str], share: float, seed: int | None) -> tuple[list[str], list[str]]:
-    """train_util.split_train_val for the training dataset: shuffle (with ``seed``, as random.seed
-    then random.shuffle do), keep the first ceil(n * (1 - share)). Without a seed sd-scripts shuffles
-    with its global random state; the sorted order stands in for it (the counts are the same)."""
-    import math
-    import random
-
-    order = list(paths)
-    if seed is not None:
-        random.Random(seed).shuffle(order)
-    keep = math.ceil(len(order) * (1 - share))
-    return order[:keep], order[keep:]
-
-
-def load_specs(train: str | None = None, reg: str | None = None, dataset_config: str | None = None,
-               args: TrainingArgs | None = None) -> list[DatasetSpec]:
-    """The dataset definitions sd-scripts reads. Raises DatasetConfigCrash where it stops on the
-    dataset config."""
-    args = args or TrainingArgs()
-    args = TrainingArgs(**{**args.__dict__, "caption_extension": normalize_extension(args.caption_extension)})
-    if dataset_config is not None:
-        return load_dataset_config(dataset_config, args)  # train/reg dirs are ignored then, as in sd-scripts
-    if train is None and reg is None:
-        raise InputPathError("nothing to scan: give a folder, --train/--reg, or --dataset-config")
-    return [specs_from_roots(train, reg, args)]
 
 
 _NOT_READ = Caption(CaptionSource.EMPTY, None, None)
@@ -195,25 +140,21 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     split_errors: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for spec in specs:
         ignored += spec.ignored
-        findings += spec.findings
+        findings += build.spec_findings(spec)
         kept_keys: set[str] = set()
         for sc in spec.subsets:
             abs_dir = os.path.abspath(sc.image_dir)
             if sc.num_repeats < 1:
                 ignored.append(Ignored(abs_dir, "dir", IgnoreReason.REPEATS_BELOW_ONE,
                                        f"num_repeats {sc.num_repeats} < 1: the subset is skipped"))
-                findings.append(rule("RA002").finding(abs_dir, f"subset has num_repeats {sc.num_repeats}; "
-                                                               f"sd-scripts skips it"))
+                findings.append(build.repeats_below_one(abs_dir, sc.num_repeats))
                 if spec.params.validation_split > 0 and latents_suffix is not None and os.path.isdir(sc.image_dir):
                     # the validation dataset reads it anyway (with repeats 1): its cache names too
                     try:
                         cache_sizes(sc.image_dir, list_subset(sc.image_dir, case_insensitive).images, latents_suffix)
                     except CacheNameError as exc:
                         validation_errors[spec.index].append((abs_dir, str(exc)))
-                        findings.append(rule("RA076").finding(
-                            os.path.abspath(exc.npz_path),
-                            f"the validation dataset (validation_split) reads this skipped subset's latent cache names "
-                            f"too, and this one fails ({exc}): sd-scripts stops while building it"))
+                        findings.append(build.validation_cache_failure(exc))
                 continue
             key = sc.image_dir  # DreamBoothSubset equality: the raw image_dir string (spec §10.3)
             if key in kept_keys:
@@ -221,30 +162,26 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                 ignored.append(Ignored(abs_dir, "dir", IgnoreReason.DUPLICATE_SUBSET,
                                        f"the same folder is already a subset of this dataset; this {role} "
                                        f"entry is ignored"))
-                findings.append(rule("RA009").finding(
-                    abs_dir, f"folder is configured twice in dataset {spec.index}; the later ({role}) "
-                             f"entry is ignored and the first one is used"))
+                findings.append(build.duplicate_subset(abs_dir, spec.index, role))
                 continue
             listing = listed.get((sc.image_dir, sc.caption_extension)) or \
                 list_subset(sc.image_dir, case_insensitive, sc.caption_extension)
             ignored += listing.ignored
-            findings += listing.findings
+            findings += listing_findings(listing)
             if not listing.images and spec.params.validation_split > 0 and not sc.is_reg and \
                     os.path.isdir(sc.image_dir):
                 # split_train_val unpacks zip(*[]): an empty train folder stops the build
                 message = ("ValueError: not enough values to unpack (expected 2, got 0) — with validation_split, "
                            "sd-scripts splits this empty train folder and fails")
                 split_errors[spec.index].append((abs_dir, message))
-                findings.append(rule("RA008").finding(
-                    abs_dir, "subset has no image files and validation_split is on: sd-scripts fails splitting it "
-                             "(ValueError) and stops while building the dataset").with_severity(Severity.ERROR))
+                findings.append(build.empty_split(abs_dir))
                 ignored.append(Ignored(abs_dir, "dir", IgnoreReason.NO_IMAGES, "no image files found"))
                 continue
             if not listing.images:
                 why = "no image files found" if listing.readable else "not a readable directory"
                 ignored.append(Ignored(abs_dir, "dir", IgnoreReason.NO_IMAGES,
                                        f"{why}: sd-scripts ignores the subset ('no images found')"))
-                findings.append(rule("RA008").finding(abs_dir, f"subset has {why}; sd-scripts ignores it"))
+                findings.append(build.no_images(abs_dir, why))
                 continue
             kept_keys.add(key)
             paths, held_out = listing.images, []
@@ -253,13 +190,8 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                 ignored += [Ignored(os.path.abspath(p), "file", IgnoreReason.VALIDATION,
                                     "held out for validation (validation_split): never trained on")
                             for p in held_out]
-                seed = spec.params.validation_seed
-                findings.append(rule("RA090").finding(
-                    abs_dir, f"validation_split {spec.params.validation_split}: sd-scripts trains on {len(paths)} of "
-                             f"this subset's {len(listing.images)} images and holds {len(held_out)} back"
-                             + (f" (validation_seed {seed}: the same ones as here)" if seed is not None else
-                                "; without validation_seed WHICH ones is random (the counts here are exact, the "
-                                "held-out images shown are an example)")))
+                findings.append(build.held_out(abs_dir, spec.params.validation_split, len(paths),
+                                               len(listing.images), len(held_out), spec.params.validation_seed))
                 if not paths:
                     ignored.append(Ignored(abs_dir, "dir", IgnoreReason.NO_IMAGES,
                                            "every image is held out for validation: sd-scripts ignores the subset"))
@@ -269,7 +201,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
 
     # the caption budgets are worked out where the captions are read, too (configs are all they need
     # of the other subsets): the audit afterwards only gathers them
-    text_options = text or TextOptions()
+    text = text or TextOptions()
     contexts: list = [None] * len(kept)
     if not listing_only:
         members: dict[int, list[int]] = defaultdict(list)
@@ -277,7 +209,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
             members[entry[0]].append(k)
         for ks, row in zip(members.values(), subset_contexts([[kept[k][1] for k in ks] for ks in members.values()])):
             for k, (trig, _, others) in zip(ks, row):
-                contexts[k] = (kept[k][1], text_options, trig, others)
+                contexts[k] = (kept[k][1], text, trig, others)
     # latent cache file names that set sizes: on the whole sorted listing, before any validation
     # split, as sd-scripts does (a folder without a '.npz' file, whose name the glob reads
     # literally, has none)
@@ -319,10 +251,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
         error = caches[k_subset][1]
         if error is not None:
             cache_error = str(error)
-            findings.append(rule("RA076").finding(
-                os.path.abspath(error.npz_path),
-                f"sd-scripts reads an image size from this latent cache file name and fails ({error}): it stops "
-                f"while building the dataset"))
+            findings.append(build.cache_name_failure(error))
         records: list[ImageRecord] = []
         budgets: list = []
         on_images: list[Finding] = []
@@ -350,14 +279,15 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
         datasets.append(Dataset(spec.index, spec.params, subsets, len(spec.subsets),
                                 tuple(validation_errors.get(spec.index, ())), tuple(split_errors.get(spec.index, ()))))
         others_train = any(not s.config.is_reg for i, ss in by_dataset.items() if i != spec.index for s in ss)
-        findings += _dataset_findings(spec, subsets, others_train)
+        findings += build.dataset_findings(spec, subsets, _same_folder(subsets), others_train, os.getcwd())
     tokenizer = None
     if not listing_only:  # captions as the text encoder sees them: CLIP token counts, RA031-RA038
-        text_audit = audit_captions(datasets, text_options, detail=False, known=known)
+        text_audit = audit_captions(datasets, text, detail=False, known=known)
         del known
         datasets, tokenizer = list(text_audit.datasets), text_audit.tokenizer.library
         findings += text_audit.findings
-    findings = _unused_reg_softened(datasets, findings)
+    if any(f.code in build.LOAD_CODES for f in findings):  # (else nothing to soften: no balancing loop run)
+        findings = build.soften_unused_reg(findings, *_reg_use(datasets))
     # a folder used by two datasets is listed twice; say each thing once
     findings = list(dict.fromkeys(findings))
     ignored = list(dict.fromkeys(ignored))
@@ -365,59 +295,39 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                       tuple(os.path.abspath(s) for s in sources), caption_tokenizer=tokenizer)
 
 
-_LOAD_CODES = frozenset({"RA012", "RA040", "RA041", "RA042", "RA043", "RA050", "RA052"})
-
-
-def _unused_reg_softened(datasets: Sequence[Dataset], findings: list[Finding]) -> list[Finding]:
-    """A broken reg image the balancing loop does not register is never sized nor loaded: sd-scripts
-    runs. Say so, as a warning, and that it would crash once the counts change."""
-    from dataclasses import replace
-
-    from ..sdscripts.registration import register
-
-    if not any(f.code in _LOAD_CODES for f in findings):
-        return findings  # nothing to soften: no need to run the balancing loop here
+def _reg_use(datasets: Sequence[Dataset]) -> tuple[set[str], set[str]]:
+    """(every reg image's path, the paths the reg balancing loop registers)."""
     reg_paths, registered = set(), set()
     for ds in datasets:
         image_data = register(ds)[0]
         registered |= {r.record.abs_path for r in image_data.values()}
         reg_paths |= {img.abs_path for s in ds.reg_subsets for img in s.images}
-    out = []
-    for f in findings:
-        if f.code in _LOAD_CODES and f.path in reg_paths and f.path not in registered:
-            f = replace(f, severity=Severity.WARNING,
-                        message=f"{f.message} — but the reg balancing loop does not use this image today, so "
-                                f"sd-scripts never reads it; it would fail if the train/reg counts change")
-        out.append(f)
-    return out
+    return reg_paths, registered
 
 
-def _dataset_findings(spec: DatasetSpec, subsets: tuple[Subset, ...], others_train: bool = False) -> list[Finding]:
-    out = []
+def _same_folder(subsets: Sequence[Subset]) -> list[tuple[str, list[Subset]]]:
+    """The subsets by the real folder they read (DreamBoothDataset registers each image path once)."""
     by_real: dict[str, list[Subset]] = defaultdict(list)
     for s in subsets:
         by_real[os.path.realpath(s.config.image_dir)].append(s)
-    for real, group in by_real.items():
-        if len(group) > 1:
-            spellings = ", ".join(f"'{s.config.image_dir}' ({s.role.value})" for s in group)
-            distinct = len({tuple(img.path for img in s.images) for s in group})
-            if distinct == 1:
-                # 'D' and 'D/' glob to the same path strings: one registration, the later settings
-                what = (f"each subset counts in num_train/num_reg_images, but its {len(group[0].images)} images are "
-                        f"registered once, with the last spelling's repeats and captions")
-            else:
-                what = f"sd-scripts registers its {len(group[0].images)} images {distinct} times"
-            out.append(rule("RA010").finding(
-                real, f"one folder is read as {len(group)} subsets through different spellings: {spellings}; "
-                      f"{what}"))
-    if not any(not s.config.is_reg for s in subsets):
-        where = os.path.abspath(subsets[0].config.image_dir) if subsets else os.getcwd()
-        n_reg = sum(len(s.images) for s in subsets)
-        msg = (f"dataset {spec.index} has no train subset with images"
-               + (f"; its {n_reg} reg images are never used (reg images are only drawn to match train samples)"
-                  if n_reg else ""))
-        if not any(f.code == "RA011" for f in spec.findings) or n_reg:
-            f = rule("RA011").finding(where, msg)
-            # the run still trains when another dataset has train images: then it is a warning
-            out.append(f.with_severity(Severity.WARNING) if others_train else f)
-    return out
+    return list(by_real.items())
+
+
+def scan_inputs(inp: Inputs, **kwargs) -> ScanResult:
+    """The scan of ``inp``, with every finding ``regaudit scan`` prints: the stop on the command
+    line first, then the dataset's, then the --in_json note and the stop while building (a dataset
+    config or namespace sd-scripts refuses) as the result's crash. ``kwargs`` go to ``scan``."""
+    if "text" not in kwargs:  # captions measured against the chosen trainer's text encoders
+        kwargs["text"] = text_options(inp)
+    result = scan(inp.specs, caption_extension=inp.args.caption_extension, sources=inp.sources,  # type: ignore
+                  latents_suffix=inp.latents_suffix, case_insensitive=inp.case_insensitive, **kwargs)
+    stop = inp.opts.start_crash  # type: ignore[attr-defined]
+    if stop is not None:  # the stop on the command line is a finding of every command
+        result = replace(result, findings=(build.crash_finding(stop),) + result.findings)
+    in_json = inp.sd.get("in_json")  # type: ignore[attr-defined]
+    if in_json:
+        result = replace(result, findings=result.findings + (build.in_json(str(in_json)),))
+    crash = startup.dataset_config(inp.config_crash) if inp.config_crash is not None else inp.args_crash  # type: ignore
+    if crash is not None:
+        result = replace(result, crash=crash, findings=result.findings + (build.crash_finding(crash),))
+    return result
