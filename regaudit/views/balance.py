@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from ..sdscripts import trainers
 from ..sdscripts.buckets import BucketCrash, Bucketer, adjust_min_max
 from ..model import Crash, Dataset, DatasetParams, Finding, ImageRecord, ScanResult
-from ..sdscripts.trainers import RegWeight, TrainerFacts
+from ..sdscripts.trainers import Check, RegWeight, TrainerFacts
 from ..sdscripts.registration import RegBalance, Registered, _registered, as_registered, registrations
 from ..sdscripts.registration import reg_repeats  # noqa: F401  (re-exported)
 from ..rules import rule
@@ -138,12 +138,12 @@ def plan(scan: ScanResult, opts: BalanceOptions) -> BalancePlan:
     if crash is None:
         empty = batches == 0
         for check in trainer.after_build:
-            if check == ("debug",):
+            if check.check is Check.DEBUG_DATASET:
                 if opts.debug_dataset:
                     debug_return = True
                     break
                 continue
-            if check == ("empty",):
+            if check.check is Check.NO_DATA:
                 if empty:
                     no_data = True
                     break
@@ -222,12 +222,12 @@ def _checks(checks, scan: ScanResult, opts: BalanceOptions, findings: list[Findi
     where = _where(scan)
     name = opts.trainer.name
     for check in checks:
-        kind = check[0]
-        if kind == "sdxl_args" and opts.v2:
+        kind = check.check
+        if kind is Check.SDXL_ARGS and opts.v2:
             return _add(findings, "start", "RA079", "AssertionError", where,
                         f"--v2 is set, and {name}.py refuses it ('v2 cannot be enabled in SDXL training')",
                         "Drop --v2: it is for SD 2.x models.")
-        if kind == "cl" and opts.cache_latents:
+        if kind is Check.CACHE_LATENTS and opts.cache_latents:
             for s in scan.subsets:
                 bad = [o for o in ("color_aug", "random_crop") if getattr(s.config, o)]
                 if bad:
@@ -236,7 +236,7 @@ def _checks(checks, scan: ScanResult, opts: BalanceOptions, findings: list[Findi
                                 f"sd-scripts stops ('when caching latents, either color_aug or random_crop cannot "
                                 f"be used')",
                                 f"Turn off {' and '.join(bad)}, or do not cache latents.")
-        if kind == "te" and opts.cache_text_encoder_outputs:
+        if kind is Check.CACHE_TEXT_ENCODER and opts.cache_text_encoder_outputs:
             for s in scan.subsets:
                 c = s.config
                 bad = [n for n, on in (("shuffle_caption", c.shuffle_caption),
@@ -248,12 +248,12 @@ def _checks(checks, scan: ScanResult, opts: BalanceOptions, findings: list[Findi
                                 f"text encoder outputs are cached and this subset uses {', '.join(bad)}: "
                                 f"sd-scripts stops before training",
                                 f"Turn off {', '.join(bad)}, or do not cache text encoder outputs.")
-        if kind == "te_unet_only" and opts.cache_text_encoder_outputs and not opts.network_train_unet_only:
+        if kind is Check.TE_UNET_ONLY and opts.cache_text_encoder_outputs and not opts.network_train_unet_only:
             return _add(findings, "start", "RA079", "AssertionError", where,
                         f"--cache_text_encoder_outputs needs --network_train_unet_only in {name}.py",
                         "Add --network_train_unet_only, or do not cache text encoder outputs.")
-        if kind == "steps":
-            multiple = check[1]
+        if kind is Check.BUCKET_STEPS:
+            multiple = check.multiple
             for ds in scan.datasets:
                 steps = ds.params.bucket_reso_steps
                 # a dataset without configured subsets is built as an empty ControlNet dataset, which
