@@ -68,7 +68,7 @@ def simulate(scan: ScanResult, opts: BalanceOptions) -> RunFacts:
     no_data = returned is Return.NO_DATA
     if returned is Return.DEBUG_DATASET:
         return RunFacts(tuple(plans), opts, ctx.where, tuple(stops), None, 0 if batches == 0 else None,
-                        no_data=batches == 0, returned_early="debug_dataset")
+                        no_data=batches == 0, returned_early=Return.DEBUG_DATASET.value)
 
     # the first load of each registered image (only once the run gets that far)
     loads = None

@@ -36,7 +36,7 @@ Outcome = Crash | Return | None
 
 
 def _bucket_steps(step: Step, ctx: Context) -> Outcome:
-    """train_util's assert on bucket_reso_steps (each trainer's own multiple)."""
+    """DatasetGroup.verify_bucket_reso_steps(N), from each trainer's assert_extra_args or train()."""
     multiple, name = step.multiple, ctx.opts.trainer.name
     for ds in ctx.scan.datasets:
         steps = ds.params.bucket_reso_steps
@@ -50,18 +50,18 @@ def _bucket_steps(step: Step, ctx: Context) -> Outcome:
 
 
 def _debug_dataset(step: Step, ctx: Context) -> Outcome:
-    """--debug_dataset: the trainer shows the dataset and returns."""
+    """--debug_dataset: train_util.debug_dataset, then the trainer returns."""
     return Return.DEBUG_DATASET if ctx.opts.debug_dataset else None
 
 
 def _no_data(step: Step, ctx: Context) -> Outcome:
-    """'No data found': the trainer returns when the datasets hold no batch."""
+    """`if len(train_dataset_group) == 0: ... "No data found"`: the trainer returns."""
     return Return.NO_DATA if ctx.empty else None
 
 
 def _cache_latents(step: Step, ctx: Context) -> Outcome:
-    """train_util.verify_training_args / the dataset group's cache check: cached latents refuse
-    color_aug and random_crop."""
+    """assert train_dataset_group.is_latent_cacheable(): cached latents refuse color_aug and
+    random_crop."""
     if not ctx.opts.cache_latents:
         return None
     for s in ctx.scan.subsets:
@@ -76,7 +76,8 @@ def _cache_latents(step: Step, ctx: Context) -> Outcome:
 
 
 def _cache_text_encoder(step: Step, ctx: Context) -> Outcome:
-    """The dataset group's text encoder cache check: no shuffling, dropout or token warm-up."""
+    """assert train_dataset_group.is_text_encoder_output_cacheable(): no caption shuffling, dropout
+    or token warm-up."""
     if not ctx.opts.cache_text_encoder_outputs:
         return None
     for s in ctx.scan.subsets:

@@ -32,3 +32,9 @@ def test_bucket_step_multiples_in_the_trainers_order():
     assert trainers.get("flux_train_network").required_multiple == 64
     assert trainers.get("lumina_train_network").bucket_steps_multiples == (64, 16)
     assert trainers.get("train_control_net").required_multiple is None
+
+
+def test_checks_before_the_build_only_stop():
+    # (--debug_dataset's return and "No data found" come after the build, never before it)
+    for t in trainers.REGISTRY.values():
+        assert not {s.check for s in t.before_build} & {Check.DEBUG_DATASET, Check.NO_DATA}, t.name
