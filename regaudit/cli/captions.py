@@ -12,6 +12,7 @@ from typing import Optional
 import typer
 
 from ..render import json_out
+from ..rules import REGISTRY, Family
 from .app import app, note, stdout
 from .options import JOBS_OPT, JSON_OPT, PROGRESS_OPT, SD_EPILOG, TRAINER_OPT, inputs, progress_bar, run_scan
 
@@ -96,7 +97,7 @@ def captions(
         result = run_scan(inp, jobs=jobs, progress=cb, text=text)
     found = audit(result.datasets, text)
     tables = tag_tables(result.datasets)
-    findings = [f for f in result.findings if "RA020" <= f.code <= "RA039"]
+    findings = [f for f in result.findings if REGISTRY[f.code].family is Family.CAPTIONS]
     if as_json:
         sys.stdout.write(json_out.dumps(json_out.captions_document(found, tables, findings)) + "\n")
     else:

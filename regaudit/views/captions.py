@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from ..sdscripts import caption_process as cp
 from ..sdscripts.tokens import TokenCounter, TokenizerStatus, status
-from ..sdscripts.encoders import DEFAULT, REGISTRY, EncoderSet, for_trainer
+from ..sdscripts.trainers import DEFAULT, REGISTRY, EncoderSet
 from ..errors import OptionError
 from ..model import CaptionSource, Dataset, Finding, Subset, SubsetConfig, compact
 from ..sdscripts.tokencuts import cut_ordered, cut_static, shuffle_share
@@ -50,7 +50,7 @@ class TextOptions:
 
     @property
     def encoders(self) -> EncoderSet:
-        return for_trainer(self.trainer, self.v2)
+        return REGISTRY[self.trainer].text_encoders(self.v2)
 
 
 @compact

@@ -17,7 +17,7 @@ from .hashing import HashEntry, HashKind, blake2b, encode, pixel_digest, preload
 from ..limits import problem
 from ..model import Finding, ScanResult
 from ..sdscripts.registration import register
-from ..rules import rule
+from ..rules.dupes import group_findings, hashing_findings
 
 # numpy (the pair search) and the worker pool are imported where they are needed: a warm run, whose
 # hashes and candidate pairs all come from the cache, never loads them
@@ -138,11 +138,7 @@ def find_dupes(scan: ScanResult, opts: DupesOptions, progress: Progress | None =
     try:
         keys = _stat_keys([m.path for m in members])
         entries, hashed = _entries(keys, opts, cache, progress)
-        findings: list[Finding] = []
-        for m, e in zip(members, entries):
-            if e.error:
-                code = "RA041" if e.error.startswith("cannot be read") else "RA043"
-                findings.append(rule(code).finding(m.path, f"image {e.error} (found while hashing)"))
+        findings = hashing_findings((m.path, e.error) for m, e in zip(members, entries) if e.error)
         stats = {p: (s, t) for p, s, t in keys}
 
         def cached(kind: str, compute: Callable[[str], str | None]) -> Callable[[str], str | None]:
@@ -160,7 +156,7 @@ def find_dupes(scan: ScanResult, opts: DupesOptions, progress: Progress | None =
     finally:
         if cache:
             cache.close()
-    findings += _group_findings(groups, opts)
+    findings += group_findings(groups)
     return DupesResult(tuple(groups), tuple(findings), opts, len(members), hashed, scan,
                        tuple(cache.notes) if cache else ())
 
@@ -376,35 +372,3 @@ def _make_group(kind: str, distance: int, ms: list[Member], via_exif: bool) -> D
         label = "cross-train" if roles == {"train"} else "cross-reg"
     return DupGroup(kind, distance, tuple(ms), label, via_exif)
 
-
-def _short(path: str) -> str:
-    rel = os.path.relpath(path)
-    return path if rel.startswith("..") else rel
-
-
-def _group_findings(groups: list[DupGroup], opts: DupesOptions) -> list[Finding]:
-    out = []
-    for g in groups:
-        first = g.members[0]
-        names = ", ".join(_short(m.path) for m in g.members[1:4])
-        more = f" and {len(g.members) - 4} more" if len(g.members) > 4 else ""
-        how = {"exact": "identical", "near": f"near-identical (distance {g.distance})",
-               "mirror": f"mirror images (distance {g.distance}), the same sample under flip_aug"}[g.kind]
-        if g.label == "leakage":
-            regs = [m for m in g.members if m.role == "reg"]
-            used = sum(1 for m in regs if m.effective_repeats)
-            out.append(rule("RA080").finding(
-                first.path, f"train image and {len(regs)} reg image(s) are {how}: {names}{more} "
-                            f"({used} of them used by the reg balancing loop now)"))
-        elif g.label in ("within-subset", "cross-train"):
-            single = max(m.effective_repeats for m in g.members)
-            out.append(rule("RA083" if g.kind == "mirror" else "RA081").finding(
-                first.path, f"{len(g.members)} training images are {how}: {names}{more}; the picture is trained "
-                            f"{g.train_repeats} times per epoch instead of {single}"))
-        else:
-            out.append(rule("RA082").finding(first.path, f"{len(g.members)} reg images are {how}: {names}{more}"))
-        if g.via_exif:
-            out.append(rule("RA084").finding(
-                first.path, f"{first.path} and {names} are the same picture once EXIF rotation is applied, but "
-                            f"their stored pixels differ, so sd-scripts trains them as different images"))
-    return out

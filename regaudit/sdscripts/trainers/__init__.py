@@ -2,14 +2,16 @@
 
 Each member is a ``TrainerFacts`` value: which dataset kinds it accepts, its latent cache suffix
 and when cache names set sizes, the checks it makes before and after building the dataset (in its
-order), and how it weighs reg images. Options each script's argparse knows are in
-``sd_options.json`` (from ../shared/spec/sd-scripts-options.json, sd-scripts 48d368f).
+order, as ``Check`` steps), how it weighs reg images, and the text encoders it tokenizes captions
+for. Options each script's argparse knows are in ``sd_options.json`` (from
+../shared/spec/sd-scripts-options.json, sd-scripts 48d368f).
 """
 
 from __future__ import annotations
 
 from . import controlnet, fine_tune, flux, lumina, sd, sd3, sdxl
-from .base import Kind, RegWeight, TrainerFacts
+from .base import Check, Kind, RegWeight, Step, TrainerFacts
+from .encoders import CLIP_CONTEXT, ClipTokenizer, EncoderSet
 
 REGISTRY: dict[str, TrainerFacts] = {
     t.name: t
@@ -23,4 +25,5 @@ def get(name: str) -> TrainerFacts:
     return REGISTRY[name]
 
 
-__all__ = ["REGISTRY", "DEFAULT", "Kind", "RegWeight", "TrainerFacts", "get"]
+__all__ = ["CLIP_CONTEXT", "DEFAULT", "REGISTRY", "Check", "ClipTokenizer", "EncoderSet", "Kind", "RegWeight", "Step",
+           "TrainerFacts", "get"]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
+
+from .encoders import EncoderSet
 
 
 class Kind(str, Enum):
@@ -21,16 +25,36 @@ class RegWeight(str, Enum):
     NONE = "none"  # the trainer has no reg images
 
 
-# Checks a trainer makes after the dataset is built, in its order (names used by simulate.py):
-#   ("steps", N)  every bucketed dataset's bucket_reso_steps must be a multiple of N
-#   ("debug",)    with --debug_dataset the trainer shows the dataset and returns: no training, no steps
-#   ("empty",)    "No data found": the trainer returns (a clean stop)
-#   ("cl",)       with cache_latents: no kept subset may use color_aug or random_crop
-#   ("te",)       with cache_text_encoder_outputs: no subset may shuffle/drop captions or warm up tokens
-#   ("te_unet_only",) sdxl_train_network: caching text encoder outputs needs --network_train_unet_only
-#   ("sdxl_args",) verify_sdxl_training_args: --v2 is refused
-#   ("to_disk_te",) --cache_text_encoder_outputs_to_disk turns --cache_text_encoder_outputs on (no stop)
-Check = tuple
+class Check(Enum):
+    """A check a trainer makes before or after building the dataset (sdscripts/startup.py runs
+    each; a test proves every member has a handler there)."""
+
+    BUCKET_STEPS = "steps"  # every bucketed dataset's bucket_reso_steps must be a multiple of N
+    DEBUG_DATASET = "debug"  # with --debug_dataset the trainer shows the dataset and returns
+    NO_DATA = "empty"  # "No data found": the trainer returns (a clean stop)
+    CACHE_LATENTS = "cl"  # with cache_latents: no kept subset may use color_aug or random_crop
+    CACHE_TEXT_ENCODER = "te"  # with cached text encoder outputs: no caption shuffling, dropout, warm-up
+    TE_UNET_ONLY = "te_unet_only"  # sdxl_train_network: caching text encoder outputs needs unet-only
+    SDXL_ARGS = "sdxl_args"  # verify_sdxl_training_args: --v2 is refused
+
+
+class Step(NamedTuple):
+    """One check in a trainer's order; ``multiple`` is Check.BUCKET_STEPS' N."""
+
+    check: Check
+    multiple: int = 0
+
+
+DEBUG = Step(Check.DEBUG_DATASET)
+NO_DATA = Step(Check.NO_DATA)
+CACHE_LATENTS = Step(Check.CACHE_LATENTS)
+CACHE_TE = Step(Check.CACHE_TEXT_ENCODER)
+TE_UNET_ONLY = Step(Check.TE_UNET_ONLY)
+SDXL_ARGS = Step(Check.SDXL_ARGS)
+
+
+def bucket_steps(multiple: int) -> Step:
+    return Step(Check.BUCKET_STEPS, multiple)
 
 
 @dataclass(frozen=True)
@@ -40,8 +64,9 @@ class TrainerFacts:
     cache_suffix: str  # latent cache file suffix whose names set image sizes
     cache_names_always: bool  # True: read whatever the options; False: only with cache_latents(_to_disk)
     reg_weight: RegWeight
-    before_build: tuple[Check, ...]  # checks made before the dataset is built
-    after_build: tuple[Check, ...]  # in order; ("empty",) marks where "No data found" stops
+    encoders: EncoderSet  # the text encoders it tokenizes captions for
+    before_build: tuple[Step, ...]  # checks made before the dataset is built
+    after_build: tuple[Step, ...]  # in order; NO_DATA marks where "No data found" stops
     empty_guard: bool = True  # False: an empty dataset reaches the DataLoader, which raises ValueError
     model: str = "SD 1.x/2.x"
 
@@ -51,17 +76,19 @@ class TrainerFacts:
 
     @property
     def bucket_steps_multiples(self) -> tuple[int, ...]:
-        return tuple(c[1] for c in self.after_build if c[0] == "steps")
+        return tuple(s.multiple for s in self.after_build if s.check is Check.BUCKET_STEPS)
 
     @property
     def required_multiple(self) -> int | None:
         """The multiple a bucket_reso_steps must be to pass every check (their lcm), None if none."""
-        import math
-
         out = None
         for m in self.bucket_steps_multiples:
             out = m if out is None else out * m // math.gcd(out, m)
         return out
+
+    def text_encoders(self, v2: bool = False) -> EncoderSet:
+        """The encoders it tokenizes captions for; --v2 loads SD 2.x's tokenizer where it applies."""
+        return self.encoders.with_v2 if v2 and self.encoders.with_v2 is not None else self.encoders
 
 
 DB_FT = frozenset({Kind.DREAMBOOTH, Kind.FINE_TUNING})

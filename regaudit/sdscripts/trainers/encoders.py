@@ -1,4 +1,6 @@
-"""What a trainer's text encoders are, for counting caption tokens (strategy_*.py in sd-scripts)."""
+"""What a trainer's text encoders are, for counting caption tokens (strategy_*.py in sd-scripts).
+Each family module (sd.py, sdxl.py, ...) defines its family's ``EncoderSet``; each trainer carries
+the set it tokenizes captions for."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ class EncoderSet:
     clip: tuple[ClipTokenizer, ...]
     takes_max_token_length: bool  # --max_token_length 150/225 extends the CLIP limit
     not_counted: tuple[str, ...] = ()  # e.g. "T5-XXL (--t5xxl_max_token_length, default 256)"
+    with_v2: EncoderSet | None = None  # what --v2 loads instead (SD 2.x's tokenizer), if anything
 
     def limit(self, max_token_length: int | None) -> int | None:
         """Content tokens each caption keeps (without <BOS>/<EOS>); None when no CLIP tokenizer."""

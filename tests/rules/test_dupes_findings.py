@@ -1,0 +1,35 @@
+"""rules/dupes.py: duplicate groups and hashing failures in, findings out."""
+
+from __future__ import annotations
+
+from regaudit.rules.dupes import group_findings, hashing_findings
+from regaudit.views.dupes import DupGroup, Member
+
+
+def test_hashing_failures():
+    got = hashing_findings([("/a.png", "cannot be read: [Errno 13]"), ("/b.png", "is truncated")])
+    assert [(f.code, f.path, f.message) for f in got] == [
+        ("RA041", "/a.png", "image cannot be read: [Errno 13] (found while hashing)"),
+        ("RA043", "/b.png", "image is truncated (found while hashing)")]
+
+
+def test_leakage_counts_the_reg_images_in_use():
+    g = DupGroup("exact", 0, (Member("/t/a.png", "train", "/t", 10), Member("/r/b.png", "reg", "/r", 0),
+                              Member("/r/c.png", "reg", "/r", 2)), "leakage")
+    (f,) = group_findings([g])
+    assert (f.code, f.path) == ("RA080", "/t/a.png")
+    assert f.message.startswith("train image and 2 reg image(s) are identical: ")
+    assert f.message.endswith("(1 of them used by the reg balancing loop now)")
+
+
+def test_train_duplicates_multiply_repeats_and_exif_adds_a_finding():
+    g = DupGroup("near", 3, (Member("/t/a.png", "train", "/t", 10), Member("/t/b.png", "train", "/t", 10)),
+                 "within-subset", via_exif=True)
+    f, exif = group_findings([g])
+    assert (f.code, exif.code) == ("RA081", "RA084")
+    assert "near-identical (distance 3)" in f.message
+    assert f.message.endswith("the picture is trained 20 times per epoch instead of 10")
+    mirror = DupGroup("mirror", 5, g.members, "cross-train")
+    assert [f.code for f in group_findings([mirror])] == ["RA083"]
+    reg = DupGroup("exact", 0, (Member("/r/a.png", "reg", "/r", 1), Member("/r/b.png", "reg", "/r", 1)), "cross-reg")
+    assert [(f.code, f.message.split(":")[0]) for f in group_findings([reg])] == [("RA082", "2 reg images are identical")]

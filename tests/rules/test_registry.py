@@ -1,0 +1,30 @@
+"""The rule table: every code has a family, and the families partition the table."""
+
+from __future__ import annotations
+
+import re
+
+from regaudit.rules import REGISTRY, Family, rule
+from regaudit.rules.registry import _RULES
+
+
+def test_every_code_has_a_family():
+    for r in REGISTRY.values():
+        assert isinstance(r.family, Family), r.code
+        assert re.fullmatch(r"RA\d{3}", r.code)
+
+
+def test_families_partition_the_table():
+    by_family = {f: {r.code for r in _RULES if r.family is f} for f in Family}
+    assert all(by_family.values()), "a family without a code"
+    union = set().union(*by_family.values())
+    assert union == set(REGISTRY) and sum(map(len, by_family.values())) == len(_RULES)
+
+
+def test_families_follow_the_code_ranges():
+    assert rule("RA001").family is Family.LAYOUT
+    assert {rule(c).family for c in ("RA020", "RA031", "RA038")} == {Family.CAPTIONS}
+    assert rule("RA043").family is Family.IMAGES
+    assert {rule(c).family for c in ("RA076", "RA077", "RA078", "RA079", "RA091")} == {Family.START}
+    assert {rule(c).family for c in ("RA060", "RA066", "RA074", "RA075", "RA090")} == {Family.RUN}
+    assert {rule(c).family for c in ("RA080", "RA084")} == {Family.DUPES}
