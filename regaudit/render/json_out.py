@@ -7,7 +7,7 @@ from functools import partial
 
 from .. import SCHEMA_VERSION
 from ..sdscripts.layout import Absolute
-from ..model import ImageRecord, ScanResult, Subset
+from ..model import ImageRecord, ScanResult, Subset, sort_findings  # (sort_findings: also for the CLI)
 from . import jsontext
 from .jsontext import Rows
 
@@ -82,10 +82,6 @@ def counts(findings) -> dict[str, int]:
     for f in findings:
         out[f.severity.value] += 1
     return out
-
-
-def sort_findings(findings):
-    return sorted(findings, key=lambda f: (-f.severity.rank, f.code, f.path))
 
 
 def dumps(doc: dict) -> str:
