@@ -13,13 +13,10 @@ else."""
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from typing import Any, TypeVar
 
@@ -81,6 +78,10 @@ def map_parts(fn: Callable[[T], R], parts: list[T], jobs: int,
 
 def _in_workers(fn: Callable, parts: list, workers: int, finish: Callable[[int, Any], None]) -> list[int]:
     """Work the parts in a pool of ``workers`` processes; the numbers of those it did not finish."""
+    import multiprocessing  # (here: a small scan starts no pool and needs none of it)
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
     global _job
     left = set(range(len(parts)))
     pool = None
@@ -138,6 +139,8 @@ class Background:
     (or raises its exception)."""
 
     def __init__(self, fn: Callable[[T], R], arg: T) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="regaudit-background")
         self._future = self._pool.submit(fn, arg)
 

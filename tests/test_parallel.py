@@ -66,12 +66,12 @@ def test_many_parts_in_order():
 
 @pytest.mark.parametrize("error", [OSError(24, "Too many open files"), NotImplementedError(), PermissionError()])
 def test_parts_are_worked_here_when_no_worker_can_start(monkeypatch, error):
-    import regaudit.parallel as parallel
+    from concurrent.futures import ProcessPoolExecutor
 
     def cannot_start(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(parallel.ProcessPoolExecutor, "submit", cannot_start)
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", cannot_start)
     seen = []
     parts = [[i, i + 1] for i in range(10)]
     assert map_parts(sum, list(parts), 3, lambda done, total: seen.append(done)) == [sum(p) for p in parts]
