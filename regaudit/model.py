@@ -72,6 +72,12 @@ class Finding:
         }
 
 
+def sort_findings(findings):
+    """The order findings are shown in: most severe first, then by code and path (a stable sort:
+    findings of one code and path keep the order they were made in)."""
+    return sorted(findings, key=lambda f: (-f.severity.rank, f.code, f.path))
+
+
 @dataclass(frozen=True)
 class Ignored:
     path: str  # absolute

@@ -1,5 +1,5 @@
-"""map_parts keeps order and loses nothing when a worker fails or dies (the forked workers of
-Linux take parts from one shared counter; this process works too)."""
+"""map_parts keeps order and loses nothing when a worker fails or dies, or no worker can start
+(a process pool; on Linux its workers are forked and find the parts in a module global)."""
 
 from __future__ import annotations
 
@@ -59,51 +59,47 @@ def test_an_error_of_the_function_itself_is_raised():
         map_parts(_always_fails, [[1], [2], [3]], 2)
 
 
-@linux
-def test_more_parts_than_the_claims_pipe_holds(monkeypatch):
-    """Part numbers that do not fit in the claims pipe at once are written while the work goes on
-    (here the pipe is shrunk to one page: 1,024 numbers for 3,000 parts)."""
-    import fcntl
-
-    import regaudit.parallel as parallel
-
-    def small(fd):
-        fcntl.fcntl(fd, 1031, 4096)  # F_SETPIPE_SZ
-
-    monkeypatch.setattr(parallel, "_widen", small)
+def test_many_parts_in_order():
     parts = [[i] for i in range(3000)]
     assert map_parts(_square_part, list(parts), 3) == [[i * i] for i in range(3000)]
 
 
-def _pid_and_double(x):
-    return os.getpid(), 2 * x
+@pytest.mark.parametrize("error", [OSError(24, "Too many open files"), NotImplementedError(), PermissionError()])
+def test_parts_are_worked_here_when_no_worker_can_start(monkeypatch, error):
+    from concurrent.futures import ProcessPoolExecutor
+
+    def cannot_start(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", cannot_start)
+    seen = []
+    parts = [[i, i + 1] for i in range(10)]
+    assert map_parts(sum, list(parts), 3, lambda done, total: seen.append(done)) == [sum(p) for p in parts]
+    assert seen == list(range(1, 11))
 
 
-def _fails_in_child(x):
-    if os.getpid() != OWNER:
-        raise ValueError("only in the child")
-    return x
-
-
-def _dies_in_child(x):
-    if os.getpid() != OWNER:
-        os._exit(5)
-    return x
+def _pid(_part):
+    return os.getpid()
 
 
 @linux
-def test_background_work_is_done_in_a_child():
+def test_workers_are_other_processes():
+    assert OWNER not in map_parts(_pid, [[i] for i in range(6)], 2)
+
+
+def _thread_and_double(x):
+    import threading
+
+    return threading.get_ident(), 2 * x
+
+
+def test_background_work_is_done_meanwhile_in_a_thread():
+    import threading
+
     from regaudit.parallel import Background
 
-    pid, value = Background(_pid_and_double, 21).result()
-    assert value == 42 and pid != os.getpid()
-
-
-@pytest.mark.parametrize("fn", [_fails_in_child, _dies_in_child])
-def test_background_work_a_child_could_not_finish_is_done_here(fn):
-    from regaudit.parallel import Background
-
-    assert Background(fn, 7).result() == 7
+    ident, value = Background(_thread_and_double, 21).result()
+    assert value == 42 and ident != threading.get_ident()
 
 
 def test_background_error_is_raised_here():
@@ -111,3 +107,15 @@ def test_background_error_is_raised_here():
 
     with pytest.raises(KeyError):
         Background(_always_fails, [3]).result()
+
+
+def _broken_start(owner):
+    raise RuntimeError("this worker cannot start")
+
+
+def test_parts_are_worked_here_when_the_pool_breaks_at_start(monkeypatch):
+    import regaudit.parallel as parallel
+
+    monkeypatch.setattr(parallel, "_start_worker", _broken_start)
+    parts = [[i, i + 1] for i in range(10)]
+    assert map_parts(sum, list(parts), 3) == [sum(p) for p in parts]

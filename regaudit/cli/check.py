@@ -10,7 +10,6 @@ from typing import Optional
 import typer
 
 from ..errors import RegauditError
-from ..render import json_out
 from .app import app, stdout
 from .commands import FORCE_OPT, cache_notes, dataset_folders
 from .options import (
@@ -27,8 +26,6 @@ from .options import (
     progress_bar,
     run_scan,
 )
-
-FORMATS = ("human", "json", "github", "junit")
 
 
 @app.command(epilog=SD_EPILOG)
@@ -59,14 +56,15 @@ def check(
     from ..views.check import evaluate, merge
     from ..outputs import append_text, check_target, write_text
     from ..views.policy import FailOn, load
+    from ..render.formats import OutputFormat, render
     pol = load(policy_file)
     if fail_on is not None and fail_on not in [f.value for f in FailOn]:
         raise RegauditError(f"--fail-on '{fail_on}' is not one of error, warning, info, never")
     if as_json and output_format not in (None, "json"):
         raise RegauditError(f"--json and --format {output_format} disagree; give one of them")
     fmt = output_format or ("json" if as_json else None) or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "human")
-    if fmt not in FORMATS:
-        raise RegauditError(f"--format '{fmt}' is not one of {', '.join(FORMATS)}")
+    if fmt not in [f.value for f in OutputFormat]:
+        raise RegauditError(f"--format '{fmt}' is not one of {', '.join(f.value for f in OutputFormat)}")
     overrides = dict(pol.training or {})
     if pol.caption_extension:
         overrides.setdefault("caption_extension", pol.caption_extension)
@@ -98,16 +96,7 @@ def check(
     verdict = evaluate(findings, pol, FailOn(fail_on) if fail_on else pol.fail_on, ran, balance_plan)
     from ..render import ci
 
-    if fmt == "human":
-        from ..render import human
-
-        rendered = human.check_view(verdict)
-    elif fmt == "json":
-        rendered = json_out.dumps(ci.check_json(verdict)) + "\n"
-    elif fmt == "github":
-        rendered = ci.github(list(verdict.findings))
-    else:
-        rendered = ci.junit(list(verdict.findings), {id(f) for f in verdict.failing})
+    rendered = render(OutputFormat(fmt), verdict)
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:  # GitHub hands this file to every step to append to
         append_text(summary_file, ci.step_summary(verdict), "the job summary (GITHUB_STEP_SUMMARY)")

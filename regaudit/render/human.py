@@ -10,10 +10,10 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from ..model import Finding, Ignored, ScanResult, Severity
+from ..model import Finding, Ignored, ScanResult, Severity, sort_findings
 from ..outputs import HUMAN_HEAD
 from .escape import display
-from .json_out import counts, sort_findings
+from .json_out import counts
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 MAX_ROWS = 40

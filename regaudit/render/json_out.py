@@ -7,10 +7,9 @@ from functools import partial
 
 from .. import SCHEMA_VERSION
 from ..sdscripts.layout import Absolute
-from ..model import ImageRecord, ScanResult, Subset
-from . import jsonfast
-from .escape import json_text
-from .jsonfast import Rows
+from ..model import ImageRecord, ScanResult, Subset, sort_findings  # (sort_findings: also for the CLI)
+from . import jsontext
+from .jsontext import Rows
 
 _absolute = Absolute()  # caption paths: one folder part per subset to work out
 
@@ -85,28 +84,16 @@ def counts(findings) -> dict[str, int]:
     return out
 
 
-def sort_findings(findings):
-    return sorted(findings, key=lambda f: (-f.severity.rank, f.code, f.path))
-
-
 def dumps(doc: dict) -> str:
     """Indented JSON (as ``json.dumps(doc, indent=2, ensure_ascii=False)``); a file name that is not
     valid UTF-8 keeps its lone surrogates as ``\\udcXX`` escapes, so the text encodes and
     ``json.loads`` gives back the same name."""
-    return json_text(jsonfast.dumps(doc))
+    return jsontext.dumps(doc)
 
 
 def write(doc: dict, stream) -> None:
     """``stream.write(dumps(doc))``, in pieces."""
-    jsonfast.write(doc, stream, _escaped)
-
-
-def _escaped(text: str) -> str:
-    try:
-        text.encode("utf-8")  # the common case, checked at C speed: no lone surrogate to escape
-    except UnicodeEncodeError:
-        return json_text(text)
-    return text
+    jsontext.write(doc, stream)
 
 
 def balance_document(plan) -> dict:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .balance import BalancePlan
-from ..model import Finding
+from ..model import Finding, sort_findings
 from .policy import FailOn, Policy
-from ..render.json_out import sort_findings
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,157 @@
+"""JSON text exactly as ``json.dumps(doc, indent=2, ensure_ascii=False)`` writes it, made by orjson.
+
+orjson writes the same bytes for almost everything. Where it would not, the standard library
+writes that part, and orjson places its text as a fragment:
+
+- a string with a lone surrogate (a file name that is not UTF-8): orjson refuses it; json keeps
+  it, and ``escape.json_text`` then writes it as a ``\\udcXX`` escape;
+- an int beyond 64 bits: orjson refuses it;
+- a float orjson writes otherwise: NaN and ±Infinity (orjson: ``null``) and 1e-9 <= |x| < 1e-4
+  (orjson: ``0.00001`` for ``1e-05``, ``1e-7`` for ``1e-07``);
+- any other type (an Enum member, a dataclass, a subclass) and dict keys other than str and int.
+
+Every part is checked by type before orjson sees it (``_plain``); what orjson refuses it says.
+A fragment must carry its own indentation: json never puts a raw line break inside a string, so
+indenting a text is adding spaces after each line break.
+
+``Rows`` stands for a list of objects made while written, a chunk at a time: a million images
+never exist as dicts at once.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+import orjson
+
+from .escape import json_text
+
+_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
+_PLAIN = frozenset({str, int, bool, type(None)})  # orjson writes them as json does, or refuses them
+_KEYS = frozenset({str, int})
+_CHUNK = 1024  # rows made into dicts and written at a time
+_MARK = "\x00"  # where a Rows goes: orjson and json write no raw NUL otherwise (they escape it)
+
+
+class Rows:
+    """A JSON array of objects: ``dict(zip(keys, fn(item)))`` for each item, made while written."""
+
+    __slots__ = ("keys", "fn", "items")
+
+    def __init__(self, keys: Sequence[str], fn: Callable[[Any], Sequence[Any]], items: Sequence[Any]):
+        self.keys, self.fn, self.items = tuple(keys), fn, items
+
+    def dicts(self, start: int, stop: int) -> list[dict]:
+        keys, fn = self.keys, self.fn
+        return [dict(zip(keys, fn(item), strict=True)) for item in self.items[start:stop]]
+
+
+def _plain(obj: Any) -> bool:
+    """Whether orjson writes ``obj`` as json does, unless it refuses it."""
+    t = type(obj)
+    if t in _PLAIN:
+        return True
+    if t is float:
+        return orjson.dumps(obj) == float.__repr__(obj).encode()
+    if t is dict:
+        if not _KEYS.issuperset(map(type, obj)):
+            return False
+        values: Any = obj.values()
+    elif t is list or t is tuple:
+        values = obj
+    else:
+        return t is Rows or t is orjson.Fragment
+    return _PLAIN.issuperset(map(type, values)) or all(map(_plain, values))
+
+
+def _indent(text: str, depth: int) -> str:
+    """``text`` as a value at ``depth`` (its lines after the first indented by two spaces a level)."""
+    return text.replace("\n", "\n" + "  " * depth) if depth and "\n" in text else text
+
+
+def _orjson(obj: Any, rows: list[Rows]) -> str | None:
+    """orjson's text of ``obj``, each Rows in it a _MARK (and added to ``rows``); None where orjson
+    would write it otherwise than json or refuses it."""
+    if not _plain(obj):
+        return None
+    found: list[Rows] = []
+
+    def mark(o: Any) -> orjson.Fragment:
+        if type(o) is not Rows:
+            raise TypeError
+        found.append(o)
+        return orjson.Fragment(_MARK)
+
+    try:
+        text = orjson.dumps(obj, default=mark, option=_OPTIONS).decode()
+    except TypeError:  # (orjson.JSONEncodeError is one) a lone surrogate, an int beyond 64 bits
+        return None
+    rows += found
+    return text
+
+
+def _exact(obj: Any, depth: int, rows: list[Rows]) -> Any:
+    """``obj`` for orjson: each part it would write otherwise or refuse replaced by json's text."""
+    if _orjson(obj, []) is not None:
+        return obj
+    t = type(obj)
+    if t is dict and all(type(k) is str and _utf8(k) for k in obj):
+        return {k: _exact(v, depth + 1, rows) for k, v in obj.items()}
+    if t is list or t is tuple:
+        return [_exact(v, depth + 1, rows) for v in obj]
+    return orjson.Fragment(_indent(json_text(json.dumps(obj, indent=2, ensure_ascii=False)), depth))
+
+
+def _utf8(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _text(obj: Any, depth: int, rows: list[Rows]) -> str:
+    """The text of ``obj`` as a value at ``depth``; each Rows in it a _MARK, added to ``rows``."""
+    text = _orjson(obj, rows)
+    if text is None:
+        text = _orjson(_exact(obj, 0, rows), rows)
+    assert text is not None  # (a part orjson cannot write is a fragment by now)
+    return _indent(text, depth)
+
+
+def _write_rows(r: Rows, depth: int, stream: TextIO) -> None:
+    """The list ``r`` at ``depth``, a chunk of rows at a time: each chunk's text is a whole list; the
+    brackets between two chunks become a comma."""
+    n = len(r.items)
+    if not n:
+        stream.write("[]")
+        return
+    close = len("\n" + "  " * depth + "]")
+    for start in range(0, n, _CHUNK):
+        nested: list[Rows] = []
+        text = _text(r.dicts(start, start + _CHUNK), depth, nested)
+        if nested:
+            raise TypeError("a Rows inside a Rows is not written")
+        stream.write(("[" if start == 0 else ",") + text[1:-close if start + _CHUNK < n else None])
+
+
+def write(doc: Any, stream: TextIO) -> None:
+    """Write ``json.dumps(doc, indent=2, ensure_ascii=False)`` to ``stream`` (a lone surrogate as a
+    ``\\udcXX`` escape, so the text encodes and ``json.loads`` gives back the same string)."""
+    rows: list[Rows] = []
+    pieces = _text(doc, 0, rows).split(_MARK)
+    for piece, r in zip(pieces, rows):
+        stream.write(piece)
+        line = piece[piece.rfind("\n") + 1:]
+        _write_rows(r, (len(line) - len(line.lstrip(" "))) // 2, stream)
+    stream.write(pieces[-1])
+
+
+def dumps(doc: Any) -> str:
+    """The text ``write`` writes."""
+    out = io.StringIO()
+    write(doc, out)
+    return out.getvalue()
