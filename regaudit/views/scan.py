@@ -32,7 +32,9 @@ from ..model import (
     SubsetConfig,
 )
 from ..parallel import Background, map_parts
-from .captions import TextOptions, part_budgets, shared_counter, subset_contexts
+from ..sdscripts.caption_budgets import shared_counter
+from ..sdscripts.triggers import subset_contexts
+from .captions import TextOptions, part_budgets
 from .captions import audit as audit_captions
 from .inputs import Inputs, text_options
 from ..rules import build
