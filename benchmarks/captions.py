@@ -23,6 +23,7 @@ from PIL import Image
 
 import regaudit.views.scan as scan_mod
 from regaudit.sdscripts import tokens as clip_tokens
+from regaudit.sdscripts import caption_budgets
 from regaudit.views import captions as prompts
 from regaudit.sdscripts.config import TrainingArgs
 from regaudit.views.scan import load_specs
@@ -107,7 +108,7 @@ def main() -> None:
 
         def cold_scan(on: bool):
             def run():
-                prompts._SHARED.clear()
+                caption_budgets._SHARED.clear()
                 _caption_work(on, real)
                 scan_mod.scan(specs, jobs=None)
             return run
@@ -117,7 +118,7 @@ def main() -> None:
         _caption_work(True, real)
 
         def audit_cold():
-            prompts._SHARED.clear()
+            caption_budgets._SHARED.clear()
             prompts.audit(result.datasets, detail=False)
 
         audit_alone = best(audit_cold, a.repeat)

@@ -147,7 +147,7 @@ def test_huge_image_header_is_read_without_decoding(tmp_path):
     assert (r.width, r.height, r.size_via, r.error) == (30000, 20000, "header", None)
 
     from regaudit.model import Caption, CaptionSource, ImageRecord, Subset, SubsetConfig
-    from regaudit.rules.files import image_findings
+    from regaudit.rules.images import image_findings
 
     rec = ImageRecord(str(tmp_path / "huge.png"), str(tmp_path / "huge.png"), ".png", r,
                       Caption(CaptionSource.EMPTY, None, ""))
@@ -269,7 +269,7 @@ def test_clean_images_short_way_says_what_the_long_way_says(monkeypatch):
     and each way of not being clean) the findings are those of the checks run on every image."""
     import random
 
-    import regaudit.rules.files as files
+    import regaudit.rules.images as image_rules
     from regaudit.model import Caption, CaptionSource, ImageProbe, ImageRecord, Subset, SubsetConfig
 
     rnd = random.Random(7)
@@ -291,9 +291,9 @@ def test_clean_images_short_way_says_what_the_long_way_says(monkeypatch):
         images.append(ImageRecord(f"/d/{k}{ext}", f"/d/{k}{ext}", ext, probe,
                                   Caption(CaptionSource.EMPTY, None, ""), cache))
     sub = Subset(SubsetConfig("/d", False, 1, "x"), "/d", tuple(images))
-    short = list(files.image_findings(sub))
-    monkeypatch.setattr(files, "_CLEAN_ENDS", frozenset())  # every image the long way
-    assert short == list(files.image_findings(sub))
+    short = list(image_rules.image_findings(sub))
+    monkeypatch.setattr(image_rules, "_CLEAN_ENDS", frozenset())  # every image the long way
+    assert short == list(image_rules.image_findings(sub))
     assert len(short) > 1000
 
 

@@ -9,9 +9,9 @@ import json
 
 import pytest
 
+from regaudit.sdscripts import caption_budgets
 from regaudit.sdscripts import caption_process as cp
 from regaudit.sdscripts import tokens as clip_tokens
-from regaudit.views import captions as prompts
 from regaudit.sdscripts.caption_options import CaptionArgs, apply, caption_args
 from regaudit.cli import main
 from regaudit.errors import OptionError
@@ -365,7 +365,7 @@ def test_captions_command(capsys, tmp_path):
 
 def test_captions_command_without_tokenizer(capsys, tmp_path, monkeypatch):
     monkeypatch.setattr(clip_tokens, "_backend", lambda: "No module named 'instant_clip_tokenizer'")
-    monkeypatch.setattr(prompts, "_SHARED", [])
+    monkeypatch.setattr(caption_budgets, "_SHARED", [])
     _tree(tmp_path, {"a": TAGS60, "b": "a photo of a dog"})
     assert main(["captions", str(tmp_path / "train"), "--json", "--no-progress"]) == 0
     out, err = capsys.readouterr()
@@ -419,9 +419,9 @@ def test_the_short_way_of_a_static_caption_gives_the_general_way_s_budget(tmp_pa
     for text in (None, TextOptions(trainer="sdxl_train_network"), TextOptions(v2=True, max_token_length=150),
                  TextOptions(trainer="flux_train_network")):
         for detail in (True, False):
-            monkeypatch.setattr(prompts, "_FAST", True)
+            monkeypatch.setattr(caption_budgets, "_FAST", True)
             fast = audit(result.datasets, text, detail=detail)
-            monkeypatch.setattr(prompts, "_FAST", False)
+            monkeypatch.setattr(caption_budgets, "_FAST", False)
             slow = audit(result.datasets, text, detail=detail)
             assert [st.budgets for st in fast.subsets] == [st.budgets for st in slow.subsets]
             assert fast.findings == slow.findings

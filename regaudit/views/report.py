@@ -41,7 +41,7 @@ class ReportData:
     findings: tuple[Finding, ...]
     command: str
     thumbs: dict[tuple[str, bool], str] = field(default_factory=dict)  # (path, upright) -> data URI
-    captions: object | None = None  # prompts.TextAudit: captions as the text encoder sees them
+    captions: object | None = None  # views.captions.TextAudit: captions as the text encoder sees them
     tags: object | None = None  # tagfreq.TagTables
 
 

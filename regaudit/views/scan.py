@@ -32,11 +32,14 @@ from ..model import (
     SubsetConfig,
 )
 from ..parallel import Background, map_parts
-from .captions import TextOptions, part_budgets, shared_counter, subset_contexts
+from ..sdscripts.caption_budgets import shared_counter
+from ..sdscripts.triggers import subset_contexts
+from .captions import TextOptions, part_budgets
 from .captions import audit as audit_captions
 from .inputs import Inputs, text_options
 from ..rules import build
-from ..rules.files import caption_findings, record_findings
+from ..rules.captions import caption_findings
+from ..rules.images import record_findings
 from ..rules.layout import listing_findings
 
 __all__ = ["load_specs", "scan", "scan_inputs"]  # (load_specs: the specs scan() takes, from the port)

@@ -1,16 +1,18 @@
-"""Findings about captions as the text encoder sees them (RA031-RA038), from a prompts.TextAudit:
-one finding per subset and kind, with the numbers and an example."""
+"""Captions as the text encoder sees them (RA031-RA038): facts in (each subset's caption budgets,
+``sdscripts.caption_budgets.SubsetText``), findings out: one finding per subset and kind, with the
+numbers and an example."""
 
 from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
-from ..sdscripts import caption_process as cp
 from ..model import CaptionSource, Finding
-from ..views.captions import Trigger
+from ..sdscripts import caption_process as cp
+from ..sdscripts.caption_budgets import SubsetText
 from ..sdscripts.tagfreq import caption_tags
+from ..sdscripts.triggers import Trigger
 from .registry import rule
 
 EXAMPLES = 3
@@ -25,19 +27,20 @@ def _q(text: str, width: int = 60) -> str:
     return repr(text if len(text) <= width else text[: width - 1] + "…")
 
 
-def prompt_findings(audit) -> Iterator[Finding]:
-    for st in audit.subsets:
-        yield from _truncated(audit, st)
+def text_findings(subsets: Iterable[SubsetText], limit: int | None, max_train_steps: int) -> Iterator[Finding]:
+    """The findings on each subset's captions; ``limit``: the content tokens the text encoders keep
+    (None: no CLIP tokenizer), ``max_train_steps``: what a token_warmup_step below 1 is a share of."""
+    for st in subsets:
+        yield from _truncated(st, limit)
         yield from _trigger(st)
         yield from _reg_mentions(st)
         yield from _duplicates(st)
         yield from _wildcards(st)
         yield from _separators(st)
-        yield from _augmentation(audit, st)
+        yield from _augmentation(st, max_train_steps)
 
 
-def _truncated(audit, st) -> Iterator[Finding]:
-    limit = audit.limit
+def _truncated(st: SubsetText, limit: int | None) -> Iterator[Finding]:
     over = [b for b in st.budgets if b.over > 0]
     s = st.subset
     sc = s.config
@@ -72,7 +75,7 @@ def _truncated(audit, st) -> Iterator[Finding]:
     yield rule("RA031").finding(s.abs_path, msg)
 
 
-def _trigger(st) -> Iterator[Finding]:
+def _trigger(st: SubsetText) -> Iterator[Finding]:
     s = st.subset
     if s.config.is_reg or not st.trigger_words:
         return
@@ -95,7 +98,7 @@ def _trigger(st) -> Iterator[Finding]:
     yield rule("RA032").finding(s.abs_path, "; ".join(parts))
 
 
-def _reg_mentions(st) -> Iterator[Finding]:
+def _reg_mentions(st: SubsetText) -> Iterator[Finding]:
     s = st.subset
     if not s.config.is_reg:
         return
@@ -117,7 +120,7 @@ def _reg_mentions(st) -> Iterator[Finding]:
                         f"(e.g. {_name(first[ct])}){why}")
 
 
-def _duplicates(st) -> Iterator[Finding]:
+def _duplicates(st: SubsetText) -> Iterator[Finding]:
     s = st.subset
     # (the same caption read twice is counted twice, but normalised once)
     raw = Counter(b.text for b in st.budgets if b.source is CaptionSource.FILE and b.text)
@@ -146,7 +149,7 @@ def _duplicates(st) -> Iterator[Finding]:
                         f"{', '.join(_q(t, 30) for t in dup[:EXAMPLES])})")
 
 
-def _wildcards(st) -> Iterator[Finding]:
+def _wildcards(st: SubsetText) -> Iterator[Finding]:
     s = st.subset
     sc = s.config
     texts = [b for b in st.budgets if b.text]
@@ -173,7 +176,7 @@ def _wildcards(st) -> Iterator[Finding]:
                             f"(e.g. {_name(multi[0].path)})")
 
 
-def _separators(st) -> Iterator[Finding]:
+def _separators(st: SubsetText) -> Iterator[Finding]:
     s = st.subset
     sc = s.config
     texts = [b for b in st.budgets if b.text]
@@ -230,7 +233,7 @@ def _separators(st) -> Iterator[Finding]:
                             f"each caption's {where} tag into one (e.g. {_q(tag, 50)} in {_name(texts[0].path)})")
 
 
-def _augmentation(audit, st) -> Iterator[Finding]:
+def _augmentation(st: SubsetText, max_train_steps: int) -> Iterator[Finding]:
     s = st.subset
     sc = s.config
     texts = [b for b in st.budgets if b.text is not None]
@@ -254,14 +257,14 @@ def _augmentation(audit, st) -> Iterator[Finding]:
                   f"kept part")
         parts.append(p)
     if sc.token_warmup_step > 0:
-        end = cp.warmup_steps(sc, audit.options.max_train_steps)
+        end = cp.warmup_steps(sc, max_train_steps)
         if end:
             most = max(b.n_flex for b in texts)
             parts.append(f"token warmup until step {end}: step 0 uses the first {min(sc.token_warmup_min, most)} of "
                          f"up to {most} shuffled tags (in caption order), more each step")
         else:
             parts.append(f"token_warmup_step {sc.token_warmup_step:g} × max_train_steps "
-                         f"{audit.options.max_train_steps} rounds down to 0: no warmup after the first step")
+                         f"{max_train_steps} rounds down to 0: no warmup after the first step")
     if not dynamic and (sc.keep_tokens > 0):
         parts.append(f"keep_tokens {sc.keep_tokens} does nothing: shuffle_caption, token warmup and tag dropout "
                      f"are off")

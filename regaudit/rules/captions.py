@@ -1,0 +1,103 @@
+"""Caption file checks (RA020-RA030): facts in (each image's caption as ``sdscripts.captions``
+read it, the names beside the subset's images), findings out. Captions as the text encoder sees
+them (RA031-RA038) are ``caption_text``'s."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+
+from ..model import CaptionSource, Finding, Subset
+from ..sdscripts.layout import OTHER_CAPTION_EXTENSIONS
+from .registry import rule
+
+
+def _abs(path: str) -> str:
+    return os.path.abspath(path)
+
+
+def caption_findings(subset: Subset, sibling_names: Iterable[str]) -> Iterator[Finding]:
+    ext = subset.config.caption_extension
+    seen_files: set[str] = set()
+    multiline: list[str] = []
+    tokens_only = empty = 0
+    without_file: list[str] = []
+    file_source = CaptionSource.FILE
+    for img in subset.images:
+        cap = img.caption
+        if cap.source is file_source and not cap.via_fallback and cap.error is None and not cap.has_bom \
+                and cap.text and (cap.line_count <= 1 or subset.config.enable_wildcard):
+            seen_files.add(cap.path)
+            continue  # nothing to say about this caption (the common case, checked first)
+        if cap.source is CaptionSource.CLASS_TOKENS:
+            tokens_only += 1
+        elif cap.source is CaptionSource.EMPTY:
+            empty += 1
+        if cap.source is not CaptionSource.FILE:
+            without_file.append(img.path)
+            continue
+        if cap.via_fallback:
+            inside = os.path.dirname(_abs(cap.path)) == subset.abs_path
+            yield rule("RA028").finding(
+                img.abs_path, f"no '{os.path.basename(os.path.splitext(img.path)[0] + ext)}': the caption is read "
+                              f"from '{_abs(cap.path)}'" + ("" if inside else ", outside this subset folder"))
+        assert cap.path is not None
+        if cap.path in seen_files:
+            continue
+        seen_files.add(cap.path)
+        quiet = cap.line_count <= 1 or subset.config.enable_wildcard
+        if cap.error is None and not cap.has_bom and cap.text and quiet:
+            continue  # nothing to say about this caption (the common case: skip the path work)
+        cpath = _abs(cap.path)
+        if cap.error == "empty_file":
+            yield rule("RA020").finding(cpath, "caption file is empty (0 lines); sd-scripts stops with "
+                                               "'caption file is empty'")
+        elif cap.error == "not_utf8":
+            yield rule("RA021").finding(cpath, "caption file is not valid UTF-8; sd-scripts crashes with a "
+                                               "UnicodeDecodeError")
+        elif cap.error == "unreadable":
+            yield rule("RA022").finding(cpath, "caption file cannot be opened; sd-scripts crashes")
+        else:
+            if cap.has_bom:
+                yield rule("RA023").finding(cpath, "caption starts with a UTF-8 BOM (U+FEFF), which becomes "
+                                                   "the first character of the prompt")
+            if cap.text == "":
+                yield rule("RA024").finding(cpath, "caption's first line is blank: the image trains with an "
+                                                   "empty caption")
+            if cap.line_count > 1 and not subset.config.enable_wildcard:
+                multiline.append(cpath)
+    if multiline:
+        yield rule("RA025").finding(subset.abs_path, f"{len(multiline)} caption files have several lines; only "
+                                                     f"the first is used (e.g. '{multiline[0]}')")
+    stems = [img.path[:len(img.path) - len(img.ext)] for img in subset.images]  # (ext is splitext's)
+    by_stem: dict[str, list[str]] = defaultdict(list)
+    if len(set(stems)) < len(stems):  # two images share a stem (rare): which ones
+        for stem, img in zip(stems, subset.images):
+            by_stem[stem].append(img.abs_path)
+    for stem, members in by_stem.items():
+        if len(members) > 1:
+            names = ", ".join(os.path.basename(m) for m in members)
+            yield rule("RA027").finding(members[0], f"{names} share the stem '{os.path.basename(stem)}' and "
+                                                    f"so one caption '{os.path.basename(stem)}{ext}'")
+    names = set(sibling_names)
+    others = {e: 0 for e in OTHER_CAPTION_EXTENSIONS if e != ext}
+    for path in without_file if names else ():  # (no caption file of another extension here: nothing to count)
+        stem = os.path.basename(os.path.splitext(path)[0])
+        for e in others:
+            if stem + e in names:
+                others[e] += 1
+    for e, count in others.items():
+        if count:
+            yield rule("RA026").finding(
+                subset.abs_path,
+                f"{count} of {len(subset.images)} images have a '{e}' caption beside them, but the caption "
+                f"extension is '{ext or '(none)'}', so sd-scripts ignores those files and uses the class tokens",
+                f"Pass --caption_extension {e} to sd-scripts (and to regaudit), or rename the caption files.")
+    if tokens_only:
+        yield rule("RA029").finding(subset.abs_path, f"{tokens_only} of {len(subset.images)} images have no caption "
+                                                     f"file and train on the class tokens "
+                                                     f"'{subset.config.class_tokens}'")
+    if empty:
+        yield rule("RA030").finding(subset.abs_path, f"{empty} of {len(subset.images)} images have no caption file "
+                                                     f"and no class tokens: they train on an empty prompt")
