@@ -60,7 +60,7 @@ def group_findings(groups: Iterable[Group]) -> list[Finding]:
             out.append(rule("RA080").finding(
                 first.path, f"train image and {len(regs)} reg image(s) are {how}: {names}{more} "
                             f"({used} of them used by the reg balancing loop now)"))
-        elif g.label in ("within-subset", "cross-train"):
+        elif g.label in ("within-subset", "cross-train") and all(m.role == "train" for m in g.members):
             single = max(m.effective_repeats for m in g.members)
             out.append(rule("RA083" if g.kind == "mirror" else "RA081").finding(
                 first.path, f"{len(g.members)} training images are {how}: {names}{more}; the picture is trained "
