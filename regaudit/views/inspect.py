@@ -115,6 +115,12 @@ def inspect(paths: list[str], raw: list[str] | None = None, trainer: str | None 
     return Inspection(files, tuple(comparisons), tuple(notes))
 
 
+def compare_loras(files: tuple[LoraMetadata, ...], scan: ScanResult, plan) -> Inspection:
+    """Each file against a dataset already scanned and planned with the user's command as given
+    (``report --lora``)."""
+    return Inspection(files, tuple(compare(m, scan, plan) if m.datasets else None for m in files))
+
+
 def _trainer(files: tuple[LoraMetadata, ...], known) -> str | None:
     """The trainer the command is read with when it names none: the first file's, where regaudit knows it."""
     return next((m.trainer for m in files if m.trainer in known), None)

@@ -147,3 +147,15 @@ def test_no_file_given(here, capsys):
     assert code == 2 and "give at least one .safetensors file" in err
     code, _, err = run(capsys, "inspect", "missing.safetensors")
     assert code == 2 and "missing.safetensors: no such file" in err
+
+
+def test_report_includes_the_comparison(here, capsys):
+    path, argv, trainer = lora(here, "scan_sd15")
+    folder_scan(here / "ds")
+    os.chdir(here / "ds")
+    out = str(here / "report.html")
+    code, _, err = run(capsys, "report", "--no-dupes", "--no-progress", "--lora", path, "-o", out, "--trainer",
+                       trainer, *argv)
+    assert code == 0, err
+    page = (here / "report.html").read_text(encoding="utf-8")
+    assert "LoRA files against this dataset" in page and "matches the dataset this LoRA was trained on" in page
