@@ -216,6 +216,8 @@ def report(
                                help="Where to write the page (never inside the dataset)."),
     force: bool = FORCE_OPT,
     thumb_size: int = typer.Option(128, "--thumb-size", min=32, max=512, help="Thumbnail size in pixels."),
+    lora: Optional[list[str]] = typer.Option(None, "--lora", metavar="FILE",
+                                             help="A LoRA (.safetensors) to compare with this dataset (repeatable)."),
     jobs: Optional[int] = JOBS_OPT,
     progress: bool = PROGRESS_OPT,
 ) -> None:
@@ -227,6 +229,7 @@ def report(
     from ..views.report import ReportData, make_thumbnails, wanted_thumbnails
     from ..sdscripts.tagfreq import tag_tables
     from .captions import caption_inputs, caption_audit, text_options
+    from ..views.inspect import compare_loras, read as read_loras
     inp = inputs(ctx, trainer, num_processes, target_os=target_os)
     text = text_options(inp)
     caption_inputs(inp, {})
@@ -234,6 +237,7 @@ def report(
     flip_aug = bool(inp.sd.get("flip_aug", False)) or any(s.flip_aug for spec in specs for s in spec.subsets)
     folders = dataset_folders(specs, sources)
     check_target(output, folders, force)  # before the work, not after it
+    loras = read_loras(lora) if lora else None  # (a file regaudit cannot read stops the run before the scan)
     with progress_bar(progress, "reading image headers") as cb:
         result = run_scan(inp, jobs=jobs, progress=cb, text=text)
     p = plan(result, inp.opts)  # type: ignore[arg-type]
@@ -250,7 +254,8 @@ def report(
     with progress_bar(progress, "making thumbnails") as cb:
         thumbs = make_thumbnails(wanted_thumbnails(result, p, found, tuple(findings)), thumb_size, jobs, cb)
     page = html_out.render(ReportData(result, p, found, tuple(findings), "regaudit " + shlex.join(ARGV), thumbs,
-                                      caption_audit(result, text), tag_tables(result.datasets)))
+                                      caption_audit(result, text), tag_tables(result.datasets),
+                                      None if loras is None else compare_loras(loras, result, p)))
     size = write_text(output, page, folders, force)
     stderr.print(f"regaudit: wrote {display(output)} ({size / 1024:.0f} KiB, {len(thumbs)} thumbnails)",
                  markup=False)

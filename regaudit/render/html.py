@@ -99,6 +99,7 @@ def render(data: ReportData) -> str:
         _buckets(data, filt),
         _dupes(data, filt),
         _findings(data, filt),
+        _lora(data),
         f"</main><script>{JS}</script></body></html>",
     ]
     return "\n".join(parts)
@@ -408,5 +409,29 @@ def _captions(data: ReportData, filt: _Filters) -> str:
                    + (f"<p>Most common tags: {_e(common)}</p>" if common else "")
                    + f"<details><summary>captions</summary><ol class=captions>{''.join(rows)}"
                    + (f"<li class=more>and {more} more</li>" if more > 0 else "") + "</ol></details></article>")
+    out.append("</section>")
+    return "".join(out)
+
+
+def _lora(data: ReportData) -> str:
+    """regaudit inspect's comparison of each --lora file with this dataset."""
+    if data.lora is None:
+        return ""
+    out = ["<section id=lora><h2>LoRA files against this dataset</h2>"]
+    for meta, c in zip(data.lora.files, data.lora.comparisons):  # type: ignore[attr-defined]
+        out.append(f"<h3>{_e(meta.path)}</h3>")
+        if c is None:
+            out.append("<p>No dataset metadata (<code>ss_*</code>) in this file: nothing to compare.</p>")
+            continue
+        out.append(f"<p class='sev {'info' if c.matches else 'warning'}'>{_e(c.verdict)}</p><table><tr><th>subset<th>role"
+                   "<th>status<th>images<th>repeats<th>tags</tr>")
+        for s in c.subsets:
+            tags = " ".join([f"+{t}" for t in s.tags_gained] + [f"-{t}" for t in s.tags_lost])
+            out.append(f"<tr><td>{_e(s.name)}<td>{'reg' if s.is_reg else 'train'}<td>{s.status}"
+                       f"<td>{_e(s.images[0])} → {_e(s.images[1])}<td>{_e(s.repeats[0])} → {_e(s.repeats[1])}"
+                       f"<td>{_e(tags)}</tr>")
+        out.append("</table><table><tr><th>figure<th>recorded<th>now</tr>")
+        out += [f"<tr><td>{_e(n)}<td>{_e(r)}<td>{_e(v)}</tr>" for n, r, v in c.figures]
+        out.append("</table>")
     out.append("</section>")
     return "".join(out)

@@ -43,6 +43,7 @@ class ReportData:
     thumbs: dict[tuple[str, bool], str] = field(default_factory=dict)  # (path, upright) -> data URI
     captions: object | None = None  # views.captions.TextAudit: captions as the text encoder sees them
     tags: object | None = None  # tagfreq.TagTables
+    lora: object | None = None  # views.inspect.Inspection: --lora files against this dataset
 
 
 @dataclass(frozen=True)
