@@ -147,6 +147,15 @@ def decide_subsets(spec: DatasetSpec, listed: Listed | None = None, latents_suff
     return out
 
 
+def build_stops(fates: Sequence[SubsetFate]) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """A dataset's (folder, error) pairs where building it stops: in the validation dataset (a
+    skipped subset's latent cache name: Dataset.validation_errors), in its own validation split
+    (an empty train folder: Dataset.split_errors)."""
+    return (tuple((f.abs_dir, str(f.cache_error)) for f in fates
+                  if f.skip is Skip.REPEATS_BELOW_ONE and f.cache_error is not None),
+            tuple((f.abs_dir, SPLIT_ERROR) for f in fates if f.skip is Skip.EMPTY_SPLIT))
+
+
 def _validation_cache_error(image_dir: str, suffix: str, case_insensitive: bool | None) -> CacheNameError | None:
     """The validation dataset reads a subset with num_repeats < 1 anyway (with repeats 1): the latent
     cache name it fails on there, if any."""

@@ -28,7 +28,7 @@ from ..sdscripts.caption_budgets import shared_counter
 from ..sdscripts.config import DatasetSpec
 from ..sdscripts.datasets import load_specs
 from ..sdscripts.registration import register
-from ..sdscripts.subsets import SPLIT_ERROR, Listed, Skip, SubsetFate, decide_subsets, list_folders
+from ..sdscripts.subsets import Listed, SubsetFate, build_stops, decide_subsets, list_folders
 from ..sdscripts.tokens import TokenCounter
 from .captions import TextOptions
 from .captions import audit as audit_captions
@@ -61,11 +61,11 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     decided = [decide_subsets(spec, listed, latents_suffix, case_insensitive) for spec in specs]
     del listed  # (the kept subsets' listings live on in ``decided``)
     ignored, findings = _on_subsets(specs, decided)
-    stops = [_stops(fates) for fates in decided]
+    stops = [build_stops(fates) for fates in decided]
 
     # 3. read the images and captions of the kept subsets, in parts, in parallel
     parts, plans = make_parts(specs, decided, None if listing_only else deep, None if listing_only else text,
-                          latents_suffix)
+                              latents_suffix)
     del decided  # (the paths live on in the parts only, each let go once worked)
     parallel = not listing_only and sum(map(part_size, parts)) >= _PARALLEL_MIN
     results = _one_by_one(map_parts(work_part, parts, jobs if parallel else 1, progress, part_size))
@@ -137,14 +137,6 @@ def _on_subsets(specs: Sequence[DatasetSpec], decided: list[list[SubsetFate]]) -
             ignored += fate.ignored()
             findings += build.subset_findings(fate, spec)
     return ignored, findings
-
-
-def _stops(fates: list[SubsetFate]) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
-    """A dataset's (folder, error) pairs where building it stops: in the validation dataset (a skipped
-    subset's latent cache name), in its own validation split (an empty train folder)."""
-    return (tuple((f.abs_dir, str(f.cache_error)) for f in fates
-                  if f.skip is Skip.REPEATS_BELOW_ONE and f.cache_error is not None),
-            tuple((f.abs_dir, SPLIT_ERROR) for f in fates if f.skip is Skip.EMPTY_SPLIT))
 
 
 def _reg_use(datasets: Sequence[Dataset]) -> tuple[set[str], set[str]]:

@@ -46,7 +46,8 @@ def test_the_validation_split_of_a_kept_subset():
     fate = SubsetFate(SC, None, FolderListing(images=["/d/s/a.png", "/d/s/b.png"], path="/d/s"), True,
                       ["/d/s/b.png"], ["/d/s/a.png"])
     assert _found(fate) == [
-        ("RA090", Severity.WARNING, "/d/s", "validation_split 0.5: sd-scripts trains on 1 of this subset's 2 images and "
-                                         "holds 1 back (validation_seed 7: the same ones as here)")]
+        ("RA090", Severity.WARNING, "/d/s",
+         "validation_split 0.5: sd-scripts trains on 1 of this subset's 2 images and holds 1 back (validation_seed 7: "
+         "the same ones as here)")]
     assert _found(SubsetFate(SC, None, FolderListing(images=["/d/s/a.png"], path="/d/s"), False,
                              ["/d/s/a.png"])) == []

@@ -7,7 +7,7 @@ import os
 
 from regaudit.model import DatasetParams, IgnoreReason, SubsetConfig
 from regaudit.sdscripts.config import DatasetSpec
-from regaudit.sdscripts.subsets import (SPLIT_ERROR, Skip, decide_subsets, folders_to_list, list_folders)
+from regaudit.sdscripts.subsets import SPLIT_ERROR, Skip, build_stops, decide_subsets, folders_to_list, list_folders
 from tests.conftest import make_image
 
 
@@ -135,3 +135,16 @@ def test_every_image_held_out(tmp_path):
         Skip.ALL_HELD_OUT, False, True, [], ["1.png"])
     assert [(i.path, i.kind, i.reason) for i in fate.ignored()] == [
         (str(train / "1.png"), "file", IgnoreReason.VALIDATION), (str(train), "dir", IgnoreReason.NO_IMAGES)]
+
+
+def test_where_building_stops(tmp_path):
+    bad, empty = tmp_path / "bad", tmp_path / "empty"
+    make_image(bad / "b.png")
+    (bad / "b_big_sd.npz").write_bytes(b"")
+    empty.mkdir()
+    fates = decide_subsets(_spec(_sc(bad, 0), _sc(empty), _sc(bad), split=0.5, seed=0))
+    assert [f.skip for f in fates] == [Skip.REPEATS_BELOW_ONE, Skip.EMPTY_SPLIT, None]
+    assert build_stops(fates) == (
+        ((str(bad), "ValueError: not enough values to unpack (expected 2, got 1)"),),
+        ((str(empty), SPLIT_ERROR),))
+    assert str(fates[2].cache_error) == "ValueError: not enough values to unpack (expected 2, got 1)"
