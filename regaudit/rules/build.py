@@ -11,7 +11,8 @@ from dataclasses import replace
 from ..model import Crash, Finding, Severity, Subset
 from ..sdscripts.config import DatasetSpec
 from ..sdscripts.latents import CacheNameError
-from .layout import root_findings
+from ..sdscripts.subsets import Skip, SubsetFate
+from .layout import listing_findings, root_findings
 from .registry import rule
 
 
@@ -58,6 +59,32 @@ def _root_without_subset(spec: DatasetSpec) -> bool:
 
 
 # --- one subset of a dataset, in DreamBoothDataset.__init__'s order of checks
+
+def subset_findings(fate: SubsetFate, spec: DatasetSpec) -> list[Finding]:
+    """The findings on what sd-scripts does with one configured subset of ``spec`` (its fate, from
+    sdscripts.subsets): why it skips it, what its folder's listing leaves out, what the validation
+    split holds back. (A kept subset's latent cache error is cache_name_failure's, said with its
+    images.)"""
+    abs_dir, skip = fate.abs_dir, fate.skip
+    if skip is Skip.REPEATS_BELOW_ONE:
+        out = [repeats_below_one(abs_dir, fate.config.num_repeats)]
+        if fate.cache_error is not None:
+            out.append(validation_cache_failure(fate.cache_error))
+        return out
+    if skip is Skip.DUPLICATE:
+        return [duplicate_subset(abs_dir, spec.index, fate.role)]
+    out = listing_findings(fate.listing) if fate.listing is not None else []
+    if skip is Skip.EMPTY_SPLIT:
+        out.append(empty_split(abs_dir))
+    elif skip is Skip.NO_IMAGES:
+        out.append(no_images(abs_dir, fate.why_empty))
+    elif fate.split:  # kept, or ALL_HELD_OUT
+        params = spec.params
+        n_images = len(fate.paths) + len(fate.held_out)
+        out.append(held_out(abs_dir, params.validation_split, len(fate.paths), n_images, len(fate.held_out),
+                            params.validation_seed))
+    return out
+
 
 def repeats_below_one(abs_dir: str, num_repeats: int) -> Finding:
     return rule("RA002").finding(abs_dir, f"subset has num_repeats {num_repeats}; sd-scripts skips it")
