@@ -70,7 +70,7 @@ def test_specs_from_roots_keep_each_root(tmp_path):
 
 
 def test_validation_split_keeps_ceil_of_the_rest():
-    # oracle (sd-scripts 48d368f, see tests/test_config.py): seed 42 shuffles 7 paths this way
+    # oracle (sd-scripts 48d368f, see tests/sdscripts/test_config.py): seed 42 shuffles 7 paths this way
     paths = [f"i{i}" for i in range(7)]
     kept, held = validation_split(paths, 0.3, 42)
     assert (sorted(kept), sorted(held)) == (["i1", "i2", "i3", "i4", "i6"], ["i0", "i5"])

@@ -1,8 +1,8 @@
 """The small trees the LoRA-metadata tests were built from: the same files every time, so the
 metadata sd-scripts recorded for them (tests/differential/lora_meta.py, pinned in
-tests/lora/recorded.py) can be compared with a tree made again in tmp_path.
+tests/sdscripts/lora_recorded/) can be compared with a tree made again in tmp_path.
 
-    python tests/lora/trees.py DIR   (makes every tree under DIR)
+    python tests/sdscripts/lora_trees.py DIR   (makes every tree under DIR)
 """
 
 from __future__ import annotations

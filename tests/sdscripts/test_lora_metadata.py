@@ -1,7 +1,7 @@
 """The port: reading a safetensors header (bounded) and sd-scripts' ss_* metadata.
 
-The recorded files in tests/lora/recorded/ hold the metadata the trainers would save for the trees
-of tests/lora/trees.py: tests/differential/lora_meta.py ran the real sd-scripts dataset build (the
+The recorded files in tests/sdscripts/lora_recorded/ hold the metadata the trainers would save for the trees
+of tests/sdscripts/lora_trees.py: tests/differential/lora_meta.py ran the real sd-scripts dataset build (the
 oracle) on each tree and made the metadata dict as NetworkTrainer.train() makes it. Every figure
 below is a literal from those oracle runs."""
 
@@ -16,7 +16,7 @@ import pytest
 from regaudit.sdscripts.lora_header import MAX_HEADER, MetadataError, read_metadata
 from regaudit.sdscripts.lora_metadata import Form, literal, load, parse
 
-RECORDED = Path(__file__).parent / "recorded"
+RECORDED = Path(__file__).parent / "lora_recorded"
 
 
 def recorded(name: str) -> dict:

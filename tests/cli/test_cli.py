@@ -239,7 +239,7 @@ def test_progress_bars_on_a_terminal(command):
     main_fd, sub_fd = pty.openpty()
     try:
         env = {**os.environ, "COLUMNS": "100"}
-        fixtures = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures")
+        fixtures = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "fixtures")
         proc = subprocess.run([sys.executable, "-m", "regaudit", *command, "--train", f"{fixtures}/train",
                                "--reg", f"{fixtures}/reg", "--json"], stdout=subprocess.PIPE, stderr=sub_fd,
                               env=env, timeout=120)

@@ -9,7 +9,7 @@ import typer.main
 from regaudit.cli import app
 from regaudit.rules import REGISTRY
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 README = (ROOT / "README.md").read_text()
 
 

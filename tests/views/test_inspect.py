@@ -11,8 +11,8 @@ import shutil
 import pytest
 
 from regaudit.cli import main
-from tests.lora.test_lora_metadata import recorded, write_safetensors
-from tests.lora.trees import _caption, _image, dataset_config, folder_scan
+from tests.sdscripts.test_lora_metadata import recorded, write_safetensors
+from tests.sdscripts.lora_trees import _caption, _image, dataset_config, folder_scan
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
