@@ -106,7 +106,8 @@ def write_text(path: str, text: str, dataset_roots: Iterable[str] = (), force: b
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
-            os.fchmod(fd, _mode_for(target))
+            if hasattr(os, "fchmod"):  # (not on Windows before Python 3.13, where modes are only read-only or not)
+                os.fchmod(fd, _mode_for(target))
             try:
                 os.fsync(fd)
             except OSError as exc:
@@ -134,7 +135,8 @@ def append_text(path: str, text: str, what: str) -> None:
     """Append ``text`` to a file another program hands us to append to (GitHub's step summary):
     created if missing, only ever a regular file (a FIFO without a reader is an error, never a
     wait). Raises OutputError naming ``what``."""
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags = (os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+             | getattr(os, "O_BINARY", 0))  # (Windows: no newline translation)
     try:
         fd = os.open(path, flags, 0o666)
     except OSError as exc:

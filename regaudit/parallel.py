@@ -2,7 +2,8 @@
 
 A ``concurrent.futures.ProcessPoolExecutor``. On Linux its workers are forked: they find the
 function and the parts in a module global set before the pool starts, so only part numbers go
-out and results come back; nothing big is pickled. Where no worker can start, the parts are
+out and results come back; nothing big is pickled. Elsewhere (macOS, Windows) they are spawned,
+and the function and each part are pickled to them. Where no worker can start, the parts are
 worked here; a part a worker could not finish (it raised, or the pool broke) is worked here
 again, so its exception, if any, is this process's own.
 
@@ -88,7 +89,8 @@ def _in_workers(fn: Callable, parts: list, workers: int, finish: Callable[[int, 
     _job = (fn, parts)
     gc.freeze()  # a forked worker's garbage collector would otherwise touch (and copy) every object here
     try:
-        pool = ProcessPoolExecutor(workers, multiprocessing.get_context("fork") if _FORK else None,
+        # elsewhere spawned, as macOS and Windows start them (named here, so that a test on Linux can too)
+        pool = ProcessPoolExecutor(workers, multiprocessing.get_context("fork" if _FORK else "spawn"),
                                    initializer=_start_worker, initargs=(os.getpid(),))
         futures = {(pool.submit(_run_part, k) if _FORK else pool.submit(fn, parts[k])): k for k in left}
         for future in as_completed(futures):

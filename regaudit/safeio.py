@@ -43,7 +43,8 @@ def kind_of(mode: int) -> str:
 def open_regular(path: str | os.PathLike) -> BinaryIO:
     """Open ``path`` for binary reading if, and only if, it is a regular file (symlinks are
     followed). Never blocks. Raises ``NotRegularFile`` or the ``OSError`` of the open."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+             | getattr(os, "O_BINARY", 0))  # (Windows opens text mode otherwise: CRLF read as LF, Ctrl-Z as the end)
     fd = os.open(path, flags)
     try:
         st = os.fstat(fd)

@@ -23,6 +23,7 @@ import pytest
 
 from regaudit.cli import main
 from tests.conftest import make_image, textured, tree_fingerprint
+from tests import platforms
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = b"\xff.png"  # a file name that is not UTF-8
@@ -89,6 +90,7 @@ def test_output_inside_the_dataset_is_refused(capsys, ds, command, target):
     assert (tree_fingerprint(ds / "train"), tree_fingerprint(ds / "reg")) == before
 
 
+@platforms.symlinks
 def test_output_through_a_symlink_or_from_inside_the_dataset_is_refused(capsys, ds, monkeypatch):
     os.symlink(ds / "train" / "10_dog" / "t0.png", ds / "link.html")
     os.symlink(ds / "train" / "10_dog", ds / "dir")
@@ -103,7 +105,7 @@ def test_output_through_a_symlink_or_from_inside_the_dataset_is_refused(capsys, 
     assert os.path.islink(ds / "link.html")
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("mount"), reason="bind mounts need root")
+@pytest.mark.skipif(not platforms.ROOT_USER or not shutil.which("mount"), reason="bind mounts need root")
 def test_output_and_cache_inside_the_dataset_through_a_bind_mount_are_refused(capsys, ds):
     mnt = ds / "mnt"
     mnt.mkdir()
@@ -146,6 +148,7 @@ def test_report_replaces_only_its_own_page(capsys, ds):
     assert "<!-- generator: regaudit -->" in page.read_text()
 
 
+@platforms.fifos
 def test_output_that_is_not_a_regular_file_is_refused_without_waiting(ds):
     os.mkfifo(ds / "fifo.html")
     (ds / "folder.html").mkdir()
@@ -155,6 +158,7 @@ def test_output_that_is_not_a_regular_file_is_refused_without_waiting(ds):
     assert stat.S_ISFIFO(os.stat(ds / "fifo.html").st_mode)
 
 
+@platforms.fifos
 def test_github_step_summary_that_is_a_fifo_never_blocks(ds):
     os.mkfifo(ds / "summary")
     res = cli("check", "--train", "train", cwd=ds, env={"GITHUB_STEP_SUMMARY": str(ds / "summary")}, timeout=60)
@@ -215,6 +219,7 @@ def test_a_foreign_cache_file_is_refused_and_left_alone(capsys, ds, kind):
     assert sorted(p.name for p in ds.iterdir()) == ["notes.txt", "reg", "train"]  # no -wal, -shm, journal
 
 
+@platforms.fifos
 def test_a_fifo_as_cache_is_refused_without_waiting(ds):
     os.mkfifo(ds / "fifo")
     res = cli("dupes", "--train", "train", "--cache", "fifo", cwd=ds, timeout=60)
@@ -301,6 +306,7 @@ def test_a_read_only_cache_is_read_and_not_written(capsys, ds, monkeypatch):
     assert cache.read_bytes() == before
 
 
+@platforms.symlinks
 def test_cache_inside_the_dataset_through_a_symlink_is_refused(capsys, ds):
     os.symlink(ds / "train", ds / "elsewhere")
     code, _, err = _dupes(capsys, ds / "elsewhere" / "c.sqlite")
@@ -310,6 +316,7 @@ def test_cache_inside_the_dataset_through_a_symlink_is_refused(capsys, ds):
 
 # --- files that are not regular ---------------------------------------------------------------
 
+@platforms.fifos
 def test_fifos_with_image_and_caption_names_never_block(ds):
     t = ds / "train" / "10_dog"
     os.mkfifo(t / "x.png")
@@ -322,6 +329,7 @@ def test_fifos_with_image_and_caption_names_never_block(ds):
         assert b"internal error" not in res.stderr
 
 
+@platforms.fifos
 def test_policy_fifo_never_blocks(ds):
     os.mkfifo(ds / "p.yaml")
     res = cli("check", "--train", "train", "--policy", "p.yaml", cwd=ds, timeout=60)
@@ -331,6 +339,7 @@ def test_policy_fifo_never_blocks(ds):
     assert res.returncode == 2 and b"regaudit.yaml" in res.stderr
 
 
+@platforms.fifos
 def test_open_regular_refuses_fifos_and_devices(tmp_path):
     from regaudit.views.hashing import encode
     from regaudit.safeio import NotRegularFile, open_regular
@@ -360,6 +369,7 @@ def test_exact_hashing_streams_the_file(tmp_path):
 
 # --- any file name -------------------------------------------------------------------------------
 
+@platforms.byte_names
 def test_names_that_are_not_utf8_or_hold_control_characters(capsys, ds):
     t = hostile_names(ds)
     cache = ds / "c.sqlite"
@@ -380,6 +390,7 @@ def test_names_that_are_not_utf8_or_hold_control_characters(capsys, ds):
     assert "train/10_dog/\\xfe.png" in out and "train/10_dog/zero\\x01.png" in out  # in the findings
 
 
+@platforms.byte_names
 @pytest.mark.parametrize("fmt", ["human", "json", "junit", "github"])
 def test_every_check_format_takes_any_name(capsys, ds, fmt):
     hostile_names(ds)
@@ -397,6 +408,7 @@ def test_every_check_format_takes_any_name(capsys, ds, fmt):
         assert "\x01" not in text and "\x1b" not in text and "zero\\x01.png" in text
 
 
+@platforms.byte_names
 def test_report_takes_any_name(capsys, ds):
     hostile_names(ds)
     code, _, err = run(capsys, "report", "--train", "train", "--reg", "reg", "--no-cache", "-o", "r.html")
@@ -643,6 +655,7 @@ def test_no_file_descriptor_left_is_one_line_not_a_finding(capsys, ds, monkeypat
     assert "t0.png" in err or ".caption" in err or "1_dog" in err
 
 
+@platforms.preexec
 def test_closed_stdout_or_stderr(ds):
     """Started with stdout closed: one line on stderr, exit 2. With stderr closed: the output as
     usual."""
@@ -655,6 +668,7 @@ def test_closed_stdout_or_stderr(ds):
     assert no_err.returncode == 0 and json.loads(no_err.stdout)["command"] == "scan"
 
 
+@platforms.rlimits
 def test_too_few_file_descriptors_are_refused_up_front(ds):
     """A hard open-files limit too low to run is one line and exit 2 before anything is read; a
     low soft limit under a higher hard one is raised and the run goes on."""

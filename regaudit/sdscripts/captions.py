@@ -66,7 +66,8 @@ def read_caption(image_path: str, ext: str, class_tokens: str | None,
     return Caption(CaptionSource.EMPTY, None, "")
 
 
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+               | getattr(os, "O_BINARY", 0))  # (Windows opens text mode otherwise: CRLF read as LF, Ctrl-Z as the end)
 
 
 def _read_if_file(path: str) -> bytes | None:

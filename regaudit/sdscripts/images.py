@@ -46,7 +46,8 @@ EXT_FORMATS = {
 HIGH_BIT_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
 ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 _FILE_REPR = re.compile(r" <_io\.BufferedReader name=\d+>")  # Pillow names the file object it was given
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+               | getattr(os, "O_BINARY", 0))  # (Windows opens text mode otherwise: CRLF read as LF, Ctrl-Z as the end)
 
 
 def expected_formats(ext: str) -> set[str]:

@@ -83,6 +83,7 @@ def read_inputs(raw: list[str], trainer: Optional[str], num_processes: Optional[
     _apply_overrides(sd, overrides)
     if num_processes is None:
         num_processes = launcher.get("num_processes", overrides.get("num_processes", 1))
+    target_os = None if target_os is None else target_os.lower()  # ('Windows', 'macOS' as people write them)
     if target_os is not None and target_os not in ("linux", "windows", "macos"):
         raise RegauditError(f"--target-os '{target_os}' is not one of linux, windows, macos")
     inp = _build(facts, sd, start_crash, num_processes, require_source)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import os
-import resource
+import sys
 import time
 from dataclasses import dataclass, field
 from enum import Enum
@@ -393,7 +393,42 @@ def _device(torch, spec: str):
 def _peak_memory(torch, device) -> tuple[int, str]:
     if device.type == "cuda":
         return int(torch.cuda.max_memory_allocated(device)), "cuda allocator peak"
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024, "process peak RSS"
+    return peak_rss(), "process peak RSS"
+
+
+def peak_rss() -> int:
+    """This process's peak resident memory in bytes (0 where the OS will not say)."""
+    try:
+        import resource  # (Unix only)
+    except ImportError:
+        return _windows_peak_working_set()
+    peak = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, KiB on Linux and the BSDs
+
+
+def _windows_peak_working_set() -> int:
+    """GetProcessMemoryInfo's PeakWorkingSetSize: Windows' peak RSS."""
+    try:
+        import ctypes
+        from ctypes import wintypes
+
+        class Counters(ctypes.Structure):  # PROCESS_MEMORY_COUNTERS
+            _fields_ = [("cb", wintypes.DWORD), ("PageFaultCount", wintypes.DWORD)] + [
+                (name, ctypes.c_size_t) for name in (
+                    "PeakWorkingSetSize", "WorkingSetSize", "QuotaPeakPagedPoolUsage", "QuotaPagedPoolUsage",
+                    "QuotaPeakNonPagedPoolUsage", "QuotaNonPagedPoolUsage", "PagefileUsage", "PeakPagefileUsage")]
+
+        counters = Counters()
+        counters.cb = ctypes.sizeof(counters)
+        kernel32 = ctypes.WinDLL("kernel32")  # type: ignore[attr-defined]
+        kernel32.GetCurrentProcess.restype = wintypes.HANDLE
+        get_info = kernel32.K32GetProcessMemoryInfo
+        get_info.argtypes = [wintypes.HANDLE, ctypes.POINTER(Counters), wintypes.DWORD]
+        if get_info(kernel32.GetCurrentProcess(), ctypes.byref(counters), counters.cb):
+            return int(counters.PeakWorkingSetSize)
+    except (ImportError, OSError, AttributeError, ValueError):
+        pass
+    return 0
 
 
 def _close(a: float, b: float, tol: float) -> bool:

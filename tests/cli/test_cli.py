@@ -12,6 +12,7 @@ import pytest
 from regaudit.cli import app, main
 from regaudit.rules import REGISTRY
 from tests.conftest import build_tree, make_image, tree_fingerprint
+from tests import platforms
 
 
 def run(capsys, *argv):
@@ -212,7 +213,7 @@ def test_caption_extention_alias_wins(capsys, tmp_path):
     assert json.loads(out)["subsets"][0]["images"][0]["caption"] == "from txt"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+@platforms.permissions
 def test_unreadable_files_are_findings(capsys, tmp_path):
     d = tmp_path / "train" / "1_x"
     make_image(d / "a.png")

@@ -141,9 +141,13 @@ def row(id: str, tree: dict[str, Any], argv: list[str], *expected: F | No, locke
 
 def run_case(case: Case, root: Path, capsys, monkeypatch) -> dict:
     """Build the row's dataset in ``root``, run its command line, check its findings; the JSON."""
+    if os.name == "nt" and (case.locked or any(isinstance(v, Link) for v in case.tree.values())):
+        import pytest
+
+        pytest.skip("symlinks and unreadable files are made the POSIX way")
     build(root, case.tree)
     locked = [root / p for p in case.locked]
-    if locked and os.geteuid() == 0:
+    if locked and getattr(os, "geteuid", lambda: -1)() == 0:
         _deny(monkeypatch, {str(p) for p in locked})  # root reads anything: refuse as the OS refuses others
     for p in locked:
         p.chmod(0)

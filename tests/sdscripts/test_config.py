@@ -12,6 +12,7 @@ from regaudit.errors import ConfigError
 from regaudit.rules.build import spec_findings
 from regaudit.views.scan import load_specs, scan
 from tests.conftest import build_tree, write_toml
+from tests import platforms
 
 
 @pytest.mark.parametrize("body, needle", [
@@ -132,6 +133,7 @@ def test_duplicate_subset_first_wins_even_train_vs_reg(tmp_path):
     assert "RA009" in {f.code for f in result.findings}
 
 
+@platforms.symlinks
 def test_aliased_folder_is_registered_twice(tmp_path, monkeypatch):
     build_tree(tmp_path, {"t": 2}, size=(64, 64))
     os.symlink(tmp_path / "t", tmp_path / "alias")

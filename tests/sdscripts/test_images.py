@@ -11,6 +11,7 @@ from PIL import Image
 
 from regaudit.sdscripts.images import probe
 from tests.conftest import make_image
+from tests import platforms
 
 
 def test_sizes_from_headers(tmp_path):
@@ -107,6 +108,7 @@ def test_data_after_the_end_marker_is_not_truncation(tmp_path):
     assert probe(str(j)).load_error is None and probe(str(p)).load_error is None
 
 
+@platforms.symlinks
 def test_not_a_file(tmp_path):
     (tmp_path / "d.png").mkdir()
     assert probe(str(tmp_path / "d.png")).error_kind == "not_a_file"
