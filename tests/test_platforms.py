@@ -126,7 +126,7 @@ def test_spawned_workers_give_the_results_in_order(monkeypatch):
 
 
 def test_a_spawned_scan_equals_a_serial_one(tmp_path, capsys, monkeypatch):
-    from regaudit.views import scan
+    from regaudit.views import scan, scan_parts
 
     for i in range(12):
         make_image(tmp_path / "train" / "2_x" / f"{i:02}.png", size=(64 + 8 * i, 64))
@@ -138,7 +138,7 @@ def test_a_spawned_scan_equals_a_serial_one(tmp_path, capsys, monkeypatch):
         docs.append(json.loads(capsys.readouterr().out))
     monkeypatch.setattr(parallel, "_FORK", False)
     monkeypatch.setattr(scan, "_PARALLEL_MIN", 4)  # (the parent decides: workers keep the real numbers)
-    monkeypatch.setattr(scan, "_CHUNK", 3)
+    monkeypatch.setattr(scan_parts, "CHUNK", 3)
     assert main(["scan", "--json", "-j", "2", "--no-progress", "train"]) == 0
     spawned = json.loads(capsys.readouterr().out)
     assert spawned == docs[0] == docs[1]
@@ -148,7 +148,7 @@ def test_a_spawned_scan_equals_a_serial_one(tmp_path, capsys, monkeypatch):
 def test_no_worker_can_start_the_scan_is_done_here(tmp_path, capsys, monkeypatch):
     from concurrent.futures import ProcessPoolExecutor
 
-    from regaudit.views import scan
+    from regaudit.views import scan, scan_parts
 
     def cannot_start(*args, **kwargs):
         raise OSError(11, "Resource temporarily unavailable")
@@ -160,7 +160,7 @@ def test_no_worker_can_start_the_scan_is_done_here(tmp_path, capsys, monkeypatch
     serial = json.loads(capsys.readouterr().out)
     monkeypatch.setattr(ProcessPoolExecutor, "__init__", cannot_start)
     monkeypatch.setattr(scan, "_PARALLEL_MIN", 2)
-    monkeypatch.setattr(scan, "_CHUNK", 2)
+    monkeypatch.setattr(scan_parts, "CHUNK", 2)
     assert main(["scan", "--json", "-j", "4", "train"]) == 0
     assert json.loads(capsys.readouterr().out) == serial
 
