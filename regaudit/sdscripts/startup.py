@@ -133,6 +133,11 @@ _ARGPARSE_ONLY = {"debug_dataset": "bool", "max_token_length": "int", "prior_los
 _RENAMED = {"train_batch_size": "batch_size", "dataset_repeats": "num_repeats"}
 
 
+def schema_checked(key: str) -> bool:
+    """Whether BlueprintGenerator's check of the argparse namespace (``namespace_types``) types ``key``."""
+    return key != "resolution" and (key in _ARGPARSE_ONLY or _RENAMED.get(key, key) in GENERAL_KEYS)
+
+
 def namespace_types(sd: SdArgs) -> Crash | None:
     """config_util.BlueprintGenerator.generate validates the argparse namespace against the dataset
     schema while it builds the dataset: a --config_file value of the wrong type stops it there."""

@@ -20,7 +20,8 @@ from ..errors import RegauditError
 from ..limits import MAX_RESO
 from ..sdscripts import startup, trainers
 from ..sdscripts.argv import _convert, options_for, split_command
-from ..sdscripts.caption_options import apply, caption_args_with_fallback, check_max_token_length
+from ..sdscripts.caption_options import (apply, caption_args_with_fallback, check_max_token_length,
+                                         config_max_token_length)
 from ..sdscripts.captions import normalize_extension
 from ..sdscripts.config import DatasetConfigCrash, TrainingArgs
 from ..sdscripts.datasets import load_specs
@@ -109,7 +110,11 @@ def _apply_overrides(sd, overrides: dict) -> None:
 def _number(sd, dest: str, default, *, low: float | None = 0, high: float | None = None):
     """An sd-scripts number as regaudit can use it; exit 2 for a value that is not one."""
     value = sd.get(dest, default)
+    if dest in sd.from_config_file and dest not in sd.given and isinstance(value, bool) and low is not None:
+        value = int(value)  # the schema takes a bool for an int (voluptuous: bool is an int)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if dest in sd.from_config_file and startup.schema_checked(dest):
+            return default  # sd-scripts' schema check stops on it while it builds (startup.namespace_types)
         if dest in sd.from_config_file:
             raise RegauditError(f"--config_file: {dest} = {value!r} is not a number; sd-scripts fails on it "
                                 f"(write {dest} = {default if default is not None else 1})")
@@ -134,11 +139,32 @@ def _first(*crashes):
     return next((c for c in crashes if c is not None), None)
 
 
+GUI_ONLY_KEYS = ("epoch", "noise_offset_type")  # the kohya_ss GUI writes them for itself (lora_gui.py)
+
+
+def _config_key_notes(unknown: list[str], trainer: str) -> list[str]:
+    """One note for the --config_file keys the trainer has no option for (sd-scripts keeps them in
+    its namespace and nothing reads them), naming the GUI's own keys and a byte-order mark."""
+    if not unknown:
+        return []
+    notes = []
+    bom = [k for k in unknown if k.startswith("\ufeff")]
+    if bom:  # toml 0.10.2 keeps the BOM as part of the first key
+        key = bom[0][1:]
+        notes.append(f"the --config_file starts with a UTF-8 byte-order mark: sd-scripts' TOML reader takes its first "
+                     f"key as '\\ufeff{key}', so {key} is ignored; save the file as UTF-8 without BOM")
+    rest = [k for k in unknown if k not in bom]
+    if rest:
+        gui = [k for k in rest if k in GUI_ONLY_KEYS]
+        why = f" ({', '.join(gui)}: kohya_ss GUI settings it writes for itself)" if gui else ""
+        notes.append(f"{len(rest)} keys of the --config_file are not {trainer}.py options{why}; sd-scripts keeps "
+                     f"them silently and they do nothing: {', '.join(rest[:8])}{' …' if len(rest) > 8 else ''}")
+    return notes
+
+
 def _build(facts, sd, start_crash, num_processes: int, require_source: bool) -> Inputs:
     notes = []
-    if sd.unknown_config_keys:
-        notes.append(f"{len(sd.unknown_config_keys)} keys of the --config_file are not {facts.name}.py options; "
-                     f"sd-scripts keeps them silently and they do nothing: {', '.join(sd.unknown_config_keys[:5])}")
+    notes += _config_key_notes(sd.unknown_config_keys, facts.name)
     ext = sd.get("caption_extention") or sd.get("caption_extension", ".caption")
     resolution, res_crash = startup.resolution(sd.get("resolution"), facts.name)
     if resolution is not None and max(resolution) > MAX_RESO:
@@ -235,7 +261,12 @@ def _build(facts, sd, start_crash, num_processes: int, require_source: bool) -> 
 
 def text_options(inp: Inputs, max_token_length: Optional[int] = None) -> TextOptions:
     """captions.TextOptions for a command's Inputs: the trainer, --v2, --max_token_length, --max_train_steps."""
-    mtl = max_token_length if max_token_length is not None else inp.sd.get("max_token_length")  # type: ignore
+    sd = inp.sd
+    if max_token_length is not None or "max_token_length" in sd.given:  # type: ignore[attr-defined]
+        # regaudit's own option, or sd-scripts' argparse (its choices already checked)
+        mtl = check_max_token_length(max_token_length if max_token_length is not None else sd.get("max_token_length"))
+    else:  # from --config_file: no argparse check; the tokenizer takes whatever int it is given
+        mtl = config_max_token_length(sd.get("max_token_length"))  # type: ignore[attr-defined]
     return TextOptions(trainer=inp.opts.trainer.name, v2=bool(inp.opts.v2),  # type: ignore[attr-defined]
-                       max_token_length=check_max_token_length(None if mtl is None else int(mtl)),
+                       max_token_length=mtl,
                        max_train_steps=int(inp.opts.max_train_steps))  # type: ignore[attr-defined]

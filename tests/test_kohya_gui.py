@@ -1,0 +1,197 @@
+"""The kohya_ss GUI path (bmaltais/kohya_ss): the --config_file TOML it writes, the commands it
+logs, and the step figure it prints.
+
+Every sd-scripts figure here is the oracle's (../shared/oracle, the trainer's own train() up to its
+first model load, sd-scripts 48d368f, toml 0.10.2), run on the same tree and file; every GUI
+figure is what the GUI's own code (kohya_gui/*.py at bmaltais/kohya_ss 45088f0) computes, worked
+by hand from that code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from regaudit.cli import main
+from regaudit.sdscripts import argv as sdargs
+from regaudit.sdscripts.caption_options import config_max_token_length
+from tests.conftest import make_image
+
+# lora_gui.py's config_toml_data for test/config/SDXL-Standard-AdamW.json, as the GUI writes it:
+# keys sorted, every value in ("", False, None) -- and so 0 -- left out, toml.dump spellings.
+GUI_SDXL_LORA = """\
+bucket_no_upscale = true
+bucket_reso_steps = 32
+cache_latents = true
+cache_latents_to_disk = true
+caption_extension = ".txt"
+clip_skip = 1
+dynamo_backend = "no"
+enable_bucket = true
+epoch = 1
+gradient_accumulation_steps = 1
+gradient_checkpointing = true
+huber_c = 0.1
+huber_scale = 1
+huber_schedule = "snr"
+learning_rate = 0.0001
+loss_type = "l2"
+lr_scheduler = "cosine"
+lr_scheduler_args = []
+lr_scheduler_num_cycles = 1
+lr_scheduler_power = 1
+max_bucket_reso = 2048
+max_data_loader_n_workers = 0
+max_grad_norm = 1
+max_timestep = 1000
+max_token_length = 75
+max_train_steps = 1600
+min_bucket_reso = 256
+min_snr_gamma = 10
+mixed_precision = "fp16"
+network_alpha = 1
+network_args = []
+network_dim = 8
+network_module = "networks.lora"
+noise_offset = 0.0357
+noise_offset_type = "Original"
+optimizer_type = "AdamW"
+output_dir = "./out"
+output_name = "SDXL-Standard-AdamW"
+pretrained_model_name_or_path = "stabilityai/stable-diffusion-xl-base-1.0"
+prior_loss_weight = 1
+resolution = "1024,1024"
+sample_sampler = "euler_a"
+save_every_n_epochs = 1
+save_model_as = "safetensors"
+save_precision = "fp16"
+train_batch_size = 1
+train_data_dir = "./img"
+xformers = true
+"""
+
+BASE = 'train_data_dir = "./img"\nresolution = "512"\ncaption_extension = ".txt"\nenable_bucket = true\n'
+
+
+def darius(root):
+    """8 JPEGs 64..120 x 64 in img/10_darius kawasaki person (the GUI's test/img, small)."""
+    for i in range(8):
+        make_image(root / "img" / "10_darius kawasaki person" / f"a{i}.jpg", size=(64 + 8 * i, 64))
+
+
+def run(capsys, monkeypatch, cwd, *argv, command="balance"):
+    monkeypatch.chdir(cwd)
+    code = main([command, "--json", "--no-progress", *argv])
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if out.strip() else None), err
+
+
+# --- 1. --config_file as train_util.read_config_from_file reads it (toml 0.10.2, no argparse check)
+
+
+def test_gui_sdxl_lora_config_trains_with_max_token_length_75(tmp_path, capsys, monkeypatch):
+    # oracle (sdxl_train_network): starts; 80 train images, buckets 64x64 and 96x64 with 40 each,
+    # 80 batches per epoch, max_train_steps 1600 (20 epochs)
+    darius(tmp_path)
+    (tmp_path / "config_lora.toml").write_text(GUI_SDXL_LORA)
+    code, doc, err = run(capsys, monkeypatch, tmp_path, "accelerate", "launch", "--num_processes", "1",
+                         "sdxl_train_network.py", "--config_file", "config_lora.toml")
+    assert code == 0, err
+    assert doc["crash"] is None
+    assert (doc["batches_per_epoch"], doc["max_train_steps"], doc["epochs"]) == (80, 1600, 20)
+    assert doc["datasets"][0]["num_train_images"] == 80
+    # the GUI's own keys are noted once, by name
+    assert err.count("epoch, noise_offset_type: kohya_ss GUI settings") == 1
+
+
+def test_gui_config_captions_command_takes_max_token_length_75(tmp_path, capsys, monkeypatch):
+    darius(tmp_path)
+    (tmp_path / "config_lora.toml").write_text(GUI_SDXL_LORA)
+    code, doc, err = run(capsys, monkeypatch, tmp_path, "sdxl_train_network.py", "--config_file", "config_lora.toml",
+                         command="captions")
+    assert code == 0, err
+    assert "150 or 225" not in err
+
+
+def test_config_file_max_token_length_100_trains(tmp_path, capsys, monkeypatch):
+    # oracle (train_network): max_token_length = 100, train_batch_size = 3 -> starts, 28 batches
+    darius(tmp_path)
+    (tmp_path / "c.toml").write_text(BASE + "max_token_length = 100\ntrain_batch_size = 3\n")
+    code, doc, err = run(capsys, monkeypatch, tmp_path, "train_network.py", "--config_file", "c.toml")
+    assert code == 0, err
+    assert doc["crash"] is None and doc["batches_per_epoch"] == 28
+
+
+@pytest.mark.parametrize("value, kept", [(None, None), (75, None), (150, 150), (225, 225), (100, 75),
+                                         (160, 150), (300, 300), (40, 40), ("75", None)])
+def test_config_max_token_length_as_the_tokenizer_cuts(value, kept):
+    # _get_input_ids: truncation at value + 2, then 75-token chunks at range(1, value + 2 - 77 + 2, 75)
+    assert config_max_token_length(value) == kept
+
+
+@pytest.mark.parametrize("text, stage, exception", [
+    # oracle: MultipleInvalid "expected int for object value @ data['train_batch_size']" (build)
+    ('train_batch_size = "2"\n', "build", "MultipleInvalid"),
+    # oracle: MultipleInvalid "not a valid value for object value @ data['max_token_length']" (build)
+    ('max_token_length = "75"\n', "build", "MultipleInvalid"),
+    # oracle: TomlDecodeError "Not a homogeneous array" (start): tomllib would accept it
+    ('network_args = [1, "x"]\n', "start", "TomlDecodeError"),
+])
+def test_config_file_wrong_types_are_sd_scripts_stops_not_exit_2(tmp_path, capsys, monkeypatch, text, stage,
+                                                                 exception):
+    darius(tmp_path)
+    (tmp_path / "c.toml").write_text(BASE + text)
+    code, doc, err = run(capsys, monkeypatch, tmp_path, "sdxl_train_network.py", "--config_file", "c.toml")
+    assert code == 0, err
+    assert (doc["crash"]["stage"], doc["crash"]["exception"]) == (stage, exception)
+
+
+def test_config_file_with_a_byte_order_mark_loses_its_first_key(tmp_path, capsys, monkeypatch):
+    # oracle: a BOM before 'train_batch_size = 2' -> batch size 1, 80 batches (toml 0.10.2 reads the
+    # key as '\ufefftrain_batch_size')
+    darius(tmp_path)
+    (tmp_path / "c.toml").write_bytes(b"\xef\xbb\xbftrain_batch_size = 2\n" + BASE.encode())
+    code, doc, err = run(capsys, monkeypatch, tmp_path, "sdxl_train_network.py", "--config_file", "c.toml")
+    assert code == 0, err
+    assert doc["batches_per_epoch"] == 80
+    assert "byte-order mark" in err and "train_batch_size is ignored" in err
+
+
+def test_config_file_values_keep_their_toml_types(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[a]\nmax_token_length = 75\nresolution = "1024,1024"\n[b]\nlearning_rate = 1\nnetwork_args = []\n'
+                   "epoch = 8\n")
+    got = sdargs.parse("sdxl_train_network", ["--config_file", str(cfg)])
+    assert got.values["max_token_length"] == 75 and got.values["resolution"] == "1024,1024"
+    assert got.values["learning_rate"] == 1 and isinstance(got.values["learning_rate"], int)
+    assert got.values["network_args"] == [] and got.unknown_config_keys == ["epoch"]
+
+
+def test_config_file_crlf_and_not_utf8(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_bytes(b"train_batch_size = 4\r\nresolution = \"512\"\r\n")
+    assert sdargs.parse("train_network", ["--config_file", str(cfg)]).values["train_batch_size"] == 4
+    cfg.write_bytes(b"caption_extension = \"\xff\"\n")
+    with pytest.raises(sdargs.ArgvError) as exc:
+        sdargs.parse("train_network", ["--config_file", str(cfg)])
+    assert exc.value.exception == "UnicodeDecodeError"
+
+
+@pytest.mark.skipif(os.name == "nt" or os.geteuid() == 0, reason="root reads any file")
+def test_config_file_regaudit_cannot_read_is_exit_2(tmp_path, capsys, monkeypatch):
+    darius(tmp_path)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(BASE)
+    cfg.chmod(0)
+    code, _, err = run(capsys, monkeypatch, tmp_path, "train_network.py", "--config_file", "c.toml")
+    assert code == 2 and "c.toml" in err and "cannot read" in err
+
+
+def test_config_file_a_folder_is_exit_2(tmp_path, capsys, monkeypatch):
+    darius(tmp_path)
+    (tmp_path / "c.toml").mkdir()
+    code, _, err = run(capsys, monkeypatch, tmp_path, "train_network.py", "--config_file", "c.toml")
+    assert code == 2 and "c.toml" in err
+
