@@ -195,3 +195,83 @@ def test_config_file_a_folder_is_exit_2(tmp_path, capsys, monkeypatch):
     code, _, err = run(capsys, monkeypatch, tmp_path, "train_network.py", "--config_file", "c.toml")
     assert code == 2 and "c.toml" in err
 
+
+# --- 2. commands as people paste them: the GUI's log, cmd, PowerShell
+
+
+from regaudit.views import paste  # noqa: E402
+
+
+def test_split_the_guis_log_line_on_windows():
+    # common_gui/class_command_executor: log.info(f"Executing command: {' '.join(run_cmd)}")
+    line = ("C:\\kohya_ss\\venv\\Scripts\\accelerate.EXE launch --dynamo_backend no --dynamo_mode default "
+            "--mixed_precision fp16 --num_processes 1 --num_machines 1 --num_cpu_threads_per_process 2 "
+            "C:\\kohya_ss/sd-scripts/sdxl_train_network.py --config_file C:\\out/config_lora-20240101-120000.toml")
+    tokens = paste.split_pasted(line)
+    assert tokens[0] == "C:\\kohya_ss\\venv\\Scripts\\accelerate.EXE"
+    assert tokens[-3:] == ["C:\\kohya_ss/sd-scripts/sdxl_train_network.py", "--config_file",
+                           "C:\\out/config_lora-20240101-120000.toml"]
+    assert sdargs.split_command(tokens)[0] == "sdxl_train_network"
+
+
+@pytest.mark.parametrize("text", [
+    '"C:\\kohya ss\\venv\\Scripts\\accelerate.exe" launch ^\n  "C:\\kohya ss\\sd-scripts\\train_network.py" ^\n'
+    '  --config_file "C:\\my out\\c.toml"',
+    '& "C:\\kohya ss\\venv\\Scripts\\accelerate.exe" launch `\r\n  "C:\\kohya ss\\sd-scripts\\train_network.py" `\r\n'
+    "  --config_file 'C:\\my out\\c.toml'",
+])
+def test_cmd_and_powershell_continuations_and_quotes(text):
+    assert paste.split_pasted(text) == ["C:\\kohya ss\\venv\\Scripts\\accelerate.exe", "launch",
+                                        "C:\\kohya ss\\sd-scripts\\train_network.py", "--config_file",
+                                        "C:\\my out\\c.toml"]
+
+
+def test_bash_commands_still_split_as_bash():
+    assert paste.split_pasted("accelerate launch train_network.py \\\n --train_data_dir 'my data' --seed=1") == [
+        "accelerate", "launch", "train_network.py", "--train_data_dir", "my data", "--seed=1"]
+
+
+def test_unquoted_config_path_with_spaces_from_the_log_is_one_path(tmp_path, capsys, monkeypatch):
+    darius(tmp_path)
+    (tmp_path / "my out").mkdir()
+    (tmp_path / "my out" / "config_lora.toml").write_text(GUI_SDXL_LORA)
+    line = ("C:\\kohya_ss\\venv\\Scripts\\accelerate.EXE launch --num_processes 2 "
+            "C:/kohya_ss/sd-scripts/sdxl_train_network.py --config_file my out/config_lora.toml")
+    code, doc, err = run(capsys, monkeypatch, tmp_path, line)
+    assert code == 0, err
+    # 80 batches over 2 processes: 40 optimizer steps per epoch
+    assert doc["crash"] is None and (doc["batches_per_epoch"], doc["steps_per_epoch"]) == (80, 40)
+
+
+def test_tokens_a_shell_passed_on_with_continuation_marks(tmp_path, capsys, monkeypatch):
+    darius(tmp_path)
+    (tmp_path / "c.toml").write_text(GUI_SDXL_LORA)
+    code, doc, err = run(capsys, monkeypatch, tmp_path, "C:\\kohya\\accelerate.exe", "launch", "^",
+                         "C:\\kohya\\sd-scripts\\sdxl_train_network.py", "`", "--config_file", "c.toml")
+    assert code == 0, err
+    assert doc["crash"] is None and doc["batches_per_epoch"] == 80
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a drive letter is a path of this machine on Windows")
+def test_windows_paths_are_named_once_and_the_rest_is_audited(tmp_path, capsys, monkeypatch):
+    darius(tmp_path)
+    (tmp_path / "c.toml").write_text(BASE + 'reg_data_dir = "D:\\\\data\\\\reg"\n')
+    code, doc, err = run(capsys, monkeypatch, tmp_path, "C:\\k\\sd-scripts\\train_network.py", "--config_file",
+                         "c.toml")
+    assert code == 0, err
+    ra092 = [f for f in doc["findings"] if f["code"] == "RA092"]
+    assert len(ra092) == 1 and "reg_data_dir (--config_file) D:\\data\\reg" in ra092[0]["message"]
+    assert doc["crash"] is None and doc["datasets"][0]["num_train_images"] == 80
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a drive letter is a path of this machine on Windows")
+def test_nothing_readable_here_is_exit_2_naming_the_path(tmp_path, capsys, monkeypatch):
+    code, _, err = run(capsys, monkeypatch, tmp_path,
+                       "C:\\k\\accelerate.exe launch C:\\k\\sd-scripts\\train_network.py --config_file C:\\out\\c.toml")
+    assert code == 2 and "--config_file C:\\out\\c.toml cannot exist here" in err
+
+
+@pytest.mark.parametrize("path, elsewhere", [("C:\\data", True), ("c:/data", True), ("\\\\nas\\share\\x", True),
+                                             (".\\test\\img", True), ("./test/img", False), ("/data/x", False)])
+def test_foreign(path, elsewhere):
+    assert paste.foreign(path) is (elsewhere and os.name != "nt")

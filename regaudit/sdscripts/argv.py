@@ -315,13 +315,19 @@ def read_config_toml(full: str, shown: str) -> dict:
     return data
 
 
+def script_base(token: str) -> str:
+    """A script path's base name whatever the separator: Windows takes '/' and '\\' alike
+    ('C:\\kohya_ss/sd-scripts/sdxl_train_network.py' -> 'sdxl_train_network.py')."""
+    return re.split(r"[\\/]", token)[-1]
+
+
 def split_command(argv: list[str]) -> tuple[str | None, list[str], dict]:
     """A pasted training command: ``accelerate launch [its options] SCRIPT.py [options]``,
     ``python SCRIPT.py [options]``, or bare options. Returns (the trainer its script names or None,
     the script's options, what accelerate's options say that counts: {"num_processes": N})."""
     trainers = set(known_trainers())
     for k, token in enumerate(argv):
-        base = os.path.basename(token)
+        base = script_base(token)
         if base.endswith(".py") and base[:-3] in trainers:
             before = argv[:k]
             launcher: dict = {}

@@ -12,20 +12,21 @@ from __future__ import annotations
 
 import math
 import os
-import shlex
 from dataclasses import dataclass, field
 from typing import Optional
 
 from ..errors import RegauditError
 from ..limits import MAX_RESO
 from ..sdscripts import startup, trainers
-from ..sdscripts.argv import _convert, options_for, split_command
+from ..rules import build as build_rules
+from ..sdscripts.argv import ArgvError, _convert, match_option, options_for, script_base, split_command
 from ..sdscripts.caption_options import (apply, caption_args_with_fallback, check_max_token_length,
                                          config_max_token_length)
 from ..sdscripts.captions import normalize_extension
 from ..sdscripts.config import DatasetConfigCrash, TrainingArgs
 from ..sdscripts.datasets import load_specs
 from ..sdscripts.trainers import Kind
+from . import paste
 from .balance import BalanceOptions
 from .captions import TextOptions
 
@@ -44,6 +45,7 @@ class Inputs:
     notes: list[str] = field(default_factory=list)
     case_insensitive: bool | None = None  # the training OS's image glob (None: this machine's)
     args_crash: object = None  # a --config_file value of the wrong type: sd-scripts stops at build
+    findings: list = field(default_factory=list)  # about the command itself (paths of another machine)
 
     @property
     def latents_suffix(self) -> str | None:
@@ -56,10 +58,13 @@ def read_inputs(raw: list[str], trainer: Optional[str], num_processes: Optional[
                 target_os: Optional[str] = None) -> Inputs:
     """Read the sd-scripts part of a command line (and a policy's training section, below it)
     into dataset specs and balance options."""
-    if len(raw) == 1 and " " in raw[0] and ".py" in raw[0]:  # the whole command pasted as one argument
-        raw = shlex.split(raw[0])
+    if len(raw) == 1 and any(c in raw[0] for c in " \n") and ".py" in raw[0]:  # the command as one argument
+        raw = paste.split_pasted(raw[0])
+    else:
+        raw = paste.clean_tokens(raw)
+    raw = paste.rejoin_unquoted(raw, "--config_file", ".toml")  # the GUI's log quotes no path
     for token in raw:
-        if token.endswith(".py") and os.path.basename(token)[:-3] not in trainers.REGISTRY:
+        if token.endswith(".py") and script_base(token)[:-3] not in trainers.REGISTRY:
             raise RegauditError(f"'{token}' is not one of sd-scripts' trainer scripts "
                                 f"({', '.join(t + '.py' for t in trainers.REGISTRY)}); name yours with --trainer")
     script, argv, launcher = split_command(raw)
@@ -72,7 +77,12 @@ def read_inputs(raw: list[str], trainer: Optional[str], num_processes: Optional[
         raise RegauditError(f"--trainer '{name}' is not an sd-scripts trainer; one of: "
                             f"{', '.join(trainers.REGISTRY)}")
     facts = trainers.get(name)
+    argv, elsewhere = _foreign_config_file(name, argv)
     sd, start_crash, positional = startup.parse_command_line(name, argv)
+    elsewhere += _foreign_values(sd)
+    if elsewhere and require_source and not any(sd.get(k) for k in ("train_data_dir", "reg_data_dir", "dataset_config")):
+        raise RegauditError("nothing to read on this machine: " + "; ".join(f"{w} {v}" for w, v in elsewhere)
+                            + " cannot exist here; run regaudit on the machine that trains, or give the local paths")
     if positional and script is not None and start_crash is None:
         # in a pasted command a bare argument is sd-scripts' "unrecognized arguments"
         start_crash = startup.unrecognized_arguments(name, positional)
@@ -86,9 +96,47 @@ def read_inputs(raw: list[str], trainer: Optional[str], num_processes: Optional[
         num_processes = launcher.get("num_processes", overrides.get("num_processes", 1))
     if target_os is not None and target_os not in ("linux", "windows", "macos"):
         raise RegauditError(f"--target-os '{target_os}' is not one of linux, windows, macos")
-    inp = _build(facts, sd, start_crash, num_processes, require_source)
+    inp = _build(facts, sd, start_crash, num_processes, require_source and not elsewhere)
+    if elsewhere:
+        inp.findings.append(build_rules.foreign_paths(elsewhere, sd.trainer))
     inp.case_insensitive = None if target_os is None else target_os == "windows"
     return inp
+
+
+PATH_KEYS = ("train_data_dir", "reg_data_dir", "dataset_config", "in_json", "conditioning_data_dir")
+
+
+def _foreign_config_file(trainer: str, argv: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """argv without a --config_file that cannot exist on this machine (a Windows path on Linux),
+    and that path: regaudit names it rather than report sd-scripts' 'not found'."""
+    out, found, k = [], [], 0
+    while k < len(argv):
+        token = argv[k]
+        try:
+            opt, explicit = match_option(trainer, token) if token.startswith("--") else (None, None)
+        except ArgvError:
+            opt, explicit = None, None
+        if opt is not None and opt.dest == "config_file":
+            value = explicit if explicit is not None else (argv[k + 1] if k + 1 < len(argv) else "")
+            if value and paste.foreign(value):
+                found.append(("--config_file", value))
+                k += 1 if explicit is not None else 2
+                continue
+        out.append(token)
+        k += 1
+    return out, found
+
+
+def _foreign_values(sd) -> list[tuple[str, str]]:
+    """The dataset paths (command line or --config_file) that cannot exist on this machine: left
+    out (as if not given), and named."""
+    found = []
+    for key in PATH_KEYS:
+        value = sd.get(key)
+        if isinstance(value, (str, os.PathLike)) and paste.foreign(str(value)):
+            found.append((f"--{key}" if key in sd.given else f"{key} (--config_file)", str(value)))
+            sd.values[key] = None
+    return found
 
 
 def _apply_overrides(sd, overrides: dict) -> None:

@@ -1,7 +1,9 @@
-"""Build family (RA074, RA076-RA079, RA091): where sd-scripts stops on its command line, its
+"""Build family (RA074, RA076-RA079, RA091, RA092): where sd-scripts stops on its command line, its
 dataset config, while building the dataset or right after, through `regaudit balance`."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
@@ -53,6 +55,24 @@ ROWS = [
           "data['datasets'][0]['prior_loss_weight'] (it is a command-line option only)"),
         facts={"crash.code": "RA091", "crash.stage": "build", "crash.exception": "MultipleInvalid", **NO_STEPS}),
 ]
+
+
+ELSEWHERE = [
+    row("RA092 a Windows reg folder in a command pasted from the kohya_ss GUI's log",
+        DOG, ["balance", "--json", "-j", "1", "C:\\kohya_ss\\venv\\Scripts\\accelerate.EXE", "launch",
+              "C:/kohya_ss/sd-scripts/train_network.py", "--resolution", "64", "--train_data_dir", "train",
+              "--reg_data_dir", "D:\\data\\reg"],
+        F("RA092", "warning", "", "1 path(s) of the train_network.py command cannot exist on this machine: "
+                                  "--reg_data_dir D:\\data\\reg; regaudit leaves out the images and captions of "
+                                  "--reg_data_dir and audits the rest"),
+        facts={"crash": None, "batches_per_epoch": 1, "max_train_steps": 1600}),
+]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a drive letter is a path of this machine on Windows")
+@pytest.mark.parametrize("case", ELSEWHERE)
+def test_paths_of_another_machine(case, root, capsys, monkeypatch):
+    run_case(case, root, capsys, monkeypatch)
 
 
 @pytest.mark.parametrize("case", ROWS)
