@@ -275,3 +275,58 @@ def test_nothing_readable_here_is_exit_2_naming_the_path(tmp_path, capsys, monke
                                              (".\\test\\img", True), ("./test/img", False), ("/data/x", False)])
 def test_foreign(path, elsewhere):
     assert paste.foreign(path) is (elsewhere and os.name != "nt")
+
+
+# --- 3. the options that change the dataset schema: ConfigSanitizer(DreamBooth, fine-tuning,
+# --masked_loss or ControlNet, dropout) as each trainer builds it, from the command line or the file
+
+
+def masked(root):
+    """The GUI's test/config/dataset-masked_loss.toml, small: 4 images, 4 masks of the same names,
+    a mask folder one short and one with one extra."""
+    for i in range(4):
+        make_image(root / "img" / f"a{i}.png", size=(64, 64))
+        make_image(root / "mask" / f"a{i}.png", size=(64, 64), mode="L")
+    for i in range(3):
+        make_image(root / "mask_missing" / f"a{i}.png", size=(64, 64), mode="L")
+    for i in range(5):
+        make_image(root / "mask_extra" / f"a{i}.png", size=(64, 64), mode="L")
+    for name in ("mask", "mask_missing", "mask_extra"):
+        (root / f"ds_{name}.toml").write_text(
+            '[general]\nresolution = 64\nbatch_size = 2\n\n[[datasets]]\n  [[datasets.subsets]]\n  image_dir = "./img"\n'
+            f'  num_repeats = 3\n  caption_extension = ".txt"\n  conditioning_data_dir = "./{name}"\n')
+    (root / "ds_plain.toml").write_text('[general]\nresolution = 64\n\n[[datasets]]\n  [[datasets.subsets]]\n'
+                                        '  image_dir = "./img"\n  num_repeats = 3\n  class_tokens = "dog"\n')
+    (root / "cfg_ml.toml").write_text('masked_loss = true\ndataset_config = "ds_mask.toml"\n')
+
+
+@pytest.mark.parametrize("argv, expected", [
+    # oracle: ControlNetDataset, 12 train images, 6 batches, 1600 steps (config file or command line alike)
+    (["train_network.py", "--config_file", "cfg_ml.toml"], (12, 6)),
+    (["train_network.py", "--dataset_config", "ds_mask.toml", "--masked_loss"], (12, 6)),
+    (["train_db.py", "--dataset_config", "ds_mask.toml", "--masked_loss"], (12, 6)),
+    # oracle: MultipleInvalid "extra keys not allowed @ data['datasets'][0]['subsets'][0]['conditioning_data_dir']"
+    (["train_network.py", "--dataset_config", "ds_mask.toml"], ("build", "MultipleInvalid", "RA091")),
+    # oracle: train_db --masked_loss checks every dataset against the ControlNet schema: MultipleInvalid
+    # "extra keys not allowed @ data['datasets'][0]['subsets'][0]['class_tokens']"
+    (["train_db.py", "--dataset_config", "ds_plain.toml", "--masked_loss"], ("build", "MultipleInvalid", "RA091")),
+    # oracle: AssertionError "missing conditioning data for 1 images" / "extra conditioning data for 1 images"
+    (["train_network.py", "--dataset_config", "ds_mask_missing.toml", "--masked_loss"],
+     ("build", "AssertionError", "RA093")),
+    (["train_network.py", "--dataset_config", "ds_mask_extra.toml", "--masked_loss"],
+     ("build", "AssertionError", "RA093")),
+    # oracle: AssertionError "random_crop is not supported in ControlNetDataset"
+    (["train_network.py", "--dataset_config", "ds_mask.toml", "--masked_loss", "--random_crop"],
+     ("build", "AssertionError", "RA093")),
+])
+def test_masked_loss_schema_as_each_trainer_applies_it(tmp_path, capsys, monkeypatch, argv, expected):
+    masked(tmp_path)
+    code, doc, err = run(capsys, monkeypatch, tmp_path, *argv)
+    assert code == 0, err
+    if len(expected) == 2:
+        assert doc["crash"] is None
+        assert (doc["datasets"][0]["num_train_images"], doc["batches_per_epoch"], doc["max_train_steps"]) == \
+            (*expected, 1600)
+    else:
+        c = doc["crash"]
+        assert (c["stage"], c["exception"], c["code"]) == expected

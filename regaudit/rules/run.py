@@ -24,6 +24,7 @@ def _none(stop: Stop, opts: BalanceOptions) -> None:
 # each stop's fix, for every Reason (a test holds that none is missing)
 HINTS: dict[Reason, Callable[[Stop, BalanceOptions], str | None]] = {
     Reason.NOT_DREAMBOOTH: _none,
+    Reason.CONDITIONING: _none,  # the rule's own hint
     Reason.NO_RESOLUTION: _fixed("Pass --resolution N or W,H (as in your training command), or set resolution in "
                                  "the dataset config."),
     Reason.ZERO_BUCKET_STEPS: _fixed("Use --bucket_reso_steps 64 (or the multiple your trainer needs)."),

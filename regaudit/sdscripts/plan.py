@@ -85,6 +85,7 @@ class Reason(Enum):
     TEXT_CACHE_NEEDS_UNET_ONLY = "text_cache_needs_unet_only"  # RA079
     BUCKET_STEPS_MULTIPLE = "bucket_steps_multiple"  # RA062: detail = (the multiple,)
     EMPTY_DATALOADER = "empty_dataloader"  # RA065: no 'No data found' guard, the DataLoader raises
+    CONDITIONING = "conditioning"  # RA093: ControlNetDataset's asserts (random_crop, unpaired images)
 
 
 @dataclass(frozen=True)

@@ -244,6 +244,11 @@ def _build(facts, sd, start_crash, num_processes: int, require_source: bool) -> 
         validation_seed=sd.get("validation_seed"),
         empty_dataset_schema=("db" if Kind.FINE_TUNING not in facts.kinds or Kind.DREAMBOOTH not in facts.kinds
                               else "cn" if sd.get("masked_loss", False) else "ft"),
+        # train_util: ConfigSanitizer(DreamBooth?, fine-tuning?, --masked_loss or ControlNet, dropout?)
+        support_dreambooth=Kind.DREAMBOOTH in facts.kinds,
+        support_finetuning=Kind.FINE_TUNING in facts.kinds,
+        support_controlnet=Kind.CONTROLNET in facts.kinds or (Kind.DREAMBOOTH in facts.kinds
+                                                              and bool(sd.get("masked_loss", False))),
     )
     if args.enable_bucket and args.bucket_reso_steps and \
             (args.max_bucket_reso - args.min_bucket_reso) // args.bucket_reso_steps > 100_000:

@@ -1,4 +1,4 @@
-"""Build family (RA074, RA076-RA079, RA091, RA092): where sd-scripts stops on its command line, its
+"""Build family (RA074, RA076-RA079, RA091-RA093): where sd-scripts stops on its command line, its
 dataset config, while building the dataset or right after, through `regaudit balance`."""
 
 from __future__ import annotations
@@ -47,6 +47,16 @@ ROWS = [
           "latents are cached (--cache_latents) and this subset uses color_aug: sd-scripts stops ('when caching "
           "latents, either color_aug or random_crop cannot be used')"),
         facts={"crash.code": "RA079", "crash.stage": "start", "crash.exception": "AssertionError", **NO_STEPS}),
+    row("RA093 a --masked_loss subset missing a mask",
+        # oracle (train_network --masked_loss): AssertionError 'missing conditioning data for 1 images' (build)
+        {"img/a0.png": Img(size=(64, 64)), "img/a1.png": Img(size=(64, 64)), "mask/a0.png": Img(size=(64, 64)),
+         "ds.toml": '[[datasets]]\nresolution = 64\n[[datasets.subsets]]\nimage_dir = "img"\n'
+                    'conditioning_data_dir = "mask"\n'},
+        ["balance", "--json", "-j", "1", "--dataset_config", "ds.toml", "--masked_loss"],
+        F("RA093", "error", "mask",
+          "1 images have no conditioning image of the same name (a1): sd-scripts stops while building the dataset "
+          "('missing conditioning data for 1 images')"),
+        facts={"crash.code": "RA093", "crash.stage": "build", "crash.exception": "AssertionError", **NO_STEPS}),
     row("RA091 prior_loss_weight in the dataset config",
         {**DOG, "ds.toml": "[[datasets]]\nprior_loss_weight = 1.0\n"},
         ["balance", "--json", "-j", "1", "--dataset_config", "ds.toml", "--resolution", "64"],
