@@ -330,3 +330,121 @@ def test_masked_loss_schema_as_each_trainer_applies_it(tmp_path, capsys, monkeyp
     else:
         c = doc["crash"]
         assert (c["stage"], c["exception"], c["code"]) == expected
+
+
+# --- 4. the GUI's own step figure (kohya_gui/*_gui.py train_model), beside the exact one
+
+
+from regaudit.sdscripts.gui_steps import GuiFormula, gui_steps  # noqa: E402
+
+
+def gui_tree(root):
+    """train/10_a: 7 JPEGs and a folder named 'sub.png' (os.listdir lists it: the GUI counts 8);
+    train/20_b: a.png, b.JpEg, c.WEBP, d.webp and e.bmp (the GUI counts 4); train/x: no repeats."""
+    for i in range(7):
+        make_image(root / "train" / "10_a" / f"a{i}.jpg")
+    (root / "train" / "10_a" / "sub.png").mkdir()
+    for name, fmt in (("a.png", "PNG"), ("b.JpEg", "JPEG"), ("c.WEBP", "WEBP"), ("d.webp", "WEBP"), ("e.bmp", "BMP")):
+        make_image(root / "train" / "20_b" / name, fmt=fmt)
+    make_image(root / "train" / "x" / "z.png")
+
+
+def test_gui_folder_formula_as_the_gui_logs_it(tmp_path):
+    # lora_gui.train_model: 10 x 8 + 20 x 4 = 160; "max_train_steps (160 / 2 / 1 * 8 * 2) = 1280"
+    gui_tree(tmp_path)
+    g = gui_steps(train_data_dir=str(tmp_path / "train"), reg_data_dir="anything", dataset_config=None, in_json=None,
+                  batch=2, accumulation=1, epoch=8, dataset_repeats=1, flip_aug=False, from_config=True)
+    assert g.formula is GuiFormula.FOLDERS and g.steps == 1280
+    assert g.log_line == "max_train_steps (160 / 2 / 1 * 8 * 2) = 1280"
+    # no reg folder: no x2; accumulation 3: ceil(160 / 2 / 3 * 8) = 214
+    g = gui_steps(train_data_dir=str(tmp_path / "train"), reg_data_dir=None, dataset_config=None, in_json=None,
+                  batch=2, accumulation=3, epoch=8, dataset_repeats=1, flip_aug=False, from_config=True)
+    assert g.steps == 214
+
+
+def test_gui_fine_tune_formula_halved_with_flip_aug(tmp_path):
+    # finetune_gui.train_model: image_num = 4 (a.png b.JpEg c.WEBP d.webp) x dataset_repeats 40 = 160;
+    # ceil(160 / 4 / 1 * 2) = 80, halved with flip_aug: 40
+    gui_tree(tmp_path)
+    folder = str(tmp_path / "train" / "20_b")
+    args = dict(train_data_dir=folder, reg_data_dir=None, dataset_config=None, in_json="meta_lat.json", batch=4,
+                accumulation=1, epoch=2, dataset_repeats=40, from_config=True)
+    assert gui_steps(flip_aug=False, **args).steps == 80
+    g = gui_steps(flip_aug=True, **args)
+    assert (g.formula, g.steps, g.halved) == (GuiFormula.FINE_TUNE, 40, True)
+
+
+def test_gui_skips_the_formula_with_a_dataset_config():
+    g = gui_steps(train_data_dir="t", reg_data_dir="r", dataset_config="ds.toml", in_json=None, batch=1,
+                  accumulation=1, epoch=8, dataset_repeats=1, flip_aug=False, from_config=True)
+    assert (g.formula, g.steps) == (GuiFormula.DATASET_CONFIG, None)
+
+
+GUI_DREAMBOOTH = """\
+caption_extension = ".txt"
+epoch = 8
+gradient_accumulation_steps = 1
+max_data_loader_n_workers = 0
+max_token_length = 75
+max_train_steps = 1360
+noise_offset_type = "Original"
+prior_loss_weight = 1
+reg_data_dir = "./reg"
+resolution = "64,64"
+train_batch_size = 2
+train_data_dir = "./train"
+"""
+
+
+def gui_reg_tree(root):
+    """train/10_a 8 JPEGs, train/20_b 3 PNGs and b3.JpEg, train/5 2 PNGs, train/notes 1 PNG,
+    reg/1_person 20 PNGs. The GUI counts 10 x 8 + 20 x 4 + 5 x 2 = 170: (170 / 2 / 1 * 8 * 2) = 1360."""
+    for i in range(8):
+        make_image(root / "train" / "10_a" / f"a{i}.jpg", size=(64, 64))
+    for i in range(3):
+        make_image(root / "train" / "20_b" / f"b{i}.png", size=(64, 64))
+    make_image(root / "train" / "20_b" / "b3.JpEg", size=(64, 64), fmt="JPEG")
+    for i in range(2):
+        make_image(root / "train" / "5" / f"c{i}.png", size=(64, 64))
+    make_image(root / "train" / "notes" / "d.png", size=(64, 64))
+    for i in range(20):
+        make_image(root / "reg" / "1_person" / f"r{i:02d}.png", size=(64, 64))
+
+
+@pytest.mark.parametrize("trainer", ["train_network", "train_db"])
+def test_gui_figure_beside_the_exact_one(tmp_path, capsys, monkeypatch, trainer):
+    # oracle (train_network and train_db alike): 150 train images (80 + 60 + the '5' folder's 10), 20
+    # reg images balanced to 150 reg samples, 150 batches per epoch, max_train_steps 1360 (10 epochs);
+    # with max_train_epochs = 8: 1200 steps
+    gui_reg_tree(tmp_path)
+    (tmp_path / "gui.toml").write_text(GUI_DREAMBOOTH)
+    code, doc, err = run(capsys, monkeypatch, tmp_path, f"{trainer}.py", "--config_file", "gui.toml")
+    assert code == 0, err
+    assert (doc["batches_per_epoch"], doc["max_train_steps"], doc["epochs"]) == (150, 1360, 10)
+    assert doc["gui_estimate_steps"] == 1360
+    assert doc["gui_estimate_note"] == (
+        "the GUI wrote 1360 steps for Epoch 8: that is 9.07 real epochs, the 10th partial (the GUI counts 170 "
+        "images x repeats in the folders, sd-scripts registers 150); for exactly 8 set max_train_epochs = 8 "
+        "(1200 steps)")
+    ra075 = [f for f in doc["findings"] if f["code"] == "RA075"]
+    assert len(ra075) == 1 and "already doubled max_train_steps" in ra075[0]["message"]
+    assert ra075[0]["hint"] == ("Do not raise max_train_steps: for exactly 8 epochs set max_train_epochs = 8 "
+                                "(1200 steps).")
+    (tmp_path / "gui.toml").write_text(GUI_DREAMBOOTH + "max_train_epochs = 8\n")
+    code, doc, err = run(capsys, monkeypatch, tmp_path, f"{trainer}.py", "--config_file", "gui.toml")
+    assert (doc["max_train_steps"], doc["epochs"]) == (1200, 8)
+    assert doc["gui_estimate_note"] == ("max_train_epochs 8 overrides the GUI's max_train_steps: sd-scripts trains 8 "
+                                        "epochs, 1200 steps (the GUI's formula gives 1360)")
+
+
+def test_gui_figure_with_a_dataset_config(tmp_path, capsys, monkeypatch):
+    # oracle (train_network, --masked_loss, ds_mask.toml): 6 batches per epoch, 1600 steps
+    masked(tmp_path)
+    (tmp_path / "cfg.toml").write_text('masked_loss = true\ndataset_config = "ds_mask.toml"\nepoch = 8\n')
+    code, doc, err = run(capsys, monkeypatch, tmp_path, "train_network.py", "--config_file", "cfg.toml")
+    assert code == 0, err
+    assert doc["gui_estimate_steps"] is None
+    assert doc["gui_estimate_note"] == (
+        "the kohya_ss GUI computes no steps with a dataset config: sd-scripts trains max_train_steps 1600 "
+        "(sd-scripts' default: the GUI's Max train steps was 0), 266.67 epochs of 6 steps; for exactly 8 set "
+        "max_train_epochs = 8 (48 steps)")

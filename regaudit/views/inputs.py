@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from ..errors import RegauditError
@@ -25,6 +25,7 @@ from ..sdscripts.caption_options import (apply, caption_args_with_fallback, chec
 from ..sdscripts.captions import normalize_extension
 from ..sdscripts.config import DatasetConfigCrash, TrainingArgs
 from ..sdscripts.datasets import load_specs
+from ..sdscripts.gui_steps import gui_steps
 from ..sdscripts.trainers import Kind
 from . import paste
 from .balance import BalanceOptions
@@ -289,6 +290,7 @@ def _build(facts, sd, start_crash, num_processes: int, require_source: bool) -> 
     train = None if train is None else str(train)
     reg = None if reg is None else str(reg)
     dataset_config = None if dataset_config is None else str(dataset_config)
+    opts = replace(opts, gui=_gui_steps(sd, args, train, reg, dataset_config, epochs, accumulation))
     if dataset_config is not None and (train or reg):
         notes.append("--dataset_config is given, so --train_data_dir/--reg_data_dir are ignored (as sd-scripts does)")
     if sd.get("in_json"):
@@ -310,6 +312,17 @@ def _build(facts, sd, start_crash, num_processes: int, require_source: bool) -> 
     sources = [p for p in (dataset_config,) if p] or [p for p in (train, reg) if p]
     return Inputs(specs, args, opts, sources, sd, crash, notes,
                   args_crash=startup.dataset_kind(facts, train, dataset_config, specs, sd) or args_crash)
+
+
+def _gui_steps(sd, args, train, reg, dataset_config, epochs, accumulation):
+    """The kohya_ss GUI's figure (sdscripts.gui_steps) for this command: its ``epoch`` key where the
+    GUI wrote the --config_file, else --max_train_epochs (or 1)."""
+    epoch = sd.values.get("epoch") if "epoch" in sd.from_config_file else None
+    from_config = isinstance(epoch, int) and not isinstance(epoch, bool)
+    return gui_steps(train_data_dir=train, reg_data_dir=reg, dataset_config=dataset_config,
+                     in_json=sd.get("in_json") or None, batch=args.train_batch_size, accumulation=accumulation,
+                     epoch=epoch if from_config else (epochs or 1), dataset_repeats=args.dataset_repeats,
+                     flip_aug=args.flip_aug, from_config=from_config)
 
 
 def text_options(inp: Inputs, max_token_length: Optional[int] = None) -> TextOptions:
