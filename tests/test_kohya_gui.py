@@ -305,6 +305,9 @@ def masked(root):
     (["train_network.py", "--config_file", "cfg_ml.toml"], (12, 6)),
     (["train_network.py", "--dataset_config", "ds_mask.toml", "--masked_loss"], (12, 6)),
     (["train_db.py", "--dataset_config", "ds_mask.toml", "--masked_loss"], (12, 6)),
+    # oracle: the ControlNet trainers take the same subsets: 12 images, 6 batches; one mask short stops them
+    (["train_control_net.py", "--dataset_config", "ds_mask.toml"], (12, 6)),
+    (["sdxl_train_control_net.py", "--dataset_config", "ds_mask_missing.toml"], ("build", "AssertionError", "RA093")),
     # oracle: MultipleInvalid "extra keys not allowed @ data['datasets'][0]['subsets'][0]['conditioning_data_dir']"
     (["train_network.py", "--dataset_config", "ds_mask.toml"], ("build", "MultipleInvalid", "RA091")),
     # oracle: train_db --masked_loss checks every dataset against the ControlNet schema: MultipleInvalid
@@ -433,8 +436,8 @@ def test_gui_figure_beside_the_exact_one(tmp_path, capsys, monkeypatch, trainer)
     (tmp_path / "gui.toml").write_text(GUI_DREAMBOOTH + "max_train_epochs = 8\n")
     code, doc, err = run(capsys, monkeypatch, tmp_path, f"{trainer}.py", "--config_file", "gui.toml")
     assert (doc["max_train_steps"], doc["epochs"]) == (1200, 8)
-    assert doc["gui_estimate_note"] == ("max_train_epochs 8 overrides the GUI's max_train_steps: sd-scripts trains 8 "
-                                        "epochs, 1200 steps (the GUI's formula gives 1360)")
+    assert doc["gui_estimate_note"] == ("max_train_epochs 8 overrides the GUI's max_train_steps 1360: sd-scripts "
+                                        "trains 8 epochs, 1200 steps")
 
 
 def test_gui_figure_with_a_dataset_config(tmp_path, capsys, monkeypatch):
@@ -448,3 +451,71 @@ def test_gui_figure_with_a_dataset_config(tmp_path, capsys, monkeypatch):
         "the kohya_ss GUI computes no steps with a dataset config: sd-scripts trains max_train_steps 1600 "
         "(sd-scripts' default: the GUI's Max train steps was 0), 266.67 epochs of 6 steps; for exactly 8 set "
         "max_train_epochs = 8 (48 steps)")
+
+
+# --- 5. the GUI's own test configurations (test/config/*.json), converted as the GUI converts them
+# (tests/kohya_gui/README.md), on a tree like the GUI's test/img: 8 images with captions in
+# '10_darius kawasaki person', here 5 of 64x64 and 3 of 64x96
+
+
+from pathlib import Path  # noqa: E402
+
+GUI_CONFIGS = Path(__file__).parent / "kohya_gui"
+
+
+def gui_test_tree(root, config: str, tab: str) -> str:
+    folder = root / "test" / "img" / "10_darius kawasaki person"
+    names = ["Dariusz_Zawadzki"] + [f"Dariusz_Zawadzki_{i}" for i in range(2, 9)]
+    for k, name in enumerate(names):
+        make_image(folder / f"{name}.jpg", size=(64, 64) if k < 5 else (64, 96), fmt="JPEG")
+        (folder / f"{name}.txt").write_text("a painting, by darius kawasaki")
+    (root / "test" / "output").mkdir(parents=True)
+    target = f"./test/output/config_{tab}-20240101-120000.toml"
+    (root / target).write_text((GUI_CONFIGS / f"{config}.toml").read_text())
+    return target
+
+
+def launch(config: str) -> list[str]:
+    """class_accelerate_launch.AccelerateLaunch.run_cmd with the JSON's launch options."""
+    precision = "fp16" if config.startswith("SDXL") else "bf16"
+    return ["--dynamo_backend", "no", "--dynamo_mode", "default", "--mixed_precision", precision, "--num_processes",
+            "1", "--num_machines", "1", "--num_cpu_threads_per_process", "2"]
+
+
+@pytest.mark.parametrize("config, tab, script, expected", [
+    # oracle (sdxl_train_network): 80 train images, buckets 64x64 (50 samples) and 64x96 (30), 80 batches,
+    # max_train_steps 1600 (20 epochs); the GUI printed 'Max train steps: 1600' (typed, not its formula)
+    ("SDXL-Standard-AdamW", "lora", "sdxl_train_network",
+     dict(images=80, batches=80, steps=1600, epochs=20, gui=1600,
+          note="max_train_steps 1600 is not what the GUI's formula gives for this dataset now (max_train_steps "
+               "(80 / 1 / 1 * 1 * 1) = 80): it was typed into Max train steps, or the dataset changed since; it is "
+               "20.00 epochs of 80 steps; for exactly 1 set max_train_epochs = 1 (80 steps)")),
+    # oracle (train_db): 80 train images, bucket_no_upscale keeps one 64x64 bucket, 20 batches, 80 steps, 4
+    # epochs: the GUI's 'max_train_steps (80 / 4 / 1 * 4 * 1) = 80'
+    ("dreambooth-AdamW", "dreambooth", "train_db",
+     dict(images=80, batches=20, steps=80, epochs=4, gui=80,
+          note="the GUI's 80 steps for Epoch 4 are exactly 4 epochs of 20 steps")),
+    # oracle (train_textual_inversion): AssertionError 'bucket_reso_steps is 1. it must be divisible by 64'
+    # right after the build (start)
+    ("TI-AdamW8bit", "textual_inversion", "train_textual_inversion",
+     dict(crash=("start", "AssertionError", "RA062"))),
+])
+@pytest.mark.parametrize("windows", [False, True])
+def test_the_guis_own_test_configurations(tmp_path, capsys, monkeypatch, config, tab, script, expected, windows):
+    target = gui_test_tree(tmp_path, config, tab)
+    if windows:  # the GUI's log line on Windows, pasted whole
+        argv = [" ".join(["C:\\kohya_ss\\venv\\Scripts\\accelerate.EXE", "launch", *launch(config),
+                          f"C:\\kohya_ss/sd-scripts/{script}.py", "--config_file", target])]
+    else:
+        argv = ["accelerate", "launch", *launch(config), f"/kohya_ss/sd-scripts/{script}.py", "--config_file", target]
+    code, doc, err = run(capsys, monkeypatch, tmp_path, *argv)
+    assert code == 0, err
+    if "crash" in expected:
+        c = doc["crash"]
+        assert (c["stage"], c["exception"], c["code"]) == expected["crash"]
+        return
+    assert doc["crash"] is None
+    got = (doc["datasets"][0]["num_train_images"], doc["batches_per_epoch"], doc["max_train_steps"], doc["epochs"],
+           doc["gui_estimate_steps"], doc["gui_estimate_note"])
+    assert got == tuple(expected[k] for k in ("images", "batches", "steps", "epochs", "gui", "note"))
+    assert "150 or 225" not in err and "GUI settings it writes for itself" in err

@@ -56,13 +56,14 @@ def gui_note(facts: RunFacts) -> str | None:
     if g.steps is None:
         return None
     if opts.max_train_epochs is not None:
-        return (f"max_train_epochs {opts.max_train_epochs} overrides the GUI's max_train_steps: sd-scripts trains "
-                f"{opts.max_train_epochs} epochs, {steps} steps (the GUI's formula gives {g.steps})")
+        return (f"max_train_epochs {opts.max_train_epochs} overrides the GUI's max_train_steps {g.shown}: sd-scripts "
+                f"trains {opts.max_train_epochs} epochs, {steps} steps")
     real = steps / spe
     exact = f"for exactly {g.epoch} set max_train_epochs = {g.epoch} ({steps_for_epochs(facts, g.epoch)} steps)"
     if steps != g.steps:
-        return (f"max_train_steps {steps} is not the GUI's figure for this dataset ({g.log_line}): it is "
-                f"{real:.2f} epochs of {spe} steps; {exact}")
+        return (f"max_train_steps {steps} is not what the GUI's formula gives for this dataset now ({g.log_line}): "
+                f"it was typed into Max train steps, or the dataset changed since; it is {real:.2f} epochs of {spe} "
+                f"steps; {exact}")
     if real == g.epoch:
         return f"the GUI's {steps} steps for Epoch {g.epoch} are exactly {g.epoch} epochs of {spe} steps"
     partial = "" if real.is_integer() else f", the {_ordinal(math.ceil(real))} partial"

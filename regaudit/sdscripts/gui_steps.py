@@ -36,6 +36,12 @@ class GuiSteps:
     reg_factor: int = 1  # 2 whenever a reg folder is set
     halved: bool = False  # fine-tune with flip_aug
     from_config: bool = False  # the config file carries the GUI's own ``epoch`` key: the GUI wrote it
+    printed: int | None = None  # what the GUI printed and wrote as max_train_steps (the file's value; 0: absent)
+
+    @property
+    def shown(self) -> int | None:
+        """The figure to show: what the GUI printed where it wrote the config, else its formula."""
+        return self.printed if self.from_config and self.printed else self.steps
 
     @property
     def log_line(self) -> str:

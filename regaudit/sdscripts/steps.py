@@ -41,7 +41,7 @@ def gui_estimate(plans: Sequence[DatasetPlan], opts: BalanceOptions) -> int | No
     reg images are present. Shown next to the exact number because users compare the two. With the
     command's settings known (``opts.gui``), the GUI's own figure (gui_steps.py)."""
     if opts.gui is not None:
-        return opts.gui.steps
+        return opts.gui.shown
     if not plans:
         return None
     train = sum(p.num_train_images for p in plans)

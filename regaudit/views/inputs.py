@@ -319,10 +319,14 @@ def _gui_steps(sd, args, train, reg, dataset_config, epochs, accumulation):
     GUI wrote the --config_file, else --max_train_epochs (or 1)."""
     epoch = sd.values.get("epoch") if "epoch" in sd.from_config_file else None
     from_config = isinstance(epoch, int) and not isinstance(epoch, bool)
-    return gui_steps(train_data_dir=train, reg_data_dir=reg, dataset_config=dataset_config,
-                     in_json=sd.get("in_json") or None, batch=args.train_batch_size, accumulation=accumulation,
-                     epoch=epoch if from_config else (epochs or 1), dataset_repeats=args.dataset_repeats,
-                     flip_aug=args.flip_aug, from_config=from_config)
+    g = gui_steps(train_data_dir=train, reg_data_dir=reg, dataset_config=dataset_config,
+                  in_json=sd.get("in_json") or None, batch=args.train_batch_size, accumulation=accumulation,
+                  epoch=epoch if from_config else (epochs or 1), dataset_repeats=args.dataset_repeats,
+                  flip_aug=args.flip_aug, from_config=from_config)
+    if g is not None and from_config:  # the GUI writes what it printed; it leaves out a 0
+        written = sd.values.get("max_train_steps") if "max_train_steps" in sd.from_config_file else 0
+        g = replace(g, printed=written if isinstance(written, int) and not isinstance(written, bool) else None)
+    return g
 
 
 def text_options(inp: Inputs, max_token_length: Optional[int] = None) -> TextOptions:
