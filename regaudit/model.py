@@ -198,6 +198,7 @@ class SubsetConfig:
     caption_suffix: str | None = None
     caption_dropout_every_n_epochs: int = 0
     token_warmup_min: int = 1
+    conditioning_data_dir: str | None = None  # a ControlNet subset (ControlNetDataset over a DreamBooth delegate)
 
 
 @dataclass(frozen=True)

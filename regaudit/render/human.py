@@ -277,10 +277,13 @@ def balance_view(plan, with_images: bool = False) -> Group:
             tot.add_row("max_train_steps (given or default)", str(plan.max_train_steps))
             tot.add_row("epochs that makes", f"{plan.max_train_steps / plan.steps_per_epoch:.2f} ({plan.epochs} started)"
                         if plan.steps_per_epoch else "—")
-        tot.add_row("kohya_ss GUI estimate (×2 with reg)", str(plan.gui_estimate))
+        tot.add_row("kohya_ss GUI figure (its formula, ×2 with a reg folder)",
+                    "— (none with a dataset config)" if plan.gui_estimate is None else str(plan.gui_estimate))
         tot.add_row(f"reg share of the loss weight (prior_loss_weight {o.prior_loss_weight:g})",
                     "—" if plan.reg_loss_share is None else f"{plan.reg_loss_share:.1%}")
         parts.append(tot)
+        if plan.gui_note:
+            parts.append(Text(f"kohya_ss GUI: {plan.gui_note}"))
     if with_images:
         parts.append(registered_table(plan))
     parts.extend(findings_block(plan.findings))

@@ -114,6 +114,7 @@ def balance_document(plan) -> dict:
         "epochs": plan.epochs,
         "max_train_epochs": o.max_train_epochs,
         "gui_estimate_steps": plan.gui_estimate,
+        "gui_estimate_note": plan.gui_note,
         "prior_loss_weight": o.prior_loss_weight,
         "reg_loss_share": plan.reg_loss_share,
         "options": {"trainer": o.trainer.name, "gradient_accumulation_steps": o.gradient_accumulation_steps,

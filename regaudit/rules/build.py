@@ -172,6 +172,17 @@ def in_json(path: str) -> Finding:
         "the folders and figures shown are not what it trains on")
 
 
+def foreign_paths(paths: Sequence[tuple[str, str]], trainer: str) -> Finding:
+    """The paths of a pasted command that cannot exist here (views.paste.foreign), in one finding."""
+    named = "; ".join(f"{what} {value}" for what, value in paths)
+    left_out = ("the training options in that file" if any(w == "--config_file" for w, _ in paths) else None)
+    data = [w for w, _ in paths if w != "--config_file"]
+    missing = ", ".join(x for x in (left_out, "the images and captions of " + ", ".join(data) if data else None) if x)
+    return rule("RA092").finding(
+        os.getcwd(), f"{len(paths)} path(s) of the {trainer}.py command cannot exist on this machine: {named}; "
+                     f"regaudit leaves out {missing} and audits the rest")
+
+
 # findings on an image sd-scripts fails to size or load
 LOAD_CODES = frozenset({"RA012", "RA040", "RA041", "RA042", "RA043", "RA050", "RA052"})
 

@@ -292,6 +292,18 @@ _RULES = [
          "color_aug or random_crop, text-encoder caching with caption shuffling or dropout, SDXL-only "
          "arguments, the bucket_reso_steps multiple.",
          "Change the options as the message says."),
+    Rule("RA092", "path-of-another-machine", W, START,
+         "A path in the training command cannot exist on this machine (a Windows drive or share on Linux/macOS).",
+         "Commands pasted from the kohya_ss GUI's log on Windows name C:\\... paths; regaudit cannot read them "
+         "here, so it audits only what it can read and says which checks are missing.",
+         "Run regaudit on the machine that trains, or copy the files here and give their local paths."),
+    Rule("RA093", "conditioning-images", E, START,
+         "A subset with conditioning_data_dir (ControlNet, or --masked_loss) does not pair its images with "
+         "conditioning images one to one.",
+         "ControlNetDataset needs one conditioning image with the same file name for every image, and no "
+         "conditioning image left over; it also refuses random_crop. sd-scripts asserts while it builds the dataset.",
+         "Give every image a mask/conditioning image of the same name (any image extension), remove the extra "
+         "ones, and turn random_crop off for these subsets."),
     Rule("RA091", "dataset-config-stop", E, START,
          "sd-scripts stops on the dataset config.",
          "A missing file, an extension other than .toml/.json, a parse error, or a key or value its "

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from ..model import Finding
 from ..sdscripts.plan import BalanceOptions, DatasetPlan, Reason, RunFacts, Stop
+from .gui_steps import gui_doubled, steps_for_epochs
 from .registry import rule
 
 
@@ -24,6 +25,7 @@ def _none(stop: Stop, opts: BalanceOptions) -> None:
 # each stop's fix, for every Reason (a test holds that none is missing)
 HINTS: dict[Reason, Callable[[Stop, BalanceOptions], str | None]] = {
     Reason.NOT_DREAMBOOTH: _none,
+    Reason.CONDITIONING: _none,  # the rule's own hint
     Reason.NO_RESOLUTION: _fixed("Pass --resolution N or W,H (as in your training command), or set resolution in "
                                  "the dataset config."),
     Reason.ZERO_BUCKET_STEPS: _fixed("Use --bucket_reso_steps 64 (or the multiple your trainer needs)."),
@@ -151,6 +153,15 @@ def steps_finding(facts: RunFacts) -> list[Finding]:
     if not (facts.reg_samples and opts.max_train_epochs is None and spe):
         return []
     alone, alone_steps = facts.train_only_batches, facts.train_only_steps
+    g = gui_doubled(facts)
+    if g is not None:  # the GUI already doubled the steps for the reg folder: raising them over-trains
+        return [rule("RA075").finding(
+            facts.where,
+            f"{facts.reg_samples} reg samples join {facts.train_samples} train samples: {facts.batches_per_epoch} "
+            f"batches per epoch instead of {alone}; the kohya_ss GUI already doubled max_train_steps for the reg "
+            f"folder ({g.log_line}), so {max_steps} steps are {max_steps / spe:.2f} epochs for its Epoch {g.epoch}",
+            f"Do not raise max_train_steps: for exactly {g.epoch} epochs set max_train_epochs = {g.epoch} "
+            f"({steps_for_epochs(facts, g.epoch)} steps).")]
     return [rule("RA075").finding(
         facts.where,
         f"{facts.reg_samples} reg samples join {facts.train_samples} train samples: {facts.batches_per_epoch} batches "

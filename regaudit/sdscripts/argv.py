@@ -4,7 +4,9 @@ Every trainer builds ``argparse.ArgumentParser()`` with ``allow_abbrev=True`` (s
 prefix of an option is that option, an ambiguous prefix or an unknown option stops the script
 (exit 2) before anything else. ``--config_file`` is merged as ``train_util.read_config_from_file``
 merges it: the tables are flattened (a key met later wins), values keep their TOML types and are
-not checked, and the command line is parsed again on top (command line > file > defaults).
+not checked, and the command line is parsed again on top (command line > file > defaults). The
+file is parsed with ``toml`` 0.10.2, the library and version sd-scripts reads it with (its own
+TOML dialect: what it accepts, the Python types it gives and the errors it raises).
 
 The option tables come from ``trainers/sd_options.json``. Pure: no file is read except the
 ``--config_file`` TOML, and nothing is printed.
@@ -16,18 +18,14 @@ import difflib
 import json
 import os
 import re
-import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import check_exhausted
-from ..safeio import open_regular
+import toml
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from ..errors import ConfigError, check_exhausted
+from ..safeio import read_regular
 
 
 @dataclass(frozen=True)
@@ -272,13 +270,7 @@ def _merge_config_file(args: SdArgs, config_file: str, given_values: dict, cwd: 
     full = path if cwd is None or os.path.isabs(path) else os.path.join(cwd, path)
     if not os.path.exists(full):
         raise ArgvError(f"{path} not found.", "--config_file", exit_code=1, path=full)
-    try:
-        with open_regular(full) as fh:  # a FIFO named x.toml is an error, never a wait
-            data = tomllib.load(fh)
-    except (OSError, ValueError, RecursionError) as exc:
-        check_exhausted(exc, full)
-        raise ArgvError(f"{path}: cannot be read as TOML ({exc})", "--config_file", exit_code=1,
-                        exception=type(exc).__name__, path=full) from None
+    data = read_config_toml(full, path)
     flat: dict = {}
     for key, value in data.items():
         if isinstance(value, dict):
@@ -295,13 +287,47 @@ def _merge_config_file(args: SdArgs, config_file: str, given_values: dict, cwd: 
     args.values["config_file"] = os.path.splitext(config_file)[0]
 
 
+def read_config_toml(full: str, shown: str) -> dict:
+    """train_util.read_config_from_file: ``open(path, encoding="utf-8")`` in text mode (universal
+    newlines), then ``toml.load``. Where that raises, sd-scripts stops at start (ArgvError with its
+    exception); a file regaudit itself cannot open (no permission, a folder, a FIFO) is a
+    ConfigError."""
+    try:
+        raw = read_regular(full)
+    except OSError as exc:
+        check_exhausted(exc, full)
+        raise ConfigError(f"--config_file {shown}: regaudit cannot read it ({exc.strerror or exc})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ArgvError(f"{shown}: is not UTF-8 text ({exc.reason} at byte {exc.start})", "--config_file",
+                        exit_code=1, exception="UnicodeDecodeError", path=full) from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # text mode's universal newlines
+    try:
+        data = toml.loads(text)
+    except RecursionError:
+        raise ArgvError(f"{shown}: nested too deeply for the TOML reader", "--config_file", exit_code=1,
+                        exception="RecursionError", path=full) from None
+    except Exception as exc:  # noqa: BLE001 - toml 0.10.2 raises more than TomlDecodeError on bad input
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ArgvError(f"{shown}: cannot be read as TOML ({detail})", "--config_file", exit_code=1,
+                        exception=type(exc).__name__, path=full) from None
+    return data
+
+
+def script_base(token: str) -> str:
+    """A script path's base name whatever the separator: Windows takes '/' and '\\' alike
+    ('C:\\kohya_ss/sd-scripts/sdxl_train_network.py' -> 'sdxl_train_network.py')."""
+    return re.split(r"[\\/]", token)[-1]
+
+
 def split_command(argv: list[str]) -> tuple[str | None, list[str], dict]:
     """A pasted training command: ``accelerate launch [its options] SCRIPT.py [options]``,
     ``python SCRIPT.py [options]``, or bare options. Returns (the trainer its script names or None,
     the script's options, what accelerate's options say that counts: {"num_processes": N})."""
     trainers = set(known_trainers())
     for k, token in enumerate(argv):
-        base = os.path.basename(token)
+        base = script_base(token)
         if base.endswith(".py") and base[:-3] in trainers:
             before = argv[:k]
             launcher: dict = {}

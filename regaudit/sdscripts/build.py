@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from ..model import Crash, Dataset, DatasetParams, ImageRecord
+from . import conditioning
 from .buckets import BucketCrash, Bucketer, adjust_min_max
 from .plan import BalanceOptions, BucketStat, DatasetPlan, Reason, Stop, record_stop
 from .registration import RegBalance, _registered, as_registered, registrations
@@ -36,6 +37,9 @@ def construct_crash(ds: Dataset, stops: list[Stop]) -> Crash | None:
     kept subset the latent cache names and every image's caption."""
     params = ds.params
     where = ds.subsets[0].abs_path if ds.subsets else os.getcwd()
+    cn = conditioning.controlnet(ds)
+    if cn and (crash := conditioning.random_crop_crash(ds, stops)) is not None:
+        return crash
     if params.resolution is None:
         return record_stop(stops, Reason.NO_RESOLUTION, "build", "RA060", "AssertionError", where,
                            f"dataset {ds.index} has no resolution; sd-scripts stops with 'resolution is required'")
@@ -60,7 +64,7 @@ def construct_crash(ds: Dataset, stops: list[Stop]) -> Crash | None:
             crash = caption_crash(img, "the dataset")
             if crash is not None:
                 return crash
-    return None
+    return conditioning.pairing_crash(ds, stops) if cn else None
 
 
 def validation_crash(datasets: Sequence[Dataset], phase: str) -> Crash | None:

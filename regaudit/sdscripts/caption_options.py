@@ -72,6 +72,22 @@ def check_max_token_length(value: int | None) -> int | None:
     return value
 
 
+def config_max_token_length(value) -> int | None:
+    """The CLIP content tokens a caption keeps for a ``max_token_length`` read from --config_file,
+    which no argparse check limits to 150/225 (train_util.read_config_from_file). The tokenize
+    strategies (strategy_sd.SdTokenizeStrategy, strategy_sdxl) cut at ``value + 2`` tokens and,
+    past CLIP's 77, TokenizeStrategy._get_input_ids keeps chunks of 75 starting at
+    ``range(1, value + 2 - 77 + 2, 75)``: 75 is the default, 150 and 225 what argparse allows, and
+    e.g. 100 keeps one chunk (75). None when not an int (the schema check stops the run then)."""
+    if value is None or isinstance(value, bool) or not isinstance(value, int):
+        return None
+    if value == 75:
+        return None  # <BOS> + 75 + <EOS> = 77: exactly the default
+    if value < 75:
+        return max(value, 0)
+    return min(value, 75 * len(range(1, value - 73, 75)))
+
+
 def _first(key: str, levels: tuple[dict, ...], fallback):
     for level in levels:  # config_util.BlueprintGenerator.search_value: the first non-None wins
         value = level.get(key) if isinstance(level, dict) else None

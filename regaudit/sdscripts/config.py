@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .captions import normalize_extension
 from ..errors import ConfigError, check_exhausted
@@ -49,6 +49,11 @@ class TrainingArgs:
     empty_dataset_schema: str = "ft"
     validation_split: float = 0.0
     validation_seed: int | None = None
+    # the trainer's ConfigSanitizer(support_dreambooth, support_finetuning, support_controlnet, ...);
+    # support_controlnet is --masked_loss in the DreamBooth trainers (config or command line)
+    support_dreambooth: bool = True
+    support_finetuning: bool = True
+    support_controlnet: bool = False
 
     def dataset_params(self) -> DatasetParams:
         return DatasetParams(self.resolution, self.train_batch_size, self.enable_bucket,
@@ -232,9 +237,16 @@ def load_dataset_config(path: str, args: TrainingArgs) -> list[DatasetSpec]:
         if not isinstance(subsets, list):
             raise DatasetConfigCrash(path, "MultipleInvalid",
                                      f"expected list for dictionary value @ {_voluptuous_path(where + ('subsets',))}")
+        controlnet = _controlnet_dataset(subsets, args)
+        if controlnet and subsets:  # ControlNetSubset's schema: no class_tokens, is_reg nor alpha_mask
+            allowed = {k: v for k, v in dataset_keys.items() if k != "class_tokens"}
+            _check_table({k: v for k, v in ds.items() if k != "subsets"}, allowed, where, path)
         configs = []
         for j, sub in enumerate(subsets):
             swhere = where + ("subsets", j)
+            if controlnet:
+                configs.append(_controlnet_subset(sub, ds, general, args, path, swhere, subset_keys))
+                continue
             if isinstance(sub, dict) and "metadata_file" in sub:
                 raise ConfigError(f"{path}: subset {j} of dataset {i} is a fine-tuning subset (metadata_file); "
                                   f"regaudit audits DreamBooth datasets only")
@@ -250,6 +262,33 @@ def load_dataset_config(path: str, args: TrainingArgs) -> list[DatasetSpec]:
                 spec.info_caches.append(os.path.abspath(cache))
         specs.append(spec)
     return specs
+
+
+def _controlnet_dataset(subsets: list, args: TrainingArgs) -> bool:
+    """ConfigSanitizer's choice of the ControlNet dataset schema for one [[datasets]]: with
+    DreamBooth and fine-tuning both supported (validate_flex_dataset), when every subset names a
+    conditioning_data_dir; with DreamBooth alone (train_db --masked_loss) or ControlNet alone, always."""
+    if not args.support_controlnet:
+        return False
+    if args.support_dreambooth and args.support_finetuning:
+        return all(isinstance(sub, dict) and "conditioning_data_dir" in sub for sub in subsets)
+    return not args.support_finetuning
+
+
+def _controlnet_subset(sub: object, ds: dict, general: dict, args: TrainingArgs, path: str, where: tuple,
+                       subset_keys: dict) -> SubsetConfig:
+    """A ControlNetSubset: its schema, then the DreamBooth subset ControlNetDataset makes of it
+    (is_reg False, no class tokens)."""
+    allowed = {k: v for k, v in subset_keys.items() if k not in ("class_tokens", "is_reg", "alpha_mask")}
+    allowed["conditioning_data_dir"] = _STR
+    _check_table(sub, allowed, where, path)
+    for key in ("image_dir", "conditioning_data_dir"):
+        if key not in sub:  # type: ignore[operator]
+            raise DatasetConfigCrash(path, "MultipleInvalid",
+                                     f"required key not provided @ {_voluptuous_path(where + (key,))}")
+    config = _subset_config(sub, ds, general, args, path)  # type: ignore[arg-type]
+    return replace(config, is_reg=False, class_tokens=None,
+                   conditioning_data_dir=str(sub["conditioning_data_dir"]))  # type: ignore[index]
 
 
 def _lookup(key: str, levels: tuple[dict, ...], fallback: object) -> object:

@@ -11,6 +11,7 @@ from enum import Enum
 from ..model import Crash, DatasetParams, ImageRecord
 from . import trainers
 from .registration import RegBalance, Registered
+from .gui_steps import GuiSteps
 from .trainers import TrainerFacts
 
 
@@ -31,6 +32,7 @@ class BalanceOptions:
     v2: bool = False
     debug_dataset: bool = False  # the trainer shows the dataset and returns before training
     start_crash: Crash | None = None  # the command line stops sd-scripts before anything else
+    gui: GuiSteps | None = None  # the kohya_ss GUI's own step figure for these settings (gui_steps.py)
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ class Reason(Enum):
     TEXT_CACHE_NEEDS_UNET_ONLY = "text_cache_needs_unet_only"  # RA079
     BUCKET_STEPS_MULTIPLE = "bucket_steps_multiple"  # RA062: detail = (the multiple,)
     EMPTY_DATALOADER = "empty_dataloader"  # RA065: no 'No data found' guard, the DataLoader raises
+    CONDITIONING = "conditioning"  # RA093: ControlNetDataset's asserts (random_crop, unpaired images)
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,11 @@ _ARGPARSE_ONLY = {"debug_dataset": "bool", "max_token_length": "int", "prior_los
 _RENAMED = {"train_batch_size": "batch_size", "dataset_repeats": "num_repeats"}
 
 
+def schema_checked(key: str) -> bool:
+    """Whether BlueprintGenerator's check of the argparse namespace (``namespace_types``) types ``key``."""
+    return key != "resolution" and (key in _ARGPARSE_ONLY or _RENAMED.get(key, key) in GENERAL_KEYS)
+
+
 def namespace_types(sd: SdArgs) -> Crash | None:
     """config_util.BlueprintGenerator.generate validates the argparse namespace against the dataset
     schema while it builds the dataset: a --config_file value of the wrong type stops it there."""
@@ -160,7 +165,9 @@ def dataset_kind(facts: TrainerFacts, train: str | None, dataset_config: str | N
     needs = "metadata_file" if Kind.FINE_TUNING in facts.kinds else "conditioning_data_dir"
     given = sd.get("in_json") if needs == "metadata_file" else sd.get("conditioning_data_dir")
     if dataset_config is not None:
-        refused = any(spec.subsets for spec in specs)
+        refused = any(spec.subsets for spec in specs) and not (
+            needs == "conditioning_data_dir"
+            and all(sub.conditioning_data_dir is not None for spec in specs for sub in spec.subsets))
     elif given:
         return None  # a real fine-tuning / ControlNet dataset: not simulated
     else:

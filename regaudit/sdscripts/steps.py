@@ -38,7 +38,10 @@ def reg_loss_share(train_samples: int, reg_samples: int, opts: BalanceOptions) -
 
 def gui_estimate(plans: Sequence[DatasetPlan], opts: BalanceOptions) -> int | None:
     """The kohya_ss GUI's figure: train samples / batch size / accumulation x epochs, doubled when
-    reg images are present. Shown next to the exact number because users compare the two."""
+    reg images are present. Shown next to the exact number because users compare the two. With the
+    command's settings known (``opts.gui``), the GUI's own figure (gui_steps.py)."""
+    if opts.gui is not None:
+        return opts.gui.shown
     if not plans:
         return None
     train = sum(p.num_train_images for p in plans)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..model import Crash, Finding, ScanResult
+from ..rules import gui_steps as gui_rules
 from ..rules import run as run_rules
 from ..sdscripts.load import fails_to_load, load_error, load_failure  # noqa: F401  (re-exported)
 from ..sdscripts.plan import BalanceOptions, BucketStat, DatasetPlan  # noqa: F401  (re-exported)
@@ -33,6 +34,7 @@ class BalancePlan:
     no_data: bool = False  # sd-scripts stops cleanly with "No data found"
     returned_early: str | None = None  # "debug_dataset": the trainer shows the dataset and returns
     if_fixed: dict | None = None  # where sd-scripts stops: its figures once the stop is fixed
+    gui_note: str | None = None  # the kohya_ss GUI's figure beside the exact one, in the user's terms
 
     @property
     def would_crash(self) -> bool:
@@ -45,4 +47,4 @@ def plan(scan: ScanResult, opts: BalanceOptions) -> BalancePlan:
     findings = (*scan.findings, *run_rules.findings(facts))
     return BalancePlan(facts.datasets, opts, findings, facts.batches_per_epoch, facts.steps_per_epoch,
                        facts.max_train_steps, facts.epochs, facts.gui_estimate, facts.reg_loss_share, scan, facts.crash,
-                       facts.no_data, facts.returned_early, facts.if_fixed)
+                       facts.no_data, facts.returned_early, facts.if_fixed, gui_rules.gui_note(facts))

@@ -12,19 +12,22 @@ from __future__ import annotations
 
 import math
 import os
-import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from ..errors import RegauditError
 from ..limits import MAX_RESO
 from ..sdscripts import startup, trainers
-from ..sdscripts.argv import _convert, options_for, split_command
-from ..sdscripts.caption_options import apply, caption_args_with_fallback, check_max_token_length
+from ..rules import build as build_rules
+from ..sdscripts.argv import ArgvError, _convert, match_option, options_for, script_base, split_command
+from ..sdscripts.caption_options import (apply, caption_args_with_fallback, check_max_token_length,
+                                         config_max_token_length)
 from ..sdscripts.captions import normalize_extension
 from ..sdscripts.config import DatasetConfigCrash, TrainingArgs
 from ..sdscripts.datasets import load_specs
+from ..sdscripts.gui_steps import gui_steps
 from ..sdscripts.trainers import Kind
+from . import paste
 from .balance import BalanceOptions
 from .captions import TextOptions
 
@@ -43,6 +46,7 @@ class Inputs:
     notes: list[str] = field(default_factory=list)
     case_insensitive: bool | None = None  # the training OS's image glob (None: this machine's)
     args_crash: object = None  # a --config_file value of the wrong type: sd-scripts stops at build
+    findings: list = field(default_factory=list)  # about the command itself (paths of another machine)
 
     @property
     def latents_suffix(self) -> str | None:
@@ -55,10 +59,13 @@ def read_inputs(raw: list[str], trainer: Optional[str], num_processes: Optional[
                 target_os: Optional[str] = None) -> Inputs:
     """Read the sd-scripts part of a command line (and a policy's training section, below it)
     into dataset specs and balance options."""
-    if len(raw) == 1 and " " in raw[0] and ".py" in raw[0]:  # the whole command pasted as one argument
-        raw = shlex.split(raw[0])
+    if len(raw) == 1 and any(c in raw[0] for c in " \n") and ".py" in raw[0]:  # the command as one argument
+        raw = paste.split_pasted(raw[0])
+    else:
+        raw = paste.clean_tokens(raw)
+    raw = paste.rejoin_unquoted(raw, "--config_file", ".toml")  # the GUI's log quotes no path
     for token in raw:
-        if token.endswith(".py") and os.path.basename(token)[:-3] not in trainers.REGISTRY:
+        if token.endswith(".py") and script_base(token)[:-3] not in trainers.REGISTRY:
             raise RegauditError(f"'{token}' is not one of sd-scripts' trainer scripts "
                                 f"({', '.join(t + '.py' for t in trainers.REGISTRY)}); name yours with --trainer")
     script, argv, launcher = split_command(raw)
@@ -71,7 +78,12 @@ def read_inputs(raw: list[str], trainer: Optional[str], num_processes: Optional[
         raise RegauditError(f"--trainer '{name}' is not an sd-scripts trainer; one of: "
                             f"{', '.join(trainers.REGISTRY)}")
     facts = trainers.get(name)
+    argv, elsewhere = _foreign_config_file(name, argv)
     sd, start_crash, positional = startup.parse_command_line(name, argv)
+    elsewhere += _foreign_values(sd)
+    if elsewhere and require_source and not any(sd.get(k) for k in ("train_data_dir", "reg_data_dir", "dataset_config")):
+        raise RegauditError("nothing to read on this machine: " + "; ".join(f"{w} {v}" for w, v in elsewhere)
+                            + " cannot exist here; run regaudit on the machine that trains, or give the local paths")
     if positional and script is not None and start_crash is None:
         # in a pasted command a bare argument is sd-scripts' "unrecognized arguments"
         start_crash = startup.unrecognized_arguments(name, positional)
@@ -86,9 +98,47 @@ def read_inputs(raw: list[str], trainer: Optional[str], num_processes: Optional[
     target_os = None if target_os is None else target_os.lower()  # ('Windows', 'macOS' as people write them)
     if target_os is not None and target_os not in ("linux", "windows", "macos"):
         raise RegauditError(f"--target-os '{target_os}' is not one of linux, windows, macos")
-    inp = _build(facts, sd, start_crash, num_processes, require_source)
+    inp = _build(facts, sd, start_crash, num_processes, require_source and not elsewhere)
+    if elsewhere:
+        inp.findings.append(build_rules.foreign_paths(elsewhere, sd.trainer))
     inp.case_insensitive = None if target_os is None else target_os == "windows"
     return inp
+
+
+PATH_KEYS = ("train_data_dir", "reg_data_dir", "dataset_config", "in_json", "conditioning_data_dir")
+
+
+def _foreign_config_file(trainer: str, argv: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """argv without a --config_file that cannot exist on this machine (a Windows path on Linux),
+    and that path: regaudit names it rather than report sd-scripts' 'not found'."""
+    out, found, k = [], [], 0
+    while k < len(argv):
+        token = argv[k]
+        try:
+            opt, explicit = match_option(trainer, token) if token.startswith("--") else (None, None)
+        except ArgvError:
+            opt, explicit = None, None
+        if opt is not None and opt.dest == "config_file":
+            value = explicit if explicit is not None else (argv[k + 1] if k + 1 < len(argv) else "")
+            if value and paste.foreign(value):
+                found.append(("--config_file", value))
+                k += 1 if explicit is not None else 2
+                continue
+        out.append(token)
+        k += 1
+    return out, found
+
+
+def _foreign_values(sd) -> list[tuple[str, str]]:
+    """The dataset paths (command line or --config_file) that cannot exist on this machine: left
+    out (as if not given), and named."""
+    found = []
+    for key in PATH_KEYS:
+        value = sd.get(key)
+        if isinstance(value, (str, os.PathLike)) and paste.foreign(str(value)):
+            found.append((f"--{key}" if key in sd.given else f"{key} (--config_file)", str(value)))
+            sd.values[key] = None
+    return found
 
 
 def _apply_overrides(sd, overrides: dict) -> None:
@@ -110,7 +160,11 @@ def _apply_overrides(sd, overrides: dict) -> None:
 def _number(sd, dest: str, default, *, low: float | None = 0, high: float | None = None):
     """An sd-scripts number as regaudit can use it; exit 2 for a value that is not one."""
     value = sd.get(dest, default)
+    if dest in sd.from_config_file and dest not in sd.given and isinstance(value, bool) and low is not None:
+        value = int(value)  # the schema takes a bool for an int (voluptuous: bool is an int)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if dest in sd.from_config_file and startup.schema_checked(dest):
+            return default  # sd-scripts' schema check stops on it while it builds (startup.namespace_types)
         if dest in sd.from_config_file:
             raise RegauditError(f"--config_file: {dest} = {value!r} is not a number; sd-scripts fails on it "
                                 f"(write {dest} = {default if default is not None else 1})")
@@ -135,11 +189,32 @@ def _first(*crashes):
     return next((c for c in crashes if c is not None), None)
 
 
+GUI_ONLY_KEYS = ("epoch", "noise_offset_type")  # the kohya_ss GUI writes them for itself (lora_gui.py)
+
+
+def _config_key_notes(unknown: list[str], trainer: str) -> list[str]:
+    """One note for the --config_file keys the trainer has no option for (sd-scripts keeps them in
+    its namespace and nothing reads them), naming the GUI's own keys and a byte-order mark."""
+    if not unknown:
+        return []
+    notes = []
+    bom = [k for k in unknown if k.startswith("\ufeff")]
+    if bom:  # toml 0.10.2 keeps the BOM as part of the first key
+        key = bom[0][1:]
+        notes.append(f"the --config_file starts with a UTF-8 byte-order mark: sd-scripts' TOML reader takes its first "
+                     f"key as '\\ufeff{key}', so {key} is ignored; save the file as UTF-8 without BOM")
+    rest = [k for k in unknown if k not in bom]
+    if rest:
+        gui = [k for k in rest if k in GUI_ONLY_KEYS]
+        why = f" ({', '.join(gui)}: kohya_ss GUI settings it writes for itself)" if gui else ""
+        notes.append(f"{len(rest)} keys of the --config_file are not {trainer}.py options{why}; sd-scripts keeps "
+                     f"them silently and they do nothing: {', '.join(rest[:8])}{' …' if len(rest) > 8 else ''}")
+    return notes
+
+
 def _build(facts, sd, start_crash, num_processes: int, require_source: bool) -> Inputs:
     notes = []
-    if sd.unknown_config_keys:
-        notes.append(f"{len(sd.unknown_config_keys)} keys of the --config_file are not {facts.name}.py options; "
-                     f"sd-scripts keeps them silently and they do nothing: {', '.join(sd.unknown_config_keys[:5])}")
+    notes += _config_key_notes(sd.unknown_config_keys, facts.name)
     ext = sd.get("caption_extention") or sd.get("caption_extension", ".caption")
     resolution, res_crash = startup.resolution(sd.get("resolution"), facts.name)
     if resolution is not None and max(resolution) > MAX_RESO:
@@ -171,6 +246,11 @@ def _build(facts, sd, start_crash, num_processes: int, require_source: bool) -> 
         validation_seed=sd.get("validation_seed"),
         empty_dataset_schema=("db" if Kind.FINE_TUNING not in facts.kinds or Kind.DREAMBOOTH not in facts.kinds
                               else "cn" if sd.get("masked_loss", False) else "ft"),
+        # train_util: ConfigSanitizer(DreamBooth?, fine-tuning?, --masked_loss or ControlNet, dropout?)
+        support_dreambooth=Kind.DREAMBOOTH in facts.kinds,
+        support_finetuning=Kind.FINE_TUNING in facts.kinds,
+        support_controlnet=Kind.CONTROLNET in facts.kinds or (Kind.DREAMBOOTH in facts.kinds
+                                                              and bool(sd.get("masked_loss", False))),
     )
     if args.enable_bucket and args.bucket_reso_steps and \
             (args.max_bucket_reso - args.min_bucket_reso) // args.bucket_reso_steps > 100_000:
@@ -211,6 +291,7 @@ def _build(facts, sd, start_crash, num_processes: int, require_source: bool) -> 
     train = None if train is None else str(train)
     reg = None if reg is None else str(reg)
     dataset_config = None if dataset_config is None else str(dataset_config)
+    opts = replace(opts, gui=_gui_steps(sd, args, train, reg, dataset_config, epochs, accumulation))
     if dataset_config is not None and (train or reg):
         notes.append("--dataset_config is given, so --train_data_dir/--reg_data_dir are ignored (as sd-scripts does)")
     if sd.get("in_json"):
@@ -234,9 +315,29 @@ def _build(facts, sd, start_crash, num_processes: int, require_source: bool) -> 
                   args_crash=startup.dataset_kind(facts, train, dataset_config, specs, sd) or args_crash)
 
 
+def _gui_steps(sd, args, train, reg, dataset_config, epochs, accumulation):
+    """The kohya_ss GUI's figure (sdscripts.gui_steps) for this command: its ``epoch`` key where the
+    GUI wrote the --config_file, else --max_train_epochs (or 1)."""
+    epoch = sd.values.get("epoch") if "epoch" in sd.from_config_file else None
+    from_config = isinstance(epoch, int) and not isinstance(epoch, bool)
+    g = gui_steps(train_data_dir=train, reg_data_dir=reg, dataset_config=dataset_config,
+                  in_json=sd.get("in_json") or None, batch=args.train_batch_size, accumulation=accumulation,
+                  epoch=epoch if from_config else (epochs or 1), dataset_repeats=args.dataset_repeats,
+                  flip_aug=args.flip_aug, from_config=from_config)
+    if g is not None and from_config:  # the GUI writes what it printed; it leaves out a 0
+        written = sd.values.get("max_train_steps") if "max_train_steps" in sd.from_config_file else 0
+        g = replace(g, printed=written if isinstance(written, int) and not isinstance(written, bool) else None)
+    return g
+
+
 def text_options(inp: Inputs, max_token_length: Optional[int] = None) -> TextOptions:
     """captions.TextOptions for a command's Inputs: the trainer, --v2, --max_token_length, --max_train_steps."""
-    mtl = max_token_length if max_token_length is not None else inp.sd.get("max_token_length")  # type: ignore
+    sd = inp.sd
+    if max_token_length is not None or "max_token_length" in sd.given:  # type: ignore[attr-defined]
+        # regaudit's own option, or sd-scripts' argparse (its choices already checked)
+        mtl = check_max_token_length(max_token_length if max_token_length is not None else sd.get("max_token_length"))
+    else:  # from --config_file: no argparse check; the tokenizer takes whatever int it is given
+        mtl = config_max_token_length(sd.get("max_token_length"))  # type: ignore[attr-defined]
     return TextOptions(trainer=inp.opts.trainer.name, v2=bool(inp.opts.v2),  # type: ignore[attr-defined]
-                       max_token_length=check_max_token_length(None if mtl is None else int(mtl)),
+                       max_token_length=mtl,
                        max_train_steps=int(inp.opts.max_train_steps))  # type: ignore[attr-defined]

@@ -168,6 +168,8 @@ def scan_inputs(inp: Inputs, **kwargs) -> ScanResult:
     stop = inp.opts.start_crash  # type: ignore[attr-defined]
     if stop is not None:  # the stop on the command line is a finding of every command
         result = replace(result, findings=(build.crash_finding(stop),) + result.findings)
+    if inp.findings:  # about the command itself (views.inputs: paths of another machine)
+        result = replace(result, findings=tuple(inp.findings) + result.findings)
     in_json = inp.sd.get("in_json")  # type: ignore[attr-defined]
     if in_json:
         result = replace(result, findings=result.findings + (build.in_json(str(in_json)),))

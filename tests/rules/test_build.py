@@ -1,7 +1,9 @@
-"""Build family (RA074, RA076-RA079, RA091): where sd-scripts stops on its command line, its
+"""Build family (RA074, RA076-RA079, RA091-RA093): where sd-scripts stops on its command line, its
 dataset config, while building the dataset or right after, through `regaudit balance`."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
@@ -45,6 +47,16 @@ ROWS = [
           "latents are cached (--cache_latents) and this subset uses color_aug: sd-scripts stops ('when caching "
           "latents, either color_aug or random_crop cannot be used')"),
         facts={"crash.code": "RA079", "crash.stage": "start", "crash.exception": "AssertionError", **NO_STEPS}),
+    row("RA093 a --masked_loss subset missing a mask",
+        # oracle (train_network --masked_loss): AssertionError 'missing conditioning data for 1 images' (build)
+        {"img/a0.png": Img(size=(64, 64)), "img/a1.png": Img(size=(64, 64)), "mask/a0.png": Img(size=(64, 64)),
+         "ds.toml": '[[datasets]]\nresolution = 64\n[[datasets.subsets]]\nimage_dir = "img"\n'
+                    'conditioning_data_dir = "mask"\n'},
+        ["balance", "--json", "-j", "1", "--dataset_config", "ds.toml", "--masked_loss"],
+        F("RA093", "error", "mask",
+          "1 images have no conditioning image of the same name (a1): sd-scripts stops while building the dataset "
+          "('missing conditioning data for 1 images')"),
+        facts={"crash.code": "RA093", "crash.stage": "build", "crash.exception": "AssertionError", **NO_STEPS}),
     row("RA091 prior_loss_weight in the dataset config",
         {**DOG, "ds.toml": "[[datasets]]\nprior_loss_weight = 1.0\n"},
         ["balance", "--json", "-j", "1", "--dataset_config", "ds.toml", "--resolution", "64"],
@@ -53,6 +65,24 @@ ROWS = [
           "data['datasets'][0]['prior_loss_weight'] (it is a command-line option only)"),
         facts={"crash.code": "RA091", "crash.stage": "build", "crash.exception": "MultipleInvalid", **NO_STEPS}),
 ]
+
+
+ELSEWHERE = [
+    row("RA092 a Windows reg folder in a command pasted from the kohya_ss GUI's log",
+        DOG, ["balance", "--json", "-j", "1", "C:\\kohya_ss\\venv\\Scripts\\accelerate.EXE", "launch",
+              "C:/kohya_ss/sd-scripts/train_network.py", "--resolution", "64", "--train_data_dir", "train",
+              "--reg_data_dir", "D:\\data\\reg"],
+        F("RA092", "warning", "", "1 path(s) of the train_network.py command cannot exist on this machine: "
+                                  "--reg_data_dir D:\\data\\reg; regaudit leaves out the images and captions of "
+                                  "--reg_data_dir and audits the rest"),
+        facts={"crash": None, "batches_per_epoch": 1, "max_train_steps": 1600}),
+]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a drive letter is a path of this machine on Windows")
+@pytest.mark.parametrize("case", ELSEWHERE)
+def test_paths_of_another_machine(case, root, capsys, monkeypatch):
+    run_case(case, root, capsys, monkeypatch)
 
 
 @pytest.mark.parametrize("case", ROWS)
