@@ -18,6 +18,7 @@ from typing import Optional
 
 from ..errors import RegauditError
 from ..limits import MAX_RESO
+from ..musubi import archs as musubi_archs
 from ..sdscripts import startup, trainers
 from ..sdscripts.argv import _convert, options_for, split_command
 from ..sdscripts.caption_options import apply, caption_args_with_fallback, check_max_token_length
@@ -58,6 +59,8 @@ def read_inputs(raw: list[str], trainer: Optional[str], num_processes: Optional[
     if len(raw) == 1 and " " in raw[0] and ".py" in raw[0]:  # the whole command pasted as one argument
         raw = shlex.split(raw[0])
     for token in raw:
+        if token.endswith(".py") and musubi_archs.script_role(token):
+            raise RegauditError(f"'{token}' is a musubi-tuner script: 'regaudit balance' reads musubi commands")
         if token.endswith(".py") and os.path.basename(token)[:-3] not in trainers.REGISTRY:
             raise RegauditError(f"'{token}' is not one of sd-scripts' trainer scripts "
                                 f"({', '.join(t + '.py' for t in trainers.REGISTRY)}); name yours with --trainer")
