@@ -19,7 +19,8 @@ BASE = {"model", "errors", "limits", "safeio"}  # value types and helpers every 
 ALLOWED = {
     "base": BASE,
     "sdscripts": BASE,
-    "rules": BASE | {"sdscripts"},
+    "musubi": BASE,  # the musubi-tuner port, beside the sd-scripts one
+    "rules": BASE | {"sdscripts", "musubi"},
     "views": None,  # anything but render/ and cli/ (FORBIDDEN below)
     "render": None,  # anything but cli/
     "cli": None,

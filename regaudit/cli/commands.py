@@ -29,6 +29,7 @@ from .options import (
     inputs,
     progress_bar,
     run_scan,
+    sd_argv,
 )
 
 SD_COMMAND = {"epilog": SD_EPILOG}
@@ -97,6 +98,17 @@ def balance(
     Paste your training command (options, 'python SCRIPT.py ...' or 'accelerate launch SCRIPT.py ...')."""
     from ..views.balance import plan
     from ..views.suggest import suggest as make_suggestions
+    from ..views import musubi
+
+    if musubi.is_musubi(sd_argv(ctx), trainer):  # a musubi-tuner command: its own port and findings
+        result = musubi.musubi_balance(sd_argv(ctx), trainer, num_processes)
+        if as_json:
+            _emit(musubi.document(result))
+        else:
+            from ..render.musubi import musubi_text
+
+            stdout.print(musubi_text(musubi.document(result)))
+        return
 
     inp = inputs(ctx, trainer, num_processes, target_os=target_os)
     with progress_bar(progress, "reading image headers") as cb:

@@ -19,6 +19,7 @@ class Family(str, Enum):
     START = "start"  # the command line, the dataset config, the trainer's checks and kinds, cache names
     RUN = "run"  # registration, reg balancing, buckets, batches and steps (spec §4-6)
     DUPES = "dupes"  # duplicate pictures (regaudit dupes)
+    MUSUBI = "musubi"  # musubi-tuner image datasets: its config, listing, caches and training views
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Rule:
 
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
-LAYOUT, CAPTIONS, IMAGES, START, RUN, DUPES = Family
+LAYOUT, CAPTIONS, IMAGES, START, RUN, DUPES, MUSUBI = Family
 
 _RULES = [
     # --- layout: which folders and files sd-scripts reads (spec §1-2)
@@ -403,6 +404,68 @@ _RULES = [
          "Two files show the same picture only once EXIF rotation is applied.",
          "sd-scripts ignores EXIF orientation, so one of them trains sideways or mirrored.",
          "Apply the EXIF rotation to the pixels, then keep one copy."),
+    # --- musubi: kohya-ss/musubi-tuner image datasets (regaudit/musubi/)
+    Rule("RM001", "musubi-config-stop", E, MUSUBI,
+         "musubi-tuner stops on the dataset config before reading any image.",
+         "load_user_config, the voluptuous schema, a dataset constructor or the unique cache_directory check "
+         "raise before caching or training starts.",
+         "Fix the dataset config as the message says."),
+    Rule("RM002", "musubi-no-caption-dropped", I, MUSUBI,
+         "Images without a caption file are left out silently (caption_extension is set).",
+         "glob_images keeps only images whose stem has a caption file; the rest are never cached or trained.",
+         "Write a caption file for each image you want trained."),
+    Rule("RM003", "musubi-image-not-listed", W, MUSUBI,
+         "An image musubi never lists: mixed-case extension, a name starting with '.', or a nested folder.",
+         "glob_images globs '*.png', '*.PNG', ... in the image_directory itself, case-sensitively where the OS is.",
+         "Rename the file (lower- or upper-case extension, no leading '.') or move it into image_directory."),
+    Rule("RM004", "musubi-orphan-caption", I, MUSUBI,
+         "A caption file with no image of its stem.",
+         "It is read by nothing; usually its image was renamed or deleted.",
+         "Delete it, or restore its image."),
+    Rule("RM005", "musubi-no-caption-extension", E, MUSUBI,
+         "caption_extension is not set: both caching scripts fail with FileNotFoundError: ''.",
+         "get_caption opens splitext(path)[0] + caption_extension only when one is set, '' otherwise.",
+         "Set caption_extension = \".txt\" in [general] or the dataset."),
+    Rule("RM006", "musubi-caching-crash", E, MUSUBI,
+         "An image or caption stops the caching run (unreadable image, caption not UTF-8, a zero bucket).",
+         "The caching scripts open every image and caption in order and stop at the first failure.",
+         "Fix or remove the file."),
+    Rule("RM007", "musubi-cache-name-shared", W, MUSUBI,
+         "Images with the same stem share one cache file (a.png and a.jpg).",
+         "Cache names drop the extension: both images write one text-encoder cache (one caption trains for both), "
+         "and at the same size one latent cache (one image is lost).",
+         "Give every image a unique stem."),
+    Rule("RM008", "musubi-missing-te-cache", W, MUSUBI,
+         "Latent caches without their text-encoder cache are skipped by the trainer.",
+         "prepare_for_training skips a latent whose {key}_{arch}_te.safetensors does not exist (a warning only).",
+         "Run the <arch>_cache_text_encoder_outputs.py script."),
+    Rule("RM009", "musubi-orphan-cache", W, MUSUBI,
+         "Cache files of images no longer in the dataset still train.",
+         "Only cache files train: a deleted or resized image keeps training from its old cache until the caching "
+         "scripts run again (they delete it unless --keep_cache).",
+         "Run the caching scripts again, or delete the cache files."),
+    Rule("RM010", "musubi-stale-latent", W, MUSUBI,
+         "A latent cache was made for another bucket than the one it now trains in.",
+         "The latent's stored size comes from an earlier resolution or bucket setting (e.g. --skip_existing after "
+         "editing the TOML); the trainer batches it by the new bucket.",
+         "Run <arch>_cache_latents.py again without --skip_existing."),
+    Rule("RM011", "musubi-bad-cache-name", E, MUSUBI,
+         "A file in the cache directory stops training start.",
+         "prepare_for_training parses the size from every '*_{arch}.safetensors' name and reads its header; a stray "
+         "name such as notes_qi.safetensors raises ValueError.",
+         "Move the file out of the cache directory."),
+    Rule("RM012", "musubi-no-training-items", E, MUSUBI,
+         "'No training items found': nothing would train.",
+         "The trainer builds items from cache files only; with no latent + text-encoder cache pair it stops.",
+         "Run the caching scripts first, and check that captions exist."),
+    Rule("RM013", "musubi-not-simulated", I, MUSUBI,
+         "A dataset regaudit does not simulate yet (video, image_jsonl_file, control_directory, multiple_target).",
+         "Its images are not listed and the step figures are left out.",
+         "Check this dataset by hand."),
+    Rule("RM014", "musubi-caches-behind", W, MUSUBI,
+         "The caches on disk would train something else than the dataset after caching.",
+         "Only cache files train; the images and captions changed since the last caching run.",
+         "Run <arch>_cache_latents.py and <arch>_cache_text_encoder_outputs.py before training."),
 ]
 
 REGISTRY: dict[str, Rule] = {r.code: r for r in _RULES}

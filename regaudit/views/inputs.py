@@ -17,6 +17,7 @@ from typing import Optional
 
 from ..errors import RegauditError
 from ..limits import MAX_RESO
+from ..musubi import archs as musubi_archs
 from ..sdscripts import startup, trainers
 from ..rules import build as build_rules
 from ..sdscripts.argv import ArgvError, _convert, match_option, options_for, script_base, split_command
@@ -65,6 +66,8 @@ def read_inputs(raw: list[str], trainer: Optional[str], num_processes: Optional[
         raw = paste.clean_tokens(raw)
     raw = paste.rejoin_unquoted(raw, "--config_file", ".toml")  # the GUI's log quotes no path
     for token in raw:
+        if token.endswith(".py") and musubi_archs.script_role(script_base(token)):
+            raise RegauditError(f"'{token}' is a musubi-tuner script: 'regaudit balance' reads musubi commands")
         if token.endswith(".py") and script_base(token)[:-3] not in trainers.REGISTRY:
             raise RegauditError(f"'{token}' is not one of sd-scripts' trainer scripts "
                                 f"({', '.join(t + '.py' for t in trainers.REGISTRY)}); name yours with --trainer")

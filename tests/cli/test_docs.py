@@ -30,4 +30,4 @@ def test_ci_runs_the_readme_test_command():
 
 def test_rules_have_texts():
     for r in REGISTRY.values():
-        assert r.code.startswith("RA") and r.summary and r.why and r.hint
+        assert r.code.startswith(("RA", "RM")) and r.summary and r.why and r.hint

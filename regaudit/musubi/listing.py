@@ -1,0 +1,146 @@
+"""What musubi-tuner lists in an ``image_directory`` (``media_utils.glob_images`` through
+``ImageDirectoryDatasource``), every file it leaves out and why, the caption of each image as
+``get_caption`` reads it, its size as ``get_image_data`` opens it (Pillow, no EXIF rotation), its
+bucket and its cache file names (``BaseDataset.get_latent_cache_path`` /
+``get_text_encoder_output_cache_path``)."""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+from typing import Optional
+
+from .buckets import BucketSelector
+
+# media_utils.IMAGE_EXTENSIONS (without the optional JPEG-XL plugins): all-lower or all-upper only
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".PNG", ".JPG", ".JPEG", ".WEBP", ".BMP", ".avif",
+                    ".AVIF")
+
+
+@dataclass(frozen=True)
+class Listed:
+    path: str
+    caption: Optional[str]
+    caption_error: Optional[str]  # "FileNotFoundError: ..." where get_caption fails
+    size: Optional[tuple[int, int]]
+    image_error: Optional[str]  # where Image.open fails
+    bucket: Optional[tuple[int, int]]
+    latent_cache: Optional[str]  # full path
+    te_cache: str  # full path
+
+    @property
+    def ok(self) -> bool:
+        return self.caption_error is None and self.image_error is None
+
+
+@dataclass(frozen=True)
+class Dropped:
+    path: str
+    reason: str  # no-caption | extension-case | hidden | subdirectory | not-image | orphan-caption
+    detail: str
+
+
+def glob_images(directory: str, caption_extension: Optional[str]) -> list[str]:
+    """media_utils.glob_images: each extension globbed (case-sensitive where the OS is), then, with a
+    caption_extension, only images whose stem has a file matching '*' + caption_extension."""
+    paths = set()
+    for ext in IMAGE_EXTENSIONS:
+        paths.update(glob.glob(os.path.join(glob.escape(directory), "*" + ext)))
+    if caption_extension is not None:
+        bases = {os.path.splitext(os.path.basename(p))[0]
+                 for p in glob.glob(os.path.join(glob.escape(directory), "*" + caption_extension))}
+        paths = {p for p in paths if os.path.splitext(os.path.basename(p))[0] in bases}
+    return sorted(paths)
+
+
+def read_caption(image_path: str, caption_extension: Optional[str]) -> tuple[Optional[str], Optional[str]]:
+    """ImageDirectoryDatasource.get_caption: splitext(path)[0] + extension, UTF-8, stripped; with no
+    caption_extension the path is '' (FileNotFoundError: '')."""
+    caption_path = os.path.splitext(image_path)[0] + caption_extension if caption_extension else ""
+    try:
+        with open(caption_path, encoding="utf-8") as f:
+            return f.read().strip(), None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def image_size(path: str) -> tuple[Optional[tuple[int, int]], Optional[str]]:
+    """get_image_data's Image.open(p).size (Pillow reads the header only)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return (int(im.size[0]), int(im.size[1])), None
+    except Exception as exc:  # Pillow raises many kinds for a hostile file; each is musubi's crash
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def latent_cache_name(item_key: str, size: tuple[int, int], arch: str) -> str:
+    """BaseDataset.get_latent_cache_path's file name: {stem}_{W:04d}x{H:04d}_{arch}.safetensors."""
+    stem = os.path.splitext(os.path.basename(item_key))[0]
+    return f"{stem}_{size[0]:04d}x{size[1]:04d}_{arch}.safetensors"
+
+
+def te_cache_name(item_key: str, arch: str) -> str:
+    """BaseDataset.get_text_encoder_output_cache_path's file name: {stem}_{arch}_te.safetensors."""
+    return f"{os.path.splitext(os.path.basename(item_key))[0]}_{arch}_te.safetensors"
+
+
+def list_images(directory: str, caption_extension: Optional[str], cache_directory: str, arch: str,
+                selector: BucketSelector) -> list[Listed]:
+    out = []
+    for path in glob_images(directory, caption_extension):
+        size, image_error = image_size(path)
+        caption, caption_error = read_caption(path, caption_extension)
+        bucket = selector.get_bucket_resolution(size) if size and size[1] else None
+        latent = os.path.join(cache_directory, latent_cache_name(path, size, arch)) if size else None
+        out.append(Listed(path, caption, caption_error, size, image_error, bucket, latent,
+                          os.path.join(cache_directory, te_cache_name(path, arch))))
+    return out
+
+
+def dropped(directory: str, listed: list[str], caption_extension: Optional[str]) -> list[Dropped]:
+    """Every entry of the folder musubi does not list, with the reason (regaudit's reading of
+    glob_images, not a musubi value)."""
+    try:
+        entries = sorted(os.listdir(directory))
+    except OSError as exc:
+        return [Dropped(directory, "unreadable", f"{type(exc).__name__}: {exc.strerror or exc}")]
+    names = {os.path.basename(p) for p in listed}
+    listed_stems = {os.path.splitext(n)[0] for n in names}
+    lower = {e.lower() for e in IMAGE_EXTENSIONS}
+    out = []
+    for name in entries:
+        if name in names:
+            continue
+        path = os.path.join(directory, name)
+        stem, ext = os.path.splitext(name)
+        if os.path.isdir(path):
+            has_images = _has_images(path)
+            if has_images:
+                out.append(Dropped(path, "subdirectory", f"{has_images} images in a nested folder: image_directory is "
+                                                         f"not searched recursively"))
+            continue
+        if caption_extension and name.endswith(caption_extension):
+            if not name.startswith(".") and stem not in listed_stems:
+                out.append(Dropped(path, "orphan-caption", f"no image named {stem}.*"))
+            continue
+        if ext.lower() not in lower:
+            continue  # not an image: nothing meant to train
+        if name.startswith("."):
+            out.append(Dropped(path, "hidden", "the glob '*' does not match names starting with '.'"))
+        elif ext not in IMAGE_EXTENSIONS:
+            out.append(Dropped(path, "extension-case", f"extension {ext!r}: only all-lower or all-upper case is globbed"))
+        else:
+            out.append(Dropped(path, "no-caption", f"no caption file {stem}{caption_extension}"))
+    return out
+
+
+def _has_images(folder: str) -> int:
+    count = 0
+    for _root, _dirs, files in os.walk(folder):
+        count += sum(os.path.splitext(f)[1].lower() in {e.lower() for e in IMAGE_EXTENSIONS} for f in files)
+        if count > 10_000:
+            break
+    return count

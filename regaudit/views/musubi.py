@@ -1,0 +1,161 @@
+"""A pasted musubi-tuner command (``accelerate launch src/musubi_tuner/<arch>_train_network.py
+--dataset_config ds.toml ...``, a caching script, or ``--architecture A --dataset_config ds.toml``):
+the port's facts (``musubi.run``), the findings (``rules.musubi``) and the JSON document."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass
+from typing import Optional
+
+from ..errors import RegauditError
+from ..model import Severity
+from ..musubi import archs
+from ..musubi.run import MusubiRun, simulate
+from ..rules import musubi as rules
+from ..sdscripts.argv import split_command
+
+_VALUED = ("dataset_config", "max_train_epochs", "max_train_steps", "gradient_accumulation_steps", "model_version",
+           "architecture", "num_processes")
+_FLAGS = ("edit", "edit_plus")
+
+
+@dataclass(frozen=True)
+class MusubiResult:
+    run: MusubiRun
+    findings: list
+
+
+def is_musubi(raw: list[str], trainer: Optional[str]) -> bool:
+    """Whether the command names a musubi script, --architecture, or --trainer names a musubi script."""
+    raw = _tokens(raw)
+    return any(archs.script_role(t) for t in raw if t.endswith(".py")) or "--architecture" in raw \
+        or any(t.startswith("--architecture=") for t in raw) or bool(trainer and archs.script_role(trainer + ".py"))
+
+
+def _tokens(raw: list[str]) -> list[str]:
+    return shlex.split(raw[0]) if len(raw) == 1 and " " in raw[0] else list(raw)
+
+
+def _options(argv: list[str]) -> dict:
+    out: dict = {}
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        name, eq, value = tok[2:].replace("-", "_").partition("=") if tok.startswith("--") else ("", "", "")
+        if name in _VALUED:
+            if not eq:
+                if i + 1 >= len(argv):
+                    raise RegauditError(f"--{name} needs a value")
+                value, i = argv[i + 1], i + 1
+            out[name] = value
+        elif name in _FLAGS:
+            out[name] = True
+        i += 1
+    return out
+
+
+def _int(opts: dict, name: str, default):
+    value = opts.get(name)
+    if value is None:
+        return default
+    try:
+        n = int(value)
+    except ValueError:
+        raise RegauditError(f"--{name} {value!r} is not a whole number") from None
+    if not 0 <= n <= 1 << 40:
+        raise RegauditError(f"--{name} {n} is outside 0..{1 << 40}")
+    return n
+
+
+def musubi_balance(raw: list[str], trainer: Optional[str], num_processes: Optional[int] = None) -> MusubiResult:
+    raw = _tokens(raw)
+    script, argv, launcher = split_command(raw) if any(archs.script_role(t) for t in raw) else (None, raw, {})
+    script_tok = next((t for t in raw if t.endswith(".py") and archs.script_role(t)), None)
+    opts = _options(argv)
+    role = "train_network"
+    if script_tok or trainer:
+        stem, role = archs.script_role(script_tok or trainer + ".py")  # type: ignore[misc]
+        try:
+            short = archs.resolve(stem, opts)
+        except ValueError as exc:
+            raise RegauditError(str(exc)) from None
+        if opts.get("architecture") and archs.lookup(opts["architecture"]) and \
+                archs.lookup(opts["architecture"]).short != short:  # type: ignore[union-attr]
+            raise RegauditError(f"--architecture {opts['architecture']} disagrees with {script_tok or trainer}")
+    else:
+        short = opts.get("architecture", "")
+    arch = archs.lookup(short)
+    if arch is None:
+        raise RegauditError(f"--architecture '{short}' is not a musubi-tuner architecture; one of: "
+                            f"{', '.join(f'{a.short} ({a.full})' for a in archs.ARCHS.values())}")
+    if not opts.get("dataset_config"):
+        raise RegauditError("a musubi-tuner command needs --dataset_config (its trainer and caching scripts refuse "
+                            "to run without one)")
+    processes = num_processes or _int({"n": launcher.get("num_processes", opts.get("num_processes"))}, "n", 1) or 1
+    run = simulate(arch, role, str(opts["dataset_config"]), _int(opts, "max_train_epochs", None),
+                   _int(opts, "max_train_steps", 1600), max(_int(opts, "gradient_accumulation_steps", 1), 1),
+                   max(int(processes), 1))
+    return MusubiResult(run, rules.findings(run))
+
+
+def document(result: MusubiResult, command: str = "balance") -> dict:
+    """The JSON of ``regaudit balance`` for a musubi command."""
+    run = result.run
+    counts = {s: sum(f.severity is sev for f in result.findings)
+              for s, sev in (("errors", Severity.ERROR), ("warnings", Severity.WARNING), ("info", Severity.INFO))}
+    stop = run.stop
+    return {
+        "schema_version": 1, "command": command, "trainer": "musubi-tuner",
+        "summary": counts,
+        "crash": None if stop is None else {"stage": stop.stage, "code": rules.stop_code(stop),
+                                            "exception": stop.exception, "path": stop.path, "message": stop.message},
+        "musubi": {
+            "architecture": run.arch.short, "architecture_full": run.arch.full, "script_role": run.role,
+            "dataset_config": run.dataset_config, "bucket_step": run.arch.reso_steps,
+            "datasets": [_dataset(d) for d in run.datasets],
+            "after_caching_steps": _steps(run.after_steps), "from_caches_steps": _steps(run.from_steps),
+            "no_training_items_after_caching": run.no_items_after, "no_training_items_from_caches": run.no_items_from,
+            "notes": list(run.notes),
+        },
+        "findings": [f.to_json() for f in result.findings],
+    }
+
+
+def _steps(s) -> dict | None:
+    return None if s is None else {"batches_per_epoch": s.batches_per_epoch, "max_train_steps": s.max_train_steps,
+                                   "source": s.source, "update_steps_per_epoch": s.update_steps_per_epoch,
+                                   "epochs": s.epochs}
+
+
+def _view(v, extra: dict | None = None) -> dict | None:
+    if v is None:
+        return None
+    d = {"items": v.num_train_items, "batches": v.batches,
+         "buckets": [{"bucket": list(k), "items": c, "batches": b} for k, c, b in v.buckets]}
+    if v.crash:
+        d["crash"] = {"exception": v.crash[0], "message": v.crash[1], "path": v.crash[2]}
+    return {**d, **(extra or {})}
+
+
+def _dataset(d) -> dict:
+    p = d.params
+    base = {"index": p.index, "simulated": d.simulated, "note": d.note,
+            "image_directory": p.values.get("image_directory"), "cache_directory": p.values.get("cache_directory"),
+            "caption_extension": p.values.get("caption_extension"), "resolution": list(p.resolution),
+            "enable_bucket": p.enable_bucket, "bucket_no_upscale": p.bucket_no_upscale,
+            "batch_size": p.batch_size, "num_repeats": p.num_repeats}
+    if not d.simulated:
+        return base
+    base["images"] = [{"path": im.path, "caption": im.caption, "caption_error": im.caption_error,
+                       "size": im.size and list(im.size), "image_error": im.image_error,
+                       "bucket": im.bucket and list(im.bucket),
+                       "latent_cache": im.latent_cache and os.path.basename(im.latent_cache),
+                       "te_cache": os.path.basename(im.te_cache)} for im in d.images]
+    base["dropped"] = [{"path": x.path, "reason": x.reason, "detail": x.detail} for x in d.dropped]
+    base["after_caching"] = _view(d.after)
+    ex = d.existing
+    base["from_caches"] = _view(ex, {"skipped": list(ex.skipped), "stale": list(d.stale),
+                                     "orphans": list(d.orphans)}) if ex else None
+    return base
