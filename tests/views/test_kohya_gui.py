@@ -454,7 +454,7 @@ def test_gui_figure_with_a_dataset_config(tmp_path, capsys, monkeypatch):
 
 
 # --- 5. the GUI's own test configurations (test/config/*.json), converted as the GUI converts them
-# (tests/kohya_gui/README.md), on a tree like the GUI's test/img: 8 images with captions in
+# (tests/views/kohya_gui/README.md), on a tree like the GUI's test/img: 8 images with captions in
 # '10_darius kawasaki person', here 5 of 64x64 and 3 of 64x96
 
 
