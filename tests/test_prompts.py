@@ -132,10 +132,31 @@ def test_truncated_static_names_what_is_lost(tmp_path):
     # 229 tokens (oracle), 154 past 75; tag0..tag9 cost 3 (tag, digit, ','), tag10.. cost 4: 9*3+2 = 29 for
     # tag0..tag9, then 11 two-digit tags (44) make 73 and ', tag21' would end at 77
     assert "1 of 2 captions are longer than the 75 CLIP tokens" in f.message
-    assert "has 229 tokens, 154 past the limit" in f.message and "it loses 'tag21', 'tag22', 'tag23' and 36 more" in f.message
+    assert "a.png 229 tokens, 154 past, loses 'tag21', 'tag22' and 37 more" in f.message
     b = a.subsets[0].budgets[0]
     assert (b.tokens, b.seen, b.over, b.cut_tags[0], len(b.cut_tags)) == (229, (("clip_l", 229),), 154, "tag21", 39)
     assert result.subsets[0].images[0].caption_tokens == 229
+
+
+def test_scan_json_names_every_caption_past_the_limit(tmp_path, capsys):
+    # five captions past 75, one of them twice (the same text, two images): each image its own entry
+    caps = {f"i{k}": ", ".join(f"tag{i}" for i in range(20 + 5 * k)) for k in range(5)}
+    caps["j4"] = caps["i4"]
+    caps["ok"] = "sks dog"
+    t, _ = _tree(tmp_path, caps)
+    assert main(["scan", t, "--json", "--no-progress"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    (f,) = [f for f in doc["findings"] if f["code"] == "RA031"]
+    got = sorted((i["path"].rsplit("/", 1)[1], i["tokens"], i["over"], i["cut_tags"][0], len(i["cut_tags"]))
+                 for i in f["images"])
+    # oracle: 69, 89, 109, 129, 149 tokens (tag0..tag9 cost 2, tag10.. 3, one per ','); from tag21 on no tag fits
+    assert got == [("i1.png", 89, 14, "tag21", 4), ("i2.png", 109, 34, "tag21", 9), ("i3.png", 129, 54, "tag21", 14),
+                   ("i4.png", 149, 74, "tag21", 19), ("j4.png", 149, 74, "tag21", 19)]
+    assert f["message"].startswith("5 of 7 captions are longer than the 75 CLIP tokens sd-scripts keeps: i4.png 149 "
+                                   "tokens, 74 past, loses 'tag21', 'tag22' and 17 more, j4.png 149 tokens")
+    assert f["message"].endswith(" and 2 more (each one in the JSON finding's 'images')")
+    tokens = {i["path"].rsplit("/", 1)[1]: i["caption_tokens"] for s in doc["subsets"] for i in s["images"]}
+    assert tokens["i0.png"] == 69 and tokens["ok.png"] == 2  # oracle
 
 
 def test_max_token_length_and_trainer_limits(tmp_path):
@@ -170,7 +191,11 @@ def test_shuffle_share_and_kept_part(tmp_path):
                        shuffle_caption=True, keep_tokens_separator="|||")
     b = a.subsets[0].budgets[0]
     assert b.kept_tokens == 159 and b.shuffle_cut == 1.0
-    assert "the kept part alone reaches the limit (up to 159 tokens" in _one(result.findings, "RA031").message
+    # 'red' and ',' one token each: 38 kept tags fit in 75 (38 + 37 commas), 42 never do
+    assert "the kept part alone passes the limit, so none of their shuffled tags ever reaches the text encoder (up " \
+           "to 159 tokens, a.png: 38 of its 80 kept tags survive, 'red', 'red', 'red' and 39 more never)" \
+           in _one(result.findings, "RA031").message
+    assert (len(b.kept_tags), len(b.kept_cut)) == (38, 42)
 
 
 def test_fixed_suffix_is_cut_first(tmp_path):

@@ -31,8 +31,8 @@ class Rule:
     why: str  # why it matters for sd-scripts
     hint: str  # default fix
 
-    def finding(self, path: str, message: str, hint: str | None = None) -> Finding:
-        return Finding(self.code, self.name, self.severity, path, message, hint or self.hint)
+    def finding(self, path: str, message: str, hint: str | None = None, images: tuple = ()) -> Finding:
+        return Finding(self.code, self.name, self.severity, path, message, hint or self.hint, images)
 
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
