@@ -16,6 +16,7 @@ from regaudit.sdscripts.caption_options import CaptionArgs, apply, caption_args
 from regaudit.cli import main
 from regaudit.errors import OptionError
 from regaudit.model import SubsetConfig
+from regaudit.render.json_out import captions_document
 from regaudit.views.captions import TextOptions, audit
 from regaudit.views.scan import load_specs, scan
 from regaudit.sdscripts.tagfreq import caption_tags, ss_tag_frequency, tag_tables
@@ -167,6 +168,10 @@ def test_max_token_length_and_trainer_limits(tmp_path):
     a3 = audit(a.datasets, TextOptions(trainer="flux_train_network", max_token_length=225))
     assert a3.limit == 75 and a3.subsets[0].budgets[0].over == 114  # FLUX's CLIP ignores max_token_length
     assert "T5-XXL" in a3.encoders.not_counted[0]
+    doc = captions_document(a3, tag_tables(a3.datasets), a3.findings)
+    assert doc["not_counted"] == ["T5-XXL (--t5xxl_max_token_length, 512 for dev, 256 for schnell)"]
+    assert "no package ships" in doc["not_counted_reason"]
+    assert captions_document(a2, tag_tables(a2.datasets), a2.findings)["not_counted_reason"] is None
     assert audit(a.datasets, TextOptions(trainer="lumina_train_network")).limit is None
     with pytest.raises(OptionError):
         TextOptions(trainer="not_a_trainer")
