@@ -1,4 +1,4 @@
-"""Captions as the text encoder sees them (RA031-RA038): facts in (each subset's caption budgets,
+"""Captions as the text encoder sees them (RA031-RA039; RA039 in ``tag_dominance``): facts in (each subset's caption budgets,
 ``sdscripts.caption_budgets.SubsetText``), findings out: one finding per subset and kind, with the
 numbers and an example."""
 
@@ -14,6 +14,7 @@ from ..sdscripts.caption_budgets import SubsetText
 from ..sdscripts.tagfreq import caption_tags
 from ..sdscripts.triggers import Trigger
 from .registry import rule
+from .tag_dominance import dominance_findings
 
 EXAMPLES = 3
 
@@ -30,6 +31,7 @@ def _q(text: str, width: int = 60) -> str:
 def text_findings(subsets: Iterable[SubsetText], limit: int | None, max_train_steps: int) -> Iterator[Finding]:
     """The findings on each subset's captions; ``limit``: the content tokens the text encoders keep
     (None: no CLIP tokenizer), ``max_train_steps``: what a token_warmup_step below 1 is a share of."""
+    subsets = list(subsets)
     for st in subsets:
         yield from _truncated(st, limit)
         yield from _trigger(st)
@@ -38,6 +40,7 @@ def text_findings(subsets: Iterable[SubsetText], limit: int | None, max_train_st
         yield from _wildcards(st)
         yield from _separators(st)
         yield from _augmentation(st, max_train_steps)
+    yield from dominance_findings(subsets)
 
 
 def _truncated(st: SubsetText, limit: int | None) -> Iterator[Finding]:

@@ -1,7 +1,7 @@
 """``regaudit captions``: captions as the text encoder sees them, against the chosen trainer's text
 encoders: token counts against its limit, what the limit cuts (with shuffle_caption: how much on
 an average step), whether captions carry the folder's trigger words, and the findings on them
-(RA031-RA038). Composes the port (``sdscripts.caption_budgets``, ``sdscripts.triggers``) and
+(RA031-RA039). Composes the port (``sdscripts.caption_budgets``, ``sdscripts.triggers``) and
 ``rules.caption_text``. Pure: takes the datasets of a scan, returns values; prints nothing.
 """
 

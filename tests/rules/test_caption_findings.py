@@ -263,3 +263,17 @@ def test_findings_come_subset_by_subset():
     a = _text(_b("a.png", "A dog"), _b("b.png", "a dog"))
     b = _text(_b("c.png", "a cat", trigger=Trigger.MISSING), trigger=("sks",))
     assert [f.code for f in text_findings([a, b, a], 75, 1600)] == ["RA034", "RA032", "RA034"]
+
+
+def test_tag_dominance_names_the_images_without_the_tag():
+    st = _text(*[_b(f"{n}.png", f"sks dog, {'white shirt, ' if n != 'f' else ''}smile, {n}") for n in "abcdef"],
+               _b("g.png", "sks dog, white shirt", source=CaptionSource.CLASS_TOKENS), trigger=("sks",))
+    # 5 of 6 file captions: 83%; 'smile' in all 6; 'sks dog' is the subject's own name; g.png reads no file
+    assert _said(st) == [
+        ("RA039", "'smile' is in 6 of 6 train captions (100%): it is trained with 'sks dog' on nearly every step, so "
+                  "the trigger learns it as part of the subject; every image has it"),
+        ("RA039", "'white shirt' is in 5 of 6 train captions (83%): it is trained with 'sks dog' on nearly every "
+                  "step, so the trigger learns it as part of the subject; images without it: f.png")]
+    shirt = [f for f in text_findings([st], 75, 1600) if "white shirt" in f.message][0]
+    assert shirt.to_json()["images"] == [{"path": f"{D}/f.png", "has_tag": False}]
+    assert _said(_text(*st.budgets[:4], trigger=("sks",))) == []  # 4 captions: too few to judge
