@@ -3,7 +3,7 @@
 A tag that is in nearly every train caption of a subset is trained together with the subject on
 nearly every step, so the trigger learns it as part of the subject ("white shirt" in 87% of the
 captions: the LoRA draws the white shirt whenever the trigger is used). Tags are counted as
-sd-scripts' ``ss_tag_frequency`` counts them (``sdscripts.tagfreq.caption_tags``), once per caption,
+sd-scripts' ``ss_tag_frequency`` counts them (``sdscripts.tagfreq.tag_set``), once per caption,
 in captions read from caption files. Not judged: the trigger and class-token words (they are meant
 to be there), and a tag that is as common in the dataset's reg captions (it belongs to the class,
 which the reg images keep). The reverse, for reg captions: a train subset's dominant tag in some
@@ -16,10 +16,11 @@ from __future__ import annotations
 import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
+from itertools import chain
 
 from ..model import CaptionSource, Finding
 from ..sdscripts.caption_budgets import SubsetText
-from ..sdscripts.tagfreq import caption_tags
+from ..sdscripts.tagfreq import tag_set
 from ..sdscripts.triggers import class_words, has_word
 from .registry import rule
 
@@ -40,16 +41,13 @@ def _tag_sets(st: SubsetText) -> list[tuple[str, frozenset[str]]]:
         if b.source is CaptionSource.FILE and b.text:
             tags = seen.get(b.text)
             if tags is None:
-                tags = seen[b.text] = frozenset(caption_tags(b.text))
+                tags = seen[b.text] = tag_set(b.text)
             out.append((b.path, tags))
     return out
 
 
 def _shares(captions: list[tuple[str, frozenset[str]]]) -> Counter:
-    c: Counter = Counter()
-    for _, tags in captions:
-        c.update(tags)
-    return c
+    return Counter(chain.from_iterable(tags for _, tags in captions))
 
 
 def _own(tag: str, words: tuple[str, ...]) -> bool:
