@@ -120,30 +120,33 @@ def _fix_text(text: str) -> str:
 
 def byte_symbols() -> list[str]:
     """The 256 byte symbols of CLIP's byte-level BPE in vocabulary order (bytes_to_unicode): the
-    printable Latin-1 bytes stand for themselves, first; the others take the code points from 256
-    on, in byte order."""
-    shown = [*range(0x21, 0x7F), *range(0xA1, 0xAD), *range(0xAE, 0x100)]
-    hidden = sorted(set(range(256)) - set(shown))
-    return [chr(b) for b in shown] + [chr(256 + i) for i in range(len(hidden))]
+    printable Latin-1 bytes stand for themselves, first; the others (68) take the code points from
+    256 on, in byte order."""
+    return [chr(b) for b in _SHOWN] + [chr(256 + i) for i in range(256 - len(_SHOWN))]
 
 
-def vocabulary(merges: list[str]) -> dict[str, int]:
+_SHOWN = (*range(0x21, 0x7F), *range(0xA1, 0xAD), *range(0xAE, 0x100))  # the bytes that stand for themselves
+
+
+def vocabulary(merges: list[tuple[str, str]]) -> dict[str, int]:
     """CLIP's token ids from its merges, as vocab.json holds them: each byte symbol, each byte
     symbol ending a word (``</w>``), each merge's result in rank order, then the start and end
     tokens (49408 in all)."""
     base = byte_symbols()
-    words = base + [c + "</w>" for c in base] + [m.replace(" ", "") for m in merges]
+    words = base + [c + "</w>" for c in base] + list(map(str.__add__, *zip(*merges)))
     words += ["<|startoftext|>", "<|endoftext|>"]
     return dict(zip(words, range(len(words))))
 
 
-def load_merges(path: str = DATA) -> list[str]:
+def load_merges(path: str = DATA) -> list[tuple[str, str]]:
+    """The merges in rank order, as (left, right) pairs (no symbol holds a space or a line break)."""
     import gzip
 
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        merges = fh.read().split("\n")[:N_MERGES]
-    if len(merges) != N_MERGES:
-        raise ValueError(f"{path}: {len(merges)} merges, not {N_MERGES}")
+    with gzip.open(path, "rb") as fh:
+        parts = fh.read().decode("utf-8").split()
+    merges = list(zip(parts[0::2], parts[1::2]))
+    if len(parts) != 2 * N_MERGES:
+        raise ValueError(f"{path}: {len(parts) / 2:g} merges, not {N_MERGES}")
     return merges
 
 
@@ -167,16 +170,14 @@ def _backend() -> _Backend | str:
         merges = load_merges()
     except (ImportError, OSError, ValueError) as exc:
         return str(exc)
-    bpe = models.BPE(vocabulary(merges), [tuple(m.split(" ")) for m in merges], end_of_word_suffix="</w>")
+    bpe = models.BPE(vocabulary(merges), merges, end_of_word_suffix="</w>")
     split = pre_tokenizers.Split(Regex(_PATTERN), behavior="removed", invert=True)  # keep the matches
     tok = Tokenizer(bpe)
     tok.pre_tokenizer = pre_tokenizers.Sequence([
         split, pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])  # bytes -> byte symbols
     enc, tokenize = tok.encode, bpe.tokenize
-    symbols = byte_symbols()
-    by_byte = [""] * 256
-    for sym in symbols:
-        by_byte[ord(sym) if ord(sym) < 256 else _hidden_byte(ord(sym) - 256)] = sym
+    hidden = sorted(set(range(256)) - set(_SHOWN))
+    by_byte = dict(zip((*_SHOWN, *hidden), byte_symbols()))  # byte -> its symbol
 
     def encode(text: str) -> list[int]:
         return enc(text, add_special_tokens=False).ids
@@ -186,12 +187,6 @@ def _backend() -> _Backend | str:
 
     versions = f"tokenizers {_version('tokenizers', 'tokenizers')}, ftfy {_version('ftfy', 'ftfy')}"
     return _Backend(encode, split.pre_tokenize_str, word_ids, versions)
-
-
-def _hidden_byte(k: int) -> int:
-    """The byte the k-th symbol from 256 on stands for (bytes_to_unicode)."""
-    shown = set(range(0x21, 0x7F)) | set(range(0xA1, 0xAD)) | set(range(0xAE, 0x100))
-    return [b for b in range(256) if b not in shown][k]
 
 
 def status() -> TokenizerStatus:
