@@ -76,41 +76,65 @@ def dominance_findings(subsets: Iterable[SubsetText]) -> Iterator[Finding]:
                 continue
             words = tuple(dict.fromkeys((*st.trigger_words, *class_words(st.subset.config.class_tokens))))
             n = len(captions)
-            dominant = [(t, k) for t, k in _shares(captions).items()
-                        if k >= DOMINANT * n and not _own(t, words)
-                        and not (reg_all and reg_share[t] >= DOMINANT * len(reg_all))]
-            for tag, k in sorted(dominant, key=lambda tk: (-tk[1], tk[0])):
-                yield _dominant(st, tag, k, captions)
+            dominant = sorted(((t, k) for t, k in _shares(captions).items()
+                               if k >= DOMINANT * n and not _own(t, words)
+                               and not (reg_all and reg_share[t] >= DOMINANT * len(reg_all))),
+                              key=lambda tk: (-tk[1], tk[0]))
+            if dominant:
+                yield _dominant(st, dominant, captions)
                 for reg, rc in regs:
-                    yield from _leak(st, tag, k, n, reg, rc)
+                    yield from _leak(st, dominant, n, reg, rc)
 
 
-def _dominant(st: SubsetText, tag: str, k: int, captions) -> Finding:
+def _more(items: list, n: int = EXAMPLES) -> str:
+    return f" and {len(items) - n} more" if len(items) > n else ""
+
+
+def _dominant(st: SubsetText, dominant: list[tuple[str, int]], captions) -> Finding:
     n = len(captions)
-    without = [p for p, tags in captions if tag not in tags]
     ct = st.subset.config.class_tokens or "the subject"
-    msg = (f"{tag!r} is in {k} of {n} train captions ({k / n:.0%}): it is trained with '{ct}' on nearly every "
-           f"step, so the trigger learns it as part of the subject")
-    if without:
-        ex = ", ".join(_name(p) for p in without[:EXAMPLES])
-        more = f" and {len(without) - EXAMPLES} more" if len(without) > EXAMPLES else ""
-        msg += f"; images without it: {ex}{more}"
+    without = {t: [p for p, tags in captions if t not in tags] for t, _ in dominant}
+
+    def missing(tag: str) -> str:
+        w = without[tag]
+        return f"images without it: {', '.join(_name(p) for p in w[:EXAMPLES])}{_more(w)}" if w else "every image has it"
+
+    if len(dominant) == 1:
+        (tag, k), = dominant
+        msg = (f"{tag!r} is in {k} of {n} train captions ({k / n:.0%}): it is trained with '{ct}' on nearly every "
+               f"step, so the trigger learns it as part of the subject; {missing(tag)}")
     else:
-        msg += "; every image has it"
-    images = tuple((("path", p), ("has_tag", False)) for p in without)
+        shown = "; ".join(f"{t!r} {k / n:.0%} ({missing(t)})" for t, k in dominant[:EXAMPLES])
+        msg = (f"{len(dominant)} tags are each in at least {DOMINANT:.0%} of the {n} train captions, so each is trained "
+               f"with '{ct}' on nearly every step and the trigger learns it as part of the subject: "
+               f"{shown}{_more(dominant)}")
+    lacking = {}
+    for t, _ in dominant:
+        for p in without[t]:
+            lacking.setdefault(p, []).append(t)
+    images = tuple((("path", p), ("without", tags)) for p, tags in lacking.items())
     return rule("RA039").finding(st.subset.abs_path, msg, images=images)
 
 
-def _leak(st: SubsetText, tag: str, k: int, n: int, reg: SubsetText, rc) -> Iterator[Finding]:
-    having = [p for p, tags in rc if tag in tags]
-    if not having or len(having) >= DOMINANT * len(rc):
+def _leak(st: SubsetText, dominant: list[tuple[str, int]], n: int, reg: SubsetText, rc) -> Iterator[Finding]:
+    leaks = []
+    for tag, k in dominant:
+        having = [p for p, tags in rc if tag in tags]
+        if having and len(having) < DOMINANT * len(rc):
+            leaks.append((tag, k, having))
+    if not leaks:
         return
     ct = st.subset.config.class_tokens or "the train subset"
-    ex = ", ".join(_name(p) for p in having[:EXAMPLES])
-    more = f" and {len(having) - EXAMPLES} more" if len(having) > EXAMPLES else ""
-    msg = (f"{tag!r}, in {k / n:.0%} of the train captions of '{ct}' (learned as part of that subject), is in "
-           f"{len(having)} of {len(rc)} reg captions ({len(having) / len(rc):.0%}): those reg images teach the "
-           f"class the subject's look (e.g. {ex}{more})")
+    parts = []
+    for tag, k, having in leaks[:EXAMPLES]:
+        ex = ", ".join(_name(p) for p in having[:EXAMPLES])
+        parts.append(f"{tag!r}, in {k / n:.0%} of the train captions of '{ct}' (learned as part of that subject), is "
+                     f"in {len(having)} of {len(rc)} reg captions ({len(having) / len(rc):.0%}; e.g. {ex}{_more(having)})")
+    msg = "; ".join(parts) + _more(leaks) + ": those reg images teach the class the subject's look"
     hint = "Leave the subject's own tags out of the reg captions, or pick reg images without that trait."
-    images = tuple((("path", p), ("has_tag", True)) for p in having)
+    carrying: dict[str, list[str]] = {}
+    for tag, _, having in leaks:
+        for p in having:
+            carrying.setdefault(p, []).append(tag)
+    images = tuple((("path", p), ("with", tags)) for p, tags in carrying.items())
     yield rule("RA039").finding(reg.subset.abs_path, msg, hint, images=images)

@@ -270,10 +270,9 @@ def test_tag_dominance_names_the_images_without_the_tag():
                _b("g.png", "sks dog, white shirt", source=CaptionSource.CLASS_TOKENS), trigger=("sks",))
     # 5 of 6 file captions: 83%; 'smile' in all 6; 'sks dog' is the subject's own name; g.png reads no file
     assert _said(st) == [
-        ("RA039", "'smile' is in 6 of 6 train captions (100%): it is trained with 'sks dog' on nearly every step, so "
-                  "the trigger learns it as part of the subject; every image has it"),
-        ("RA039", "'white shirt' is in 5 of 6 train captions (83%): it is trained with 'sks dog' on nearly every "
-                  "step, so the trigger learns it as part of the subject; images without it: f.png")]
-    shirt = [f for f in text_findings([st], 75, 1600) if "white shirt" in f.message][0]
-    assert shirt.to_json()["images"] == [{"path": f"{D}/f.png", "has_tag": False}]
+        ("RA039", "2 tags are each in at least 80% of the 6 train captions, so each is trained with 'sks dog' on "
+                  "nearly every step and the trigger learns it as part of the subject: 'smile' 100% (every image has "
+                  "it); 'white shirt' 83% (images without it: f.png)")]
+    (f,) = [f for f in text_findings([st], 75, 1600) if f.code == "RA039"]
+    assert f.to_json()["images"] == [{"path": f"{D}/f.png", "without": ["white shirt"]}]
     assert _said(_text(*st.budgets[:4], trigger=("sks",))) == []  # 4 captions: too few to judge

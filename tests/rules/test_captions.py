@@ -118,7 +118,7 @@ ROWS = [
           "so the trigger learns it as part of the subject; every image has it"),
         F("RA039", "warning", "reg/1_dog",
           "'white shirt', in 100% of the train captions of 'sks dog' (learned as part of that subject), is in 1 of "
-          "3 reg captions (33%): those reg images teach the class the subject's look (e.g. r.png)")),
+          "3 reg captions (33%; e.g. r.png): those reg images teach the class the subject's look")),
     row("RA034 identical captions and repeated tags",
         {**pics("a.png", "b.png", "c.png", "d.png"), D + "a.caption": "a dog", D + "b.caption": "A  dog",
          D + "c.caption": "dog, red, red", D + "d.caption": "dog, ball"}, SCAN,
