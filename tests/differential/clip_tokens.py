@@ -3,9 +3,11 @@ loads it (the Python tokenizer, with ftfy, which sd-scripts' requirements pin).
 
     python tests/differential/clip_tokens.py [--cases 4000] [--seed 0] [--sweep] [-v]
 
-``--sweep`` adds every code point of the Basic Multilingual Plane (and the emoji planes), each
+``--sweep`` adds every code point of the Basic Multilingual Plane (and the emoji blocks), each
 alone, between letters, after a contraction's apostrophe and inside a punctuation run: the
-character classes of the regex, ftfy and lower case, checked one by one.
+character classes of the regex, ftfy and lower case, checked one by one. ``--classes`` compares
+the pre-tokenizer's character classes (letter, number, other, space) of all 1.1 million code points
+directly: transformers' regex module against tokenizers' Oniguruma with regaudit's stand-ins.
 
 The reference runs in ``$ORACLE_VENV`` (default /tmp/oracle-venv: transformers 4.54.1 as sd-scripts
 pins it). The hub is not reachable, so the tokenizer files are built offline from the BPE file that
@@ -68,6 +70,39 @@ out = {"ftfy": has_ftfy,
        "full": clip_l(cases[0], padding="max_length", truncation=True, max_length=77).input_ids}
 json.dump(out, sys.stdout)
 '''
+
+CLASSES = r'''
+import json, sys
+import regex as re
+I = re.IGNORECASE
+pats = {"L": r"[\p{L}]", "N": r"[\p{N}]", "P": r"[^\s\p{L}\p{N}]", "S": r"\s"}
+json.dump({k: [c for c in range(0x110000) if not 0xD800 <= c < 0xE000 and re.fullmatch(p, chr(c), I)]
+           for k, p in pats.items()}, sys.stdout)
+'''
+
+
+def check_classes(py: str) -> int:
+    """Code points whose class differs between transformers' regex and regaudit's reading."""
+    from tokenizers import Regex, pre_tokenizers
+
+    from regaudit.sdscripts import tokens as clip_tokens
+
+    p = subprocess.run([py, "-c", CLASSES], capture_output=True)
+    ref = {k: set(v) for k, v in json.loads(p.stdout).items()}
+    table = clip_tokens._regex_only()[1]
+    points = [c for c in range(0x110000) if not 0xD800 <= c < 0xE000]
+    # a code point of no class (U+0345) is skipped by the scan, as a space is: its stand-in is one
+    ref["S"] |= set(points) - ref["L"] - ref["N"] - ref["P"]
+    text = "".join(chr(c) for c in points).translate(table)  # one stand-in per code point: same offsets
+    bad = 0
+    for k, pat in {"L": r"(?i)[\p{L}]", "N": r"(?i)[\p{N}]", "P": r"(?i)[^\s\p{L}\p{N}]", "S": r"(?i)\s"}.items():
+        split = pre_tokenizers.Split(Regex(pat), behavior="removed", invert=True)
+        got = {points[a] for _, (a, _b) in split.pre_tokenize_str(text)}
+        diff = got ^ ref[k]
+        bad += len(diff)
+        print(f"class {k}: {len(ref[k])} code points, {len(diff)} differ {sorted(hex(c) for c in diff)[:20]}")
+    return bad
+
 
 TAGS = ["1girl", "solo", "long_hair", "looking at viewer", "smile", "blue eyes", "blonde hair", "dress",
         "holding", "standing", "flower", "outdoors", "sky", "cloud", "(masterpiece:1.2)", "[worst quality]",
@@ -138,6 +173,7 @@ def main() -> int:
     ap.add_argument("--cases", type=int, default=4000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--sweep", action="store_true")
+    ap.add_argument("--classes", action="store_true")
     ap.add_argument("-v", action="store_true")
     a = ap.parse_args()
     bpe = os.path.join(ORACLE_DIR, "bpe_simple_vocab_16e6.txt.gz")
@@ -152,6 +188,8 @@ def main() -> int:
     if not st.available:
         print(f"skipped: {st.reason}")
         return 0
+    if a.classes:
+        return 1 if check_classes(py) else 0
     cases = make_cases(a.cases, a.seed) + (sweep_cases() if a.sweep else [])
     with tempfile.TemporaryDirectory() as tmp:
         cases_file = os.path.join(tmp, "cases.json")
