@@ -5,7 +5,7 @@ then the audit and the tokenizer alone, in one process.
 
     python benchmarks/captions.py [N] [--keep DIR] [--repeat 3]
 
-Needs the 'tokens' extra (instant-clip-tokenizer, ftfy). Prints seconds (best of --repeat).
+Needs nothing beyond the core install. Prints seconds (best of --repeat).
 """
 
 from __future__ import annotations

@@ -55,14 +55,17 @@ class Finding:
     path: str  # absolute
     message: str
     hint: str
+    # a finding about many images (``path`` their folder): each one with its own numbers, as JSON-ready
+    # (key, value) pairs, "path" first; shown in JSON as "images" (left out when empty); not compared
+    images: tuple[tuple[tuple[str, object], ...], ...] = field(default=(), compare=False)
 
     def with_severity(self, severity: "Severity") -> "Finding":
         """The same finding at another severity (where the context decides it, e.g. a broken reg image
         the balancing loop never uses)."""
-        return Finding(self.code, self.name, severity, self.path, self.message, self.hint)
+        return Finding(self.code, self.name, severity, self.path, self.message, self.hint, self.images)
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "code": self.code,
             "name": self.name,
             "severity": self.severity.value,
@@ -70,6 +73,9 @@ class Finding:
             "message": self.message,
             "hint": self.hint,
         }
+        if self.images:
+            out["images"] = [dict(i) for i in self.images]
+        return out
 
 
 def sort_findings(findings):

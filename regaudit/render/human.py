@@ -12,6 +12,7 @@ from rich.text import Text
 
 from ..model import Finding, Ignored, ScanResult, Severity, sort_findings
 from ..outputs import HUMAN_HEAD
+from ..sdscripts.tokens import NOT_COUNTED_WHY
 from .escape import display
 from .json_out import counts
 
@@ -397,8 +398,8 @@ def captions_view(audit, tables, findings, top: int = 15) -> Group:
                           style="dim"))
     else:
         parts.append(Text(f"token counts left out: {tok.reason}", style="yellow"))
-    for what in enc.not_counted:
-        parts.append(Text(f"not counted: {what}", style="dim"))
+    if enc.not_counted:
+        parts.append(Text(f"not counted: {', '.join(enc.not_counted)} — {NOT_COUNTED_WHY}", style="dim"))
     t = Table(title="Captions per subset", title_justify="left")
     for col, kw in (("ds", {"justify": "right"}), ("role", {}), ("trigger", {}), ("file/tokens/empty", {}),
                     ("tokens min/med/max", {}), ("over limit", {"justify": "right"}), ("trigger check", {}),

@@ -7,6 +7,7 @@ from functools import partial
 
 from .. import SCHEMA_VERSION
 from ..sdscripts.layout import Absolute
+from ..sdscripts.tokens import NOT_COUNTED_WHY
 from ..model import ImageRecord, ScanResult, Subset, sort_findings  # (sort_findings: also for the CLI)
 from . import jsontext
 from .jsontext import Rows
@@ -289,6 +290,7 @@ def captions_document(audit, tables, findings) -> dict:
         "limit": audit.limit,
         "tokenizers": [{"name": t.name, "source": t.source, "bang_is_pad": t.bang_is_pad} for t in enc.clip],
         "not_counted": list(enc.not_counted),
+        "not_counted_reason": NOT_COUNTED_WHY if enc.not_counted else None,
         "tokenizer": {"available": audit.tokenizer.available, "library": audit.tokenizer.library,
                       "reason": audit.tokenizer.reason},
         "summary": {"errors": c["error"], "warnings": c["warning"], "info": c["info"],

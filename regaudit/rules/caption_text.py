@@ -1,4 +1,4 @@
-"""Captions as the text encoder sees them (RA031-RA038): facts in (each subset's caption budgets,
+"""Captions as the text encoder sees them (RA031-RA039; RA039 in ``tag_dominance``): facts in (each subset's caption budgets,
 ``sdscripts.caption_budgets.SubsetText``), findings out: one finding per subset and kind, with the
 numbers and an example."""
 
@@ -14,6 +14,7 @@ from ..sdscripts.caption_budgets import SubsetText
 from ..sdscripts.tagfreq import caption_tags
 from ..sdscripts.triggers import Trigger
 from .registry import rule
+from .tag_dominance import dominance_findings
 
 EXAMPLES = 3
 
@@ -30,6 +31,7 @@ def _q(text: str, width: int = 60) -> str:
 def text_findings(subsets: Iterable[SubsetText], limit: int | None, max_train_steps: int) -> Iterator[Finding]:
     """The findings on each subset's captions; ``limit``: the content tokens the text encoders keep
     (None: no CLIP tokenizer), ``max_train_steps``: what a token_warmup_step below 1 is a share of."""
+    subsets = list(subsets)
     for st in subsets:
         yield from _truncated(st, limit)
         yield from _trigger(st)
@@ -38,41 +40,72 @@ def text_findings(subsets: Iterable[SubsetText], limit: int | None, max_train_st
         yield from _wildcards(st)
         yield from _separators(st)
         yield from _augmentation(st, max_train_steps)
+    yield from dominance_findings(subsets)
 
 
 def _truncated(st: SubsetText, limit: int | None) -> Iterator[Finding]:
-    over = [b for b in st.budgets if b.over > 0]
+    """RA031: every caption over the limit, each image in the finding's ``images`` with its count and
+    what it loses; the message names the first few."""
+    over = sorted((b for b in st.budgets if b.over > 0), key=lambda b: (-b.over, b.path))
     s = st.subset
     sc = s.config
-    counted = [b for b in st.budgets if b.seen]
     if not over or limit is None:
         return
-    worst = max(over, key=lambda b: b.over)
-    names = [n for n, _ in worst.seen]
-    per = "" if len(names) == 1 else " (" + ", ".join(f"{n} {v}" for n, v in worst.seen) + ")"
-    msg = (f"{len(over)} of {len(counted)} captions are longer than the {limit} CLIP tokens sd-scripts keeps: "
-           f"the longest, {_name(worst.path)}, has {worst.worst} tokens{per}, {worst.over} past the limit")
-    if sc.shuffle_caption and cp.is_dynamic(sc):
+    counted = [b for b in st.budgets if b.seen]
+    shuffled = sc.shuffle_caption and cp.is_dynamic(sc)
+    msg = f"{len(over)} of {len(counted)} captions are longer than the {limit} CLIP tokens sd-scripts keeps: "
+    msg += ", ".join(map(_one, over[:EXAMPLES]))
+    if len(over) > EXAMPLES:
+        msg += f" and {len(over) - EXAMPLES} more (each one in the JSON finding's 'images')"
+    if shuffled:
         shares = [b.shuffle_cut for b in over if b.shuffle_cut is not None]
         if shares:
             mean = sum(shares) / len(shares)
             msg += (f"; with shuffle_caption a different part is cut every step: on an average step "
                     f"{mean:.0%} of these captions' shuffled tags do not fit"
                     + (f" (up to {max(shares):.0%} in one caption)" if len(shares) > 1 else ""))
-        kept = [b for b in over if b.kept_tokens is not None and b.kept_tokens >= limit]
+        fixed = [b for b in over if b.kept_tags or b.kept_cut]
+        kept = [b for b in fixed if b.kept_cut]
         if kept:
             k = max(kept, key=lambda b: b.kept_tokens or 0)
-            msg += (f"; in {len(kept)} of them the kept part alone reaches the limit (up to {k.kept_tokens} tokens, "
-                    f"{_name(k.path)}): none of their shuffled tags ever reaches the text encoder")
+            n = len(k.kept_tags) + len(k.kept_cut)
+            msg += (f"; in {len(kept)} of them the kept part alone passes the limit, so none of their shuffled tags "
+                    f"ever reaches the text encoder (up to {k.kept_tokens} tokens, {_name(k.path)}: {len(k.kept_tags)} "
+                    f"of its {n} kept tags survive, {_tags(k.kept_cut)} never)")
+        elif fixed:
+            msg += (f"; the kept tags survive every step ({_tags(fixed[0].kept_tags)} in {_name(fixed[0].path)}), "
+                    f"the shuffled ones take what is left")
         suffix = [b for b in over if b.suffix_cut]
         if suffix:
             msg += f"; {len(suffix)} captions lose tags of their fixed suffix (after the second keep_tokens_separator) " \
                    f"on every step (e.g. {_name(suffix[0].path)})"
-    elif worst.cut_tags:
-        lost = ", ".join(_q(t, 30) for t in worst.cut_tags[:EXAMPLES])
-        more = f" and {len(worst.cut_tags) - EXAMPLES} more" if len(worst.cut_tags) > EXAMPLES else ""
-        msg += f"; it loses {lost}{more}"
-    yield rule("RA031").finding(s.abs_path, msg)
+    images = tuple(_detail(b) for b in over)
+    yield rule("RA031").finding(s.abs_path, msg, images=images)
+
+
+def _tags(tags: tuple[str, ...], n: int = EXAMPLES) -> str:
+    shown = ", ".join(_q(t, 30) for t in tags[:n])
+    return shown + (f" and {len(tags) - n} more" if len(tags) > n else "")
+
+
+def _one(b) -> str:
+    """One image over the limit for the message: its count and what it loses."""
+    per = "" if len(b.seen) == 1 else " (" + ", ".join(f"{n} {v}" for n, v in b.seen) + ")"
+    out = f"{_name(b.path)} {b.worst} tokens{per}, {b.over} past"
+    if b.cut_tags:
+        out += f", loses {_tags(b.cut_tags, 2)}"
+    return out
+
+
+def _detail(b) -> tuple[tuple[str, object], ...]:
+    """One image over the limit for the JSON finding."""
+    out: list[tuple[str, object]] = [("path", b.path), ("tokens", b.worst), ("seen", dict(b.seen)), ("over", b.over),
+                                     ("cut_tags", list(b.cut_tags))]
+    if b.shuffle_cut is not None:
+        out.append(("shuffle_cut", round(b.shuffle_cut, 4)))
+    if b.kept_tags or b.kept_cut:
+        out += [("kept_tags", list(b.kept_tags)), ("kept_cut", list(b.kept_cut))]
+    return tuple(out)
 
 
 def _trigger(st: SubsetText) -> Iterator[Finding]:

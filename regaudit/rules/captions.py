@@ -1,6 +1,6 @@
 """Caption file checks (RA020-RA030): facts in (each image's caption as ``sdscripts.captions``
 read it, the names beside the subset's images), findings out. Captions as the text encoder sees
-them (RA031-RA038) are ``caption_text``'s."""
+them (RA031-RA039) are ``caption_text``'s."""
 
 from __future__ import annotations
 

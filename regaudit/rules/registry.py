@@ -32,8 +32,8 @@ class Rule:
     why: str  # why it matters for sd-scripts
     hint: str  # default fix
 
-    def finding(self, path: str, message: str, hint: str | None = None) -> Finding:
-        return Finding(self.code, self.name, self.severity, path, message, hint or self.hint)
+    def finding(self, path: str, message: str, hint: str | None = None, images: tuple = ()) -> Finding:
+        return Finding(self.code, self.name, self.severity, path, message, hint or self.hint, images)
 
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -202,6 +202,17 @@ _RULES = [
          "warmup or tag dropout.",
          "Keep the trigger in the kept part (keep_tokens / keep_tokens_separator) when tags are dropped."),
     # --- image files (spec §5)
+    Rule("RA039", "tag-dominance", W, CAPTIONS,
+         "A tag (not the trigger or class tokens) is in most train captions, so it is learned as part of the "
+         "subject; or such a tag is in some reg captions.",
+         "Every step trains the caption's tags together with the image. A tag in at least 80% of a train "
+         "subset's captions (5 captions or more) is almost always there with the trigger, so the trigger "
+         "absorbs it: 'white shirt' in 87% of the captions makes the subject wear a white shirt whenever the "
+         "trigger is used, and prompting another shirt fights it. A tag as common in the dataset's reg "
+         "captions is left alone (it belongs to the class). In reg captions, such a subject tag teaches the "
+         "class the subject's look.",
+         "If the trait belongs to the subject, drop the tag and let the trigger carry it; if it should stay "
+         "promptable, add images without it (captioned so)."),
     Rule("RA040", "image-zero-bytes", E, IMAGES,
          "A zero-byte image file: its size reads as 0x0 and sd-scripts crashes.",
          "An unreadable size becomes (0, 0), which later divides by zero.",

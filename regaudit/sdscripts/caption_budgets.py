@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from ..model import CaptionSource, Subset, SubsetConfig, compact
 from . import caption_process as cp
-from .tokencuts import cut_ordered, cut_static, shuffle_share
+from .tokencuts import cut_ordered, cut_static, fit_ordered, shuffle_share
 from .tokens import TokenCounter
 from .triggers import Trigger, has_word, keys_of, trigger_in_flex, trigger_state
 
@@ -47,6 +47,8 @@ class Budget(NamedTuple):
     literal_braces: bool = False  # enable_wildcard: braces reach the text encoder
     kts_count: int = 0  # occurrences of keep_tokens_separator in the caption
     suffix_cut: bool = False  # dynamic: tags after a second keep_tokens_separator are cut on every step
+    kept_tags: tuple[str, ...] = ()  # dynamic, over the limit: the kept (unshuffled) tags that fit whole
+    kept_cut: tuple[str, ...] = ()  # dynamic, over the limit: the kept tags that never fit (the kept part is too long)
 
     def at(self, path: str) -> Budget:
         """The same budget for another image with the same caption."""
@@ -59,10 +61,11 @@ class Budget(NamedTuple):
 
 def _mk(path, source, text, tokens, seen=(), over=0, cut_tags=(), kept_tokens=None, shuffle_cut=None, n_flex=0,
         trigger=None, trigger_in_flex=False, mentions=(), crash=None, literal_braces=False, kts_count=0,
-        suffix_cut=False) -> Budget:
+        suffix_cut=False, kept_tags=(), kept_cut=()) -> Budget:
     """Budget(...), its values passed positionally to the fast constructor (one per image)."""
     return Budget.of(path, source, text, tokens, seen, over, cut_tags, kept_tokens, shuffle_cut,  # type: ignore
-                     n_flex, trigger, trigger_in_flex, mentions, crash, literal_braces, kts_count, suffix_cut)
+                     n_flex, trigger, trigger_in_flex, mentions, crash, literal_braces, kts_count, suffix_cut,
+                     kept_tags, kept_cut)
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,8 @@ def budget(img, sc: SubsetConfig, enc: EncoderSet, limit: int | None, counter: T
     kept = worst(cp.join(tags.fixed, sc)) if tags.fixed else 0
     cut: tuple[str, ...] = ()
     share = None
+    kept_tags: tuple[str, ...] = ()
+    kept_cut: tuple[str, ...] = ()
     if over:
         if sc.shuffle_caption:
             start = len(tags.fixed) + len(tags.flex)
@@ -177,8 +182,13 @@ def budget(img, sc: SubsetConfig, enc: EncoderSet, limit: int | None, counter: T
             share = shuffle_share(tags, sc, limit, kept, worst)
         elif detail:
             cut = cut_ordered(tags.all, 0, sc, limit, worst)
+        if detail and tags.fixed:
+            # the kept part comes first on every step: what of it fits is what always reaches the encoder
+            fit = fit_ordered(tags.fixed, 0, sc, limit, worst) if kept > limit else len(tags.fixed)
+            kept_tags = tuple(t for t in tags.fixed[:fit] if t)
+            kept_cut = tuple(t for t in tags.fixed[fit:] if t)
     return _mk(img.abs_path, cap.source, text, tokens, seen, over, cut, kept, share,
-               suffix_cut=bool(over and tags.suffix), **extra)
+               suffix_cut=bool(over and tags.suffix), kept_tags=kept_tags, kept_cut=kept_cut, **extra)
 
 
 _FAST = True  # tests turn the short way off to check it against the general one

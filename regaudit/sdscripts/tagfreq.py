@@ -25,6 +25,14 @@ def caption_tags(caption: str) -> list[str]:
     return [t.strip().lower() for t in caption.split(",") if t.strip()]
 
 
+def tag_set(caption: str) -> frozenset[str]:
+    """The distinct tags of caption_tags(caption) (the same split, strip and lower case, done at once)."""
+    return frozenset(map(str.strip, caption.lower().split(","))) - _EMPTY
+
+
+_EMPTY = frozenset(("",))
+
+
 def subset_counter(subset: Subset) -> Counter:
     c: Counter = Counter()
     for img in subset.images:

@@ -51,8 +51,9 @@ def cut_static(processed: str, limit: int, worst) -> tuple[str, ...]:
     return tuple(t.strip() for t in pieces[lo:] if t.strip())
 
 
-def cut_ordered(tags: tuple[str, ...], start: int, sc: SubsetConfig, limit: int, worst) -> tuple[str, ...]:
-    """Tags from index ``start`` on that do not fit whole, the tags being in this order."""
+def fit_ordered(tags: tuple[str, ...], start: int, sc: SubsetConfig, limit: int, worst) -> int:
+    """How many leading tags fit whole in the limit, the tags being in this order (at least
+    ``start``: the caller knows those fit or does not ask about them)."""
     lo = _fit_by_pieces([cp.finish(t, sc) for t in tags], worst(cp.join(tags, sc)), limit, worst)
     if lo is None:
         lo, hi = start, len(tags)
@@ -62,7 +63,12 @@ def cut_ordered(tags: tuple[str, ...], start: int, sc: SubsetConfig, limit: int,
                 lo = mid
             else:
                 hi = mid - 1
-    return tuple(t for t in tags[max(lo, start):] if t)
+    return max(lo, start)
+
+
+def cut_ordered(tags: tuple[str, ...], start: int, sc: SubsetConfig, limit: int, worst) -> tuple[str, ...]:
+    """Tags from index ``start`` on that do not fit whole, the tags being in this order."""
+    return tuple(t for t in tags[fit_ordered(tags, start, sc, limit, worst):] if t)
 
 
 def shuffle_share(tags: cp.Tags, sc: SubsetConfig, limit: int, kept: int, worst) -> float:

@@ -6,46 +6,77 @@ and ``laion/CLIP-ViT-bigG-14-laion2B-39B-b160k`` (SDXL's second encoder, SD3). A
 OpenAI's BPE vocabulary; the last two use ``!`` as their padding token, which makes it an added
 token: every ``!`` in a caption is cut out and becomes a token of its own.
 
-What ``CLIPTokenizer.tokenize`` does, and how it is reproduced here:
+What ``CLIPTokenizer.tokenize`` does (transformers 4.54.1, the version sd-scripts pins), and how it
+is reproduced here:
 
 1. the added tokens (``<|startoftext|>``, ``<|endoftext|>``, and ``!`` where it pads) are split
    out of the raw text first, each one token;
-2. each piece between them is cleaned: ``ftfy.fix_text`` (sd-scripts requires ftfy, so it is
-   always present there: it unescapes HTML entities when the text has no ``<``, undoes mojibake,
-   folds full-width letters and ligatures, straightens quotes, drops control characters, NFC),
-   whitespace runs become one space, the ends are stripped, then ``str.lower()``;
+2. each piece between them is cleaned (``CLIPTokenizer._tokenize``): ``ftfy.fix_text`` (sd-scripts'
+   requirements pin ftfy, so transformers always takes that branch there, never its BasicTokenizer
+   fallback; fix_text unescapes HTML entities when the text has no ``<``, undoes mojibake, folds
+   full-width letters and ligatures, straightens quotes, drops control characters, NFC), whitespace
+   runs become one space, the ends are stripped, then ``str.lower()``;
 3. the pre-tokenizer regex splits words (``<|startoftext|>``, ``<|endoftext|>``, ``'s``-style
-   contractions, letter runs, single digits, runs of anything else) and each word is BPE-merged.
+   contractions, case-insensitive, letter runs, single digits, runs of anything else) and each word's
+   UTF-8 bytes are BPE-merged with ``</w>`` after its last character.
 
-Step 3 is ``instant-clip-tokenizer`` (a compiled implementation of OpenAI's CLIP tokenizer with the
-vocabulary bundled), fed the cleaned text. Its word regex differs from transformers' in one place
-only, the special words; pieces that contain them go through a literal port of the scan instead.
+Steps 1 and 2 are Python here (ftfy is a dependency). Step 3 is Hugging Face ``tokenizers``: a BPE
+model with the same pre-tokenizer regex and byte mapping, built from OpenAI's merges shipped in
+``data/clip_merges.txt.gz`` (tools/build_clip_vocab.py; the vocabulary follows from the merges as
+in CLIP's own ``SimpleTokenizer``). Nothing is downloaded. Where tokenizers' regex engine
+(Oniguruma) and transformers' (the ``regex`` module) read a text differently, the words are found
+by ``_scan`` instead, which gives transformers' words: text holding one of the regex's two special
+words, and the few characters the two engines class differently (``_REGEX_ONLY``).
 
-Optional: needs the ``tokens`` extra (``instant-clip-tokenizer`` and ``ftfy``). ``status()`` says
-whether it is there; nothing here raises when it is not.
+``status()`` says whether the tokenizer loaded (it fails only in a broken install); nothing here
+raises when it did not.
 """
 
 from __future__ import annotations
 
+import os
 import re
-import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 BOS_ID, EOS_ID, BANG_ID = 49406, 49407, 0
 _SPECIALS = {"<|startoftext|>": BOS_ID, "<|endoftext|>": EOS_ID}
-_CONTRACTIONS = ("'s", "'t", "'re", "'ve", "'m", "'ll", "'d")  # in the regex's order
 # printable ASCII without '&': ftfy.fix_text returns it unchanged (line breaks aside, which the
 # whitespace clean-up folds anyway), so it can be skipped; it costs ~35 µs a caption otherwise
 _NEEDS_FTFY = re.compile(r"[^\t\n\r\x20-\x25\x27-\x7e]")
 _SPLIT_EOS = re.compile("(<\\|startoftext\\|>|<\\|endoftext\\|>)")
 _SPLIT_BANG = re.compile("(<\\|startoftext\\|>|<\\|endoftext\\|>|!)")
 
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "clip_merges.txt.gz")
+N_MERGES = 49152 - 256 - 2  # the merges CLIPTokenizer reads from merges.txt
+# CLIPTokenizer.pat less its two special words (see _scan); transformers compiles it IGNORECASE
+_PATTERN = r"(?i)'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"
+
+# Code points the regex module (2026.12.2: Unicode 17) reads as letters or numbers and Oniguruma
+# (tokenizers 0.23.3: Unicode 15.1) as neither, found by comparing the two over every code point
+# (tests/differential/clip_tokens.py --sweep); and U+0345, which the regex module with IGNORECASE
+# matches by no alternative of the pattern (it folds to a letter but is none), so it is dropped.
+_REGEX_ONLY_LETTERS = (
+    "558 58B-58C 88F C5C CDC 208F 209D-209F A7CE-A7CF A7D2 A7D4 A7DD A7E2 A7F1 AB6C-AB6D 107BB-107BF "
+    "10940-10959 10EC5-10EC7 10ED9-10EEE 11B0A 11DB0-11DDB 11DF1 16EA0-16EB8 16EBB-16ED3 16FF2-16FF3 "
+    "187F8-187FF 18CD6-18CDA 18D09-18D20 18D80-18DF2 18E00-19191 191A0-191D2 1B123-1B128 1B168 1D6A6 "
+    "1DF1F-1DF24 1DF2B-1DF81 1DF90-1DF96 1DFCD-1DFFF 1E6C0-1E6DE 1E6E0-1E6E2 1E6E4-1E6E5 1E6E7-1E6ED "
+    "1E6F0-1E6F4 1E6FE-1E6FF 2B73A-2B73F 2B81E 2CEA2-2CEAD 323B0-33479 3D000-3FC3F")
+_REGEX_ONLY_NUMBERS = "11DE0-11DE9 1246F 12475-1247F 12550-12686 16FF4-16FF6"
+_DROPPED = "\u0345"
+
+
+# why the other text encoders' tokens are not counted (said once, for all of them)
+NOT_COUNTED_WHY = ("their tokenizers (T5's SentencePiece model, Gemma 2's) come from the model's own files, which "
+                   "sd-scripts downloads and no package ships: regaudit counts offline, so it leaves them out")
+
 
 @dataclass(frozen=True)
 class TokenizerStatus:
     available: bool
-    library: str | None  # "instant-clip-tokenizer 0.1.1, ftfy 6.3.1"
+    library: str | None  # "tokenizers 0.23.3, ftfy 6.3.1"
     reason: str | None  # why not, when not
 
 
@@ -87,29 +118,83 @@ def _fix_text(text: str) -> str:
     return _FTFY[0](text)
 
 
+def byte_symbols() -> list[str]:
+    """The 256 byte symbols of CLIP's byte-level BPE in vocabulary order (bytes_to_unicode): the
+    printable Latin-1 bytes stand for themselves, first; the others (68) take the code points from
+    256 on, in byte order."""
+    return [chr(b) for b in _SHOWN] + [chr(256 + i) for i in range(256 - len(_SHOWN))]
+
+
+_SHOWN = (*range(0x21, 0x7F), *range(0xA1, 0xAD), *range(0xAE, 0x100))  # the bytes that stand for themselves
+
+
+def vocabulary(merges: list[tuple[str, str]]) -> dict[str, int]:
+    """CLIP's token ids from its merges, as vocab.json holds them: each byte symbol, each byte
+    symbol ending a word (``</w>``), each merge's result in rank order, then the start and end
+    tokens (49408 in all)."""
+    base = byte_symbols()
+    words = base + [c + "</w>" for c in base] + list(map(str.__add__, *zip(*merges)))
+    words += ["<|startoftext|>", "<|endoftext|>"]
+    return dict(zip(words, range(len(words))))
+
+
+def load_merges(path: str = DATA) -> list[tuple[str, str]]:
+    """The merges in rank order, as (left, right) pairs (no symbol holds a space or a line break)."""
+    import gzip
+
+    with gzip.open(path, "rb") as fh:
+        parts = fh.read().decode("utf-8").split()
+    merges = list(zip(parts[0::2], parts[1::2]))
+    if len(parts) != 2 * N_MERGES:
+        raise ValueError(f"{path}: {len(parts) / 2:g} merges, not {N_MERGES}")
+    return merges
+
+
+class _Backend(NamedTuple):
+    encode: Callable[[str], list[int]]  # cleaned text -> ids (Oniguruma's words)
+    split: Callable[[str], list]  # cleaned text -> [(word, (start, end))] (Oniguruma's words)
+    bpe: Callable[[str], list[int]]  # one word -> ids
+    versions: str
+
+
 @lru_cache(maxsize=1)
-def _backend():
-    """(encode, fix_text, versions) or the ImportError text."""
+def _backend() -> _Backend | str:
+    """The tokenizer, or why not as text."""
     import importlib.util
 
     try:
-        import instant_clip_tokenizer
+        from tokenizers import Regex, Tokenizer, models, pre_tokenizers
+
         if importlib.util.find_spec("ftfy") is None:
             raise ImportError("No module named 'ftfy'")
-    except ImportError as exc:
+        merges = load_merges()
+    except (ImportError, OSError, ValueError) as exc:
         return str(exc)
-    tok = instant_clip_tokenizer.Tokenizer()
-    versions = (f"instant-clip-tokenizer {_version('instant-clip-tokenizer', 'instant_clip_tokenizer')}, "
-                f"ftfy {_version('ftfy', 'ftfy')}")
-    return tok.encode, _fix_text, versions
+    bpe = models.BPE(vocabulary(merges), merges, end_of_word_suffix="</w>")
+    split = pre_tokenizers.Split(Regex(_PATTERN), behavior="removed", invert=True)  # keep the matches
+    tok = Tokenizer(bpe)
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        split, pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])  # bytes -> byte symbols
+    enc, tokenize = tok.encode, bpe.tokenize
+    hidden = sorted(set(range(256)) - set(_SHOWN))
+    by_byte = dict(zip((*_SHOWN, *hidden), byte_symbols()))  # byte -> its symbol
+
+    def encode(text: str) -> list[int]:
+        return enc(text, add_special_tokens=False).ids
+
+    def word_ids(word: str) -> list[int]:
+        return [t.id for t in tokenize("".join(by_byte[b] for b in word.encode("utf-8")))]
+
+    versions = f"tokenizers {_version('tokenizers', 'tokenizers')}, ftfy {_version('ftfy', 'ftfy')}"
+    return _Backend(encode, split.pre_tokenize_str, word_ids, versions)
 
 
 def status() -> TokenizerStatus:
     b = _backend()
     if isinstance(b, str):
-        return TokenizerStatus(False, None, f"CLIP token counts need the 'tokens' extra "
-                                            f"(pip install 'regaudit[tokens]'): {b}")
-    return TokenizerStatus(True, b[2], None)
+        return TokenizerStatus(False, None, f"CLIP token counts are off: the tokenizer did not load ({b}); "
+                                            f"reinstall regaudit (it needs 'tokenizers' and 'ftfy')")
+    return TokenizerStatus(True, b.versions, None)
 
 
 def needs_cleanup(text: str) -> bool:
@@ -120,80 +205,71 @@ def needs_cleanup(text: str) -> bool:
 
 def _clean(piece: str, fix_text) -> str:
     # CLIPTokenizer._tokenize with ftfy: whitespace_clean(fix_text(text)).lower(); str.split() splits
-    # on the same whitespace as re's \s
+    # on the same whitespace as the regex module's \s once ftfy has dropped the control characters
     if _NEEDS_FTFY.search(piece):
         piece = fix_text(piece)
     return " ".join(piece.split()).lower()
 
 
-def _kind(ch: str) -> str:
-    if ch.isspace():
-        return " "
-    cat = unicodedata.category(ch)[0]
-    return cat if cat in ("L", "N") else "P"
+def _ranges(spec: str) -> list[tuple[int, int]]:
+    return [(int(a, 16), int(b or a, 16)) for a, _, b in (r.partition("-") for r in spec.split())]
 
 
-def _words(text: str):
-    """transformers' CLIP pre-tokenizer scan (CLIPTokenizer.pat, leftmost alternative first), for
-    the rare text that holds a special word: yields (word, is_special)."""
-    i, n = 0, len(text)
-    while i < n:
-        for special in _SPECIALS:
-            if text.startswith(special, i):
-                yield special, True
-                i += len(special)
+@lru_cache(maxsize=1)
+def _regex_only() -> tuple[re.Pattern, dict[int, str]]:
+    """A pattern finding the characters the two engines class differently, and the stand-ins that
+    make Oniguruma class them as the regex module does: a letter, a digit, a space (dropped)."""
+    table: dict[int, str] = {ord(_DROPPED): " "}
+    parts = [re.escape(_DROPPED)]
+    for spec, stand_in in ((_REGEX_ONLY_LETTERS, "a"), (_REGEX_ONLY_NUMBERS, "0")):
+        for lo, hi in _ranges(spec):
+            table.update(dict.fromkeys(range(lo, hi + 1), stand_in))
+            parts.append(f"{re.escape(chr(lo))}-{re.escape(chr(hi))}")
+    return re.compile("[" + "".join(parts) + "]"), table
+
+
+def _scan(text: str, be: _Backend):
+    """The words of transformers' pre-tokenizer scan (CLIPTokenizer.pat, leftmost alternative
+    first): Oniguruma's words of the text with the characters it classes otherwise stood in for
+    (same length, so the offsets hold); where a word starts with a special word, transformers'
+    scan reads that special word instead and goes on after it. Yields a word or a special's id."""
+    table = _regex_only()[1]
+    while text:
+        words = be.split(text.translate(table))
+        for _, (start, end) in words:
+            special = next((s for s in _SPECIALS if text.startswith(s, start)), None)
+            if special is not None:
+                yield _SPECIALS[special]
+                text = text[start + len(special):]
                 break
+            yield text[start:end]
         else:
-            for c in _CONTRACTIONS:
-                if text.startswith(c, i):
-                    yield c, False
-                    i += len(c)
-                    break
-            else:
-                kind = _kind(text[i])
-                if kind == " ":
-                    i += 1
-                    continue
-                j = i + 1
-                if kind != "N":  # a letter run, or a run of anything but space, letter and number
-                    while j < n and _kind(text[j]) == kind:
-                        j += 1
-                yield text[i:j], False
-                i = j
+            return
 
 
-def _encode_clean(text: str, encode) -> list[int]:
-    if "<" not in text or not any(s in text for s in (*_SPECIALS, "<start_of_text>", "<end_of_text>")):
-        return list(encode(text))
-    # instant-clip-tokenizer would read '<start_of_text>' as its own marker and transformers reads
-    # '<|endoftext|>' as one token: scan words as transformers does, encode plain words joined by
-    # spaces (a word boundary in both)
+def _encode_clean(text: str, be: _Backend) -> list[int]:
+    if not (("<|" in text and any(s in text for s in _SPECIALS))
+            or (not text.isascii() and _regex_only()[0].search(text))):
+        return be.encode(text)
     out: list[int] = []
-    plain: list[str] = []
-    for word, special in _words(text):
-        if special:
-            if plain:
-                out += encode(" ".join(plain))
-                plain = []
-            out.append(_SPECIALS[word])
+    for word in _scan(text, be):
+        if isinstance(word, int):
+            out.append(word)
         else:
-            plain.append(word)
-    if plain:
-        out += encode(" ".join(plain))
+            out += be.bpe(word)
     return out
 
 
 def encode(text: str, bang_is_pad: bool = False) -> list[int] | None:
     """The token ids transformers' CLIPTokenizer gives ``text``, without start and end tokens;
     ``bang_is_pad`` for the tokenizers whose padding token is '!' (SD 2.x, CLIP-ViT-bigG). None
-    when the tokenizer is not installed."""
-    b = _backend()
-    if isinstance(b, str):
+    when the tokenizer did not load."""
+    be = _backend()
+    if isinstance(be, str):
         return None
-    enc, fix_text, _ = b
     if "<|" not in text and not (bang_is_pad and "!" in text):  # no added token to split out
-        cleaned = _clean(text, fix_text)
-        return _encode_clean(cleaned, enc) if cleaned else []
+        cleaned = _clean(text, _fix_text)
+        return _encode_clean(cleaned, be) if cleaned else []
     out: list[int] = []
     for piece in (_SPLIT_BANG if bang_is_pad else _SPLIT_EOS).split(text):
         if not piece:
@@ -203,9 +279,9 @@ def encode(text: str, bang_is_pad: bool = False) -> list[int] | None:
         elif piece == "!" and bang_is_pad:
             out.append(BANG_ID)
         else:
-            cleaned = _clean(piece, fix_text)
+            cleaned = _clean(piece, _fix_text)
             if cleaned:
-                out += _encode_clean(cleaned, enc)
+                out += _encode_clean(cleaned, be)
     return out
 
 

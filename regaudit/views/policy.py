@@ -70,7 +70,7 @@ class Policy:
             if level == "off" or self._ignored(f.path):
                 continue
             if level is not None and level != f.severity.value:
-                f = Finding(f.code, f.name, Severity(level), f.path, f.message, f.hint)
+                f = f.with_severity(Severity(level))
             out.append(f)
         return out
 

@@ -125,30 +125,53 @@ def _said(st: SubsetText, limit: int | None = 75, steps: int = 1600) -> list[tup
 def test_a_caption_past_the_limit():
     st = _text(_b("a.png", "long", seen=(("CLIP-L", 100),), over=25, cut_tags=("t1", "t2", "t3", "t4")),
                _b("b.png", "short", seen=(("CLIP-L", 10),)), _b("c.png", None, tokens=None))
-    assert _said(st) == [("RA031", "1 of 2 captions are longer than the 75 CLIP tokens sd-scripts keeps: the "
-                                   "longest, a.png, has 100 tokens, 25 past the limit; it loses 't1', 't2', 't3' "
-                                   "and 1 more")]
+    assert _said(st) == [("RA031", "1 of 2 captions are longer than the 75 CLIP tokens sd-scripts keeps: a.png 100 "
+                                   "tokens, 25 past, loses 't1', 't2' and 2 more")]
     assert _said(st, limit=None) == []  # no CLIP tokenizer: no limit to be past
 
 
 def test_the_limit_per_tokenizer():
     st = _text(_b("a.png", "x", seen=(("CLIP-L", 80), ("CLIP-G", 82)), over=7),
                _b("b.png", "y", seen=(("CLIP-L", 78), ("CLIP-G", 78)), over=3))
-    assert _said(st) == [("RA031", "2 of 2 captions are longer than the 75 CLIP tokens sd-scripts keeps: the "
-                                   "longest, a.png, has 82 tokens (CLIP-L 80, CLIP-G 82), 7 past the limit")]
+    assert _said(st) == [("RA031", "2 of 2 captions are longer than the 75 CLIP tokens sd-scripts keeps: a.png 82 "
+                                   "tokens (CLIP-L 80, CLIP-G 82), 7 past, b.png 78 tokens (CLIP-L 78, CLIP-G 78), 3 "
+                                   "past")]
 
 
 def test_shuffled_captions_past_the_limit():
-    st = _text(_b("a.png", "x", seen=(("CLIP-L", 90),), over=15, shuffle_cut=0.25, kept_tokens=80, suffix_cut=True),
-               _b("b.png", "y", seen=(("CLIP-L", 85),), over=10, shuffle_cut=0.5, kept_tokens=20),
+    st = _text(_b("a.png", "x", seen=(("CLIP-L", 90),), over=15, shuffle_cut=0.25, kept_tokens=80, suffix_cut=True,
+                  kept_tags=("k1", "k2"), kept_cut=("k3",)),
+               _b("b.png", "y", seen=(("CLIP-L", 85),), over=10, shuffle_cut=0.5, kept_tokens=20, kept_tags=("k1",)),
                shuffle_caption=True)
-    assert _said(st) == [("RA031", "2 of 2 captions are longer than the 75 CLIP tokens sd-scripts keeps: the "
-                                   "longest, a.png, has 90 tokens, 15 past the limit; with shuffle_caption a "
+    assert _said(st) == [("RA031", "2 of 2 captions are longer than the 75 CLIP tokens sd-scripts keeps: a.png 90 "
+                                   "tokens, 15 past, b.png 85 tokens, 10 past; with shuffle_caption a "
                                    "different part is cut every step: on an average step 38% of these captions' "
                                    "shuffled tags do not fit (up to 50% in one caption); in 1 of them the kept part "
-                                   "alone reaches the limit (up to 80 tokens, a.png): none of their shuffled tags "
-                                   "ever reaches the text encoder; 1 captions lose tags of their fixed suffix (after "
-                                   "the second keep_tokens_separator) on every step (e.g. a.png)")]
+                                   "alone passes the limit, so none of their shuffled tags ever reaches the text "
+                                   "encoder (up to 80 tokens, a.png: 2 of its 3 kept tags survive, 'k3' never); 1 "
+                                   "captions lose tags of their fixed suffix (after the second keep_tokens_separator) "
+                                   "on every step (e.g. a.png)")]
+    (f,) = [f for f in text_findings([st], 75, 1600) if f.code == "RA031"]
+    assert [dict(i) for i in f.images] == [
+        {"path": f"{D}/a.png", "tokens": 90, "seen": {"CLIP-L": 90}, "over": 15, "cut_tags": [], "shuffle_cut": 0.25,
+         "kept_tags": ["k1", "k2"], "kept_cut": ["k3"]},
+        {"path": f"{D}/b.png", "tokens": 85, "seen": {"CLIP-L": 85}, "over": 10, "cut_tags": [], "shuffle_cut": 0.5,
+         "kept_tags": ["k1"], "kept_cut": []}]
+
+
+def test_every_caption_past_the_limit_is_named():
+    st = _text(*[_b(f"{n}.png", n, seen=(("CLIP-L", 76 + i),), over=1 + i, cut_tags=(f"t{n}",))
+                 for i, n in enumerate("abcde")], _b("f.png", "short", seen=(("CLIP-L", 10),)))
+    assert _said(st) == [("RA031", "5 of 6 captions are longer than the 75 CLIP tokens sd-scripts keeps: e.png 80 "
+                                   "tokens, 5 past, loses 'te', d.png 79 tokens, 4 past, loses 'td', c.png 78 tokens, 3 "
+                                   "past, loses 'tc' and 2 more (each one in the JSON finding's 'images')")]
+    (f,) = text_findings([st], 75, 1600)
+    doc = f.to_json()
+    assert [(i["path"].rsplit("/", 1)[1], i["tokens"], i["over"], i["cut_tags"]) for i in doc["images"]] == [
+        ("e.png", 80, 5, ["te"]), ("d.png", 79, 4, ["td"]), ("c.png", 78, 3, ["tc"]), ("b.png", 77, 2, ["tb"]),
+        ("a.png", 76, 1, ["ta"])]
+    assert "images" not in next(iter(text_findings([_text(_b("x.png", "x", trigger=Trigger.MISSING), trigger=("sks",))],
+                                                   75, 1600))).to_json()  # other findings keep their keys
 
 
 def test_train_captions_without_the_trigger():
@@ -240,3 +263,16 @@ def test_findings_come_subset_by_subset():
     a = _text(_b("a.png", "A dog"), _b("b.png", "a dog"))
     b = _text(_b("c.png", "a cat", trigger=Trigger.MISSING), trigger=("sks",))
     assert [f.code for f in text_findings([a, b, a], 75, 1600)] == ["RA034", "RA032", "RA034"]
+
+
+def test_tag_dominance_names_the_images_without_the_tag():
+    st = _text(*[_b(f"{n}.png", f"sks dog, {'white shirt, ' if n != 'f' else ''}smile, {n}") for n in "abcdef"],
+               _b("g.png", "sks dog, white shirt", source=CaptionSource.CLASS_TOKENS), trigger=("sks",))
+    # 5 of 6 file captions: 83%; 'smile' in all 6; 'sks dog' is the subject's own name; g.png reads no file
+    assert _said(st) == [
+        ("RA039", "2 tags are each in at least 80% of the 6 train captions, so each is trained with 'sks dog' on "
+                  "nearly every step and the trigger learns it as part of the subject: 'smile' 100% (every image has "
+                  "it); 'white shirt' 83% (images without it: f.png)")]
+    (f,) = [f for f in text_findings([st], 75, 1600) if f.code == "RA039"]
+    assert f.to_json()["images"] == [{"path": f"{D}/f.png", "without": ["white shirt"]}]
+    assert _said(_text(*st.budgets[:4], trigger=("sks",))) == []  # 4 captions: too few to judge

@@ -1,4 +1,4 @@
-"""Captions family (RA020-RA038): caption files as sd-scripts reads them, and captions as the text
+"""Captions family (RA020-RA039): caption files as sd-scripts reads them, and captions as the text
 encoder sees them, through `regaudit scan`."""
 
 from __future__ import annotations
@@ -73,8 +73,8 @@ ROWS = [
         # 'dog' is one CLIP token: 80 of them, 5 past the 75 kept
         {**pics("a.png", "b.png"), D + "a.caption": "dog " * 80, D + "b.caption": "dog"}, SCAN,
         F("RA031", "warning", "train/1_dog",
-          "1 of 2 captions are longer than the 75 CLIP tokens sd-scripts keeps: the longest, a.png, has 80 tokens, "
-          "5 past the limit; it loses 'dog dog dog dog dog dog dog d…'")),
+          "1 of 2 captions are longer than the 75 CLIP tokens sd-scripts keeps: a.png 80 tokens, 5 past, loses "
+          "'dog dog dog dog dog dog dog d…'")),
     row("RA031 not within 150 tokens",
         {**pics("a.png"), D + "a.caption": "dog " * 80}, SCAN + ["--max_token_length", "150"],
         No("RA031")),
@@ -90,6 +90,35 @@ ROWS = [
         ["scan", "--json", "-j", "1", "--train", "train", "--reg", "reg"],
         F("RA033", "warning", "reg/1_dog",
           "2 of 3 reg captions carry the trigger of the train subset 'sks' (e.g. r.png)")),
+    row("RA039 a tag in most train captions",
+        {**pics("a.png", "b.png", "c.png", "d.png", "e.png"), D + "a.caption": "dog, white shirt, grass",
+         D + "b.caption": "dog, white shirt, sofa", D + "c.caption": "dog, White Shirt, beach",
+         D + "d.caption": "white shirt, dog, snow", D + "e.caption": "dog, red hat, park"}, SCAN,
+        # 'dog' is the class token: meant to be there
+        F("RA039", "warning", "train/1_dog",
+          "'white shirt' is in 4 of 5 train captions (80%): it is trained with 'dog' on nearly every step, so "
+          "the trigger learns it as part of the subject; images without it: e.png")),
+    row("RA039 not below 5 captions, nor for a tag as common in reg",
+        {**pics("a.png", "b.png", "c.png", "d.png", folder="train/1_sks dog/"),
+         **{f"train/1_sks dog/{n}.caption": f"sks dog, white shirt, {n}" for n in "abcd"},
+         **pics("e.png", "f.png", "g.png", "h.png", "i.png", folder="train/1_ohwx cat/"),
+         **{f"train/1_ohwx cat/{n}.caption": f"ohwx cat, 1girl, {n}" for n in "efghi"},
+         **pics("r.png", "s.png", folder="reg/1_cat/"),
+         "reg/1_cat/r.caption": "cat, 1girl", "reg/1_cat/s.caption": "1girl, cat, sofa"},
+        ["scan", "--json", "-j", "1", "--train", "train", "--reg", "reg"],
+        No("RA039")),
+    row("RA039 a subject tag in reg captions",
+        {**pics("a.png", "b.png", "c.png", "d.png", "e.png", folder="train/1_sks dog/"),
+         **{f"train/1_sks dog/{n}.caption": f"sks dog, white shirt, {n}" for n in "abcde"},
+         **pics("r.png", "s.png", "t.png", folder="reg/1_dog/"),
+         "reg/1_dog/r.caption": "dog, white shirt", "reg/1_dog/s.caption": "dog, grass", "reg/1_dog/t.caption": "dog"},
+        ["scan", "--json", "-j", "1", "--train", "train", "--reg", "reg"],
+        F("RA039", "warning", "train/1_sks dog",
+          "'white shirt' is in 5 of 5 train captions (100%): it is trained with 'sks dog' on nearly every step, "
+          "so the trigger learns it as part of the subject; every image has it"),
+        F("RA039", "warning", "reg/1_dog",
+          "'white shirt', in 100% of the train captions of 'sks dog' (learned as part of that subject), is in 1 of "
+          "3 reg captions (33%; e.g. r.png): those reg images teach the class the subject's look")),
     row("RA034 identical captions and repeated tags",
         {**pics("a.png", "b.png", "c.png", "d.png"), D + "a.caption": "a dog", D + "b.caption": "A  dog",
          D + "c.caption": "dog, red, red", D + "d.caption": "dog, ball"}, SCAN,
