@@ -24,7 +24,7 @@ from collections.abc import Iterable
 
 from .errors import RegauditError
 from .placement import containing_root
-from .safeio import kind_of, open_regular
+from .safeio import cwd, kind_of, open_regular
 
 # The marks the renderers put at the start of what they write (see render/).
 GENERATOR_COMMENT = "<!-- generator: regaudit -->"  # HTML page, JUnit XML
@@ -58,6 +58,9 @@ def written_by_regaudit(path: str) -> bool:
 def check_target(path: str, dataset_roots: Iterable[str] = (), force: bool = False) -> str:
     """The file that writing to ``path`` would replace (symlinks resolved), after making sure
     that is allowed; raises OutputError naming the path and what to do."""
+    if not os.path.isabs(path) and cwd() is None:
+        raise OutputError(f"{path}: a relative path, but the current folder no longer exists (deleted or moved); "
+                          f"give an absolute path")
     target = os.path.realpath(path)
     root = containing_root(target, dataset_roots)
     if root is not None:

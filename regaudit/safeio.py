@@ -65,6 +65,33 @@ def read_regular(path: str | os.PathLike, limit: int = CONFIG_LIMIT) -> bytes:
     return data
 
 
+def cwd() -> str | None:
+    """The working directory, or None when it no longer exists (deleted or moved away under a
+    shell that still stands in it). Nothing regaudit does with absolute paths needs it."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return None
+
+
+def here() -> str:
+    """The working directory for messages and relative lookups: '.' when it no longer exists."""
+    return cwd() or "."
+
+
+def shown(path: str) -> str:
+    """``path`` as people want to read it: relative to the working directory when it lies inside
+    it, else as it is (also when there is no working directory, or it is on another drive)."""
+    here = cwd()
+    if here is None or not os.path.isabs(path):
+        return path
+    try:
+        rel = os.path.relpath(path, here)
+    except ValueError:  # another drive (Windows)
+        return path
+    return path if rel.startswith("..") else rel
+
+
 def describe(exc: OSError) -> str:
     """An OSError's reason without the path (``[Errno 2] No such file...`` -> ``No such file...``)."""
     return exc.strerror or str(exc)

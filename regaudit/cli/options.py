@@ -19,7 +19,9 @@ from typing import Optional
 import typer
 
 from ..errors import RegauditError
-from .app import note, stderr
+from ..render.escape import display
+from ..safeio import cwd
+from .app import NO_CWD, note, stderr
 
 JSON_OPT = typer.Option(False, "--json", help="Write the result as JSON on stdout.")
 JOBS_OPT = typer.Option(None, "--jobs", "-j", min=1, help="Worker processes (default: all cores).")
@@ -106,7 +108,17 @@ def inputs(ctx: typer.Context, trainer: Optional[str], num_processes: Optional[i
     """The command's sd-scripts options read into a views.inputs.Inputs; its notes on stderr."""
     from ..views.inputs import read_inputs
 
-    inp = read_inputs(sd_argv(ctx), trainer, num_processes, overrides, require_source, target_os)
+    try:
+        inp = read_inputs(sd_argv(ctx), trainer, num_processes, overrides, require_source, target_os)
+    except FileNotFoundError:
+        if cwd() is None:
+            raise RegauditError(NO_CWD) from None
+        raise
+    if cwd() is None:  # a relative folder would be looked up in a folder that is gone
+        named = list(inp.sources) + [sc.image_dir for spec in inp.specs for sc in spec.subsets]
+        relative = next((p for p in named if p and not os.path.isabs(p)), None)
+        if relative is not None:
+            raise RegauditError(f"{display(relative)}: {NO_CWD}")
     for n in inp.notes:
         note(n)
     return inp

@@ -9,6 +9,7 @@ from xml.etree import ElementTree as ET
 from ..model import Finding, Severity
 from ..outputs import GENERATOR_COMMENT, GENERATOR_GITHUB, GENERATOR_JSON_KEY
 from ..rules import REGISTRY
+from ..safeio import shown
 from .escape import display
 
 _GH_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
@@ -24,8 +25,7 @@ def _gh_prop(text: str) -> str:
 
 
 def _rel(path: str) -> str:
-    rel = os.path.relpath(path)
-    return display((path if rel.startswith("..") else rel).replace(os.sep, "/"))
+    return display(shown(path).replace(os.sep, "/"))
 
 
 def github(findings: list[Finding]) -> str:

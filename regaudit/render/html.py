@@ -12,6 +12,7 @@ from collections import Counter
 from ..model import Finding, Severity
 from ..outputs import GENERATOR_COMMENT
 from ..views.report import GROUPS, MEMBERS, STRIP, UNUSED, ReportData, Verdict, fixes, verdict
+from ..safeio import shown
 from .escape import display
 from .html_assets import CSS, JS
 
@@ -21,8 +22,7 @@ def _e(text: object) -> str:
 
 
 def _short(path: str) -> str:
-    rel = os.path.relpath(path)
-    return path if rel.startswith("..") else rel
+    return shown(path)
 
 
 def _img(data: ReportData, path: str, upright: bool = False, title: str | None = None) -> str:

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from ..model import Finding, Ignored, ScanResult, Severity, sort_findings
 from ..outputs import HUMAN_HEAD
+from ..safeio import shown as relative
 from .escape import display
 from .json_out import counts
 
@@ -26,11 +27,7 @@ def _more(n: int) -> Text:
 def shown(path: str) -> str:
     """A path as people want to read it: relative to the working directory when inside it, with
     control characters and bytes that are not UTF-8 escaped."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:  # another drive (Windows)
-        rel = path
-    return display(path if rel.startswith("..") else rel)
+    return display(relative(path))
 
 
 def subsets_table(result: ScanResult) -> Table:

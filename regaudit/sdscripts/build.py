@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from ..model import Crash, Dataset, DatasetParams, ImageRecord
+from ..safeio import here
 from .buckets import BucketCrash, Bucketer, adjust_min_max
 from .plan import BalanceOptions, BucketStat, DatasetPlan, Reason, Stop, record_stop
 from .registration import RegBalance, _registered, as_registered, registrations
@@ -35,7 +36,7 @@ def construct_crash(ds: Dataset, stops: list[Stop]) -> Crash | None:
     """DreamBoothDataset.__init__: resolution required, bucket limits rounded and asserted, then per
     kept subset the latent cache names and every image's caption."""
     params = ds.params
-    where = ds.subsets[0].abs_path if ds.subsets else os.getcwd()
+    where = ds.subsets[0].abs_path if ds.subsets else here()
     if params.resolution is None:
         return record_stop(stops, Reason.NO_RESOLUTION, "build", "RA060", "AssertionError", where,
                            f"dataset {ds.index} has no resolution; sd-scripts stops with 'resolution is required'")

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from itertools import repeat
 
+from ..safeio import here
 from ..sdscripts import images as _images
 from ..sdscripts import startup
 from ..sdscripts.captions import read_caption
@@ -282,7 +283,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
         datasets.append(Dataset(spec.index, spec.params, subsets, len(spec.subsets),
                                 tuple(validation_errors.get(spec.index, ())), tuple(split_errors.get(spec.index, ()))))
         others_train = any(not s.config.is_reg for i, ss in by_dataset.items() if i != spec.index for s in ss)
-        findings += build.dataset_findings(spec, subsets, _same_folder(subsets), others_train, os.getcwd())
+        findings += build.dataset_findings(spec, subsets, _same_folder(subsets), others_train, here())
     tokenizer = None
     if not listing_only:  # captions as the text encoder sees them: CLIP token counts, RA031-RA038
         text_audit = audit_captions(datasets, text, detail=False, known=known)

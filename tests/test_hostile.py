@@ -1,0 +1,155 @@
+"""Hostile inputs, second campaign (issue 21): full disks mid-write, a deleted working directory,
+deep trees, absurd numbers, huge captions and configs, long paths, odd terminal widths, job
+summary escaping, SIGTERM and stale temp files, a damaged or older hash cache."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from regaudit.cli import main
+from tests.conftest import textured
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(code, err, needle=""):
+    assert code == 2, err
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert needle in err, err
+
+
+def child(*argv, cwd=None, env=None, stdout=subprocess.PIPE, preexec_fn=None, timeout=120):
+    e = dict(os.environ, **(env or {}))
+    e["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), e.get("PYTHONPATH")) if p)
+    # as the installed 'regaudit' script starts it (python -m would put the working directory on sys.path)
+    start = "import sys; sys.argv[0] = 'regaudit'; from regaudit.entry import run; run()"
+    return subprocess.run([sys.executable, "-c", start, *map(str, argv)], stdout=stdout, stderr=subprocess.PIPE,
+                          cwd=cwd, env=e, preexec_fn=preexec_fn, timeout=timeout)
+
+
+@pytest.fixture
+def ds(tmp_path, monkeypatch):
+    """train/10_dog (12 captioned pictures, long names) and reg/1_dog; cwd is tmp_path."""
+    t, r = tmp_path / "train" / "10_dog", tmp_path / "reg" / "1_dog"
+    t.mkdir(parents=True)
+    r.mkdir(parents=True)
+    for k in range(12):
+        textured(k, (64, 64)).save(t / f"a_rather_long_picture_name_{k:03d}.png")
+        (t / f"a_rather_long_picture_name_{k:03d}.caption").write_text("a dog, sitting, in a park, " * 4)
+    for k in range(3):
+        textured(40 + k, (64, 64)).save(r / f"r{k}.png")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    return tmp_path
+
+
+# --- 1. every byte of output checked --------------------------------------------------------------
+
+def _file_size_limit(limit: int):
+    def set_limit():
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))  # (Python ignores SIGXFSZ: writes fail EFBIG)
+    return set_limit
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE")
+@pytest.mark.parametrize("argv", [
+    ["scan", "train", "--images"],
+    ["balance", "--train_data_dir", "train", "--reg_data_dir", "reg", "--images"],
+    ["captions", "train"],
+    ["check", "train", "--format", "junit"],
+    ["scan", "train", "--json"],
+])
+def test_output_cut_short_by_a_full_disk_is_exit_2(ds, argv):
+    """The disk fills partway (RLIMIT_FSIZE of 1 KiB: the kernel takes part of a write, then
+    refuses): one line naming standard output, exit 2 (Python's buffered writer used to drop the
+    rest silently and exit 0)."""
+    out = ds / "out.txt"
+    with open(out, "wb") as fh:
+        res = child(*argv, cwd=ds, stdout=fh, preexec_fn=_file_size_limit(1024))
+    err = res.stderr.decode()
+    assert res.returncode == 2, (argv, err, out.stat().st_size)
+    assert "standard output" in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE")
+@pytest.mark.parametrize("argv", [["report", "train", "-o", "out.html", "--no-dupes"],
+                                  ["check", "train", "--format", "junit", "-o", "out.xml"]])
+def test_output_file_cut_short_by_a_full_disk_is_exit_2(ds, argv):
+    res = child(*argv, cwd=ds, preexec_fn=_file_size_limit(1024))
+    err = res.stderr.decode()
+    assert res.returncode == 2 and "out." in err and "cannot be written" in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert sorted(p.name for p in ds.iterdir()) == ["reg", "train"]  # no temp file left
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE")
+def test_job_summary_cut_short_by_a_full_disk_is_exit_2(ds):
+    summary = ds / "summary.md"
+    res = child("check", "train", "--format", "github", cwd=ds, env={"GITHUB_STEP_SUMMARY": str(summary)},
+                preexec_fn=_file_size_limit(200))
+    err = res.stderr.decode()
+    assert res.returncode == 2 and "GITHUB_STEP_SUMMARY" in err, err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+# --- 2. a deleted working directory ---------------------------------------------------------------
+
+def _in_deleted_folder(tmp_path: Path):
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    return gone, (lambda: os.rmdir(gone))  # (runs in the child after its chdir: the shell's 'rmdir' of its cwd)
+
+
+@pytest.mark.parametrize("argv", [
+    ["scan", "{t}"], ["scan", "{t}", "--json"], ["balance", "--train_data_dir", "{t}", "--reg_data_dir", "{r}"],
+    ["dupes", "{t}"], ["captions", "{t}"], ["check", "{t}", "--format", "junit"], ["check", "{t}", "--format", "github"],
+    ["report", "{t}", "-o", "{out}"]])
+def test_a_deleted_working_directory_with_absolute_paths(ds, argv):
+    gone, remove = _in_deleted_folder(ds)
+    values = {"t": ds / "train", "r": ds / "reg", "out": ds / "page.html"}
+    res = child(*[a.format(**values) for a in argv], cwd=gone, preexec_fn=remove)
+    assert res.returncode == 0, res.stderr.decode()
+    assert b"error" not in res.stderr
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["scan", "train"], "train: the current folder no longer exists"),
+    (["scan", "--dataset_config", "x.toml"], "x.toml: the current folder no longer exists"),
+    (["report", "{t}"], "report.html: a relative path"),
+    (["check", "{t}", "-o", "out.xml"], "out.xml: a relative path"),
+])
+def test_a_deleted_working_directory_with_a_relative_path_is_one_line(ds, argv, needle):
+    gone, remove = _in_deleted_folder(ds)
+    res = child(*[a.format(t=ds / "train") for a in argv], cwd=gone, preexec_fn=remove)
+    one_line_error(res.returncode, res.stderr.decode(), needle)
+
+
+# --- 8. COLUMNS that is no width ------------------------------------------------------------------
+
+@pytest.mark.parametrize("columns", ["0", "-5", "abc", "", "99999999999"])
+def test_nonsense_terminal_width_is_no_width(ds, columns):
+    res = child("scan", "train", cwd=ds, env={"COLUMNS": columns})
+    assert res.returncode == 0 and b"sd-scripts reads 12 images" in res.stdout, res
+    res = child("scan", "nowhere", cwd=ds, env={"COLUMNS": columns})
+    assert b"No data found" in res.stdout, res
+    res = child("--bogus", cwd=ds, env={"COLUMNS": columns})
+    one_line_error(res.returncode, res.stderr.decode(), "No such option")
