@@ -153,3 +153,42 @@ def test_nonsense_terminal_width_is_no_width(ds, columns):
     assert b"No data found" in res.stdout, res
     res = child("--bogus", cwd=ds, env={"COLUMNS": columns})
     one_line_error(res.returncode, res.stderr.decode(), "No such option")
+
+
+# --- 4. / 9. numbers that reach int() or range() ---------------------------------------------------
+
+@pytest.mark.parametrize("value", ["inf", "1e309", "nan", "-inf"])
+def test_token_warmup_step_that_is_no_number(capsys, ds, value):
+    code, _, err = run(capsys, "captions", "train", "--token_warmup_step", value, "--max_train_steps", "100")
+    one_line_error(code, err, "token_warmup_step")
+
+
+def test_token_warmup_step_in_a_dataset_config_that_is_no_number(capsys, ds):
+    cfg = ds / "ds.toml"
+    cfg.write_text(f"[[datasets]]\n[[datasets.subsets]]\nimage_dir = '{(ds / 'train' / '10_dog').as_posix()}'\n"
+                   f"token_warmup_step = inf\n")
+    for command in ("captions", "scan"):
+        code, _, err = run(capsys, command, "--dataset_config", cfg, "--max_train_steps", "100")
+        one_line_error(code, err, "token_warmup_step = inf")
+
+
+def test_a_huge_token_warmup_step_is_a_number(capsys, ds):
+    code, _, err = run(capsys, "captions", "train", "--token_warmup_step", "1e23", "--max_train_steps", "100",
+                       "--shuffle_caption")
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf", "1e309", "1e23", "0", "1"])
+def test_reg_share_is_validated(capsys, ds, value):
+    code, _, err = run(capsys, "balance", "--train_data_dir", "train", "--reg_data_dir", "reg", "--suggest",
+                       "--reg-share", value)
+    one_line_error(code, err, "--reg-share")
+
+
+def test_a_valid_reg_share_gives_its_suggestion(capsys, ds):
+    code, out, err = run(capsys, "balance", "--train_data_dir", "train", "--reg_data_dir", "reg", "--suggest",
+                         "--reg-share", "0.25", "--json")
+    assert code == 0, err
+    import json
+
+    assert any(s["goal"] == "reg-share" for s in json.loads(out)["suggestions"])

@@ -99,6 +99,21 @@ def _spelling(token: str) -> str:
     return name + eq + value
 
 
+def number_between(value: float | None, name: str, low: float, high: float, *, open_ends: bool = False) -> None:
+    """Refuse a number option that is not finite or lies outside low..high (exclusive ends with
+    ``open_ends``), as every number option is: click's own range check lets nan through."""
+    import math
+
+    if value is None:
+        return
+    if not math.isfinite(value):
+        raise RegauditError(f"{name} {value} is not a finite number")
+    inside = low < value < high if open_ends else low <= value <= high
+    if not inside:
+        ends = f"between {low:g} and {high:g}, both excluded" if open_ends else f"within {low:g}..{high:g}"
+        raise RegauditError(f"{name} {value:g} is outside the range: give a number {ends}")
+
+
 def sd_argv(ctx: typer.Context) -> list[str]:
     return list((ctx.obj or {}).get("sd_argv", []))
 
