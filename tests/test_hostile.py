@@ -192,3 +192,28 @@ def test_a_valid_reg_share_gives_its_suggestion(capsys, ds):
     import json
 
     assert any(s["goal"] == "reg-share" for s in json.loads(out)["suggestions"])
+
+
+# --- 10. the GitHub job summary escapes names -----------------------------------------------------
+
+def test_job_summary_lets_no_name_become_markup(capsys, ds, monkeypatch):
+    markdown_it = pytest.importorskip("markdown_it")
+    t = ds / "train" / "10_<b onclick=alert(1)>dog"
+    t.mkdir()
+    for k, name in enumerate(["x`y.png", "a|b|c.png", "<img src=x onerror=alert(1)>.png", "*bold* [l](u).png"]):
+        textured(60 + k, (64, 64)).save(t / name, format="PNG")
+    (t / "zero.png").write_bytes(b"")  # an error finding in this folder
+    (t / "a|b|c.caption").write_text("<script>alert(1)</script> | x ` y")
+    summary = ds / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    code, _, err = run(capsys, "check", "train", "--format", "github")
+    assert code in (0, 1), err
+    text = summary.read_text()
+    html = markdown_it.MarkdownIt("commonmark").enable("table").render(text)
+    import re
+
+    tags = set(re.findall(r"</?([a-zA-Z][a-zA-Z0-9]*)", html))
+    assert tags <= {"h2", "p", "strong", "code", "table", "thead", "tbody", "tr", "th", "td"}, (tags, html)
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    assert rows and all(len(re.split(r"(?<!\\)\|", r)) == 6 for r in rows), rows  # 4 cells in every row
+    assert "onclick" in html and "&lt;b onclick=alert(1)&gt;" in html  # shown, as text
