@@ -217,3 +217,93 @@ def test_job_summary_lets_no_name_become_markup(capsys, ds, monkeypatch):
     rows = [line for line in text.splitlines() if line.startswith("| ")]
     assert rows and all(len(re.split(r"(?<!\\)\|", r)) == 6 for r in rows), rows  # 4 cells in every row
     assert "onclick" in html and "&lt;b onclick=alert(1)&gt;" in html  # shown, as text
+
+
+# --- 11. / 12. SIGTERM cleans up; what SIGKILL left is removed by the next run ---------------------
+
+_SIGNAL_MID_WRITE = """
+import os, signal, sys
+import regaudit.outputs as outputs
+real = outputs.os.fchmod
+def fchmod(fd, mode):  # the text is in the temporary file: the signal arrives now
+    os.kill(os.getpid(), signal.{sig})
+    return real(fd, mode)
+outputs.os.fchmod = fchmod
+sys.argv[0] = "regaudit"
+from regaudit.entry import run
+run()
+"""
+
+
+def _child_with(code: str, *argv, cwd):
+    e = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-c", code, *map(str, argv)], capture_output=True, cwd=cwd, env=e,
+                          timeout=120)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals")
+@pytest.mark.parametrize("sig, code", [("SIGTERM", 143), ("SIGINT", 130)])
+@pytest.mark.parametrize("argv", [["report", "train", "--no-dupes", "-o", "out/page.html"],
+                                  ["check", "train", "--format", "junit", "-o", "out/result.xml"]])
+def test_a_signal_mid_write_leaves_no_temp_file(ds, sig, code, argv):
+    (ds / "out").mkdir()
+    res = _child_with(_SIGNAL_MID_WRITE.replace("{sig}", sig), *argv, cwd=ds)
+    assert res.returncode == code, res.stderr.decode()
+    assert list((ds / "out").iterdir()) == [], list((ds / "out").iterdir())
+    err = res.stderr.decode()
+    assert err.strip() == ("regaudit: terminated" if sig == "SIGTERM" else "regaudit: interrupted"), err
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals")
+def test_sigterm_while_scanning_exits_143(ds):
+    """SIGTERM at any moment of a run: exit 143 and one line, never a traceback."""
+    e = dict(os.environ, PYTHONPATH=str(ROOT))
+    for delay in (0.0, 0.3, 0.8):
+        p = subprocess.Popen([sys.executable, "-m", "regaudit", "dupes", "train", "--no-cache"], cwd=ds, env=e,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(delay)
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=60)
+        assert p.returncode in (143, 0, -signal.SIGTERM), err  # (0: done first; -15: before the handler)
+        assert b"Traceback" not in err and b"internal error" not in err, err
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL") or not hasattr(os, "geteuid"), reason="POSIX")
+def test_temp_files_a_killed_run_left_are_removed_by_the_next_and_nothing_else(ds):
+    out = ds / "out"
+    out.mkdir()
+    killed = _child_with(_SIGNAL_MID_WRITE.replace("{sig}", "SIGKILL"), "report", "train", "--no-dupes",
+                         "-o", "out/page.html", cwd=ds)
+    assert killed.returncode == -signal.SIGKILL
+    left = [p.name for p in out.iterdir()]
+    assert len(left) == 1 and left[0].startswith(".page.html.") and left[0].endswith(".tmp"), left
+    (out / ".page.html.abcd1234.tmp").write_bytes(b"")  # an empty one (killed before the first byte)
+    keep = {".page.html.user0001.tmp": b"my notes", ".page.html.tmp": b"<!-- generator: regaudit -->",
+            ".page.html.abcd12345.tmp": b"<!-- generator: regaudit -->", ".other.html.abcd1234.tmp": b"",
+            "page.html.abcd1234.tmp": b""}
+    for name, data in keep.items():
+        (out / name).write_bytes(data)
+    os.symlink(ds / "train" / "10_dog" / "a_rather_long_picture_name_000.png", out / ".page.html.link0001.tmp")
+    res = child("report", "train", "--no-dupes", "-o", "out/page.html", cwd=ds)
+    assert res.returncode == 0, res.stderr.decode()
+    assert sorted(p.name for p in out.iterdir()) == sorted([*keep, ".page.html.link0001.tmp", "page.html"])
+    for name, data in keep.items():
+        assert (out / name).read_bytes() == data
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX")
+def test_a_temp_file_a_live_run_is_writing_is_left_alone(tmp_path):
+    import fcntl
+
+    from regaudit.outputs import remove_stale_temps
+
+    live = tmp_path / ".page.html.live0001.tmp"
+    live.write_text("<!-- generator: regaudit -->")
+    with open(live) as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        pid = os.fork()
+        if pid == 0:  # another process: the lock is held there
+            os._exit(remove_stale_temps(str(tmp_path), "page.html"))
+        _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0 and live.exists()
+    assert remove_stale_temps(str(tmp_path), "page.html") == 1 and not live.exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import sys
 from typing import Optional
 
@@ -85,11 +86,19 @@ def _say(line: str) -> None:
 _INTERRUPTED_SAID: list[bool] = []
 
 
+_SIGNALS: list[list[int]] = []  # the entry's list of the signals received (SIGINT, SIGTERM)
+
+
+def _terminated() -> bool:
+    """Whether what stopped the run was SIGTERM rather than Ctrl-C."""
+    return bool(_SIGNALS and _SIGNALS[0]) and _SIGNALS[0][0] == getattr(signal, "SIGTERM", None)
+
+
 def _say_interrupted() -> None:
-    """'interrupted', once: Ctrl-C may be seen both here and by the process entry."""
+    """'interrupted' (or 'terminated'), once: Ctrl-C may be seen both here and by the process entry."""
     if not _INTERRUPTED_SAID:
         _INTERRUPTED_SAID.append(True)
-        _say("regaudit: interrupted")
+        _say("regaudit: terminated" if _terminated() else "regaudit: interrupted")
 
 
 class _PipeClosed(Exception):
@@ -288,9 +297,13 @@ def run(interrupted: Optional[list[int]] = None) -> None:
     _quiet_gc()
     _closed_streams()
     short = _descriptors_short()
+    if interrupted is not None:
+        _SIGNALS[:] = [interrupted]
     code = main() if short is None else _refuse(short)
     if interrupted and code == 130:  # (typer turns Ctrl-C into a quiet exit 130)
         _say_interrupted()
+        if _terminated():
+            code = 143  # (128 + SIGTERM, as the default action gives)
     try:
         sys.stdout.flush()
     except BrokenPipeError:
