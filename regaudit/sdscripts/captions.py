@@ -7,6 +7,7 @@ import stat
 
 from ..errors import check_exhausted
 from ..model import Caption, CaptionSource
+from ..safeio import open_path
 
 
 def normalize_extension(ext: str) -> str:
@@ -74,7 +75,7 @@ def _read_if_file(path: str) -> bytes | None:
     OSError where it is a file that cannot be read. One open, checked with fstat on the open
     descriptor: never blocks on a FIFO, and costs no separate stat (this runs once per image)."""
     try:
-        fd = os.open(path, _OPEN_FLAGS)
+        fd = open_path(path, _OPEN_FLAGS)  # (a path of any length)
     except FileNotFoundError:
         return None  # the common case (no caption): no second look needed
     except OSError:
