@@ -373,3 +373,47 @@ def test_paths_longer_than_the_system_takes(capsys, ds, monkeypatch):
     page = ds / "page.html"
     code, _, err = run(capsys, "report", "train", "--no-cache", "-o", page)
     assert code == 0 and "4 thumbnails" in err, err
+
+
+# --- 5. a huge caption file ----------------------------------------------------------------------
+
+def _peak_of(argv, cwd) -> tuple[int, float, bytes]:
+    """(exit code, peak memory in MB, stdout) of regaudit in a child, measured with wait4."""
+    e = dict(os.environ, PYTHONPATH=str(ROOT))
+    start = time.monotonic()
+    p = subprocess.Popen([sys.executable, "-m", "regaudit", *map(str, argv)], cwd=cwd, env=e,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    out = p.stdout.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    peak = usage.ru_maxrss / (1 << 20 if sys.platform == "darwin" else 1 << 10)
+    assert time.monotonic() - start < 30
+    return p.returncode, peak, out
+
+
+@pytest.mark.skipif(not hasattr(os, "wait4"), reason="wait4")
+def test_a_sparse_gigabyte_caption_is_read_only_up_to_the_cap(ds):
+    import json
+
+    cap = ds / "train" / "10_dog" / "a_rather_long_picture_name_000.caption"
+    with open(cap, "r+b") as fh:
+        fh.write(b"a dog, ")
+        os.truncate(fh.fileno(), 1 << 30)  # sparse: 1 GiB that costs no disk
+    code, peak, out = _peak_of(["scan", "--json", "-j", "1", "train"], ds)
+    assert code == 0 and peak < 400, peak
+    doc = json.loads(out)
+    found = [f for f in doc["findings"] if f["code"] == "RA039"]
+    assert len(found) == 1 and "1.0 GiB (1073741824 bytes)" in found[0]["message"], found
+    assert len(out) < 1 << 20  # (the caption in the JSON is the part read, not the file: 64 KiB of \\u0000)
+    code, peak, _ = _peak_of(["captions", "-j", "1", "train"], ds)
+    assert code == 0 and peak < 400, peak
+
+
+def test_a_caption_cut_inside_a_character_is_still_utf8(tmp_path):
+    from regaudit.limits import CAPTION_BYTES
+    from regaudit.sdscripts.captions import read_caption
+
+    (tmp_path / "a.png").write_bytes(b"")
+    (tmp_path / "a.caption").write_bytes(b"x" * (CAPTION_BYTES - 1) + "é".encode() * 10)
+    cap = read_caption(str(tmp_path / "a.png"), ".caption", None)
+    assert cap.error is None and cap.oversize == CAPTION_BYTES + 19 and cap.text == "x" * (CAPTION_BYTES - 1)
