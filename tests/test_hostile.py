@@ -417,3 +417,106 @@ def test_a_caption_cut_inside_a_character_is_still_utf8(tmp_path):
     (tmp_path / "a.caption").write_bytes(b"x" * (CAPTION_BYTES - 1) + "é".encode() * 10)
     cap = read_caption(str(tmp_path / "a.png"), ".caption", None)
     assert cap.error is None and cap.oversize == CAPTION_BYTES + 19 and cap.text == "x" * (CAPTION_BYTES - 1)
+
+
+# --- 13. / 14. / 15. the hash cache, and a huge PNG chunk -------------------------------------------
+
+def _dupes_json(capsys, *extra):
+    import json
+
+    code, out, err = run(capsys, "dupes", "--train", "train", "--reg", "reg", "--json", *extra)
+    return code, (json.loads(out) if code == 0 else None), err
+
+
+@pytest.mark.parametrize("kind", ["random", "zero", "folder", "other-sqlite"])
+def test_a_damaged_file_at_the_default_cache_place_is_left_alone_and_the_run_goes_on(capsys, ds, kind):
+    default = ds / "xdg" / "regaudit" / "hashes.sqlite"
+    default.parent.mkdir(parents=True)
+    if kind == "random":
+        default.write_bytes(os.urandom(5000))
+    elif kind == "zero":
+        default.write_bytes(b"")
+    elif kind == "folder":
+        default.mkdir()
+    else:
+        db = sqlite3.connect(default)
+        db.execute("CREATE TABLE notes (text TEXT)")
+        db.commit()
+        db.close()
+    before = default.read_bytes() if default.is_file() else None
+    code, doc, err = _dupes_json(capsys)
+    assert code == 0 and doc["hashed"] == 15, err
+    assert "hash cache" in err and "not a regaudit hash cache" in err and "going on without it" in err, err
+    assert (default.read_bytes() if default.is_file() else None) == before
+    assert sorted(p.name for p in default.parent.iterdir()) == ["hashes.sqlite"]  # no -wal, -shm, journal
+    code, _, err = run(capsys, "dupes", "--train", "train", "--cache", default)  # named: still refused
+    one_line_error(code, err, "--cache")
+
+
+_OLD_HASHES = ("CREATE TABLE hashes (path TEXT, size INTEGER, mtime INTEGER, params TEXT, digest TEXT, hash INTEGER, "
+               "mirror INTEGER, upright INTEGER, error TEXT{fine}, PRIMARY KEY (path, params))")
+
+
+@pytest.mark.parametrize("schema", [1, 2, 3])
+def test_a_cache_of_an_earlier_regaudit_schema_is_rebuilt(capsys, ds, schema):
+    """Schemas as regaudit's history made them (git: hashcache.py): 1 meta + hashes; 2 adds
+    pixels; 3 drops nothing and adds extras (an upgraded file keeps pixels)."""
+    from regaudit.views.hashcache import APPLICATION_ID
+
+    cache = ds / "old.sqlite"
+    db = sqlite3.connect(cache)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(schema),))
+    db.execute(_OLD_HASHES.format(fine=", fine TEXT" if schema >= 3 else ""))
+    if schema >= 2:
+        db.execute("CREATE TABLE pixels (path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER, digest TEXT)")
+    if schema >= 3:
+        db.execute("CREATE TABLE extras (path TEXT, kind TEXT, size INTEGER, mtime INTEGER, value TEXT, "
+                   "PRIMARY KEY (path, kind))")
+    db.commit()
+    db.close()
+    code, doc, err = _dupes_json(capsys, "--cache", cache)
+    assert code == 0 and doc["hashed"] == 15 and "rebuilt" in err, err
+    assert int.from_bytes(cache.read_bytes()[68:72], "big") == APPLICATION_ID
+    code, doc, err = _dupes_json(capsys, "--cache", cache)
+    assert code == 0 and doc["hashed"] == 0, err  # every hash from the rebuilt cache
+
+
+def _png_with_a_huge_chunk(path: Path, claimed: int = 1_000_000_000) -> None:
+    import io
+    import struct
+
+    buf = io.BytesIO()
+    textured(3, (64, 64)).save(buf, format="PNG")
+    data = buf.getvalue()
+    # a chunk that claims a gigabyte right after IHDR (8 + 25 bytes), then sparse zeros
+    with open(path, "wb") as fh:
+        fh.write(data[:33] + struct.pack(">L", claimed) + b"abCd")
+        os.truncate(fh.fileno(), 1 << 30)
+
+
+@pytest.mark.skipif(not hasattr(os, "wait4"), reason="wait4")
+@pytest.mark.parametrize("argv", [["dupes", "--no-cache", "-j", "1", "train"], ["scan", "-j", "1", "train"],
+                                  ["scan", "--deep", "-j", "1", "train"]])
+def test_a_sparse_gigabyte_png_costs_little_memory(ds, argv):
+    _png_with_a_huge_chunk(ds / "train" / "10_dog" / "huge.png")
+    code, peak, out = _peak_of(argv, ds)
+    assert code == 0 and peak < 400, (code, peak)
+    assert b"huge.png" in out
+
+
+def test_a_huge_png_chunk_is_not_given_to_pillow(tmp_path):
+    from regaudit.sdscripts.headers import chunk_problem
+    from regaudit.views.hashing import HashKind, encode
+
+    path = tmp_path / "huge.png"
+    _png_with_a_huge_chunk(path)
+    with open(path, "rb") as fh:
+        assert "'abCd' claims 1000000000 bytes" in chunk_problem(fh.fileno())
+    entry = encode(str(path), HashKind.PHASH)
+    assert entry.hash is None and "claims 1000000000 bytes" in entry.error and entry.digest
+    plain = tmp_path / "plain.png"
+    textured(3, (64, 64)).save(plain)
+    with open(plain, "rb") as fh:
+        assert chunk_problem(fh.fileno()) is None

@@ -164,7 +164,10 @@ def _opened(src: Source) -> Iterator[tuple[Any, str | None, bool]]:
     Image = _pil()
     with os.fdopen(os.dup(src.fd), "rb") as fh:  # type: ignore[arg-type]  # our descriptor stays open
         im, why, too_large = None, None, False
+        problem = headers.chunk_problem(src.fd) if src.fd is not None else None
         try:
+            if problem is not None:  # (what Pillow would do with it costs gigabytes: not asked)
+                raise OSError(problem)
             im = Image.open(fh)
         except Image.DecompressionBombError as exc:
             why, too_large = f"DecompressionBombError: {exc}", True
