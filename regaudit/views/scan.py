@@ -278,11 +278,13 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
             findings += caption_findings(subset, names)
 
     datasets = []
+    # the datasets that train (one pass: asked of every dataset, 100,000 of them in a config)
+    training = {i for i, ss in by_dataset.items() if any(not s.config.is_reg for s in ss)}
     for spec in specs:
         subsets = tuple(by_dataset.get(spec.index, []))
         datasets.append(Dataset(spec.index, spec.params, subsets, len(spec.subsets),
                                 tuple(validation_errors.get(spec.index, ())), tuple(split_errors.get(spec.index, ()))))
-        others_train = any(not s.config.is_reg for i, ss in by_dataset.items() if i != spec.index for s in ss)
+        others_train = len(training) > (spec.index in training)  # another dataset trains
         findings += build.dataset_findings(spec, subsets, _same_folder(subsets), others_train, here())
     tokenizer = None
     if not listing_only:  # captions as the text encoder sees them: CLIP token counts, RA031-RA038
