@@ -19,11 +19,16 @@ def run() -> None:
 
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # (an ignored Ctrl-C stays ignored)
         signal.signal(signal.SIGINT, on_interrupt)
+    # SIGTERM (kill, a CI job cancelled, a container stopped) is handled as Ctrl-C is: what is half
+    # written is removed, then exit 143 (128 + SIGTERM) as the default action would give
+    if hasattr(signal, "SIGTERM") and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, on_interrupt)
     try:
         from .cli.app import run as run_cli
     except KeyboardInterrupt:
+        terminated = interrupted[:1] == [getattr(signal, "SIGTERM", None)]
         if sys.stderr is not None:
-            sys.stderr.write("regaudit: interrupted\n")
+            sys.stderr.write("regaudit: terminated\n" if terminated else "regaudit: interrupted\n")
             sys.stderr.flush()
-        os._exit(130)
+        os._exit(143 if terminated else 130)
     run_cli(interrupted)

@@ -12,6 +12,11 @@ import math
 
 MAX_RESO = 32768  # pixels on a side; the bucket enumeration steps through this range
 
+# bytes of a caption file regaudit reads. Every text encoder sd-scripts trains keeps at most a few
+# hundred tokens (CLIP 75/150/225, T5 256/512, Gemma 256): a few KiB of text. A larger file is
+# reported (RA094) and read only this far, so that a huge or sparse file costs neither memory nor time.
+CAPTION_BYTES = 64 << 10
+
 # name -> (lowest, highest), both included
 RANGES: dict[str, tuple[float, float]] = {
     "resolution": (8, MAX_RESO),

@@ -136,6 +136,7 @@ class Caption(NamedTuple):
     has_bom: bool = False
     line_count: int = 0
     via_fallback: bool = False  # found through the face-crop naming fallback
+    oversize: int = 0  # the file's size in bytes when it is over limits.CAPTION_BYTES (only that much is read)
 
 
 @compact

@@ -7,8 +7,12 @@
   carries a generator mark near its start (``GENERATOR_*`` below, put there by the renderers);
   an existing file without one is the user's. A directory, FIFO or device is never a target.
 * Never a half-written file: the text goes to a temporary file beside the target, which then
-  replaces it in one ``os.replace``; a full disk or any other failure leaves the earlier file
-  as it was and removes the temporary one.
+  replaces it in one ``os.replace``; a full disk or any other failure (Ctrl-C, SIGTERM) leaves
+  the earlier file as it was and removes the temporary one.
+* Never a pile of temporary files: a run killed outright (SIGKILL, a power cut) leaves its
+  ``.NAME.XXXXXXXX.tmp``; the next run that writes NAME removes it, and only it: a regular file of
+  this user with exactly that name pattern, holding regaudit's mark (or nothing at all), that no
+  running regaudit holds locked (each holds a lock on its temporary file while writing it).
 
 Symlinks are followed: ``-o link.html`` writes the file the link points to (checked as above).
 """
@@ -24,7 +28,7 @@ from collections.abc import Iterable
 
 from .errors import RegauditError
 from .placement import containing_root
-from .safeio import kind_of, open_regular
+from .safeio import cwd, kind_of, open_regular
 
 # The marks the renderers put at the start of what they write (see render/).
 GENERATOR_COMMENT = "<!-- generator: regaudit -->"  # HTML page, JUnit XML
@@ -58,6 +62,9 @@ def written_by_regaudit(path: str) -> bool:
 def check_target(path: str, dataset_roots: Iterable[str] = (), force: bool = False) -> str:
     """The file that writing to ``path`` would replace (symlinks resolved), after making sure
     that is allowed; raises OutputError naming the path and what to do."""
+    if not os.path.isabs(path) and cwd() is None:
+        raise OutputError(f"{path}: a relative path, but the current folder no longer exists (deleted or moved); "
+                          f"give an absolute path")
     target = os.path.realpath(path)
     root = containing_root(target, dataset_roots)
     if root is not None:
@@ -90,6 +97,58 @@ def _mode_for(target: str) -> int:
         return 0o666 & ~mask
 
 
+def _lock(fd: int) -> bool:
+    """An exclusive lock on ``fd`` without waiting (False where it is held, or cannot be taken)."""
+    try:
+        import fcntl
+    except ImportError:  # (Windows: no stale file is ever taken for a live one)
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+
+
+_TEMP_TAIL = re.compile(r"\.[A-Za-z0-9_]{8}\.tmp")  # tempfile.mkstemp's 8 random characters
+
+
+def remove_stale_temps(folder: str, name: str) -> int:
+    """Remove what a killed regaudit left while writing ``name`` in ``folder`` (see the module
+    docstring for what counts as that); returns how many were removed. Never raises."""
+    head = f".{name}"
+    removed = 0
+    try:
+        with os.scandir(folder) as it:
+            candidates = [e.name for e in it if e.name.startswith(head) and _TEMP_TAIL.fullmatch(e.name, len(head))]
+    except OSError:
+        return 0
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    uid = os.geteuid() if hasattr(os, "geteuid") else None
+    for candidate in candidates:
+        path = os.path.join(folder, candidate)
+        try:
+            fd = os.open(path, flags)
+        except OSError:
+            continue
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or (uid is not None and st.st_uid != uid) or not _lock(fd):
+                continue  # not a file of ours, or a live regaudit is writing it
+            data = os.read(fd, _HEAD)
+            if data and not any(m.search(data) for m in _MARKS):
+                continue
+            now = os.lstat(path)
+            if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino):  # (still the file that was checked)
+                os.unlink(path)
+                removed += 1
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+    return removed
+
+
 def write_text(path: str, text: str, dataset_roots: Iterable[str] = (), force: bool = False) -> int:
     """Write ``text`` (UTF-8) to ``path`` atomically, after ``check_target``; returns the size in
     bytes. A name that is not valid UTF-8 in ``text`` (a surrogate escape) is written as a
@@ -97,11 +156,13 @@ def write_text(path: str, text: str, dataset_roots: Iterable[str] = (), force: b
     target = check_target(path, dataset_roots, force)
     data = text.encode("utf-8", "backslashreplace")
     folder, name = os.path.split(target)
+    remove_stale_temps(folder, name)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write in {folder}: {exc.strerror or exc}") from None
     try:
+        _lock(fd)  # held until closed: no other run takes this file for a stale one
         try:
             view = memoryview(data)
             while view:

@@ -40,12 +40,72 @@ def kind_of(mode: int) -> str:
     return "not a regular file"
 
 
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+_CHUNK = 2048  # bytes of path opened at once when a path is longer than the system takes (PATH_MAX 4096)
+
+
+def open_path(path: str | os.PathLike, flags: int, mode: int = 0o777) -> int:
+    """``os.open(path, flags)``, also for a path longer than the system takes (ENAMETOOLONG): then
+    it is opened piece by piece, each piece relative to the descriptor of the folder before it, as
+    a listing reaches such a file. Symlinks along the way are followed as in one open."""
+    try:
+        return os.open(path, flags, mode)
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG or os.open not in os.supports_dir_fd:
+            raise
+    text = os.fspath(path)
+    sep = b"/" if isinstance(text, bytes) else "/"
+    parts = [p for p in text.split(sep) if p]
+    pieces, piece, size = [], [], 0
+    for part in parts:
+        if piece and size + len(part) + 1 > _CHUNK:
+            pieces.append(sep.join(piece))
+            piece, size = [], 0
+        piece.append(part)
+        size += len(part) + 1
+    pieces.append(sep.join(piece))
+    fd = os.open(sep if text.startswith(sep) else (b"." if isinstance(text, bytes) else "."), _DIR_FLAGS)
+    try:
+        for folder in pieces[:-1]:
+            inner = os.open(folder, _DIR_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        return os.open(pieces[-1], flags, mode, dir_fd=fd)
+    finally:
+        os.close(fd)
+
+
+def list_folder(path: str) -> list[tuple[str, bool]]:
+    """(name, is a folder, symlinks not followed) of each entry of the folder ``path``, a path of
+    any length; the OSError of the listing otherwise."""
+    try:
+        with os.scandir(path) as it:
+            return [(e.name, _plain_dir(e)) for e in it]
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG or os.scandir not in os.supports_fd:
+            raise
+    fd = open_path(path, _DIR_FLAGS)
+    try:
+        with os.scandir(fd) as it:
+            return [(e.name, _plain_dir(e)) for e in it]
+    finally:
+        os.close(fd)
+
+
+def _plain_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
 def open_regular(path: str | os.PathLike) -> BinaryIO:
     """Open ``path`` for binary reading if, and only if, it is a regular file (symlinks are
-    followed). Never blocks. Raises ``NotRegularFile`` or the ``OSError`` of the open."""
+    followed). Never blocks. Raises ``NotRegularFile`` or the ``OSError`` of the open. A path
+    longer than the system takes is opened folder by folder (``open_path``)."""
     flags = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
              | getattr(os, "O_BINARY", 0))  # (Windows opens text mode otherwise: CRLF read as LF, Ctrl-Z as the end)
-    fd = os.open(path, flags)
+    fd = open_path(path, flags)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -64,6 +124,33 @@ def read_regular(path: str | os.PathLike, limit: int = CONFIG_LIMIT) -> bytes:
         raise OSError(errno.EFBIG, f"is larger than {limit >> 20} MiB, far more than any such file needs",
                       os.fspath(path))
     return data
+
+
+def cwd() -> str | None:
+    """The working directory, or None when it no longer exists (deleted or moved away under a
+    shell that still stands in it). Nothing regaudit does with absolute paths needs it."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return None
+
+
+def here() -> str:
+    """The working directory for messages and relative lookups: '.' when it no longer exists."""
+    return cwd() or "."
+
+
+def shown(path: str) -> str:
+    """``path`` as people want to read it: relative to the working directory when it lies inside
+    it, else as it is (also when there is no working directory, or it is on another drive)."""
+    here = cwd()
+    if here is None or not os.path.isabs(path):
+        return path
+    try:
+        rel = os.path.relpath(path, here)
+    except ValueError:  # another drive (Windows)
+        return path
+    return path if rel.startswith("..") else rel
 
 
 def describe(exc: OSError) -> str:

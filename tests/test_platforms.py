@@ -24,7 +24,7 @@ def test_a_caption_file_is_read_byte_for_byte(tmp_path):
     from regaudit.sdscripts.captions import _read_if_file
 
     (tmp_path / "a.caption").write_bytes(TEXT_MODE_BAIT)
-    assert _read_if_file(str(tmp_path / "a.caption")) == TEXT_MODE_BAIT
+    assert _read_if_file(str(tmp_path / "a.caption")) == (TEXT_MODE_BAIT, 0)  # (0: not over the size cap)
 
 
 def test_a_config_file_is_read_byte_for_byte(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import sys
 from typing import Optional
 
@@ -11,6 +12,10 @@ import typer
 
 from ..errors import EXHAUSTED_HINT, RegauditError, is_exhausted
 from ..render.escape import display
+from ..safeio import cwd
+
+NO_CWD = ("the current folder no longer exists (deleted or moved), so a relative path means nothing: cd into an "
+          "existing folder, or give absolute paths")
 
 try:  # typer >= 0.22 vendors click
     from typer._click import exceptions as _cx
@@ -81,11 +86,19 @@ def _say(line: str) -> None:
 _INTERRUPTED_SAID: list[bool] = []
 
 
+_SIGNALS: list[list[int]] = []  # the entry's list of the signals received (SIGINT, SIGTERM)
+
+
+def _terminated() -> bool:
+    """Whether what stopped the run was SIGTERM rather than Ctrl-C."""
+    return bool(_SIGNALS and _SIGNALS[0]) and _SIGNALS[0][0] == getattr(signal, "SIGTERM", None)
+
+
 def _say_interrupted() -> None:
-    """'interrupted', once: Ctrl-C may be seen both here and by the process entry."""
+    """'interrupted' (or 'terminated'), once: Ctrl-C may be seen both here and by the process entry."""
     if not _INTERRUPTED_SAID:
         _INTERRUPTED_SAID.append(True)
-        _say("regaudit: interrupted")
+        _say("regaudit: terminated" if _terminated() else "regaudit: interrupted")
 
 
 class _PipeClosed(Exception):
@@ -97,11 +110,83 @@ class StdoutError(RegauditError):
     """Writing stdout failed (a full disk, an I/O error)."""
 
 
+class _RawWriter:
+    """The bytes of standard output, written with ``os.write`` until every one is taken. Python's
+    own buffered writer loses the rest of a buffer silently when the kernel takes only part of it
+    (a disk that fills partway: ``write`` returns 4096 of 14669 bytes, then the run exits 0), so
+    regaudit does not rely on it: a short write is retried, and the error that follows is raised."""
+
+    LIMIT = 1 << 16  # bytes gathered before they are written
+
+    def __init__(self, stream, fd: int):
+        self._stream = stream
+        self._fd = fd
+        self._pending: list[bytes] = []
+        self._size = 0
+        self._first = True
+
+    def write(self, data: bytes) -> None:
+        if data:
+            self._pending.append(bytes(data))
+            self._size += len(data)
+            if self._size >= self.LIMIT:
+                self.flush()
+
+    def flush(self) -> None:
+        if self._first:  # what was written through the stream itself before this writer
+            self._first = False
+            self._stream.flush()
+        if not self._pending:
+            return
+        view = memoryview(b"".join(self._pending))
+        self._pending.clear()
+        self._size = 0
+        while view:
+            try:
+                n = os.write(self._fd, view)
+            except BlockingIOError:  # a non-blocking pipe that is full: wait until it takes more
+                import select
+
+                select.select([], [self._fd], [])
+                continue
+            if n <= 0:
+                raise OSError(errno.EIO, "the output took no bytes")
+            view = view[n:]
+
+
+class _GuardedBinary:
+    """``sys.stdout.buffer`` for one run (click writes there when the text stream's encoding is
+    ASCII): the same checked writer."""
+
+    def __init__(self, guard: "_GuardedStdout"):
+        self._guard = guard
+
+    def write(self, data) -> int:
+        self._guard._call(self._guard._raw.write, data)
+        return len(data)
+
+    def flush(self) -> None:
+        self._guard.flush()
+
+    def __getattr__(self, name):
+        return getattr(self._guard._stream.buffer, name)
+
+
 class _GuardedStdout:
-    """sys.stdout for one run: a failed write becomes _PipeClosed or a one-line StdoutError."""
+    """sys.stdout for one run: a failed write becomes _PipeClosed or a one-line StdoutError. On a
+    real file descriptor every byte goes through ``_RawWriter``, so no short write goes unseen."""
 
     def __init__(self, stream):
         self._stream = stream
+        self._raw: _RawWriter | None = None
+        try:
+            fd = stream.fileno()
+            stream.encoding.encode  # noqa: B018  (a text stream)
+        except Exception:  # a test's capture, a closed stdout: written as it is
+            return
+        self._raw = _RawWriter(stream, fd)
+        self._encoding = stream.encoding or "utf-8"
+        self._errors = getattr(stream, "errors", None) or "strict"
 
     def _call(self, fn, *args):
         try:
@@ -112,10 +197,19 @@ class _GuardedStdout:
             raise StdoutError(f"standard output: cannot be written: {exc.strerror or exc}") from None
 
     def write(self, text):
-        return self._call(self._stream.write, text)
+        if self._raw is None:
+            return self._call(self._stream.write, text)
+        self._call(self._raw.write, text.encode(self._encoding, self._errors))
+        return len(text)
 
     def flush(self):
-        return self._call(self._stream.flush)
+        if self._raw is None:
+            return self._call(self._stream.flush)
+        return self._call(self._raw.flush)
+
+    @property
+    def buffer(self):
+        return _GuardedBinary(self) if self._raw is not None else self._stream.buffer
 
     def __getattr__(self, name):
         return getattr(self._stream, name)
@@ -203,9 +297,13 @@ def run(interrupted: Optional[list[int]] = None) -> None:
     _quiet_gc()
     _closed_streams()
     short = _descriptors_short()
+    if interrupted is not None:
+        _SIGNALS[:] = [interrupted]
     code = main() if short is None else _refuse(short)
     if interrupted and code == 130:  # (typer turns Ctrl-C into a quiet exit 130)
         _say_interrupted()
+        if _terminated():
+            code = 143  # (128 + SIGTERM, as the default action gives)
     try:
         sys.stdout.flush()
     except BrokenPipeError:
@@ -220,8 +318,26 @@ def run(interrupted: Optional[list[int]] = None) -> None:
     os._exit(code)
 
 
+MAX_COLUMNS = 1000  # a wider COLUMNS is nonsense (rich would lay out lines of that width)
+
+
+def _sane_terminal_size() -> None:
+    """COLUMNS/LINES (and Jupyter's) that are 0, negative, not a number or absurdly large mean 'no
+    width given': rich then asks the terminal, or takes 80. Taken as they are, 0 made rich print
+    nothing at all (every exit-2 message too), and a huge one exhausted memory."""
+    for key, most in (("COLUMNS", MAX_COLUMNS), ("LINES", 100_000), ("JUPYTER_COLUMNS", MAX_COLUMNS),
+                      ("JUPYTER_LINES", 100_000)):
+        value = os.environ.get(key)
+        if value is None:
+            continue
+        value = value.strip()
+        if not (value.isascii() and value.isdigit() and 1 <= int(value) <= most):
+            del os.environ[key]
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     ARGV[:] = list(sys.argv[1:] if argv is None else argv)
+    _sane_terminal_size()
     _INTERRUPTED_SAID.clear()
     for stream in (sys.stdout, sys.stderr):  # file names need not be valid UTF-8; never crash printing them
         if hasattr(stream, "reconfigure"):
@@ -296,6 +412,9 @@ def _main() -> int:
         _say_interrupted()
         return 130
     except Exception as exc:  # never a traceback for a user; REGAUDIT_DEBUG=1 shows it
+        if isinstance(exc, FileNotFoundError) and cwd() is None:  # (a relative path met somewhere)
+            _say(f"regaudit: error: {NO_CWD}")
+            return 2
         if is_exhausted(exc):  # (met where no file was to blame: an import, a cache)
             _say(f"regaudit: error: {display(getattr(exc, 'strerror', None) or exc)}: {EXHAUSTED_HINT}")
             return 2

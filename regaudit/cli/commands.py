@@ -27,6 +27,7 @@ from .options import (
     TRAINER_OPT,
     dupes_options,
     inputs,
+    number_between,
     progress_bar,
     run_scan,
     sd_argv,
@@ -110,6 +111,7 @@ def balance(
             stdout.print(musubi_text(musubi.document(result)))
         return
 
+    number_between(reg_share, "--reg-share", 0, 1, open_ends=True)  # (a share of the loss weight)
     inp = inputs(ctx, trainer, num_processes, target_os=target_os)
     with progress_bar(progress, "reading image headers") as cb:
         result = run_scan(inp, jobs=jobs, progress=cb)
@@ -183,6 +185,7 @@ def smoke(
     from ..views.balance import plan
     from ..views.smoke import LossType, SmokeError, SmokeOptions, run
 
+    number_between(huber_c, "--huber-c", 1e-9, 1e6)
     if dtype not in ("fp32", "bf16", "fp16"):
         raise RegauditError(f"--dtype '{dtype}' is not one of fp32, bf16, fp16")
     inp = inputs(ctx, trainer, target_os=target_os)

@@ -19,7 +19,9 @@ from typing import Optional
 import typer
 
 from ..errors import RegauditError
-from .app import note, stderr
+from ..render.escape import display
+from ..safeio import cwd
+from .app import NO_CWD, note, stderr
 
 JSON_OPT = typer.Option(False, "--json", help="Write the result as JSON on stdout.")
 JOBS_OPT = typer.Option(None, "--jobs", "-j", min=1, help="Worker processes (default: all cores).")
@@ -97,6 +99,21 @@ def _spelling(token: str) -> str:
     return name + eq + value
 
 
+def number_between(value: float | None, name: str, low: float, high: float, *, open_ends: bool = False) -> None:
+    """Refuse a number option that is not finite or lies outside low..high (exclusive ends with
+    ``open_ends``), as every number option is: click's own range check lets nan through."""
+    import math
+
+    if value is None:
+        return
+    if not math.isfinite(value):
+        raise RegauditError(f"{name} {value} is not a finite number")
+    inside = low < value < high if open_ends else low <= value <= high
+    if not inside:
+        ends = f"between {low:g} and {high:g}, both excluded" if open_ends else f"within {low:g}..{high:g}"
+        raise RegauditError(f"{name} {value:g} is outside the range: give a number {ends}")
+
+
 def sd_argv(ctx: typer.Context) -> list[str]:
     return list((ctx.obj or {}).get("sd_argv", []))
 
@@ -106,7 +123,17 @@ def inputs(ctx: typer.Context, trainer: Optional[str], num_processes: Optional[i
     """The command's sd-scripts options read into a views.inputs.Inputs; its notes on stderr."""
     from ..views.inputs import read_inputs
 
-    inp = read_inputs(sd_argv(ctx), trainer, num_processes, overrides, require_source, target_os)
+    try:
+        inp = read_inputs(sd_argv(ctx), trainer, num_processes, overrides, require_source, target_os)
+    except FileNotFoundError:
+        if cwd() is None:
+            raise RegauditError(NO_CWD) from None
+        raise
+    if cwd() is None:  # a relative folder would be looked up in a folder that is gone
+        named = list(inp.sources) + [sc.image_dir for spec in inp.specs for sc in spec.subsets]
+        relative = next((p for p in named if p and not os.path.isabs(p)), None)
+        if relative is not None:
+            raise RegauditError(f"{display(relative)}: {NO_CWD}")
     for n in inp.notes:
         note(n)
     return inp
@@ -151,6 +178,7 @@ def dupes_options(hash_kind: str, max_distance: Optional[int], flip_aug: bool, c
         raise RegauditError(f"--hash '{hash_kind}' is not one of: {', '.join(h.value for h in HashKind)}")
     cache_path = None if no_cache else Path(cache) if cache else default_path()
     if cache_path is not None:
-        check_outside(cache_path, list(sources) + [s.image_dir for spec in specs for s in spec.subsets])
+        check_outside(cache_path, list(sources) + [s.image_dir for spec in specs for s in spec.subsets],
+                      named=bool(cache))
     return DupesOptions(HashKind(hash_kind), DEFAULT_MAX_DISTANCE if max_distance is None else max_distance,
-                        flip_aug, cache_path, jobs)
+                        flip_aug, cache_path, jobs, cache_named=bool(cache))

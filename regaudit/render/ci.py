@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from collections import defaultdict
 from xml.etree import ElementTree as ET
 
 from ..model import Finding, Severity
 from ..outputs import GENERATOR_COMMENT, GENERATOR_GITHUB, GENERATOR_JSON_KEY
 from ..rules import REGISTRY
+from ..safeio import shown
 from .escape import display
 
 _GH_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
@@ -24,8 +26,7 @@ def _gh_prop(text: str) -> str:
 
 
 def _rel(path: str) -> str:
-    rel = os.path.relpath(path)
-    return display((path if rel.startswith("..") else rel).replace(os.sep, "/"))
+    return display(shown(path).replace(os.sep, "/"))
 
 
 def github(findings: list[Finding]) -> str:
@@ -97,8 +98,22 @@ def check_json(verdict) -> dict:
             "findings": [f.to_json() for f in verdict.findings]}
 
 
-def _md(text: str) -> str:
-    return display(text).replace("|", "\\|").replace("\n", " ")
+_MD_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+
+
+def _md(text: object) -> str:
+    """Text from a file name, a caption or a message as Markdown shows it literally: every ASCII
+    punctuation character backslash-escaped (CommonMark lets each be; an escaped '<' opens no HTML
+    tag, an escaped '`' no code span, '\\|' is GFM's pipe inside a table cell), after display()
+    has made control characters visible. GitHub's job summary renders HTML: nothing of a name may
+    become markup there."""
+    return _MD_PUNCTUATION.sub(r"\\\1", display(text))
+
+
+def _md_code(text: object) -> str:
+    """A path or name shown in monospace: an HTML code element around escaped text (a Markdown
+    code span cannot hold a backtick safely, nor a '|' inside a table)."""
+    return f"<code>{_md(text)}</code>"
 
 
 def step_summary(verdict) -> str:
@@ -111,11 +126,11 @@ def step_summary(verdict) -> str:
         if b.no_data:
             lines.append(f"**{name}.py finds no data** ('No data found'): nothing is trained.")
         elif c is not None and c.stage != "load":
-            lines.append(f"**{name}.py stops at {c.stage}**: `{c.exception}` ({c.code}) — {_md(c.message)}")
+            lines.append(f"**{name}.py stops at {c.stage}**: {_md_code(c.exception)} ({c.code}) — {_md(c.message)}")
         else:
             if c is not None:
-                lines.append(f"**{name}.py starts, then fails when it first loads** `{_md(_rel(c.path))}`: "
-                             f"`{c.exception}` ({c.code})")
+                lines.append(f"**{name}.py starts, then fails when it first loads** {_md_code(_rel(c.path))}: "
+                             f"{_md_code(c.exception)} ({c.code})")
             lines.append(f"Batches per epoch **{b.batches_per_epoch}**, steps **{b.max_train_steps}**, "
                          f"epochs **{b.epochs}**.")
         lines.append("")
@@ -125,7 +140,7 @@ def step_summary(verdict) -> str:
     if verdict.findings:
         lines += ["", "| severity | code | path | message |", "| --- | --- | --- | --- |"]
         for f in list(verdict.findings)[:50]:
-            lines.append(f"| {f.severity.value} | {f.code} | `{_md(_rel(f.path))}` | {_md(f.message)} |")
+            lines.append(f"| {f.severity.value} | {f.code} | {_md_code(_rel(f.path))} | {_md(f.message)} |")
         if len(verdict.findings) > 50:
             lines.append(f"\n… and {len(verdict.findings) - 50} more.")
     return "\n".join(lines) + "\n"

@@ -12,6 +12,7 @@ from collections import Counter
 from ..model import Finding, Severity
 from ..outputs import GENERATOR_COMMENT
 from ..views.report import GROUPS, MEMBERS, STRIP, UNUSED, ReportData, Verdict, fixes, verdict
+from ..safeio import shown
 from .escape import display
 from .html_assets import CSS, JS
 
@@ -21,8 +22,7 @@ def _e(text: object) -> str:
 
 
 def _short(path: str) -> str:
-    rel = os.path.relpath(path)
-    return path if rel.startswith("..") else rel
+    return shown(path)
 
 
 def _img(data: ReportData, path: str, upright: bool = False, title: str | None = None) -> str:
@@ -41,20 +41,28 @@ class _Filters:
         self.subsets = [(d.index, s) for d in data.scan.datasets for s in d.subsets]
         self.by_key = {(di, s.abs_path): k for k, (di, s) in enumerate(self.subsets)}
         self.by_path: dict[str, list[int]] = {}
-        for k, (_, s) in enumerate(self.subsets):
+        self.by_dataset: dict[int, list[int]] = {}
+        for k, (di, s) in enumerate(self.subsets):
             self.by_path.setdefault(s.abs_path, []).append(k)
+            self.by_dataset.setdefault(di, []).append(k)
 
     def of_path(self, path: str) -> tuple[list[int], list[str]]:
-        """The subsets (indices, roles) of the innermost subset folder that holds ``path``."""
-        best = ""
-        for spath in self.by_path:
-            if (path == spath or path.startswith(spath + os.sep)) and len(spath) > len(best):
-                best = spath
-        ks = self.by_path.get(best, [])
+        """The subsets (indices, roles) of the innermost subset folder that holds ``path``: the
+        path itself, then each folder above it (a lookup each, never a pass over every subset)."""
+        ks: list[int] = []
+        at = path
+        while True:
+            ks = self.by_path.get(at, [])
+            if ks:
+                break
+            up = at.rpartition(os.sep)[0]
+            if not up or up == at:
+                break
+            at = up
         return ks, [self.subsets[k][1].role.value for k in ks]
 
     def of_dataset(self, index: int) -> list[int]:
-        return [k for k, (di, _) in enumerate(self.subsets) if di == index]
+        return list(self.by_dataset.get(index, []))
 
 
 def _attrs(severity: str | None = None, roles=None, subsets=None) -> str:

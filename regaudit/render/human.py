@@ -12,12 +12,15 @@ from rich.text import Text
 
 from ..model import Finding, Ignored, ScanResult, Severity, sort_findings
 from ..outputs import HUMAN_HEAD
+from ..safeio import shown as relative
 from ..sdscripts.tokens import NOT_COUNTED_WHY
 from .escape import display
 from .json_out import counts
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 MAX_ROWS = 40
+MAX_DATASETS = 200  # datasets shown one by one in balance (a config may hold 100,000: --json has them all)
+MAX_SUBSETS = 500  # subsets shown one by one in the captions tables
 
 
 def _more(n: int) -> Text:
@@ -27,11 +30,7 @@ def _more(n: int) -> Text:
 def shown(path: str) -> str:
     """A path as people want to read it: relative to the working directory when inside it, with
     control characters and bytes that are not UTF-8 escaped."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:  # another drive (Windows)
-        rel = path
-    return display(path if rel.startswith("..") else rel)
+    return display(relative(path))
 
 
 def subsets_table(result: ScanResult) -> Table:
@@ -226,7 +225,10 @@ def balance_view(plan, with_images: bool = False) -> Group:
     head.append(" — ")
     head.append_text(summary_line(counts(plan.findings)))
     parts.append(head)
-    for d in plan.datasets:
+    for n, d in enumerate(plan.datasets):
+        if n == MAX_DATASETS:
+            parts.append(Text(f"… and {len(plan.datasets) - n} more datasets (use --json for every one)"))
+            break
         t = Table(title=f"Dataset {d.index}", title_justify="left", show_header=False)
         t.add_column("what")
         t.add_column("value", justify="right")
@@ -405,7 +407,7 @@ def captions_view(audit, tables, findings, top: int = 15) -> Group:
                     ("tokens min/med/max", {}), ("over limit", {"justify": "right"}), ("trigger check", {}),
                     ("folder", {"overflow": "fold"})):
         t.add_column(col, **kw)
-    for st in audit.subsets:
+    for st in audit.subsets[:MAX_SUBSETS]:
         s = st.subset
         c = s.caption_counts()
         n = sorted(b.tokens for b in st.budgets if b.tokens is not None)
@@ -420,7 +422,7 @@ def captions_view(audit, tables, findings, top: int = 15) -> Group:
         t.add_row(str(st.dataset), s.role.value, display(" ".join(st.trigger_words)) or "—",
                   f"{c['file']}/{c['class_tokens']}/{c['empty']}", spread,
                   str(sum(1 for b in st.budgets if b.over > 0)), trig, shown(s.abs_path))
-    parts.append(t)
+    parts.append(Group(t, _more(len(audit.subsets) - MAX_SUBSETS)) if len(audit.subsets) > MAX_SUBSETS else t)
     if over:
         o = Table(title=f"Captions over the limit ({len(over)})", title_justify="left")
         for col in ("image", "tokens", "past limit", "never seen"):
@@ -442,8 +444,8 @@ def captions_view(audit, tables, findings, top: int = 15) -> Group:
     p = Table(title="Most common tags per subset", title_justify="left")
     p.add_column("subset", overflow="fold")
     p.add_column("tags", overflow="fold")
-    for st in tables.subsets:
+    for st in tables.subsets[:MAX_SUBSETS]:
         p.add_row(f"{st.role} {shown(st.path)}", _tag_cell(st.tags, top) or "—")
-    parts.append(p)
+    parts.append(Group(p, _more(len(tables.subsets) - MAX_SUBSETS)) if len(tables.subsets) > MAX_SUBSETS else p)
     parts.extend(findings_block(findings))
     return Group(*parts)

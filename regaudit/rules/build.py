@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from ..model import Crash, Finding, Severity, Subset
+from ..safeio import here
 from ..sdscripts.config import DatasetSpec
 from ..sdscripts.latents import CacheNameError
 from ..sdscripts.subsets import Skip, SubsetFate
@@ -179,7 +180,7 @@ def foreign_paths(paths: Sequence[tuple[str, str]], trainer: str) -> Finding:
     data = [w for w, _ in paths if w != "--config_file"]
     missing = ", ".join(x for x in (left_out, "the images and captions of " + ", ".join(data) if data else None) if x)
     return rule("RA092").finding(
-        os.getcwd(), f"{len(paths)} path(s) of the {trainer}.py command cannot exist on this machine: {named}; "
+        here(), f"{len(paths)} path(s) of the {trainer}.py command cannot exist on this machine: {named}; "
                      f"regaudit leaves out {missing} and audits the rest")
 
 

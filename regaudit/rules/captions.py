@@ -1,4 +1,4 @@
-"""Caption file checks (RA020-RA030): facts in (each image's caption as ``sdscripts.captions``
+"""Caption file checks (RA020-RA030, RA094): facts in (each image's caption as ``sdscripts.captions``
 read it, the names beside the subset's images), findings out. Captions as the text encoder sees
 them (RA031-RA039) are ``caption_text``'s."""
 
@@ -8,9 +8,17 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
+from ..limits import CAPTION_BYTES
 from ..model import CaptionSource, Finding, Subset
 from ..sdscripts.layout import OTHER_CAPTION_EXTENSIONS
 from .registry import rule
+
+
+def _size(n: int) -> str:
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift:
+            return f"{n / (1 << shift):.1f} {unit}"
+    return f"{n} bytes"
 
 
 def _abs(path: str) -> str:
@@ -27,7 +35,7 @@ def caption_findings(subset: Subset, sibling_names: Iterable[str]) -> Iterator[F
     for img in subset.images:
         cap = img.caption
         if cap.source is file_source and not cap.via_fallback and cap.error is None and not cap.has_bom \
-                and cap.text and (cap.line_count <= 1 or subset.config.enable_wildcard):
+                and cap.text and (cap.line_count <= 1 or subset.config.enable_wildcard) and not cap.oversize:
             seen_files.add(cap.path)
             continue  # nothing to say about this caption (the common case, checked first)
         if cap.source is CaptionSource.CLASS_TOKENS:
@@ -47,9 +55,13 @@ def caption_findings(subset: Subset, sibling_names: Iterable[str]) -> Iterator[F
             continue
         seen_files.add(cap.path)
         quiet = cap.line_count <= 1 or subset.config.enable_wildcard
-        if cap.error is None and not cap.has_bom and cap.text and quiet:
+        if cap.error is None and not cap.has_bom and cap.text and quiet and not cap.oversize:
             continue  # nothing to say about this caption (the common case: skip the path work)
         cpath = _abs(cap.path)
+        if cap.oversize:
+            yield rule("RA094").finding(cpath, f"caption file is {_size(cap.oversize)} ({cap.oversize} bytes), absurdly "
+                                               f"long for a caption; regaudit reads only its first "
+                                               f"{CAPTION_BYTES >> 10} KiB, sd-scripts reads all of it")
         if cap.error == "empty_file":
             yield rule("RA020").finding(cpath, "caption file is empty (0 lines); sd-scripts stops with "
                                                "'caption file is empty'")

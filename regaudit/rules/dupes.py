@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from ..model import Finding
+from ..safeio import shown
 from .registry import rule
 
 
@@ -40,8 +41,7 @@ def hashing_findings(failures: Iterable[tuple[str, str]]) -> list[Finding]:
 
 
 def _short(path: str) -> str:
-    rel = os.path.relpath(path)
-    return path if rel.startswith("..") else rel
+    return shown(path)
 
 
 def group_findings(groups: Iterable[Group]) -> list[Finding]:

@@ -201,6 +201,11 @@ _RULES = [
          "kept; token warmup uses only the first tags early on; keep_tokens does nothing without shuffling, "
          "warmup or tag dropout.",
          "Keep the trigger in the kept part (keep_tokens / keep_tokens_separator) when tags are dropped."),
+    Rule("RA094", "caption-absurdly-long", W, CAPTIONS,
+         "A caption file is far larger than any caption (over 64 KiB): regaudit reads only its start.",
+         "Every text encoder keeps a few hundred tokens at most, so the rest never trains; sd-scripts still reads "
+         "the whole file into memory for the image (a huge or sparse file costs memory and time at every start).",
+         "Put the caption on one short first line; move anything else out of the caption file."),
     # --- image files (spec §5)
     Rule("RA039", "tag-dominance", W, CAPTIONS,
          "A tag (not the trigger or class tokens) is in most train captions, so it is learned as part of the "

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from ..model import Crash, Dataset, DatasetParams, ImageRecord
+from ..safeio import here
 from . import conditioning
 from .buckets import BucketCrash, Bucketer, adjust_min_max
 from .plan import BalanceOptions, BucketStat, DatasetPlan, Reason, Stop, record_stop
@@ -36,7 +37,7 @@ def construct_crash(ds: Dataset, stops: list[Stop]) -> Crash | None:
     """DreamBoothDataset.__init__: resolution required, bucket limits rounded and asserted, then per
     kept subset the latent cache names and every image's caption."""
     params = ds.params
-    where = ds.subsets[0].abs_path if ds.subsets else os.getcwd()
+    where = ds.subsets[0].abs_path if ds.subsets else here()
     cn = conditioning.controlnet(ds)
     if cn and (crash := conditioning.random_crop_crash(ds, stops)) is not None:
         return crash

@@ -11,6 +11,7 @@ nothing.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, fields
 
 from .config import DatasetSpec, read_config_file
@@ -47,6 +48,7 @@ def caption_args(**values) -> CaptionArgs:
     if unknown:
         raise OptionError(f"unknown caption option(s): {', '.join(sorted(unknown))}")
     given = {k: v for k, v in values.items() if v is not None}
+    _finite(given)
     for key in ("caption_dropout_rate", "caption_tag_dropout_rate"):
         if key in given and not 0.0 <= float(given[key]) <= 1.0:
             raise OptionError(f"--{key} must be between 0 and 1, got {given[key]}")
@@ -131,7 +133,17 @@ def _by_dir(raw_subsets: list, image_dir: str) -> dict:
     return {}
 
 
+def _finite(values: dict) -> None:
+    """A number sd-scripts' schema takes but no run can use (inf or nan: TOML and argparse's float
+    both read them) would reach int() and range() below: refused, naming the option."""
+    for key, value in values.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise OptionError(f"caption option {key} = {value} is not a finite number; give a number (sd-scripts "
+                              f"counts steps and tags with it)")
+
+
 def _typed(values: dict) -> dict:
+    _finite(values)
     out = dict(values)
     for key in ("shuffle_caption", "enable_wildcard"):
         out[key] = bool(out[key])

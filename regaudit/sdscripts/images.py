@@ -30,6 +30,7 @@ from . import headers
 from .imagesize_141 import SizeCrash, Source, read_size
 from ..errors import check_exhausted, is_exhausted
 from ..model import ImageProbe
+from ..safeio import open_path
 
 HEAD_BYTES = 4096  # read at once: the headers of most JPEG/PNG/WebP files fit; more is read on demand
 HUGE_PIXELS = 2 * headers.MAX_IMAGE_PIXELS  # Pillow raises DecompressionBombError above this
@@ -98,7 +99,7 @@ def stat_probe(path: str) -> ImageProbe:
 def probe(path: str, deep: bool = False) -> ImageProbe:
     """Everything regaudit needs to know about one image file; never raises."""
     try:
-        fd = os.open(path, _OPEN_FLAGS)  # never blocks, even on a FIFO
+        fd = open_path(path, _OPEN_FLAGS)  # never blocks, even on a FIFO; a path of any length
     except OSError as exc:
         check_exhausted(exc, path)
         return _unopened(path, exc)
@@ -164,7 +165,10 @@ def _opened(src: Source) -> Iterator[tuple[Any, str | None, bool]]:
     Image = _pil()
     with os.fdopen(os.dup(src.fd), "rb") as fh:  # type: ignore[arg-type]  # our descriptor stays open
         im, why, too_large = None, None, False
+        problem = headers.chunk_problem(src.fd) if src.fd is not None else None
         try:
+            if problem is not None:  # (what Pillow would do with it costs gigabytes: not asked)
+                raise OSError(problem)
             im = Image.open(fh)
         except Image.DecompressionBombError as exc:
             why, too_large = f"DecompressionBombError: {exc}", True

@@ -9,6 +9,7 @@ import os
 from dataclasses import replace
 
 from ..model import Crash, ScanResult
+from ..safeio import here
 from . import trainer_checks
 from .build import construct_crash, plan_dataset, validation_crash
 from .load import load_failures
@@ -19,7 +20,7 @@ from .steps import gui_estimate, optimizer_steps, reg_loss_share, steps
 
 def where(scan: ScanResult) -> str:
     """The path of findings about the whole run: the first source, else the working folder."""
-    return scan.sources[0] if scan.sources else os.getcwd()
+    return scan.sources[0] if scan.sources else here()
 
 
 def simulate(scan: ScanResult, opts: BalanceOptions) -> RunFacts:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 
 from ..model import Crash
+from ..safeio import here
 from .argv import ArgvError, SdArgs, parse, positionals
 from .config import _KIND_TEXT, GENERAL_KEYS, DatasetConfigCrash, _type_ok
 from .trainers import Kind, TrainerFacts
@@ -22,11 +23,11 @@ def parse_command_line(trainer: str, argv: list[str]) -> tuple[SdArgs, Crash | N
     stop = None
     for _ in range(len(rest) + 2):
         try:
-            return parse(trainer, rest, os.getcwd()), stop, positional
+            return parse(trainer, rest, here()), stop, positional
         except ArgvError as exc:
             if stop is None:
                 hint = f" (did you mean {exc.suggestion}?)" if exc.suggestion else ""
-                at = os.path.abspath(str(exc.path)) if exc.path else os.getcwd()
+                at = os.path.abspath(str(exc.path)) if exc.path else here()
                 stop = Crash("start", "RA077", exc.exception, at,
                              f"{trainer}.py stops on its command line: {exc}{hint}")
             if exc.unknown:
@@ -38,7 +39,7 @@ def parse_command_line(trainer: str, argv: list[str]) -> tuple[SdArgs, Crash | N
                 rest = _drop(rest, exc.option)
             else:
                 rest = []
-    return parse(trainer, [], os.getcwd()), stop, positional
+    return parse(trainer, [], here()), stop, positional
 
 
 def _drop(argv: list[str], option: str) -> list[str]:
@@ -58,7 +59,7 @@ def _drop(argv: list[str], option: str) -> list[str]:
 
 def unrecognized_arguments(trainer: str, positional: list[str]) -> Crash:
     """ArgumentParser.parse_args on bare arguments of a pasted command: 'unrecognized arguments'."""
-    return Crash("start", "RA077", "SystemExit", os.getcwd(),
+    return Crash("start", "RA077", "SystemExit", here(),
                  f"{trainer}.py stops on its command line: unrecognized arguments: {' '.join(positional)}")
 
 
@@ -97,7 +98,7 @@ def step_count_types(sd: SdArgs, trainer: str) -> tuple[Crash | None, list[str]]
         if key in sd.from_config_file and value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             bad.append(key)
             if crash is None:
-                crash = Crash("start", "RA077", "TypeError", os.getcwd(),
+                crash = Crash("start", "RA077", "TypeError", here(),
                               f"--config_file: {key} = {value!r} is not an integer: {trainer}.py fails where "
                               f"it counts the steps")
     return crash, bad
@@ -106,7 +107,7 @@ def step_count_types(sd: SdArgs, trainer: str) -> tuple[Crash | None, list[str]]
 def seed(value, trainer: str) -> Crash | None:
     """accelerate's set_seed(args.seed) in train(): numpy takes seeds 0..2**32-1 only."""
     if isinstance(value, int) and not 0 <= value < 2 ** 32:
-        return Crash("start", "RA077", "ValueError", os.getcwd(),
+        return Crash("start", "RA077", "ValueError", here(),
                      f"--seed {value}: {trainer}.py stops when it seeds its random generators ('Seed must "
                      f"be between 0 and 2**32 - 1')")
     return None
@@ -115,7 +116,7 @@ def seed(value, trainer: str) -> Crash | None:
 def output_config(sd: SdArgs, trainer: str) -> Crash | None:
     """train_util.read_config_from_file: --output_config writes the options out and exits."""
     if sd.get("output_config") and sd.get("config_file"):
-        return Crash("start", "RA077", "SystemExit", os.getcwd(),
+        return Crash("start", "RA077", "SystemExit", here(),
                      f"--output_config: {trainer}.py writes its options to the --config_file and exits "
                      f"without training")
     return None
@@ -124,7 +125,7 @@ def output_config(sd: SdArgs, trainer: str) -> Crash | None:
 def gradient_accumulation(steps: int, trainer: str) -> Crash | None:
     """train(): the steps per epoch are divided by gradient_accumulation_steps."""
     if steps == 0:
-        return Crash("start", "RA077", "ZeroDivisionError", os.getcwd(),
+        return Crash("start", "RA077", "ZeroDivisionError", here(),
                      f"--gradient_accumulation_steps 0: {trainer}.py divides by it when it counts steps")
     return None
 
@@ -148,7 +149,7 @@ def namespace_types(sd: SdArgs) -> Crash | None:
         kind = _ARGPARSE_ONLY.get(key) or GENERAL_KEYS.get(_RENAMED.get(key, key))
         if kind is None or key == "resolution" or _type_ok(kind, value):
             continue
-        return Crash("build", "RA077", "MultipleInvalid", os.getcwd(),
+        return Crash("build", "RA077", "MultipleInvalid", here(),
                      f"--config_file: {key} = {value!r} must be {_KIND_TEXT.get(kind, kind)}: sd-scripts' schema check "
                      f"stops the run while it builds the dataset")
     return None
@@ -174,7 +175,7 @@ def dataset_kind(facts: TrainerFacts, train: str | None, dataset_config: str | N
         refused = train is not None and (needs == "metadata_file" or os.path.isdir(train))
     if not refused:
         return None
-    return Crash("build", "RA078", "MultipleInvalid", os.path.abspath(dataset_config or train or os.getcwd()),
+    return Crash("build", "RA078", "MultipleInvalid", os.path.abspath(dataset_config or train or here()),
                  f"{facts.name}.py does not take DreamBooth folders or subsets: its config check stops the run "
                  f"(expected str for dictionary value @ data['datasets'][0]['subsets'][0]['{needs}'])")
 

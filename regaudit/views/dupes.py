@@ -37,6 +37,9 @@ class DupesOptions:
     flip_aug: bool = False
     cache: Path | None = None  # None: no cache
     jobs: int | None = None
+    # the cache is the one the user named (--cache): a file there that is not regaudit's stops the
+    # run; at the default place nobody chose it, so the run goes on without the cache and says so
+    cache_named: bool = True
 
     def __post_init__(self) -> None:
         why = problem("max-distance", self.max_distance)
@@ -134,7 +137,7 @@ def _members(scan: ScanResult) -> list[Member]:
 
 def find_dupes(scan: ScanResult, opts: DupesOptions, progress: Progress | None = None) -> DupesResult:
     members = _members(scan)
-    cache = HashCache(opts.cache) if opts.cache is not None else None
+    cache = HashCache(opts.cache, opts.cache_named) if opts.cache is not None else None
     try:
         keys = _stat_keys([m.path for m in members])
         entries, hashed = _entries(keys, opts, cache, progress)

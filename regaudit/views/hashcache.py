@@ -6,7 +6,11 @@ regaudit's: the file carries regaudit's ``PRAGMA application_id`` and a known sc
 * A missing cache is created complete in a temporary file and then linked into place, so a
   half-made cache never exists and every cache file regaudit leaves has its mark.
 * A file that is not regaudit's (not SQLite, another program's SQLite database, an empty file, a
-  FIFO) is refused with exit 2 and never touched: ``check_outside`` says so before any work.
+  FIFO, a folder) is never touched. Named with ``--cache`` it is refused with exit 2
+  (``check_outside`` says so before any work); at the default place, which nobody chose, the run
+  goes on without the cache and says so on stderr.
+* A cache of an earlier regaudit (schemas 1 to 4: its own ``meta`` table, no application_id) is
+  recognised by its tables and rebuilt.
 * A regaudit cache that is outdated (older schema, or the right version with other columns) is
   rebuilt in one transaction; one that is corrupt is replaced by a fresh one.
 * A cache that is locked by another process (after a short wait), read-only, or on a full disk
@@ -45,7 +49,10 @@ _TABLES = {
     "extras": (("path", "BLOB"), ("kind", "TEXT"), ("size", "INTEGER"), ("mtime", "INTEGER"), ("value", "TEXT")),
 }
 _KEYS = {"meta": "key", "hashes": "path, params", "extras": "path, kind"}
-_LEGACY_TABLES = {"meta", "hashes", "extras"}  # regaudit's caches before schema 5 had no application_id
+# regaudit's caches before schema 5 had no application_id: 'meta' (with its 'schema' row) and
+# 'hashes' always, 'pixels' (schema 2, kept by later upgrades) and 'extras' (schemas 3 and 4)
+_LEGACY_TABLES = frozenset({"meta", "hashes", "extras", "pixels"})
+_LEGACY_SCHEMAS = frozenset({"1", "2", "3", "4"})
 
 
 def default_path() -> Path:
@@ -100,8 +107,10 @@ def _identify(path: Path) -> str:
     db = sqlite3.connect(_ro_uri(path, immutable=True), uri=True, timeout=BUSY_MS / 1000)
     try:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        legacy = tables == _LEGACY_TABLES and db.execute(
-            "SELECT 1 FROM meta WHERE key = 'schema'").fetchone() is not None
+        legacy = {"meta", "hashes"} <= tables <= _LEGACY_TABLES
+        if legacy:
+            row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            legacy = row is not None and str(row[0]) in _LEGACY_SCHEMAS
     finally:
         db.close()
     if not legacy:
@@ -114,10 +123,13 @@ def _refusal(path: Path, why: str) -> OptionError:
                        f"it: choose another path, or --no-cache")
 
 
-def check_usable(cache: Path) -> None:
+def check_usable(cache: Path, named: bool = True) -> None:
     """Refuse (OptionError) a cache path that is a FIFO, a folder or a device, or a file that is
     not regaudit's cache. A missing file, or one that cannot be read now, passes: the run then
-    creates it, or goes on without it."""
+    creates it, or goes on without it. At the default place (not ``named``) everything passes:
+    the run goes on without such a cache."""
+    if not named:
+        return
     try:
         st = os.stat(cache)
     except (OSError, ValueError):
@@ -132,14 +144,15 @@ def check_usable(cache: Path) -> None:
         return  # unreadable or locked now: the run goes on without it, with a note
 
 
-def check_outside(cache: Path, roots: Iterable[str]) -> None:
+def check_outside(cache: Path, roots: Iterable[str], named: bool = True) -> None:
     """Refuse a cache that lies inside any of the dataset's folders (compared by device and inode,
-    so symlinks, '..' and bind mounts do not hide it), or that is not a usable cache file."""
+    so symlinks, '..' and bind mounts do not hide it), or, ``named`` with --cache, that is not a
+    usable cache file."""
     root = containing_root(os.fspath(cache), roots)
     if root is not None:
         raise OptionError(f"--cache {cache} lies inside the dataset folder {os.path.abspath(root)}; regaudit never "
                           f"writes into a dataset, choose another place")
-    check_usable(cache)
+    check_usable(cache, named)
 
 
 def _schema_ok(db: sqlite3.Connection) -> bool:
@@ -164,8 +177,9 @@ def _create_tables(db: sqlite3.Connection) -> None:
 class HashCache:
     """The cache for one run. ``notes`` says what went wrong with it, for the CLI to show."""
 
-    def __init__(self, path: Path | None):
+    def __init__(self, path: Path | None, named: bool = True):
         self.path = path
+        self.named = named  # given with --cache (else the default place)
         self.db: sqlite3.Connection | None = None
         self.writable = True
         self.write_busy = False  # a write found the cache locked: no more waiting on it this run
@@ -191,10 +205,15 @@ class HashCache:
         except OSError as exc:
             return self._without(f"cannot be read ({exc.strerror or exc})")
         if not stat.S_ISREG(st.st_mode):
+            if not self.named:
+                return self._without(f"is {kind_of(st.st_mode)}, not a regaudit hash cache; it is left as it is")
             raise OptionError(f"--cache {path}: is {kind_of(st.st_mode)}; the hash cache must be a file path")
         try:
             kind = _identify(path)
         except _Foreign as exc:
+            if not self.named:
+                return self._without(f"is not a regaudit hash cache ({exc}); it is left as it is (remove it, or "
+                                     f"name another file with --cache)")
             raise _refusal(path, str(exc)) from None
         except OSError as exc:
             return self._without(f"cannot be read ({exc.strerror or exc})")
@@ -299,6 +318,8 @@ class HashCache:
                 return self._without("was changed by someone else meanwhile")
             return db
         except _Foreign as exc:
+            if not self.named:
+                return self._without(f"was changed by someone else meanwhile ({exc})")
             raise _refusal(path, str(exc)) from None
         except OSError as exc:
             return self._without(f"cannot be read ({exc.strerror or exc})")

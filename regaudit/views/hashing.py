@@ -21,6 +21,7 @@ except ImportError:  # pragma: no cover - another Python implementation
 from ..errors import check_exhausted
 from ..model import compact
 from ..safeio import open_regular
+from ..sdscripts.headers import chunk_problem
 
 if TYPE_CHECKING:
     import imagehash
@@ -215,6 +216,9 @@ def encode(path: str, kind: HashKind, mirror: bool = True) -> HashEntry:
                 digest = _digest_of(fh)
                 fh.seek(0)
                 source = fh
+                problem = chunk_problem(fh.fileno())  # (Pillow would read a huge chunk whole)
+                if problem is not None:
+                    return HashEntry(digest, None, None, None, f"cannot be decoded: {problem}")
         except OSError as exc:
             return HashEntry("", None, None, None, f"cannot be read: {exc.strerror or exc}")
         try:
@@ -258,6 +262,9 @@ def pixel_digest(path: str) -> str | None:
     try:
         from PIL import Image
 
+        with open_regular(path) as fh:
+            if chunk_problem(fh.fileno()) is not None:
+                return None
         with open_regular(path) as fh, Image.open(fh) as im:
             rgb = im.convert("RGB")
             h = blake2b(digest_size=16)

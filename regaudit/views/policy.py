@@ -16,7 +16,7 @@ from ..errors import ConfigError, check_exhausted
 from ..limits import problem
 from ..model import Finding, Severity
 from ..rules import BY_NAME, REGISTRY
-from ..safeio import describe, kind_of, parse_guarded, read_regular
+from ..safeio import cwd, describe, kind_of, parse_guarded, read_regular
 
 DEFAULT_FILE = "regaudit.yaml"
 
@@ -77,7 +77,11 @@ class Policy:
     def _ignored(self, path: str) -> bool:
         if not self.ignore:
             return False
-        rel = os.path.relpath(path).replace(os.sep, "/")
+        base = cwd()
+        try:
+            rel = path if base is None else os.path.relpath(path, base).replace(os.sep, "/")
+        except ValueError:  # another drive (Windows)
+            rel = path
         return any(fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(path, pat) for pat in self.ignore)
 
 

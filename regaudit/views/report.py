@@ -21,6 +21,7 @@ from ..model import Crash, Finding, ScanResult, Severity
 from ..parallel import map_chunks
 from ..errors import check_exhausted
 from ..safeio import open_regular
+from ..sdscripts.headers import chunk_problem
 
 STRIP = 16  # thumbnails per subset
 UNUSED = 48  # unused reg images shown
@@ -113,11 +114,19 @@ def fixes(findings: tuple[Finding, ...], crash: Crash | None = None) -> tuple[Fi
     return tuple(sorted(out, key=lambda fx: (-fx.severity.rank, not stops(list(fx.findings)), order[id(fx)])))
 
 
+def _checked(fh):
+    """``fh``, unless Pillow would read a huge PNG chunk of it whole (OSError then)."""
+    problem = chunk_problem(fh.fileno())
+    if problem is not None:
+        raise OSError(problem)
+    return fh
+
+
 def thumbnail(path: str, size: int = 128, upright: bool = False) -> str | None:
     """A data URI of a small WebP of the image as sd-scripts trains it (or, with ``upright``, as
     the camera meant it); None when it cannot be decoded."""
     try:
-        with open_regular(path) as fh, Image.open(fh) as im:  # never blocks on a FIFO named x.png
+        with open_regular(path) as fh, Image.open(_checked(fh)) as im:  # never blocks on a FIFO named x.png
             orientation = im.getexif().get(0x0112) if im.format in ("JPEG", "MPO", "WEBP", "PNG") else None
             im.draft("RGB", (size, size))
             im = im.convert("RGBA").convert("RGB") if "A" in im.mode or "transparency" in im.info \

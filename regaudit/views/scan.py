@@ -20,6 +20,7 @@ from functools import partial
 from typing import TypeVar
 
 from ..model import Dataset, Finding, Ignored, ScanResult, Subset
+from ..safeio import here
 from ..parallel import Background, map_parts
 from ..rules import build
 from ..rules.captions import caption_findings
@@ -85,11 +86,13 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
 
     # 5. the datasets, the findings on each and on the captions as the text encoder sees them
     datasets = []
+    # the datasets that train (one pass: asked of every dataset, 100,000 of them in a config)
+    training = {i for i, ss in by_dataset.items() if any(not s.config.is_reg for s in ss)}
     for spec, (validation_errors, split_errors) in zip(specs, stops):
         subsets = tuple(by_dataset.get(spec.index, []))
         datasets.append(Dataset(spec.index, spec.params, subsets, len(spec.subsets), validation_errors, split_errors))
-        others_train = any(not s.config.is_reg for i, ss in by_dataset.items() if i != spec.index for s in ss)
-        findings += build.dataset_findings(spec, subsets, _same_folder(subsets), others_train, os.getcwd())
+        others_train = len(training) > (spec.index in training)  # another dataset trains
+        findings += build.dataset_findings(spec, subsets, _same_folder(subsets), others_train, here())
     tokenizer = None
     if not listing_only:  # captions as the text encoder sees them: CLIP token counts, RA031-RA038
         text_audit = audit_captions(datasets, text, detail=False, known=known)

@@ -44,6 +44,14 @@ ROWS = [
     row("RA025 not with wildcards",
         {**pics("a.png"), D + "a.caption": "a dog\nsitting"}, SCAN + ["--enable_wildcard"],
         No("RA025")),
+    row("RA094 absurdly long caption",  # (read only up to limits.CAPTION_BYTES, 64 KiB)
+        {**pics("a.png"), D + "a.caption": "a dog, " + "x" * (100 << 10)}, SCAN,
+        F("RA094", "warning", D + "a.caption",
+          "caption file is 100.0 KiB (102407 bytes), absurdly long for a caption; regaudit reads only its first 64 "
+          "KiB, sd-scripts reads all of it")),
+    row("RA094 not for a long caption under the limit",
+        {**pics("a.png"), D + "a.caption": "a dog, " + "x" * (60 << 10)}, SCAN,
+        No("RA094")),
     row("RA026 captions of another extension",
         {**pics("a.png", "b.png", "c.png"), D + "a.txt": "a dog", D + "b.txt": "a dog"}, SCAN,
         F("RA026", "warning", "train/1_dog",

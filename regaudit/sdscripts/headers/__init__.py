@@ -15,10 +15,11 @@ from __future__ import annotations
 from ..imagesize_141 import Source
 from .common import MAX_IMAGE_PIXELS, View
 from .jpeg import jpeg, jpeg_ends
-from .png import png, png_ends, png_tail_exif
+from .png import PNG_CHUNK_BYTES, chunk_problem, png, png_ends, png_tail_exif
 from .webp import webp
 
-__all__ = ["MAX_IMAGE_PIXELS", "View", "jpeg_ends", "png_ends", "png_tail_exif", "view"]
+__all__ = ["MAX_IMAGE_PIXELS", "PNG_CHUNK_BYTES", "View", "chunk_problem", "jpeg_ends", "png_ends", "png_tail_exif",
+           "view"]
 
 
 def view(src: Source) -> View | None:

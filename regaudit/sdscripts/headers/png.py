@@ -3,6 +3,7 @@ one pass, and what imagesize reads from the IHDR (see the package docstring)."""
 
 from __future__ import annotations
 
+import os
 import re
 import struct
 import zlib
@@ -41,6 +42,43 @@ def _other_pillow_handler(cid: bytes) -> bool:
     return cid in _pillow_handlers
 
 
+PNG_CHUNK_BYTES = 64 << 20  # the largest chunk (other than image data) Pillow is let read: see chunk_problem
+_CHUNKS_WALKED = 1_000_000  # chunk headers looked at before the walk gives up (a flood is Pillow's to read)
+
+
+def _pread(fd: int, n: int, pos: int) -> bytes:
+    if hasattr(os, "pread"):
+        return os.pread(fd, n, pos)
+    os.lseek(fd, pos, os.SEEK_SET)  # (Windows)
+    return os.read(fd, n)
+
+
+def chunk_problem(fd: int) -> str | None:
+    """Why Pillow must not be given this PNG, or None (also for any file that is not a PNG).
+    Pillow reads every chunk but the image data whole into memory before it checks it
+    (PngStream: ImageFile._safe_read), so one chunk that claims a gigabyte — a sparse file costs no
+    disk — costs a gigabyte or two in every process that opens it. Only the chunk headers are
+    read here (8 bytes each)."""
+    if _pread(fd, 8, 0) != b"\x89PNG\r\n\x1a\n":
+        return None
+    size = os.fstat(fd).st_size
+    if size <= PNG_CHUNK_BYTES:  # (no chunk can hold more than the file: Pillow's read stops at its end)
+        return None
+    pos = 8
+    for _ in range(_CHUNKS_WALKED):
+        hdr = _pread(fd, 8, pos)
+        if len(hdr) < 8:
+            return None
+        length, cid = struct.unpack(">L", hdr[:4])[0], hdr[4:]
+        if cid == b"IEND":
+            return None
+        if cid != b"IDAT" and length > PNG_CHUNK_BYTES and pos + 8 + PNG_CHUNK_BYTES < size:
+            return (f"its PNG chunk {cid.decode('latin-1')!r} claims {length} bytes, which Pillow would read whole "
+                    f"into memory (regaudit lets it read no chunk over {PNG_CHUNK_BYTES >> 20} MiB)")
+        pos += 12 + length
+    return None
+
+
 def png(src: Source) -> View | None:
     head = src.head
     if head[8:16] != b"\x00\x00\x00\x0dIHDR":
@@ -62,6 +100,8 @@ def png(src: Source) -> View | None:
             return None
         if cid == b"IDAT":
             break
+        if length > PNG_CHUNK_BYTES:  # (Pillow's to refuse: see chunk_problem)
+            return None
         data_end = pos + 8 + length
         if data_end + 4 > size:
             return None
