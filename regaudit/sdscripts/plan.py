@@ -19,9 +19,9 @@ class BalanceOptions:
     """sd-scripts' options that shape the run beyond the dataset definitions."""
 
     trainer: TrainerFacts = trainers.get(trainers.DEFAULT)
-    gradient_accumulation_steps: int = 1
-    max_train_epochs: int | None = None
-    max_train_steps: int = 1600
+    gradient_accumulation_steps: int | float = 1  # a --config_file may give a float; train() divides by it
+    max_train_epochs: int | float | None = None  # a float from --config_file makes a float max_train_steps
+    max_train_steps: int | float = 1600
     num_processes: int = 1
     prior_loss_weight: float = 1.0
     cache_latents: bool = False  # after --cache_latents_to_disk turned it on
@@ -31,6 +31,8 @@ class BalanceOptions:
     v2: bool = False
     debug_dataset: bool = False  # the trainer shows the dataset and returns before training
     start_crash: Crash | None = None  # the command line stops sd-scripts before anything else
+    # after the dataset checks: the Accelerator, or the step count, refuses a --config_file value
+    steps_crash: Crash | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,9 @@ class Reason(Enum):
     TEXT_CACHE_NEEDS_UNET_ONLY = "text_cache_needs_unet_only"  # RA079
     BUCKET_STEPS_MULTIPLE = "bucket_steps_multiple"  # RA062: detail = (the multiple,)
     EMPTY_DATALOADER = "empty_dataloader"  # RA065: no 'No data found' guard, the DataLoader raises
+    RESIZE_INTERPOLATION = "resize_interpolation"  # RA094: the dataset constructor's assertion
+    STEP_VALUES = "step_values"  # RA077: a --config_file value the Accelerator or the step count refuses
+    FLOAT_STEPS = "float_steps"  # RA095: range(max_train_steps) of a float when training starts
 
 
 @dataclass(frozen=True)
@@ -123,7 +128,7 @@ class RunFacts:
     crash: Crash | None
     batches_per_epoch: int | None = None
     steps_per_epoch: int | None = None  # optimizer steps per epoch
-    max_train_steps: int | None = None
+    max_train_steps: int | float | None = None  # a float where a --config_file value makes it one (RA095)
     epochs: int | None = None
     gui_estimate: int | None = None
     reg_loss_share: float | None = None
