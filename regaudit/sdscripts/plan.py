@@ -31,7 +31,9 @@ class BalanceOptions:
     v2: bool = False
     debug_dataset: bool = False  # the trainer shows the dataset and returns before training
     start_crash: Crash | None = None  # the command line stops sd-scripts before anything else
-    # after the dataset checks: the Accelerator, or the step count, refuses a --config_file value
+    # a --config_file value refused after the dataset checks: where the Accelerator is created (before
+    # the models and the DataLoader), and where the steps are counted (after them)
+    accelerator_crash: Crash | None = None
     steps_crash: Crash | None = None
 
 

@@ -77,6 +77,9 @@ def simulate(scan: ScanResult, opts: BalanceOptions) -> RunFacts:
         ctx.empty = batches == 0
         outcome = trainer_checks.run_checks(trainer.after_build, ctx)
         returned, crash = (outcome, None) if isinstance(outcome, Return) else (None, outcome)
+        if crash is None and returned is None and opts.accelerator_crash is not None:
+            crash = opts.accelerator_crash  # prepare_accelerator, before the models and the DataLoader
+            stops.append(Stop(crash, Reason.STEP_VALUES))
         if crash is None and ctx.empty and returned is not Return.NO_DATA and not trainer.empty_guard:
             crash = trainer_checks.empty_dataloader_stop(trainer, ctx)  # (noted even where --debug_dataset returns)
     no_data = returned is Return.NO_DATA
@@ -84,8 +87,7 @@ def simulate(scan: ScanResult, opts: BalanceOptions) -> RunFacts:
         return RunFacts(tuple(plans), opts, ctx.where, tuple(stops), None, 0 if batches == 0 else None,
                         no_data=batches == 0, returned_early=Return.DEBUG_DATASET.value)
 
-    # right after the checks the Accelerator is created; once the models are loaded the steps are
-    # counted: a --config_file value of the wrong type stops either
+    # once the models are loaded the steps are counted: a --config_file value of the wrong type stops it
     if crash is None and not no_data and opts.steps_crash is not None:
         crash = opts.steps_crash
         stops.append(Stop(crash, Reason.STEP_VALUES))

@@ -8,7 +8,8 @@ argparse gives integers, but a ``--config_file`` value reaches the namespace as 
 * ``prepare_accelerator``, right after the dataset checks (before the dataset in textual
   inversion, which loads its models first), builds ``Accelerator(gradient_accumulation_steps=...)``,
   which takes ``int(str(value))`` (accelerate 1.6): ``2.0``, ``true`` or ``"two"`` raise ValueError
-  there, ``"2"`` passes;
+  there, ``"2"`` passes; train_db.py compares the value with 1 just before, so any string stops it
+  there with TypeError;
 * after the models load, ``max_train_epochs * ceil(len(dataloader) / num_processes /
   gradient_accumulation_steps)``, ``ceil(len / gradient_accumulation_steps)`` and ``ceil(max_train_steps
   / that)``: a value that is not a number raises TypeError, an accumulation of 0 ZeroDivisionError;
@@ -37,7 +38,7 @@ class StepValues:
     max_train_epochs: int | float | None
     max_train_steps: int | float
     gradient_accumulation_steps: int | float
-    accelerator_stop: Crash | None  # prepare_accelerator: int(str(gradient_accumulation_steps)) fails
+    accelerator_stop: Crash | None  # at prepare_accelerator (before the DataLoader): the value is refused
     count_stop: Crash | None  # train(): the step count fails (TypeError, ZeroDivisionError)
 
 
@@ -60,13 +61,20 @@ def step_values(sd: SdArgs, trainer: str) -> StepValues:
     accumulation, epochs, steps = raw["gradient_accumulation_steps"], raw["max_train_epochs"], raw["max_train_steps"]
     here = os.getcwd()
     accelerator_stop = None
+    if trainer == "train_db" and not _is_number(accumulation):
+        # train_db.train() warns 'if args.gradient_accumulation_steps > 1' just before prepare_accelerator
+        accelerator_stop = Crash("start", "RA077", "TypeError", here,
+                                 f"--config_file: gradient_accumulation_steps = {accumulation!r} is not a number: "
+                                 f"{trainer}.py compares it with 1 before it creates its Accelerator and stops "
+                                 f"('>' not supported between instances of '{type(accumulation).__name__}' and 'int'); "
+                                 f"write an integer without quotes")
     try:
         int(str(accumulation))
     except ValueError as exc:
-        accelerator_stop = Crash("start", "RA077", "ValueError", here,
-                                 f"--config_file: gradient_accumulation_steps = {accumulation!r}: {trainer}.py stops when "
-                                 f"it creates its Accelerator, which reads the value as int('{accumulation}') ({exc}); "
-                                 f"write an integer")
+        accelerator_stop = accelerator_stop or Crash(
+            "start", "RA077", "ValueError", here,
+            f"--config_file: gradient_accumulation_steps = {accumulation!r}: {trainer}.py stops when it creates its "
+            f"Accelerator, which reads the value as int('{accumulation}') ({exc}); write an integer")
     count_stop = None
     if not _is_number(accumulation):
         count_stop = _type_stop("gradient_accumulation_steps", accumulation, trainer)

@@ -275,3 +275,21 @@ def test_latent_caching_loads_the_images_before_training_starts(tree):
     assert (cached.crash.stage, os.path.basename(cached.crash.path)) == ("load", "d.jpg")
     uncached = folders(tree, BalanceOptions(max_train_epochs=2.5), **bucketed)
     assert uncached.crash.stage == "train" and uncached.max_train_steps == 17.5  # 7 batches x 2.5
+
+
+def test_train_db_compares_the_accumulation_with_1_before_its_accelerator(tmp_path, monkeypatch):
+    # oracle (train_db, a train folder without subsets, gradient_accumulation_steps = "2"): TypeError "'>' not
+    # supported between instances of 'str' and 'int'" (train_db.py:120), before its DataLoader's ValueError
+    v = step_values(SdArgs("train_db", {"gradient_accumulation_steps": "2"},
+                           from_config_file={"gradient_accumulation_steps"}), "train_db")
+    assert (v.accelerator_stop.exception, v.count_stop.exception) == ("TypeError", "TypeError")
+    assert "'>' not supported between instances of 'str' and 'int'" in v.accelerator_stop.message
+    assert step_values(config(gradient_accumulation_steps="2"), "train_network").accelerator_stop is None
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "train").mkdir()
+    db = trainers.get("train_db")
+    empty = scan(load_specs("train", None, None, TrainingArgs(resolution=(64, 64))), jobs=1)
+    f = simulate(empty, BalanceOptions(trainer=db, accelerator_crash=v.accelerator_stop, steps_crash=v.count_stop))
+    assert f.crash is v.accelerator_stop and [s.reason for s in f.stops] == [Reason.STEP_VALUES]
+    f = simulate(empty, BalanceOptions(trainer=db, steps_crash=v.count_stop))
+    assert (f.crash.code, f.crash.exception) == ("RA065", "ValueError")  # the DataLoader comes before the count
