@@ -175,6 +175,7 @@ class DatasetParams:
     bucket_no_upscale: bool = False
     validation_split: float = 0.0  # share of each train subset held out (spec §6)
     validation_seed: int | None = None
+    resize_interpolation: str | None = None  # as given (dataset, [general], command line); checked at build
 
 
 @dataclass(frozen=True)
@@ -211,9 +212,10 @@ class SubsetConfig:
 @dataclass(frozen=True)
 class Crash:
     """The first failure sd-scripts would hit, in its own order. ``stage``: "start" (arguments,
-    config and option checks, including those right after the dataset build), "build" (images or
-    captions while it builds the dataset and buckets), "load" (when it first loads a registered
-    image)."""
+    config and option checks, including those right after the dataset build and where it counts
+    its steps), "build" (the dataset config, images or captions while it builds the dataset and
+    buckets), "load" (when it first loads a registered image), "train" (when training begins,
+    after the steps are counted and the models loaded)."""
 
     stage: str
     code: str  # the finding code that explains it

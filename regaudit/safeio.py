@@ -192,12 +192,17 @@ def depth(value: object, limit: int = MAX_DEPTH) -> int:
 def parse_guarded(parse: Callable[[], T], source: str, limit: int = MAX_DEPTH) -> T:
     """Run ``parse()``; a document nested too deeply for the parser, or more than ``limit`` levels
     deep, becomes a one-line ConfigError instead of a RecursionError later on."""
-    too_deep = ConfigError(f"{source}: nested more than {limit} levels deep (lists or tables inside each other); "
-                           f"no policy or dataset config needs that")
+    error = too_deep(source, limit)
     try:
         data = parse()
     except RecursionError:
-        raise too_deep from None
+        raise error from None
     if depth(data, limit) > limit:
-        raise too_deep
+        raise error
     return data
+
+
+def too_deep(source: str, limit: int = MAX_DEPTH) -> ConfigError:
+    """The one-line error for a document nested more than ``limit`` levels deep."""
+    return ConfigError(f"{source}: nested more than {limit} levels deep (lists or tables inside each other); "
+                       f"no policy or dataset config needs that")

@@ -125,10 +125,13 @@ def step_summary(verdict) -> str:
         name = b.options.trainer.name
         if b.no_data:
             lines.append(f"**{name}.py finds no data** ('No data found'): nothing is trained.")
-        elif c is not None and c.stage != "load":
+        elif c is not None and c.stage not in ("load", "train"):
             lines.append(f"**{name}.py stops at {c.stage}**: {_md_code(c.exception)} ({c.code}) — {_md(c.message)}")
         else:
-            if c is not None:
+            if c is not None and c.stage == "train":
+                lines.append(f"**{name}.py starts, then stops when training begins**: {_md_code(c.exception)} "
+                             f"({c.code}) — {_md(c.message)}")
+            elif c is not None:
                 lines.append(f"**{name}.py starts, then fails when it first loads** {_md_code(_rel(c.path))}: "
                              f"{_md_code(c.exception)} ({c.code})")
             lines.append(f"Batches per epoch **{b.batches_per_epoch}**, steps **{b.max_train_steps}**, "

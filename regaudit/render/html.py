@@ -129,6 +129,8 @@ def _verdict(v: Verdict, counts: Counter) -> str:
         answer = f"✗ {script} finds no data and stops (“No data found”): nothing is trained"
     elif c is None:
         answer = f"✓ {script} starts and trains"
+    elif c.stage == "train":
+        answer = f"✗ {script} starts, then stops when training begins"
     elif c.stage == "load":
         answer = f"✗ {script} starts, then fails when it first loads an image"
     elif c.stage == "start":

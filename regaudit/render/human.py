@@ -204,6 +204,12 @@ def verdict_text(plan) -> Text:
     reg = sum(r.num_repeats for d in plan.datasets for r in d.images if r.is_reg)
     figures = (f"{_n(train, 'train sample')} + {_n(reg, 'reg sample')}, {_n(plan.batches_per_epoch or 0, 'batch')} "
                f"per epoch, {_n(plan.max_train_steps or 0, 'step')} ({_n(plan.epochs or 0, 'epoch')})")
+    if c is not None and c.stage == "train":
+        t.append("✗ ", style="bold red")
+        t.append(f"{trainer}.py starts ({figures}) but stops when training begins: {c.exception} ({c.code})",
+                 style="bold red")
+        t.append(f" — {display(c.message)}")
+        return t
     if c is not None:
         t.append("✗ ", style="bold red")
         t.append(f"{trainer}.py starts ({figures}) but fails when it first loads ", style="bold red")
@@ -267,7 +273,7 @@ def balance_view(plan, with_images: bool = False) -> Group:
     tot.add_column("value", justify="right")
     if plan.no_data:
         parts.append(Text("sd-scripts finds no data ('No data found'): there are no steps.", style="bold red"))
-    elif plan.would_crash and plan.crash is not None and plan.crash.stage != "load":
+    elif plan.would_crash and plan.crash is not None and plan.crash.stage not in ("load", "train"):
         parts.append(Text(f"sd-scripts stops at {plan.crash.stage} ({plan.crash.code}): there are no steps.",
                           style="bold red"))
     else:

@@ -300,7 +300,9 @@ _RULES = [
          "The trainer script cannot take this kind of dataset.",
          "fine_tune.py reads only --in_json metadata datasets and the ControlNet trainers read only "
          "conditioning-image datasets; given DreamBooth folders, their config check stops the run "
-         "(voluptuous MultipleInvalid) while the dataset is built.",
+         "(voluptuous MultipleInvalid) while the dataset is built. train_db.py --masked_loss checks every "
+         "dataset against the ControlNet schema too: folders fail at is_reg, a dataset config's subsets at "
+         "the missing conditioning_data_dir.",
          "Use a DreamBooth/LoRA trainer (train_network.py, sdxl_train_network.py, ...) or the dataset kind "
          "this trainer expects."),
     Rule("RA079", "start-check", E, START,
@@ -327,6 +329,18 @@ _RULES = [
          "schema does not allow (for example prior_loss_weight in the TOML, or class_tokens in a "
          "[[datasets]] block without subsets) stops sd-scripts before any folder is read.",
          "Fix the dataset config as the message says."),
+    Rule("RA096", "resize-interpolation", E, RUN,
+         "A dataset's resize_interpolation is not a name sd-scripts knows; it stops while building the dataset.",
+         "BaseDataset asserts that the dataset's value (from its [[datasets]] block, [general], or a "
+         "--config_file, which argparse's choices never check) is one of lanczos, nearest, bilinear, linear, "
+         "bicubic, cubic, area, box, in lower case. A subset's own resize_interpolation is not checked there.",
+         "Use one of lanczos, nearest, bilinear, linear, bicubic, cubic, area, box (lower case)."),
+    Rule("RA095", "float-train-steps", E, START,
+         "max_train_steps is not an integer: sd-scripts stops when training starts, after loading its models.",
+         "A --config_file value is not converted by argparse: max_train_epochs = 2.5 (or 2.0) makes "
+         "max_train_steps = 2.5 x the steps per epoch, a float, and max_train_steps = 100.5 stays one. The "
+         "trainer counts its steps and loads its models, then fails at range(max_train_steps) (TypeError).",
+         "Write max_train_epochs and max_train_steps as integers in the --config_file (2, not 2.5 or 2.0)."),
     Rule("RA060", "no-resolution", E, RUN,
          "No training resolution is given; sd-scripts stops at start.",
          "DreamBoothDataset requires a resolution ('resolution is required').",

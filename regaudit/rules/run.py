@@ -44,6 +44,9 @@ HINTS: dict[Reason, Callable[[Stop, BalanceOptions], str | None]] = {
                                                      f"{opts.trainer.required_multiple or stop.detail[0]} "
                                                      f"(or a multiple of it).",
     Reason.EMPTY_DATALOADER: _none,
+    Reason.RESIZE_INTERPOLATION: _none,
+    Reason.STEP_VALUES: _none,
+    Reason.FLOAT_STEPS: _none,
 }
 
 

@@ -23,6 +23,10 @@ _CAPTION_CRASH = {"empty_file": ("RA020", "AssertionError", "caption file is emp
                   "unreadable": ("RA022", "PermissionError", "caption file cannot be opened")}
 
 
+# library/utils.validate_interpolation_fn: the names a dataset's resize_interpolation may take (case-sensitive)
+INTERPOLATIONS = ("lanczos", "nearest", "bilinear", "linear", "bicubic", "cubic", "area", "box")
+
+
 def caption_crash(img: ImageRecord, building: str) -> Crash | None:
     """BaseDataset.read_caption: reading this image's caption stops sd-scripts while it builds
     ``building``."""
@@ -34,10 +38,17 @@ def caption_crash(img: ImageRecord, building: str) -> Crash | None:
 
 
 def construct_crash(ds: Dataset, stops: list[Stop]) -> Crash | None:
-    """DreamBoothDataset.__init__: resolution required, bucket limits rounded and asserted, then per
-    kept subset the latent cache names and every image's caption."""
+    """DreamBoothDataset.__init__: the resize interpolation (BaseDataset's), resolution required,
+    bucket limits rounded and asserted, then per kept subset the latent cache names and every image's
+    caption."""
     params = ds.params
     where = ds.subsets[0].abs_path if ds.subsets else here()
+    if params.resize_interpolation is not None and params.resize_interpolation not in INTERPOLATIONS:
+        # BaseDataset.__init__ (utils.validate_interpolation_fn), before DreamBoothDataset's own checks
+        return record_stop(stops, Reason.RESIZE_INTERPOLATION, "build", "RA096", "AssertionError", where,
+                           f'resize_interpolation "{params.resize_interpolation}" of dataset {ds.index} is not one of '
+                           f'{", ".join(INTERPOLATIONS)}: sd-scripts stops while building the dataset ("is not a '
+                           f'valid interpolation")')
     cn = conditioning.controlnet(ds)
     if cn and (crash := conditioning.random_crop_crash(ds, stops)) is not None:
         return crash

@@ -7,19 +7,12 @@ Values are looked up subset -> dataset -> [general] -> command line -> default.
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 from dataclasses import dataclass, field, replace
 
 from .captions import normalize_extension
 from ..errors import ConfigError, check_exhausted
 from ..model import DatasetParams, Ignored, SubsetConfig
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 
 @dataclass(frozen=True)
@@ -54,11 +47,16 @@ class TrainingArgs:
     support_dreambooth: bool = True
     support_finetuning: bool = True
     support_controlnet: bool = False
+    resize_interpolation: str | None = None  # argparse checks its choices; a --config_file value is unchecked
+    # train_db.py --masked_loss: ConfigSanitizer(True, False, True, True) checks every dataset against
+    # the ControlNet schema (no is_reg / class_tokens; conditioning_data_dir required)
+    controlnet_schema: bool = False
 
     def dataset_params(self) -> DatasetParams:
         return DatasetParams(self.resolution, self.train_batch_size, self.enable_bucket,
                              self.min_bucket_reso, self.max_bucket_reso, self.bucket_reso_steps,
-                             self.bucket_no_upscale, self.validation_split, self.validation_seed)
+                             self.bucket_no_upscale, self.validation_split, self.validation_seed,
+                             self.resize_interpolation)
 
     def subset_defaults(self) -> dict:
         """Subset values a folder-scan subset takes from the command line."""
@@ -72,11 +70,12 @@ class DatasetConfigCrash(ConfigError):
     """sd-scripts stops while reading the dataset config (build stage): a missing file, another
     extension, a parse error, or its schema check (voluptuous MultipleInvalid)."""
 
-    def __init__(self, path: str, exception: str, message: str):
+    def __init__(self, path: str, exception: str, message: str, code: str = "RA091"):
         super().__init__(f"{path}: {message}")
         self.path = path
         self.exception = exception
         self.detail = message
+        self.code = code  # RA078 where the trainer's schema is for another kind of dataset
 
 
 @dataclass
@@ -146,6 +145,10 @@ _VOL_TYPE = {_INT: "int", _FLOAT: "float", _NUM: "float", _STR: "str", _BOOL: "b
              "float-pair": "list", "int-or-pair": "int"}
 
 
+_BOM_HINT = (" (the file starts with a UTF-8 byte-order mark, which sd-scripts' reader keeps as part of the "
+             "first line: save the file as UTF-8 without BOM)")
+
+
 def _check_table(table: object, allowed: dict[str, str], where: tuple, file: str) -> dict:
     """sd-scripts' schema check of one table; a failure is its MultipleInvalid at build."""
     if not isinstance(table, dict):
@@ -153,7 +156,9 @@ def _check_table(table: object, allowed: dict[str, str], where: tuple, file: str
     for key, value in table.items():
         if key not in allowed:
             hint = ""
-            if key in _SUBSET_ONLY:
+            if isinstance(key, str) and key.startswith("\ufeff"):
+                hint = _BOM_HINT
+            elif key in _SUBSET_ONLY:
                 hint = " (it belongs in [[datasets.subsets]])"
             elif key == "prior_loss_weight":
                 hint = " (it is a command-line option only)"
@@ -168,29 +173,33 @@ def _check_table(table: object, allowed: dict[str, str], where: tuple, file: str
 
 
 def read_config_file(path: str) -> dict:
-    """config_util.load_user_config: a missing file or another extension stops sd-scripts (ValueError)."""
-    from ..safeio import parse_guarded, read_regular
+    """config_util.load_user_config: not a file, or another extension, stops sd-scripts (ValueError);
+    a .json file is read by ``json``, a .toml file by ``toml`` 0.10.2, as text (tomlfile), and what
+    the parser raises is its stop."""
+    from ..safeio import CONFIG_LIMIT, read_regular
+    from .tomlfile import TOML_LIMIT, loads_json, loads_toml, text_mode
 
-    lower = path.lower()
-    if not os.path.exists(path):
+    name = os.path.basename(path).lower()
+    if not os.path.isfile(path):
         raise DatasetConfigCrash(path, "ValueError", f"file not found: {path}")
-    if not (lower.endswith(".toml") or lower.endswith(".json")):
+    is_json = name.endswith(".json")
+    if not (is_json or name.endswith(".toml")):
         raise DatasetConfigCrash(path, "ValueError", f"not supported config file format: {path} (.toml or .json)")
     try:
-        raw = read_regular(path)
+        raw = read_regular(path, CONFIG_LIMIT if is_json else TOML_LIMIT)
     except OSError as exc:
         check_exhausted(exc, path)
         raise ConfigError(f"{path}: dataset config cannot be read: {exc.strerror or exc}") from None
     try:
-        if lower.endswith(".toml"):
-            data = parse_guarded(lambda: tomllib.loads(raw.decode("utf-8")), path)
-        else:
-            data = parse_guarded(lambda: json.loads(raw.decode("utf-8")), path)
-    except UnicodeDecodeError as exc:
-        raise DatasetConfigCrash(path, "UnicodeDecodeError", str(exc)) from None
-    except ValueError as exc:
-        kind = "TomlDecodeError" if lower.endswith(".toml") else "JSONDecodeError"
-        raise DatasetConfigCrash(path, kind, f"cannot be parsed: {exc}") from None
+        text = text_mode(raw)
+        data = loads_json(text, path) if is_json else loads_toml(text, path)
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001  (load_user_config logs and re-raises whatever the parser raises)
+        detail = str(exc) if isinstance(exc, UnicodeDecodeError) else f"cannot be parsed: {exc}"
+        if raw.startswith(b"\xef\xbb\xbf"):
+            detail += _BOM_HINT
+        raise DatasetConfigCrash(path, type(exc).__name__, detail) from None
     if not isinstance(data, dict):
         raise DatasetConfigCrash(path, "MultipleInvalid", "expected a dictionary (the top level must be a table)")
     return data
@@ -225,7 +234,9 @@ def load_dataset_config(path: str, args: TrainingArgs) -> list[DatasetSpec]:
         where = ("datasets", i)
         subsets = ds.get("subsets", []) if isinstance(ds, dict) else []
         allowed = dict(dataset_keys)
-        if not subsets and args.empty_dataset_schema != "db":
+        if args.controlnet_schema:
+            allowed.pop("class_tokens", None)
+        elif not subsets and args.empty_dataset_schema != "db":
             # no subsets: "every subset has metadata_file" (or, with --masked_loss, conditioning_data_dir)
             # holds vacuously, so a trainer that takes both kinds checks the block against the
             # fine-tuning schema, which lacks these keys, or the ControlNet one, which lacks
@@ -268,6 +279,8 @@ def _controlnet_dataset(subsets: list, args: TrainingArgs) -> bool:
     """ConfigSanitizer's choice of the ControlNet dataset schema for one [[datasets]]: with
     DreamBooth and fine-tuning both supported (validate_flex_dataset), when every subset names a
     conditioning_data_dir; with DreamBooth alone (train_db --masked_loss) or ControlNet alone, always."""
+    if args.controlnet_schema:  # train_db --masked_loss: every dataset, whatever its subsets
+        return True
     if not args.support_controlnet:
         return False
     if args.support_dreambooth and args.support_finetuning:
@@ -279,16 +292,42 @@ def _controlnet_subset(sub: object, ds: dict, general: dict, args: TrainingArgs,
                        subset_keys: dict) -> SubsetConfig:
     """A ControlNetSubset: its schema, then the DreamBooth subset ControlNetDataset makes of it
     (is_reg False, no class tokens)."""
-    allowed = {k: v for k, v in subset_keys.items() if k not in ("class_tokens", "is_reg", "alpha_mask")}
-    allowed["conditioning_data_dir"] = _STR
-    _check_table(sub, allowed, where, path)
-    for key in ("image_dir", "conditioning_data_dir"):
-        if key not in sub:  # type: ignore[operator]
-            raise DatasetConfigCrash(path, "MultipleInvalid",
-                                     f"required key not provided @ {_voluptuous_path(where + (key,))}")
+    if args.controlnet_schema:  # train_db --masked_loss: every dataset is checked as a ControlNet one
+        _check_controlnet_subset(sub, subset_keys, where, path)
+    else:
+        allowed = {k: v for k, v in subset_keys.items() if k not in ("class_tokens", "is_reg", "alpha_mask")}
+        allowed["conditioning_data_dir"] = _STR
+        _check_table(sub, allowed, where, path)
+        for key in ("image_dir", "conditioning_data_dir"):
+            if key not in sub:  # type: ignore[operator]
+                raise DatasetConfigCrash(path, "MultipleInvalid",
+                                         f"required key not provided @ {_voluptuous_path(where + (key,))}")
     config = _subset_config(sub, ds, general, args, path)  # type: ignore[arg-type]
     return replace(config, is_reg=False, class_tokens=None,
                    conditioning_data_dir=str(sub["conditioning_data_dir"]))  # type: ignore[index]
+
+
+_DREAMBOOTH_ONLY = ("is_reg", "class_tokens", "alpha_mask")  # keys the ControlNet subset schema lacks
+MASKED_LOSS_HINT = (" (train_db.py --masked_loss checks every dataset against the ControlNet schema, which refuses "
+                    "DreamBooth subsets)")
+
+
+def _check_controlnet_subset(sub: object, subset_keys: dict, where: tuple, path: str) -> None:
+    """ConfigSanitizer's ControlNet subset schema (train_db --masked_loss): image_dir and
+    conditioning_data_dir required, no DreamBooth-only key; a DreamBooth subset is refused with a
+    hint that names the switch."""
+    allowed = {k: v for k, v in subset_keys.items() if k not in _DREAMBOOTH_ONLY}
+    allowed["conditioning_data_dir"] = _STR
+    try:
+        _check_table(sub, allowed, where, path)
+    except DatasetConfigCrash as exc:
+        if any(f"['{key}']" in exc.detail for key in _DREAMBOOTH_ONLY):
+            raise DatasetConfigCrash(path, exc.exception, exc.detail.split(" (")[0] + MASKED_LOSS_HINT, "RA078") from None
+        raise
+    for key, hint, code in (("image_dir", "", "RA091"), ("conditioning_data_dir", MASKED_LOSS_HINT, "RA078")):
+        if key not in sub:  # type: ignore[operator]
+            raise DatasetConfigCrash(path, "MultipleInvalid", f"required key not provided @ "
+                                     f"{_voluptuous_path(where + (key,))}{hint}", code)
 
 
 def _lookup(key: str, levels: tuple[dict, ...], fallback: object) -> object:
@@ -352,4 +391,5 @@ def _dataset_params(ds: dict, general: dict, args: TrainingArgs, path: str = "",
         bucket_no_upscale=bool(_lookup("bucket_no_upscale", levels, args.bucket_no_upscale)),
         validation_split=float(_lookup("validation_split", levels, args.validation_split)),  # type: ignore[arg-type]
         validation_seed=_lookup("validation_seed", levels, args.validation_seed),  # type: ignore[arg-type]
+        resize_interpolation=_lookup("resize_interpolation", levels, args.resize_interpolation),  # type: ignore[arg-type]
     )

@@ -20,9 +20,9 @@ class BalanceOptions:
     """sd-scripts' options that shape the run beyond the dataset definitions."""
 
     trainer: TrainerFacts = trainers.get(trainers.DEFAULT)
-    gradient_accumulation_steps: int = 1
-    max_train_epochs: int | None = None
-    max_train_steps: int = 1600
+    gradient_accumulation_steps: int | float = 1  # a --config_file may give a float; train() divides by it
+    max_train_epochs: int | float | None = None  # a float from --config_file makes a float max_train_steps
+    max_train_steps: int | float = 1600
     num_processes: int = 1
     prior_loss_weight: float = 1.0
     cache_latents: bool = False  # after --cache_latents_to_disk turned it on
@@ -33,6 +33,10 @@ class BalanceOptions:
     debug_dataset: bool = False  # the trainer shows the dataset and returns before training
     start_crash: Crash | None = None  # the command line stops sd-scripts before anything else
     gui: GuiSteps | None = None  # the kohya_ss GUI's own step figure for these settings (gui_steps.py)
+    # a --config_file value refused after the dataset checks: where the Accelerator is created (before
+    # the models and the DataLoader), and where the steps are counted (after them)
+    accelerator_crash: Crash | None = None
+    steps_crash: Crash | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,9 @@ class Reason(Enum):
     BUCKET_STEPS_MULTIPLE = "bucket_steps_multiple"  # RA062: detail = (the multiple,)
     EMPTY_DATALOADER = "empty_dataloader"  # RA065: no 'No data found' guard, the DataLoader raises
     CONDITIONING = "conditioning"  # RA093: ControlNetDataset's asserts (random_crop, unpaired images)
+    RESIZE_INTERPOLATION = "resize_interpolation"  # RA096: the dataset constructor's assertion
+    STEP_VALUES = "step_values"  # RA077: a --config_file value the Accelerator or the step count refuses
+    FLOAT_STEPS = "float_steps"  # RA095: range(max_train_steps) of a float when training starts
 
 
 @dataclass(frozen=True)
@@ -126,7 +133,7 @@ class RunFacts:
     crash: Crash | None
     batches_per_epoch: int | None = None
     steps_per_epoch: int | None = None  # optimizer steps per epoch
-    max_train_steps: int | None = None
+    max_train_steps: int | float | None = None  # a float where a --config_file value makes it one (RA095)
     epochs: int | None = None
     gui_estimate: int | None = None
     reg_loss_share: float | None = None

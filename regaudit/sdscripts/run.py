@@ -13,7 +13,7 @@ from ..safeio import here
 from . import trainer_checks
 from .build import construct_crash, plan_dataset, validation_crash
 from .load import load_failures
-from .plan import BalanceOptions, DatasetPlan, RunFacts, Stop
+from .plan import BalanceOptions, DatasetPlan, Reason, RunFacts, Stop, record_stop
 from .trainer_checks import Context, Return
 from .steps import gui_estimate, optimizer_steps, reg_loss_share, steps
 
@@ -21,6 +21,20 @@ from .steps import gui_estimate, optimizer_steps, reg_loss_share, steps
 def where(scan: ScanResult) -> str:
     """The path of findings about the whole run: the first source, else the working folder."""
     return scan.sources[0] if scan.sources else here()
+
+
+def training_stop(max_steps: int | float, opts: BalanceOptions, ctx: Context) -> Crash | None:
+    """The training loop's progress bar, tqdm(range(max_train_steps)): a float max_train_steps (a
+    float max_train_epochs or max_train_steps from --config_file) raises TypeError there, after the
+    trainer has counted its steps and loaded its models."""
+    if isinstance(max_steps, int):
+        return None
+    source = "max_train_epochs" if opts.max_train_epochs is not None else "max_train_steps"
+    given = opts.max_train_epochs if opts.max_train_epochs is not None else opts.max_train_steps
+    return record_stop(ctx.stops, Reason.FLOAT_STEPS, "train", "RA095", "TypeError", ctx.where,
+                       f"--config_file: {source} = {given!r} makes max_train_steps {max_steps!r}, a float: "
+                       f"{opts.trainer.name}.py counts its steps, loads its models and then stops when training "
+                       f"starts ('float' object cannot be interpreted as an integer, at range(max_train_steps))")
 
 
 def simulate(scan: ScanResult, opts: BalanceOptions) -> RunFacts:
@@ -64,6 +78,9 @@ def simulate(scan: ScanResult, opts: BalanceOptions) -> RunFacts:
         ctx.empty = batches == 0
         outcome = trainer_checks.run_checks(trainer.after_build, ctx)
         returned, crash = (outcome, None) if isinstance(outcome, Return) else (None, outcome)
+        if crash is None and returned is None and opts.accelerator_crash is not None:
+            crash = opts.accelerator_crash  # prepare_accelerator, before the models and the DataLoader
+            stops.append(Stop(crash, Reason.STEP_VALUES))
         if crash is None and ctx.empty and returned is not Return.NO_DATA and not trainer.empty_guard:
             crash = trainer_checks.empty_dataloader_stop(trainer, ctx)  # (noted even where --debug_dataset returns)
     no_data = returned is Return.NO_DATA
@@ -71,14 +88,21 @@ def simulate(scan: ScanResult, opts: BalanceOptions) -> RunFacts:
         return RunFacts(tuple(plans), opts, ctx.where, tuple(stops), None, 0 if batches == 0 else None,
                         no_data=batches == 0, returned_early=Return.DEBUG_DATASET.value)
 
-    # the first load of each registered image (only once the run gets that far)
+    # once the models are loaded the steps are counted: a --config_file value of the wrong type stops it
+    if crash is None and not no_data and opts.steps_crash is not None:
+        crash = opts.steps_crash
+        stops.append(Stop(crash, Reason.STEP_VALUES))
+
+    # training starts at range(max_train_steps); each registered image is loaded for the first time
+    # by latent caching before that, else by the first batches after it
     loads = None
     if crash is None and not no_data:
         loads = load_failures(plans, opts)
-        if loads:
-            first = loads[0]
-            crash = Crash("load", first.code, first.exception, first.path, first.message)
-    if crash is not None and crash.stage != "load" or no_data:
+        first = loads[0] if loads else None
+        load_stop = Crash("load", first.code, first.exception, first.path, first.message) if first else None
+        train_stop = training_stop(steps(batches, opts)[1], opts, ctx)
+        crash = (load_stop or train_stop) if opts.cache_latents else (train_stop or load_stop)
+    if crash is not None and crash.stage not in ("load", "train") or no_data:
         if_fixed = None
         if crash is not None and all(p.batches is not None for p in plans) and batches:
             # what sd-scripts would compute once the failing files or options are fixed (images that

@@ -85,25 +85,6 @@ def resolution(value, trainer: str) -> tuple[tuple[int, int] | None, Crash | Non
     return nums, None  # type: ignore[return-value]
 
 
-STEP_COUNT_KEYS = ("max_train_epochs", "max_train_steps")
-
-
-def step_count_types(sd: SdArgs, trainer: str) -> tuple[Crash | None, list[str]]:
-    """(the stop, the keys): --config_file values of max_train_epochs / max_train_steps that are
-    not integers, on which the trainer's step count (train(): max_train_epochs * the batches per
-    epoch) fails."""
-    crash, bad = None, []
-    for key in STEP_COUNT_KEYS:
-        value = sd.get(key)
-        if key in sd.from_config_file and value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            bad.append(key)
-            if crash is None:
-                crash = Crash("start", "RA077", "TypeError", here(),
-                              f"--config_file: {key} = {value!r} is not an integer: {trainer}.py fails where "
-                              f"it counts the steps")
-    return crash, bad
-
-
 def seed(value, trainer: str) -> Crash | None:
     """accelerate's set_seed(args.seed) in train(): numpy takes seeds 0..2**32-1 only."""
     if isinstance(value, int) and not 0 <= value < 2 ** 32:
@@ -119,14 +100,6 @@ def output_config(sd: SdArgs, trainer: str) -> Crash | None:
         return Crash("start", "RA077", "SystemExit", here(),
                      f"--output_config: {trainer}.py writes its options to the --config_file and exits "
                      f"without training")
-    return None
-
-
-def gradient_accumulation(steps: int, trainer: str) -> Crash | None:
-    """train(): the steps per epoch are divided by gradient_accumulation_steps."""
-    if steps == 0:
-        return Crash("start", "RA077", "ZeroDivisionError", here(),
-                     f"--gradient_accumulation_steps 0: {trainer}.py divides by it when it counts steps")
     return None
 
 
@@ -162,7 +135,7 @@ def dataset_kind(facts: TrainerFacts, train: str | None, dataset_config: str | N
     check refuses without --in_json / --conditioning_data_dir; a DreamBooth dataset config is refused
     the same way."""
     if Kind.DREAMBOOTH in facts.kinds:
-        return None
+        return masked_loss_folders(facts, dataset_config, specs, sd)
     needs = "metadata_file" if Kind.FINE_TUNING in facts.kinds else "conditioning_data_dir"
     given = sd.get("in_json") if needs == "metadata_file" else sd.get("conditioning_data_dir")
     if dataset_config is not None:
@@ -180,8 +153,28 @@ def dataset_kind(facts: TrainerFacts, train: str | None, dataset_config: str | N
                  f"(expected str for dictionary value @ data['datasets'][0]['subsets'][0]['{needs}'])")
 
 
+def controlnet_schema(facts: TrainerFacts, sd: SdArgs) -> bool:
+    """ConfigSanitizer(support_dreambooth, support_finetuning, args.masked_loss, ...): a trainer that
+    takes DreamBooth but not fine-tuning datasets (train_db.py) checks every dataset against the
+    ControlNet schema when --masked_loss is on."""
+    return Kind.DREAMBOOTH in facts.kinds and Kind.FINE_TUNING not in facts.kinds and bool(sd.get("masked_loss"))
+
+
+def masked_loss_folders(facts: TrainerFacts, dataset_config: str | None, specs: list, sd: SdArgs) -> Crash | None:
+    """train_db.py --masked_loss on '<repeats>_<class tokens>' folders: the subsets it makes of them
+    (image_dir, num_repeats, is_reg, class_tokens) fail the ControlNet schema at is_reg. (A dataset
+    config is checked with the file, config.load_dataset_config.)"""
+    if dataset_config is not None or not controlnet_schema(facts, sd) or not any(s.subsets for s in specs):
+        return None
+    where = next(s.subsets[0].image_dir for s in specs if s.subsets)
+    return Crash("build", "RA078", "MultipleInvalid", os.path.abspath(where),
+                 f"{facts.name}.py --masked_loss checks every dataset against the ControlNet schema, which refuses "
+                 f"DreamBooth folders: its config check stops the run (extra keys not allowed @ "
+                 f"data['datasets'][0]['subsets'][0]['is_reg'])")
+
+
 def dataset_config(exc: DatasetConfigCrash) -> Crash:
     """config_util.load_user_config / ConfigSanitizer.sanitize_user_config stopping on the file."""
     path = os.path.abspath(exc.path)
-    return Crash("build", "RA091", exc.exception, path,
+    return Crash("build", exc.code, exc.exception, path,
                  f"sd-scripts stops on the dataset config: {exc.exception}: {exc.detail}")

@@ -27,6 +27,7 @@ from ..sdscripts.captions import normalize_extension
 from ..sdscripts.config import DatasetConfigCrash, TrainingArgs
 from ..sdscripts.datasets import load_specs
 from ..sdscripts.gui_steps import gui_steps
+from ..sdscripts.step_values import KEYS as STEP_KEYS, step_values
 from ..sdscripts.trainers import Kind
 from . import paste
 from .balance import BalanceOptions
@@ -226,6 +227,7 @@ def _build(facts, sd, start_crash, num_processes: int, require_source: bool) -> 
     if resolution is not None and min(resolution) < 0:
         raise RegauditError(f"--resolution {resolution[0]},{resolution[1]} is negative")
     big = MAX_RESO * 4
+    interpolation = sd.get("resize_interpolation")
     args = TrainingArgs(
         caption_extension=normalize_extension(str(ext)),
         dataset_repeats=int(_number(sd, "dataset_repeats", 1, low=0, high=1_000_000)),
@@ -254,32 +256,38 @@ def _build(facts, sd, start_crash, num_processes: int, require_source: bool) -> 
         support_finetuning=Kind.FINE_TUNING in facts.kinds,
         support_controlnet=Kind.CONTROLNET in facts.kinds or (Kind.DREAMBOOTH in facts.kinds
                                                               and bool(sd.get("masked_loss", False))),
+        resize_interpolation=interpolation if isinstance(interpolation, str) else None,  # (else namespace_types)
+        controlnet_schema=startup.controlnet_schema(facts, sd),
     )
     if args.enable_bucket and args.bucket_reso_steps and \
             (args.max_bucket_reso - args.min_bucket_reso) // args.bucket_reso_steps > 100_000:
         raise RegauditError(f"--bucket_reso_steps {args.bucket_reso_steps} between {args.min_bucket_reso} and "
                             f"{args.max_bucket_reso} makes more than 100,000 buckets; no training run uses that")
     args_crash = startup.namespace_types(sd)
-    count_crash, bad_counts = startup.step_count_types(sd, facts.name)
-    for key in bad_counts:  # (the figures go on with the defaults)
-        sd.values[key] = None if key == "max_train_epochs" else 1600
+    counting = step_values(sd, facts.name)
+    for key in STEP_KEYS:  # the numbers the steps are counted with (where a value stops it: once it is fixed)
+        sd.values[key] = getattr(counting, key)
     epochs = sd.get("max_train_epochs")
     if epochs is not None:
-        epochs = int(_number(sd, "max_train_epochs", 1, low=0, high=10_000_000))
-    accumulation = int(_number(sd, "gradient_accumulation_steps", 1, low=0, high=1 << 20))
+        epochs = _number(sd, "max_train_epochs", 1, low=0, high=10_000_000)
+    accumulation = _number(sd, "gradient_accumulation_steps", 1, low=0, high=1 << 20)
+    # textual inversion creates its Accelerator before its dataset, the other trainers right after it
+    accelerator_first = "textual_inversion" in facts.name
     # the first stop sd-scripts makes, in its order
-    start_crash = _first(start_crash, res_crash, count_crash, startup.seed(sd.get("seed"), facts.name),
+    start_crash = _first(start_crash, res_crash, startup.seed(sd.get("seed"), facts.name),
                          startup.output_config(sd, facts.name),
-                         startup.gradient_accumulation(accumulation, facts.name))
+                         counting.accelerator_stop if accelerator_first else None)
     cache_latents = bool(sd.get("cache_latents", False) or sd.get("cache_latents_to_disk", False))
     cache_te = bool(sd.get("cache_text_encoder_outputs", False) or sd.get("cache_text_encoder_outputs_to_disk", False))
     if facts.name == "sd3_train" and sd.get("use_t5xxl_cache_only", False):
         cache_te = True
     opts = BalanceOptions(
         trainer=facts,
-        gradient_accumulation_steps=max(accumulation, 1),
+        gradient_accumulation_steps=accumulation or 1,
         max_train_epochs=epochs,
-        max_train_steps=int(_number(sd, "max_train_steps", 1600, low=0, high=1 << 40)),
+        max_train_steps=_number(sd, "max_train_steps", 1600, low=0, high=1 << 40),
+        accelerator_crash=None if accelerator_first else counting.accelerator_stop,
+        steps_crash=counting.count_stop,
         num_processes=int(_number_value(num_processes, "--num_processes", 1, 4096)),
         prior_loss_weight=float(_number(sd, "prior_loss_weight", 1.0, low=0, high=1e6)),
         cache_latents=cache_latents,

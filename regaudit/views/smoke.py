@@ -101,7 +101,7 @@ def choose_batch(plan: BalancePlan, batch_size: int,
     ``usable`` filters out images that cannot be loaded."""
     if plan.no_data:
         raise SmokeError("no image is registered: sd-scripts stops with 'No data found'; there is nothing to train on")
-    if plan.crash is not None and plan.crash.stage != "load":
+    if plan.crash is not None and plan.crash.stage not in ("load", "train"):
         first = next((f for f in plan.findings if f.severity.value == "error"), None)
         raise SmokeError("sd-scripts would not start on this dataset"
                          + (f": {first.code} {first.message} ({first.path})" if first else ""))

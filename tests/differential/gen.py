@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
+import config_quirks
+
 TRAINERS_DB = ("train_network", "sdxl_train_network", "sd3_train_network", "flux_train_network",
                "lumina_train_network", "train_db", "sdxl_train", "sd3_train", "flux_train", "lumina_train",
                "train_textual_inversion", "sdxl_train_textual_inversion")
@@ -283,6 +285,7 @@ def make_case(seed: int, root: str) -> Case:
                                     f"[extra]\nnot_an_option = 1\n".encode())
         argv += ["--config_file", rng.choice(("args", "args.toml"))]
     case.argv = argv
+    config_quirks.apply(seed, root, case)  # (its own random draws: the classes above stay as they were)
     return case
 
 

@@ -96,6 +96,12 @@ def oracle_view(doc: dict, rc: int) -> dict:
     view["load_errors"] = sorted(load_errors)
     if load_errors and not view["no_data"]:
         view["crash"] = ("load", None)
+    steps = view["max_train_steps"]
+    if isinstance(steps, float) and not view["no_data"] and not (load_errors and (doc.get("args") or {}).get(
+            "cache_latents")):
+        # the oracle stops before training: a float max_train_steps fails at range() when training starts,
+        # after latent caching (which loads every image) and before the first batch is loaded
+        view["crash"] = ("train", "TypeError")
     return view
 
 
@@ -140,7 +146,7 @@ def diff(o: dict, r: dict) -> list[str]:
     out = []
     if o["crash"] != r["crash"]:
         oc, rc = o["crash"], r["crash"]
-        if not (oc and rc and oc[0] == rc[0] == "load"):
+        if not (oc and rc and oc[0] == rc[0] == "load"):  # (the load stop's exception: the oracle has none)
             out.append(f"crash: sd-scripts {oc} regaudit {rc}")
     if any(c and c[0] in ("start", "build") for c in (o["crash"], r["crash"])):
         return out

@@ -1,4 +1,4 @@
-"""Build family (RA074, RA076-RA079, RA091-RA093): where sd-scripts stops on its command line, its
+"""Build family (RA074, RA076-RA079, RA091-RA093, RA095, RA096): where sd-scripts stops on its command line, its
 dataset config, while building the dataset or right after, through `regaudit balance`."""
 
 from __future__ import annotations
@@ -64,6 +64,66 @@ ROWS = [
           "sd-scripts stops on the dataset config: MultipleInvalid: extra keys not allowed @ "
           "data['datasets'][0]['prior_loss_weight'] (it is a command-line option only)"),
         facts={"crash.code": "RA091", "crash.stage": "build", "crash.exception": "MultipleInvalid", **NO_STEPS}),
+    # --- the dataset config as sd-scripts' own readers take it (toml 0.10.2, json); every stop below is the
+    # one the oracle (the real sd-scripts on the same files) gave, with its exception and stage
+    row("RA091 a mixed-type array: toml 0.10.2 refuses it while parsing",
+        {**DOG, "ds.toml": '[[datasets]]\nresolution = [64, 64.0]\n  [[datasets.subsets]]\n  image_dir = "train/1_dog"\n'},
+        ["balance", "--json", "-j", "1", "--dataset_config", "ds.toml"],
+        F("RA091", "error", "ds.toml", "sd-scripts stops on the dataset config: TomlDecodeError: cannot be parsed: Not "
+                                       "a homogeneous array (line 2 column 1 char 13)"),
+        facts={"crash.code": "RA091", "crash.stage": "build", "crash.exception": "TomlDecodeError", **NO_STEPS}),
+    row("RA091 a byte-order mark before the first table",
+        {**DOG, "ds.toml": b'\xef\xbb\xbf[general]\nresolution = 64\n[[datasets]]\n  [[datasets.subsets]]\n'
+                           b'  image_dir = "train/1_dog"\n'},
+        ["balance", "--json", "-j", "1", "--dataset_config", "ds.toml"],
+        F("RA091", "error", "ds.toml", "sd-scripts stops on the dataset config: TomlDecodeError: cannot be parsed: "
+                                       "Found invalid character in key name: '['. Try quoting the key name. (line 1 "
+                                       "column 2 char 1) (the file starts with a UTF-8 byte-order mark, which "
+                                       "sd-scripts' reader keeps as part of the first line: save the file as UTF-8 "
+                                       "without BOM)"),
+        facts={"crash.code": "RA091", "crash.stage": "build", "crash.exception": "TomlDecodeError", **NO_STEPS}),
+    row("RA096 resize_interpolation of a [[datasets]] block is not a known name",
+        {**DOG, "ds.toml": '[general]\nresolution = 64\n[[datasets]]\nresize_interpolation = "Lanczos"\n'
+                           '  [[datasets.subsets]]\n  image_dir = "train/1_dog"\n'},
+        ["balance", "--json", "-j", "1", "--dataset_config", "ds.toml"],
+        F("RA096", "error", "train/1_dog",
+          'resize_interpolation "Lanczos" of dataset 0 is not one of lanczos, nearest, bilinear, linear, bicubic, '
+          'cubic, area, box: sd-scripts stops while building the dataset ("is not a valid interpolation")'),
+        facts={"crash.code": "RA096", "crash.stage": "build", "crash.exception": "AssertionError", **NO_STEPS}),
+    row("RA078 train_db --masked_loss on folders",
+        DOG, BALANCE + ["--resolution", "64", "--trainer", "train_db", "--masked_loss"],
+        F("RA078", "error", "train/1_dog",
+          "train_db.py --masked_loss checks every dataset against the ControlNet schema, which refuses DreamBooth "
+          "folders: its config check stops the run (extra keys not allowed @ data['datasets'][0]['subsets'][0]"
+          "['is_reg'])"),
+        facts={"crash.code": "RA078", "crash.stage": "build", "crash.exception": "MultipleInvalid", **NO_STEPS}),
+    row("RA078 train_db --masked_loss with a DreamBooth dataset config",
+        {**DOG, "ds.toml": '[general]\nresolution = 64\n[[datasets]]\n  [[datasets.subsets]]\n  image_dir = "train/1_dog"\n'},
+        ["balance", "--json", "-j", "1", "--dataset_config", "ds.toml", "--trainer", "train_db", "--masked_loss"],
+        F("RA078", "error", "ds.toml",
+          "sd-scripts stops on the dataset config: MultipleInvalid: required key not provided @ data['datasets'][0]"
+          "['subsets'][0]['conditioning_data_dir'] (train_db.py --masked_loss checks every dataset against the "
+          "ControlNet schema, which refuses DreamBooth subsets)"),
+        facts={"crash.code": "RA078", "crash.stage": "build", "crash.exception": "MultipleInvalid", **NO_STEPS}),
+    # --- --config_file values that reach the step count unconverted
+    row("RA077 gradient_accumulation_steps = \"2\": TypeError where the steps are counted",
+        {**DOG, "args.toml": 'gradient_accumulation_steps = "2"\n'},
+        BALANCE + ["--resolution", "64", "--config_file", "args.toml"],
+        F("RA077", "error", "", "--config_file: gradient_accumulation_steps = '2' is not a number: train_network.py "
+                                "stops with TypeError where it counts the steps, after loading its models (write "
+                                "gradient_accumulation_steps = 2, an integer without quotes)"),
+        facts={"crash.code": "RA077", "crash.stage": "start", "crash.exception": "TypeError", **NO_STEPS,
+               "if_fixed.batches_per_epoch": 1}),
+    row("RA095 max_train_epochs = 2.5: a float max_train_steps stops training when it starts",
+        {**DOG, "args.toml": "max_train_epochs = 2.5\n"},
+        BALANCE + ["--resolution", "64", "--config_file", "args.toml"],
+        F("RA095", "error", "train", "--config_file: max_train_epochs = 2.5 makes max_train_steps 2.5, a float: "
+                                     "train_network.py counts its steps, loads its models and then stops when "
+                                     "training starts ('float' object cannot be interpreted as an integer, at "
+                                     "range(max_train_steps))"),
+        # oracle: 1 batch per epoch, max_train_steps 2.5, 3 epochs
+        facts={"crash.code": "RA095", "crash.stage": "train", "crash.exception": "TypeError",
+               "batches_per_epoch": 1, "max_train_steps": 2.5, "epochs": 3}),
 ]
 
 

@@ -48,18 +48,6 @@ def test_unrecognized_arguments():
                                                      "arguments: a b")
 
 
-def test_step_counts_from_the_config_file_must_be_integers():
-    sd = SdArgs("train_network", {"max_train_epochs": "10", "max_train_steps": 2.5},
-                from_config_file={"max_train_epochs", "max_train_steps"})
-    crash, bad = startup.step_count_types(sd, "train_network")
-    assert bad == ["max_train_epochs", "max_train_steps"]
-    assert (crash.code, crash.exception) == ("RA077", "TypeError")
-    assert crash.message == ("--config_file: max_train_epochs = '10' is not an integer: train_network.py fails "
-                             "where it counts the steps")
-    on_command_line = SdArgs("train_network", {"max_train_epochs": "10"})
-    assert startup.step_count_types(on_command_line, "train_network") == (None, [])
-
-
 @pytest.mark.parametrize("seed, stops", [(0, False), (2 ** 32 - 1, False), (2 ** 32, True), (-1, True), (None, False)])
 def test_seed_range(seed, stops):
     crash = startup.seed(seed, "train_network")
@@ -73,12 +61,6 @@ def test_output_config_needs_a_config_file_to_stop():
     crash = startup.output_config(SdArgs("train_network", {"output_config": True, "config_file": "c.toml"}),
                                   "train_network")
     assert (crash.code, crash.exception) == ("RA077", "SystemExit")
-
-
-def test_gradient_accumulation_zero_divides():
-    assert startup.gradient_accumulation(1, "train_network") is None
-    crash = startup.gradient_accumulation(0, "train_network")
-    assert (crash.stage, crash.code, crash.exception) == ("start", "RA077", "ZeroDivisionError")
 
 
 def test_namespace_types_from_the_config_file():

@@ -312,7 +312,7 @@ def masked(root):
     (["train_network.py", "--dataset_config", "ds_mask.toml"], ("build", "MultipleInvalid", "RA091")),
     # oracle: train_db --masked_loss checks every dataset against the ControlNet schema: MultipleInvalid
     # "extra keys not allowed @ data['datasets'][0]['subsets'][0]['class_tokens']"
-    (["train_db.py", "--dataset_config", "ds_plain.toml", "--masked_loss"], ("build", "MultipleInvalid", "RA091")),
+    (["train_db.py", "--dataset_config", "ds_plain.toml", "--masked_loss"], ("build", "MultipleInvalid", "RA078")),
     # oracle: AssertionError "missing conditioning data for 1 images" / "extra conditioning data for 1 images"
     (["train_network.py", "--dataset_config", "ds_mask_missing.toml", "--masked_loss"],
      ("build", "AssertionError", "RA093")),
