@@ -384,16 +384,23 @@ def test_paths_longer_than_the_system_takes(capsys, ds, monkeypatch):
 
 def _peak_of(argv, cwd) -> tuple[int, float, bytes]:
     """(exit code, peak memory in MB, stdout) of regaudit in a child, measured with wait4."""
+    # measured by a small Python in between: a child forked straight from this test process would
+    # count this process's own memory at the fork in its peak (ru_maxrss survives exec), and this
+    # process may hold hundreds of MB (torch, imported by the smoke tests)
     e = dict(os.environ, PYTHONPATH=str(ROOT))
     start = time.monotonic()
-    p = subprocess.Popen([sys.executable, "-m", "regaudit", *map(str, argv)], cwd=cwd, env=e,
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    out = p.stdout.read()
-    _, status, usage = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
-    peak = usage.ru_maxrss / (1 << 20 if sys.platform == "darwin" else 1 << 10)
+    measure = ("import os, subprocess, sys\n"
+               "p = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)\n"
+               "out = p.stdout.read()\n"
+               "_, status, usage = os.wait4(p.pid, 0)\n"
+               "sys.stderr.write(f'{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}\\n')\n"
+               "sys.stdout.buffer.write(out)\n")
+    res = subprocess.run([sys.executable, "-c", measure, sys.executable, "-m", "regaudit", *map(str, argv)], cwd=cwd,
+                         env=e, capture_output=True)
+    code, maxrss = (int(x) for x in res.stderr.decode().split()[-2:])
+    peak = maxrss / (1 << 20 if sys.platform == "darwin" else 1 << 10)
     assert time.monotonic() - start < 30
-    return p.returncode, peak, out
+    return code, peak, res.stdout
 
 
 @pytest.mark.skipif(not hasattr(os, "wait4"), reason="wait4")
