@@ -426,4 +426,4 @@ def _main() -> int:
     return rv if isinstance(rv, int) else 0
 
 
-from . import captions, check, commands, inspect  # noqa: E402,F401  (registers the commands on app)
+from . import captions, check, commands, fix, inspect  # noqa: E402,F401  (registers the commands on app)

@@ -51,7 +51,7 @@ SD_EPILOG = ("Any sd-scripts option of the chosen trainer is read as that script
              "reported as the stop it causes in sd-scripts.")
 
 # commands whose non-own options are sd-scripts'
-DATASET_COMMANDS = frozenset({"scan", "balance", "dupes", "check", "smoke", "report", "captions", "inspect"})
+DATASET_COMMANDS = frozenset({"scan", "balance", "dupes", "check", "smoke", "report", "captions", "inspect", "fix"})
 _ALIASES = {"--train": "--train_data_dir", "--reg": "--reg_data_dir"}
 
 

@@ -1,0 +1,51 @@
+"""regaudit fix: a corrected copy of the dataset (wiring only; views.fix does the work)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import typer
+
+from ..render import json_out
+from .app import app, stdout
+from .commands import dataset_folders
+from .options import JOBS_OPT, JSON_OPT, PROGRESS_OPT, SD_EPILOG, TARGET_OS_OPT, TRAINER_OPT, inputs, progress_bar, \
+    sd_argv
+
+
+@app.command(epilog=SD_EPILOG)
+def fix(
+    ctx: typer.Context,
+    trainer: Optional[str] = TRAINER_OPT,
+    target_os: Optional[str] = TARGET_OS_OPT,
+    out: Optional[str] = typer.Option(None, "--out", metavar="DIR",
+                                      help="Write the corrected copy here (a new folder, or an earlier fix output)."),
+    hardlink: bool = typer.Option(False, "--hardlink", help="Hard-link unchanged files instead of copying them "
+                                                            "(an in-place edit of the copy then edits the original)."),
+    as_json: bool = JSON_OPT,
+    jobs: Optional[int] = JOBS_OPT,
+    progress: bool = PROGRESS_OPT,
+) -> None:
+    """Plan, or with --out write, a corrected copy of the dataset; the original is only ever read.
+
+    regaudit fix DIR | --train_data_dir T [--reg_data_dir R] | --dataset_config F [sd-scripts options] [--out DIR]"""
+    from ..render import fix as render
+    from ..views.fix import check_out, make_plan, write_copy
+
+    inp = inputs(ctx, trainer, target_os=target_os)
+    folders = dataset_folders(inp.specs, inp.sources)
+    target = None if out is None else check_out(out, folders)  # before the work, not after it
+    with progress_bar(progress, "auditing the dataset") as cb:
+        plan = make_plan(inp, sd_argv(ctx), trainer, target_os, jobs, cb)
+    if target is None:
+        doc, view = render.plan_document(plan), render.plan_view
+        result = plan
+    else:
+        result = write_copy(plan, target, hardlink, render.manifest, jobs)
+        doc, view = render.result_document(result), render.result_view
+    if as_json:
+        json_out.write(doc, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        stdout.print(view(result))

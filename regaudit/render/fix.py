@@ -1,0 +1,105 @@
+"""``regaudit fix``: its JSON document, its manifest and its human view (pure functions of the
+plan or the result)."""
+
+from __future__ import annotations
+
+import shlex
+from collections import Counter
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from ..outputs import GENERATOR_JSON_KEY
+from . import jsontext
+from .escape import display
+
+
+def _action(a, out: str | None, full: bool) -> dict:
+    import os
+
+    dest = None if a.dest is None else (os.path.join(out, a.dest) if out else a.dest)
+    doc = {"code": a.code, "fix": a.fix, "source": a.source, "dest": dest, "safe": a.safe}
+    if full:
+        doc["changed"] = a.changed
+        doc["before"] = None if a.before is None else {"size": a.before[0], "sha256": a.before[1]}
+        doc["after"] = None if a.after is None else {"size": a.after[0], "sha256": a.after[1]}
+    return doc
+
+
+def _unfixed(u) -> dict:
+    return {"code": u.code, "path": u.path, "message": u.message, "why": u.why}
+
+
+def plan_document(plan) -> dict:
+    """Without --out: what the copy would be (destinations relative to DIR)."""
+    return {"actions": [_action(a, None, False) for a in plan.actions],
+            "unfixed": [_unfixed(u) for u in plan.unfixed],
+            "command": None, "remaining": None}
+
+
+def result_document(result) -> dict:
+    """With --out: what was done, the new training command and the copy's findings."""
+    return {"actions": [_action(a, result.out, False) for a in result.actions],
+            "unfixed": [_unfixed(u) for u in result.plan.unfixed],
+            "command": shlex.join(result.command),
+            "remaining": [f.to_json() for f in result.remaining],
+            "gone": [f.to_json() for f in result.gone]}
+
+
+def manifest(result) -> str:
+    """``regaudit-fix.json``: every action with sizes and hashes, and what was left unfixed."""
+    doc = {GENERATOR_JSON_KEY: "regaudit", "kind": "regaudit fix",
+           "roots": [{"source": s, "dest": d} for s, d in result.plan.roots],
+           "config": None if result.plan.config is None else {"source": result.plan.config[0],
+                                                              "dest": result.plan.config[1]},
+           "latent_caches": "copied beside every image: no safe fix changes pixels",
+           "actions": [_action(a, result.out, True) for a in result.actions],
+           "unfixed": [_unfixed(u) for u in result.plan.unfixed],
+           "command": shlex.join(result.command),
+           "remaining": [f.to_json() for f in result.remaining]}
+    return jsontext.dumps(doc) + "\n"
+
+
+def _table(actions, out: str | None) -> Table:
+    t = Table(box=None, pad_edge=False)
+    for col in ("code", "fix", "file", "change"):
+        t.add_column(col, overflow="fold")
+    for a in actions[:200]:
+        t.add_row(a.code, a.fix + ("" if a.safe else " (unsafe)"), display(a.source), display(a.changed))
+    return t
+
+
+def plan_view(plan) -> Group:
+    parts = [Text(f"regaudit fix: {len(plan.actions)} safe fixes planned; {len(plan.unfixed)} findings stay "
+                  f"unfixed. Nothing written (give --out DIR to write the corrected copy).")]
+    if plan.actions:
+        parts.append(_table(plan.actions, None))
+    parts += _unfixed_lines(plan.unfixed)
+    return Group(*parts)
+
+
+def _unfixed_lines(unfixed) -> list:
+    if not unfixed:
+        return []
+    lines = [Text("unfixed:")]
+    for u in unfixed[:200]:
+        lines.append(Text(f"  {u.code} {display(u.path)}: {u.why}"))
+    if len(unfixed) > 200:
+        lines.append(Text(f"  … and {len(unfixed) - 200} more (--json has all)"))
+    return lines
+
+
+def result_view(result) -> Group:
+    gone = Counter(f.code for f in result.gone)
+    parts = [Text(f"regaudit fix: wrote {display(result.out)} ({len(result.actions)} fixes; the original is "
+                  f"unchanged; latent caches copied, as no safe fix changes pixels)")]
+    if result.actions:
+        parts.append(_table(result.actions, result.out))
+    parts += _unfixed_lines(result.plan.unfixed)
+    parts.append(Text("gone in the copy: " + (", ".join(f"{c} ×{n}" for c, n in sorted(gone.items())) or "none")))
+    left = Counter(f.code for f in result.remaining)
+    parts.append(Text("remaining in the copy: " + (", ".join(f"{c} ×{n}" for c, n in sorted(left.items())) or "none")))
+    parts.append(Text("new training command:"))
+    parts.append(Text("  " + shlex.join(result.command)))
+    return Group(*parts)

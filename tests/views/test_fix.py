@@ -1,0 +1,191 @@
+"""regaudit fix: the corrected copy, the original untouched, the refusals."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from regaudit.cli import main
+from regaudit.rules.fixes import FIXED_CODES, caption_rename, clean_caption, extension_rename, folder_rename
+from tests.conftest import make_image, tree_fingerprint
+
+
+def run(capsys, *argv):
+    rc = main(list(argv))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+@pytest.fixture
+def messy(tmp_path):
+    """A root with every safe fix: a mixed-case extension, '.txt' captions under '.caption', a
+    BOM + CRLF + trailing blank lines, a '5 cat' folder, a zero-byte and a truncated image, a latent cache."""
+    t = tmp_path / "data" / "train"
+    make_image(t / "10_dog" / "a.png")
+    make_image(t / "10_dog" / "b.Jpg", fmt="JPEG")
+    (t / "10_dog" / "a.txt").write_bytes(b"\xef\xbb\xbfa dog\r\n\r\n")  # 12 bytes -> 'a dog\n' (6 bytes)
+    (t / "10_dog" / "b.txt").write_text("b dog")
+    (t / "10_dog" / "z.png").write_bytes(b"")
+    (t / "10_dog" / "a_64x48_sd.npz").write_bytes(b"latents")
+    full = make_image(t / "10_dog" / "c.png", size=(256, 256), color=(1, 2, 3)).read_bytes()
+    (t / "10_dog" / "c.png").write_bytes(full[: len(full) // 2])  # truncated
+    make_image(t / "5 cat" / "d.png")
+    (t / "5 cat" / "d.caption").write_bytes(b"a cat\r\nsecond\r\n")
+    return t
+
+
+def test_rules_of_each_fix():
+    assert folder_rename("10 dog") == "10_dog"
+    assert folder_rename("10-dog") == "10_dog"
+    assert folder_rename("dog") is None and folder_rename("dog 10") is None  # a guess, not plain
+    assert folder_rename("2023-05 trip") is None  # a date, not repeats
+    assert folder_rename("10_dog") is None  # sd-scripts reads it already
+    assert extension_rename("a.Jpg", False) == "a.jpg"
+    assert extension_rename("a.JPG", False) is None and extension_rename("a.jpg", False) is None
+    assert extension_rename("a.Jpg", True) is None  # Windows' glob sees it
+    assert caption_rename("a.txt", {"a"}, ".caption", {"a.txt", "a.png"}) == "a.caption"
+    assert caption_rename("a.txt", {"a"}, ".caption", {"a.txt", "a.caption"}) is None  # taken
+    assert caption_rename("n.txt", {"a"}, ".caption", {"n.txt"}) is None  # no image of that stem
+    assert clean_caption(b"\xef\xbb\xbfa dog\r\n\r\n") == b"a dog\n"
+    assert clean_caption(b"a\rb") == b"a\nb"
+    assert clean_caption(b"a dog") is None  # nothing to change
+    assert clean_caption(b"\xef\xbb\xbf\r\n") is None  # would leave an empty caption: sd-scripts stops on it
+    assert clean_caption(b"\xff\xfe") is None  # not UTF-8: left as it is
+
+
+def test_plan_writes_nothing(capsys, messy):
+    before = tree_fingerprint(messy.parent)
+    rc, out, _ = run(capsys, "fix", str(messy), "--json")
+    assert rc == 0
+    doc = json.loads(out)
+    got = sorted((a["code"], a["fix"], os.path.basename(a["source"]), a["dest"]) for a in doc["actions"])
+    assert got == [
+        ("RA001", "rename-folder", "5 cat", "train/5_cat"),
+        ("RA006", "rename-extension", "b.Jpg", "train/10_dog/b.jpg"),
+        ("RA023", "clean-caption", "a.txt", "train/10_dog/a.caption"),
+        ("RA023", "clean-caption", "d.caption", "train/5_cat/d.caption"),
+        ("RA026", "rename-caption", "a.txt", "train/10_dog/a.caption"),
+        ("RA026", "rename-caption", "b.txt", "train/10_dog/b.caption"),
+        ("RA040", "leave-out", "z.png", None),
+        ("RA043", "leave-out", "c.png", None),
+    ]
+    assert all(a["safe"] for a in doc["actions"])
+    assert doc["command"] is None and doc["remaining"] is None
+    assert tree_fingerprint(messy.parent) == before
+
+
+def test_copy_fixes_everything_and_leaves_the_original(capsys, messy, tmp_path):
+    before = tree_fingerprint(messy.parent)
+    out_dir = tmp_path / "fixed"
+    rc, out, err = run(capsys, "fix", str(messy), "--out", str(out_dir), "--json")
+    assert rc == 0, err
+    assert tree_fingerprint(messy.parent) == before  # bytes, mode and mtime of every file and folder
+    doc = json.loads(out)
+    c = out_dir / "train"
+    assert sorted(p.name for p in (c / "10_dog").iterdir()) == ["a.caption", "a.png", "a_64x48_sd.npz",
+                                                                "b.caption", "b.jpg"]
+    assert (c / "10_dog" / "a.caption").read_bytes() == b"a dog\n"
+    assert (c / "10_dog" / "b.caption").read_bytes() == b"b dog"
+    assert (c / "10_dog" / "a_64x48_sd.npz").read_bytes() == b"latents"  # caches kept: no pixel changed
+    assert (c / "5_cat" / "d.png").read_bytes() == (messy / "5 cat" / "d.png").read_bytes()
+    assert (c / "5_cat" / "d.caption").read_bytes() == b"a cat\nsecond\n"
+    assert os.stat(c / "10_dog" / "a.png").st_mtime_ns == os.stat(messy / "10_dog" / "a.png").st_mtime_ns
+    # none of the fixed kinds remain in the copy's audit
+    assert not {f["code"] for f in doc["remaining"]} & FIXED_CODES
+    assert {f["code"] for f in doc["gone"]} >= {"RA001", "RA006", "RA026", "RA040", "RA043"}
+    assert doc["command"] == str(c)
+    manifest = json.loads((out_dir / "regaudit-fix.json").read_text())
+    assert manifest["generator"] == "regaudit" and manifest["kind"] == "regaudit fix"
+    clean = next(a for a in manifest["actions"] if a["code"] == "RA023" and a["source"].endswith("a.txt"))
+    assert clean["before"] == {"size": 12, "sha256": hashlib.sha256(b"\xef\xbb\xbfa dog\r\n\r\n").hexdigest()}
+    assert clean["after"] == {"size": 6, "sha256": hashlib.sha256(b"a dog\n").hexdigest()}
+    assert len(manifest["actions"]) == len(doc["actions"])
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".fixed.")]  # no temporary folder left
+    # an earlier output is replaced; the original still untouched
+    rc, _, err = run(capsys, "fix", str(messy), "--out", str(out_dir))
+    assert rc == 0, err
+    assert tree_fingerprint(messy.parent) == before
+
+
+def test_hardlink_only_when_asked(capsys, messy, tmp_path):
+    rc, _, err = run(capsys, "fix", str(messy), "--out", str(tmp_path / "a"))
+    assert rc == 0, err
+    assert os.stat(tmp_path / "a/train/10_dog/a.png").st_ino != os.stat(messy / "10_dog/a.png").st_ino
+    rc, _, err = run(capsys, "fix", str(messy), "--out", str(tmp_path / "b"), "--hardlink")
+    assert rc == 0, err
+    assert os.stat(tmp_path / "b/train/10_dog/a.png").st_ino == os.stat(messy / "10_dog/a.png").st_ino
+    assert os.stat(tmp_path / "b/train/10_dog/a.caption").st_ino != os.stat(messy / "10_dog/a.txt").st_ino
+
+
+def test_refusals(capsys, messy, tmp_path):
+    before = tree_fingerprint(messy.parent)
+    rc, _, err = run(capsys, "fix", str(messy), "--out", str(messy / "10_dog" / "out"))
+    assert rc == 2 and "inside the dataset folder" in err
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep")
+    rc, _, err = run(capsys, "fix", str(messy), "--out", str(foreign))
+    assert rc == 2 and "not an earlier 'regaudit fix' output" in err
+    assert (foreign / "notes.txt").read_text() == "keep"
+    rc, _, err = run(capsys, "fix", str(messy), "--out", str(tmp_path))  # holds the dataset
+    assert rc == 2
+    assert tree_fingerprint(messy.parent) == before
+
+
+def test_failure_mid_copy_leaves_nothing_and_keeps_earlier_output(capsys, messy, tmp_path, monkeypatch):
+    out_dir = tmp_path / "fixed"
+    assert run(capsys, "fix", str(messy), "--out", str(out_dir))[0] == 0
+    earlier = tree_fingerprint(out_dir)
+    before = tree_fingerprint(messy.parent)
+    calls = []
+
+    def failing(src, dst, **kw):  # a full disk on the third file
+        calls.append(src)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device", dst)
+        return real(src, dst, **kw)
+
+    real = shutil.copy2
+    monkeypatch.setattr(shutil, "copy2", failing)
+    rc, _, err = run(capsys, "fix", str(messy), "--out", str(out_dir))
+    assert rc == 2 and "No space left on device" in err and "nothing was written" in err
+    assert tree_fingerprint(out_dir) == earlier
+    assert tree_fingerprint(messy.parent) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "fixed"]
+
+
+def test_read_only_target(capsys, messy, tmp_path, monkeypatch):
+    import tempfile
+
+    def refuse(*a, **k):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", refuse)  # (as root, a chmod-ed folder is still writable)
+    rc, _, err = run(capsys, "fix", str(messy), "--out", str(tmp_path / "x"))
+    assert rc == 2 and "Permission denied" in err and "nothing was written" in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_dataset_config_and_pasted_command_rewritten(capsys, tmp_path):
+    make_image(tmp_path / "imgs" / "a.Png")
+    (tmp_path / "imgs" / "a.txt").write_text("a dog")
+    cfg = tmp_path / "ds.toml"
+    cfg.write_text(f'[[datasets]]\nresolution = 64\n[[datasets.subsets]]\nimage_dir = "{tmp_path / "imgs"}"\n'
+                   f'num_repeats = 2\ncaption_extension = ".caption"\n')
+    before = tree_fingerprint(tmp_path)
+    out_dir = tmp_path.parent / (tmp_path.name + "-fixed")
+    cmd = f"accelerate launch train_network.py --dataset_config {cfg} --output_dir /x"
+    rc, out, err = run(capsys, "fix", cmd, "--out", str(out_dir), "--json")
+    assert rc == 0, err
+    assert tree_fingerprint(tmp_path) == before
+    doc = json.loads(out)
+    assert doc["command"] == f"accelerate launch train_network.py --dataset_config {out_dir / 'ds.toml'} --output_dir /x"
+    assert f'image_dir = "{out_dir / "imgs"}"' in (out_dir / "ds.toml").read_text()
+    assert sorted(p.name for p in (out_dir / "imgs").iterdir()) == ["a.caption", "a.png"]
+    assert not {f["code"] for f in doc["remaining"]} & FIXED_CODES
+    shutil.rmtree(out_dir)
