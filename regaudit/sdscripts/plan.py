@@ -88,6 +88,7 @@ class Reason(Enum):
     BUCKET_STEPS_MULTIPLE = "bucket_steps_multiple"  # RA062: detail = (the multiple,)
     EMPTY_DATALOADER = "empty_dataloader"  # RA065: no 'No data found' guard, the DataLoader raises
     CONDITIONING = "conditioning"  # RA093: ControlNetDataset's asserts (random_crop, unpaired images)
+    FINETUNING_METADATA = "finetuning_metadata"  # RA095: FineTuningDataset on its metadata (sdscripts.finetune)
 
 
 @dataclass(frozen=True)
