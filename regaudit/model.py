@@ -207,6 +207,7 @@ class SubsetConfig:
     caption_dropout_every_n_epochs: int = 0
     token_warmup_min: int = 1
     conditioning_data_dir: str | None = None  # a ControlNet subset (ControlNetDataset over a DreamBooth delegate)
+    metadata_file: str | None = None  # a fine-tuning subset (FineTuningDataset): images from this metadata
 
 
 @dataclass(frozen=True)
@@ -265,6 +266,8 @@ class Dataset:
     validation_errors: tuple[tuple[str, str], ...] = ()
     # (folder, error) where the training dataset's own validation split fails (an empty train folder)
     split_errors: tuple[tuple[str, str], ...] = ()
+    stop: "Crash | None" = None  # where its constructor stops on its fine-tuning metadata (sdscripts.finetune)
+    fine_tuning: bool = False  # a FineTuningDataset (metadata_file subsets)
 
     @property
     def train_subsets(self) -> tuple[Subset, ...]:

@@ -164,6 +164,12 @@ def dataset_findings(spec: DatasetSpec, subsets: Sequence[Subset], same_folder: 
     return out
 
 
+def finetuning_skipped(metadata_file: str, warning: str) -> Finding:
+    """FineTuningDataset's warning on a metadata_file subset it leaves out (sdscripts.finetune)."""
+    code = "RA002" if "num_repeats" in warning else "RA009" if "duplicated" in warning else "RA008"
+    return rule(code).finding(os.path.abspath(metadata_file), f"fine-tuning subset left out: sd-scripts logs '{warning}'")
+
+
 # --- what regaudit does not simulate
 
 def in_json(path: str) -> Finding:

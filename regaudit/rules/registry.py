@@ -323,6 +323,14 @@ _RULES = [
          "conditioning image left over; it also refuses random_crop. sd-scripts asserts while it builds the dataset.",
          "Give every image a mask/conditioning image of the same name (any image extension), remove the extra "
          "ones, and turn random_crop off for these subsets."),
+    Rule("RA097", "finetuning-metadata-stop", E, START,
+         "sd-scripts stops on a fine-tuning dataset's metadata (--in_json or metadata_file).",
+         "FineTuningDataset raises while it is built: a metadata file that does not exist ('no metadata'), "
+         "one that is not JSON, relative image keys without image_dir / --train_data_dir, or no latents "
+         "caching strategy (fine_tune.py, sdxl_train.py, sd3_train.py, flux_train.py and lumina_train.py install "
+         "one only with --cache_latents, and the build reads its cache suffix).",
+         "Fix the path or the file as the message says; with a fine-tuning trainer add --cache_latents; make the "
+         "metadata with merge_captions_to_metadata.py --full_path, or give the image folder."),
     Rule("RA091", "dataset-config-stop", E, START,
          "sd-scripts stops on the dataset config.",
          "A missing file, an extension other than .toml/.json, a parse error, or a key or value its "

@@ -26,6 +26,7 @@ def _none(stop: Stop, opts: BalanceOptions) -> None:
 HINTS: dict[Reason, Callable[[Stop, BalanceOptions], str | None]] = {
     Reason.NOT_DREAMBOOTH: _none,
     Reason.CONDITIONING: _none,  # the rule's own hint
+    Reason.FINETUNING_METADATA: _none,  # the rule's own hint
     Reason.NO_RESOLUTION: _fixed("Pass --resolution N or W,H (as in your training command), or set resolution in "
                                  "the dataset config."),
     Reason.ZERO_BUCKET_STEPS: _fixed("Use --bucket_reso_steps 64 (or the multiple your trainer needs)."),
@@ -91,7 +92,7 @@ def reg_findings(p: DatasetPlan, where: str) -> list[Finding]:
             f"only {p.reg_image_count} reg images for {num_train} train samples: each is repeated "
             f"{reg.extra}{'' if not reg.remainder else f'-{reg.extra + 1}'} times beyond its folder's repeats "
             f"({p.reg_samples_used} reg samples)"))
-    if num_train and not num_reg:
+    if num_train and not num_reg and not any(getattr(s.config, 'metadata_file', None) is not None for s in p.subsets):
         out.append(rule("RA069").finding(where, f"dataset {p.index} has no regularization images"))
     return out
 

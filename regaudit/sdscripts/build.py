@@ -53,6 +53,10 @@ def construct_crash(ds: Dataset, stops: list[Stop]) -> Crash | None:
     if cn and (crash := conditioning.random_crop_crash(ds, stops)) is not None:
         return crash
     if params.resolution is None:
+        if ds.fine_tuning:  # FineTuningDataset has no assert: min() of its None width and height raises
+            return record_stop(stops, Reason.NO_RESOLUTION, "build", "RA060", "TypeError", where,
+                               f"dataset {ds.index} has no resolution; sd-scripts' FineTuningDataset stops with "
+                               f"TypeError ('<' not supported between NoneType values)")
         return record_stop(stops, Reason.NO_RESOLUTION, "build", "RA060", "AssertionError", where,
                            f"dataset {ds.index} has no resolution; sd-scripts stops with 'resolution is required'")
     if params.enable_bucket:
@@ -66,6 +70,9 @@ def construct_crash(ds: Dataset, stops: list[Stop]) -> Crash | None:
             return record_stop(stops, Reason.RESOLUTION_OUTSIDE_LIMITS, "build", "RA061", "AssertionError", where,
                                f"resolution {res[0]}x{res[1]} is outside min/max_bucket_reso {lo}..{hi}: sd-scripts "
                                f"stops with an assertion while building dataset {ds.index}")
+    if ds.stop is not None:  # its fine-tuning metadata (sdscripts.finetune)
+        c = ds.stop
+        return record_stop(stops, Reason.FINETUNING_METADATA, c.stage, c.code, c.exception, c.path, c.message)
     if ds.split_errors:
         where, error = ds.split_errors[0]
         return Crash("build", "RA008", "ValueError", where, error)

@@ -258,9 +258,9 @@ def load_dataset_config(path: str, args: TrainingArgs) -> list[DatasetSpec]:
             if controlnet:
                 configs.append(_controlnet_subset(sub, ds, general, args, path, swhere, subset_keys))
                 continue
-            if isinstance(sub, dict) and "metadata_file" in sub:
-                raise ConfigError(f"{path}: subset {j} of dataset {i} is a fine-tuning subset (metadata_file); "
-                                  f"regaudit audits DreamBooth datasets only")
+            if isinstance(sub, dict) and "metadata_file" in sub and args.support_finetuning:
+                configs.append(_finetuning_subset(sub, ds, general, args, path, swhere, subsets, subset_keys))
+                continue
             _check_table(sub, subset_keys, swhere, path)
             if "image_dir" not in sub:
                 raise DatasetConfigCrash(path, "MultipleInvalid",
@@ -268,11 +268,29 @@ def load_dataset_config(path: str, args: TrainingArgs) -> list[DatasetSpec]:
             configs.append(_subset_config(sub, ds, general, args, path))
         spec = DatasetSpec(i, _dataset_params(ds, general, args, path, f"dataset {i}"), configs)
         for sub in configs:
+            if sub.metadata_file is not None:
+                continue
             cache = os.path.join(sub.image_dir, "metadata_cache.json")
             if sub.cache_info and os.path.isfile(cache):
                 spec.info_caches.append(os.path.abspath(cache))
         specs.append(spec)
     return specs
+
+
+def _finetuning_subset(sub: dict, ds: dict, general: dict, args: TrainingArgs, path: str, where: tuple,
+                       subsets: list, subset_keys: dict) -> SubsetConfig:
+    """A FineTuningSubset (sdscripts.finetune): a dataset mixing it with DreamBooth subsets is
+    refused; its schema has no DreamBooth keys."""
+    from . import finetune
+
+    if not all(isinstance(s, dict) and "metadata_file" in s for s in subsets):
+        raise DatasetConfigCrash(path, "MultipleInvalid", "DreamBooth subset and fine tuning subset cannot be mixed "
+                                 f"in the same dataset @ {_voluptuous_path(where[:2])}")
+    allowed = {k: v for k, v in subset_keys.items() if k not in finetune.FT_SUBSET_DROPPED}
+    _check_table({k: v for k, v in ds.items() if k != "subsets"},
+                 {k: v for k, v in DATASET_KEYS.items() if k not in finetune.FT_SUBSET_DROPPED}, where[:2], path)
+    _check_table(sub, {**allowed, "metadata_file": _STR}, where, path)
+    return finetune.subset_config(sub, ds, general, args, path)
 
 
 def _controlnet_dataset(subsets: list, args: TrainingArgs) -> bool:

@@ -24,13 +24,18 @@ def specs_from_roots(train: str | None, reg: str | None, args: TrainingArgs) -> 
 
 
 def load_specs(train: str | None = None, reg: str | None = None, dataset_config: str | None = None,
-               args: TrainingArgs | None = None) -> list[DatasetSpec]:
+               args: TrainingArgs | None = None, in_json: str | None = None) -> list[DatasetSpec]:
     """The dataset definitions sd-scripts reads (config_util.generate_dataset_group_by_blueprint's
-    input). Raises DatasetConfigCrash where it stops on the dataset config."""
+    input). Raises DatasetConfigCrash where it stops on the dataset config. ``in_json`` (a trainer
+    that takes fine-tuning datasets): one metadata subset of ``train``; the reg folder is ignored."""
     args = args or TrainingArgs()
     args = TrainingArgs(**{**args.__dict__, "caption_extension": normalize_extension(args.caption_extension)})
     if dataset_config is not None:
         return load_dataset_config(dataset_config, args)  # train/reg dirs are ignored then, as in sd-scripts
+    if in_json is not None:
+        from .finetune import spec_from_in_json
+
+        return [spec_from_in_json(train, in_json, args)]
     if train is None and reg is None:
         raise InputPathError("nothing to scan: give a folder, --train/--reg, or --dataset-config")
     return [specs_from_roots(train, reg, args)]

@@ -95,6 +95,7 @@ class Reason(Enum):
     RESIZE_INTERPOLATION = "resize_interpolation"  # RA096: the dataset constructor's assertion
     STEP_VALUES = "step_values"  # RA077: a --config_file value the Accelerator or the step count refuses
     FLOAT_STEPS = "float_steps"  # RA095: range(max_train_steps) of a float when training starts
+    FINETUNING_METADATA = "finetuning_metadata"  # RA097: FineTuningDataset on its metadata (sdscripts.finetune)
 
 
 @dataclass(frozen=True)

@@ -140,8 +140,7 @@ def dataset_kind(facts: TrainerFacts, train: str | None, dataset_config: str | N
     given = sd.get("in_json") if needs == "metadata_file" else sd.get("conditioning_data_dir")
     if dataset_config is not None:
         refused = any(spec.subsets for spec in specs) and not (
-            needs == "conditioning_data_dir"
-            and all(sub.conditioning_data_dir is not None for spec in specs for sub in spec.subsets))
+            all(getattr(sub, needs) is not None for spec in specs for sub in spec.subsets))
     elif given:
         return None  # a real fine-tuning / ControlNet dataset: not simulated
     else:

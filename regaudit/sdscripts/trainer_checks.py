@@ -138,6 +138,8 @@ def kind_stop(trainer: TrainerFacts, scan: ScanResult, ctx: Context) -> Crash | 
         return None
     if Kind.CONTROLNET in trainer.kinds and all(s.config.conditioning_data_dir is not None for s in scan.subsets):
         return None  # ControlNet subsets (a dataset config the sanitizer accepted)
+    if Kind.FINE_TUNING in trainer.kinds and all(s.config.metadata_file is not None for s in scan.subsets):
+        return None  # fine-tuning subsets (sdscripts.finetune)
     required = "metadata_file" if Kind.FINE_TUNING in trainer.kinds else "conditioning_data_dir"
     return record_stop(ctx.stops, Reason.NOT_DREAMBOOTH, "build", "RA078", "MultipleInvalid", ctx.where,
                        f"{trainer.name}.py does not take DreamBooth folders or subsets: its config check stops the "

@@ -305,23 +305,23 @@ def _build(facts, sd, start_crash, num_processes: int, require_source: bool) -> 
     opts = replace(opts, gui=_gui_steps(sd, args, train, reg, dataset_config, epochs, accumulation))
     if dataset_config is not None and (train or reg):
         notes.append("--dataset_config is given, so --train_data_dir/--reg_data_dir are ignored (as sd-scripts does)")
-    if sd.get("in_json"):
-        notes.append(f"--in_json {sd.get('in_json')}: fine-tuning metadata datasets are not simulated; sd-scripts "
-                     f"trains on the metadata's images, not on the folders shown here")
-    if require_source and train is None and reg is None and dataset_config is None and start_crash is None:
+    in_json = str(sd.get("in_json")) if sd.get("in_json") and Kind.FINE_TUNING in facts.kinds else None
+    if require_source and train is None and reg is None and dataset_config is None and in_json is None \
+            and start_crash is None:
         raise RegauditError("nothing to read: give a folder (DIR or --train_data_dir), --reg_data_dir, or "
                             "--dataset_config, as in your training command")
-    if Kind.DREAMBOOTH not in facts.kinds and dataset_config is None:
+    if Kind.DREAMBOOTH not in facts.kinds and dataset_config is None and in_json is None:
         notes.append(f"{facts.name}.py does not read '<repeats>_<class tokens>' folders; regaudit shows them as a "
                      f"DreamBooth trainer would and reports the stop")
     crash = None
     try:
-        specs = load_specs(train, reg, dataset_config, args) if (train or reg or dataset_config) else []
+        specs = load_specs(train, reg, dataset_config, args, in_json) if (train or reg or dataset_config or in_json) \
+            else []
     except DatasetConfigCrash as exc:
         specs, crash = [], exc
     if specs:  # every subset's caption options, resolved as sd-scripts resolves them
         specs = apply(specs, caption_args_with_fallback({}, sd.get), dataset_config)
-    sources = [p for p in (dataset_config,) if p] or [p for p in (train, reg) if p]
+    sources = [p for p in (dataset_config,) if p] or ([in_json] if in_json else [p for p in (train, reg) if p])
     return Inputs(specs, args, opts, sources, sd, crash, notes,
                   args_crash=startup.dataset_kind(facts, train, dataset_config, specs, sd) or args_crash)
 

@@ -31,9 +31,11 @@ from ..sdscripts.datasets import load_specs
 from ..sdscripts.registration import register
 from ..sdscripts.subsets import Listed, SubsetFate, build_stops, decide_subsets, list_folders
 from ..sdscripts.tokens import TokenCounter
+from ..sdscripts.trainers import Kind
 from .captions import TextOptions
 from .captions import audit as audit_captions
 from .inputs import Inputs, text_options
+from . import scan_finetune
 from .scan_parts import gather, make_parts, part_size, work_part
 
 __all__ = ["load_specs", "scan", "scan_inputs"]  # (load_specs: the specs scan() takes, from the port)
@@ -54,6 +56,8 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     ``text``: the text-encoder options the captions are measured against (default: train_network's)."""
     jobs = jobs if jobs is not None else (os.cpu_count() or 1)
     text = text or TextOptions()
+    finetuning = [spec for spec in specs if scan_finetune.is_finetuning(spec)]  # read from their metadata
+    specs = [spec for spec in specs if not scan_finetune.is_finetuning(spec)]
 
     # 1. list the subset folders
     listed, counter = (None, None) if listing_only else _list_folders(specs, case_insensitive)
@@ -88,11 +92,17 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     datasets = []
     # the datasets that train (one pass: asked of every dataset, 100,000 of them in a config)
     training = {i for i, ss in by_dataset.items() if any(not s.config.is_reg for s in ss)}
+    training |= {spec.index for spec in finetuning}
     for spec, (validation_errors, split_errors) in zip(specs, stops):
         subsets = tuple(by_dataset.get(spec.index, []))
         datasets.append(Dataset(spec.index, spec.params, subsets, len(spec.subsets), validation_errors, split_errors))
         others_train = len(training) > (spec.index in training)  # another dataset trains
         findings += build.dataset_findings(spec, subsets, _same_folder(subsets), others_train, here())
+    for spec in finetuning:
+        ds, on_images = scan_finetune.dataset(spec, latents_suffix, None if listing_only else deep)
+        datasets.append(ds)
+        findings += on_images
+    datasets.sort(key=lambda d: d.index)
     tokenizer = None
     if not listing_only:  # captions as the text encoder sees them: CLIP token counts, RA031-RA038
         text_audit = audit_captions(datasets, text, detail=False, known=known)
@@ -162,7 +172,7 @@ def _same_folder(subsets: Sequence[Subset]) -> list[tuple[str, list[Subset]]]:
 
 def scan_inputs(inp: Inputs, **kwargs) -> ScanResult:
     """The scan of ``inp``, with every finding ``regaudit scan`` prints: the stop on the command
-    line first, then the dataset's, then the --in_json note and the stop while building (a dataset
+    line first, then the dataset's, then the --in_json note (a trainer without fine-tuning datasets) and the stop while building (a dataset
     config or namespace sd-scripts refuses) as the result's crash. ``kwargs`` go to ``scan``."""
     if "text" not in kwargs:  # captions measured against the chosen trainer's text encoders
         kwargs["text"] = text_options(inp)
@@ -174,7 +184,7 @@ def scan_inputs(inp: Inputs, **kwargs) -> ScanResult:
     if inp.findings:  # about the command itself (views.inputs: paths of another machine)
         result = replace(result, findings=tuple(inp.findings) + result.findings)
     in_json = inp.sd.get("in_json")  # type: ignore[attr-defined]
-    if in_json:
+    if in_json and Kind.FINE_TUNING not in inp.opts.trainer.kinds:  # type: ignore[attr-defined]  # (else simulated)
         result = replace(result, findings=result.findings + (build.in_json(str(in_json)),))
     crash = startup.dataset_config(inp.config_crash) if inp.config_crash is not None else inp.args_crash  # type: ignore
     if crash is not None:

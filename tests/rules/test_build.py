@@ -1,4 +1,4 @@
-"""Build family (RA074, RA076-RA079, RA091-RA093, RA095, RA096): where sd-scripts stops on its command line, its
+"""Build family (RA074, RA076-RA079, RA091-RA093, RA095-RA097): where sd-scripts stops on its command line, its
 dataset config, while building the dataset or right after, through `regaudit balance`."""
 
 from __future__ import annotations
@@ -57,6 +57,17 @@ ROWS = [
           "1 images have no conditioning image of the same name (a1): sd-scripts stops while building the dataset "
           "('missing conditioning data for 1 images')"),
         facts={"crash.code": "RA093", "crash.stage": "build", "crash.exception": "AssertionError", **NO_STEPS}),
+    row("RA097 fine_tune --in_json without --cache_latents",
+        # oracle (fine_tune --in_json meta.json --train_data_dir img --resolution 512): AttributeError
+        # "'NoneType' object has no attribute 'cache_suffix'" at build_dataset (train_util.py:2290)
+        {"img/a.png": Img(size=(64, 64)), "meta.json": '{"a": {"caption": "a cat"}}'},
+        ["balance", "--json", "-j", "1", "--trainer", "fine_tune", "--in_json", "meta.json", "--train_data_dir",
+         "img", "--resolution", "64"],
+        F("RA097", "error", "meta.json",
+          "sd-scripts stops reading the fine-tuning metadata: AttributeError: 'NoneType' object has no attribute "
+          "'cache_suffix' (no latents caching strategy is installed: this trainer installs one only with "
+          "--cache_latents)"),
+        facts={"crash.code": "RA097", "crash.stage": "build", "crash.exception": "AttributeError", **NO_STEPS}),
     row("RA091 prior_loss_weight in the dataset config",
         {**DOG, "ds.toml": "[[datasets]]\nprior_loss_weight = 1.0\n"},
         ["balance", "--json", "-j", "1", "--dataset_config", "ds.toml", "--resolution", "64"],

@@ -25,7 +25,11 @@ from tests import platforms
     ("[[datasets]]\n[[datasets.subsets]]\nnum_repeats = 1\n", "required key not provided"),
     ("[[datasets]]\n[[datasets.subsets]]\nimage_dir = 'x'\nprior_loss_weight = 1.0\n",
      "extra keys not allowed @ data['datasets'][0]['subsets'][0]['prior_loss_weight']"),
-    ("[[datasets]]\n[[datasets.subsets]]\nimage_dir = 'x'\nmetadata_file = 'm.json'\n", "fine-tuning"),
+    # a fine-tuning subset beside a DreamBooth one, and a DreamBooth key in a fine-tuning subset
+    ("[[datasets]]\n[[datasets.subsets]]\nimage_dir = 'x'\n[[datasets.subsets]]\nmetadata_file = 'm.json'\n",
+     "cannot be mixed in the same dataset"),
+    ("[[datasets]]\n[[datasets.subsets]]\nmetadata_file = 'm.json'\nclass_tokens = 'x'\n",
+     "extra keys not allowed @ data['datasets'][0]['subsets'][0]['class_tokens']"),
     ("other = 1\n", "extra keys not allowed @ data['other']"),
     ("[general\n", "cannot be parsed"),
     # a [[datasets]] without subsets is checked against the fine-tuning schema (spec §10.5)

@@ -22,4 +22,6 @@ def test_library_call_matches_the_command(tmp_path, capsys):
     assert main(["scan", "--json", "--no-progress", "--jobs", "1", *argv]) == 0  # (scan exits 0 on findings)
     printed = json.loads(capsys.readouterr().out)["findings"]
     assert [f.to_json() for f in sort_findings(result.findings)] == printed
-    assert {"RA077", "RA001", "RA011", "RA090"} <= {f["code"] for f in printed}
+    # --in_json replaces the folders (train_network: one metadata subset); '{}' has no entries, so
+    # sd-scripts leaves the subset out with a warning (RA008)
+    assert {"RA077", "RA008"} <= {f["code"] for f in printed}

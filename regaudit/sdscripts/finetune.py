@@ -1,0 +1,237 @@
+"""Fine-tuning datasets (``--in_json`` and ``metadata_file`` subsets): what sd-scripts'
+FineTuningDataset.__init__ registers from a metadata file, and where it stops. Facts only.
+
+What it does, in its order, per subset (train_util.FineTuningDataset.__init__):
+
+1. num_repeats < 1, or a subset equal to one already kept: skipped with a warning;
+2. the metadata file: missing -> ``ValueError: no metadata``; ``.jsonl`` read line by line
+   (``image_path``, ``caption``, ``image_size``, ``tags``), anything else as one JSON object;
+   no entries -> the subset is skipped with a warning;
+3. every key: relative keys need ``image_dir`` (AssertionError "image_dir is required"), the image
+   path is ``os.path.join(image_dir, key)`` as written: no extension is added, so a key made by
+   merge_captions_to_metadata.py without --full_path (the file's stem) names no file;
+4. the latent cache files of the subset's folders, ``glob(<dir>/*<cache_suffix>)``: without a latents
+   caching strategy installed (the fine-tuning trainers install one only with --cache_latents) this
+   raises ``AttributeError: 'NoneType' object has no attribute 'cache_suffix'``;
+5. keys, longest first (a stable sort: equal lengths keep the file's order): a key without
+   ``image_size`` takes the first cache file (longest name first) whose path starts with the key
+   without its extension, and its size from that name; caption = ``caption`` (or ""), then ``tags``
+   joined with the caption separator; every key registered with the subset's repeats.
+
+Sizes not set here are read from the image path in make_buckets (a missing file raises there)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from ..safeio import read_regular
+from .latents import find_cache_files, size_from_name
+
+METADATA_LIMIT = 1 << 30  # bytes: a million images' captions and tags
+
+
+class FtEntry(NamedTuple):
+    """One registered metadata key."""
+
+    key: str  # the metadata key: sd-scripts' image_key
+    path: str  # the path sd-scripts stores (the key joined to image_dir, or the cache file it matched)
+    caption: str
+    size: tuple | None  # image_size from the metadata, else from a cache file name, else None
+    size_from: str | None  # "metadata" | "cache" | None (read from the image in make_buckets)
+
+
+@dataclass(frozen=True)
+class FtStop:
+    """Where FineTuningDataset.__init__ raises."""
+
+    exception: str
+    path: str
+    message: str
+
+
+@dataclass
+class FtSubset:
+    """What one metadata_file subset gives: kept or skipped (with sd-scripts' warning), its entries,
+    its tag lists, or the stop."""
+
+    metadata_file: str
+    image_dir: str | None
+    num_repeats: int
+    entries: list[FtEntry] = field(default_factory=list)
+    skipped: str | None = None  # sd-scripts' warning when it ignores the subset
+    stop: FtStop | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+def read_metadata(path: str) -> dict:
+    """FineTuningDataset's metadata read: JSON Lines for '.jsonl', else one JSON object. Raises
+    FileNotFoundError-free: a missing file is the caller's ``no metadata`` stop; a parse error
+    raises ValueError (json.JSONDecodeError) or UnicodeDecodeError, as json does there."""
+    raw = read_regular(path, METADATA_LIMIT).decode("utf-8")
+    if path.endswith(".jsonl"):
+        out: dict = {}
+        for line in raw.splitlines():
+            md = json.loads(line)
+            image_md = {"caption": md.get("caption", "")}
+            if "image_size" in md:
+                image_md["image_size"] = md["image_size"]
+            if "tags" in md:
+                image_md["tags"] = md["tags"]
+            out[md["image_path"]] = image_md
+        return out
+    return json.loads(raw)
+
+
+def _caption(caption, tags, separator: str, wildcard: bool) -> tuple[str, bool]:
+    """The caption sd-scripts registers from ``caption`` and ``tags``; whether the tags were used."""
+    caption = "" if caption is None else caption
+    if wildcard:
+        if tags is None:
+            return caption, False
+        tags = tags.replace("\n", separator)
+        lines = [f"{line}{separator}{tags}" for line in caption.split("\n") if line.strip() != ""]
+        return "\n".join(lines), True
+    if tags is not None and len(tags) > 0:
+        return (caption + separator if len(caption) > 0 else caption) + tags, True
+    return caption, False
+
+
+def read_subset(metadata_file: str, image_dir: str | None, num_repeats: int, cache_suffix: str | None,
+                caption_separator: str = ",", enable_wildcard: bool = False) -> FtSubset:
+    """FineTuningDataset.__init__ for one subset (after its repeats and duplicate checks)."""
+    out = FtSubset(metadata_file, image_dir, num_repeats)
+    if not os.path.exists(metadata_file):
+        out.stop = FtStop("ValueError", metadata_file, f"no metadata: {metadata_file} does not exist")
+        return out
+    try:
+        metadata = read_metadata(metadata_file)
+    except UnicodeDecodeError as exc:
+        out.stop = FtStop("UnicodeDecodeError", metadata_file, f"the metadata file is not UTF-8: {exc}")
+        return out
+    except (ValueError, RecursionError) as exc:
+        out.stop = FtStop("JSONDecodeError", metadata_file, f"the metadata file is not valid JSON: {exc}")
+        return out
+    except KeyError as exc:
+        out.stop = FtStop("KeyError", metadata_file, f"a JSON Lines entry has no {exc} key")
+        return out
+    except OSError as exc:
+        out.stop = FtStop(type(exc).__name__, metadata_file, f"the metadata file cannot be read: {exc.strerror or exc}")
+        return out
+    if not isinstance(metadata, dict) or not all(isinstance(v, dict) for v in metadata.values()):
+        out.stop = FtStop("TypeError" if isinstance(metadata, dict) else "AttributeError", metadata_file,
+                          "the metadata must be one JSON object of {image key: {caption, tags, image_size}} "
+                          "(as merge_captions_to_metadata.py writes it)")
+        return out
+    if len(metadata) < 1:
+        out.skipped = f"ignore subset with '{metadata_file}': no image entries found"
+        return out
+    dirs = [] if image_dir is None else [image_dir]
+    paths = {}
+    for key in metadata:
+        if not os.path.isabs(key):
+            if image_dir is None:
+                out.stop = FtStop("AssertionError", metadata_file,
+                                  f"image_dir is required when image paths are relative: {key}")
+                return out
+            paths[key] = os.path.join(image_dir, key)
+        else:
+            paths[key] = key
+            if os.path.dirname(key) not in dirs:
+                dirs.append(os.path.dirname(key))
+    if cache_suffix is None:
+        out.stop = FtStop("AttributeError", metadata_file,
+                          "'NoneType' object has no attribute 'cache_suffix' (no latents caching strategy is "
+                          "installed: this trainer installs one only with --cache_latents)")
+        return out
+    npz: list[str] = []
+    for d in dirs:
+        npz.extend(find_cache_files(d, cache_suffix))
+    npz.sort(key=lambda p: len(os.path.basename(p)), reverse=True)
+    for key in sorted(metadata, key=len, reverse=True):
+        md = metadata[key]
+        size = md.get("image_size")
+        path, size_from, matched = paths[key], None, None
+        if size is None:
+            stem = os.path.splitext(key)[0]
+            matched = next((c for c in npz if c.startswith(stem)), None)
+            if matched is not None:
+                npz.remove(matched)
+                path = matched
+        caption, tagged = _caption(md.get("caption"), md.get("tags"), caption_separator, enable_wildcard)
+        if tagged:
+            out.tags.append(md["tags"])
+        if size is not None:
+            size, size_from = tuple(size), "metadata"
+        elif matched is not None:
+            try:
+                size, size_from = size_from_name(matched), "cache"
+            except (ValueError, IndexError) as exc:
+                out.stop = FtStop(type(exc).__name__, matched,
+                                  f"the latent cache file name has no '<W>x<H>' size: {type(exc).__name__}: {exc}")
+                return out
+        out.entries.append(FtEntry(key, path, caption, size, size_from))
+    return out
+
+
+def read_dataset(subsets, cache_suffix: str | None) -> tuple[list[FtSubset], FtStop | None]:
+    """FineTuningDataset.__init__'s loop over its subsets (model.SubsetConfig with metadata_file):
+    repeats below 1 and a metadata_file already kept are skipped (FineTuningSubset.__eq__ compares
+    metadata_file only); the first stop ends the build."""
+    kept: list[FtSubset] = []
+    seen: set[str] = set()
+    out: list[FtSubset] = []
+    for cfg in subsets:
+        meta = str(cfg.metadata_file)
+        image_dir = cfg.image_dir or None
+        if cfg.num_repeats < 1:
+            out.append(FtSubset(meta, image_dir, cfg.num_repeats,
+                                skipped=f"ignore subset with metadata_file='{meta}': num_repeats is less than 1: "
+                                        f"{cfg.num_repeats}"))
+            continue
+        if meta in seen:
+            out.append(FtSubset(meta, image_dir, cfg.num_repeats,
+                                skipped=f"ignore duplicated subset with metadata_file='{meta}': use the first one"))
+            continue
+        sub = read_subset(meta, image_dir, cfg.num_repeats, cache_suffix, cfg.caption_separator, cfg.enable_wildcard)
+        out.append(sub)
+        if sub.stop is not None:
+            return out, sub.stop
+        if sub.skipped is None:
+            seen.add(meta)
+            kept.append(sub)
+    return out, None
+
+
+# --- the dataset definitions: --in_json, and metadata_file subsets of a dataset config
+
+def spec_from_in_json(train: str | None, in_json: str, args):
+    """The one dataset the trainers make of --in_json (image_dir = --train_data_dir, num_repeats =
+    --dataset_repeats, as ARGPARSE_OPTNAME_TO_CONFIG_OPTNAME maps it). Without --train_data_dir
+    image_dir is None, which the schema check refuses (config.DatasetConfigCrash)."""
+    from .config import DatasetConfigCrash, DatasetSpec
+
+    if train is None:
+        raise DatasetConfigCrash(in_json, "MultipleInvalid",
+                                 "expected str for dictionary value @ data['datasets'][0]['subsets'][0]['image_dir'] "
+                                 "(--in_json needs --train_data_dir, the folder its image keys are relative to)")
+    return DatasetSpec(0, args.dataset_params(), [subset_config({"image_dir": train, "metadata_file": in_json},
+                                                                {}, {}, args)])
+
+
+FT_SUBSET_DROPPED = ("class_tokens", "caption_extension", "cache_info", "is_reg")  # not in its schema
+
+
+def subset_config(sub: dict, ds: dict, general: dict, args, path: str = ""):
+    """A FineTuningSubset's values: subset -> dataset -> [general] -> command line -> default."""
+    from dataclasses import replace as _replace
+
+    from .config import _subset_config
+
+    base = _subset_config({**sub, "image_dir": sub.get("image_dir") or ""}, ds, general, args, path)
+    levels = (sub, ds, general)
+    sep = next((lv["caption_separator"] for lv in levels if lv.get("caption_separator") is not None), ",")
+    return _replace(base, image_dir=sub.get("image_dir"), is_reg=False, class_tokens=None, cache_info=False,
+                    metadata_file=str(sub["metadata_file"]), caption_separator=str(sep))

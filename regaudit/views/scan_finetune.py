@@ -1,0 +1,60 @@
+"""The fine-tuning datasets of a scan (``--in_json``, ``metadata_file`` subsets): the port reads
+the metadata as FineTuningDataset does (``sdscripts.finetune``); here each registered key becomes an
+image record (its size from the metadata, a cache file name, or the image's header), with the
+findings on the images. Sequential: a metadata file is read at once anyway."""
+
+from __future__ import annotations
+
+import os
+
+from ..model import Caption, CaptionSource, Crash, Dataset, Finding, ImageProbe, ImageRecord, Subset
+from ..rules.build import finetuning_skipped
+from ..rules.images import record_findings
+from ..sdscripts import finetune
+from ..sdscripts import images as _images
+from ..sdscripts.caption_budgets import shared_counter
+from ..sdscripts.config import DatasetSpec
+
+
+def is_finetuning(spec: DatasetSpec) -> bool:
+    return any(c.metadata_file is not None for c in spec.subsets)
+
+
+def _synthetic(size: tuple, via: str) -> ImageProbe:
+    w, h = (size + (0, 0))[:2] if isinstance(size, tuple) else (0, 0)
+    return ImageProbe(w, h, via, None, None, False, None, 0)
+
+
+def dataset(spec: DatasetSpec, cache_suffix: str | None, deep: bool | None) -> tuple[Dataset, list[Finding]]:
+    """One FineTuningDataset: its kept subsets' records, the findings on them and the stop."""
+    read, stop = finetune.read_dataset(spec.subsets, cache_suffix)
+    by_file = {c.metadata_file: c for c in spec.subsets}
+    subsets, findings = [], []
+    count = shared_counter().count if deep is not None else None
+    for ft in read:
+        if ft.skipped is not None:
+            findings.append(finetuning_skipped(ft.metadata_file, ft.skipped))
+            continue
+        if ft.stop is not None:
+            continue
+        records = []
+        for e in ft.entries:
+            if e.size_from == "metadata":
+                probe = _synthetic(e.size, "metadata")
+            elif e.size_from == "cache":
+                probe = _synthetic(e.size, "cache")
+            else:
+                probe = _images.probe(e.path, bool(deep)) if deep is not None else _images.stat_probe(e.path)
+            cache = ((cache_suffix, e.size),) if e.size_from == "cache" else ()
+            caption = Caption(CaptionSource.FILE, ft.metadata_file, e.caption, line_count=e.caption.count("\n") + 1)
+            tokens = count(e.caption) if count is not None else None
+            records.append(ImageRecord(e.key, os.path.abspath(e.path), os.path.splitext(e.path)[1], probe, caption,
+                                       cache, tokens))
+        if deep is not None:
+            findings += [f for f in record_findings(r for r in records if r.probe.size_via not in ("metadata", "cache"))]
+        subsets.append(Subset(by_file[ft.metadata_file], os.path.abspath(ft.metadata_file), tuple(records)))
+    crash = None
+    if stop is not None:
+        crash = Crash("build", "RA097", stop.exception, os.path.abspath(stop.path),
+                      f"sd-scripts stops reading the fine-tuning metadata: {stop.exception}: {stop.message}")
+    return Dataset(spec.index, spec.params, tuple(subsets), len(spec.subsets), stop=crash, fine_tuning=True), findings

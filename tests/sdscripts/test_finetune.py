@@ -1,0 +1,114 @@
+"""Fine-tuning datasets (--in_json, metadata_file subsets): sdscripts.finetune and `regaudit balance`
+on them. Every number is from the oracle (sd-scripts 48d368fa, `sdscripts_oracle.py --oracle_trainer
+fine_tune`) on the same tree, with metadata written by sd-scripts' own
+finetune/merge_captions_to_metadata.py (stem keys by default, absolute paths with --full_path)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from regaudit.cli import main
+from regaudit.sdscripts.finetune import read_subset
+from tests.conftest import make_image
+
+SIZES = {"a.png": (640, 480), "b.jpg": (480, 640), "c.png": (512, 512), "ab.png": (300, 900)}
+CAPTIONS = {"a": "a cat", "b": "a dog", "ab": "two", "c": "cee"}
+
+
+def _tree(tmp_path):
+    for name, size in SIZES.items():
+        make_image(tmp_path / "img" / name, size=size)
+    # as merge_captions_to_metadata.py writes them (glob order, then keys)
+    stems = {stem: {"caption": CAPTIONS[stem]} for stem in ("a", "ab", "b", "c")}
+    full = {str(tmp_path / "img" / n): {"caption": CAPTIONS[os.path.splitext(n)[0]]}
+            for n in ("a.png", "ab.png", "b.jpg", "c.png")}
+    (tmp_path / "meta_stem.json").write_text(json.dumps(stems, indent=2))
+    (tmp_path / "meta_full.json").write_text(json.dumps(full, indent=2))
+
+
+def _balance(tmp_path, capsys, *args):
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        capsys.readouterr()
+        main(["balance", "--json", "-j", "1", "--trainer", "fine_tune", *args])
+        return json.loads(capsys.readouterr().out)
+    finally:
+        os.chdir(cwd)
+
+
+def test_full_path_keys_register_buckets_and_steps(tmp_path, capsys):
+    _tree(tmp_path)
+    doc = _balance(tmp_path, capsys, "--in_json", "meta_full.json", "--train_data_dir", "img", "--resolution", "512",
+                   "--cache_latents", "--enable_bucket", "--dataset_repeats", "3", "--train_batch_size", "2")
+    assert doc["crash"] is None
+    # oracle: len 8, max_train_steps 1600, num_train_epochs 200, num_train_images 12
+    assert (doc["batches_per_epoch"], doc["max_train_steps"], doc["epochs"]) == (8, 1600, 200)
+    ds = doc["datasets"][0]
+    assert ds["num_train_images"] == 12
+    # oracle registration order: longest key first, then the file's order
+    got = [(os.path.basename(i["path"]), i["image_size"], i["bucket"], i["num_repeats"], i["caption"])
+           for i in ds["images"]]
+    assert got == [("ab.png", [300, 900], [256, 832], 3, "two"), ("a.png", [640, 480], [576, 448], 3, "a cat"),
+                   ("b.jpg", [480, 640], [448, 576], 3, "a dog"), ("c.png", [512, 512], [512, 512], 3, "cee")]
+    assert not [f for f in doc["findings"] if f["code"] in ("RA069", "RA090", "RA078")]
+
+
+def test_stops(tmp_path, capsys):
+    _tree(tmp_path)
+    base = ["--train_data_dir", "img", "--resolution", "512", "--cache_latents"]
+    cases = [
+        # oracle: AttributeError "'NoneType' object has no attribute 'cache_suffix'" (no --cache_latents)
+        (["--in_json", "meta_stem.json", "--train_data_dir", "img", "--resolution", "512"],
+         ("RA097", "AttributeError")),
+        # oracle: FileNotFoundError "No such file or directory: 'img/ab'" (stem keys name no file)
+        (["--in_json", "meta_stem.json", *base], ("RA063", "FileNotFoundError")),
+        # oracle: MultipleInvalid "expected str ... ['image_dir']" (no --train_data_dir)
+        (["--in_json", "meta_full.json", "--resolution", "512", "--cache_latents"], ("RA091", "MultipleInvalid")),
+        # oracle: ValueError "no metadata / ...: nope.json"
+        (["--in_json", "nope.json", *base], ("RA097", "ValueError")),
+        # oracle: TypeError "'<' not supported between instances of 'NoneType' and 'NoneType'" (no resolution)
+        (["--in_json", "meta_full.json", "--train_data_dir", "img", "--cache_latents"], ("RA060", "TypeError")),
+    ]
+    for args, want in cases:
+        doc = _balance(tmp_path, capsys, *args)
+        assert doc["crash"]["stage"] == "build", args
+        assert (doc["crash"]["code"], doc["crash"]["exception"]) == want, args
+    doc = _balance(tmp_path, capsys, "--in_json", "meta_stem.json", *base)
+    assert doc["crash"]["path"] == str(tmp_path / "img" / "ab")  # the longest key is sized first
+
+
+def test_port_captions_tags_sizes_and_cache_names(tmp_path):
+    make_image(tmp_path / "img" / "x.png", size=(64, 64))
+    (tmp_path / "img" / "x_0512x0768_sdxl.npz").write_bytes(b"")
+    meta = {str(tmp_path / "img" / "x.png"): {"caption": "cap", "tags": "t1, t2"},
+            "rel.png": {"tags": "only", "image_size": [100, 200]},
+            str(tmp_path / "img" / "y.png"): {}}
+    (tmp_path / "m.json").write_text(json.dumps(meta))
+    sub = read_subset(str(tmp_path / "m.json"), str(tmp_path / "img"), 2, "_sdxl.npz")
+    assert sub.stop is None
+    by_key = {e.key: e for e in sub.entries}
+    x = by_key[str(tmp_path / "img" / "x.png")]
+    assert (x.caption, x.size, x.size_from) == ("cap,t1, t2", (512, 768), "cache")
+    assert x.path == str(tmp_path / "img" / "x_0512x0768_sdxl.npz")
+    rel = by_key["rel.png"]
+    assert (rel.caption, rel.size, rel.size_from, rel.path) == ("only", (100, 200), "metadata",
+                                                                 str(tmp_path / "img" / "rel.png"))
+    assert by_key[str(tmp_path / "img" / "y.png")].caption == ""
+    assert sub.tags == ["t1, t2", "only"]
+    # relative keys without image_dir: the assert
+    assert read_subset(str(tmp_path / "m.json"), None, 1, "_sdxl.npz").stop.exception == "AssertionError"
+    # no entries: skipped with a warning
+    (tmp_path / "e.json").write_text("{}")
+    assert read_subset(str(tmp_path / "e.json"), None, 1, "_sdxl.npz").skipped is not None
+
+
+def test_dataset_config_metadata_file_subset(tmp_path, capsys):
+    _tree(tmp_path)
+    (tmp_path / "ds.toml").write_text('[[datasets]]\nresolution = 512\nbatch_size = 2\n[[datasets.subsets]]\n'
+                                      'metadata_file = "meta_full.json"\nnum_repeats = 3\n')
+    # oracle (fine_tune --dataset_config ds.toml --cache_latents --enable_bucket): len 8, max_train_steps 1600
+    doc = _balance(tmp_path, capsys, "--dataset_config", "ds.toml", "--cache_latents", "--enable_bucket")
+    assert doc["crash"] is None
+    assert (doc["batches_per_epoch"], doc["max_train_steps"]) == (8, 1600)
