@@ -164,14 +164,16 @@ class ImageRecord(NamedTuple):
 
 @dataclass(frozen=True)
 class DatasetParams:
-    """Dataset-level options (spec §1, §5). ``resolution`` is None when not given."""
+    """Dataset-level options (spec §1, §5). ``resolution`` is None when not given. The
+    defaults are sd-scripts' argparse defaults, declared here once: sdscripts/defaults.py names them
+    (it reads them from here, as a base module cannot import it)."""
 
     resolution: tuple[int, int] | None = None
-    batch_size: int = 1
+    batch_size: int = 1  # --train_batch_size
     enable_bucket: bool = False
-    min_bucket_reso: int = 256
-    max_bucket_reso: int = 1024
-    bucket_reso_steps: int = 64
+    min_bucket_reso: int = 256  # --min_bucket_reso
+    max_bucket_reso: int = 1024  # --max_bucket_reso
+    bucket_reso_steps: int = 64  # --bucket_reso_steps
     bucket_no_upscale: bool = False
     validation_split: float = 0.0  # share of each train subset held out (spec §6)
     validation_seed: int | None = None
@@ -180,13 +182,15 @@ class DatasetParams:
 
 @dataclass(frozen=True)
 class SubsetConfig:
-    """A subset as configured, before any file is read (sd-scripts' subset blueprint)."""
+    """A subset as configured, before any file is read (sd-scripts' subset blueprint). The
+    option defaults are sd-scripts' argparse defaults; those sdscripts/defaults.py names are declared
+    here once (it reads them from here, as a base module cannot import it)."""
 
     image_dir: str
     is_reg: bool
     num_repeats: int
     class_tokens: str | None
-    caption_extension: str = ".caption"
+    caption_extension: str = ".caption"  # --caption_extension
     enable_wildcard: bool = False
     flip_aug: bool = False
     cache_info: bool = False
@@ -198,14 +202,14 @@ class SubsetConfig:
     caption_tag_dropout_rate: float = 0.0
     token_warmup_step: float = 0
     # the rest of process_caption's subset options, sd-scripts' defaults (caption_options.py resolves them)
-    caption_separator: str = ","
+    caption_separator: str = ","  # --caption_separator
     keep_tokens: int = 0
     keep_tokens_separator: str = ""
     secondary_separator: str | None = None
     caption_prefix: str | None = None
     caption_suffix: str | None = None
     caption_dropout_every_n_epochs: int = 0
-    token_warmup_min: int = 1
+    token_warmup_min: int = 1  # --token_warmup_min
     conditioning_data_dir: str | None = None  # a ControlNet subset (ControlNetDataset over a DreamBooth delegate)
     metadata_file: str | None = None  # a fine-tuning subset (FineTuningDataset): images from this metadata
 

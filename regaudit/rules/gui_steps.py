@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from ..sdscripts import defaults
 from ..sdscripts.gui_steps import GuiFormula, GuiSteps
 from ..sdscripts.plan import RunFacts
 
@@ -49,7 +50,8 @@ def gui_note(facts: RunFacts) -> str | None:
         if opts.max_train_epochs is not None:
             return (f"the kohya_ss GUI computes no steps with a dataset config; max_train_epochs "
                     f"{opts.max_train_epochs} makes {steps} steps")
-        default = " (sd-scripts' default: the GUI's Max train steps was 0)" if steps == 1600 else ""
+        default = (" (sd-scripts' default: the GUI's Max train steps was 0)" if steps == defaults.MAX_TRAIN_STEPS
+                   else "")
         return (f"the kohya_ss GUI computes no steps with a dataset config: sd-scripts trains max_train_steps "
                 f"{steps}{default}, {steps / spe:.2f} epochs of {spe} steps; for exactly {g.epoch} set "
                 f"max_train_epochs = {g.epoch} ({steps_for_epochs(facts, g.epoch)} steps)")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from ..model import Finding, Severity
+from ..sdscripts import defaults
 
 
 class Family(str, Enum):
@@ -128,8 +129,9 @@ _RULES = [
          "Join the caption into one line, or enable_wildcard if the lines are alternatives."),
     Rule("RA026", "caption-extension-mismatch", W, CAPTIONS,
          "Caption files beside the images have another extension than the one sd-scripts reads.",
-         "sd-scripts reads '<image stem><caption_extension>' ('.caption' by default); '.txt' files "
-         "are ignored unless --caption_extension .txt is given, so the class tokens are used instead.",
+         f"sd-scripts reads '<image stem><caption_extension>' ('{defaults.CAPTION_EXTENSION}' by default); "
+         "'.txt' files are ignored unless --caption_extension .txt is given, so the class tokens are used "
+         "instead.",
          "Pass --caption_extension .txt to sd-scripts (and to regaudit), or rename the files."),
     Rule("RA027", "shared-caption-stem", W, CAPTIONS,
          "Two images share one file stem and therefore one caption file.",
@@ -411,7 +413,8 @@ _RULES = [
          "Add reg images if you want more variety rather than more repeats."),
     Rule("RA075", "steps-halved", I, RUN,
          "Reg images add batches, so a fixed max_train_steps covers fewer epochs.",
-         "Reg samples roughly double the batches per epoch; with max_train_steps fixed (1600 by default) "
+         "Reg samples roughly double the batches per epoch; with max_train_steps fixed "
+         f"({defaults.MAX_TRAIN_STEPS} by default) "
          "the train images are seen about half as often.",
          "Use --max_train_epochs, or raise max_train_steps."),
     Rule("RA090", "not-simulated", W, RUN,

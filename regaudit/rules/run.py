@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable
 
 from ..model import Finding
+from ..sdscripts import defaults
 from ..sdscripts.plan import BalanceOptions, DatasetPlan, Reason, RunFacts, Stop
 from .gui_steps import gui_doubled, steps_for_epochs
 from .registry import rule
@@ -29,10 +30,12 @@ HINTS: dict[Reason, Callable[[Stop, BalanceOptions], str | None]] = {
     Reason.FINETUNING_METADATA: _none,  # the rule's own hint
     Reason.NO_RESOLUTION: _fixed("Pass --resolution N or W,H (as in your training command), or set resolution in "
                                  "the dataset config."),
-    Reason.ZERO_BUCKET_STEPS: _fixed("Use --bucket_reso_steps 64 (or the multiple your trainer needs)."),
+    Reason.ZERO_BUCKET_STEPS: _fixed(f"Use --bucket_reso_steps {defaults.BUCKET_RESO_STEPS} (or the multiple your "
+                                     "trainer needs)."),
     Reason.RESOLUTION_OUTSIDE_LIMITS: _fixed("Lower --min_bucket_reso or raise --max_bucket_reso so the resolution "
                                              "lies between them."),
-    Reason.MIN_BUCKET_RESO: _fixed("Use --min_bucket_reso 256 (or any positive multiple of bucket_reso_steps)."),
+    Reason.MIN_BUCKET_RESO: _fixed(f"Use --min_bucket_reso {defaults.MIN_BUCKET_RESO} (or any positive multiple "
+                                   "of bucket_reso_steps)."),
     Reason.BATCH_SIZE: _fixed("Use --train_batch_size 1 or more."),
     Reason.SIZE_UNREADABLE: _none,
     Reason.BUCKET_DIVISION: _none,

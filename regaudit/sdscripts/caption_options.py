@@ -14,6 +14,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, fields
 
+from . import defaults
 from .config import DatasetSpec, read_config_file
 from ..errors import ConfigError, OptionError
 
@@ -25,7 +26,7 @@ class CaptionArgs:
     """The command-line caption options, with sd-scripts' argparse defaults."""
 
     shuffle_caption: bool = False
-    caption_separator: str = ","
+    caption_separator: str = defaults.CAPTION_SEPARATOR
     keep_tokens: int = 0
     keep_tokens_separator: str = ""
     secondary_separator: str | None = None
@@ -35,7 +36,7 @@ class CaptionArgs:
     caption_dropout_rate: float = 0.0
     caption_dropout_every_n_epochs: int = 0
     caption_tag_dropout_rate: float = 0.0
-    token_warmup_min: int = 1
+    token_warmup_min: int = defaults.TOKEN_WARMUP_MIN
     token_warmup_step: float = 0
 
 

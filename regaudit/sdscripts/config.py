@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 
+from . import defaults
 from .captions import normalize_extension
 from ..errors import ConfigError, check_exhausted
 from ..model import DatasetParams, Ignored, SubsetConfig
@@ -19,14 +20,14 @@ from ..model import DatasetParams, Ignored, SubsetConfig
 class TrainingArgs:
     """The sd-scripts command-line values a dataset falls back to (the last level of the lookup)."""
 
-    caption_extension: str = ".caption"
-    dataset_repeats: int = 1
+    caption_extension: str = defaults.CAPTION_EXTENSION
+    dataset_repeats: int = defaults.DATASET_REPEATS
     resolution: tuple[int, int] | None = None
-    train_batch_size: int = 1
+    train_batch_size: int = defaults.TRAIN_BATCH_SIZE
     enable_bucket: bool = False
-    min_bucket_reso: int = 256
-    max_bucket_reso: int = 1024
-    bucket_reso_steps: int = 64
+    min_bucket_reso: int = defaults.MIN_BUCKET_RESO
+    max_bucket_reso: int = defaults.MAX_BUCKET_RESO
+    bucket_reso_steps: int = defaults.BUCKET_RESO_STEPS
     bucket_no_upscale: bool = False
     color_aug: bool = False
     random_crop: bool = False

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from ..model import Crash, DatasetParams, ImageRecord
-from . import trainers
+from . import defaults, trainers
 from .registration import RegBalance, Registered
 from .gui_steps import GuiSteps
 from .trainers import TrainerFacts
@@ -20,11 +20,11 @@ class BalanceOptions:
     """sd-scripts' options that shape the run beyond the dataset definitions."""
 
     trainer: TrainerFacts = trainers.get(trainers.DEFAULT)
-    gradient_accumulation_steps: int | float = 1  # a --config_file may give a float; train() divides by it
+    gradient_accumulation_steps: int | float = defaults.GRADIENT_ACCUMULATION_STEPS  # a --config_file may give a float; train() divides by it
     max_train_epochs: int | float | None = None  # a float from --config_file makes a float max_train_steps
-    max_train_steps: int | float = 1600
+    max_train_steps: int | float = defaults.MAX_TRAIN_STEPS
     num_processes: int = 1
-    prior_loss_weight: float = 1.0
+    prior_loss_weight: float = defaults.PRIOR_LOSS_WEIGHT
     cache_latents: bool = False  # after --cache_latents_to_disk turned it on
     random_crop: bool = False  # command-line level (subsets carry their own value)
     cache_text_encoder_outputs: bool = False

@@ -14,6 +14,7 @@ from operator import attrgetter
 from ..errors import OptionError
 from ..model import Dataset, Finding, SubsetConfig
 from ..rules.caption_text import text_findings
+from ..sdscripts import defaults
 from ..sdscripts.caption_budgets import Budget, Others, SubsetText, budgets, shared_counter
 from ..sdscripts.trainers import DEFAULT, REGISTRY, EncoderSet
 from ..sdscripts.tokens import TokenCounter, TokenizerStatus, status
@@ -29,7 +30,7 @@ class TextOptions:
     trainer: str = DEFAULT
     v2: bool = False
     max_token_length: int | None = None
-    max_train_steps: int = 1600
+    max_train_steps: int = defaults.MAX_TRAIN_STEPS
 
     def __post_init__(self) -> None:
         if self.trainer not in REGISTRY:

@@ -18,7 +18,7 @@ from typing import Optional
 from ..errors import RegauditError
 from ..limits import MAX_RESO
 from ..musubi import archs as musubi_archs
-from ..sdscripts import startup, trainers
+from ..sdscripts import defaults, startup, trainers
 from ..rules import build as build_rules
 from ..sdscripts.argv import ArgvError, _convert, match_option, options_for, script_base, split_command
 from ..sdscripts.caption_options import (apply, caption_args_with_fallback, check_max_token_length,
@@ -219,7 +219,7 @@ def _config_key_notes(unknown: list[str], trainer: str) -> list[str]:
 def _build(facts, sd, start_crash, num_processes: int, require_source: bool) -> Inputs:
     notes = []
     notes += _config_key_notes(sd.unknown_config_keys, facts.name)
-    ext = sd.get("caption_extention") or sd.get("caption_extension", ".caption")
+    ext = sd.get("caption_extention") or sd.get("caption_extension", defaults.CAPTION_EXTENSION)
     resolution, res_crash = startup.resolution(sd.get("resolution"), facts.name)
     if resolution is not None and max(resolution) > MAX_RESO:
         raise RegauditError(f"--resolution {resolution[0]},{resolution[1]} is larger than {MAX_RESO} pixels on a side; "
@@ -230,13 +230,13 @@ def _build(facts, sd, start_crash, num_processes: int, require_source: bool) -> 
     interpolation = sd.get("resize_interpolation")
     args = TrainingArgs(
         caption_extension=normalize_extension(str(ext)),
-        dataset_repeats=int(_number(sd, "dataset_repeats", 1, low=0, high=1_000_000)),
+        dataset_repeats=int(_number(sd, "dataset_repeats", defaults.DATASET_REPEATS, low=0, high=1_000_000)),
         resolution=resolution,
-        train_batch_size=int(_number(sd, "train_batch_size", 1, low=0, high=65536)),
+        train_batch_size=int(_number(sd, "train_batch_size", defaults.TRAIN_BATCH_SIZE, low=0, high=65536)),
         enable_bucket=bool(sd.get("enable_bucket", False)),
-        min_bucket_reso=int(_number(sd, "min_bucket_reso", 256, low=0, high=big)),
-        max_bucket_reso=int(_number(sd, "max_bucket_reso", 1024, low=0, high=big)),
-        bucket_reso_steps=int(_number(sd, "bucket_reso_steps", 64, low=0, high=big)),
+        min_bucket_reso=int(_number(sd, "min_bucket_reso", defaults.MIN_BUCKET_RESO, low=0, high=big)),
+        max_bucket_reso=int(_number(sd, "max_bucket_reso", defaults.MAX_BUCKET_RESO, low=0, high=big)),
+        bucket_reso_steps=int(_number(sd, "bucket_reso_steps", defaults.BUCKET_RESO_STEPS, low=0, high=big)),
         bucket_no_upscale=bool(sd.get("bucket_no_upscale", False)),
         color_aug=bool(sd.get("color_aug", False)),
         random_crop=bool(sd.get("random_crop", False)),
@@ -270,7 +270,8 @@ def _build(facts, sd, start_crash, num_processes: int, require_source: bool) -> 
     epochs = sd.get("max_train_epochs")
     if epochs is not None:
         epochs = _number(sd, "max_train_epochs", 1, low=0, high=10_000_000)
-    accumulation = _number(sd, "gradient_accumulation_steps", 1, low=0, high=1 << 20)
+    accumulation = _number(sd, "gradient_accumulation_steps", defaults.GRADIENT_ACCUMULATION_STEPS, low=0,
+                           high=1 << 20)
     # textual inversion creates its Accelerator before its dataset, the other trainers right after it
     accelerator_first = "textual_inversion" in facts.name
     # the first stop sd-scripts makes, in its order
@@ -285,11 +286,11 @@ def _build(facts, sd, start_crash, num_processes: int, require_source: bool) -> 
         trainer=facts,
         gradient_accumulation_steps=accumulation or 1,
         max_train_epochs=epochs,
-        max_train_steps=_number(sd, "max_train_steps", 1600, low=0, high=1 << 40),
+        max_train_steps=_number(sd, "max_train_steps", defaults.MAX_TRAIN_STEPS, low=0, high=1 << 40),
         accelerator_crash=None if accelerator_first else counting.accelerator_stop,
         steps_crash=counting.count_stop,
         num_processes=int(_number_value(num_processes, "--num_processes", 1, 4096)),
-        prior_loss_weight=float(_number(sd, "prior_loss_weight", 1.0, low=0, high=1e6)),
+        prior_loss_weight=float(_number(sd, "prior_loss_weight", defaults.PRIOR_LOSS_WEIGHT, low=0, high=1e6)),
         cache_latents=cache_latents,
         random_crop=args.random_crop,
         cache_text_encoder_outputs=cache_te,

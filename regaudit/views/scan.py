@@ -24,7 +24,7 @@ from ..safeio import here
 from ..parallel import Background, map_parts
 from ..rules import build
 from ..rules.captions import caption_findings
-from ..sdscripts import startup
+from ..sdscripts import defaults, startup
 from ..sdscripts.caption_budgets import shared_counter
 from ..sdscripts.config import DatasetSpec
 from ..sdscripts.datasets import load_specs
@@ -46,7 +46,7 @@ _PARALLEL_MIN = 1500  # below this, starting worker processes costs more than it
 
 
 def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = None,
-         progress: Progress | None = None, caption_extension: str = ".caption",
+         progress: Progress | None = None, caption_extension: str = defaults.CAPTION_EXTENSION,
          sources: Sequence[str] = (), listing_only: bool = False,
          latents_suffix: str | None = "_sd.npz", text: TextOptions | None = None,
          case_insensitive: bool | None = None) -> ScanResult:
