@@ -11,6 +11,7 @@ from collections.abc import Callable
 from ..model import Finding
 from ..sdscripts.plan import BalanceOptions, DatasetPlan, Reason, RunFacts, Stop
 from .gui_steps import gui_doubled, steps_for_epochs
+from .naming import named, rows
 from .registry import rule
 
 
@@ -68,8 +69,10 @@ def reg_findings(p: DatasetPlan, where: str) -> list[Finding]:
         out.append(rule("RA066").finding(
             unused_dirs[0],
             f"reg samples {num_reg} > train samples {num_train}: {len(unused)} of {p.reg_image_count} reg images "
-            f"are never used (the first {p.reg_image_count - len(unused)} in listing order are)",
-            "Lower the reg folders' repeats to 1, remove reg images, or add train images/repeats."))
+            f"are never used (the first {p.reg_image_count - len(unused)} in listing order are): "
+            f"{named([i.abs_path for i in unused])}",
+            "Lower the reg folders' repeats to 1, remove reg images, or add train images/repeats.",
+            images=rows(i.abs_path for i in unused)))
     if p.order_dependent:
         order = " then ".join(f"'{s.abs_path}'" for s in reg_subsets)
         out.append(rule("RA067").finding(
@@ -127,8 +130,11 @@ def unbucketed_size_findings(p: DatasetPlan) -> list[Finding]:
             out.append(rule("RA071").finding(
                 first.record.abs_path,
                 f"{len(group)} registered image{'s are' if len(group) > 1 else ' is'} {what.format(f'{w}x{h}')} "
-                f"(e.g. {first.image_size[0]}x{first.image_size[1]}): training stops with {stop} when it loads "
-                f"{'them' if len(group) > 1 else 'it'}"))
+                f"({', '.join(f'{named([r.record.abs_path], 1)} {r.image_size[0]}x{r.image_size[1]}' for r in group[:3])}"
+                f"{f' and {len(group) - 3} more' if len(group) > 3 else ''}): training stops with {stop} when it "
+                f"loads {'them' if len(group) > 1 else 'it'}",
+                images=tuple((("path", r.record.abs_path), ("size", f"{r.image_size[0]}x{r.image_size[1]}"))
+                             for r in group)))
     return out
 
 

@@ -81,7 +81,8 @@ ROWS = [
         # 2 train samples: the first pass registers a.png and b.png of reg/1_dog, then stops
         {**pics("train/1_sks", 2), **pics("reg/1_dog", 5)}, TRAIN_REG + ["--resolution", "64"],
         F("RA066", "warning", "reg/1_dog", "reg samples 5 > train samples 2: 3 of 5 reg images are never used "
-                                           "(the first 2 in listing order are)"),
+                                           "(the first 2 in listing order are): c.png, d.png, e.png",
+          images=("reg/1_dog/c.png", "reg/1_dog/d.png", "reg/1_dog/e.png")),
         facts={"batches_per_epoch": 4, "max_train_steps": 1600, "epochs": 400}),
     row("RA067 RA066 which of two reg folders is used",
         # subsets in the config's order: 1 train sample takes reg/1_dog/a.png; reg/1_cat is never reached
@@ -91,7 +92,8 @@ ROWS = [
           "which reg images are used depends on the order the OS lists the reg folders ('{root}/reg/1_dog' then "
           "'{root}/reg/1_cat' here); another machine or a copied tree may choose differently"),
         F("RA066", "warning", "reg/1_cat", "reg samples 3 > train samples 1: 2 of 3 reg images are never used (the "
-                                           "first 1 in listing order are)"),
+                                           "first 1 in listing order are): a.png, b.png",
+          images=("reg/1_cat/a.png", "reg/1_cat/b.png")),
         facts={"batches_per_epoch": 2}),
     row("RA068 reg repeats overshoot",
         # 3 train samples; reg '2_dog': a.png x2 (2 < 3), b.png x2 (4 >= 3): 4 reg samples, +1; c.png unused
@@ -99,7 +101,7 @@ ROWS = [
         F("RA068", "info", "reg/2_dog", "reg folders' repeats overshoot: 4 reg samples are used against 3 train "
                                         "samples (+1)"),
         F("RA066", "warning", "reg/2_dog", "reg samples 6 > train samples 3: 1 of 3 reg images are never used (the "
-                                           "first 2 in listing order are)"),
+                                           "first 2 in listing order are): c.png"),
         facts={"batches_per_epoch": 7, "epochs": 229}),
     row("RA069 no reg images",
         pics("train/1_dog", 2), BALANCE + ["--train", "train", "--resolution", "64", "--max_train_epochs", "3"],
@@ -116,10 +118,11 @@ ROWS = [
          "train/1_dog/ok.png": Img(size=(64, 64))},
         BALANCE + ["--train", "train", "--resolution", "64"],
         F("RA071", "error", "train/1_dog/a.png", "2 registered images are smaller than 64x64 without --enable_bucket "
-                                                 "(e.g. 8x8): training stops with 'image size is small' when it loads "
-                                                 "them"),
+                                                 "(a.png 8x8, b.png 8x8): training stops with 'image size is small' "
+                                                 "when it loads them",
+          images=({"path": "train/1_dog/a.png", "size": "8x8"}, {"path": "train/1_dog/b.png", "size": "8x8"})),
         F("RA071", "error", "train/1_dog/big.png", "1 registered image is larger than 64x64 without --enable_bucket or "
-                                                   "--random_crop (e.g. 128x96): training stops with 'image too "
+                                                   "--random_crop (big.png 128x96): training stops with 'image too "
                                                    "large' when it loads it"),
         facts={"crash.code": "RA071", "crash.stage": "load", "batches_per_epoch": 4}),
     row("RA072 bucket limits rounded",

@@ -51,7 +51,8 @@ def test_reg_loop_findings():
     (f,) = rules.reg_findings(p, "/")
     assert (f.code, f.path) == ("RA066", "/r/1_dog")
     assert f.message == "reg samples 5 > train samples 2: 3 of 5 reg images are never used (the first 2 in " \
-                        "listing order are)"
+                        "listing order are): 0.png, 1.png, 2.png"
+    assert f.to_json()["images"] == [{"path": f"/r/1_dog/{i}.png"} for i in range(3)]
     p = dataset(6, 0, 0, 0, None, subsets=(subset("/t/2_dog", False),))
     assert [(f.code, f.message) for f in rules.reg_findings(p, "/")] == [("RA069",
                                                                          "dataset 0 has no regularization images")]
