@@ -5,6 +5,7 @@ numbers and an example."""
 from __future__ import annotations
 
 import os
+import shlex
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
@@ -33,9 +34,13 @@ def text_findings(subsets: Iterable[SubsetText], limit: int | None, max_train_st
     """The findings on each subset's captions; ``limit``: the content tokens the text encoders keep
     (None: no CLIP tokenizer), ``max_train_steps``: what a token_warmup_step below 1 is a share of."""
     subsets = list(subsets)
+    # a --caption_prefix on the command line reaches every subset: a fix only where it reaches no reg
+    # subset and no train subset of another trigger
+    triggers = {st.subset.config.class_tokens for st in subsets if not st.subset.config.is_reg}
+    global_prefix = len(triggers) == 1 and not any(st.subset.config.is_reg for st in subsets)
     for st in subsets:
         yield from _truncated(st, limit)
-        yield from _trigger(st)
+        yield from _trigger(st, global_prefix)
         yield from _reg_mentions(st)
         yield from _duplicates(st)
         yield from _wildcards(st)
@@ -115,7 +120,7 @@ def _detail(b) -> tuple[tuple[str, object], ...]:
     return tuple(out)
 
 
-def _trigger(st: SubsetText) -> Iterator[Finding]:
+def _trigger(st: SubsetText, global_prefix: bool = True) -> Iterator[Finding]:
     s = st.subset
     if s.config.is_reg or not st.trigger_words:
         return
@@ -135,7 +140,23 @@ def _trigger(st: SubsetText) -> Iterator[Finding]:
                      f"in some wildcard variants ({named([b.path for b in partial])})")
     images = tuple((("path", b.path), ("trigger", "missing")) for b in missing) \
         + tuple((("path", b.path), ("trigger", "partial")) for b in partial)
-    yield rule("RA032").finding(s.abs_path, "; ".join(parts), images=images)
+    yield rule("RA032").finding(s.abs_path, "; ".join(parts), _trigger_hint(s.config, missing + partial, global_prefix),
+                                images=images)
+
+
+def _trigger_hint(sc, budgets, global_prefix: bool) -> str:
+    """RA032's fix with this folder's own trigger, its class tokens: into the captions, or as a caption_prefix
+    (on the command line only where it reaches no other subset)."""
+    ct = (sc.class_tokens or "").strip()
+    prefix = ct + (sc.caption_separator if sc.caption_separator and sc.caption_separator.strip() else ",")
+    where = (f"pass --caption_prefix {shlex.quote(prefix)} to sd-scripts (and to regaudit)" if global_prefix else
+             f"set caption_prefix = {_toml(prefix)} on this subset in the dataset config (--caption_prefix on the "
+             f"command line would add it to the reg and other captions too)")
+    return f"Add '{ct}' to the captions of {named([b.path for b in budgets])}, or {where}."
+
+
+def _toml(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _reg_mentions(st: SubsetText) -> Iterator[Finding]:

@@ -26,6 +26,22 @@ def _abs(path: str) -> str:
     return os.path.abspath(path)
 
 
+def _extension_hint(other: str, files: list[str], ext: str, read: int, n: int) -> str:
+    """RA026's fix, toward the extension most of the folder's captions have: ``files`` the captions of
+    the ``other`` extension, ``read`` of the ``n`` images have one of the extension in use, ``ext``."""
+    k = len(files)
+    if k > read:
+        then = f" and rename the {_n(read, 'caption file')} of '{ext}' to '{other}'" if read else ""
+        return (f"Most captions here are '{other}' ({k} of {n} images): pass --caption_extension {other} to "
+                f"sd-scripts (and to regaudit){then}.")
+    return (f"Rename {named(files)} to '{ext or '(none)'}', the extension of the other {_n(read, 'caption')} here "
+            f"(--caption_extension {other} would leave {'it' if read == 1 else 'those'} unread).")
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def caption_findings(subset: Subset, sibling_names: Iterable[str]) -> Iterator[Finding]:
     ext = subset.config.caption_extension
     seen_files: set[str] = set()
@@ -104,13 +120,14 @@ def caption_findings(subset: Subset, sibling_names: Iterable[str]) -> Iterator[F
             if stem + e in names:
                 found.append(path)
     n = len(subset.images)
+    read = sum(1 for img in subset.images if img.caption.source is file_source) if any(others.values()) else 0
     for e, found in others.items():
         if found:
             yield rule("RA026").finding(
                 subset.abs_path,
                 f"{len(found)} of {n} images have a '{e}' caption beside them ({named(found)}), but the caption "
                 f"extension is '{ext or '(none)'}', so sd-scripts ignores those files and uses the class tokens",
-                f"Pass --caption_extension {e} to sd-scripts (and to regaudit), or rename the caption files.",
+                _extension_hint(e, [os.path.splitext(p)[0] + e for p in found], ext, read, n),
                 images=rows(found, {p: (("caption", os.path.splitext(p)[0] + e),) for p in found}))
     if tokens_only:
         yield rule("RA029").finding(subset.abs_path, f"{len(tokens_only)} of {n} images have no caption file and "

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from ..model import Finding
 from ..sdscripts.plan import BalanceOptions, DatasetPlan, Reason, RunFacts, Stop
+from ..sdscripts.registration import reg_repeats
 from .gui_steps import gui_doubled, steps_for_epochs
 from .naming import named, rows
 from .registry import rule
@@ -71,7 +72,7 @@ def reg_findings(p: DatasetPlan, where: str) -> list[Finding]:
             f"reg samples {num_reg} > train samples {num_train}: {len(unused)} of {p.reg_image_count} reg images "
             f"are never used (the first {p.reg_image_count - len(unused)} in listing order are): "
             f"{named([i.abs_path for i in unused])}",
-            "Lower the reg folders' repeats to 1, remove reg images, or add train images/repeats.",
+            _unused_hint(reg_subsets, num_train, len(unused)),
             images=rows(i.abs_path for i in unused)))
     if p.order_dependent:
         order = " then ".join(f"'{s.abs_path}'" for s in reg_subsets)
@@ -94,6 +95,27 @@ def reg_findings(p: DatasetPlan, where: str) -> list[Finding]:
     if num_train and not num_reg:
         out.append(rule("RA069").finding(where, f"dataset {p.index} has no regularization images"))
     return out
+
+
+def _unused_hint(reg_subsets, num_train: int, unused: int) -> str:
+    """RA066's fix given the current repeats: what each change would make of the unused count (the
+    balancing loop, ``reg_repeats``, run again on the changed figures)."""
+    base = [s.num_repeats for s in reg_subsets for _ in s.images]  # the reg list, in the loop's order
+    parts = []
+    if any(k > 1 for k in base):
+        left = sum(1 for k in reg_repeats([1] * len(base), num_train)[0] if k == 0)
+        now = ", ".join(sorted({str(k) for k in base}, key=int))
+        parts.append(f"set the reg folders' repeats to 1 (now {now}): " + (
+            "every reg image is then used" if not left else f"{left} of them stay unused"))
+    need = sum(base[:-1]) + 1  # the loop reaches the last reg image once the others fall short of the train samples
+    parts.append(f"add train images or repeats: from {need} train samples (now {num_train}) every reg image is used")
+    parts.append(f"or remove the {unused} unused reg images: the run is the same without them")
+    text = "; ".join(parts) + "."
+    return _cap(text) if len(parts) > 2 else "The reg repeats are already 1: " + text
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def bucket_limit_findings(p: DatasetPlan, where: str) -> list[Finding]:

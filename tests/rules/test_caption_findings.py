@@ -97,8 +97,27 @@ def test_images_without_a_caption_file():
     assert [f.to_json()["images"] for f in found] == [
         [{"path": f"{D}/a.png", "caption": f"{D}/a.txt"}], [{"path": f"{D}/b.png", "caption": f"{D}/b.cap"}],
         [{"path": f"{D}/a.png"}, {"path": f"{D}/b.png"}]]
-    assert found[0].hint == ("Pass --caption_extension .txt to sd-scripts (and to regaudit), or rename the caption "
-                             "files.")
+    assert found[0].hint == ("Rename a.txt to '.caption', the extension of the other 1 caption here "
+                             "(--caption_extension .txt would leave it unread).")
+
+
+def test_the_extension_hint_follows_the_majority():
+    """12 of 15 captions are '.txt' but the run reads '.caption' (3 of them): pass --caption_extension .txt;
+    the other way round, rename the 3 to '.txt' — never the advice that orphans the majority."""
+    txt = [_img(f"t{i:02}.png", Caption(CaptionSource.CLASS_TOKENS, None, "sks dog")) for i in range(12)]
+    cap = [_img(f"c{i}.png", _file(f"c{i}.caption")) for i in range(3)]
+    names = [f"t{i:02}.txt" for i in range(12)] + [f"c{i}.caption" for i in range(3)]
+    (f,) = [f for f in caption_findings(_subset(*txt, *cap), names) if f.code == "RA026"]
+    assert f.message.startswith("12 of 15 images have a '.txt' caption beside them (t00.png, t01.png, t02.png and "
+                                "9 more)")
+    assert f.hint == ("Most captions here are '.txt' (12 of 15 images): pass --caption_extension .txt to sd-scripts "
+                      "(and to regaudit) and rename the 3 caption files of '.caption' to '.txt'.")
+    assert len(f.images) == 12
+    few = [_img(f"t{i}.png", Caption(CaptionSource.CLASS_TOKENS, None, "sks dog")) for i in range(3)]
+    many = [_img(f"c{i:02}.png", _file(f"c{i:02}.caption")) for i in range(12)]
+    (f,) = [f for f in caption_findings(_subset(*few, *many), [f"t{i}.txt" for i in range(3)]) if f.code == "RA026"]
+    assert f.hint == ("Rename t0.txt, t1.txt, t2.txt to '.caption', the extension of the other 12 captions here "
+                      "(--caption_extension .txt would leave those unread).")
 
 
 def test_images_with_no_caption_and_no_class_tokens():
@@ -186,6 +205,24 @@ def test_train_captions_without_the_trigger():
                                    "b.png); sd-scripts does not add the folder's class tokens 'sks dog' to them; 1 "
                                    "more captions contain 'sks' only in part or only in some wildcard variants "
                                    "(c.png)")]
+    (f,) = text_findings([st], 75, 1600)
+    assert f.hint == ("Add 'sks dog' to the captions of a.png, b.png, c.png, or pass --caption_prefix 'sks dog,' to "
+                      "sd-scripts (and to regaudit).")
+
+
+def test_the_trigger_hint_is_the_folder_s_own():
+    """The fix names the dataset's own trigger (never a fixed 'sks dog'); with a reg subset a command-line
+    --caption_prefix would reach the reg captions too, so the hint is the subset's caption_prefix."""
+    woman = Subset(SubsetConfig("/d/10_ohwx woman", False, 10, "ohwx woman"), "/d/10_ohwx woman", ())
+    st = SubsetText(woman, 0, ("ohwx", "woman"), ("ohwx", "woman"), (_b("a.png", "a photo", trigger=Trigger.MISSING),))
+    reg = SubsetText(Subset(SubsetConfig("/r/1_woman", True, 1, "woman"), "/r/1_woman", ()), 0, (), (), ())
+    (f,) = [f for f in text_findings([st], 75, 1600) if f.code == "RA032"]
+    assert f.hint == ("Add 'ohwx woman' to the captions of a.png, or pass --caption_prefix 'ohwx woman,' to "
+                      "sd-scripts (and to regaudit).")
+    (f,) = [f for f in text_findings([st, reg], 75, 1600) if f.code == "RA032"]
+    assert f.hint == ("Add 'ohwx woman' to the captions of a.png, or set caption_prefix = \"ohwx woman,\" on this "
+                      "subset in the dataset config (--caption_prefix on the command line would add it to the reg and "
+                      "other captions too).")
 
 
 def test_reg_captions_that_carry_a_train_trigger():
