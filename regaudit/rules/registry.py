@@ -346,6 +346,14 @@ _RULES = [
          "An unreadable size (0x0), an image shorter than bucket_reso_steps with --bucket_no_upscale, or an "
          "extreme aspect ratio that rounds a side to 0 all raise ZeroDivisionError.",
          "Fix or remove the image, or crop extreme aspect ratios."),
+    Rule("RA064", "low-resolution", W, RUN,
+         "Images are much smaller than their bucket: upscaled more than 2x, or (bucket_no_upscale) trained "
+         "in a bucket of their own far below the resolution.",
+         "sd-scripts scales each image to cover its bucket; a 128x128 photo in a 1024 run is blown up 8x and "
+         "teaches blur and JPEG blocks. With --bucket_no_upscale it is not upscaled but becomes its own "
+         "128x128 bucket, trained at 1/64 of the resolution's area. The threshold is an upscale of 2x "
+         "(each side of the bucket more than twice the image's).",
+         "Replace the images with larger originals, or leave them out."),
     Rule("RA065", "no-data", E, RUN,
          "No dataset registers any image; sd-scripts stops with 'No data found'.",
          "With no train images nothing is registered, and reg images are only drawn to match train samples.",

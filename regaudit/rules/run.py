@@ -5,6 +5,7 @@ Facts in (sdscripts/run.py's ``RunFacts``), findings out."""
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 
@@ -160,6 +161,57 @@ def unbucketed_size_findings(p: DatasetPlan) -> list[Finding]:
     return out
 
 
+UPSCALE_LIMIT = 2.0  # RA064: an image scaled up more than this into its bucket (or this far below it, no-upscale)
+
+
+def low_resolution_findings(p: DatasetPlan) -> list[Finding]:
+    """RA064, one finding per subset: registered images that sd-scripts scales up more than
+    UPSCALE_LIMIT to cover their bucket (BucketManager.select_bucket's scale), or, with
+    bucket_no_upscale, that become a bucket of their own with sides less than 1/UPSCALE_LIMIT of
+    the resolution's (the factor an upscale to the resolution's area would need)."""
+    if not p.params.enable_bucket or p.params.resolution is None:
+        return []
+    rw, rh = p.params.resolution
+    no_upscale = p.params.bucket_no_upscale
+    by_subset: dict[str, list] = {}
+    for r in p.images:
+        if not r.image_size or not r.resized or not r.bucket or min(r.image_size) <= 0:
+            continue
+        w, h = r.image_size
+        if no_upscale:
+            factor = math.sqrt(rw * rh / (w * h))
+        else:
+            factor = max(r.resized[0] / w, r.resized[1] / h)
+        if factor > UPSCALE_LIMIT:
+            by_subset.setdefault(r.subset.abs_path, []).append((r, factor))
+    out = []
+    for where, found in by_subset.items():
+        found.sort(key=lambda rf: -rf[1])
+        n = sum(1 for r in p.images if r.subset.abs_path == where)
+        shown = ", ".join(_low(r, f, no_upscale) for r, f in found[:3])
+        more = f" and {len(found) - 3} more" if len(found) > 3 else ""
+        if no_upscale:
+            msg = (f"{len(found)} of {n} images are trained far below the resolution {rw}x{rh}: with "
+                   f"--bucket_no_upscale each is not upscaled but trained in a bucket of its own size, under "
+                   f"1/{UPSCALE_LIMIT ** 2:g} of the resolution's area: {shown}{more}")
+        else:
+            msg = (f"{len(found)} of {n} images are upscaled more than ×{UPSCALE_LIMIT:g} into their bucket at "
+                   f"resolution {rw}x{rh}: {shown}{more}")
+        key = "short_of_area" if no_upscale else "upscale"  # the side factor to the resolution's area, or the scale
+        images = tuple((("path", r.record.abs_path), ("size", f"{r.image_size[0]}x{r.image_size[1]}"),
+                        ("bucket", f"{r.bucket[0]}x{r.bucket[1]}"), (key, round(f, 2))) for r, f in found)
+        out.append(rule("RA064").finding(where, msg, images=images))
+    return out
+
+
+def _low(r, factor: float, no_upscale: bool) -> str:
+    w, h = r.image_size
+    name = named([r.record.abs_path], 1)
+    if no_upscale:
+        return f"{name} {w}x{h} ({1 / factor ** 2:.1%} of the area) in bucket {r.bucket[0]}x{r.bucket[1]}"
+    return f"{name} {w}x{h} ×{factor:.1f} to {r.resized[0]}x{r.resized[1]} (bucket {r.bucket[0]}x{r.bucket[1]})"
+
+
 def load_findings(facts: RunFacts) -> list[Finding]:
     """The first load of each image: too large or too small without bucketing (RA071, one finding
     per group), a zero-width bucket (RA074, one per image)."""
@@ -203,6 +255,7 @@ def findings(facts: RunFacts) -> list[Finding]:
     for p in facts.datasets:
         out += reg_findings(p, facts.where)
         out += bucket_limit_findings(p, facts.where)
+        out += low_resolution_findings(p)
     if facts.no_data and facts.returned_early is None:  # 'No data found' (not --debug_dataset's return)
         out.append(rule("RA065").finding(
             facts.where, "no dataset registers any image: sd-scripts stops with 'No data found' and trains nothing"))

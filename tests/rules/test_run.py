@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from .cli_table import F, Img, row, run_case
+from .cli_table import F, Img, No, row, run_case
 
 BALANCE = ["balance", "--json", "-j", "1"]
 TRAIN_REG = BALANCE + ["--train", "train", "--reg", "reg"]
@@ -125,6 +125,35 @@ ROWS = [
                                                    "--random_crop (big.png 128x96): training stops with 'image too "
                                                    "large' when it loads it"),
         facts={"crash.code": "RA071", "crash.stage": "load", "batches_per_epoch": 4}),
+    row("RA064 upscaled more than 2x into the bucket",
+        # sizes, buckets and resized sizes as the oracle (train_network.py's BucketManager) gives them at 512:
+        # 64x64 -> 512x512 (x8), 200x100 -> 704x352 in 704x320 (x3.52), 240x256 -> 512x546 in 512x512 (x2.13),
+        # 400x400 -> 512x512 (x1.28, under the x2 threshold)
+        {"train/1_sks/tiny.png": Img(size=(64, 64)), "train/1_sks/wide.png": Img(size=(200, 100)),
+         "train/1_sks/mid.png": Img(size=(240, 256)), "train/1_sks/ok.png": Img(size=(400, 400))},
+        BALANCE + ["--train", "train", "--resolution", "512", "--enable_bucket"],
+        F("RA064", "warning", "train/1_sks",
+          "3 of 4 images are upscaled more than ×2 into their bucket at resolution 512x512: tiny.png 64x64 ×8.0 to "
+          "512x512 (bucket 512x512), wide.png 200x100 ×3.5 to 704x352 (bucket 704x320), mid.png 240x256 ×2.1 to "
+          "512x546 (bucket 512x512)",
+          images=({"path": "train/1_sks/tiny.png", "size": "64x64", "bucket": "512x512", "upscale": 8.0},
+                  {"path": "train/1_sks/wide.png", "size": "200x100", "bucket": "704x320", "upscale": 3.52},
+                  {"path": "train/1_sks/mid.png", "size": "240x256", "bucket": "512x512", "upscale": 2.13}))),
+    row("RA064 bucket_no_upscale: a tiny image is its own bucket",
+        # the oracle at 1024 with --bucket_no_upscale: 128x128 stays 128x128 in bucket 128x128 (1/64 of the
+        # area); 600x600 is bucket 576x576 (34.3% of the area: under the threshold of 1/4 only for smaller ones)
+        {"train/1_sks/tiny.png": Img(size=(128, 128)), "train/1_sks/big.png": Img(size=(600, 600))},
+        BALANCE + ["--train", "train", "--resolution", "1024", "--enable_bucket", "--bucket_no_upscale"],
+        F("RA064", "warning", "train/1_sks",
+          "1 of 2 images are trained far below the resolution 1024x1024: with --bucket_no_upscale each is not "
+          "upscaled but trained in a bucket of its own size, under 1/4 of the resolution's area: tiny.png 128x128 "
+          "(1.6% of the area) in bucket 128x128",
+          images=({"path": "train/1_sks/tiny.png", "size": "128x128", "bucket": "128x128", "short_of_area": 8.0},))),
+    row("RA064 not at x2 or less (256x256 -> 512x512 is x2 exactly)",
+        # the oracle: 256x256 -> 512x512 (x2), 400x300 -> 597x448 in bucket 576x448 (x1.49)
+        {"train/1_sks/a.png": Img(size=(256, 256)), "train/1_sks/b.png": Img(size=(400, 300))},
+        BALANCE + ["--train", "train", "--resolution", "512", "--enable_bucket"],
+        No("RA064")),
     row("RA072 bucket limits rounded",
         # 200 rounds down to 192, 1000 up to 1024 (steps 64)
         pics("train/1_dog", 1), BALANCE + ["--train", "train", "--resolution", "256", "--enable_bucket",
