@@ -278,6 +278,13 @@ _RULES = [
          "image counted in the steps; the first time it is loaded (a step, or latent caching) Pillow raises.",
          "Convert the file to a real PNG, JPEG or WebP, or remove it."),
     # --- where sd-scripts stops (START) and registration, balancing, buckets, steps (RUN; spec §4-6)
+    Rule("RA053", "latent-cache-stale", W, IMAGES,
+         "An image was modified after the latents cache file sd-scripts reads for it.",
+         "With --cache_latents_to_disk, sd-scripts looks up '<stem>_<WWWW>x<HHHH><suffix>.npz' (SD/SDXL: an old "
+         "'<stem>.npz' first) and keeps it when its latents' shape fits the bucket, which it does while the "
+         "image size is unchanged (with --skip_cache_check without looking inside). It never compares the "
+         "dates: the picture as it was when the cache was written trains, not the edited one.",
+         "Delete the stale .npz files; sd-scripts encodes the images again and writes new ones."),
     Rule("RA074", "zero-width-bucket", E, RUN,
          "With bucket_no_upscale, an image narrower than bucket_reso_steps gets a bucket of width 0.",
          "sd-scripts builds the dataset and counts the steps, but the image's pixels are cropped to an empty "

@@ -143,13 +143,14 @@ class Case:
     expected: tuple[F | No, ...]
     locked: tuple[str, ...] = ()  # paths made unreadable (chmod 0) before the run
     facts: dict[str, Any] = field(default_factory=dict)  # other JSON values: 'crash.code' -> doc["crash"]["code"]
+    mtimes: dict[str, float] = field(default_factory=dict)  # paths given this modification time (seconds)
 
 
 def row(id: str, tree: dict[str, Any], argv: list[str], *expected: F | No, locked: tuple[str, ...] = (),
-        facts: dict[str, Any] | None = None, marks=()):
+        facts: dict[str, Any] | None = None, marks=(), mtimes: dict[str, float] | None = None):
     import pytest
 
-    return pytest.param(Case(tree, argv, expected, locked, facts or {}), id=id, marks=marks)
+    return pytest.param(Case(tree, argv, expected, locked, facts or {}, mtimes or {}), id=id, marks=marks)
 
 
 def run_case(case: Case, root: Path, capsys, monkeypatch) -> dict:
@@ -159,6 +160,8 @@ def run_case(case: Case, root: Path, capsys, monkeypatch) -> dict:
 
         pytest.skip("symlinks and unreadable files are made the POSIX way")
     build(root, case.tree)
+    for rel, t in case.mtimes.items():
+        os.utime(root / rel, (t, t))
     locked = [root / p for p in case.locked]
     if locked and getattr(os, "geteuid", lambda: -1)() == 0:
         _deny(monkeypatch, {str(p) for p in locked})  # root reads anything: refuse as the OS refuses others
