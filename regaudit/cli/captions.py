@@ -70,6 +70,7 @@ def captions(
     token_warmup_min: Optional[int] = typer.Option(None, "--token_warmup_min", "--token-warmup-min"),
     token_warmup_step: Optional[float] = typer.Option(None, "--token_warmup_step", "--token-warmup-step"),
     top: int = typer.Option(15, "--top", min=1, help="Tags shown per table."),
+    images: bool = typer.Option(False, "--images", help="List every image each finding is about."),
     as_json: bool = JSON_OPT,
     jobs: Optional[int] = JOBS_OPT,
     progress: bool = PROGRESS_OPT,
@@ -103,4 +104,4 @@ def captions(
     else:
         from ..render import human
 
-        stdout.print(human.captions_view(found, tables, findings, top))
+        stdout.print(human.captions_view(found, tables, findings, top, images))

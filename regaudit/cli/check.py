@@ -51,7 +51,7 @@ def check(
     progress: bool = PROGRESS_OPT,
 ) -> int:
     """Pre-flight gate for CI: run the audits, apply the policy, exit 1 when a finding reaches fail-on."""
-    from ..views.balance import plan
+    from ..views.balance import plan, with_disk_cache
     from ..views.dupes import find_dupes
     from ..views.check import evaluate, merge
     from ..outputs import append_text, check_target, write_text
@@ -81,7 +81,7 @@ def check(
     dataset_keys = {"train_data_dir", "reg_data_dir", "dataset_config", "caption_extension", "caption_extention"}
     if (set(inp.sd.given) - dataset_keys) or inp.sd.from_config_file or inp.opts.start_crash is not None or \
             any(d.params.resolution for d in result.datasets):
-        balance_plan = plan(result, inp.opts)  # type: ignore[arg-type]
+        balance_plan = plan(result, with_disk_cache(inp))  # type: ignore[arg-type]
         findings = list(balance_plan.findings)  # they include the scan's
         ran.append("balance")
     if with_dupes or pol.dupes:

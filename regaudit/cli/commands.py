@@ -97,7 +97,7 @@ def balance(
     """Simulate sd-scripts' registration and reg balancing: repeats, unused reg images, buckets, batches, steps.
 
     Paste your training command (options, 'python SCRIPT.py ...' or 'accelerate launch SCRIPT.py ...')."""
-    from ..views.balance import plan
+    from ..views.balance import plan, with_disk_cache
     from ..views.suggest import suggest as make_suggestions
     from ..views import musubi
 
@@ -115,7 +115,7 @@ def balance(
     inp = inputs(ctx, trainer, num_processes, target_os=target_os)
     with progress_bar(progress, "reading image headers") as cb:
         result = run_scan(inp, jobs=jobs, progress=cb)
-    p = plan(result, inp.opts)  # type: ignore[arg-type]
+    p = plan(result, with_disk_cache(inp))  # type: ignore[arg-type]
     suggestions = make_suggestions(p, reg_share) if suggest else []
     if as_json:
         doc = json_out.balance_document(p)
@@ -182,7 +182,7 @@ def smoke(
     Without --resolution it uses 512. --seed, --prior_loss_weight and --loss_type are sd-scripts' own."""
     from dataclasses import replace
 
-    from ..views.balance import plan
+    from ..views.balance import plan, with_disk_cache
     from ..views.smoke import LossType, SmokeError, SmokeOptions, run
 
     number_between(huber_c, "--huber-c", 1e-9, 1e6)
@@ -237,7 +237,7 @@ def report(
     progress: bool = PROGRESS_OPT,
 ) -> None:
     """Write one self-contained HTML page with thumbnails and charts of scan, balance and dupes."""
-    from ..views.balance import plan
+    from ..views.balance import plan, with_disk_cache
     from ..views.dupes import find_dupes
     from ..outputs import check_target, write_text
     from ..render import html as html_out
@@ -255,7 +255,7 @@ def report(
     loras = read_loras(lora) if lora else None  # (a file regaudit cannot read stops the run before the scan)
     with progress_bar(progress, "reading image headers") as cb:
         result = run_scan(inp, jobs=jobs, progress=cb, text=text)
-    p = plan(result, inp.opts)  # type: ignore[arg-type]
+    p = plan(result, with_disk_cache(inp))  # type: ignore[arg-type]
     findings = list(p.findings)
     found = None
     if with_dupes:

@@ -19,6 +19,7 @@ from .json_out import counts
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 MAX_ROWS = 40
+EXAMPLES = 3  # images a finding names in its message (rules.naming.EXAMPLES)
 MAX_DATASETS = 200  # datasets shown one by one in balance (a config may hold 100,000: --json has them all)
 MAX_SUBSETS = 500  # subsets shown one by one in the captions tables
 
@@ -79,7 +80,33 @@ def ignored_table(items: Iterable[Ignored]) -> RenderableType:
     return Group(t, _more(len(items) - MAX_ROWS)) if len(items) > MAX_ROWS else t
 
 
-def findings_block(findings: Iterable[Finding]) -> Iterator[RenderableType]:
+def _figure(value: object) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return str(value)
+
+
+def finding_images(f: Finding, with_images: bool) -> Iterator[RenderableType]:
+    """The images a finding is about, one a line with its own figures (with --images); without it, a
+    pointer to --images when the message could name only the first few."""
+    if not f.images:
+        return
+    if not with_images:
+        if len(f.images) > EXAMPLES:
+            yield Padding(Text(f"({len(f.images)} images: --images lists every one)", style="dim"), (0, 0, 0, 4))
+        return
+    for img in f.images:
+        d = dict(img)
+        line = Text("· ")
+        line.append(shown(str(d.pop("path"))))
+        if d:
+            line.append("  " + "; ".join(f"{k} {display(_figure(v))}" for k, v in d.items()), style="dim")
+        yield Padding(line, (0, 0, 0, 4))
+
+
+def findings_block(findings: Iterable[Finding], with_images: bool = False) -> Iterator[RenderableType]:
     findings = sort_findings(findings)
     for sev in Severity:
         group = [f for f in findings if f.severity is sev]
@@ -94,6 +121,7 @@ def findings_block(findings: Iterable[Finding]) -> Iterator[RenderableType]:
             # wrapped lines keep their indent
             yield Padding(Text(display(f.message)), (0, 0, 0, 4))
             yield Padding(Text(f"hint: {display(f.hint)}", style="dim"), (0, 0, 0, 4))
+            yield from finding_images(f, with_images)
         if len(group) > MAX_ROWS:
             yield _more(len(group) - MAX_ROWS)
 
@@ -155,7 +183,7 @@ def scan_view(result: ScanResult, with_images: bool = False) -> Group:
         parts.append(images_table(result))
     if result.ignored:
         parts.append(ignored_table(result.ignored))
-    parts.extend(findings_block(result.findings))
+    parts.extend(findings_block(result.findings, with_images))
     return Group(*parts)
 
 
@@ -295,7 +323,7 @@ def balance_view(plan, with_images: bool = False) -> Group:
             parts.append(Text(f"kohya_ss GUI: {plan.gui_note}"))
     if with_images:
         parts.append(registered_table(plan))
-    parts.extend(findings_block(plan.findings))
+    parts.extend(findings_block(plan.findings, with_images))
     return Group(*parts)
 
 
@@ -385,7 +413,7 @@ def _tag_cell(items, n: int) -> str:
     return ", ".join(f"{display(t)} ({c})" for t, c in items[:n]) + (f", … {len(items) - n} more" if len(items) > n else "")
 
 
-def captions_view(audit, tables, findings, top: int = 15) -> Group:
+def captions_view(audit, tables, findings, top: int = 15, with_images: bool = False) -> Group:
     """Rich view of ``regaudit captions``: a prompts.TextAudit and a tagfreq.TagTables."""
     from ..views.captions import Trigger
 
@@ -453,5 +481,5 @@ def captions_view(audit, tables, findings, top: int = 15) -> Group:
     for st in tables.subsets[:MAX_SUBSETS]:
         p.add_row(f"{st.role} {shown(st.path)}", _tag_cell(st.tags, top) or "—")
     parts.append(Group(p, _more(len(tables.subsets) - MAX_SUBSETS)) if len(tables.subsets) > MAX_SUBSETS else p)
-    parts.extend(findings_block(findings))
+    parts.extend(findings_block(findings, with_images))
     return Group(*parts)

@@ -5,6 +5,7 @@ numbers and an example."""
 from __future__ import annotations
 
 import os
+import shlex
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
@@ -13,6 +14,7 @@ from ..sdscripts import caption_process as cp
 from ..sdscripts.caption_budgets import SubsetText
 from ..sdscripts.tagfreq import caption_tags
 from ..sdscripts.triggers import Trigger
+from .naming import named, rows
 from .registry import rule
 from .tag_dominance import dominance_findings
 
@@ -32,9 +34,13 @@ def text_findings(subsets: Iterable[SubsetText], limit: int | None, max_train_st
     """The findings on each subset's captions; ``limit``: the content tokens the text encoders keep
     (None: no CLIP tokenizer), ``max_train_steps``: what a token_warmup_step below 1 is a share of."""
     subsets = list(subsets)
+    # a --caption_prefix on the command line reaches every subset: a fix only where it reaches no reg
+    # subset and no train subset of another trigger
+    triggers = {st.subset.config.class_tokens for st in subsets if not st.subset.config.is_reg}
+    global_prefix = len(triggers) == 1 and not any(st.subset.config.is_reg for st in subsets)
     for st in subsets:
         yield from _truncated(st, limit)
-        yield from _trigger(st)
+        yield from _trigger(st, global_prefix)
         yield from _reg_mentions(st)
         yield from _duplicates(st)
         yield from _wildcards(st)
@@ -83,6 +89,12 @@ def _truncated(st: SubsetText, limit: int | None) -> Iterator[Finding]:
     yield rule("RA031").finding(s.abs_path, msg, images=images)
 
 
+def _shown(budgets) -> str:
+    """The images named, and the first one's caption: 'a.png: 'text'' or 'a.png, b.png; a.png: 'text''."""
+    first = f"{_name(budgets[0].path)}: {_q(budgets[0].text or '')}"
+    return first if len(budgets) == 1 else f"{named([b.path for b in budgets])}; {first}"
+
+
 def _tags(tags: tuple[str, ...], n: int = EXAMPLES) -> str:
     shown = ", ".join(_q(t, 30) for t in tags[:n])
     return shown + (f" and {len(tags) - n} more" if len(tags) > n else "")
@@ -108,7 +120,7 @@ def _detail(b) -> tuple[tuple[str, object], ...]:
     return tuple(out)
 
 
-def _trigger(st: SubsetText) -> Iterator[Finding]:
+def _trigger(st: SubsetText, global_prefix: bool = True) -> Iterator[Finding]:
     s = st.subset
     if s.config.is_reg or not st.trigger_words:
         return
@@ -120,52 +132,68 @@ def _trigger(st: SubsetText) -> Iterator[Finding]:
     words = " ".join(st.trigger_words)
     parts = []
     if missing:
-        ex = ", ".join(_name(b.path) for b in missing[:EXAMPLES])
         parts.append(f"{len(missing)} of {len(checked)} captions read from caption files never contain '{words}' "
-                     f"(e.g. {ex}); sd-scripts does not add the folder's class tokens "
+                     f"({named([b.path for b in missing])}); sd-scripts does not add the folder's class tokens "
                      f"'{s.config.class_tokens}' to them")
     if partial:
-        ex = ", ".join(_name(b.path) for b in partial[:EXAMPLES])
         parts.append(f"{len(partial)} {'more ' if missing else ''}captions contain '{words}' only in part or only "
-                     f"in some wildcard variants (e.g. {ex})")
-    yield rule("RA032").finding(s.abs_path, "; ".join(parts))
+                     f"in some wildcard variants ({named([b.path for b in partial])})")
+    images = tuple((("path", b.path), ("trigger", "missing")) for b in missing) \
+        + tuple((("path", b.path), ("trigger", "partial")) for b in partial)
+    yield rule("RA032").finding(s.abs_path, "; ".join(parts), _trigger_hint(s.config, missing + partial, global_prefix),
+                                images=images)
+
+
+def _trigger_hint(sc, budgets, global_prefix: bool) -> str:
+    """RA032's fix with this folder's own trigger, its class tokens: into the captions, or as a caption_prefix
+    (on the command line only where it reaches no other subset)."""
+    ct = (sc.class_tokens or "").strip()
+    prefix = ct + (sc.caption_separator if sc.caption_separator and sc.caption_separator.strip() else ",")
+    where = (f"pass --caption_prefix {shlex.quote(prefix)} to sd-scripts (and to regaudit)" if global_prefix else
+             f"set caption_prefix = {_toml(prefix)} on this subset in the dataset config (--caption_prefix on the "
+             f"command line would add it to the reg and other captions too)")
+    return f"Add '{ct}' to the captions of {named([b.path for b in budgets])}, or {where}."
+
+
+def _toml(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _reg_mentions(st: SubsetText) -> Iterator[Finding]:
     s = st.subset
     if not s.config.is_reg:
         return
-    by_trigger: Counter = Counter()
-    first: dict[str, str] = {}
+    by_trigger: dict[str, list[str]] = {}
     for b in st.budgets:
         for ct in b.mentions:
-            by_trigger[ct] += 1
-            first.setdefault(ct, b.path)
+            by_trigger.setdefault(ct, []).append(b.path)
     sc = s.config
     added = [x for x in (sc.caption_prefix, sc.caption_suffix) if x]
-    for ct, n in by_trigger.items():
+    for ct, paths in by_trigger.items():
         why = ""
         if added and any(b.mentions and ct in b.mentions for b in st.budgets):
             why = (f"; caption_prefix/caption_suffix ({', '.join(repr(x) for x in added)}) are added to reg "
                    f"captions too")
         yield rule("RA033").finding(
-            s.abs_path, f"{n} of {len(st.budgets)} reg captions carry the trigger of the train subset '{ct}' "
-                        f"(e.g. {_name(first[ct])}){why}")
+            s.abs_path, f"{len(paths)} of {len(st.budgets)} reg captions carry the trigger of the train subset '{ct}' "
+                        f"({named(paths)}){why}", images=rows(paths))
 
 
 def _duplicates(st: SubsetText) -> Iterator[Finding]:
     s = st.subset
     # (the same caption read twice is counted twice, but normalised once)
-    raw = Counter(b.text for b in st.budgets if b.source is CaptionSource.FILE and b.text)
-    texts: Counter[str] = Counter()
-    for text, n in raw.items():
-        if text.strip():
-            texts[" ".join(text.lower().split())] += n
-    shared = {t: n for t, n in texts.items() if n > 1}
+    by_text: dict[str, list[str]] = {}
+    for b in st.budgets:
+        if b.source is CaptionSource.FILE and b.text and b.text.strip():
+            by_text.setdefault(" ".join(b.text.lower().split()), []).append(b.path)
+    shared = {t: ps for t, ps in by_text.items() if len(ps) > 1}
     if shared:
-        images = sum(shared.values())
-        ex = ", ".join(f"{_q(t, 40)} ×{n}" for t, n in sorted(shared.items(), key=lambda kv: -kv[1])[:EXAMPLES])
-        yield rule("RA034").finding(s.abs_path, f"{images} images share {len(shared)} identical captions: {ex}")
+        images = sum(map(len, shared.values()))
+        top = sorted(shared.items(), key=lambda kv: -len(kv[1]))
+        ex = ", ".join(f"{_q(t, 40)} ×{len(ps)} ({named(ps)})" for t, ps in top[:EXAMPLES])
+        yield rule("RA034").finding(s.abs_path, f"{images} images share {len(shared)} identical captions: {ex}",
+                                    images=tuple((("path", p), ("caption", t), ("shared_by", len(ps)))
+                                                 for t, ps in top for p in ps))
     repeated = []
     for b in st.budgets:
         if b.text and "," in b.text:
@@ -177,9 +205,11 @@ def _duplicates(st: SubsetText) -> Iterator[Finding]:
                     repeated.append((b, dup))
     if repeated:
         b, dup = repeated[0]
+        more = f" and {len(repeated) - 1} more ({named([r.path for r, _ in repeated[1:]])})" if len(repeated) > 1 else ""
         yield rule("RA034").finding(
-            s.abs_path, f"{len(repeated)} captions repeat a tag (e.g. {_name(b.path)}: "
-                        f"{', '.join(_q(t, 30) for t in dup[:EXAMPLES])})")
+            s.abs_path, f"{len(repeated)} captions repeat a tag ({_name(b.path)}: "
+                        f"{', '.join(_q(t, 30) for t in dup[:EXAMPLES])}{more})",
+            images=tuple((("path", r.path), ("repeated", list(d))) for r, d in repeated))
 
 
 def _wildcards(st: SubsetText) -> Iterator[Finding]:
@@ -191,13 +221,14 @@ def _wildcards(st: SubsetText) -> Iterator[Finding]:
         if groups:
             yield rule("RA035").finding(
                 s.abs_path, f"{len(groups)} captions contain '{{a|b}}' wildcard groups but enable_wildcard is off: "
-                            f"the braces and '|' reach the text encoder as they are (e.g. {_name(groups[0].path)})")
+                            f"the braces and '|' reach the text encoder as they are ({named([b.path for b in groups])})",
+                images=rows(b.path for b in groups))
         return
     braces = [b for b in texts if b.literal_braces]
     if braces:
         yield rule("RA035").finding(
             s.abs_path, f"{len(braces)} captions keep literal braces after their wildcards are resolved (a nested "
-                        f"group, '{{}}' or an unclosed brace; e.g. {_name(braces[0].path)}: {_q(braces[0].text or '')})")
+                        f"group, '{{}}' or an unclosed brace; {_shown(braces)})", images=rows(b.path for b in braces))
     if sc.caption_prefix or sc.caption_suffix:
         multi = [b for b in texts if "\n" in (b.text or "")]
         if multi:
@@ -206,7 +237,7 @@ def _wildcards(st: SubsetText) -> Iterator[Finding]:
             yield rule("RA035").finding(
                 s.abs_path, f"{len(multi)} captions have several lines: the {what} is added to the whole caption "
                             f"before a line is drawn, so only the first (prefix) or last (suffix) line gets it "
-                            f"(e.g. {_name(multi[0].path)})")
+                            f"({named([b.path for b in multi])})", images=rows(b.path for b in multi))
 
 
 def _separators(st: SubsetText) -> Iterator[Finding]:
@@ -229,15 +260,15 @@ def _separators(st: SubsetText) -> Iterator[Finding]:
                 yield rule("RA036").finding(
                     s.abs_path, f"{len(lit)} captions contain keep_tokens_separator {kts!r}, but shuffle_caption, "
                                 f"token warmup and tag dropout are off, so it reaches the text encoder as text "
-                                f"(e.g. {_name(lit[0].path)})")
+                                f"({named([b.path for b in lit])})", images=rows(b.path for b in lit))
         return
     one = [b for b in texts if b.source is CaptionSource.FILE and len((b.text or "").split()) > 1
            and sep not in cp.with_prefix_suffix(b.text or "", sc)]
     if one:
         yield rule("RA036").finding(
             s.abs_path, f"{len(one)} of {len(texts)} captions contain no caption_separator {sep!r}: each is one tag, "
-                        f"so shuffle_caption, tag dropout and warmup leave it as it is (e.g. {_name(one[0].path)}: "
-                        f"{_q(one[0].text or '')})")
+                        f"so shuffle_caption, tag dropout and warmup leave it as it is ({_shown(one)})",
+            images=rows(b.path for b in one))
     if sep != ",":
         yield rule("RA036").finding(
             s.abs_path, f"tags are cut on caption_separator {sep!r} and joined again with ', ': the text encoder "
@@ -248,12 +279,13 @@ def _separators(st: SubsetText) -> Iterator[Finding]:
             yield rule("RA036").finding(
                 s.abs_path, f"{len(absent)} of {len(texts)} captions have no keep_tokens_separator {kts!r}: "
                             f"keep_tokens ({sc.keep_tokens}) decides what stays in place for them instead "
-                            f"(e.g. {_name(absent[0].path)})")
+                            f"({named([b.path for b in absent])})", images=rows(b.path for b in absent))
         extra = [b for b in texts if b.kts_count > 2]
         if extra:
             yield rule("RA036").finding(
                 s.abs_path, f"{len(extra)} captions contain keep_tokens_separator {kts!r} more than twice: the third "
-                            f"and later stay in the tags as text (e.g. {_name(extra[0].path)})")
+                            f"and later stay in the tags as text ({named([b.path for b in extra])})",
+                images=rows(b.path for b in extra))
     for what, value in (("caption_prefix", sc.caption_prefix), ("caption_suffix", sc.caption_suffix)):
         if not value:
             continue

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from ..limits import CAPTION_BYTES
 from ..model import CaptionSource, Finding, Subset
 from ..sdscripts.layout import OTHER_CAPTION_EXTENSIONS
+from .naming import named, rows
 from .registry import rule
 
 
@@ -25,11 +26,28 @@ def _abs(path: str) -> str:
     return os.path.abspath(path)
 
 
+def _extension_hint(other: str, files: list[str], ext: str, read: int, n: int) -> str:
+    """RA026's fix, toward the extension most of the folder's captions have: ``files`` the captions of
+    the ``other`` extension, ``read`` of the ``n`` images have one of the extension in use, ``ext``."""
+    k = len(files)
+    if k > read:
+        then = f" and rename the {_n(read, 'caption file')} of '{ext}' to '{other}'" if read else ""
+        return (f"Most captions here are '{other}' ({k} of {n} images): pass --caption_extension {other} to "
+                f"sd-scripts (and to regaudit){then}.")
+    return (f"Rename {named(files)} to '{ext or '(none)'}', the extension of the other {_n(read, 'caption')} here "
+            f"(--caption_extension {other} would leave {'it' if read == 1 else 'those'} unread).")
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def caption_findings(subset: Subset, sibling_names: Iterable[str]) -> Iterator[Finding]:
     ext = subset.config.caption_extension
     seen_files: set[str] = set()
-    multiline: list[str] = []
-    tokens_only = empty = 0
+    multiline: list[tuple[str, int]] = []
+    tokens_only: list[str] = []
+    empty: list[str] = []
     without_file: list[str] = []
     file_source = CaptionSource.FILE
     for img in subset.images:
@@ -39,11 +57,11 @@ def caption_findings(subset: Subset, sibling_names: Iterable[str]) -> Iterator[F
             seen_files.add(cap.path)
             continue  # nothing to say about this caption (the common case, checked first)
         if cap.source is CaptionSource.CLASS_TOKENS:
-            tokens_only += 1
+            tokens_only.append(img.abs_path)
         elif cap.source is CaptionSource.EMPTY:
-            empty += 1
+            empty.append(img.abs_path)
         if cap.source is not CaptionSource.FILE:
-            without_file.append(img.path)
+            without_file.append(img.abs_path)
             continue
         if cap.via_fallback:
             inside = os.path.dirname(_abs(cap.path)) == subset.abs_path
@@ -78,10 +96,12 @@ def caption_findings(subset: Subset, sibling_names: Iterable[str]) -> Iterator[F
                 yield rule("RA024").finding(cpath, "caption's first line is blank: the image trains with an "
                                                    "empty caption")
             if cap.line_count > 1 and not subset.config.enable_wildcard:
-                multiline.append(cpath)
+                multiline.append((cpath, cap.line_count))
     if multiline:
+        paths = [p for p, _ in multiline]
         yield rule("RA025").finding(subset.abs_path, f"{len(multiline)} caption files have several lines; only "
-                                                     f"the first is used (e.g. '{multiline[0]}')")
+                                                     f"the first is used: {named(paths)}",
+                                    images=rows(paths, {p: (("lines", n),) for p, n in multiline}))
     stems = [img.path[:len(img.path) - len(img.ext)] for img in subset.images]  # (ext is splitext's)
     by_stem: dict[str, list[str]] = defaultdict(list)
     if len(set(stems)) < len(stems):  # two images share a stem (rare): which ones
@@ -93,23 +113,27 @@ def caption_findings(subset: Subset, sibling_names: Iterable[str]) -> Iterator[F
             yield rule("RA027").finding(members[0], f"{names} share the stem '{os.path.basename(stem)}' and "
                                                     f"so one caption '{os.path.basename(stem)}{ext}'")
     names = set(sibling_names)
-    others = {e: 0 for e in OTHER_CAPTION_EXTENSIONS if e != ext}
+    others: dict[str, list[str]] = {e: [] for e in OTHER_CAPTION_EXTENSIONS if e != ext}
     for path in without_file if names else ():  # (no caption file of another extension here: nothing to count)
         stem = os.path.basename(os.path.splitext(path)[0])
-        for e in others:
+        for e, found in others.items():
             if stem + e in names:
-                others[e] += 1
-    for e, count in others.items():
-        if count:
+                found.append(path)
+    n = len(subset.images)
+    read = sum(1 for img in subset.images if img.caption.source is file_source) if any(others.values()) else 0
+    for e, found in others.items():
+        if found:
             yield rule("RA026").finding(
                 subset.abs_path,
-                f"{count} of {len(subset.images)} images have a '{e}' caption beside them, but the caption "
+                f"{len(found)} of {n} images have a '{e}' caption beside them ({named(found)}), but the caption "
                 f"extension is '{ext or '(none)'}', so sd-scripts ignores those files and uses the class tokens",
-                f"Pass --caption_extension {e} to sd-scripts (and to regaudit), or rename the caption files.")
+                _extension_hint(e, [os.path.splitext(p)[0] + e for p in found], ext, read, n),
+                images=rows(found, {p: (("caption", os.path.splitext(p)[0] + e),) for p in found}))
     if tokens_only:
-        yield rule("RA029").finding(subset.abs_path, f"{tokens_only} of {len(subset.images)} images have no caption "
-                                                     f"file and train on the class tokens "
-                                                     f"'{subset.config.class_tokens}'")
+        yield rule("RA029").finding(subset.abs_path, f"{len(tokens_only)} of {n} images have no caption file and "
+                                                     f"train on the class tokens '{subset.config.class_tokens}': "
+                                                     f"{named(tokens_only)}", images=rows(tokens_only))
     if empty:
-        yield rule("RA030").finding(subset.abs_path, f"{empty} of {len(subset.images)} images have no caption file "
-                                                     f"and no class tokens: they train on an empty prompt")
+        yield rule("RA030").finding(subset.abs_path, f"{len(empty)} of {n} images have no caption file and no "
+                                                     f"class tokens, so they train on an empty prompt: {named(empty)}",
+                                    images=rows(empty))

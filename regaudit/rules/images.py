@@ -1,4 +1,4 @@
-"""Image file checks (RA040-RA052, and RA012 for an image path that is not a file): facts in (each
+"""Image file checks (RA040-RA053, and RA012 for an image path that is not a file): facts in (each
 image's probe, from ``sdscripts.images``, and the latent cache sizes beside it), findings out."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 
 from ..model import Finding, ImageProbe, ImageRecord, Subset
 from ..sdscripts.images import EXT_FORMATS, HIGH_BIT_MODES, HUGE_PIXELS, expected_formats
+from .naming import named
 from .registry import rule
 
 _ORIENTATION = {
@@ -94,3 +95,30 @@ def record_findings(images: Iterable[ImageRecord]) -> Iterator[Finding]:
         if p.load_error_kind == "too_large":
             yield rule("RA050").finding(where, f"Pillow refuses to open images over {HUGE_PIXELS:,} pixels "
                                                f"({p.load_error}); sd-scripts fails when it loads this image")
+
+
+def _ago(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def stale_cache_findings(stale, skip_cache_check: bool) -> Iterator[Finding]:
+    """RA053, one finding per folder: images modified after the latents cache file sd-scripts reads
+    for them (``sdscripts.latents.stale_caches``), each with its cache file and how much newer it is."""
+    by_folder: dict[str, list] = {}
+    for s in stale:
+        by_folder.setdefault(os.path.dirname(s.image), []).append(s)
+    how = ("uses those files without looking inside (--skip_cache_check)" if skip_cache_check else
+           "keeps a cache file whose latents' shape fits the bucket, as it does while the image size is unchanged")
+    for folder, items in by_folder.items():
+        shown = ", ".join(f"{named([s.image], 1)} ({_ago(s.newer_by)} newer than {os.path.basename(s.npz)})"
+                          for s in items[:3])
+        more = f" and {len(items) - 3} more" if len(items) > 3 else ""
+        yield rule("RA053").finding(
+            folder, f"{len(items)} image{'s were' if len(items) > 1 else ' was'} modified after the latents cache "
+                    f"file sd-scripts reads with --cache_latents_to_disk: {shown}{more}; sd-scripts {how}, so the "
+                    f"picture as it was before the edit trains",
+            f"Delete {named([s.npz for s in items])}: sd-scripts encodes the images again and writes new ones.",
+            images=tuple((("path", s.image), ("cache", s.npz), ("newer_by_s", round(s.newer_by, 1))) for s in items))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..model import Finding, IgnoreReason, Severity
 from ..sdscripts.layout import FolderListing, RootScan
+from .naming import named, rows
 from .registry import rule
 
 
@@ -66,9 +67,10 @@ def listing_findings(listing: FolderListing) -> list[Finding]:
         kinds = sorted({os.path.splitext(n)[1].lower() for n in listing.unsupported})
         out.append(rule("RA007").finding(
             listing.path, f"{len(listing.unsupported)} files with extensions {', '.join(kinds)} are ignored "
-                          f"(e.g. '{sorted(listing.unsupported)[0]}')"))
+                          f"({named(sorted(listing.unsupported))})",
+            images=rows(os.path.join(listing.path, n) for n in sorted(listing.unsupported))))
     if listing.hidden_images:
         out.append(rule("RA005").finding(
             listing.path, f"{len(listing.hidden_images)} hidden image files or folders are ignored "
-                          f"(e.g. '{os.path.basename(sorted(listing.hidden_images)[0])}')"))
+                          f"({named(sorted(listing.hidden_images))})", images=rows(sorted(listing.hidden_images))))
     return out

@@ -280,6 +280,13 @@ _RULES = [
          "image counted in the steps; the first time it is loaded (a step, or latent caching) Pillow raises.",
          "Convert the file to a real PNG, JPEG or WebP, or remove it."),
     # --- where sd-scripts stops (START) and registration, balancing, buckets, steps (RUN; spec §4-6)
+    Rule("RA053", "latent-cache-stale", W, IMAGES,
+         "An image was modified after the latents cache file sd-scripts reads for it.",
+         "With --cache_latents_to_disk, sd-scripts looks up '<stem>_<WWWW>x<HHHH><suffix>.npz' (SD/SDXL: an old "
+         "'<stem>.npz' first) and keeps it when its latents' shape fits the bucket, which it does while the "
+         "image size is unchanged (with --skip_cache_check without looking inside). It never compares the "
+         "dates: the picture as it was when the cache was written trains, not the edited one.",
+         "Delete the stale .npz files; sd-scripts encodes the images again and writes new ones."),
     Rule("RA074", "zero-width-bucket", E, RUN,
          "With bucket_no_upscale, an image narrower than bucket_reso_steps gets a bucket of width 0.",
          "sd-scripts builds the dataset and counts the steps, but the image's pixels are cropped to an empty "
@@ -370,6 +377,14 @@ _RULES = [
          "An unreadable size (0x0), an image shorter than bucket_reso_steps with --bucket_no_upscale, or an "
          "extreme aspect ratio that rounds a side to 0 all raise ZeroDivisionError.",
          "Fix or remove the image, or crop extreme aspect ratios."),
+    Rule("RA064", "low-resolution", W, RUN,
+         "Images are much smaller than their bucket: upscaled more than 2x, or (bucket_no_upscale) trained "
+         "in a bucket of their own far below the resolution.",
+         "sd-scripts scales each image to cover its bucket; a 128x128 photo in a 1024 run is blown up 8x and "
+         "teaches blur and JPEG blocks. With --bucket_no_upscale it is not upscaled but becomes its own "
+         "128x128 bucket, trained at 1/64 of the resolution's area. The threshold is an upscale of 2x "
+         "(each side of the bucket more than twice the image's).",
+         "Replace the images with larger originals, or leave them out."),
     Rule("RA065", "no-data", E, RUN,
          "No dataset registers any image; sd-scripts stops with 'No data found'.",
          "With no train images nothing is registered, and reg images are only drawn to match train samples.",

@@ -5,13 +5,16 @@ Facts in (sdscripts/run.py's ``RunFacts``), findings out."""
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 
 from ..model import Finding
 from ..sdscripts import defaults
 from ..sdscripts.plan import BalanceOptions, DatasetPlan, Reason, RunFacts, Stop
+from ..sdscripts.registration import reg_repeats
 from .gui_steps import gui_doubled, steps_for_epochs
+from .naming import named, rows
 from .registry import rule
 
 
@@ -75,8 +78,10 @@ def reg_findings(p: DatasetPlan, where: str) -> list[Finding]:
         out.append(rule("RA066").finding(
             unused_dirs[0],
             f"reg samples {num_reg} > train samples {num_train}: {len(unused)} of {p.reg_image_count} reg images "
-            f"are never used (the first {p.reg_image_count - len(unused)} in listing order are)",
-            "Lower the reg folders' repeats to 1, remove reg images, or add train images/repeats."))
+            f"are never used (the first {p.reg_image_count - len(unused)} in listing order are): "
+            f"{named([i.abs_path for i in unused])}",
+            _unused_hint(reg_subsets, num_train, len(unused)),
+            images=rows(i.abs_path for i in unused)))
     if p.order_dependent:
         order = " then ".join(f"'{s.abs_path}'" for s in reg_subsets)
         out.append(rule("RA067").finding(
@@ -98,6 +103,27 @@ def reg_findings(p: DatasetPlan, where: str) -> list[Finding]:
     if num_train and not num_reg and not any(getattr(s.config, 'metadata_file', None) is not None for s in p.subsets):
         out.append(rule("RA069").finding(where, f"dataset {p.index} has no regularization images"))
     return out
+
+
+def _unused_hint(reg_subsets, num_train: int, unused: int) -> str:
+    """RA066's fix given the current repeats: what each change would make of the unused count (the
+    balancing loop, ``reg_repeats``, run again on the changed figures)."""
+    base = [s.num_repeats for s in reg_subsets for _ in s.images]  # the reg list, in the loop's order
+    parts = []
+    if any(k > 1 for k in base):
+        left = sum(1 for k in reg_repeats([1] * len(base), num_train)[0] if k == 0)
+        now = ", ".join(sorted({str(k) for k in base}, key=int))
+        parts.append(f"set the reg folders' repeats to 1 (now {now}): " + (
+            "every reg image is then used" if not left else f"{left} of them stay unused"))
+    need = sum(base[:-1]) + 1  # the loop reaches the last reg image once the others fall short of the train samples
+    parts.append(f"add train images or repeats: from {need} train samples (now {num_train}) every reg image is used")
+    parts.append(f"or remove the {unused} unused reg images: the run is the same without them")
+    text = "; ".join(parts) + "."
+    return _cap(text) if len(parts) > 2 else "The reg repeats are already 1: " + text
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def bucket_limit_findings(p: DatasetPlan, where: str) -> list[Finding]:
@@ -134,9 +160,63 @@ def unbucketed_size_findings(p: DatasetPlan) -> list[Finding]:
             out.append(rule("RA071").finding(
                 first.record.abs_path,
                 f"{len(group)} registered image{'s are' if len(group) > 1 else ' is'} {what.format(f'{w}x{h}')} "
-                f"(e.g. {first.image_size[0]}x{first.image_size[1]}): training stops with {stop} when it loads "
-                f"{'them' if len(group) > 1 else 'it'}"))
+                f"({', '.join(f'{named([r.record.abs_path], 1)} {r.image_size[0]}x{r.image_size[1]}' for r in group[:3])}"
+                f"{f' and {len(group) - 3} more' if len(group) > 3 else ''}): training stops with {stop} when it "
+                f"loads {'them' if len(group) > 1 else 'it'}",
+                images=tuple((("path", r.record.abs_path), ("size", f"{r.image_size[0]}x{r.image_size[1]}"))
+                             for r in group)))
     return out
+
+
+UPSCALE_LIMIT = 2.0  # RA064: an image scaled up more than this into its bucket (or this far below it, no-upscale)
+
+
+def low_resolution_findings(p: DatasetPlan) -> list[Finding]:
+    """RA064, one finding per subset: registered images that sd-scripts scales up more than
+    UPSCALE_LIMIT to cover their bucket (BucketManager.select_bucket's scale), or, with
+    bucket_no_upscale, that become a bucket of their own with sides less than 1/UPSCALE_LIMIT of
+    the resolution's (the factor an upscale to the resolution's area would need)."""
+    if not p.params.enable_bucket or p.params.resolution is None:
+        return []
+    rw, rh = p.params.resolution
+    no_upscale = p.params.bucket_no_upscale
+    by_subset: dict[str, list] = {}
+    for r in p.images:
+        if not r.image_size or not r.resized or not r.bucket or min(r.image_size) <= 0:
+            continue
+        w, h = r.image_size
+        if no_upscale:
+            factor = math.sqrt(rw * rh / (w * h))
+        else:
+            factor = max(r.resized[0] / w, r.resized[1] / h)
+        if factor > UPSCALE_LIMIT:
+            by_subset.setdefault(r.subset.abs_path, []).append((r, factor))
+    out = []
+    for where, found in by_subset.items():
+        found.sort(key=lambda rf: -rf[1])
+        n = sum(1 for r in p.images if r.subset.abs_path == where)
+        shown = ", ".join(_low(r, f, no_upscale) for r, f in found[:3])
+        more = f" and {len(found) - 3} more" if len(found) > 3 else ""
+        if no_upscale:
+            msg = (f"{len(found)} of {n} images are trained far below the resolution {rw}x{rh}: with "
+                   f"--bucket_no_upscale each is not upscaled but trained in a bucket of its own size, under "
+                   f"1/{UPSCALE_LIMIT ** 2:g} of the resolution's area: {shown}{more}")
+        else:
+            msg = (f"{len(found)} of {n} images are upscaled more than ×{UPSCALE_LIMIT:g} into their bucket at "
+                   f"resolution {rw}x{rh}: {shown}{more}")
+        key = "short_of_area" if no_upscale else "upscale"  # the side factor to the resolution's area, or the scale
+        images = tuple((("path", r.record.abs_path), ("size", f"{r.image_size[0]}x{r.image_size[1]}"),
+                        ("bucket", f"{r.bucket[0]}x{r.bucket[1]}"), (key, round(f, 2))) for r, f in found)
+        out.append(rule("RA064").finding(where, msg, images=images))
+    return out
+
+
+def _low(r, factor: float, no_upscale: bool) -> str:
+    w, h = r.image_size
+    name = named([r.record.abs_path], 1)
+    if no_upscale:
+        return f"{name} {w}x{h} ({1 / factor ** 2:.1%} of the area) in bucket {r.bucket[0]}x{r.bucket[1]}"
+    return f"{name} {w}x{h} ×{factor:.1f} to {r.resized[0]}x{r.resized[1]} (bucket {r.bucket[0]}x{r.bucket[1]})"
 
 
 def load_findings(facts: RunFacts) -> list[Finding]:
@@ -182,6 +262,7 @@ def findings(facts: RunFacts) -> list[Finding]:
     for p in facts.datasets:
         out += reg_findings(p, facts.where)
         out += bucket_limit_findings(p, facts.where)
+        out += low_resolution_findings(p)
     if facts.no_data and facts.returned_early is None:  # 'No data found' (not --debug_dataset's return)
         out.append(rule("RA065").finding(
             facts.where, "no dataset registers any image: sd-scripts stops with 'No data found' and trains nothing"))

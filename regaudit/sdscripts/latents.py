@@ -68,3 +68,49 @@ def cache_sizes(image_dir: str, image_paths: list[str], suffix: str) -> list[tup
         except ValueError as exc:
             raise CacheNameError(npz[k], exc) from None
     return out
+
+
+# SdSdxlLatentsCachingStrategy still reads an old '<stem>.npz' when one exists
+OLD_NPZ_SUFFIXES = ("_sd.npz", "_sdxl.npz")
+
+
+def latents_npz_path(absolute_path: str, image_size: tuple[int, int], suffix: str) -> str:
+    """The latents cache file a trainer with ``suffix`` reads and writes for an image
+    (<Strategy>LatentsCachingStrategy.get_latents_npz_path, the SD/SDXL one with its old '.npz')."""
+    stem = os.path.splitext(absolute_path)[0]
+    if suffix in OLD_NPZ_SUFFIXES and os.path.exists(stem + ".npz"):
+        return stem + ".npz"
+    return stem + f"_{image_size[0]:04d}x{image_size[1]:04d}" + suffix
+
+
+class StaleCache(tuple):
+    """An image written after the latents cache file sd-scripts reads for it: (image, npz,
+    seconds the image is newer)."""
+
+    __slots__ = ()
+
+    def __new__(cls, image: str, npz: str, newer_by: float):
+        return super().__new__(cls, (image, npz, newer_by))
+
+    image = property(lambda self: self[0])
+    npz = property(lambda self: self[1])
+    newer_by = property(lambda self: self[2])
+
+
+def stale_caches(images, suffix: str) -> list[StaleCache]:
+    """Of ``images`` ((absolute path, registered size) pairs), those modified after the cache file
+    BaseDataset.cache_latents looks up with cache_latents_to_disk (and keeps, without looking at the
+    image again, when its latents' shape fits the bucket)."""
+    out = []
+    for path, size in images:
+        if not size:
+            continue
+        npz = latents_npz_path(path, size, suffix)
+        try:
+            npz_time = os.stat(npz).st_mtime
+            image_time = os.stat(path).st_mtime
+        except (OSError, ValueError):
+            continue  # no cache file: sd-scripts encodes the image
+        if image_time > npz_time:
+            out.append(StaleCache(path, npz, image_time - npz_time))
+    return out

@@ -26,6 +26,8 @@ class BalanceOptions:
     num_processes: int = 1
     prior_loss_weight: float = defaults.PRIOR_LOSS_WEIGHT
     cache_latents: bool = False  # after --cache_latents_to_disk turned it on
+    latents_to_disk: bool = False  # --cache_latents_to_disk: the latents are read from (and written to) .npz files
+    skip_cache_check: bool = False  # --skip_cache_check: a cache file is used without looking inside
     random_crop: bool = False  # command-line level (subsets carry their own value)
     cache_text_encoder_outputs: bool = False
     network_train_unet_only: bool = False

@@ -7,14 +7,17 @@ of samples.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from ..model import Crash, Finding, ScanResult
 from ..rules import gui_steps as gui_rules
+from ..rules import images as image_rules
 from ..rules import run as run_rules
 from ..sdscripts.load import fails_to_load, load_error, load_failure  # noqa: F401  (re-exported)
 from ..sdscripts.plan import BalanceOptions, BucketStat, DatasetPlan  # noqa: F401  (re-exported)
 from ..sdscripts.registration import reg_repeats  # noqa: F401  (re-exported)
+from ..sdscripts import latents
 from ..sdscripts.run import simulate
 
 
@@ -44,7 +47,22 @@ class BalancePlan:
 def plan(scan: ScanResult, opts: BalanceOptions) -> BalancePlan:
     """The run as sd-scripts makes it, and the findings about it after the scan's."""
     facts = simulate(scan, opts)
-    findings = (*scan.findings, *run_rules.findings(facts))
+    findings = (*scan.findings, *run_rules.findings(facts), *_stale_caches(facts, opts))
     return BalancePlan(facts.datasets, opts, findings, facts.batches_per_epoch, facts.steps_per_epoch,
                        facts.max_train_steps, facts.epochs, facts.gui_estimate, facts.reg_loss_share, scan, facts.crash,
                        facts.no_data, facts.returned_early, facts.if_fixed, gui_rules.gui_note(facts))
+
+
+def _stale_caches(facts, opts: BalanceOptions) -> list[Finding]:
+    """Images edited after the latents cache files the trainer reads with --cache_latents_to_disk (RA053)."""
+    if not opts.latents_to_disk:
+        return []
+    images = ((r.record.abs_path, r.image_size) for p in facts.datasets for r in p.images)
+    return list(image_rules.stale_cache_findings(latents.stale_caches(images, opts.trainer.cache_suffix),
+                                                 opts.skip_cache_check))
+
+
+def with_disk_cache(inp) -> BalanceOptions:
+    """The balance options with the latents cache options of the command line (``inp``: views.inputs.Inputs)."""
+    return dataclasses.replace(inp.opts, latents_to_disk=bool(inp.sd.get("cache_latents_to_disk", False)),
+                               skip_cache_check=bool(inp.sd.get("skip_cache_check", False)))

@@ -62,6 +62,9 @@ class F:
     severity: str
     path: str  # relative to the test's folder ('' for the folder itself)
     message: str  # exact; '{*}' stands for any text (another library's own words)
+    # the finding's 'images' in order, each a path relative to the test's folder or a dict of its figures
+    # with such a path (other paths with '{root}'); None: not compared
+    images: tuple | None = None
 
 
 def build(root: Path, tree: dict[str, Any]) -> None:
@@ -117,6 +120,16 @@ def assert_findings(doc: dict, expected: list[F | No], root: Path) -> None:
         rows.sort()
         assert len(got) == len(rows) and all(g[:3] == w[:3] and _matches(g[3], w[3]) for g, w in zip(got, rows)), \
             f"{code}: got {got}"
+    for f in expected:
+        if isinstance(f, F) and f.images is not None:
+            path = os.path.join(base, f.path) if f.path else base
+            found = next(g for g in doc["findings"] if g["code"] == f.code and g["path"] == path
+                         and _matches(g["message"], f.message.replace("{root}", base)))
+            got_images = [{**i, "path": os.path.relpath(i["path"], base)} for i in found.get("images", [])]
+            want_images = [{"path": i} if isinstance(i, str) else
+                           {k: v.replace("{root}", base) if isinstance(v, str) else v for k, v in i.items()}
+                           for i in f.images]
+            assert got_images == want_images, f"{f.code} images: got {got_images}"
 
 
 def _matches(message: str, pattern: str) -> bool:
@@ -130,13 +143,14 @@ class Case:
     expected: tuple[F | No, ...]
     locked: tuple[str, ...] = ()  # paths made unreadable (chmod 0) before the run
     facts: dict[str, Any] = field(default_factory=dict)  # other JSON values: 'crash.code' -> doc["crash"]["code"]
+    mtimes: dict[str, float] = field(default_factory=dict)  # paths given this modification time (seconds)
 
 
 def row(id: str, tree: dict[str, Any], argv: list[str], *expected: F | No, locked: tuple[str, ...] = (),
-        facts: dict[str, Any] | None = None, marks=()):
+        facts: dict[str, Any] | None = None, marks=(), mtimes: dict[str, float] | None = None):
     import pytest
 
-    return pytest.param(Case(tree, argv, expected, locked, facts or {}), id=id, marks=marks)
+    return pytest.param(Case(tree, argv, expected, locked, facts or {}, mtimes or {}), id=id, marks=marks)
 
 
 def run_case(case: Case, root: Path, capsys, monkeypatch) -> dict:
@@ -146,6 +160,8 @@ def run_case(case: Case, root: Path, capsys, monkeypatch) -> dict:
 
         pytest.skip("symlinks and unreadable files are made the POSIX way")
     build(root, case.tree)
+    for rel, t in case.mtimes.items():
+        os.utime(root / rel, (t, t))
     locked = [root / p for p in case.locked]
     if locked and getattr(os, "geteuid", lambda: -1)() == 0:
         _deny(monkeypatch, {str(p) for p in locked})  # root reads anything: refuse as the OS refuses others

@@ -4,7 +4,7 @@ text encoder sees them (``Budget`` values of a ``SubsetText``)."""
 
 from __future__ import annotations
 
-from regaudit.model import Caption, CaptionSource, ImageProbe, ImageRecord, Subset, SubsetConfig
+from regaudit.model import Caption, CaptionSource, Finding, ImageProbe, ImageRecord, Severity, Subset, SubsetConfig
 from regaudit.rules.caption_text import text_findings
 from regaudit.rules.captions import caption_findings
 from regaudit.sdscripts.caption_budgets import Budget, SubsetText
@@ -56,7 +56,7 @@ def test_caption_files_that_stop_or_mislead_sd_scripts():
         ("RA023", f"{D}/d.caption", "caption starts with a UTF-8 BOM (U+FEFF), which becomes the first character "
                                     "of the prompt"),
         ("RA024", f"{D}/e.caption", "caption's first line is blank: the image trains with an empty caption"),
-        ("RA025", D, f"2 caption files have several lines; only the first is used (e.g. '{D}/f.caption')"),
+        ("RA025", D, f"2 caption files have several lines; only the first is used: f.caption, g.caption"),
     ]
 
 
@@ -88,21 +88,43 @@ def test_images_without_a_caption_file():
     sub = _subset(_img("a.png", tokens), _img("b.png", tokens), _img("c.png", _file("c.caption")))
     found = [f for f in caption_findings(sub, ["a.png", "a.txt", "b.png", "b.cap", "c.png", "c.caption"])]
     assert [(f.code, f.path, f.message) for f in found] == [
-        ("RA026", D, "1 of 3 images have a '.txt' caption beside them, but the caption extension is '.caption', "
-                     "so sd-scripts ignores those files and uses the class tokens"),
-        ("RA026", D, "1 of 3 images have a '.cap' caption beside them, but the caption extension is '.caption', "
-                     "so sd-scripts ignores those files and uses the class tokens"),
-        ("RA029", D, "2 of 3 images have no caption file and train on the class tokens 'sks dog'"),
+        ("RA026", D, "1 of 3 images have a '.txt' caption beside them (a.png), but the caption extension is "
+                     "'.caption', so sd-scripts ignores those files and uses the class tokens"),
+        ("RA026", D, "1 of 3 images have a '.cap' caption beside them (b.png), but the caption extension is "
+                     "'.caption', so sd-scripts ignores those files and uses the class tokens"),
+        ("RA029", D, "2 of 3 images have no caption file and train on the class tokens 'sks dog': a.png, b.png"),
     ]
-    assert found[0].hint == ("Pass --caption_extension .txt to sd-scripts (and to regaudit), or rename the caption "
-                             "files.")
+    assert [f.to_json()["images"] for f in found] == [
+        [{"path": f"{D}/a.png", "caption": f"{D}/a.txt"}], [{"path": f"{D}/b.png", "caption": f"{D}/b.cap"}],
+        [{"path": f"{D}/a.png"}, {"path": f"{D}/b.png"}]]
+    assert found[0].hint == ("Rename a.txt to '.caption', the extension of the other 1 caption here "
+                             "(--caption_extension .txt would leave it unread).")
+
+
+def test_the_extension_hint_follows_the_majority():
+    """12 of 15 captions are '.txt' but the run reads '.caption' (3 of them): pass --caption_extension .txt;
+    the other way round, rename the 3 to '.txt' — never the advice that orphans the majority."""
+    txt = [_img(f"t{i:02}.png", Caption(CaptionSource.CLASS_TOKENS, None, "sks dog")) for i in range(12)]
+    cap = [_img(f"c{i}.png", _file(f"c{i}.caption")) for i in range(3)]
+    names = [f"t{i:02}.txt" for i in range(12)] + [f"c{i}.caption" for i in range(3)]
+    (f,) = [f for f in caption_findings(_subset(*txt, *cap), names) if f.code == "RA026"]
+    assert f.message.startswith("12 of 15 images have a '.txt' caption beside them (t00.png, t01.png, t02.png and "
+                                "9 more)")
+    assert f.hint == ("Most captions here are '.txt' (12 of 15 images): pass --caption_extension .txt to sd-scripts "
+                      "(and to regaudit) and rename the 3 caption files of '.caption' to '.txt'.")
+    assert len(f.images) == 12
+    few = [_img(f"t{i}.png", Caption(CaptionSource.CLASS_TOKENS, None, "sks dog")) for i in range(3)]
+    many = [_img(f"c{i:02}.png", _file(f"c{i:02}.caption")) for i in range(12)]
+    (f,) = [f for f in caption_findings(_subset(*few, *many), [f"t{i}.txt" for i in range(3)]) if f.code == "RA026"]
+    assert f.hint == ("Rename t0.txt, t1.txt, t2.txt to '.caption', the extension of the other 12 captions here "
+                      "(--caption_extension .txt would leave those unread).")
 
 
 def test_images_with_no_caption_and_no_class_tokens():
     empty = Caption(CaptionSource.EMPTY, None, "")
     sub = Subset(SubsetConfig(D, False, 1, None), D, (_img("a.png", empty), _img("b.png", _file("b.caption"))))
-    assert _found(sub) == [("RA030", D, "1 of 2 images have no caption file and no class tokens: they train on an "
-                                        "empty prompt")]
+    assert _found(sub) == [("RA030", D, "1 of 2 images have no caption file and no class tokens, so they train on "
+                                        "an empty prompt: a.png")]
 
 
 # --- captions as the text encoder sees them (rules.caption_text) -------------------------------
@@ -170,23 +192,42 @@ def test_every_caption_past_the_limit_is_named():
     assert [(i["path"].rsplit("/", 1)[1], i["tokens"], i["over"], i["cut_tags"]) for i in doc["images"]] == [
         ("e.png", 80, 5, ["te"]), ("d.png", 79, 4, ["td"]), ("c.png", 78, 3, ["tc"]), ("b.png", 77, 2, ["tb"]),
         ("a.png", 76, 1, ["ta"])]
-    assert "images" not in next(iter(text_findings([_text(_b("x.png", "x", trigger=Trigger.MISSING), trigger=("sks",))],
-                                                   75, 1600))).to_json()  # other findings keep their keys
+    missing = next(iter(text_findings([_text(_b("x.png", "x", trigger=Trigger.MISSING), trigger=("sks",))], 75, 1600)))
+    assert missing.to_json()["images"] == [{"path": f"{D}/x.png", "trigger": "missing"}]  # RA032 names its images too
+    assert "images" not in Finding("RA069", "no-reg", Severity.INFO, D, "m", "h").to_json()  # none: no key
 
 
 def test_train_captions_without_the_trigger():
     st = _text(_b("a.png", "a dog", trigger=Trigger.MISSING), _b("b.png", "a cat", trigger=Trigger.MISSING),
                _b("c.png", "sksdog, s k s", trigger=Trigger.PARTIAL), _b("d.png", "sks dog", trigger=Trigger.PRESENT),
                _b("e.png", "not checked"), trigger=("sks",))
-    assert _said(st) == [("RA032", "2 of 4 captions read from caption files never contain 'sks' (e.g. a.png, "
+    assert _said(st) == [("RA032", "2 of 4 captions read from caption files never contain 'sks' (a.png, "
                                    "b.png); sd-scripts does not add the folder's class tokens 'sks dog' to them; 1 "
                                    "more captions contain 'sks' only in part or only in some wildcard variants "
-                                   "(e.g. c.png)")]
+                                   "(c.png)")]
+    (f,) = text_findings([st], 75, 1600)
+    assert f.hint == ("Add 'sks dog' to the captions of a.png, b.png, c.png, or pass --caption_prefix 'sks dog,' to "
+                      "sd-scripts (and to regaudit).")
+
+
+def test_the_trigger_hint_is_the_folder_s_own():
+    """The fix names the dataset's own trigger (never a fixed 'sks dog'); with a reg subset a command-line
+    --caption_prefix would reach the reg captions too, so the hint is the subset's caption_prefix."""
+    woman = Subset(SubsetConfig("/d/10_ohwx woman", False, 10, "ohwx woman"), "/d/10_ohwx woman", ())
+    st = SubsetText(woman, 0, ("ohwx", "woman"), ("ohwx", "woman"), (_b("a.png", "a photo", trigger=Trigger.MISSING),))
+    reg = SubsetText(Subset(SubsetConfig("/r/1_woman", True, 1, "woman"), "/r/1_woman", ()), 0, (), (), ())
+    (f,) = [f for f in text_findings([st], 75, 1600) if f.code == "RA032"]
+    assert f.hint == ("Add 'ohwx woman' to the captions of a.png, or pass --caption_prefix 'ohwx woman,' to "
+                      "sd-scripts (and to regaudit).")
+    (f,) = [f for f in text_findings([st, reg], 75, 1600) if f.code == "RA032"]
+    assert f.hint == ("Add 'ohwx woman' to the captions of a.png, or set caption_prefix = \"ohwx woman,\" on this "
+                      "subset in the dataset config (--caption_prefix on the command line would add it to the reg and "
+                      "other captions too).")
 
 
 def test_reg_captions_that_carry_a_train_trigger():
     st = _text(_b("a.png", mentions=("sks dog",)), _b("b.png", "a cat"), is_reg=True, caption_prefix="photo")
-    assert _said(st) == [("RA033", "1 of 2 reg captions carry the trigger of the train subset 'sks dog' (e.g. "
+    assert _said(st) == [("RA033", "1 of 2 reg captions carry the trigger of the train subset 'sks dog' ("
                                    "a.png); caption_prefix/caption_suffix ('photo') are added to reg captions too")]
 
 
@@ -194,14 +235,14 @@ def test_shared_captions_and_repeated_tags():
     st = _text(_b("a.png", "A dog"), _b("b.png", "a  dog"), _b("c.png", "dog, cat, Dog"),
                _b("d.png", "sks dog", source=CaptionSource.CLASS_TOKENS), _b("e.png", "sks dog",
                                                                             source=CaptionSource.CLASS_TOKENS))
-    assert _said(st) == [("RA034", "2 images share 1 identical captions: 'a dog' ×2"),
-                         ("RA034", "1 captions repeat a tag (e.g. c.png: 'dog')")]
+    assert _said(st) == [("RA034", "2 images share 1 identical captions: 'a dog' ×2 (a.png, b.png)"),
+                         ("RA034", "1 captions repeat a tag (c.png: 'dog')")]
 
 
 def test_wildcard_groups_without_enable_wildcard():
     st = _text(_b("a.png", "a {red|blue} dog"), _b("b.png", "a {dog}"))
     assert _said(st) == [("RA035", "1 captions contain '{a|b}' wildcard groups but enable_wildcard is off: the "
-                                   "braces and '|' reach the text encoder as they are (e.g. a.png)")]
+                                   "braces and '|' reach the text encoder as they are (a.png)")]
 
 
 def test_literal_braces_and_lines_with_a_prefix_under_wildcards():
@@ -209,9 +250,9 @@ def test_literal_braces_and_lines_with_a_prefix_under_wildcards():
                caption_suffix="best")
     assert _said(st) == [
         ("RA035", "1 captions keep literal braces after their wildcards are resolved (a nested group, '{}' or an "
-                  "unclosed brace; e.g. a.png: 'a {dog')"),
+                  "unclosed brace; a.png: 'a {dog')"),
         ("RA035", "1 captions have several lines: the caption_suffix is added to the whole caption before a line "
-                  "is drawn, so only the first (prefix) or last (suffix) line gets it (e.g. b.png)"),
+                  "is drawn, so only the first (prefix) or last (suffix) line gets it (b.png)"),
     ]
 
 
@@ -226,7 +267,7 @@ def test_a_keep_tokens_separator_that_nothing_reads():
     st = _text(_b("a.png", "a ||| b", kts_count=1), _b("b.png", "c"), keep_tokens_separator="|||", keep_tokens=2)
     assert _said(st) == [
         ("RA036", "1 captions contain keep_tokens_separator '|||', but shuffle_caption, token warmup and tag "
-                  "dropout are off, so it reaches the text encoder as text (e.g. a.png)"),
+                  "dropout are off, so it reaches the text encoder as text (a.png)"),
         ("RA038", "keep_tokens 2 does nothing: shuffle_caption, token warmup and tag dropout are off"),
     ]
 
@@ -236,7 +277,7 @@ def test_separators_of_shuffled_captions():
                shuffle_caption=True, caption_separator=";")
     assert _said(st) == [
         ("RA036", "1 of 2 captions contain no caption_separator ';': each is one tag, so shuffle_caption, tag "
-                  "dropout and warmup leave it as it is (e.g. b.png: 'one tag only')"),
+                  "dropout and warmup leave it as it is (b.png: 'one tag only')"),
         ("RA036", "tags are cut on caption_separator ';' and joined again with ', ': the text encoder sees ', ' "
                   "between them, never ';'"),
     ]

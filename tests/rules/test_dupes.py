@@ -15,8 +15,12 @@ ROWS = [
         {"train/1_sks/a.jpg": Pic(0), "train/1_sks/b.jpg": Pic(1),
          "reg/1_dog/a.jpg": Pic(0), "reg/1_dog/b.jpg": Pic(5), "reg/1_dog/z.jpg": Pic(0)}, DUPES,
         F("RA080", "warning", "train/1_sks/a.jpg",
-          "train image and 2 reg image(s) are identical: reg/1_dog/a.jpg, reg/1_dog/z.jpg (1 of them used by the "
-          "reg balancing loop now)")),
+          "1 train image (train/1_sks/a.jpg) and 2 reg images (reg/1_dog/a.jpg, reg/1_dog/z.jpg) are identical: the "
+          "picture is trained 1 time per epoch as a train sample and 1 time as a reg sample (1 of the 2 reg images "
+          "used by the reg balancing loop now)",
+          images=({"path": "train/1_sks/a.jpg", "role": "train", "per_epoch": 1},
+                  {"path": "reg/1_dog/a.jpg", "role": "reg", "per_epoch": 1},
+                  {"path": "reg/1_dog/z.jpg", "role": "reg", "per_epoch": 0}))),
     row("RA081 duplicate training images",
         # '2_sks': each copy trains twice an epoch, so the picture 4 times instead of 2
         {"train/2_sks/a.jpg": Pic(0), "train/2_sks/b.jpg": Pic(0), "train/2_sks/c.jpg": Pic(1),
@@ -26,10 +30,15 @@ ROWS = [
           "2")),
     row("RA082 duplicate reg images in two folders",
         {"train/1_sks/a.jpg": Pic(0), "reg/1_dog/s.jpg": Pic(4), "reg/1_cow/t.jpg": Pic(4)}, DUPES,
-        F("RA082", "info", "reg/1_cow/t.jpg", "2 reg images are identical: reg/1_dog/s.jpg")),
+        F("RA082", "info", "reg/1_cow/t.jpg", "2 reg images are identical: reg/1_dog/s.jpg; the picture makes 1 of "
+                                              "the reg samples per epoch")),
     row("RA082 duplicate reg images in one folder",
         {"train/1_sks/a.jpg": Pic(0), "reg/1_dog/s.jpg": Pic(4), "reg/1_dog/t.jpg": Pic(4)}, DUPES,
-        F("RA082", "info", "reg/1_dog/s.jpg", "2 reg images are identical: reg/1_dog/t.jpg"), No("RA081")),
+        # 1 train sample: the balancing loop registers s.jpg once, t.jpg never
+        F("RA082", "info", "reg/1_dog/s.jpg", "2 reg images are identical: reg/1_dog/t.jpg; the picture makes 1 of "
+                                              "the reg samples per epoch",
+          images=({"path": "reg/1_dog/s.jpg", "role": "reg", "per_epoch": 1},
+                  {"path": "reg/1_dog/t.jpg", "role": "reg", "per_epoch": 0})), No("RA081")),
     row("RA083 mirror images under flip_aug",
         {"train/1_sks/m.png": Pic(2), "train/1_sks/n.png": Pic(2, mirrored=True), "reg/1_dog/r.png": Pic(5)},
         DUPES + ["--flip_aug"],

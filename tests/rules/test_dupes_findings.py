@@ -18,8 +18,12 @@ def test_leakage_counts_the_reg_images_in_use():
                               Member("/r/c.png", "reg", "/r", 2)), "leakage")
     (f,) = group_findings([g])
     assert (f.code, f.path) == ("RA080", "/t/a.png")
-    assert f.message.startswith("train image and 2 reg image(s) are identical: ")
-    assert f.message.endswith("(1 of them used by the reg balancing loop now)")
+    assert f.message == ("1 train image (/t/a.png) and 2 reg images (/r/b.png, /r/c.png) are identical: the picture "
+                         "is trained 10 times per epoch as a train sample and 2 times as a reg sample (1 of the 2 reg "
+                         "images used by the reg balancing loop now)")
+    assert f.to_json()["images"] == [{"path": "/t/a.png", "role": "train", "per_epoch": 10},
+                                     {"path": "/r/b.png", "role": "reg", "per_epoch": 0},
+                                     {"path": "/r/c.png", "role": "reg", "per_epoch": 2}]
 
 
 def test_train_duplicates_multiply_repeats_and_exif_adds_a_finding():

@@ -1,4 +1,4 @@
-"""Images family (RA040-RA052): what sd-scripts' size reader and Pillow make of each image file,
+"""Images family (RA040-RA053): what sd-scripts' size reader and Pillow make of each image file,
 through `regaudit scan`."""
 
 from __future__ import annotations
@@ -10,9 +10,11 @@ import zlib
 import pytest
 from PIL import Image
 
-from .cli_table import F, Img, row, run_case
+from .cli_table import F, Img, No, row, run_case
 
 SCAN = ["scan", "--json", "-j", "1", "train"]
+DISK_CACHE = ["balance", "--json", "-j", "1", "--train", "train", "--resolution", "8", "--cache_latents_to_disk"]
+T0 = 1_700_000_000  # a fixed modification time (2023-11-14)
 D = "train/1_dog/"
 
 
@@ -87,6 +89,38 @@ ROWS = [
          D + "d_0008x0008_sd.npz": b""}, SCAN,
         F("RA051", "warning", D + "c.png", "a '*_sd.npz' latent cache file beside it says 16x8, the image is 8x8: "
                                            "trainers using that cache bucket it as 16x8")),
+    row("RA053 images edited after their latents cache",
+        # a.png 2 h and b.png 90 s newer than the '_<WWWW>x<HHHH>_sd.npz' train_network.py reads for their 8x8;
+        # c.png older than its cache: kept as it is
+        {D + "a.png": Img(), D + "a_0008x0008_sd.npz": b"", D + "b.png": Img(), D + "b_0008x0008_sd.npz": b"",
+         D + "c.png": Img(), D + "c_0008x0008_sd.npz": b""}, DISK_CACHE,
+        F("RA053", "warning", "train/1_dog",
+          "2 images were modified after the latents cache file sd-scripts reads with --cache_latents_to_disk: a.png "
+          "(2.0 h newer than a_0008x0008_sd.npz), b.png (1.5 min newer than b_0008x0008_sd.npz); sd-scripts keeps a "
+          "cache file whose latents' shape fits the bucket, as it does while the image size is unchanged, so the "
+          "picture as it was before the edit trains",
+          images=({"path": D + "a.png", "cache": "{root}/" + D + "a_0008x0008_sd.npz", "newer_by_s": 7200.0},
+                  {"path": D + "b.png", "cache": "{root}/" + D + "b_0008x0008_sd.npz", "newer_by_s": 90.0})),
+        mtimes={D + "a.png": T0 + 7200, D + "a_0008x0008_sd.npz": T0, D + "b.png": T0 + 90,
+                D + "b_0008x0008_sd.npz": T0, D + "c.png": T0 - 5, D + "c_0008x0008_sd.npz": T0}),
+    row("RA053 SD's old '<stem>.npz' first, --skip_cache_check",
+        {D + "a.png": Img(), D + "a.npz": b"", D + "a_0008x0008_sd.npz": b""}, DISK_CACHE + ["--skip_cache_check"],
+        F("RA053", "warning", "train/1_dog",
+          "1 image was modified after the latents cache file sd-scripts reads with --cache_latents_to_disk: a.png "
+          "(1.0 d newer than a.npz); sd-scripts uses those files without looking inside (--skip_cache_check), so "
+          "the picture as it was before the edit trains"),
+        mtimes={D + "a.png": T0 + 86400, D + "a.npz": T0, D + "a_0008x0008_sd.npz": T0 + 86400 * 2}),
+    row("RA053 FLUX reads no old '.npz', only '_flux.npz'",
+        {D + "a.png": Img(), D + "a.npz": b"", D + "b.png": Img(), D + "b_0008x0008_flux.npz": b""},
+        ["balance", "--json", "-j", "1", "--train", "train", "--resolution", "8", "--cache_latents_to_disk",
+         "--trainer", "flux_train_network"],
+        F("RA053", "warning", "train/1_dog",
+          "1 image was modified after the latents cache file sd-scripts reads with --cache_latents_to_disk: b.png "
+          "(1.0 min newer than b_0008x0008_flux.npz){*}"),
+        mtimes={D + "a.png": T0 + 60, D + "a.npz": T0, D + "b.png": T0 + 60, D + "b_0008x0008_flux.npz": T0}),
+    row("RA053 not without --cache_latents_to_disk",
+        {D + "a.png": Img(), D + "a_0008x0008_sd.npz": b""}, DISK_CACHE[:-1],
+        No("RA053"), mtimes={D + "a.png": T0 + 60, D + "a_0008x0008_sd.npz": T0}),
     row("RA052 SVG named .png", {D + "a.png": Img(), D + "v.png": SVG}, SCAN,
         F("RA052", "error", D + "v.png",
           "sd-scripts reads a 512.0x768.0 size from the header, but Pillow cannot open the file "

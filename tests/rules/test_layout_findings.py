@@ -56,8 +56,10 @@ def test_listing_findings():
     assert found[0].message == "4 images in nested folder 'n' are never read (subsets are not recursive)"
     assert found[1].message == "'c.Png' is never used: sd-scripts matches '.png' and '.PNG' but not '.Png' on Linux and macOS"
     assert found[1].hint == "Rename it to 'c.png'."
-    assert found[2].message == "2 files with extensions .gif, .tiff are ignored (e.g. 'a.gif')"
-    assert found[3].message == "2 hidden image files or folders are ignored (e.g. '.a.png')"
+    assert found[2].message == "2 files with extensions .gif, .tiff are ignored (a.gif, b.tiff)"
+    assert [dict(i)["path"] for i in found[2].images] == ["/d/1_x/a.gif", "/d/1_x/b.tiff"]
+    assert found[3].message == "2 hidden image files or folders are ignored (.a.png, .z.png)"
+    assert [dict(i)["path"] for i in found[3].images] == ["/d/1_x/.a.png", "/d/1_x/.z.png"]
 
 
 def test_listing_that_fails():

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from .cli_table import F, Img, row, run_case
+from .cli_table import F, Img, No, row, run_case
 
 BALANCE = ["balance", "--json", "-j", "1"]
 TRAIN_REG = BALANCE + ["--train", "train", "--reg", "reg"]
@@ -81,7 +81,8 @@ ROWS = [
         # 2 train samples: the first pass registers a.png and b.png of reg/1_dog, then stops
         {**pics("train/1_sks", 2), **pics("reg/1_dog", 5)}, TRAIN_REG + ["--resolution", "64"],
         F("RA066", "warning", "reg/1_dog", "reg samples 5 > train samples 2: 3 of 5 reg images are never used "
-                                           "(the first 2 in listing order are)"),
+                                           "(the first 2 in listing order are): c.png, d.png, e.png",
+          images=("reg/1_dog/c.png", "reg/1_dog/d.png", "reg/1_dog/e.png")),
         facts={"batches_per_epoch": 4, "max_train_steps": 1600, "epochs": 400}),
     row("RA067 RA066 which of two reg folders is used",
         # subsets in the config's order: 1 train sample takes reg/1_dog/a.png; reg/1_cat is never reached
@@ -91,7 +92,8 @@ ROWS = [
           "which reg images are used depends on the order the OS lists the reg folders ('{root}/reg/1_dog' then "
           "'{root}/reg/1_cat' here); another machine or a copied tree may choose differently"),
         F("RA066", "warning", "reg/1_cat", "reg samples 3 > train samples 1: 2 of 3 reg images are never used (the "
-                                           "first 1 in listing order are)"),
+                                           "first 1 in listing order are): a.png, b.png",
+          images=("reg/1_cat/a.png", "reg/1_cat/b.png")),
         facts={"batches_per_epoch": 2}),
     row("RA068 reg repeats overshoot",
         # 3 train samples; reg '2_dog': a.png x2 (2 < 3), b.png x2 (4 >= 3): 4 reg samples, +1; c.png unused
@@ -99,7 +101,7 @@ ROWS = [
         F("RA068", "info", "reg/2_dog", "reg folders' repeats overshoot: 4 reg samples are used against 3 train "
                                         "samples (+1)"),
         F("RA066", "warning", "reg/2_dog", "reg samples 6 > train samples 3: 1 of 3 reg images are never used (the "
-                                           "first 2 in listing order are)"),
+                                           "first 2 in listing order are): c.png"),
         facts={"batches_per_epoch": 7, "epochs": 229}),
     row("RA069 no reg images",
         pics("train/1_dog", 2), BALANCE + ["--train", "train", "--resolution", "64", "--max_train_epochs", "3"],
@@ -116,12 +118,42 @@ ROWS = [
          "train/1_dog/ok.png": Img(size=(64, 64))},
         BALANCE + ["--train", "train", "--resolution", "64"],
         F("RA071", "error", "train/1_dog/a.png", "2 registered images are smaller than 64x64 without --enable_bucket "
-                                                 "(e.g. 8x8): training stops with 'image size is small' when it loads "
-                                                 "them"),
+                                                 "(a.png 8x8, b.png 8x8): training stops with 'image size is small' "
+                                                 "when it loads them",
+          images=({"path": "train/1_dog/a.png", "size": "8x8"}, {"path": "train/1_dog/b.png", "size": "8x8"})),
         F("RA071", "error", "train/1_dog/big.png", "1 registered image is larger than 64x64 without --enable_bucket or "
-                                                   "--random_crop (e.g. 128x96): training stops with 'image too "
+                                                   "--random_crop (big.png 128x96): training stops with 'image too "
                                                    "large' when it loads it"),
         facts={"crash.code": "RA071", "crash.stage": "load", "batches_per_epoch": 4}),
+    row("RA064 upscaled more than 2x into the bucket",
+        # sizes, buckets and resized sizes as the oracle (train_network.py's BucketManager) gives them at 512:
+        # 64x64 -> 512x512 (x8), 200x100 -> 704x352 in 704x320 (x3.52), 240x256 -> 512x546 in 512x512 (x2.13),
+        # 400x400 -> 512x512 (x1.28, under the x2 threshold)
+        {"train/1_sks/tiny.png": Img(size=(64, 64)), "train/1_sks/wide.png": Img(size=(200, 100)),
+         "train/1_sks/mid.png": Img(size=(240, 256)), "train/1_sks/ok.png": Img(size=(400, 400))},
+        BALANCE + ["--train", "train", "--resolution", "512", "--enable_bucket"],
+        F("RA064", "warning", "train/1_sks",
+          "3 of 4 images are upscaled more than ×2 into their bucket at resolution 512x512: tiny.png 64x64 ×8.0 to "
+          "512x512 (bucket 512x512), wide.png 200x100 ×3.5 to 704x352 (bucket 704x320), mid.png 240x256 ×2.1 to "
+          "512x546 (bucket 512x512)",
+          images=({"path": "train/1_sks/tiny.png", "size": "64x64", "bucket": "512x512", "upscale": 8.0},
+                  {"path": "train/1_sks/wide.png", "size": "200x100", "bucket": "704x320", "upscale": 3.52},
+                  {"path": "train/1_sks/mid.png", "size": "240x256", "bucket": "512x512", "upscale": 2.13}))),
+    row("RA064 bucket_no_upscale: a tiny image is its own bucket",
+        # the oracle at 1024 with --bucket_no_upscale: 128x128 stays 128x128 in bucket 128x128 (1/64 of the
+        # area); 600x600 is bucket 576x576 (34.3% of the area: under the threshold of 1/4 only for smaller ones)
+        {"train/1_sks/tiny.png": Img(size=(128, 128)), "train/1_sks/big.png": Img(size=(600, 600))},
+        BALANCE + ["--train", "train", "--resolution", "1024", "--enable_bucket", "--bucket_no_upscale"],
+        F("RA064", "warning", "train/1_sks",
+          "1 of 2 images are trained far below the resolution 1024x1024: with --bucket_no_upscale each is not "
+          "upscaled but trained in a bucket of its own size, under 1/4 of the resolution's area: tiny.png 128x128 "
+          "(1.6% of the area) in bucket 128x128",
+          images=({"path": "train/1_sks/tiny.png", "size": "128x128", "bucket": "128x128", "short_of_area": 8.0},))),
+    row("RA064 not at x2 or less (256x256 -> 512x512 is x2 exactly)",
+        # the oracle: 256x256 -> 512x512 (x2), 400x300 -> 597x448 in bucket 576x448 (x1.49)
+        {"train/1_sks/a.png": Img(size=(256, 256)), "train/1_sks/b.png": Img(size=(400, 300))},
+        BALANCE + ["--train", "train", "--resolution", "512", "--enable_bucket"],
+        No("RA064")),
     row("RA072 bucket limits rounded",
         # 200 rounds down to 192, 1000 up to 1024 (steps 64)
         pics("train/1_dog", 1), BALANCE + ["--train", "train", "--resolution", "256", "--enable_bucket",

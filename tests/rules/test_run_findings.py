@@ -11,8 +11,9 @@ from regaudit.sdscripts.plan import BalanceOptions, DatasetPlan, Reason, RunFact
 from regaudit.sdscripts.registration import RegBalance
 
 
-def subset(path, is_reg):
-    return SimpleNamespace(abs_path=path, config=SimpleNamespace(is_reg=is_reg))
+def subset(path, is_reg, repeats=1, images=0):
+    return SimpleNamespace(abs_path=path, config=SimpleNamespace(is_reg=is_reg), num_repeats=repeats,
+                           images=tuple(range(images)))
 
 
 def dataset(num_train, num_reg, reg_images, used, reg, unused=(), order_dependent=False, subsets=None, limits=None,
@@ -51,7 +52,28 @@ def test_reg_loop_findings():
     (f,) = rules.reg_findings(p, "/")
     assert (f.code, f.path) == ("RA066", "/r/1_dog")
     assert f.message == "reg samples 5 > train samples 2: 3 of 5 reg images are never used (the first 2 in " \
-                        "listing order are)"
+                        "listing order are): 0.png, 1.png, 2.png"
+    assert f.to_json()["images"] == [{"path": f"/r/1_dog/{i}.png"} for i in range(3)]
+    # the hint given the current repeats: never "lower the repeats to 1" when they are 1
+    p = dataset(2, 5, 5, 2, RegBalance(2, 0, 0, 0), unused,
+                subsets=(subset("/t/1_sks", False, 1, 2), subset("/r/1_dog", True, 1, 5)))
+    (f,) = rules.reg_findings(p, "/")
+    assert f.hint == ("The reg repeats are already 1: add train images or repeats: from 5 train samples (now 2) every "
+                      "reg image is used; or remove the 3 unused reg images: the run is the same without them.")
+    # reg '2_dog' of 3 and 3 train samples: a.png x2, b.png x2 (4 >= 3) and c.png unused; at repeats 1 the loop
+    # reaches all 3; with 5 train samples it reaches c.png (2 + 2 < 5): the oracle (train_network.py's dataset code)
+    # registers a.png, b.png at 2 and leaves c.png out with 4 train samples, registers all three with 5
+    p = dataset(3, 6, 3, 4, RegBalance(2, 0, 0, 1), unused[:1],
+                subsets=(subset("/t/1_sks", False, 1, 3), subset("/r/2_dog", True, 2, 3)))
+    (f, _) = rules.reg_findings(p, "/")
+    assert f.hint == ("Set the reg folders' repeats to 1 (now 2): every reg image is then used; add train images or "
+                      "repeats: from 5 train samples (now 3) every reg image is used; or remove the 1 unused reg "
+                      "images: the run is the same without them.")
+    # 2 reg folders of 4 images at repeats 3 for 5 train samples: at repeats 1, 3 of the 8 stay unused
+    p = dataset(5, 24, 8, 6, RegBalance(2, 0, 0, 1), unused[:1] * 6,
+                subsets=(subset("/t/1_sks", False, 1, 5), subset("/r/3_dog", True, 3, 4), subset("/r/3_cat", True, 3, 4)))
+    assert rules.reg_findings(p, "/")[0].hint.startswith("Set the reg folders' repeats to 1 (now 3): 3 of them stay "
+                                                         "unused; add train images or repeats: from 22 train samples")
     p = dataset(6, 0, 0, 0, None, subsets=(subset("/t/2_dog", False),))
     assert [(f.code, f.message) for f in rules.reg_findings(p, "/")] == [("RA069",
                                                                          "dataset 0 has no regularization images")]

@@ -219,8 +219,8 @@ def test_trigger_word_missing_and_partial(tmp_path):
     # the reg folder '1_dog' makes 'sks' the trigger; 'sks_dog' holds the word 'sks', 'sksdog' does not;
     # the class-token caption of 'd' is not checked; 'e' has it in one wildcard variant only
     assert f.severity.value == "warning" and f.name == "trigger-word-missing"
-    assert f.message.startswith("2 of 4 captions read from caption files never contain 'sks' (e.g. a.png, c.png)")
-    assert "1 more captions contain 'sks' only in part or only in some wildcard variants (e.g. e.png)" in f.message
+    assert f.message.startswith("2 of 4 captions read from caption files never contain 'sks' (a.png, c.png)")
+    assert "1 more captions contain 'sks' only in part or only in some wildcard variants (e.png)" in f.message
     assert [b.trigger for b in a.subsets[0].budgets] == ["missing", "present", "missing", None, "partial"]
     assert a.subsets[0].trigger_words == ("sks",)
 
@@ -236,7 +236,7 @@ def test_caption_prefix_supplies_the_trigger_and_reaches_reg(tmp_path):
 def test_reg_caption_with_trigger(tmp_path):
     a, result = _audit(tmp_path, {"a": "sks dog"}, {"r": "a photo of sks dog", "s": "a dog", "t": None})
     f = _one(result.findings, "RA033")
-    assert f.severity.value == "warning" and "1 of 3 reg captions" in f.message and "(e.g. r.png)" in f.message
+    assert f.severity.value == "warning" and "1 of 3 reg captions" in f.message and "(r.png)" in f.message
     assert [b.mentions for b in a.subsets[1].budgets] == [("sks dog",), (), ()]
 
 
@@ -244,8 +244,8 @@ def test_duplicate_captions_and_tags(tmp_path):
     _, result = _audit(tmp_path, {"a": "sks dog, smile", "b": "SKS dog,  smile", "c": "sks dog, smile, Smile",
                                   "d": "sks dog"})
     msgs = sorted(f.message for f in result.findings if f.code == "RA034")
-    assert msgs == ["1 captions repeat a tag (e.g. c.png: 'smile')",
-                    "2 images share 1 identical captions: 'sks dog, smile' ×2"]
+    assert msgs == ["1 captions repeat a tag (c.png: 'smile')",
+                    "2 images share 1 identical captions: 'sks dog, smile' ×2 (a.png, b.png)"]
 
 
 def test_wildcard_syntax(tmp_path):
@@ -265,7 +265,7 @@ def test_separator_syntax(tmp_path):
     msgs = sorted(f.message for f in result.findings if f.code == "RA036")
     assert msgs == [
         "1 of 2 captions contain no caption_separator ';': each is one tag, so shuffle_caption, tag dropout and "
-        "warmup leave it as it is (e.g. b.png: 'sks dog, smile')",
+        "warmup leave it as it is (b.png: 'sks dog, smile')",
         "caption_prefix 'sks' has no caption_separator ';' on its inner side, so it joins each caption's first tag "
         "into one (e.g. 'sks sks dog' in a.png)",
         "tags are cut on caption_separator ';' and joined again with ', ': the text encoder sees ', ' between them, "

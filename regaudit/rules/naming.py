@@ -1,0 +1,21 @@
+"""How a finding about many images names them: the first few in its message ("a.jpg, b.jpg, c.jpg and
+12 more") and all of them in its ``images`` (each with its own figures where it has some)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+
+EXAMPLES = 3  # images named in a message; the finding's ``images`` holds every one
+
+
+def named(paths: Sequence[str], n: int = EXAMPLES) -> str:
+    """The first ``n`` file names and how many more: 'a.jpg, b.jpg, c.jpg and 12 more'."""
+    shown = ", ".join(os.path.basename(p) for p in paths[:n])
+    return shown + (f" and {len(paths) - n} more" if len(paths) > n else "")
+
+
+def rows(paths: Iterable[str], figures: dict[str, Iterable[tuple[str, object]]] | None = None) -> tuple:
+    """A finding's ``images``: each path ("path" first) with its own figures from ``figures`` (by path)."""
+    figures = figures or {}
+    return tuple((("path", p), *figures.get(p, ())) for p in paths)
