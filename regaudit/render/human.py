@@ -95,7 +95,7 @@ def finding_images(f: Finding, with_images: bool) -> Iterator[RenderableType]:
         return
     if not with_images:
         if len(f.images) > EXAMPLES:
-            yield Padding(Text(f"({len(f.images)} images: --images lists every one)", style="dim"), (0, 0, 0, 4))
+            yield Padding(Text(f"({len(f.images)} images: --images lists them)", style="dim"), (0, 0, 0, 4))
         return
     for img in f.images:
         d = dict(img)

@@ -1,12 +1,15 @@
 """How a finding about many images names them: the first few in its message ("a.jpg, b.jpg, c.jpg and
-12 more") and all of them in its ``images`` (each with its own figures where it has some)."""
+12 more") and in its ``images`` (each with its own figures where it has some) the first ``limits.FINDING_IMAGES``."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from itertools import islice
 
-EXAMPLES = 3  # images named in a message; the finding's ``images`` holds every one
+from ..limits import FINDING_IMAGES
+
+EXAMPLES = 3  # images named in a message; the finding's ``images`` holds the first limits.FINDING_IMAGES
 
 
 def named(paths: Sequence[str], n: int = EXAMPLES) -> str:
@@ -18,4 +21,4 @@ def named(paths: Sequence[str], n: int = EXAMPLES) -> str:
 def rows(paths: Iterable[str], figures: dict[str, Iterable[tuple[str, object]]] | None = None) -> tuple:
     """A finding's ``images``: each path ("path" first) with its own figures from ``figures`` (by path)."""
     figures = figures or {}
-    return tuple((("path", p), *figures.get(p, ())) for p in paths)
+    return tuple((("path", p), *figures.get(p, ())) for p in islice(paths, FINDING_IMAGES))

@@ -4,9 +4,12 @@ code is never reused. ``regaudit rules CODE`` prints these texts. Each code belo
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
 from enum import Enum
 
+from ..limits import FINDING_IMAGES
 from ..model import Finding, Severity
 from ..sdscripts import defaults
 
@@ -33,8 +36,10 @@ class Rule:
     why: str  # why it matters for sd-scripts
     hint: str  # default fix
 
-    def finding(self, path: str, message: str, hint: str | None = None, images: tuple = ()) -> Finding:
-        return Finding(self.code, self.name, self.severity, path, message, hint or self.hint, images)
+    def finding(self, path: str, message: str, hint: str | None = None, images: Iterable = ()) -> Finding:
+        """The finding at ``path``; ``images`` kept up to ``limits.FINDING_IMAGES`` (the message counts all)."""
+        return Finding(self.code, self.name, self.severity, path, message, hint or self.hint,
+                       tuple(islice(images, FINDING_IMAGES)))
 
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO

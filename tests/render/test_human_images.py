@@ -24,7 +24,7 @@ FIVE = tuple((("path", f"/d/{n}.png"), ("size", "8x8")) for n in "abcde")
 def test_images_listed_with_their_figures_only_with_images():
     f = Finding("RA071", "size", Severity.ERROR, "/d", "5 images (a.png, b.png, c.png and 2 more)", "h", FIVE)
     without = _text([f], False)
-    assert "(5 images: --images lists every one)" in without and "/d/e.png" not in without
+    assert "(5 images: --images lists them)" in without and "/d/e.png" not in without
     lines = [ln.strip() for ln in _text([f], True).splitlines() if ln.strip().startswith("·")]
     assert lines == [f"· /d/{n}.png  size 8x8" for n in "abcde"]
     few = Finding("RA071", "size", Severity.ERROR, "/d", "2 images (a.png, b.png)", "h", FIVE[:2])
@@ -39,7 +39,7 @@ def test_scan_images_names_every_uncaptioned_image(tmp_path, monkeypatch, capsys
     out = capsys.readouterr().out
     assert "5 of 5 images have no caption file and train on the class tokens 'sks dog': a.png, b.png, c.png and 2" in \
         " ".join(out.split())
-    assert "(5 images: --images lists every one)" in out
+    assert "(5 images: --images lists them)" in out
     assert main(["scan", "-j", "1", "--images", "train"]) == 0
     out = capsys.readouterr().out
     assert all(f"· train/1_sks dog/{n}.png" in out for n in "abcde")

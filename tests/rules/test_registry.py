@@ -28,3 +28,15 @@ def test_families_follow_the_code_ranges():
     assert {rule(c).family for c in ("RA076", "RA077", "RA078", "RA079", "RA091")} == {Family.START}
     assert {rule(c).family for c in ("RA060", "RA066", "RA074", "RA075", "RA090")} == {Family.RUN}
     assert {rule(c).family for c in ("RA080", "RA084")} == {Family.DUPES}
+
+
+def test_a_finding_lists_at_most_finding_images_of_its_images():
+    from regaudit.limits import FINDING_IMAGES
+    from regaudit.rules import rule
+    from regaudit.rules.naming import rows
+
+    paths = [f"/d/{k}.png" for k in range(FINDING_IMAGES + 5)]
+    f = rule("RA029").finding("/d", f"{len(paths)} of {len(paths)} images", images=rows(paths))
+    assert FINDING_IMAGES == 1000 and len(f.images) == 1000 and f.images[-1] == (("path", "/d/999.png"),)
+    g = rule("RA029").finding("/d", "m", images=tuple((("path", p),) for p in paths))
+    assert len(g.images) == 1000
