@@ -22,10 +22,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import toml
-
 from ..errors import ConfigError, check_exhausted
 from ..safeio import read_regular
+from .tomlfile import TOML_LIMIT, loads_toml, text_mode
 
 
 @dataclass(frozen=True)
@@ -290,24 +289,22 @@ def _merge_config_file(args: SdArgs, config_file: str, given_values: dict, cwd: 
 def read_config_toml(full: str, shown: str) -> dict:
     """train_util.read_config_from_file: ``open(path, encoding="utf-8")`` in text mode (universal
     newlines), then ``toml.load``. Where that raises, sd-scripts stops at start (ArgvError with its
-    exception); a file regaudit itself cannot open (no permission, a folder, a FIFO) is a
-    ConfigError."""
+    exception); a file regaudit itself cannot open (no permission, a folder, a FIFO, over 1 MiB), or
+    one shaped so that toml 0.10.2 would take minutes (tomlfile.loads_toml), is a ConfigError."""
     try:
-        raw = read_regular(full)
+        raw = read_regular(full, TOML_LIMIT)
     except OSError as exc:
         check_exhausted(exc, full)
         raise ConfigError(f"--config_file {shown}: regaudit cannot read it ({exc.strerror or exc})") from None
     try:
-        text = raw.decode("utf-8")
+        text = text_mode(raw)
     except UnicodeDecodeError as exc:
         raise ArgvError(f"{shown}: is not UTF-8 text ({exc.reason} at byte {exc.start})", "--config_file",
                         exit_code=1, exception="UnicodeDecodeError", path=full) from None
-    text = text.replace("\r\n", "\n").replace("\r", "\n")  # text mode's universal newlines
     try:
-        data = toml.loads(text)
-    except RecursionError:
-        raise ArgvError(f"{shown}: nested too deeply for the TOML reader", "--config_file", exit_code=1,
-                        exception="RecursionError", path=full) from None
+        data = loads_toml(text, f"--config_file {shown}")  # (bounded as dataset configs are: tomlfile)
+    except ConfigError:
+        raise
     except Exception as exc:  # noqa: BLE001 - toml 0.10.2 raises more than TomlDecodeError on bad input
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ArgvError(f"{shown}: cannot be read as TOML ({detail})", "--config_file", exit_code=1,

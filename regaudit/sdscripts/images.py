@@ -82,6 +82,15 @@ def _not_regular(mode: int) -> ImageProbe:
     return _fail("not_a_file", "is a directory with an image name" if stat.S_ISDIR(mode) else "is not a regular file")
 
 
+def _unusable(st: os.stat_result) -> ImageProbe | None:
+    """What a stat alone says is wrong with an image file (not a regular file, empty), or None."""
+    if not stat.S_ISREG(st.st_mode):
+        return _not_regular(st.st_mode)
+    if st.st_size == 0:
+        return _fail("zero_bytes", "is empty (0 bytes)")
+    return None
+
+
 def stat_probe(path: str) -> ImageProbe:
     """Only what a stat says (for commands that decode the images themselves): whether the path is
     a readable, non-empty regular file. No header is read; sizes are left at 0."""
@@ -89,10 +98,8 @@ def stat_probe(path: str) -> ImageProbe:
         st = os.stat(path)
     except OSError as exc:
         return _fail("not_a_file", f"cannot be read: {exc.strerror or exc}")
-    if not stat.S_ISREG(st.st_mode):
-        return _not_regular(st.st_mode)
-    if st.st_size == 0:
-        return _fail("zero_bytes", "is empty (0 bytes)")
+    if (unusable := _unusable(st)) is not None:
+        return unusable
     return _value(0, 0, "none", None, None, False, None, st.st_size)
 
 
@@ -105,10 +112,8 @@ def probe(path: str, deep: bool = False) -> ImageProbe:
         return _unopened(path, exc)
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return _not_regular(st.st_mode)
-        if st.st_size == 0:
-            return _fail("zero_bytes", "is empty (0 bytes)")
+        if (unusable := _unusable(st)) is not None:
+            return unusable
         try:
             head = os.read(fd, HEAD_BYTES)
         except OSError as exc:
@@ -129,10 +134,8 @@ def _unopened(path: str, exc: OSError) -> ImageProbe:
         st = os.stat(path)
     except OSError as exc2:
         return _fail("not_a_file", f"cannot be read: {exc2.strerror or exc2}")
-    if not stat.S_ISREG(st.st_mode):
-        return _not_regular(st.st_mode)
-    if st.st_size == 0:
-        return _fail("zero_bytes", "is empty (0 bytes)")
+    if (unusable := _unusable(st)) is not None:
+        return unusable
     return _fail("unreadable", f"cannot be opened: {exc.strerror or exc}", st.st_size)
 
 

@@ -88,7 +88,7 @@ def loads_toml(text: str, source: str) -> Any:
                              (backslashes, MAX_BACKSLASHES, "backslashes in strings")):
         if count > cap:
             raise ConfigError(f"{source}: {count} {what}, more than the {cap} sd-scripts' TOML reader (toml 0.10.2) "
-                              f"can parse in reasonable time; no dataset config needs that")
+                              f"can parse in reasonable time; no real config file needs that")
     return parse_guarded(lambda: toml.loads(text), source)
 
 
