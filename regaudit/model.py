@@ -270,6 +270,9 @@ class Dataset:
     validation_errors: tuple[tuple[str, str], ...] = ()
     # (folder, error) where the training dataset's own validation split fails (an empty train folder)
     split_errors: tuple[tuple[str, str], ...] = ()
+    # subsets only the validation dataset reads (num_repeats < 1, validation_split on), each with the
+    # images it reads of them in held_out: (the number of kept subsets before it, the subset)
+    validation_only: tuple[tuple[int, Subset], ...] = ()
     stop: "Crash | None" = None  # where its constructor stops on its fine-tuning metadata (sdscripts.finetune)
     fine_tuning: bool = False  # a FineTuningDataset (metadata_file subsets)
 

@@ -11,9 +11,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from ..model import Crash, Dataset, DatasetParams, ImageRecord
+from ..model import Crash, Dataset, DatasetParams, ImageRecord, Subset
 from ..safeio import here
 from . import conditioning
+from .datasets import validation_part
 from .buckets import BucketCrash, Bucketer, adjust_min_max
 from .plan import BalanceOptions, BucketStat, DatasetPlan, Reason, Stop, record_stop
 from .registration import RegBalance, _registered, as_registered, registrations
@@ -94,11 +95,11 @@ def validation_crash(datasets: Sequence[Dataset], phase: str) -> Crash | None:
         if phase == "construct" and ds.validation_errors:
             where, error = ds.validation_errors[0]
             return Crash("build", "RA076", error.split(":")[0], where, error)
-        for s in ds.subsets:
-            if phase == "construct" and ds.params.validation_split > 0 and s.config.is_reg and s.cache_error:
+        for s, images in validation_subsets(ds):
+            if phase == "construct" and s.config.is_reg and s.cache_error:
                 # the validation dataset reads every subset's cache names again, reg ones too
                 return Crash("build", "RA076", s.cache_error.split(":")[0], s.abs_path, s.cache_error)
-            for img in s.held_out:
+            for img in images:
                 crash = caption_crash(img, "the validation dataset (an image held out for validation)") \
                     if phase == "construct" else None
                 if crash is not None:
@@ -109,9 +110,31 @@ def validation_crash(datasets: Sequence[Dataset], phase: str) -> Crash | None:
                         failure = ("ZeroDivisionError", "its size reads as 0")
                     if failure is not None:
                         return Crash("build", "RA063", failure[0], img.abs_path,
-                                     f"image held out for validation: {failure[1]}; sd-scripts stops while making the "
-                                     f"validation dataset's buckets")
+                                     f"image held out for validation: {failure[1]}; sd-scripts stops while making "
+                                     f"the validation dataset's buckets")
     return None
+
+
+def validation_subsets(ds: Dataset) -> list[tuple[Subset, list[ImageRecord]]]:
+    """The validation dataset's subsets in its order, with the images it reads of each: of a train
+    subset the share split_train_val gives the validation dataset (subsets only it reads included),
+    of a reg subset none."""
+    share = ds.params.validation_split
+    if not share > 0:
+        return []
+    subsets = list(ds.subsets)
+    for position, subset in reversed(ds.validation_only):
+        subsets.insert(position, subset)
+    out: list[tuple[Subset, list[ImageRecord]]] = []
+    for s in subsets:
+        if s.config.is_reg:
+            out.append((s, []))
+        elif not s.images:  # read by the validation dataset only: held_out is its share already
+            out.append((s, list(s.held_out)))
+        else:
+            listed = sorted((*s.images, *s.held_out), key=lambda r: r.path)  # glob_images' order
+            out.append((s, validation_part(listed, share, ds.params.validation_seed)))
+    return out
 
 
 def size_crash(record: ImageRecord) -> tuple[str, str] | None:

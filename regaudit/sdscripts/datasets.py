@@ -41,6 +41,18 @@ def load_specs(train: str | None = None, reg: str | None = None, dataset_config:
     return [specs_from_roots(train, reg, args)]
 
 
+def validation_part(items: list, share: float, seed: int | None) -> list:
+    """train_util.split_train_val for the validation dataset: the same shuffle, then the last
+    round(n * share) items. (With ceil for the training part and round for this one, an item can be
+    in both, or in neither.)"""
+    import random
+
+    order = list(items)
+    if seed is not None:
+        random.Random(seed).shuffle(order)
+    return order[len(order) - round(len(order) * share):]
+
+
 def validation_split(paths: list[str], share: float, seed: int | None) -> tuple[list[str], list[str]]:
     """train_util.split_train_val for the training dataset: shuffle (with ``seed``, as random.seed
     then random.shuffle do), keep the first ceil(n * (1 - share)). Without a seed sd-scripts shuffles

@@ -14,7 +14,7 @@ from enum import Enum
 
 from ..model import Ignored, IgnoreReason, SubsetConfig
 from .config import DatasetSpec
-from .datasets import validation_split
+from .datasets import validation_part, validation_split
 from .latents import CacheNameError, cache_sizes
 from .layout import FolderListing, list_subset
 
@@ -144,6 +144,40 @@ def decide_subsets(spec: DatasetSpec, listed: Listed | None = None, latents_suff
             continue
         sizes, error = _cache_sizes(sc, listing, paths, held_out, latents_suffix)
         out.append(SubsetFate(sc, None, listing, split, paths, held_out, sizes, error))
+    return out
+
+
+def validation_only(spec: DatasetSpec, fates: Sequence[SubsetFate],
+                    case_insensitive: bool | None = None) -> list[tuple[int, SubsetFate]]:
+    """The subsets only the validation dataset reads, with the images it holds out of each, as
+    (the number of kept subsets before it, its fate with ``held_out`` filled in). With
+    validation_split, DreamBoothDataset builds the validation dataset over the same subsets with
+    num_repeats taken as 1: a train subset the training dataset skipped for num_repeats < 1 is
+    listed and split there, and its held-out share is read (captions, then sizes for its buckets).
+    A folder the validation dataset already registered (one with held-out images) is skipped there."""
+    params = spec.params
+    if not params.validation_split > 0:
+        return []
+    out: list[tuple[int, SubsetFate]] = []
+    seen: set[str] = set()
+    kept = 0
+    for fate in fates:
+        sc = fate.config
+        if fate.kept:
+            kept += 1
+            if fate.split and round((len(fate.paths) + len(fate.held_out)) * params.validation_split) > 0:
+                seen.add(sc.image_dir)
+            continue
+        if fate.skip not in (Skip.REPEATS_BELOW_ONE, Skip.ALL_HELD_OUT) or sc.is_reg or sc.image_dir in seen \
+                or fate.cache_error is not None:
+            continue
+        listing = fate.listing or list_subset(sc.image_dir, case_insensitive, sc.caption_extension)
+        if not listing.images:
+            continue
+        held_out = validation_part(listing.images, params.validation_split, params.validation_seed)
+        if held_out:
+            seen.add(sc.image_dir)
+            out.append((kept, SubsetFate(sc, fate.skip, listing, True, [], held_out)))
     return out
 
 

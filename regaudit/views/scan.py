@@ -29,14 +29,14 @@ from ..sdscripts.caption_budgets import shared_counter
 from ..sdscripts.config import DatasetSpec
 from ..sdscripts.datasets import load_specs
 from ..sdscripts.registration import register
-from ..sdscripts.subsets import Listed, SubsetFate, build_stops, decide_subsets, list_folders
+from ..sdscripts.subsets import Listed, SubsetFate, build_stops, decide_subsets, list_folders, validation_only
 from ..sdscripts.tokens import TokenCounter
 from ..sdscripts.trainers import Kind
 from .captions import TextOptions
 from .captions import audit as audit_captions
 from .inputs import Inputs, text_options
 from . import scan_finetune
-from .scan_parts import gather, make_parts, part_size, work_part
+from .scan_parts import Part, gather, make_parts, part_size, work_part
 
 __all__ = ["load_specs", "scan", "scan_inputs"]  # (load_specs: the specs scan() takes, from the port)
 
@@ -67,6 +67,9 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     del listed  # (the kept subsets' listings live on in ``decided``)
     ignored, findings = _on_subsets(specs, decided)
     stops = [build_stops(fates) for fates in decided]
+    # the subsets only the validation dataset reads (their few held-out images, read here)
+    val_only = [() if listing_only else _validation_only(spec, fates, deep, latents_suffix, case_insensitive)
+                for spec, fates in zip(specs, decided)]
 
     # 3. read the images and captions of the kept subsets, in parts, in parallel
     parts, plans = make_parts(specs, decided, None if listing_only else deep, None if listing_only else text,
@@ -93,9 +96,10 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     # the datasets that train (one pass: asked of every dataset, 100,000 of them in a config)
     training = {i for i, ss in by_dataset.items() if any(not s.config.is_reg for s in ss)}
     training |= {spec.index for spec in finetuning}
-    for spec, (validation_errors, split_errors) in zip(specs, stops):
+    for spec, (validation_errors, split_errors), validation in zip(specs, stops, val_only):
         subsets = tuple(by_dataset.get(spec.index, []))
-        datasets.append(Dataset(spec.index, spec.params, subsets, len(spec.subsets), validation_errors, split_errors))
+        datasets.append(Dataset(spec.index, spec.params, subsets, len(spec.subsets), validation_errors, split_errors,
+                                validation))
         others_train = len(training) > (spec.index in training)  # another dataset trains
         findings += build.dataset_findings(spec, subsets, _same_folder(subsets), others_train, here())
     for spec in finetuning:
@@ -124,6 +128,20 @@ def _one_by_one(items: list[T]) -> Iterator[T]:
     items.reverse()
     while items:
         yield items.pop()
+
+
+def _validation_only(spec: DatasetSpec, fates: list[SubsetFate], deep: bool, latents_suffix: str | None,
+                     case_insensitive: bool | None) -> tuple[tuple[int, Subset], ...]:
+    """The subsets only the validation dataset reads (sdscripts.subsets.validation_only), each with
+    the records of the images it reads of them (captions and headers, as for held-out images)."""
+    out = []
+    for position, fate in validation_only(spec, fates, case_insensitive):
+        sc = fate.config
+        part = Part(fate.held_out, sc.caption_extension, sc.class_tokens, sc.enable_wildcard, deep, None, None, True,
+                    latents_suffix)
+        records = tuple(work_part(part).records)
+        out.append((position, Subset(sc, os.path.abspath(sc.image_dir), (), None, records)))
+    return tuple(out)
 
 
 def _list_folders(specs: Sequence[DatasetSpec], case_insensitive: bool | None) -> tuple[Listed, TokenCounter]:

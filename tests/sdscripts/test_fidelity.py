@@ -427,3 +427,28 @@ def test_cache_sized_images_fail_at_load_only_when_the_file_is_broken(tmp_path, 
     assert got["train/5_x/a.webp"]["load_error"] is None
     assert got["train/5_x/b.png"]["load_error"].startswith("UnidentifiedImageError")
     assert doc["crash"]["stage"] == "load" and doc["crash"]["path"].endswith("b.png")
+
+
+@pytest.mark.parametrize("broken, crash", [("c.png", True), ("a.png", False)])
+def test_validation_dataset_reads_a_subset_the_training_dataset_skips(tmp_path, capsys, monkeypatch, broken, crash):
+    # oracle (train_network, sd-scripts 48d368f): the validation dataset takes every subset with
+    # num_repeats 1, so it lists and splits z (num_repeats 0) too; seed 77 gives it z/c.png of
+    # a-d. Zero bytes there: ZeroDivisionError in select_bucket while making its buckets (build).
+    # Zero bytes in a.png, which only the (skipped) training share holds: it runs, 6 batches, 1600 steps.
+    for name in "abcd":
+        make_image(tmp_path / "t" / f"{name}.png", size=(512, 512))
+        if f"{name}.png" == broken:
+            (tmp_path / "z").mkdir(exist_ok=True)
+            (tmp_path / "z" / broken).write_bytes(b"")
+        else:
+            make_image(tmp_path / "z" / f"{name}.png", size=(512, 512))
+    write_toml(tmp_path / "ds.toml", '[[datasets]]\nvalidation_split = 0.25\nvalidation_seed = 77\n'
+                                     '[[datasets.subsets]]\nimage_dir = "t"\nnum_repeats = 2\n'
+                                     '[[datasets.subsets]]\nimage_dir = "z"\nnum_repeats = 0\n')
+    doc = balance(capsys, monkeypatch, tmp_path, "--dataset_config", "ds.toml", "--resolution", "512")
+    if crash:
+        assert (doc["crash"]["stage"], doc["crash"]["exception"]) == ("build", "ZeroDivisionError")
+        assert doc["crash"]["path"] == str(tmp_path / "z" / "c.png")
+    else:
+        assert doc["crash"] is None
+        assert (doc["max_train_steps"], doc["datasets"][0]["batches_per_epoch"]) == (1600, 6)
