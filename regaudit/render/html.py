@@ -210,7 +210,7 @@ def _fixes(page: _Page) -> str:
                        f"<span class=codes><a href='#f-{where[id(fix.findings[0])]}'>{', '.join(fix.codes)}</a> · "
                        f"{_n(len(fix.findings), 'finding')}</span>"
                        + (" <span class=here>← sd-scripts stops here</span>" if here else "")
-                       + f"<div class=files>{_n(len(set(files)), 'file')}: {im.names(files, page.cards)}</div></li>")
+                       + im.about(files, page.cards) + "</li>")
         out.append("</ol>")
     out.append("</section>")
     return "".join(out)
@@ -372,10 +372,11 @@ def _finding(page: _Page, f: Finding, k: int) -> str:
     subs, roles = page.filt.of_path(f.path)
     sev = f.severity.value
     files = finding_paths(f) if f.images else ()
+    files = files if files and files != (f.path,) else ()
     return (f"<div id=f-{k} class='finding {sev}'{_attrs(sev, roles, subs)}>"
             f"<span class=code>{f.code} {_e(f.name)}</span><div class=path>{page.cards.link(f.path)}</div>"
             f"<div>{_e(f.message)}</div>"
-            + (f"<div class=files>{_n(len(files), 'image')}: {im.names(files, page.cards)}</div>" if files else "")
+            + (im.about(files, page.cards) if files else "")
             + f"<div class=hint>hint: {_e(f.hint)}</div></div>")
 
 
@@ -407,12 +408,13 @@ def _cards(page: _Page) -> str:
                    f"<div class=previews>{im.previews(data, label, p)}</div>"
                    f"<div class=about><div class=path>{_e(_short(p))}</div>{facts}</div></article>")
     n = len(out)
-    body = "".join(out[:im.OPEN_CARDS])
+    body = f"<div class=cards>{''.join(out[:im.OPEN_CARDS])}</div>"
     if n > im.OPEN_CARDS:
-        body += im.folded(f"{_n(n - im.OPEN_CARDS, 'more image')}", "".join(out[im.OPEN_CARDS:]), n - im.OPEN_CARDS, 0)
+        body += im.folded(f"{_n(n - im.OPEN_CARDS, 'more image')}",
+                          f"<div class=cards>{''.join(out[im.OPEN_CARDS:])}</div>", n - im.OPEN_CARDS, 0)
     capped = " (the first of them, in the order of the fixes)" if n >= CARDS else ""
-    return (f"<section id=images><h2>Images to fix</h2><p>{_n(n, 'image')} the findings name{capped}, each as "
-            f"sd-scripts trains it; a code links to its finding.</p>{body}</section>")
+    return (f"<section id=images><h2>Images to fix</h2><p>{_n(n, 'image')} the errors and warnings name{capped}, "
+            f"each as sd-scripts trains it; a code links to its finding.</p>{body}</section>")
 
 _CAPTION_ROWS = 200  # captions listed per subset
 _TAG_ROWS = 25

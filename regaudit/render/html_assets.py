@@ -76,8 +76,9 @@ margin:8px 0}
 details.fold>summary{cursor:pointer;color:var(--info);font-weight:600;margin:6px 0}
 details.fold.inline{display:inline}details.fold.inline[open]{display:block}
 ol.names{margin:2px 0;padding-left:22px;overflow-wrap:anywhere}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,400px),1fr));gap:8px;margin:8px 0}
 .imgcard{background:var(--card);border:1px solid var(--line);border-left:5px solid var(--info);border-radius:6px;
-padding:8px 12px;margin:8px 0;display:flex;flex-wrap:wrap;gap:8px 14px;scroll-margin-top:56px}
+padding:8px 12px;display:flex;min-width:0;flex-wrap:wrap;gap:8px 14px;scroll-margin-top:56px}
 .imgcard.error{border-left-color:var(--err)}.imgcard.warning{border-left-color:var(--warn)}
 .imgcard:target{outline:2px solid var(--info)}
 .imgcard .previews{display:flex;flex-wrap:wrap;gap:8px}.imgcard .previews figure{max-width:128px}

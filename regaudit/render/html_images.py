@@ -13,7 +13,7 @@ from ..views.report import ImageLabel, Look, ReportData
 from .escape import display
 
 CAPTION_CHARS = 60  # of a caption under a thumbnail
-CARD_CAPTION_CHARS = 300  # on an image card
+CARD_CAPTION_CHARS = 160  # on an image card
 OPEN_CARDS = 12  # image cards shown before the rest are folded
 NAMES = 3  # file names shown in a fix or finding before the rest are folded
 LISTED = 1000  # file names listed in all, folded
@@ -118,6 +118,8 @@ def previews(data: ReportData, label: ImageLabel | None, path: str) -> str:
     looks, side by side."""
     looks = label.looks if label is not None else ()
     trained = img(data, path)
+    if (path, False) not in data.thumbs:
+        return f"<figure>{trained}<figcaption>cannot be decoded</figcaption></figure>"
     if not looks:
         return f"<figure>{trained}<figcaption>as trained</figcaption></figure>"
     said = "; ".join(_TRAINED[k] for k in looks)
@@ -126,6 +128,14 @@ def previews(data: ReportData, label: ImageLabel | None, path: str) -> str:
         out += (f"<figure class=viewed>{img(data, path, True)}<figcaption>"
                 f"{esc('; '.join(_VIEWED[k] for k in looks))}</figcaption></figure>")
     return out
+
+
+def about(paths, cards: Cards) -> str:
+    """What a fix or finding is about: "about a.png, b.png" or "about 190 images: a.png, b.png,
+    c.png ▸ and 187 more"."""
+    paths = list(dict.fromkeys(paths))
+    many = f"{n_of(len(paths), 'image')}: " if len(paths) > NAMES else ""
+    return f"<div class=files>about {many}{names(paths, cards)}</div>"
 
 
 def names(paths, cards: Cards, n: int = NAMES) -> str:

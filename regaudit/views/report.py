@@ -140,11 +140,14 @@ def finding_paths(f: Finding) -> tuple[str, ...]:
 
 
 def card_paths(findings: tuple[Finding, ...], crash: Crash | None = None) -> list[str]:
-    """The images the findings name, in the order of the fixes, at most CARDS: each gets a card on
-    the page that the fixes and findings link to."""
+    """The images the errors and warnings name, in the order of the fixes, at most CARDS: each gets
+    a card on the page that the fixes and findings link to (an info, such as the images captioned by
+    their class tokens, names too many images to give each a card)."""
     out: dict[str, None] = {}
     for fix in fixes(findings, crash):
         for f in fix.findings:
+            if f.severity is Severity.INFO:
+                continue
             for p in finding_paths(f):
                 if looks_like_image(p):
                     out[p] = None
