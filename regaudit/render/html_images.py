@@ -120,8 +120,11 @@ def previews(data: ReportData, label: ImageLabel | None, path: str) -> str:
     trained = img(data, path)
     if (path, False) not in data.thumbs:
         return f"<figure>{trained}<figcaption>cannot be decoded</figcaption></figure>"
+    if label is None or label.size is None:
+        return f"<figure>{trained}<figcaption>never read by sd-scripts</figcaption></figure>"
     if not looks:
-        return f"<figure>{trained}<figcaption>as trained</figcaption></figure>"
+        said = "as it would train (never used)" if label.repeats == 0 else "as trained"
+        return f"<figure>{trained}<figcaption>{said}</figcaption></figure>"
     said = "; ".join(_TRAINED[k] for k in looks)
     out = f"<figure>{trained}<figcaption>{esc(said)}</figcaption></figure>"
     if (path, True) in data.thumbs:

@@ -401,6 +401,7 @@ def photos(tmp_path, monkeypatch):
     make_image(t / "phone.jpg", size=(128, 96), exif_orientation=6)
     data = (t / "IMG_4001.jpg").read_bytes()
     (t / "broken.jpg").write_bytes(data[: len(data) // 2])
+    make_image(t / "odd.Png", size=(96, 96))  # never matched by sd-scripts' glob on Linux
     for k in range(20):
         textured(100 + k, (96, 96)).save(r / f"woman_{k:02d}.jpg", quality=90)
     monkeypatch.chdir(tmp_path)
@@ -409,7 +410,7 @@ def photos(tmp_path, monkeypatch):
     assert main(["report", "--train", "img", "--reg", "reg", "--resolution", "128", "--enable_bucket",
                  "--min_bucket_reso", "64", "--max_bucket_reso", "256", "--caption_extension", ".txt",
                  "--train_batch_size", "2", "--max_train_steps", "50", "--no-cache", "--no-progress",
-                 "--no-dupes", "-o", str(out)]) == 0
+                 "--no-dupes", "--target-os", "linux", "-o", str(out)]) == 0
     return out.read_text(encoding="utf-8")
 
 
@@ -424,7 +425,7 @@ def test_fixes_name_their_files_and_link_to_the_image_cards(photos):
     anchors = dict((name, a) for a, name in re.findall(r"<article class='imgcard \w+' id=(img-\d+)[^>]*>.*?"
                                                          r"<div class=path>([^<]*)</div>", cards))
     assert set(anchors) == {f"img/3_ohwx woman/{n}" for n in ("broken.jpg", "cutout.png", "print_scan.jpg",
-                                                                "phone.jpg")}
+                                                                "phone.jpg", "odd.Png")}
     # the truncated download's fix (the one where sd-scripts stops) names it and links to its card
     first = re.search(r"<li class=fix[^>]*>(.*?)</li>", fixes).group(1)
     assert "RA043" in first and "sd-scripts stops here" in first
@@ -454,6 +455,7 @@ def test_cards_show_alpha_cmyk_and_exif_as_trained_and_as_they_look(photos):
     assert "as your browser shows the file" in card("print_scan.jpg") and "data:image/jpeg;base64," in card("print_scan.jpg")
     assert "as stored (trained)" in card("phone.jpg") and "as the camera meant it" in card("phone.jpg")
     assert "cannot be decoded" in card("broken.jpg") and "data:image" not in card("broken.jpg")
+    assert "never read by sd-scripts" in card("odd.Png") and "as trained" not in card("odd.Png")
     full = cards[cards.index("<div class=path>img/3_ohwx woman/cutout.png</div>"):]
     # 96x96 into the 128 px buckets of bucket_reso_steps 64: 128x128; 3 repeats
     assert "96×96 → 128×128 · <span class=train>train ×3</span>" in full[:full.index("</article>")]
