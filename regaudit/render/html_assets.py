@@ -20,8 +20,8 @@ CSS = """
 *{box-sizing:border-box}html{-webkit-text-size-adjust:100%}
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:var(--fg);background:var(--bg);
 overflow-wrap:break-word}
-code,.path,b.name,figcaption,.why,.made{overflow-wrap:anywhere}
-code,.path{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
+code,.path,.file,b.name,figcaption,.why,.made{overflow-wrap:anywhere}
+code,.path,.file{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
 code{background:var(--code);padding:1px 5px;border-radius:4px}
 header{background:var(--head);color:var(--head-fg);padding:14px 28px 18px}header h1{margin:0 0 10px;font-size:18px;font-weight:600}
 .verdict{background:var(--ok-bg);color:var(--fg);border-left:8px solid var(--ok);border-radius:8px;padding:12px 16px;max-width:1100px}

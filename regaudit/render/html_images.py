@@ -49,7 +49,7 @@ class Cards:
         """The file's name, linked to its card where it has one."""
         label = esc(text if text is not None else short(path))
         a = self.anchor.get(path)
-        return f"<a href='#{a}' class=path>{label}</a>" if a else f"<span class=path>{label}</span>"
+        return f"<a href='#{a}' class=file>{label}</a>" if a else f"<span class=file>{label}</span>"
 
 
 def img(data: ReportData, path: str, viewed: bool = False, title: str | None = None) -> str:
@@ -73,6 +73,18 @@ def caption_text(label: ImageLabel, limit: int) -> str:
     if label.caption_from == "class_tokens":
         return f"<i>no caption file; class tokens:</i> {esc(cut)}"
     return esc(cut) if text else "<i>empty caption</i>"
+
+
+def hover(label: ImageLabel, path: str) -> str:
+    """A thumbnail's hover text: the file and the whole caption sd-scripts registers for it, with
+    its tokens."""
+    if label.caption is None:
+        what = f"caption file cannot be read ({label.caption_error})" if label.caption_from is not None else ""
+    else:
+        what = label.caption if label.caption else "(empty caption)"
+        if label.tokens is not None:
+            what += f"  [{label.tokens} tokens]"
+    return f"{short(path)} — {what}" if what else short(path)
 
 
 def _figures(label: ImageLabel) -> str:
@@ -103,7 +115,7 @@ def figure(data: ReportData, labels: dict[str, ImageLabel], cards: Cards, path: 
     if label is None:
         return f"<figure class=thumb>{img(data, path)}<figcaption>{name}</figcaption></figure>"
     lines = [name, _figures(label), caption_text(label, CAPTION_CHARS), problems(data, label)]
-    return (f"<figure class=thumb>{img(data, path)}<figcaption>"
+    return (f"<figure class=thumb>{img(data, path, title=hover(label, path))}<figcaption>"
             + "".join(f"<span>{x}</span>" for x in lines if x) + "</figcaption></figure>")
 
 

@@ -188,6 +188,8 @@ class ImageLabel:
     caption_from: str | None  # CaptionSource value
     problems: tuple[tuple[str, int], ...]  # (code, index of the finding in ``findings``)
     looks: tuple[Look, ...] = ()
+    tokens: int | None = None  # CLIP tokens of the caption (the scan's count); None: not counted
+    caption_error: str | None = None  # why the caption file cannot be read
 
 
 def image_labels(scan: ScanResult, plan: BalancePlan, findings: tuple[Finding, ...],
@@ -222,7 +224,8 @@ def image_labels(scan: ScanResult, plan: BalancePlan, findings: tuple[Finding, .
         out[p] = ImageLabel(rec.size if rec is not None else None, reg.bucket if reg is not None else None, role,
                             repeats, cap.text if cap is not None else None,
                             cap.source.value if cap is not None else None, tuple(problems.get(p, ())),
-                            looks(rec.probe) if rec is not None else ())
+                            looks(rec.probe) if rec is not None else (),
+                            rec.caption_tokens if rec is not None else None, cap.error if cap is not None else None)
     return out
 
 

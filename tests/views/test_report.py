@@ -429,7 +429,7 @@ def test_fixes_name_their_files_and_link_to_the_image_cards(photos):
     # the truncated download's fix (the one where sd-scripts stops) names it and links to its card
     first = re.search(r"<li class=fix[^>]*>(.*?)</li>", fixes).group(1)
     assert "RA043" in first and "sd-scripts stops here" in first
-    assert f"about <a href='#{anchors['img/3_ohwx woman/broken.jpg']}' class=path>img/3_ohwx woman/broken.jpg</a>" \
+    assert f"about <a href='#{anchors['img/3_ohwx woman/broken.jpg']}' class=file>img/3_ohwx woman/broken.jpg</a>" \
         in first
     for code, name in (("RA045", "cutout.png"), ("RA046", "print_scan.jpg"), ("RA044", "phone.jpg")):
         (item,) = [li for li in re.findall(r"<li class=fix[^>]*>(.*?)</li>", fixes) if f">{code}<" in li]
