@@ -4,6 +4,7 @@ no source tree), the version is written once, and CI runs the README's own comma
 from __future__ import annotations
 
 import email.parser
+import json
 import importlib.util
 import re
 import shutil
@@ -104,13 +105,44 @@ def test_ci_runs_the_readme_test_commands_on_every_os():
     assert matrix["python"][0] == "3.10"
 
 
-def test_the_readme_pre_commit_snippet_names_no_ref_that_does_not_exist():
+def _pre_commit_snippet() -> tuple[dict, list[dict]]:
+    """The README's pre-commit repo entry and this repository's hook definitions."""
     snippet = re.search(r"```yaml\nrepos:\n(.*?)```", README, re.S)
     assert snippet
-    config = yaml.safe_load("repos:\n" + snippet.group(1))
-    (repo,) = config["repos"]
-    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    (repo,) = yaml.safe_load("repos:\n" + snippet.group(1))["repos"]
+    return repo, yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+
+
+def test_the_readme_pre_commit_snippet_names_the_release_tag():
+    repo, hooks = _pre_commit_snippet()
     assert [h["id"] for h in repo["hooks"]] == [h["id"] for h in hooks] == ["regaudit"]
-    # no release is tagged: the rev is a placeholder that says to put a commit there, never a tag
-    assert repo["rev"] == "COMMIT" and "commit SHA" in snippet.group(1)
-    assert "pre-commit autoupdate" in README
+    # the tag the release of this version carries: v0.1.0 for 0.1.0 (the lead creates it on main)
+    assert repo["rev"] == f"v{regaudit.__version__}" == "v0.1.0"
+    (hook,) = hooks
+    assert hook["entry"] == "regaudit check" and hook["language"] == "python"
+    assert hook["pass_filenames"] is False and hook["always_run"] is True
+    assert "regaudit" in tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+
+
+def test_the_pre_commit_hook_runs_as_written_on_the_fixtures(tmp_path):
+    """What pre-commit runs: the hook's entry and the snippet's args (the policy file made here), in
+    the repository that holds the dataset; exit 1 refuses the commit (the fixtures have errors)."""
+    repo, (hook,) = _pre_commit_snippet()
+    (tmp_path / "dataset").mkdir()
+    shutil.copytree(ROOT / "fixtures" / "train", tmp_path / "dataset" / "train")
+    shutil.copytree(ROOT / "fixtures" / "reg", tmp_path / "dataset" / "reg")
+    (tmp_path / "regaudit.yaml").write_text("fail-on: error\n", encoding="utf-8")
+    (args,) = [h["args"] for h in repo["hooks"]]
+    assert args == ["--train", "dataset/train", "--reg", "dataset/reg", "--policy", "regaudit.yaml"]
+    entry = hook["entry"].split()
+    assert entry[0] == "regaudit"
+    done = subprocess.run([sys.executable, "-m", "regaudit", *entry[1:], *args], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "broken_download.jpg" in done.stdout and "Traceback" not in done.stderr
+    as_json = subprocess.run([sys.executable, "-m", "regaudit", *entry[1:], *args, "--json"], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=300)
+    result = json.loads(as_json.stdout)
+    assert as_json.returncode == 1 and result["passed"] is False and result["policy"] == "regaudit.yaml"
+    assert sum(f["severity"] == "error" for f in result["findings"]) == 4
+

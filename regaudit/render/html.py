@@ -5,32 +5,20 @@ Everything is visible without JavaScript."""
 
 from __future__ import annotations
 
-import html
 import os
 from collections import Counter
 
 from ..model import Finding, Severity
 from ..outputs import GENERATOR_COMMENT
-from ..views.report import GROUPS, MEMBERS, STRIP, UNUSED, ReportData, Verdict, fixes, verdict
-from ..safeio import shown
-from .escape import display
+from ..views.report import (CARDS, GROUPS, MEMBERS, STRIP, UNUSED, ImageLabel, ReportData, Verdict, card_paths,
+                            finding_paths, fixes, image_labels, verdict)
+from . import html_images as im
 from .html_assets import CSS, JS
 
-def _e(text: object) -> str:
-    """Text for the page: control characters and bytes that are not UTF-8 shown as escapes."""
-    return html.escape(display(text), quote=True)
-
-
-def _short(path: str) -> str:
-    return shown(path)
-
-
-def _img(data: ReportData, path: str, upright: bool = False, title: str | None = None) -> str:
-    uri = data.thumbs.get((path, upright))
-    label = _e(title or _short(path))
-    if uri is None:
-        return f'<span class="more" title="{label}">[no preview]</span>'
-    return f'<img src="{uri}" alt="{label}" title="{label}" loading="lazy">'
+_e = im.esc
+_short = im.short
+_img = im.img
+_n = im.n_of
 
 
 class _Filters:
@@ -77,14 +65,13 @@ def _attrs(severity: str | None = None, roles=None, subsets=None) -> str:
     return out
 
 
-def _n(n: int, what: str, plural: str | None = None) -> str:
-    return f"{n} {what if n == 1 else plural or what + 's'}"
-
-
 def render(data: ReportData) -> str:
     counts = Counter(f.severity.value for f in data.findings)
     filt = _Filters(data)
     v = verdict(data.scan, data.plan)
+    cards = im.Cards(card_paths(data.findings, data.plan.crash))
+    labels = image_labels(data.scan, data.plan, data.findings, {p for p, _ in data.thumbs} | set(cards.paths))
+    page = _Page(data, filt, cards, labels)
     parts = [
         f"<!DOCTYPE html>{GENERATOR_COMMENT}<html lang=en><head><meta charset=utf-8>",
         "<meta name=viewport content='width=device-width, initial-scale=1'>",
@@ -99,18 +86,44 @@ def render(data: ReportData) -> str:
         + "".join(f"<option value={k}>{_e(_short(s.abs_path))} ({s.role.value}, dataset {di})</option>"
                   for k, (di, s) in enumerate(filt.subsets))
         + "</select></label><span id=f-count class=tok></span></nav><main>",
-        _fixes(data, filt),
+        _fixes(page),
         f"<p class=made>Made by <code>{_e(data.command)}</code></p>",
-        _subsets(data, filt),
+        _cards(page),
+        _subsets(page),
         _captions(data, filt),
-        _balance(data, filt),
+        _balance(page, v),
         _buckets(data, filt),
-        _dupes(data, filt),
-        _findings(data, filt),
+        _dupes(page),
+        _findings(page),
         _lora(data),
         f"</main><script>{JS}</script></body></html>",
     ]
     return "\n".join(parts)
+
+
+class _Page:
+    """What the sections share: the data, the filters, the image cards and the images' labels."""
+
+    def __init__(self, data: ReportData, filt: _Filters, cards: im.Cards, labels: dict[str, ImageLabel]):
+        self.data, self.filt, self.cards, self.labels = data, filt, cards, labels
+
+    def figure(self, path: str) -> str:
+        return im.figure(self.data, self.labels, self.cards, path)
+
+
+def _epochs(v: Verdict) -> str:
+    """The epochs trained, with their fraction (8.48: the last of 9 epochs stops early)."""
+    x = v.epochs_trained
+    if x is None:
+        return str(v.epochs)
+    return str(round(x)) if v.last_epoch_steps is None else f"{x:.2f}"
+
+
+def _epochs_note(v: Verdict) -> str:
+    if v.last_epoch_steps is None or v.epochs is None or v.steps_per_epoch is None:
+        return ""
+    return (f"sd-scripts starts {_n(v.epochs, 'epoch')}; the last stops after {v.last_epoch_steps} of its "
+            f"{v.steps_per_epoch} steps")
 
 
 def _title(v: Verdict, counts: Counter) -> str:
@@ -159,9 +172,10 @@ def _verdict(v: Verdict, counts: Counter) -> str:
     if v.batches_per_epoch is not None:
         nums = [("train samples", v.train_samples, "v-train"), ("reg samples", v.reg_samples, "v-reg"),
                 ("batches per epoch", v.batches_per_epoch, "v-batches"), ("steps", v.max_train_steps, "v-steps"),
-                ("epochs", v.epochs, "v-epochs")]
+                ("epochs", _epochs(v), "v-epochs")]
+        note = _epochs_note(v)
         out.append("<dl class=nums>" + "".join(f"<div><dt>{k}</dt><dd id={i}>{x}</dd></div>" for k, x, i in nums)
-                   + "</dl>")
+                   + "</dl>" + (f"<p class=note id=v-epochs-note>{note}</p>" if note else ""))
     elif not v.no_data:
         out.append("<p>No batches or steps: sd-scripts stops before it counts them.</p>")
     e, w, i = (counts.get(k, 0) for k in ("error", "warning", "info"))
@@ -171,8 +185,10 @@ def _verdict(v: Verdict, counts: Counter) -> str:
     return "".join(out)
 
 
-def _fixes(data: ReportData, filt: _Filters) -> str:
-    """Every finding's hint once, most severe first, each linked to its first finding."""
+def _fixes(page: _Page) -> str:
+    """Every finding's hint once, most severe first, each with the files it is about (linked to
+    their image cards) and a link to its first finding."""
+    data, filt = page.data, page.filt
     fx = fixes(data.findings, data.plan.crash)
     where = {id(f): k for k, f in enumerate(data.findings)}
     crash = data.plan.crash
@@ -189,16 +205,18 @@ def _fixes(data: ReportData, filt: _Filters) -> str:
                 roles += rs
             here = crash is not None and any(f.code == crash.code and f.path == crash.path for f in fix.findings)
             sev = fix.severity.value
+            files = [p for f in fix.findings for p in finding_paths(f)]
             out.append(f"<li class=fix{_attrs(sev, roles, subs)}><span class='sev {sev}'>{sev}</span> {_e(fix.hint)} "
                        f"<span class=codes><a href='#f-{where[id(fix.findings[0])]}'>{', '.join(fix.codes)}</a> · "
                        f"{_n(len(fix.findings), 'finding')}</span>"
-                       + (" <span class=here>← sd-scripts stops here</span>" if here else "") + "</li>")
+                       + (" <span class=here>← sd-scripts stops here</span>" if here else "")
+                       + im.about(files, page.cards) + "</li>")
         out.append("</ol>")
     out.append("</section>")
     return "".join(out)
 
-
-def _subsets(data: ReportData, filt: _Filters) -> str:
+def _subsets(page: _Page) -> str:
+    data, filt = page.data, page.filt
     out = ["<section id=subsets><h2>Subsets</h2>"]
     if not data.scan.subsets:
         out.append("<p class=crash>No subset with images: sd-scripts has nothing to train on.</p>")
@@ -214,12 +232,11 @@ def _subsets(data: ReportData, filt: _Filters) -> str:
                 ("images", len(s.images), "n-images"), ("samples", s.samples, ""), ("captions from file", c["file"], ""),
                 ("from class tokens", c["class_tokens"], ""), ("empty captions", c["empty"], "")))
             + "</dl><div class=strip>"
-            + "".join(_img(data, i.abs_path, title=_caption_title(i)) for i in s.images[:STRIP])
+            + "".join(page.figure(i.abs_path) for i in s.images[:STRIP])
             + (f"<span class=more>and {len(s.images) - STRIP} more</span>" if len(s.images) > STRIP else "")
             + "</div></article>")
     out.append("</section>")
     return "".join(out)
-
 
 def _bars(values: list[tuple[str, list[tuple[int, str]], str]], unit: str) -> str:
     """Horizontal (stacked) bars: (label, [(value, css class)], note). Scales with the page."""
@@ -243,7 +260,8 @@ def _bars(values: list[tuple[str, list[tuple[int, str]], str]], unit: str) -> st
             f"preserveAspectRatio='xMinYMin meet'>{''.join(rows)}</svg>")
 
 
-def _balance(data: ReportData, filt: _Filters) -> str:
+def _balance(page: _Page, v: Verdict) -> str:
+    data, filt = page.data, page.filt
     p = data.plan
     out = ["<section id=balance><h2>Reg balance</h2>"]
     for d in p.datasets:
@@ -260,21 +278,21 @@ def _balance(data: ReportData, filt: _Filters) -> str:
             out.append("<p>Effective repeats of the reg images (folder repeats plus what the balancing loop adds):</p>")
             out.append(_bars([(f"×{k}", [(n, "b-reg")], f"{n} images") for k, n in sorted(hist.items())], "images"))
         if d.unused_reg:
-            out.append(f"<p class=crash>{_n(len(d.unused_reg), 'reg image')} {'is' if len(d.unused_reg) == 1 else 'are'} "
-                       f"never used{' (which ones depends on the folder listing order)' if d.order_dependent else ''}:</p>"
-                       "<div class=grid id=unused>" + "".join(_img(data, i.abs_path) for i in d.unused_reg[:UNUSED])
-                       + (f"<span class=more>and {len(d.unused_reg) - UNUSED} more</span>"
-                          if len(d.unused_reg) > UNUSED else "") + "</div>")
+            n = len(d.unused_reg)
+            grid = (f"<div class=grid id=unused-{d.index}>" + "".join(page.figure(i.abs_path) for i in d.unused_reg[:UNUSED])
+                    + (f"<span class=more>and {n - UNUSED} more</span>" if n > UNUSED else "") + "</div>")
+            out.append(f"<p class=crash>{_n(n, 'reg image')} {'is' if n == 1 else 'are'} never used"
+                       f"{' (which ones depends on the folder listing order)' if d.order_dependent else ''}.</p>"
+                       + im.folded(f"the {_n(n, 'reg image')} never used", grid, n))
         out.append("</article>")
     if p.batches_per_epoch is None or p.no_data:
         out.append("<p class=crash>sd-scripts stops before it counts batches and steps: see the verdict above.</p>")
     else:
-        o = p.options
         out.append(f"<div class=scroll><table class=figures id=steps>"
                    f"<tr><th>batches per epoch</th><td>{p.batches_per_epoch}</td></tr>"
                    f"<tr><th>optimizer steps per epoch</th><td>{p.steps_per_epoch}</td></tr>"
                    f"<tr><th>total steps</th><td id=total-steps>{p.max_train_steps}</td></tr>"
-                   f"<tr><th>epochs</th><td>{o.max_train_epochs if o.max_train_epochs is not None else p.epochs}</td></tr>"
+                   f"<tr><th>epochs</th><td id=epochs>{_epochs(v)}</td></tr>"
                    f"<tr><th>kohya_ss GUI estimate</th><td>{p.gui_estimate}</td></tr>"
                    f"<tr><th>reg share of the loss weight</th><td>{p.reg_loss_share:.1%}</td></tr></table></div>")
         if p.crash is not None:
@@ -301,7 +319,8 @@ def _buckets(data: ReportData, filt: _Filters) -> str:
     return "".join(out)
 
 
-def _dupes(data: ReportData, filt: _Filters) -> str:
+def _dupes(page: _Page) -> str:
+    data, filt = page.data, page.filt
     out = ["<section id=dupes><h2>Duplicates and train ↔ reg leakage</h2>"]
     if data.dupes is None:
         out.append("<p>Not run.</p></section>")
@@ -309,21 +328,30 @@ def _dupes(data: ReportData, filt: _Filters) -> str:
     groups = data.dupes.groups
     out.append(f"<p>{_n(len(groups), 'group')} ({data.dupes.options.hash.value}, max distance "
                f"{data.dupes.options.max_distance}).</p>")
+    rows = []
     for g in groups[:GROUPS]:
         subs = [k for m in g.members for k in filt.by_path.get(m.subset, [])]
         sev = "error" if g.label == "leakage" else "warning"
-        out.append(f"<div class='dup {g.label}'{_attrs(sev, g.roles, subs)}><b>{g.label}</b> · {g.kind}"
-                   f"{' (EXIF)' if g.via_exif else ''} · distance {g.distance}<br>"
-                   + "".join(f"<figure>{_img(data, m.path)}<figcaption>{m.role} ×{m.effective_repeats}<br>"
-                             f"{_e(_short(m.path))}</figcaption></figure>" for m in g.members[:MEMBERS])
-                   + "</div>")
-    if len(groups) > GROUPS:
-        out.append(f"<p class=more>and {len(groups) - GROUPS} more groups</p>")
+        rows.append(f"<div class='dup {g.label}'{_attrs(sev, g.roles, subs)}><b>{g.label}</b> · {g.kind}"
+                    f"{' (EXIF)' if g.via_exif else ''} · distance {g.distance}<br>"
+                    + "".join(page.figure(m.path) for m in g.members[:MEMBERS])
+                    + (f"<span class=more>and {len(g.members) - MEMBERS} more</span>" if len(g.members) > MEMBERS else "")
+                    + "</div>")
+    out += rows[:_OPEN_GROUPS]
+    if len(rows) > _OPEN_GROUPS:
+        rest = len(groups) - _OPEN_GROUPS
+        out.append(im.folded(f"{_n(rest, 'more group')}", "".join(rows[_OPEN_GROUPS:])
+                             + (f"<p class=more>and {len(groups) - GROUPS} more groups not shown</p>"
+                                if len(groups) > GROUPS else ""), rest, 0))
     out.append("</section>")
     return "".join(out)
 
 
-def _findings(data: ReportData, filt: _Filters) -> str:
+_OPEN_GROUPS = 5  # duplicate groups shown before the rest are folded
+
+
+def _findings(page: _Page) -> str:
+    data = page.data
     out = ["<section id=findings><h2>Findings</h2>"]
     index = {id(f): k for k, f in enumerate(data.findings)}
     for sev in Severity:
@@ -331,42 +359,65 @@ def _findings(data: ReportData, filt: _Filters) -> str:
         if not group:
             continue
         out.append(f"<div class=sevgroup data-group><h3 class='sev-title {sev.value}'>{sev.value} ({len(group)})</h3>")
-        out += [_finding(data, f, index[id(f)], filt) for f in group]
+        out += [_finding(page, f, index[id(f)]) for f in group]
         out.append("</div>")
     if not data.findings:
         out.append("<p>No findings.</p>")
     out.append("</section>")
     return "".join(out)
 
-
-def _finding(data: ReportData, f: Finding, k: int, filt: _Filters) -> str:
-    subs, roles = filt.of_path(f.path)
-    thumb = ""
-    if (f.path, False) in data.thumbs:
-        thumb = _img(data, f.path)
-        if (f.path, True) in data.thumbs:
-            thumb = (f"<figure>{thumb}<figcaption>as stored (trained)</figcaption></figure>"
-                     f"<figure>{_img(data, f.path, True)}<figcaption>as the camera meant it</figcaption></figure>")
+def _finding(page: _Page, f: Finding, k: int) -> str:
+    """One finding: its code, what it is about (linked to the image card), message and hint; a
+    finding about many images names them (the first few, the rest folded)."""
+    subs, roles = page.filt.of_path(f.path)
     sev = f.severity.value
-    return (f"<div id=f-{k} class='finding {sev}'{_attrs(sev, roles, subs)}><div>{thumb}</div>"
-            f"<div><span class=code>{f.code} {_e(f.name)}</span><div class=path>{_e(_short(f.path))}</div>"
-            f"<div>{_e(f.message)}</div><div class=hint>hint: {_e(f.hint)}</div></div></div>")
+    files = finding_paths(f) if f.images else ()
+    files = files if files and files != (f.path,) else ()
+    return (f"<div id=f-{k} class='finding {sev}'{_attrs(sev, roles, subs)}>"
+            f"<span class=code>{f.code} {_e(f.name)}</span><div class=path>{page.cards.link(f.path)}</div>"
+            f"<div>{_e(f.message)}</div>"
+            + (im.about(files, page.cards) if files else "")
+            + f"<div class=hint>hint: {_e(f.hint)}</div></div>")
 
+
+def _cards(page: _Page) -> str:
+    """A card for each image the findings name, in the order of the fixes: the pixels sd-scripts
+    trains on (beside the file as it looks, where a viewer shows it otherwise), its size, bucket,
+    samples, caption and findings. The first few are open; the rest are folded under their count."""
+    data, cards = page.data, page.cards
+    if not cards.paths:
+        return ""
+    worst = {}
+    for f in data.findings:
+        for p in finding_paths(f):
+            if p in cards.anchor and (p not in worst or f.severity.rank > worst[p].rank):
+                worst[p] = f.severity
+    out = []
+    for p in cards.paths:
+        label = page.labels.get(p)
+        subs, roles = page.filt.of_path(p)
+        sev = worst[p].value
+        facts = ""
+        if label is not None:
+            facts = (f"<div class=facts>{im._figures(label)}</div>"
+                     f"<div class=cap>{im.caption_text(label, im.CARD_CAPTION_CHARS)}</div>"
+                     f"<ul class=problems>" + "".join(
+                         f"<li><a href='#f-{k}' class='sev {data.findings[k].severity.value}'>{code}</a> "
+                         f"{_e(data.findings[k].name)}</li>" for code, k in label.problems) + "</ul>")
+        out.append(f"<article class='imgcard {sev}' id={cards.anchor[p]}{_attrs(sev, roles, subs)}>"
+                   f"<div class=previews>{im.previews(data, label, p)}</div>"
+                   f"<div class=about><div class=path>{_e(_short(p))}</div>{facts}</div></article>")
+    n = len(out)
+    body = f"<div class=cards>{''.join(out[:im.OPEN_CARDS])}</div>"
+    if n > im.OPEN_CARDS:
+        body += im.folded(f"{_n(n - im.OPEN_CARDS, 'more image')}",
+                          f"<div class=cards>{''.join(out[im.OPEN_CARDS:])}</div>", n - im.OPEN_CARDS, 0)
+    capped = " (the first of them, in the order of the fixes)" if n >= CARDS else ""
+    return (f"<section id=images><h2>Images to fix</h2><p>{_n(n, 'image')} the errors and warnings name{capped}, "
+            f"each as sd-scripts trains it; a code links to its finding.</p>{body}</section>")
 
 _CAPTION_ROWS = 200  # captions listed per subset
 _TAG_ROWS = 25
-
-
-def _caption_title(img) -> str:
-    """Hover text of a thumbnail: the file and the caption sd-scripts registers for it."""
-    cap = img.caption
-    if cap.text is None:
-        what = f"caption file cannot be read ({cap.error})"
-    else:
-        what = cap.text if cap.text else "(empty caption)"
-        if img.caption_tokens is not None:
-            what += f"  [{img.caption_tokens} tokens]"
-    return f"{_short(img.abs_path)} — {what}"
 
 
 def _tag_rows(items, n: int) -> str:

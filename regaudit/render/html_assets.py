@@ -4,7 +4,7 @@ CSS: light and dark palettes (prefers-color-scheme), every text colour at a cont
 4.5:1 on its background; nothing wider than the window at 390 px: long names break anywhere,
 tables scroll inside their own box, charts scale with the page.
 
-JavaScript: the filters. Every filterable element carries ``data-filter`` and, as it applies,
+JavaScript: the filters, and a link to something folded in a <details> opens it. Every filterable element carries ``data-filter`` and, as it applies,
 ``data-severity`` (error|warning|info), ``data-roles`` and ``data-subsets`` (space-separated roles
 and subset indices, never names: any folder name is safe). A section or ``[data-group]`` whose
 filterable elements are all hidden is hidden with them, heading and all."""
@@ -20,8 +20,8 @@ CSS = """
 *{box-sizing:border-box}html{-webkit-text-size-adjust:100%}
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:var(--fg);background:var(--bg);
 overflow-wrap:break-word}
-code,.path,b.name,figcaption,.why,.made{overflow-wrap:anywhere}
-code,.path{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
+code,.path,.file,b.name,figcaption,.why,.made{overflow-wrap:anywhere}
+code,.path,.file{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
 code{background:var(--code);padding:1px 5px;border-radius:4px}
 header{background:var(--head);color:var(--head-fg);padding:14px 28px 18px}header h1{margin:0 0 10px;font-size:18px;font-weight:600}
 .verdict{background:var(--ok-bg);color:var(--fg);border-left:8px solid var(--ok);border-radius:8px;padding:12px 16px;max-width:1100px}
@@ -56,18 +56,36 @@ dl.kv dd{display:inline;margin:0 0 0 6px;font-weight:600;overflow-wrap:anywhere}
 .subset[data-roles=reg]{border-left-color:var(--reg)}.role{font-weight:700;text-transform:uppercase;font-size:12px}
 .role.train,.train{color:var(--train)}.role.reg,.reg{color:var(--reg)}
 img{max-width:100%;height:auto}
-.strip,.grid{display:flex;flex-wrap:wrap;gap:6px;margin-top:8px}
-.strip img,.grid img,.dup img,.finding img{border-radius:4px;background:var(--thumb);max-width:128px;max-height:128px}
+.strip,.grid{display:flex;flex-wrap:wrap;gap:8px;margin-top:8px;align-items:flex-start}
+figure img,.nopreview{border-radius:4px;background:var(--thumb);max-width:128px;max-height:128px}
+.nopreview{display:flex;align-items:center;justify-content:center;width:96px;height:72px;font-size:12px;color:var(--muted)}
 .more{color:var(--muted);align-self:center}
+figure{margin:0}figure.thumb{flex:0 0 auto;width:128px;min-width:0}
+figcaption{font-size:12px;color:var(--muted);overflow-wrap:anywhere}
+figure.thumb figcaption{font-size:11.5px;line-height:1.35}figure.thumb figcaption span{display:block}
+figure.thumb figcaption span:nth-child(3){display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical;overflow:hidden}
+figcaption .sev{min-width:0;margin-right:4px;font-size:11px}
+figure.viewed img{background:repeating-conic-gradient(var(--thumb) 0 25%,var(--card) 0 50%) 0 0/16px 16px}
 .dup{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:8px 12px;margin:8px 0}
-.dup.leakage{border-color:var(--err);border-width:2px}.dup figure{display:inline-block;margin:4px 8px 4px 0;vertical-align:top;max-width:180px}
-figcaption{font-size:12px;color:var(--muted)}
+.dup.leakage{border-color:var(--err);border-width:2px}.dup figure.thumb{display:inline-block;margin:6px 8px 0 0;vertical-align:top}
 .finding{background:var(--card);border:1px solid var(--line);border-left:5px solid var(--info);border-radius:5px;padding:8px 12px;
-margin:8px 0;display:flex;flex-wrap:wrap;gap:12px}
+margin:8px 0}
 .finding.error{border-left-color:var(--err)}.finding.warning{border-left-color:var(--warn)}
-.finding>div:first-child{display:flex;gap:8px;align-items:flex-start}.finding>div:first-child:empty{display:none}
-.finding>div:last-child{flex:1 1 260px;min-width:0}.finding figure{margin:0}
 .finding .code{font-weight:700}.finding .hint{color:var(--muted)}
+.files{font-size:12.5px;margin-top:2px}.fix .files{color:var(--muted)}
+details.fold>summary{cursor:pointer;color:var(--info);font-weight:600;margin:6px 0}
+details.fold.inline{display:inline}details.fold.inline[open]{display:block}
+ol.names{margin:2px 0;padding-left:22px;overflow-wrap:anywhere}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,400px),1fr));gap:8px;margin:8px 0}
+.imgcard{background:var(--card);border:1px solid var(--line);border-left:5px solid var(--info);border-radius:6px;
+padding:8px 12px;display:flex;min-width:0;flex-wrap:wrap;gap:8px 14px;scroll-margin-top:56px}
+.imgcard.error{border-left-color:var(--err)}.imgcard.warning{border-left-color:var(--warn)}
+.imgcard:target{outline:2px solid var(--info)}
+.imgcard .previews{display:flex;flex-wrap:wrap;gap:8px}.imgcard .previews figure{max-width:128px}
+.imgcard .about{flex:1 1 220px;min-width:0}.imgcard .about .path{font-weight:600}
+.imgcard .cap{margin:2px 0;overflow-wrap:anywhere}.imgcard ul.problems{margin:4px 0;padding:0;list-style:none}
+.imgcard ul.problems .sev{min-width:0}
+.note{color:var(--muted);font-size:12.5px;margin:2px 0}
 .sev-title.error{color:var(--err)}.sev-title.warning{color:var(--warn)}.sev-title.info{color:var(--info)}
 svg.chart{display:block;width:100%;height:auto}svg.chart text{font:12px system-ui,sans-serif;fill:currentColor}
 svg .b-train{fill:var(--train)}svg .b-reg{fill:var(--reg)}
@@ -76,7 +94,8 @@ svg .b-train{fill:var(--train)}svg .b-reg{fill:var(--reg)}
 table.tags td,table.tags th{text-align:left;vertical-align:top}ol.captions{margin:4px 0;padding-left:22px}
 ol.captions li{margin:2px 0;overflow-wrap:anywhere}.captions .tok,.tok{color:var(--muted);font-size:12px}.captions .over{color:var(--err);font-weight:600}
 @media (max-width:640px){header,main{padding-left:12px;padding-right:12px}nav.filters{padding:6px 12px}
-.verdict{padding:10px 12px}.verdict .answer{font-size:17px}ol.fixes{padding-left:20px}}
+.verdict{padding:10px 12px}.verdict .answer{font-size:17px}ol.fixes{padding-left:20px}
+.strip{flex-wrap:nowrap;overflow-x:auto;padding-bottom:4px}figure.thumb{width:112px}figure img{max-width:112px}}
 """
 
 JS = """
@@ -100,6 +119,14 @@ JS = """
     document.getElementById('f-count').textContent=(onlyErrors.checked||onlyReg.checked||sub.value!=='')?n+' items shown':'';
   }
   [onlyErrors,onlyReg,sub].forEach(function(c){c.addEventListener('change',apply)});
+  function reveal(){
+    var id=location.hash.slice(1),el=id&&document.getElementById(id);
+    if(!el) return;
+    for(var p=el.parentElement;p;p=p.parentElement) if(p.tagName==='DETAILS') p.open=true;
+    el.scrollIntoView();
+  }
+  window.addEventListener('hashchange',reveal);
+  reveal();
   document.getElementById('filters').hidden=false;
   apply();
 })();

@@ -9,15 +9,17 @@ from __future__ import annotations
 import base64
 import io
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 
 from PIL import Image
 
 from .balance import BalancePlan, fails_to_load
 from .dupes import DupesResult
 from ..sdscripts.layout import looks_like_image
-from ..model import Crash, Finding, ScanResult, Severity
+from ..model import Crash, Finding, ImageProbe, ScanResult, Severity
 from ..parallel import map_chunks
 from ..errors import check_exhausted
 from ..safeio import open_regular
@@ -27,7 +29,7 @@ STRIP = 16  # thumbnails per subset
 UNUSED = 48  # unused reg images shown
 GROUPS = 40  # duplicate groups shown
 MEMBERS = 6  # members shown per group
-FINDING_THUMBS = 120
+CARDS = 120  # images the findings name that get a card of their own (the fixes link to them)
 
 _UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
             5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
@@ -41,7 +43,9 @@ class ReportData:
     dupes: DupesResult | None
     findings: tuple[Finding, ...]
     command: str
-    thumbs: dict[tuple[str, bool], str] = field(default_factory=dict)  # (path, upright) -> data URI
+    # (path, viewed) -> data URI: the pixels sd-scripts trains on (viewed False), or the file as a
+    # viewer shows it (True: EXIF rotation applied, transparency kept, CMYK decoded by the browser)
+    thumbs: dict[tuple[str, bool], str] = field(default_factory=dict)
     captions: object | None = None  # views.captions.TextAudit: captions as the text encoder sees them
     tags: object | None = None  # tagfreq.TagTables
     lora: object | None = None  # views.inspect.Inspection: --lora files against this dataset
@@ -64,7 +68,10 @@ class Verdict:
     batches_per_epoch: int | None
     steps_per_epoch: int | None
     max_train_steps: int | None
-    epochs: int | None
+    epochs: int | None  # the epochs sd-scripts starts (its num_train_epochs)
+    # the epochs it trains: max_train_steps / steps per epoch (8.48: the 9th epoch stops early)
+    epochs_trained: float | None = None
+    last_epoch_steps: int | None = None  # optimizer steps of a last epoch cut short; None when it runs whole
 
     @property
     def trains(self) -> bool:
@@ -79,10 +86,21 @@ def verdict(scan: ScanResult, plan: BalancePlan) -> Verdict:
     train = sum(r.num_repeats for d in plan.datasets for r in d.images if not r.is_reg)
     reg = sum(r.num_repeats for d in plan.datasets for r in d.images if r.is_reg)
     epochs = plan.options.max_train_epochs if plan.options.max_train_epochs is not None else plan.epochs
+    trained, last = epochs_trained(plan.max_train_steps, plan.steps_per_epoch)
     return Verdict(plan.options.trainer.name, plan.crash, plan.no_data, failures, left_out, dirs,
                    train if figures else None, reg if figures else None, plan.batches_per_epoch if figures else None,
                    plan.steps_per_epoch if figures else None, plan.max_train_steps if figures else None,
-                   epochs if figures else None)
+                   epochs if figures else None, trained if figures else None, last if figures else None)
+
+
+def epochs_trained(max_train_steps: int | None, steps_per_epoch: int | None) -> tuple[float | None, int | None]:
+    """(epochs trained, steps of a last epoch cut short): the trainers' loop runs
+    ceil(max_train_steps / steps per epoch) epochs and breaks out of the last one once global_step
+    reaches max_train_steps (train_network.py's ``if global_step >= args.max_train_steps: break``)."""
+    if max_train_steps is None or not steps_per_epoch:
+        return None, None
+    left = max_train_steps % steps_per_epoch
+    return max_train_steps / steps_per_epoch, (left or None)
 
 
 @dataclass(frozen=True)
@@ -114,6 +132,103 @@ def fixes(findings: tuple[Finding, ...], crash: Crash | None = None) -> tuple[Fi
     return tuple(sorted(out, key=lambda fx: (-fx.severity.rank, not stops(list(fx.findings)), order[id(fx)])))
 
 
+def finding_paths(f: Finding) -> tuple[str, ...]:
+    """The files a finding is about: each of its images (``images``, "path" first), else its path."""
+    if f.images:
+        return tuple(str(i[0][1]) for i in f.images if i and i[0][0] == "path")
+    return (f.path,)
+
+
+def card_paths(findings: tuple[Finding, ...], crash: Crash | None = None) -> list[str]:
+    """The images the errors and warnings name, in the order of the fixes, at most CARDS: each gets
+    a card on the page that the fixes and findings link to (an info, such as the images captioned by
+    their class tokens, names too many images to give each a card)."""
+    out: dict[str, None] = {}
+    for fix in fixes(findings, crash):
+        for f in fix.findings:
+            if f.severity is Severity.INFO:
+                continue
+            for p in finding_paths(f):
+                if looks_like_image(p):
+                    out[p] = None
+                    if len(out) >= CARDS:
+                        return list(out)
+    return list(out)
+
+
+class Look(Enum):
+    """Why a viewer shows a file otherwise than sd-scripts trains it (the "as it looks" preview)."""
+
+    EXIF = "exif"  # the viewer turns it by its EXIF orientation; sd-scripts trains the stored pixels
+    ALPHA = "alpha"  # the viewer shows its transparency; sd-scripts trains the colour under it
+    CMYK = "cmyk"  # the viewer converts CMYK its own way; sd-scripts uses Pillow's plain conversion
+
+
+def looks(probe: ImageProbe) -> tuple[Look, ...]:
+    out = []
+    if probe.exif_orientation in _UPRIGHT:
+        out.append(Look.EXIF)
+    if probe.has_transparency:
+        out.append(Look.ALPHA)
+    if probe.mode == "CMYK":
+        out.append(Look.CMYK)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class ImageLabel:
+    """What a thumbnail says about its image: its size as sd-scripts reads it, its bucket, its
+    caption, the findings about it."""
+
+    size: tuple[int | float, int | float] | None  # None: not a scanned image
+    bucket: tuple[int, int] | None  # None: not registered, or no buckets (a stop before them)
+    role: str | None  # "train" | "reg"
+    repeats: int | None  # samples per epoch after reg balancing; 0: a reg image never used
+    caption: str | None  # the caption sd-scripts registers (class tokens without a file); None: unreadable
+    caption_from: str | None  # CaptionSource value
+    problems: tuple[tuple[str, int], ...]  # (code, index of the finding in ``findings``)
+    looks: tuple[Look, ...] = ()
+    tokens: int | None = None  # CLIP tokens of the caption (the scan's count); None: not counted
+    caption_error: str | None = None  # why the caption file cannot be read
+
+
+def image_labels(scan: ScanResult, plan: BalancePlan, findings: tuple[Finding, ...],
+                 paths) -> dict[str, ImageLabel]:
+    """The labels of the images ``paths`` (the ones the page shows): one pass over the scan, the
+    registered images and the findings."""
+    want = set(paths)
+    records, subsets = {}, {}
+    for s in scan.subsets:
+        for img in s.images:
+            if img.abs_path in want and img.abs_path not in records:
+                records[img.abs_path], subsets[img.abs_path] = img, s
+    registered = {}
+    unused = set()
+    for d in plan.datasets:
+        for r in d.images:
+            if r.record.abs_path in want:
+                registered.setdefault(r.record.abs_path, r)
+        unused.update(i.abs_path for i in d.unused_reg if i.abs_path in want)
+    problems: dict[str, list[tuple[str, int]]] = {}
+    for k, f in enumerate(findings):
+        for p in finding_paths(f):
+            if p in want:
+                problems.setdefault(p, []).append((f.code, k))
+    out = {}
+    for p in want:
+        rec, reg = records.get(p), registered.get(p)
+        role = "reg" if reg is not None and reg.is_reg else "train" if reg is not None else \
+            (subsets[p].role.value if p in subsets else None)
+        repeats = reg.num_repeats if reg is not None else 0 if p in unused else None
+        cap = rec.caption if rec is not None else None
+        out[p] = ImageLabel(rec.size if rec is not None else None, reg.bucket if reg is not None else None, role,
+                            repeats, cap.text if cap is not None else None,
+                            cap.source.value if cap is not None else None, tuple(problems.get(p, ())),
+                            looks(rec.probe) if rec is not None else (),
+                            rec.caption_tokens if rec is not None else None, cap.error if cap is not None else None)
+    return out
+
+
 def _checked(fh):
     """``fh``, unless Pillow would read a huge PNG chunk of it whole (OSError then)."""
     problem = chunk_problem(fh.fileno())
@@ -122,24 +237,52 @@ def _checked(fh):
     return fh
 
 
-def thumbnail(path: str, size: int = 128, upright: bool = False) -> str | None:
-    """A data URI of a small WebP of the image as sd-scripts trains it (or, with ``upright``, as
-    the camera meant it); None when it cannot be decoded."""
+def _trained(im: Image.Image) -> Image.Image:
+    """The pixels sd-scripts trains on: train_util.load_image converts every image that is not RGB
+    with Pillow's ``convert("RGB")`` (transparency dropped, CMYK without colour management) and
+    never applies the EXIF orientation."""
+    if im.mode == "RGB":
+        return im
+    with warnings.catch_warnings():  # ("Palette images with Transparency ... should be converted to RGBA")
+        warnings.simplefilter("ignore")
+        return im.convert("RGB")
+
+
+def _viewed(im: Image.Image) -> tuple[Image.Image, str]:
+    """The file as a viewer shows it (before its EXIF turn), and the format that keeps it so:
+    transparency kept (WebP with alpha); CMYK kept as a small CMYK JPEG carrying the file's colour
+    profile, so the browser converts it as it converts the file itself."""
+    if im.mode == "CMYK":
+        return im, "JPEG"
+    if im.mode not in ("RGB", "RGBA"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            im = im.convert("RGBA" if "A" in im.mode or "transparency" in im.info else "RGB")
+    return im, "WEBP"
+
+
+def thumbnail(path: str, size: int = 128, viewed: bool = False) -> str | None:
+    """A data URI of a small image of the pixels sd-scripts trains on or, with ``viewed``, of the
+    file as a viewer shows it (EXIF turn applied, transparency kept, CMYK converted by the browser);
+    None when it cannot be decoded."""
     try:
-        with open_regular(path) as fh, Image.open(_checked(fh)) as im:  # never blocks on a FIFO named x.png
-            orientation = im.getexif().get(0x0112) if im.format in ("JPEG", "MPO", "WEBP", "PNG") else None
-            im.draft("RGB", (size, size))
-            im = im.convert("RGBA").convert("RGB") if "A" in im.mode or "transparency" in im.info \
-                else im.convert("RGB")
+        with open_regular(path) as fh, Image.open(_checked(fh)) as src:  # never blocks on a FIFO named x.png
+            orientation = src.getexif().get(0x0112) if src.format in ("JPEG", "MPO", "WEBP", "PNG") else None
+            icc = src.info.get("icc_profile")
+            src.draft("CMYK" if src.mode == "CMYK" else "RGB", (size, size))
+            im, fmt = _viewed(src) if viewed else (_trained(src), "WEBP")
             im.thumbnail((size, size), Image.Resampling.BICUBIC)
-            if upright and orientation in _UPRIGHT:
+            if viewed and orientation in _UPRIGHT:
                 im = im.transpose(_UPRIGHT[orientation])
             buf = io.BytesIO()
-            im.save(buf, "WEBP", quality=60, method=2)
+            if fmt == "JPEG":
+                im.save(buf, "JPEG", quality=85, **({"icc_profile": icc} if icc else {}))
+            else:
+                im.save(buf, "WEBP", quality=60, method=2)
     except Exception as exc:
         check_exhausted(exc, path)  # (no descriptor left is the run's problem, not this image's)
         return None
-    return "data:image/webp;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return f"data:image/{fmt.lower()};base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _thumb_job(item: tuple[str, bool, int]) -> str | None:
@@ -148,6 +291,9 @@ def _thumb_job(item: tuple[str, bool, int]) -> str | None:
 
 def wanted_thumbnails(scan: ScanResult, plan: BalancePlan, dupes: DupesResult | None,
                       findings: tuple[Finding, ...]) -> list[tuple[str, bool]]:
+    """The thumbnails the page shows: each subset's strip, the unused reg images, the duplicate
+    groups, and the image cards (with their "as it looks" preview where a viewer shows the file
+    otherwise than sd-scripts trains it)."""
     want: dict[tuple[str, bool], None] = {}
     for s in scan.subsets:
         for img in s.images[:STRIP]:
@@ -159,15 +305,14 @@ def wanted_thumbnails(scan: ScanResult, plan: BalancePlan, dupes: DupesResult | 
         for g in dupes.groups[:GROUPS]:
             for m in g.members[:MEMBERS]:
                 want[(m.path, False)] = None
-    shown = 0
-    for f in findings:
-        if shown >= FINDING_THUMBS:
-            break
-        if os.path.isfile(f.path) and os.path.splitext(f.path)[1].lower() in (".png", ".jpg", ".jpeg", ".webp", ".bmp"):
-            want[(f.path, False)] = None
-            if f.code == "RA044":
-                want[(f.path, True)] = None
-            shown += 1
+    cards = card_paths(findings, plan.crash)
+    for p in cards:
+        want[(p, False)] = None
+    carded = set(cards)
+    for s in scan.subsets:
+        for img in s.images:
+            if img.abs_path in carded and looks(img.probe):
+                want[(img.abs_path, True)] = None
     return list(want)
 
 

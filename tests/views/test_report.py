@@ -319,3 +319,208 @@ def test_subset_filter_on_any_folder_name(hostile_page, tmp_path):
     # only errors: the subset has no error, so the findings and fixes sections go, headings and all
     assert "findings" not in res["sectionsErrors"] and "fixes" not in res["sectionsErrors"]
     assert res["sevgroupsErrors"] == [] and "subsets" in res["sectionsErrors"]
+
+
+# --- images named, labelled and linked; as-trained previews; folded lists; epochs with their fraction
+
+def _pixels(uri: str):
+    import base64
+    import io
+
+    head, data = uri.split(",", 1)
+    return head, Image.open(io.BytesIO(base64.b64decode(data)))
+
+
+def test_thumbnails_show_what_sd_scripts_trains_and_what_a_viewer_shows(tmp_path):
+    import numpy as np
+
+    from regaudit.views.report import thumbnail
+
+    # an alpha cutout: the top half opaque red, the bottom half transparent with yellow under it
+    a = np.zeros((64, 64, 4), np.uint8)
+    a[..., 0] = 255
+    a[32:, :, 1] = 255
+    a[:32, :, 3] = 255
+    Image.fromarray(a, "RGBA").save(tmp_path / "cut.png")
+    head, trained = _pixels(thumbnail(str(tmp_path / "cut.png"), 32))
+    assert head == "data:image/webp;base64" and trained.mode == "RGB"
+    # train_util.load_image: convert("RGB") keeps the colour under the transparency, yellow
+    r, g, b = trained.getpixel((16, 28))
+    assert r > 240 and g > 240 and b < 20
+    _, viewed = _pixels(thumbnail(str(tmp_path / "cut.png"), 32, viewed=True))
+    assert viewed.mode == "RGBA" and viewed.getpixel((16, 28))[3] == 0 and viewed.getpixel((16, 4))[3] == 255
+
+    # CMYK with black: train_util.load_image is Image.open(...).convert("RGB") for any mode but RGB
+    # (read in sd-scripts' library/train_util.py); Pillow gives (94, 125, 155) for this ink, here and
+    # with Pillow 11.0.0 in the oracle's sd-scripts environment
+    Image.new("CMYK", (40, 30), (100, 50, 0, 100)).save(tmp_path / "print.jpg", quality=95)
+    with Image.open(tmp_path / "print.jpg") as im:
+        assert im.convert("RGB").getpixel((5, 5)) == (94, 125, 155)
+    head, trained = _pixels(thumbnail(str(tmp_path / "print.jpg"), 32))
+    assert head == "data:image/webp;base64"
+    assert all(abs(x - y) <= 6 for x, y in zip(trained.getpixel((8, 8)), (94, 125, 155)))
+    # as a viewer shows it: a small CMYK JPEG, so the browser converts it as it converts the file
+    head, viewed = _pixels(thumbnail(str(tmp_path / "print.jpg"), 32, viewed=True))
+    assert head == "data:image/jpeg;base64" and viewed.mode == "CMYK" and viewed.size == (32, 24)
+
+    # EXIF orientation 6: trained as stored (64x48), viewed upright (48x64 scaled to 24x32)
+    make_image(tmp_path / "phone.jpg", size=(64, 48), exif_orientation=6)
+    assert _pixels(thumbnail(str(tmp_path / "phone.jpg"), 32))[1].size == (32, 24)
+    assert _pixels(thumbnail(str(tmp_path / "phone.jpg"), 32, viewed=True))[1].size == (24, 32)
+
+
+def test_epochs_trained_with_their_fraction():
+    from regaudit.views.report import epochs_trained
+
+    # train_network.py: num_train_epochs = ceil(1600 / 189) = 9; the loop breaks at global_step 1600,
+    # 88 steps into the 9th epoch (8 x 189 = 1512)
+    trained, last = epochs_trained(1600, 189)
+    assert round(trained, 2) == 8.47 and last == 88
+    assert epochs_trained(80, 40) == (2.0, None)
+    assert epochs_trained(None, 40) == (None, None) and epochs_trained(100, 0) == (None, None)
+
+
+@pytest.fixture
+def photos(tmp_path, monkeypatch):
+    """A kohya_ss-style dataset of real-photo mistakes: an alpha cutout, a CMYK scan, a phone shot
+    with EXIF rotation, a truncated download, captions with hostile text, 20 reg images for 12
+    train samples."""
+    import numpy as np
+
+    t, r = tmp_path / "img" / "3_ohwx woman", tmp_path / "reg" / "1_woman"
+    t.mkdir(parents=True)
+    r.mkdir(parents=True)
+    for k in range(3):
+        textured(k, (96, 128)).save(t / f"IMG_40{k:02d}.jpg", quality=90)
+    (t / "IMG_4000.txt").write_text("ohwx woman, <script>alert(1)</script> smiling", encoding="utf-8")
+    a = np.zeros((96, 96, 4), np.uint8)
+    a[..., 1] = 200
+    a[24:72, 24:72] = (220, 160, 120, 255)
+    Image.fromarray(a, "RGBA").save(t / "cutout.png")
+    Image.new("CMYK", (96, 128), (30, 60, 10, 90)).save(t / "print_scan.jpg", quality=90)
+    make_image(t / "phone.jpg", size=(128, 96), exif_orientation=6)
+    data = (t / "IMG_4001.jpg").read_bytes()
+    (t / "broken.jpg").write_bytes(data[: len(data) // 2])
+    make_image(t / "odd.Png", size=(96, 96))  # never matched by sd-scripts' glob on Linux
+    for k in range(20):
+        textured(100 + k, (96, 96)).save(r / f"woman_{k:02d}.jpg", quality=90)
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "report.html"
+    # 7 images x 3 repeats = 21 train samples, 20 reg images x 1: every one used; batch 2
+    assert main(["report", "--train", "img", "--reg", "reg", "--resolution", "128", "--enable_bucket",
+                 "--min_bucket_reso", "64", "--max_bucket_reso", "256", "--caption_extension", ".txt",
+                 "--train_batch_size", "2", "--max_train_steps", "50", "--no-cache", "--no-progress",
+                 "--no-dupes", "--target-os", "linux", "-o", str(out)]) == 0
+    return out.read_text(encoding="utf-8")
+
+
+def _section(page: str, name: str) -> str:
+    start = page.index(f"<section id={name}>")
+    return page[start:page.index("</section>", start)]
+
+
+def test_fixes_name_their_files_and_link_to_the_image_cards(photos):
+    fixes = _section(photos, "fixes")
+    cards = _section(photos, "images")
+    anchors = dict((name, a) for a, name in re.findall(r"<article class='imgcard \w+' id=(img-\d+)[^>]*>.*?"
+                                                         r"<div class=path>([^<]*)</div>", cards))
+    assert set(anchors) == {f"img/3_ohwx woman/{n}" for n in ("broken.jpg", "cutout.png", "print_scan.jpg",
+                                                                "phone.jpg", "odd.Png")}
+    # the truncated download's fix (the one where sd-scripts stops) names it and links to its card
+    first = re.search(r"<li class=fix[^>]*>(.*?)</li>", fixes).group(1)
+    assert "RA043" in first and "sd-scripts stops here" in first
+    assert f"about <a href='#{anchors['img/3_ohwx woman/broken.jpg']}' class=file>img/3_ohwx woman/broken.jpg</a>" \
+        in first
+    for code, name in (("RA045", "cutout.png"), ("RA046", "print_scan.jpg"), ("RA044", "phone.jpg")):
+        (item,) = [li for li in re.findall(r"<li class=fix[^>]*>(.*?)</li>", fixes) if f">{code}<" in li]
+        assert f"href='#{anchors['img/3_ohwx woman/' + name]}'" in item
+    # each card lists its findings, each linked to the finding
+    for a in anchors.values():
+        card = cards[cards.index(f"id={a}"):]
+        card = card[:card.index("</article>")]
+        for k in re.findall(r"href='#f-(\d+)'", card):
+            assert f"<div id=f-{k} " in photos
+
+
+def test_cards_show_alpha_cmyk_and_exif_as_trained_and_as_they_look(photos):
+    cards = _section(photos, "images")
+
+    def card(name):
+        start = cards.index(f"<div class=path>img/3_ohwx woman/{name}</div>")
+        return cards[cards.rindex("<article", 0, start):start]
+
+    assert "as trained: the colour under the transparency" in card("cutout.png")
+    assert "as it looks (transparency kept)" in card("cutout.png")
+    assert "as trained: Pillow&#x27;s CMYK → RGB" in card("print_scan.jpg")
+    assert "as your browser shows the file" in card("print_scan.jpg") and "data:image/jpeg;base64," in card("print_scan.jpg")
+    assert "as stored (trained)" in card("phone.jpg") and "as the camera meant it" in card("phone.jpg")
+    assert "cannot be decoded" in card("broken.jpg") and "data:image" not in card("broken.jpg")
+    assert "never read by sd-scripts" in card("odd.Png") and "as trained" not in card("odd.Png")
+    full = cards[cards.index("<div class=path>img/3_ohwx woman/cutout.png</div>"):]
+    # 96x96 into the 128 px buckets of bucket_reso_steps 64: 128x128; 3 repeats
+    assert "96×96 → 128×128 · <span class=train>train ×3</span>" in full[:full.index("</article>")]
+
+
+def test_thumbnails_are_labelled_and_captions_escaped(photos):
+    subsets = _section(photos, "subsets")
+    strip = subsets[subsets.index("<div class=strip>"):]
+    first = strip[strip.index("<figure class=thumb>"):strip.index("</figure>")]
+    spans = re.findall(r"<span>(.*?)</span>(?=<span>|</figcaption>)", first)
+    assert "IMG_4000.jpg" in spans[0]
+    assert spans[1] == "96×128 → 128×128 · <span class=train>train ×3</span>"
+    assert spans[2] == "ohwx woman, &lt;script&gt;alert(1)&lt;/script&gt; smiling"
+    assert "<script>alert" not in photos  # a caption never reaches the page as markup
+    # the cutout's thumbnail names its findings, each linked
+    cut = strip[strip.index("cutout.png"):]
+    cut = cut[:cut.index("</figure>")]
+    assert re.search(r"<a href='#f-\d+' class='sev warning'>RA045</a>", cut)
+
+
+def test_epochs_shown_with_their_fraction(photos):
+    # the oracle (real sd-scripts) on this tree: 21 batches per epoch, 21 update steps per epoch,
+    # max_train_steps 50, num_train_epochs 3; the loop breaks at step 50, 8 steps into the 3rd epoch
+    top = _top(photos)
+    assert re.search(r"id=v-batches>21<", top)
+    assert re.search(r"id=v-steps>50<", top) and re.search(r"id=v-epochs>2\.38<", top)
+    assert "sd-scripts starts 3 epochs; the last stops after 8 of its 21 steps" in top
+    assert "<td id=epochs>2.38</td>" in _section(photos, "balance")
+
+
+def test_long_image_lists_are_folded_with_their_count(tmp_path, monkeypatch):
+    t, r = tmp_path / "train" / "1_dog", tmp_path / "reg" / "1_dog"
+    t.mkdir(parents=True)
+    r.mkdir(parents=True)
+    for k in range(3):
+        textured(k, (96, 96)).save(t / f"t{k}.jpg", quality=90)
+    for k in range(40):
+        textured(100 + k, (96, 96)).save(r / f"r{k:02d}.jpg", quality=90)
+    balance = _section(_report(tmp_path, monkeypatch, "--train", "train", "--reg", "reg", "--no-dupes"), "balance")
+    # 3 train samples use 3 of the 40 reg images: 37 never used, folded under their count
+    assert "<p class=crash>37 reg images are never used.</p>" in balance
+    assert "<details class=fold><summary>the 37 reg images never used</summary><div class=grid id=unused-0>" in balance
+    assert balance.count("<figure class=thumb>") == 37
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (.ci/run installs it)")
+@pytest.mark.parametrize("width", [390, 1280])
+def test_photos_page_fits(photos, tmp_path, width):
+    page = tmp_path / "photos.html"
+    page.write_text(photos, encoding="utf-8")
+    res = _in_frame(page, tmp_path, width)
+    assert res["width"] == width and res["scrollWidth"] <= width and not res["wide"], res
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (.ci/run installs it)")
+def test_a_link_to_a_folded_card_opens_it(tmp_path, monkeypatch):
+    t = tmp_path / "train" / "2_cat"
+    for k in range(14):  # 14 RGBA images: 14 cards, the last 2 folded
+        make_image(t / f"a{k:02d}.png", size=(64, 64), mode="RGBA", color=(10 * k, 80, 160, 0))
+    page = tmp_path / "report.html"
+    text = _report(tmp_path, monkeypatch, "--train", "train", "--no-dupes")
+    cards = _section(text, "images")
+    assert cards.count("<article class='imgcard") == 14
+    assert "<details class=fold><summary>2 more images</summary>" in cards
+    assert cards.index("id=img-13") > cards.index("<summary>2 more images</summary>")
+    dom = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=3000",
+                          "--dump-dom", page.as_uri() + "#img-13"], capture_output=True, text=True, timeout=120).stdout
+    assert '<details class="fold" open=""><summary>2 more images</summary>' in dom
