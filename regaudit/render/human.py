@@ -351,14 +351,22 @@ def dupes_view(result) -> Group:
     head.append_text(summary_line(counts(result.findings)))
     parts: list[RenderableType] = [head]
     if result.groups:
+        from ..rules.dupes import per_epoch, relation_text
+
         t = Table(title="Duplicate groups", title_justify="left")
-        for col in ("#", "where", "kind", "dist", "members (role, effective repeats)"):
-            t.add_column(col, overflow="fold")
+        t.add_column("#", justify="right")
+        t.add_column("where")
+        t.add_column("per epoch", overflow="fold")
+        t.add_column("members: role ×repeats, how each is the same picture", overflow="fold")
         for k, g in enumerate(result.groups[:MAX_ROWS], 1):
             style = "bold red" if g.label == "leakage" else ""
-            t.add_row(str(k), Text(g.label, style=style), g.kind + (" (exif)" if g.via_exif else ""),
-                      str(g.distance),
-                      "\n".join(f"{shown(m.path)} ({m.role}, ×{m.effective_repeats})" for m in g.members))
+            trains = [m for m in g.members if m.role == "train"]
+            # what the picture trains per epoch: copies × repeats (train copies; reg-only groups: —)
+            figure = per_epoch(trains, short=True) if trains else "—"
+            t.add_row(str(k), Text(g.label, style=style), figure,
+                      "\n".join(f"{shown(m.path)}\n  {m.role} ×{m.effective_repeats}"
+                                f"{', ' + relation_text(m) if relation_text(m) else ', the reference'}"
+                                for m in g.members))
         parts.append(t)
         if len(result.groups) > MAX_ROWS:
             parts.append(_more(len(result.groups) - MAX_ROWS))

@@ -205,7 +205,10 @@ def dupes_document(result) -> dict:
                     "members": [m.path for m in g.members], "roles": g.roles,
                     "subsets": [m.subset for m in g.members],
                     "effective_repeats": [m.effective_repeats for m in g.members],
-                    "train_repeats": g.train_repeats} for g in result.groups],
+                    "train_repeats": g.train_repeats,
+                    "images": [{"path": m.path, "role": m.role, "subset": m.subset, "per_epoch": m.effective_repeats,
+                                "relation": m.relation.value, "distance": m.distance, "of": m.of,
+                                "exif_rotation": m.upright} for m in g.members]} for g in result.groups],
         "findings": [f.to_json() for f in sort_findings(result.findings)],
     }
 
