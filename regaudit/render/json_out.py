@@ -222,6 +222,11 @@ def smoke_document(result) -> dict:
         "device": result.device,
         "dtype": result.dtype,
         "batch": result.batch_note,
+        "batch_size": result.batch_size,
+        "batch_size_from": result.batch_source,
+        "skipped": [{"path": p, "why": why, "code": code or None} for p, why, code in result.skipped],
+        "scope": "wiring check on a stand-in model; step_seconds and peak_memory_bytes are not estimates for "
+                 "the user's model",
         "samples": [{"path": s.path, "is_reg": s.is_reg, "weight": s.weight, "loss": s.loss, "caption": s.caption,
                      "bucket": list(s.bucket)} for s in result.samples],
         "weighted_loss": result.weighted_loss,
