@@ -166,7 +166,8 @@ def group_findings(groups: Iterable[Group]) -> list[Finding]:
                     ts[0].path, f"{len(ts)} training images are the same picture, so it trains {per_epoch(ts)} "
                                 f"instead of {max(m.effective_repeats for m in ts)}: {_listed(ts, 4)}",
                     images=_images(ts)))
-        if any(m.of is not None and _train_mirror(m, _member(g, m.of)) for m in trains):
+        roles = {m.path: m.role for m in g.members}
+        if any(m.relation == "mirror" and roles.get(m.of or "") == "train" for m in trains):
             out.append(rule("RA083").finding(
                 trains[0].path, f"{len(trains)} training images are the same sample under flip_aug (mirror images), "
                                 f"so the picture trains {per_epoch(trains)} instead of "
@@ -179,6 +180,3 @@ def group_findings(groups: Iterable[Group]) -> list[Finding]:
                           f"but their stored pixels differ, so sd-scripts trains them as different images"))
     return out
 
-
-def _member(g: Group, path: str) -> Member:
-    return next(m for m in g.members if m.path == path)

@@ -4,7 +4,6 @@ themselves) and group them. Pure apart from reading images and the cache; prints
 
 from __future__ import annotations
 
-import heapq
 import os
 from collections import defaultdict
 from collections.abc import Callable
@@ -282,24 +281,20 @@ def _pairs(values: list[int], max_distance: int, cache: HashCache | None = None,
 
 
 
-# how strongly two files are the same picture, strongest first: the relation a member is shown with
-# is its strongest link to another member of its group (a spanning tree grown from the group's first)
+# how strongly two files are the same picture, strongest first: a member is shown with its link in
+# the group's strongest spanning tree, towards the group's first member
 _RANK = {Relation.BYTES: 0, Relation.PIXELS: 1, Relation.NEAR: 2, Relation.MIRROR: 3}
+_BY_RANK = {v: k for k, v in _RANK.items()}
 
-
-@dataclass(frozen=True)
-class _Link:
-    relation: Relation
-    distance: int
-    upright: bool = False
+Link = tuple[int, int, int, int, bool]  # (rank, distance, member i, member j, near only once EXIF-rotated)
 
 
 def _links(members: list[Member], entries: list[HashEntry], opts: DupesOptions,
-           pixels: Callable[[str], str | None], cache: HashCache | None) -> dict[tuple[int, int], _Link]:
-    """(i, j) with i < j -> the strongest link found between members i and j: the same bytes (one
-    file's every copy linked to the first), the same pixels, a near hash, or (with flip_aug) a
-    mirror image's hash."""
-    links: dict[tuple[int, int], _Link] = {}
+           pixels: Callable[[str], str | None], cache: HashCache | None) -> list[Link]:
+    """Every link found between two members: the same bytes (each copy linked to the first), the
+    same pixels, a near hash, or (with flip_aug) a mirror image's hash. A pair may be linked more
+    than once (by several variants)."""
+    links: list[Link] = []
     memo: dict[int, str | None] = {}
 
     def pixels_of(k: int) -> str | None:  # each file decoded once, however many pairs it is in
@@ -307,20 +302,13 @@ def _links(members: list[Member], entries: list[HashEntry], opts: DupesOptions,
             memo[k] = pixels(members[k].path)
         return memo[k]
 
-    def add(x: int, y: int, link: _Link) -> None:
-        key = (min(x, y), max(x, y))
-        old = links.get(key)
-        if old is None or (_RANK[link.relation], link.distance) < (_RANK[old.relation], old.distance):
-            links[key] = link
-
     by_digest: dict[str, list[int]] = defaultdict(list)
     for k, e in enumerate(entries):
         if e.digest and e.hash is not None:
             by_digest[e.digest].append(k)
     reps = []
     for ks in by_digest.values():
-        for other in ks[1:]:
-            add(ks[0], other, _Link(Relation.BYTES, 0))
+        links += [(0, 0, ks[0], other, False) for other in ks[1:]]
         reps.append(ks[0])
     # one entry per (representative, variant); variant 0 stored pixels, 1 mirrored, 2 upright
     ent_rep, ent_var, values = [], [], []
@@ -349,59 +337,53 @@ def _links(members: list[Member], entries: list[HashEntry], opts: DupesOptions,
         va, vb = ent_var[a], ent_var[b]
         if (va == 1 and vb == 1) or not confirmed(x, va, y, vb):
             continue
-        if {va, vb} == {0} or (va == 2 and vb in (0, 2)) or (vb == 2 and va in (0, 2)):
+        if va != 1 and vb != 1:  # stored or upright pixels on both sides
             upright = 2 in (va, vb)
             same = (not upright and d == 0 and (px := pixels_of(x)) is not None
                     and px == pixels_of(y))  # the same pixels in another encoding
-            add(x, y, _Link(Relation.PIXELS if same else Relation.NEAR, d, upright and not same))
-        elif {va, vb} == {0, 1}:
-            add(x, y, _Link(Relation.MIRROR, d))
+            links.append((1, 0, x, y, False) if same else (2, d, x, y, upright))
+        elif 2 not in (va, vb):  # stored against mirrored
+            links.append((3, d, x, y, False))
     return links
 
 
 def _group(members: list[Member], entries: list[HashEntry], opts: DupesOptions,
            pixels: Callable[[str], str | None] = pixel_digest, cache: HashCache | None = None) -> list[DupGroup]:
-    """One group per set of files linked to each other (copies, near copies, and with flip_aug
-    mirror images), each member with its own relation to another member of the group."""
+    """One group per set of linked files (copies, near copies, and with flip_aug mirror images),
+    each member with its own relation to another member: the strongest spanning tree of the links
+    (Kruskal, strongest first), walked from the group's first member (train before reg, then by
+    path)."""
     links = _links(members, entries, opts, pixels, cache)
+    links.sort()
     uf = _UnionFind(len(members))
-    adjacent: dict[int, list[tuple[int, _Link]]] = defaultdict(list)
-    for (x, y), link in links.items():
-        uf.union(x, y)
-        adjacent[x].append((y, link))
-        adjacent[y].append((x, link))
+    tree: dict[int, list[tuple[int, Link]]] = defaultdict(list)
+    for link in links:
+        _, _, x, y, _ = link
+        if uf.find(x) != uf.find(y):
+            uf.union(x, y)
+            tree[x].append((y, link))
+            tree[y].append((x, link))
     comps: dict[int, list[int]] = defaultdict(list)
-    for k in adjacent:
+    for k in tree:
         comps[uf.find(k)].append(k)
-    groups = [_tree_group(members, ks, adjacent) for ks in comps.values()]
+    groups = [_tree_group(members, ks, tree) for ks in comps.values()]
     groups.sort(key=lambda g: ({"leakage": 0, "cross-train": 1, "within-subset": 2, "cross-reg": 3}[g.label],
                                g.members[0].path))
     return groups
 
 
-def _tree_group(members: list[Member], ks: list[int], adjacent: dict[int, list[tuple[int, _Link]]]) -> DupGroup:
-    """The group of members ``ks``: the first (train before reg, then by path) is the reference;
-    every other member is shown with its strongest link to a member already placed (Prim's
-    spanning tree, strongest links first, earlier members first on a tie)."""
+def _tree_group(members: list[Member], ks: list[int], tree: dict[int, list[tuple[int, Link]]]) -> DupGroup:
+    """The group of members ``ks``: each member but the first names its neighbour towards the first."""
     ks = sorted(ks, key=lambda k: (members[k].role != "train", members[k].path))
-    pos = {k: i for i, k in enumerate(ks)}
     placed: dict[int, Member] = {ks[0]: members[ks[0]]}
-    heap: list[tuple[int, int, int, int, _Link]] = []
-
-    def reach(k: int) -> None:
-        for other, link in adjacent[k]:
-            if other not in placed:
-                heapq.heappush(heap, (_RANK[link.relation], link.distance, pos[k], pos[other], link))
-
-    reach(ks[0])
-    while heap:
-        _, _, parent, child, link = heapq.heappop(heap)
-        k = ks[child]
-        if k in placed:
-            continue
-        placed[k] = replace(members[k], relation=link.relation, distance=link.distance,
-                            of=members[ks[parent]].path, upright=link.upright)
-        reach(k)
+    todo = [ks[0]]
+    while todo:
+        parent = todo.pop()
+        for k, (rank, d, _, _, upright) in tree[parent]:
+            if k not in placed:
+                placed[k] = replace(members[k], relation=_BY_RANK[rank], distance=d, of=members[parent].path,
+                                    upright=upright)
+                todo.append(k)
     return _make_group([placed[k] for k in ks])
 
 
