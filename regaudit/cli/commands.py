@@ -169,7 +169,9 @@ def smoke(
     ctx: typer.Context,
     trainer: Optional[str] = TRAINER_OPT,
     target_os: Optional[str] = TARGET_OS_OPT,
-    batch_size: int = typer.Option(4, "--batch-size", min=1, max=256, help="Samples in the smoke batch."),
+    batch_size: Optional[int] = typer.Option(
+        None, "--batch-size", min=1, max=256,
+        help="Samples in the smoke batch (default: the command's train_batch_size, or the dataset config's batch_size)."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:N] (auto: CUDA when available)."),
     dtype: str = typer.Option("fp32", "--dtype", help="fp32 | bf16 | fp16 (autocast)."),
     loss_kind: str = typer.Option("l2", "--loss-type", help="l2 | l1 | huber | smooth_l1 (or sd-scripts' --loss_type)."),
@@ -206,7 +208,9 @@ def smoke(
     opts = inp.opts
     try:
         out = run(plan(result, opts), SmokeOptions(batch_size, device, dtype, seed, LossType(loss_type), huber,
-                                                   opts.prior_loss_weight))
+                                                   opts.prior_loss_weight,
+                                                   train_batch_size=inp.args.train_batch_size,  # type: ignore
+                                                   train_batch_size_given="train_batch_size" in inp.sd.given))
     except SmokeError as exc:
         raise RegauditError(str(exc)) from None
     if as_json:

@@ -351,14 +351,22 @@ def dupes_view(result) -> Group:
     head.append_text(summary_line(counts(result.findings)))
     parts: list[RenderableType] = [head]
     if result.groups:
+        from ..rules.dupes import per_epoch, relation_text
+
         t = Table(title="Duplicate groups", title_justify="left")
-        for col in ("#", "where", "kind", "dist", "members (role, effective repeats)"):
-            t.add_column(col, overflow="fold")
+        t.add_column("#", justify="right")
+        t.add_column("where")
+        t.add_column("per epoch", overflow="fold")
+        t.add_column("members: role ×repeats, how each is the same picture", overflow="fold")
         for k, g in enumerate(result.groups[:MAX_ROWS], 1):
             style = "bold red" if g.label == "leakage" else ""
-            t.add_row(str(k), Text(g.label, style=style), g.kind + (" (exif)" if g.via_exif else ""),
-                      str(g.distance),
-                      "\n".join(f"{shown(m.path)} ({m.role}, ×{m.effective_repeats})" for m in g.members))
+            trains = [m for m in g.members if m.role == "train"]
+            # what the picture trains per epoch: copies × repeats (train copies; reg-only groups: —)
+            figure = per_epoch(trains, short=True) if trains else "—"
+            t.add_row(str(k), Text(g.label, style=style), figure,
+                      "\n".join(f"{shown(m.path)}\n  {m.role} ×{m.effective_repeats}"
+                                f"{', ' + relation_text(m) if relation_text(m) else ', the reference'}"
+                                for m in g.members))
         parts.append(t)
         if len(result.groups) > MAX_ROWS:
             parts.append(_more(len(result.groups) - MAX_ROWS))
@@ -367,14 +375,23 @@ def dupes_view(result) -> Group:
 
 
 def smoke_view(result) -> Group:
-    """A short checklist for a smoke.SmokeResult."""
+    """A short checklist for a smoke.SmokeResult: what it checks first, then the batch, the checks,
+    and the stand-in model's step time and memory, said to be no estimate for the user's model."""
+    from ..views.smoke import SCOPE
+
     parts: list[RenderableType] = []
     head = Text()
     head.append("regaudit smoke", style="bold")
-    head.append(f": {len(result.samples)} samples on {result.device}, {result.dtype}; step {result.step_seconds * 1000:.0f} ms, "
-                f"{result.peak_memory_kind} {result.peak_memory_bytes / 2**20:.0f} MiB")
+    head.append(f": one training step of {len(result.samples)} sample{'' if len(result.samples) == 1 else 's'} on "
+                f"{result.device}, {result.dtype} — {SCOPE}")
     parts.append(head)
-    parts.append(Text(f"batch: {display(result.batch_note)}", style="dim"))
+    parts.append(Text(f"batch size {result.batch_size} ({result.batch_source}): {display(result.batch_note)}"
+                      + (f"; the batch holds {len(result.samples)}" if len(result.samples) < result.batch_size else ""),
+                      style="dim"))
+    for path, why, code in result.skipped:
+        parts.append(Text(f"skipped {shown(path)}: it fails to load ({display(why)}); sd-scripts would crash on it"
+                          + (f" — already reported as {code}" if code else "") + ", so the step used other images",
+                          style="yellow"))
     t = Table(show_header=True)
     for col in ("role", "weight", "loss", "image"):
         t.add_column(col, overflow="fold")
@@ -388,7 +405,11 @@ def smoke_view(result) -> Group:
         line.append(display(c.detail))
         parts.append(line)
     parts.append(Text(f"weighted loss back-propagated: {result.weighted_loss:.6g}"))
-    parts.append(Text("PASSED" if result.passed else "FAILED", style="bold green" if result.passed else "bold red"))
+    parts.append(Text(f"stand-in model's step: {result.step_seconds * 1000:.0f} ms, {result.peak_memory_kind} "
+                      f"{result.peak_memory_bytes / 2**20:.0f} MiB (a tiny network, not your model: no estimate of "
+                      f"its speed or memory)", style="dim"))
+    parts.append(Text("PASSED: the weighted step is wired as sd-scripts computes it" if result.passed else
+                      "FAILED: a check of the weighted step failed", style="bold green" if result.passed else "bold red"))
     return Group(*parts)
 
 

@@ -205,7 +205,10 @@ def dupes_document(result) -> dict:
                     "members": [m.path for m in g.members], "roles": g.roles,
                     "subsets": [m.subset for m in g.members],
                     "effective_repeats": [m.effective_repeats for m in g.members],
-                    "train_repeats": g.train_repeats} for g in result.groups],
+                    "train_repeats": g.train_repeats,
+                    "images": [{"path": m.path, "role": m.role, "subset": m.subset, "per_epoch": m.effective_repeats,
+                                "relation": m.relation.value, "distance": m.distance, "of": m.of,
+                                "exif_rotation": m.upright} for m in g.members]} for g in result.groups],
         "findings": [f.to_json() for f in sort_findings(result.findings)],
     }
 
@@ -219,6 +222,11 @@ def smoke_document(result) -> dict:
         "device": result.device,
         "dtype": result.dtype,
         "batch": result.batch_note,
+        "batch_size": result.batch_size,
+        "batch_size_from": result.batch_source,
+        "skipped": [{"path": p, "why": why, "code": code or None} for p, why, code in result.skipped],
+        "scope": "wiring check on a stand-in model; step_seconds and peak_memory_bytes are not estimates for "
+                 "the user's model",
         "samples": [{"path": s.path, "is_reg": s.is_reg, "weight": s.weight, "loss": s.loss, "caption": s.caption,
                      "bucket": list(s.bucket)} for s in result.samples],
         "weighted_loss": result.weighted_loss,

@@ -7,7 +7,8 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from enum import Enum
 from functools import partial
 from pathlib import Path
 
@@ -51,18 +52,31 @@ class DupesOptions:
         return f"{self.hash.value}:64:v1"
 
 
+class Relation(str, Enum):
+    """How a member of a duplicate group is the same picture as another member (``Member.of``)."""
+    REFERENCE = "reference"  # the group's first member (train before reg, then by path): the others' anchor
+    BYTES = "byte-identical"  # the same file bytes
+    PIXELS = "pixel-identical"  # other bytes, the same decoded pixels (another lossless encoding)
+    NEAR = "near"  # perceptual hashes within the distance
+    MIRROR = "mirror"  # the mirror image's hash within the distance (with flip_aug only)
+
+
 @dataclass(frozen=True)
 class Member:
     path: str
     role: str
     subset: str
     effective_repeats: int  # after balancing; 0 for a reg image that is never used
+    relation: Relation = Relation.REFERENCE
+    distance: int = 0  # Hamming distance of the 64-bit hashes (near, mirror); 0 for the others
+    of: str | None = None  # the member it is compared with (None for the reference)
+    upright: bool = False  # near only once EXIF orientation is applied to one of the two
 
 
 @dataclass(frozen=True)
 class DupGroup:
-    kind: str  # "exact" | "near" | "mirror"
-    distance: int
+    kind: str  # the loosest relation in the group: "exact" (bytes or pixels) | "near" | "mirror"
+    distance: int  # the largest of the members' distances
     members: tuple[Member, ...]
     label: str  # "within-subset" | "cross-train" | "cross-reg" | "leakage"
     via_exif: bool = False
@@ -266,20 +280,35 @@ def _pairs(values: list[int], max_distance: int, cache: HashCache | None = None,
     return pairs
 
 
-def _group(members: list[Member], entries: list[HashEntry], opts: DupesOptions,
-           pixels: Callable[[str], str | None] = pixel_digest, cache: HashCache | None = None) -> list[DupGroup]:
-    n = len(members)
-    uf = _UnionFind(n)
-    edge_dist: list[tuple[int, int, int]] = []
-    exif_edge: set[tuple[int, int]] = set()
+
+# how strongly two files are the same picture, strongest first: a member is shown with its link in
+# the group's strongest spanning tree, towards the group's first member
+_RANK = {Relation.BYTES: 0, Relation.PIXELS: 1, Relation.NEAR: 2, Relation.MIRROR: 3}
+_BY_RANK = {v: k for k, v in _RANK.items()}
+
+Link = tuple[int, int, int, int, bool]  # (rank, distance, member i, member j, near only once EXIF-rotated)
+
+
+def _links(members: list[Member], entries: list[HashEntry], opts: DupesOptions,
+           pixels: Callable[[str], str | None], cache: HashCache | None) -> list[Link]:
+    """Every link found between two members: the same bytes (each copy linked to the first), the
+    same pixels, a near hash, or (with flip_aug) a mirror image's hash. A pair may be linked more
+    than once (by several variants)."""
+    links: list[Link] = []
+    memo: dict[int, str | None] = {}
+
+    def pixels_of(k: int) -> str | None:  # each file decoded once, however many pairs it is in
+        if k not in memo:
+            memo[k] = pixels(members[k].path)
+        return memo[k]
+
     by_digest: dict[str, list[int]] = defaultdict(list)
     for k, e in enumerate(entries):
         if e.digest and e.hash is not None:
             by_digest[e.digest].append(k)
     reps = []
     for ks in by_digest.values():
-        for other in ks[1:]:
-            uf.union(ks[0], other)
+        links += [(0, 0, ks[0], other, False) for other in ks[1:]]
         reps.append(ks[0])
     # one entry per (representative, variant); variant 0 stored pixels, 1 mirrored, 2 upright
     ent_rep, ent_var, values = [], [], []
@@ -290,82 +319,77 @@ def _group(members: list[Member], entries: list[HashEntry], opts: DupesOptions,
             ent_rep.append(k), ent_var.append(1), values.append(e.mirror)
         if e.upright is not None:
             ent_rep.append(k), ent_var.append(2), values.append(e.upright)
-    mirror_edges: list[tuple[int, int, int]] = []
-    if values:
-        pairs = _pairs(values, opts.max_distance, cache, _pairs_key(members, opts) if cache else None)
+    if not values:
+        return links
+    pairs = _pairs(values, opts.max_distance, cache, _pairs_key(members, opts) if cache else None)
 
-        def confirmed(x: int, va: int, y: int, vb: int) -> bool:
-            # the 64-bit hash finds candidates; a 256-bit phash of the same variants confirms them
-            fx, fy = entries[x].fine[va], entries[y].fine[vb]
-            if fx is None or fy is None:
-                return True  # nothing better to go on
-            return (fx ^ fy).bit_count() <= VERIFY_BITS
+    def confirmed(x: int, va: int, y: int, vb: int) -> bool:
+        # the 64-bit hash finds candidates; a 256-bit phash of the same variants confirms them
+        fx, fy = entries[x].fine[va], entries[y].fine[vb]
+        if fx is None or fy is None:
+            return True  # nothing better to go on
+        return (fx ^ fy).bit_count() <= VERIFY_BITS
 
-        for a, b, d in pairs:
-            x, y = ent_rep[a], ent_rep[b]
-            if x == y:
-                continue
-            va, vb = ent_var[a], ent_var[b]
-            if (va == 1 and vb == 1) or not confirmed(x, va, y, vb):
-                continue
-            if {va, vb} == {0} or (va == 2 and vb in (0, 2)) or (vb == 2 and va in (0, 2)):
-                uf.union(x, y)
-                edge_dist.append((x, y, d))
-                if 2 in (va, vb):
-                    exif_edge.add((min(x, y), max(x, y)))
-            elif {va, vb} == {0, 1}:
-                mirror_edges.append((x, y, d))
+    for a, b, d in pairs:
+        x, y = ent_rep[a], ent_rep[b]
+        if x == y:
+            continue
+        va, vb = ent_var[a], ent_var[b]
+        if (va == 1 and vb == 1) or not confirmed(x, va, y, vb):
+            continue
+        if va != 1 and vb != 1:  # stored or upright pixels on both sides
+            upright = 2 in (va, vb)
+            same = (not upright and d == 0 and (px := pixels_of(x)) is not None
+                    and px == pixels_of(y))  # the same pixels in another encoding
+            links.append((1, 0, x, y, False) if same else (2, d, x, y, upright))
+        elif 2 not in (va, vb):  # stored against mirrored
+            links.append((3, d, x, y, False))
+    return links
+
+
+def _group(members: list[Member], entries: list[HashEntry], opts: DupesOptions,
+           pixels: Callable[[str], str | None] = pixel_digest, cache: HashCache | None = None) -> list[DupGroup]:
+    """One group per set of linked files (copies, near copies, and with flip_aug mirror images),
+    each member with its own relation to another member: the strongest spanning tree of the links
+    (Kruskal, strongest first), walked from the group's first member (train before reg, then by
+    path)."""
+    links = _links(members, entries, opts, pixels, cache)
+    links.sort()
+    uf = _UnionFind(len(members))
+    tree: dict[int, list[tuple[int, Link]]] = defaultdict(list)
+    for link in links:
+        _, _, x, y, _ = link
+        if uf.find(x) != uf.find(y):
+            uf.union(x, y)
+            tree[x].append((y, link))
+            tree[y].append((x, link))
     comps: dict[int, list[int]] = defaultdict(list)
-    for k in range(n):
-        if entries[k].hash is not None:
-            comps[uf.find(k)].append(k)
-    comp_dist: dict[int, int] = defaultdict(int)
-    comp_exif: dict[int, bool] = defaultdict(bool)
-    for x, y, d in edge_dist:
-        r = uf.find(x)
-        comp_dist[r] = max(comp_dist[r], d)
-        if (min(x, y), max(x, y)) in exif_edge:
-            comp_exif[r] = True
-    groups: list[DupGroup] = []
-    for root, ks in comps.items():
-        if len(ks) < 2:
-            continue
-        digests = {entries[k].digest for k in ks}
-        kind = "exact" if len(digests) == 1 else "near"
-        if kind == "near" and comp_dist[root] == 0 and not comp_exif[root]:
-            pix = {pixels(members[k].path) for k in ks}
-            if len(pix) == 1 and None not in pix:
-                kind = "exact"  # the same pixels in another encoding
-        groups.append(_make_group(kind, 0 if kind == "exact" else comp_dist[root], [members[k] for k in ks],
-                                  comp_exif[root]))
-    seen_pairs: set[tuple[int, int]] = set()
-    mirror_uf = _UnionFind(n)
-    mirror_d: dict[tuple[int, int], int] = {}
-    for x, y, d in mirror_edges:
-        rx, ry = uf.find(x), uf.find(y)
-        if rx == ry:
-            continue
-        key = (min(rx, ry), max(rx, ry))
-        if key in seen_pairs:
-            mirror_d[key] = min(mirror_d[key], d)
-            continue
-        seen_pairs.add(key)
-        mirror_d[key] = d
-        mirror_uf.union(rx, ry)
-    mirror_comps: dict[int, set[int]] = defaultdict(set)
-    for rx, ry in seen_pairs:
-        mirror_comps[mirror_uf.find(rx)].update((rx, ry))
-    for roots in mirror_comps.values():
-        ks = [k for r in sorted(roots) for k in comps[r]]
-        d = max(v for (a, b), v in mirror_d.items() if a in roots and b in roots)
-        groups.append(_make_group("mirror", d, [members[k] for k in ks], False))
+    for k in tree:
+        comps[uf.find(k)].append(k)
+    groups = [_tree_group(members, ks, tree) for ks in comps.values()]
     groups.sort(key=lambda g: ({"leakage": 0, "cross-train": 1, "within-subset": 2, "cross-reg": 3}[g.label],
                                g.members[0].path))
     return groups
 
 
-def _make_group(kind: str, distance: int, ms: list[Member], via_exif: bool) -> DupGroup:
-    ms = sorted(ms, key=lambda m: (m.role != "train", m.path))
+def _tree_group(members: list[Member], ks: list[int], tree: dict[int, list[tuple[int, Link]]]) -> DupGroup:
+    """The group of members ``ks``: each member but the first names its neighbour towards the first."""
+    ks = sorted(ks, key=lambda k: (members[k].role != "train", members[k].path))
+    placed: dict[int, Member] = {ks[0]: members[ks[0]]}
+    todo = [ks[0]]
+    while todo:
+        parent = todo.pop()
+        for k, (rank, d, _, _, upright) in tree[parent]:
+            if k not in placed:
+                placed[k] = replace(members[k], relation=_BY_RANK[rank], distance=d, of=members[parent].path,
+                                    upright=upright)
+                todo.append(k)
+    return _make_group([placed[k] for k in ks])
+
+
+def _make_group(ms: list[Member]) -> DupGroup:
+    relations = {m.relation for m in ms[1:]}
+    kind = ("mirror" if Relation.MIRROR in relations else "near" if Relation.NEAR in relations else "exact")
     roles = {m.role for m in ms}
     if roles == {"train", "reg"}:
         label = "leakage"
@@ -373,5 +397,4 @@ def _make_group(kind: str, distance: int, ms: list[Member], via_exif: bool) -> D
         label = "within-subset"
     else:
         label = "cross-train" if roles == {"train"} else "cross-reg"
-    return DupGroup(kind, distance, tuple(ms), label, via_exif)
-
+    return DupGroup(kind, max(m.distance for m in ms), tuple(ms), label, any(m.upright for m in ms))

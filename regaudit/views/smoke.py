@@ -48,7 +48,7 @@ class SmokeError(Exception):
 
 @dataclass(frozen=True)
 class SmokeOptions:
-    batch_size: int = 4
+    batch_size: int | None = None  # None: the batch size sd-scripts uses for the dataset (see batch_size_of)
     device: str = "auto"
     dtype: str = "fp32"
     seed: int = 0
@@ -56,6 +56,8 @@ class SmokeOptions:
     huber_c: float = 0.1
     prior_loss_weight: float = 1.0
     weighting: Weighting = Weighting.CORRECT
+    train_batch_size: int = 1  # the command's --train_batch_size (sd-scripts' default 1) ...
+    train_batch_size_given: bool = False  # ... and whether the command gives it
 
 
 @dataclass(frozen=True)
@@ -88,10 +90,27 @@ class SmokeResult:
     peak_memory_kind: str
     diffusers_loss: float | None
     notes: tuple[str, ...] = field(default=())
+    batch_size: int = 0  # the batch size asked for (the batch holds fewer samples when its bucket has fewer)
+    batch_source: str = ""  # where it comes from: "--batch-size", or the dataset's batch size in the command
+    skipped: tuple[tuple[str, str, str], ...] = ()  # (path, why, finding code) of images left out: fail to load
 
     @property
     def passed(self) -> bool:
         return all(c.passed for c in self.checks)
+
+
+SCOPE = ("it checks the prior-loss-weighted step wiring (weights, loss, gradient) on a small stand-in model; "
+         "it is not a speed or memory estimate for your model")
+
+
+def batch_size_of(plan: BalancePlan) -> int:
+    """The batch size sd-scripts batches the smoke batch's samples with: the dataset's (the dataset
+    config's batch_size, else --train_batch_size, else 1); with datasets of several sizes, that of the
+    dataset with the most samples."""
+    sized = [(sum(r.num_repeats for r in d.images), d.params.batch_size) for d in plan.datasets if d.images]
+    if not sized:
+        return 1
+    return max(1, max(sized, key=lambda x: x[0])[1])
 
 
 def choose_batch(plan: BalancePlan, batch_size: int,
@@ -173,7 +192,7 @@ MAX_BATCH_PIXELS = 1 << 26  # samples x width x height: 16 images of 2048x2048, 
 
 def check_options(opts: SmokeOptions) -> None:
     """Raise SmokeError for a number no smoke step can use (a seed torch rejects, a huber_c of 0)."""
-    for name, value in (("batch-size", opts.batch_size), ("seed", opts.seed), ("huber-c", opts.huber_c),
+    for name, value in (("batch-size", 1 if opts.batch_size is None else opts.batch_size), ("seed", opts.seed), ("huber-c", opts.huber_c),
                         ("prior_loss_weight", opts.prior_loss_weight)):
         why = problem(name, value)
         if why:
@@ -212,7 +231,11 @@ def run(plan: BalancePlan, opts: SmokeOptions) -> SmokeResult:
                 broken[r.record.abs_path] = f"{type(exc).__name__}: {exc}"
         return r.record.abs_path not in broken
 
-    picked, bucket, note = choose_batch(plan, opts.batch_size, _Lazy(usable, opts.batch_size))
+    batch_size = opts.batch_size if opts.batch_size is not None else batch_size_of(plan)
+    picked, bucket, note = choose_batch(plan, batch_size, _Lazy(usable, batch_size))
+    if len(picked) == 1:
+        note += (f"; with batch size 1 each step holds one sample: a {'reg' if picked[0].is_reg else 'train'} sample "
+                 f"here" + (", so its prior_loss_weight is what the step checks" if picked[0].is_reg else ""))
     check_bucket(bucket, len(picked))
     device = _device(torch, opts.device)
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[opts.dtype]
@@ -266,11 +289,10 @@ def run(plan: BalancePlan, opts: SmokeOptions) -> SmokeResult:
         for p, v in zip(params, before):
             p.copy_(v)
     checks = []
-    if broken:
-        first = next(iter(broken.items()))
-        checks.append(Check("images load", False,
-                            f"{len(broken)} registered image(s) fail to load, sd-scripts would crash on them: "
-                            f"{first[0]} ({first[1]}); the step used other images"))
+    # an image that fails to load is the scan's finding (sd-scripts crashes on it), not the step's:
+    # left out of the batch with a note
+    codes = {f.path: f.code for f in plan.findings if f.severity.value == "error"}
+    skipped = tuple((path, why, codes.get(path, "")) for path, why in broken.items())
     plw = opts.prior_loss_weight
     wrong = [i for i, r in enumerate(picked) if float(weights[i]) != (plw if r.is_reg else 1.0)]
     checks.append(Check("weights", not wrong,
@@ -303,7 +325,9 @@ def run(plan: BalancePlan, opts: SmokeOptions) -> SmokeResult:
             return [p.grad.detach().clone() for p in params]
 
         g0, g1, g2 = grad_at(0.0), grad_at(plw), grad_at(2 * plw)
-        only_train = [sum(per_grads[i][k] for i in range(b) if i not in reg_idx) / b for k in range(len(params))]
+        # (a batch of reg samples alone, as with batch size 1: the train samples' gradient is zero)
+        only_train = [sum((per_grads[i][k] for i in range(b) if i not in reg_idx), torch.zeros_like(params[k])) / b
+                      for k in range(len(params))]
         zero_err = _rel_err(torch, g0, only_train)
         lin_err = _rel_err(torch, [c2 - c1 for c1, c2 in zip(g1, g2)], [c1 - c0 for c0, c1 in zip(g0, g1)])
         lim = 1e-4 if dtype is torch.float32 else 5e-2
@@ -331,7 +355,16 @@ def run(plan: BalancePlan, opts: SmokeOptions) -> SmokeResult:
     samples = tuple(Sample(r.record.abs_path, r.is_reg, r.record.caption.text or "", bucket, float(weights[i]), ls[i])
                     for i, r in enumerate(picked))
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({os.cpu_count()} cores)"
-    return SmokeResult(name, opts.dtype, samples, got, tuple(checks), note, step_seconds, peak, peak_kind, diffusers)
+    return SmokeResult(name, opts.dtype, samples, got, tuple(checks), note, step_seconds, peak, peak_kind, diffusers,
+                       batch_size=batch_size, skipped=skipped, batch_source=_batch_source(opts, batch_size))
+
+
+def _batch_source(opts: SmokeOptions, batch_size: int) -> str:
+    if opts.batch_size is not None:
+        return "--batch-size"
+    if batch_size != opts.train_batch_size:
+        return "the dataset config's batch_size"
+    return "--train_batch_size" if opts.train_batch_size_given else "sd-scripts' default, no --train_batch_size"
 
 
 class _Lazy:

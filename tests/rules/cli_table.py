@@ -40,6 +40,7 @@ class Pic:
     size: tuple[int, int] = (64, 48)
     mirrored: bool = False
     turned_exif: bool = False
+    quality: int = 95  # a JPEG's
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def build(root: Path, tree: dict[str, Any]) -> None:
                        exif_orientation=what.exif_orientation, **what.save)
         elif isinstance(what, Pic):
             im = textured(what.seed, what.size)
-            save: dict = {"quality": 95} if path.suffix == ".jpg" else {}
+            save: dict = {"quality": what.quality} if path.suffix == ".jpg" else {}
             if what.mirrored:
                 im = im.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
             if what.turned_exif:

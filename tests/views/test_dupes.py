@@ -358,3 +358,77 @@ def test_a_warm_run_imports_neither_numpy_nor_pillow(tree, tmp_path):
     assert json.loads(runs[0].stderr.strip().splitlines()[-1]) != []  # the cold run decoded images
     assert json.loads(runs[1].stderr.strip().splitlines()[-1]) == []
     assert warm["hashed"] == 0 and cold["hashed"] > 0 and warm["groups"] == cold["groups"] and warm["groups"]
+
+
+# --- each member's relation within its group ------------------------------------------------------
+
+def _relations(group):
+    return [(m.path.rsplit("/", 1)[1], m.role, m.relation.value, m.distance, m.of and m.of.rsplit("/", 1)[1])
+            for m in group.members]
+
+
+def test_a_byte_copy_is_exact_in_a_group_that_also_holds_a_near_copy(tree):
+    t = tree / "train" / "10_sks dog"
+    textured(50).save(t / "IMG_4023.jpg", quality=92)
+    shutil.copy(t / "IMG_4023.jpg", t / "IMG_4023 (1).jpg")
+    textured(50).resize((80, 60)).save(t / "IMG_4023_small.jpg", quality=60)
+    (g,) = dupes(tree).groups
+    # (before: one "near · 0" for all three)
+    assert _relations(g) == [("IMG_4023 (1).jpg", "train", "reference", 0, None),
+                             ("IMG_4023.jpg", "train", "byte-identical", 0, "IMG_4023 (1).jpg"),
+                             ("IMG_4023_small.jpg", "train", "near", 0, "IMG_4023 (1).jpg")]
+    assert (g.kind, g.distance, g.train_repeats) == ("near", 0, 30)
+
+
+def test_the_same_pixels_in_another_file_is_pixel_identical(tree):
+    t = tree / "train" / "10_sks dog"
+    textured(99).save(t / "a.png")
+    Image.open(t / "a.png").save(t / "a.bmp")
+    (g,) = dupes(tree).groups
+    assert _relations(g) == [("a.bmp", "train", "reference", 0, None), ("a.png", "train", "pixel-identical", 0, "a.bmp")]
+
+
+def test_flip_aug_train_mirror_pair_beside_a_reg_copy_is_not_leakage(tree):
+    """Reproduced with generated images before the fix: the mirror pair t2.jpg / t2_mirror.jpg formed a second
+    group with the reg copy of t2.jpg, reported as RA080 '2 train images ... are mirror images'."""
+    t, r = tree / "train" / "10_sks dog", tree / "reg" / "1_dog"
+    ImageOps.mirror(Image.open(t / "t2.jpg")).save(t / "t2_mirror.jpg", quality=92)
+    Image.open(t / "t2.jpg").save(r / "t2_reg.jpg", quality=60)
+    res = dupes(tree, flip_aug=True)
+    (g,) = res.groups  # one group, no second "mirror" group
+    assert g.label == "leakage"
+    assert _relations(g) == [("t2.jpg", "train", "reference", 0, None),
+                             ("t2_mirror.jpg", "train", "mirror", 0, "t2.jpg"),
+                             ("t2_reg.jpg", "reg", "near", 2, "t2.jpg")]
+    by_code = {f.code: f for f in res.findings}
+    assert sorted(f.code for f in res.findings) == ["RA080", "RA083"]
+    assert [i["path"].rsplit("/", 1)[1] for i in by_code["RA080"].to_json()["images"]] == ["t2.jpg", "t2_reg.jpg"]
+    assert "t2_mirror" not in by_code["RA080"].message
+    # 7 train images x 10 = 70 train samples over 7 reg images: t2_reg.jpg is registered 10 times
+    assert "it trains 10 times per epoch as a train sample and 10 times as a reg sample" in by_code["RA080"].message
+    assert "trains 20 times per epoch (2 copies × 10 repeats) instead of 10" in by_code["RA083"].message
+    # without flip_aug the mirror image is no duplicate at all
+    assert [_relations(g) for g in dupes(tree).groups] == [[("t2.jpg", "train", "reference", 0, None),
+                                                            ("t2_reg.jpg", "reg", "near", 2, "t2.jpg")]]
+
+
+def test_cli_dupes_human_shows_relations_and_samples_per_epoch(tree, capsys, monkeypatch):
+    from regaudit.cli import main
+
+    t = tree / "train" / "10_sks dog"
+    for name in ("t0 (1).jpg", "t0 (2).jpg"):
+        shutil.copy(t / "t0.jpg", t / name)
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.chdir(tree)
+    assert main(["dupes", "--train", "train", "--reg", "reg", "--no-cache"]) == 0
+    out = capsys.readouterr().out
+    assert "30× = 3 × 10" in out  # the picture's samples per epoch, in the table
+    assert "train ×10, byte-identical to t0 (1).jpg" in out
+    assert ("3 training images are the same picture, so it trains 30 times per epoch (3 copies × 10 repeats) "
+            "instead of 10") in " ".join(out.split())
+    main(["dupes", "--train", "train", "--reg", "reg", "--no-cache", "--json"])
+    import json
+
+    (g,) = json.loads(capsys.readouterr().out)["groups"]
+    assert [(i["path"].rsplit("/", 1)[1], i["relation"], i["distance"], i["per_epoch"]) for i in g["images"]] == [
+        ("t0 (1).jpg", "reference", 0, 10), ("t0 (2).jpg", "byte-identical", 0, 10), ("t0.jpg", "byte-identical", 0, 10)]

@@ -30,14 +30,14 @@ def tree(tmp_path, train_size=(64, 64), reg_size=(64, 64), reg=True):
     return tmp_path
 
 
-def smoke(root, plw=1.0, enable_bucket=False, reg=True, **kw):
+def smoke(root, plw=1.0, enable_bucket=False, reg=True, train_batch_size=4, **kw):
     args = TrainingArgs(resolution=(64, 64), enable_bucket=enable_bucket, min_bucket_reso=32, max_bucket_reso=128,
-                        bucket_reso_steps=32 if enable_bucket else 64)
+                        bucket_reso_steps=32 if enable_bucket else 64, train_batch_size=train_batch_size)
     specs = load_specs(str(root / "train"), str(root / "reg") if reg else None, None, args)
     from regaudit.sdscripts import trainers
 
     p = plan(scan(specs, jobs=1), BalanceOptions(prior_loss_weight=plw, trainer=trainers.get("sdxl_train_network")))
-    return run(p, SmokeOptions(prior_loss_weight=plw, device="cpu", **kw))
+    return run(p, SmokeOptions(prior_loss_weight=plw, device="cpu", train_batch_size=train_batch_size, **kw))
 
 
 def test_weighted_step_passes_every_check(tmp_path):
@@ -110,3 +110,86 @@ def test_cli_json_and_exit_codes(tmp_path, capsys, monkeypatch):
     (root / "train" / "2_sks dog" / "t0.png").unlink()
     code = main(["smoke", "--train", str(root / "train"), "--resolution", "64"])
     assert code == 2 and "pip install 'regaudit[smoke]'" in capsys.readouterr().err
+
+
+# --- the batch size comes from the command; broken images are the scan's findings, not the step's --------
+
+def test_the_batch_size_is_the_datasets(tmp_path):
+    """3 train x 2 repeats and 4 reg images land in one 64x64 bucket: a batch of train_batch_size samples."""
+    res = smoke(tree(tmp_path), train_batch_size=2)
+    assert (res.batch_size, len(res.samples), res.batch_source) == (2, 2, "sd-scripts' default, no --train_batch_size")
+    assert sorted(s.is_reg for s in res.samples) == [False, True]
+    res = smoke(tree(tmp_path / "b"), train_batch_size=2, batch_size=3)
+    assert (res.batch_size, len(res.samples), res.batch_source) == (3, 3, "--batch-size")
+
+
+def _cli(capsys, *argv):
+    code = main(["smoke", *argv, "--resolution", "64", "--device", "cpu"])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_takes_train_batch_size_and_the_dataset_configs_batch_size(tmp_path, capsys):
+    root = tree(tmp_path)
+    code, out, _ = _cli(capsys, "--train", str(root / "train"), "--reg", str(root / "reg"), "--train_batch_size", "2",
+                        "--json")
+    doc = json.loads(out)
+    assert code == 0 and (doc["batch_size"], doc["batch_size_from"], len(doc["samples"])) == (2, "--train_batch_size", 2)
+    code, out, _ = _cli(capsys, "--train", str(root / "train"), "--reg", str(root / "reg"), "--train_batch_size", "2",
+                        "--batch-size", "5", "--json")
+    assert (json.loads(out)["batch_size"], len(json.loads(out)["samples"])) == (5, 5)
+    cfg = tmp_path / "dataset.toml"
+    cfg.write_text(f"""[general]
+resolution = 64
+[[datasets]]
+batch_size = 3
+[[datasets.subsets]]
+image_dir = '{root / "train" / "2_sks dog"}'
+num_repeats = 2
+[[datasets.subsets]]
+image_dir = '{root / "reg" / "1_dog"}'
+is_reg = true
+""", encoding="utf-8")
+    code, out, _ = _cli(capsys, "--dataset_config", str(cfg), "--train_batch_size", "2", "--json")
+    doc = json.loads(out)
+    assert code == 0 and (doc["batch_size"], doc["batch_size_from"], len(doc["samples"])) == (
+        3, "the dataset config's batch_size", 3)
+    code, out, _ = _cli(capsys, "--train", str(root / "train"), "--reg", str(root / "reg"))
+    flat = " ".join(out.split())
+    assert code == 0 and "batch size 1 (sd-scripts' default, no --train_batch_size)" in flat
+    assert "one training step of 1 sample on cpu" in flat
+    assert "with batch size 1 each step holds one sample: a reg sample here" in flat
+
+
+def test_a_broken_image_is_skipped_with_a_note_not_a_failure(tmp_path, capsys, monkeypatch):
+    root = tree(tmp_path)
+    t0 = root / "train" / "2_sks dog" / "t0.png"
+    t0.write_bytes(t0.read_bytes()[:200])  # the header (64x64) reads; the pixels are cut: sd-scripts crashes loading it
+    code, out, _ = _cli(capsys, "--train", str(root / "train"), "--reg", str(root / "reg"), "--train_batch_size", "4",
+                        "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["passed"]
+    (skip,) = doc["skipped"]
+    assert skip["path"] == str(t0) and skip["code"] == "RA043" and skip["why"].startswith("OSError")
+    assert "images load" not in {c["name"] for c in doc["checks"]}
+    assert str(t0) not in {s["path"] for s in doc["samples"]}
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.chdir(root)
+    code, out, _ = _cli(capsys, "--train", "train", "--reg", "reg", "--train_batch_size", "4")
+    flat = " ".join(out.split())
+    assert code == 0
+    assert "skipped train/2_sks dog/t0.png: it fails to load" in flat and "already reported as RA043" in flat
+    assert "PASSED" in flat and "FAILED" not in flat
+
+
+def test_human_output_says_it_is_a_wiring_check_not_an_estimate(tmp_path, capsys, monkeypatch):
+    root = tree(tmp_path)
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out, _ = _cli(capsys, "--train", str(root / "train"), "--reg", str(root / "reg"), "--train_batch_size", "4")
+    lines = out.splitlines()
+    assert code == 0
+    assert lines[0].startswith("regaudit smoke: one training step of 4 samples on cpu")
+    assert ("it checks the prior-loss-weighted step wiring (weights, loss, gradient) on a small stand-in model; it is "
+            "not a speed or memory estimate for your model") in " ".join(out.split())
+    assert any(ln.startswith("stand-in model's step: ") and "not your model" in ln for ln in lines)
+    assert " ms" not in lines[0] and "MiB" not in lines[0]
