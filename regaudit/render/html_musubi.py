@@ -98,7 +98,8 @@ def _steps_table(m: dict) -> str:
 
 def _dataset(d: dict, thumbs: dict) -> str:
     head = (f"<article class=subset id=musubi-dataset-{d['index']}><div><b>dataset {d['index']}</b> "
-            f"<span class=name>{_e(shown(str(d.get('image_directory') or d.get('video_directory') or '')))}</span></div>")
+            f"<span class=name>{_e(shown(str(d.get('image_directory') or d.get('video_directory') or '')))}"
+            "</span></div>")
     if not d["simulated"]:
         return head + f"<p class=crash>{_e(d['note'])}</p></article>"
     a, f = d["after_caching"], d["from_caches"]
@@ -107,7 +108,8 @@ def _dataset(d: dict, thumbs: dict) -> str:
         ("resolution", _wh(d["resolution"])), ("repeats", d["num_repeats"]), ("batch size", d["batch_size"]),
         ("images listed", len(d["images"])), ("left out", len(d["dropped"])))) + "</dl>"]
     fc = f.get("crash") if f else None
-    rows = [("items", a["items"], "stops" if fc else f["items"]), ("batches", a["batches"], "–" if fc else f["batches"])]
+    rows = [("items", a["items"], "stops" if fc else f["items"]),
+            ("batches", a["batches"], "–" if fc else f["batches"])]
     buckets = sorted({tuple(b["bucket"]) for b in a["buckets"]} | ({tuple(b["bucket"]) for b in f["buckets"]}
                                                                    if not fc else set()))
     by_a = {tuple(b["bucket"]): b for b in a["buckets"]}
@@ -165,7 +167,8 @@ def _dropped(dropped: list) -> str:
                    f"</td></tr>" for x in dropped[:ROWS])
     more = f"<p class=more>and {len(dropped) - ROWS} more</p>" if len(dropped) > ROWS else ""
     return ("<details open><summary>left out</summary><div class=scroll><table class=musubi-dropped><thead><tr>"
-            f"<th>file</th><th>reason</th><th>detail</th></tr></thead><tbody>{rows}</tbody></table></div>{more}</details>")
+            f"<th>file</th><th>reason</th><th>detail</th></tr></thead><tbody>{rows}</tbody></table></div>{more}"
+            "</details>")
 
 
 def _findings(findings: list) -> str:

@@ -113,7 +113,7 @@ def folders(result: MusubiResult) -> list[str]:
 
 
 def _count(n: int, what: str) -> str:
-    return f"{n} {what}" if n == 1 else f"{n} {what}{'es' if what.endswith('ch') else 's'}"
+    return f"{n} {what}" if n == 1 else f"{n} {what}{'es' if what == 'batch' else 's'}"
 
 
 def _figures(items: int, steps) -> str:
@@ -130,7 +130,8 @@ def verdict(result: MusubiResult) -> tuple[Optional[bool], str]:
     script = result.script or f"musubi-tuner ({run.arch.short}, {run.role})"
     stop = run.stop
     if run.config_stop is not None:
-        return False, f"{script} stops on the dataset config: {stop.exception}: {stop.message}"  # type: ignore[union-attr]
+        s = run.config_stop
+        return False, f"{script} stops on the dataset config: {s.exception}: {s.message}"
     after = sum(d.after.num_train_items for d in run.datasets if d.after)
     unsimulated = sum(not d.simulated for d in run.datasets)
     tail = (f"; {_count(unsimulated, 'dataset')} (video, JSONL, control or multiple-target) not simulated yet"
