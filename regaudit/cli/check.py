@@ -73,6 +73,9 @@ def check(
         result = musubi.musubi_balance(sd_argv(ctx), trainer, num_processes)
         if with_dupes or pol.dupes or deep or pol.deep:
             note("--dupes and --deep read sd-scripts datasets only; the musubi-tuner check runs without them")
+        if pol.training or pol.caption_extension:
+            note("the policy's training and caption-extension are sd-scripts options; musubi-tuner takes them from "
+                 "its dataset config")
         if output:
             check_target(output, musubi.folders(result), force)
         verdict = evaluate(list(result.findings), pol, fails, ["musubi"], None, musubi.document(result, "check"))

@@ -70,8 +70,10 @@ def test_check_gates_on_musubi_findings(ds, capsys, tmp_path):
     policy.write_text("rules:\n  RM012: off\n")
     assert run(capsys, "check", "--policy", str(policy))[0] == 0  # the rest are warnings and info
     assert run(capsys, "check", "--policy", str(policy), "--fail-on", "warning")[0] == 1
-    policy.write_text("rules:\n  musubi-no-training-items: warning\n  RM003: off\n  RM007: off\nfail-on: warning\n")
-    code, out, _ = run(capsys, "check", "--policy", str(policy), "--json")
+    policy.write_text("rules:\n  musubi-no-training-items: warning\n  RM003: off\n  RM007: off\nfail-on: warning\n"
+                      "training: {resolution: 512}\n")
+    code, out, err = run(capsys, "check", "--policy", str(policy), "--json")
+    assert "the policy's training and caption-extension are sd-scripts options" in err
     doc = json.loads(out)
     assert code == 1 and doc["ran"] == ["musubi"] and doc["balance"] is None
     assert [(f["code"], f["severity"]) for f in doc["findings"]] == [("RM012", "warning"), ("RM002", "info")]
