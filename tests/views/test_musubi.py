@@ -68,6 +68,9 @@ def test_a_caching_script_caches_or_stops(tmp_path):
 def test_a_video_dataset_leaves_the_verdict_open(tmp_path):
     extra = '\n[[datasets]]\nvideo_directory = "{root}/vid"\ncache_directory = "{root}/vcache"\n'
     ok, text = musubi.verdict(result(tmp_path, tree(extra=extra), "wan_train_network.py"))
+    assert musubi.verdict(result(tmp_path / "c", tree(extra=extra), "wan_cache_latents.py")) == (
+        None, "wan_cache_latents.py caches 3 images (after caching: 9 items train); 1 dataset (video, JSONL, control "
+              "or multiple-target) not simulated yet")
     assert ok is None
     assert text == ("wan_train_network.py: not known — 1 dataset (video, JSONL, control or multiple-target) not "
                     "simulated yet; the image datasets train 0 items from the caches on disk, 9 items after caching now")
