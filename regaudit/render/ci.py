@@ -149,7 +149,8 @@ def step_summary(verdict) -> str:
         lines.append("")
     if verdict.musubi is not None:
         v = verdict.musubi["verdict"]
-        lines += [f"{ {True: '✓', False: '✗', None: '?'}[v['ok']]} **musubi-tuner**: {_md(v['text'])}", ""]
+        mark = {True: "✓", False: "✗", None: "?"}[v["ok"]]
+        lines += [f"{mark} **musubi-tuner**: {_md(v['text'])}", ""]
     counts = verdict.counts()
     lines.append(f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info; "
                  f"fail-on `{verdict.fail_on.value}`.")
