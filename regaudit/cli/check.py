@@ -51,7 +51,9 @@ def check(
     jobs: Optional[int] = JOBS_OPT,
     progress: bool = PROGRESS_OPT,
 ) -> int:
-    """Pre-flight gate for CI: run the audits, apply the policy, exit 1 when a finding reaches fail-on."""
+    """Pre-flight gate for CI: run the audits, apply the policy, exit 1 when a finding reaches fail-on.
+
+    A musubi-tuner command is gated on its RM findings."""
     from ..views.balance import plan, with_disk_cache
     from ..views.dupes import find_dupes
     from ..views.check import evaluate, merge

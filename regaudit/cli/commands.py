@@ -68,7 +68,8 @@ def scan(
 ) -> None:
     """Show what sd-scripts will see: subsets, images, captions, and everything it ignores or chokes on.
 
-    regaudit scan DIR | --train_data_dir T [--reg_data_dir R] | --dataset_config F [sd-scripts options]"""
+    regaudit scan DIR | --train_data_dir T [--reg_data_dir R] | --dataset_config F [sd-scripts options],
+    or a musubi-tuner command (<arch>_train_network.py, a caching script, --architecture A --dataset_config F)."""
     from ..views import musubi
 
     if musubi.is_musubi(sd_argv(ctx), trainer):  # a musubi-tuner command: what it lists, leaves out, crashes on
@@ -247,7 +248,9 @@ def report(
     jobs: Optional[int] = JOBS_OPT,
     progress: bool = PROGRESS_OPT,
 ) -> None:
-    """Write one self-contained HTML page with thumbnails and charts of scan, balance and dupes."""
+    """Write one self-contained HTML page with thumbnails and charts of scan, balance and dupes.
+
+    A musubi-tuner command gets its own page: both answers, the listing, left-out files, stale caches."""
     from ..views.balance import plan, with_disk_cache
     from ..views.dupes import find_dupes
     from ..outputs import check_target, write_text
