@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from ..errors import RegauditError
-from .app import app, stdout
+from .app import app, note, stdout
 from .commands import FORCE_OPT, cache_notes, dataset_folders
 from .options import (
     CACHE_PATH_OPT,
@@ -25,6 +25,7 @@ from .options import (
     inputs,
     progress_bar,
     run_scan,
+    sd_argv,
 )
 
 
@@ -50,13 +51,15 @@ def check(
     jobs: Optional[int] = JOBS_OPT,
     progress: bool = PROGRESS_OPT,
 ) -> int:
-    """Pre-flight gate for CI: run the audits, apply the policy, exit 1 when a finding reaches fail-on."""
+    """Pre-flight gate for CI: run the audits, apply the policy, exit 1 when a finding reaches fail-on.
+
+    A musubi-tuner command is gated on its RM findings."""
     from ..views.balance import plan, with_disk_cache
     from ..views.dupes import find_dupes
     from ..views.check import evaluate, merge
-    from ..outputs import append_text, check_target, write_text
+    from ..outputs import check_target
     from ..views.policy import FailOn, load
-    from ..render.formats import OutputFormat, render
+    from ..render.formats import OutputFormat
     pol = load(policy_file)
     if fail_on is not None and fail_on not in [f.value for f in FailOn]:
         raise RegauditError(f"--fail-on '{fail_on}' is not one of error, warning, info, never")
@@ -65,6 +68,20 @@ def check(
     fmt = output_format or ("json" if as_json else None) or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "human")
     if fmt not in [f.value for f in OutputFormat]:
         raise RegauditError(f"--format '{fmt}' is not one of {', '.join(f.value for f in OutputFormat)}")
+    from ..views import musubi
+
+    fails = FailOn(fail_on) if fail_on else pol.fail_on
+    if musubi.is_musubi(sd_argv(ctx), trainer):  # a musubi-tuner command: its own port and RM findings
+        result = musubi.musubi_balance(sd_argv(ctx), trainer, num_processes)
+        if with_dupes or pol.dupes or deep or pol.deep:
+            note("--dupes and --deep read sd-scripts datasets only; the musubi-tuner check runs without them")
+        if pol.training or pol.caption_extension:
+            note("the policy's training and caption-extension are sd-scripts options; musubi-tuner takes them from "
+                 "its dataset config")
+        if output:
+            check_target(output, musubi.folders(result), force)
+        verdict = evaluate(list(result.findings), pol, fails, ["musubi"], None, musubi.document(result, "check"))
+        return _deliver(verdict, fmt, output, musubi.folders(result), force)
     overrides = dict(pol.training or {})
     if pol.caption_extension:
         overrides.setdefault("caption_extension", pol.caption_extension)
@@ -93,8 +110,15 @@ def check(
         cache_notes(found)
         findings = merge(findings, list(found.findings))
         ran.append("dupes")
-    verdict = evaluate(findings, pol, FailOn(fail_on) if fail_on else pol.fail_on, ran, balance_plan)
+    verdict = evaluate(findings, pol, fails, ran, balance_plan)
+    return _deliver(verdict, fmt, output, folders, force)
+
+
+def _deliver(verdict, fmt: str, output: Optional[str], folders: list[str], force: bool) -> int:
+    """The verdict rendered in ``fmt`` to stdout or ``output``, the GitHub job summary; the exit code."""
+    from ..outputs import append_text, write_text
     from ..render import ci
+    from ..render.formats import OutputFormat, render
 
     rendered = render(OutputFormat(fmt), verdict)
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")

@@ -68,7 +68,19 @@ def scan(
 ) -> None:
     """Show what sd-scripts will see: subsets, images, captions, and everything it ignores or chokes on.
 
-    regaudit scan DIR | --train_data_dir T [--reg_data_dir R] | --dataset_config F [sd-scripts options]"""
+    regaudit scan DIR | --train_data_dir T [--reg_data_dir R] | --dataset_config F [sd-scripts options],
+    or a musubi-tuner command (<arch>_train_network.py, a caching script, --architecture A --dataset_config F)."""
+    from ..views import musubi
+
+    if musubi.is_musubi(sd_argv(ctx), trainer):  # a musubi-tuner command: what it lists, leaves out, crashes on
+        doc = musubi.document(musubi.musubi_balance(sd_argv(ctx), trainer), "scan")
+        if as_json:
+            _emit(doc)
+        else:
+            from ..render.musubi import musubi_scan_text
+
+            stdout.print(musubi_scan_text(doc, images))
+        return
     inp = inputs(ctx, trainer, target_os=target_os)
     with progress_bar(progress, "scanning images") as cb:
         result = run_scan(inp, deep=deep, jobs=jobs, progress=cb)
@@ -240,7 +252,9 @@ def report(
     jobs: Optional[int] = JOBS_OPT,
     progress: bool = PROGRESS_OPT,
 ) -> None:
-    """Write one self-contained HTML page with thumbnails and charts of scan, balance and dupes."""
+    """Write one self-contained HTML page with thumbnails and charts of scan, balance and dupes.
+
+    A musubi-tuner command gets its own page: both answers, the listing, left-out files, stale caches."""
     from ..views.balance import plan, with_disk_cache
     from ..views.dupes import find_dupes
     from ..outputs import check_target, write_text
@@ -249,6 +263,26 @@ def report(
     from ..sdscripts.tagfreq import tag_tables
     from .captions import caption_inputs, caption_audit, text_options
     from ..views.inspect import compare_loras, read as read_loras
+    from ..views import musubi
+
+    if musubi.is_musubi(sd_argv(ctx), trainer):  # a musubi-tuner command: its own page
+        from ..render import html_musubi
+
+        result = musubi.musubi_balance(sd_argv(ctx), trainer, num_processes)
+        folders = musubi.folders(result)
+        check_target(output, folders, force)
+        if lora:
+            note("--lora compares sd-scripts datasets only; the musubi-tuner report leaves it out")
+        doc = musubi.document(result, "report")
+        want = [(i["path"], False) for d in doc["musubi"]["datasets"]
+                for i in d.get("images", [])[:html_musubi.STRIP] if not i["image_error"]]
+        with progress_bar(progress, "making thumbnails") as cb:
+            thumbs = make_thumbnails(want, thumb_size, jobs, cb)
+        page = html_musubi.render(doc, "regaudit " + shlex.join(ARGV), thumbs)
+        size = write_text(output, page, folders, force)
+        stderr.print(f"regaudit: wrote {display(output)} ({size / 1024:.0f} KiB, {len(thumbs)} thumbnails)",
+                     markup=False)
+        return
     inp = inputs(ctx, trainer, num_processes, target_os=target_os)
     text = text_options(inp)
     caption_inputs(inp, {})

@@ -206,5 +206,9 @@ def read(path: str, architecture: str, video_archs: frozenset[str]) -> DatasetCo
     if len(set(dirs)) != len(dirs):  # compared as strings, not as folders
         return DatasetConfig(path, tuple(datasets), ConfigStop(
             "ValueError", "cache directory should be unique for each dataset (note that cache directory is "
-                          "image/video directory if not specified)", path, "unique-cache"))
+                          "image/video directory if not specified) / " + _UNIQUE_JA, path, "unique-cache"))
     return DatasetConfig(path, tuple(datasets))
+
+
+# the Japanese half of that ValueError's message (config_utils.generate_dataset_group_by_blueprint)
+_UNIQUE_JA = "cache directory \u306f\u5404\u30c7\u30fc\u30bf\u30bb\u30c3\u30c8\u3054\u3068\u306b\u7570\u306a\u308b\u5fc5\u8981\u304c\u3042\u308a\u307e\u3059\uff08\u6307\u5b9a\u3055\u308c\u3066\u3044\u306a\u3044\u5834\u5408\u306fimage/video directory\u304c\u4f7f\u308f\u308c\u308b\u306e\u3067\u6ce8\u610f\uff09"

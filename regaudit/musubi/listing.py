@@ -119,7 +119,7 @@ def dropped(directory: str, listed: list[str], caption_extension: Optional[str])
         if os.path.isdir(path):
             has_images = _has_images(path)
             if has_images:
-                out.append(Dropped(path, "subdirectory", f"{has_images} images in a nested folder: image_directory is "
+                out.append(Dropped(path, "subdirectory", f"{has_images} image{'' if has_images == 1 else 's'} in a nested folder: image_directory is "
                                                          f"not searched recursively"))
             continue
         if caption_extension and name.endswith(caption_extension):

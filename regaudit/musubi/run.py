@@ -125,8 +125,11 @@ def _dataset(p: config.DatasetParams, arch: archs.Arch) -> DatasetFacts:
             elif im.caption_error:
                 latent_stop = _stop("cache_latents", _caption_kind(im), im.caption_error, im.path)
             elif im.bucket == (0, 0):
+                # media_utils.resize_image_to_bucket: scale 0 -> cv2.resize(image, (0, 0)) (opencv-python-headless
+                # 4.10.0.84, musubi's pin; the text as the oracle printed it, without its trailing newline)
                 latent_stop = Stop("cache_latents", "zero-bucket", "cv2.error", im.path,
-                                   "OpenCV(4.10.0) (-215:Assertion failed) !dsize.empty() in function 'resize'")
+                                   "OpenCV(4.10.0) /io/opencv/modules/imgproc/src/resize.cpp:4155: error: "
+                                   "(-215:Assertion failed) inv_scale_x > 0 in function 'resize'")
         if te_stop is None and im.caption_error:
             te_stop = _stop("cache_text_encoder_outputs", _caption_kind(im), im.caption_error, im.path)
     # after caching: the files the caching runs write (old ones removed: no --keep_cache)

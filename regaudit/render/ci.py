@@ -95,7 +95,17 @@ def check_json(verdict) -> dict:
                                                "max_train_steps": b.max_train_steps,
                                                "batches_per_epoch": b.batches_per_epoch,
                                                "steps_per_epoch": b.steps_per_epoch, "epochs": b.epochs},
+            **({} if verdict.musubi is None else {"musubi": musubi_summary(verdict.musubi)}),
             "findings": [f.to_json() for f in verdict.findings]}
+
+
+def musubi_summary(doc: dict) -> dict:
+    """What ``check --json`` says of a musubi-tuner command: its verdict, its first stop and both answers."""
+    m = doc["musubi"]
+    return {"script": doc["script"], "architecture": m["architecture"], "script_role": m["script_role"],
+            "ok": doc["verdict"]["ok"], "verdict": doc["verdict"]["text"], "crash": doc["crash"],
+            "after_caching_steps": m["after_caching_steps"], "from_caches_steps": m["from_caches_steps"],
+            "no_training_items_from_caches": m["no_training_items_from_caches"]}
 
 
 _MD_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
@@ -137,6 +147,10 @@ def step_summary(verdict) -> str:
             lines.append(f"Batches per epoch **{b.batches_per_epoch}**, steps **{b.max_train_steps}**, "
                          f"epochs **{b.epochs}**.")
         lines.append("")
+    if verdict.musubi is not None:
+        v = verdict.musubi["verdict"]
+        mark = {True: "✓", False: "✗", None: "?"}[v["ok"]]
+        lines += [f"{mark} **musubi-tuner**: {_md(v['text'])}", ""]
     counts = verdict.counts()
     lines.append(f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info; "
                  f"fail-on `{verdict.fail_on.value}`.")

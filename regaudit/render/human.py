@@ -421,6 +421,10 @@ def check_view(verdict) -> Group:
     parts: list[RenderableType] = [head + summary_line(verdict.counts())]
     if verdict.balance is not None:
         parts.append(verdict_text(verdict.balance))
+    if verdict.musubi is not None:
+        from .musubi import verdict_line
+
+        parts.append(verdict_line(verdict.musubi))
     parts += list(findings_block(verdict.findings))
     if verdict.failing:
         parts.append(Text(f"\nFAILED: {len(verdict.failing)} finding(s) at or above '{verdict.fail_on.value}'",

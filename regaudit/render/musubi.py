@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from rich.console import Group
 from rich.text import Text
 
@@ -15,16 +17,74 @@ def _steps(s) -> str:
             f"({s['source']}), {s['epochs']} epochs")
 
 
+def verdict_line(doc: dict) -> Text:
+    """The document's verdict, first line of every human musubi view."""
+    v = doc["verdict"]
+    t = Text()
+    mark, style = {True: ("✓ ", "bold green"), False: ("✗ ", "bold red"), None: ("? ", "bold yellow")}[v["ok"]]
+    t.append(mark, style=style)
+    t.append(display(v["text"]), style=style)
+    return t
+
+
+def _findings(doc: dict) -> list[Text]:
+    out = []
+    for f in doc["findings"]:
+        style = {"error": "red", "warning": "yellow"}.get(f["severity"], "dim")
+        out.append(Text(f"{f['code']} {f['severity']}: {display(f['path'])}: {display(f['message'])}", style=style))
+    return out
+
+
+def musubi_scan_text(doc: dict, images: bool = False) -> Group:
+    """``regaudit scan`` of a musubi command: the verdict, then per dataset what musubi lists (every
+    image with ``images``), every file it leaves out with the reason, where caching stops, the findings."""
+    m = doc["musubi"]
+    lines = [verdict_line(doc),
+             Text(f"musubi-tuner · architecture {m['architecture']} ({m['architecture_full']}), "
+                  f"bucket step {m['bucket_step']}, {m['script_role']}", style="bold")]
+    crash = doc["crash"]
+    if crash and crash["stage"] == "config":
+        lines.append(Text(f"stops on {display(crash['path'])}: {crash['exception']}: {display(crash['message'])} "
+                          f"[{crash['code']}]", style="bold red"))
+    for d in m["datasets"]:
+        head = f"dataset {d['index']}: {display(str(d.get('image_directory') or d.get('video_directory') or ''))}"
+        if not d["simulated"]:
+            lines.append(Text(f"{head} — {d['note']}", style="yellow"))
+            continue
+        captioned = sum(i["caption"] is not None for i in d["images"])
+        lines.append(Text(f"{head} → cache {display(str(d['cache_directory']))}: {len(d['images'])} images used "
+                          f"({captioned} with a caption), {len(d['dropped'])} files left out, "
+                          f"{d['num_repeats']} repeats, batch size {d['batch_size']}"))
+        if images:
+            for i in d["images"]:
+                size = "x".join(map(str, i["size"])) if i["size"] else "?"
+                bucket = "x".join(map(str, i["bucket"])) if i["bucket"] else "-"
+                problem = i["image_error"] or i["caption_error"]
+                cap = f"error {problem}" if problem else repr((i["caption"] or "")[:60])
+                lines.append(Text(f"  {display(os.path.basename(i['path']))}  {size} → bucket {bucket}  "
+                                  f"{display(i['latent_cache'] or '-')}  {display(cap)}",
+                                  style="red" if problem else ""))
+        for x in d["dropped"]:
+            lines.append(Text(f"  left out ({x['reason']}): {display(x['path'])} — {display(x['detail'])}",
+                              style="yellow" if x["reason"] != "orphan-caption" else "dim"))
+    if crash and crash["stage"] != "config":
+        lines.append(Text(f"{crash['stage']} stops at {display(crash['path'])}: {crash['exception']}: "
+                          f"{display(crash['message'])} [{crash['code']}]", style="bold red"))
+    for n in m["notes"]:
+        lines.append(Text(f"note: {n}", style="dim"))
+    return Group(*lines, *_findings(doc))
+
+
 def musubi_text(doc: dict) -> Group:
     m = doc["musubi"]
-    lines = [Text(f"musubi-tuner · architecture {m['architecture']} ({m['architecture_full']}), "
+    lines = [verdict_line(doc), Text(f"musubi-tuner · architecture {m['architecture']} ({m['architecture_full']}), "
                   f"bucket step {m['bucket_step']}, {m['script_role']}", style="bold")]
     crash = doc["crash"]
     if crash:
         lines.append(Text(f"stops at {crash['stage']}: {crash['exception']}: {display(crash['message'])} "
                           f"[{crash['code']}]", style="bold red"))
     for d in m["datasets"]:
-        head = f"dataset {d['index']}: {display(str(d.get('image_directory')))}"
+        head = f"dataset {d['index']}: {display(str(d.get('image_directory') or d.get('video_directory') or ''))}"
         if not d["simulated"]:
             lines.append(Text(f"{head} — {d['note']}", style="yellow"))
             continue
@@ -43,7 +103,4 @@ def musubi_text(doc: dict) -> Group:
     lines.append(Text(f"from the caches on disk: {_steps(m['from_caches_steps'])}"))
     for n in m["notes"]:
         lines.append(Text(f"note: {n}", style="dim"))
-    for f in doc["findings"]:
-        style = {"error": "red", "warning": "yellow"}.get(f["severity"], "dim")
-        lines.append(Text(f"{f['code']} {f['severity']}: {display(f['path'])}: {display(f['message'])}", style=style))
-    return Group(*lines)
+    return Group(*lines, *_findings(doc))

@@ -43,7 +43,9 @@ def _listing(d, where: str) -> list[Finding]:
     ext = d.params.caption_extension
     no_cap = [x for x in d.dropped if x.reason == "no-caption"]
     if no_cap:
-        out.append(rule("RM002").finding(where, f"{len(no_cap)} images have no {ext} caption and are left out: "
+        n = len(no_cap)
+        out.append(rule("RM002").finding(where, f"{_many(n, 'image has', 'images have')} no {ext} caption and "
+                                                f"{'is' if n == 1 else 'are'} left out: "
                                                 f"{_names(x.path for x in no_cap)}"))
     for x in d.dropped:
         if x.reason in ("extension-case", "hidden", "subdirectory"):
@@ -75,15 +77,20 @@ def _caches(d, where: str, arch: str) -> list[Finding]:
             out.append(rule("RM011").finding(path, f"training start stops: {exc}: {msg}"))
         return out
     if ex.skipped:
-        out.append(rule("RM008").finding(d.params.cache_directory, f"{len(ex.skipped)} latent caches have no "
-                                         f"_{arch}_te.safetensors and are skipped: {_names(ex.skipped)}"))
+        n = len(ex.skipped)
+        out.append(rule("RM008").finding(d.params.cache_directory,
+                                         f"{_many(n, 'latent cache has', 'latent caches have')} no "
+                                         f"_{arch}_te.safetensors and {'is' if n == 1 else 'are'} skipped: "
+                                         f"{_names(ex.skipped)}"))
     trained = {it.latent_cache for it in ex.items}
     orphans = [n for n in d.orphans if n in trained]
     if orphans:
-        out.append(rule("RM009").finding(d.params.cache_directory, f"{len(orphans)} caches of images not in the "
-                                         f"dataset (now) still train: {_names(orphans)}"))
+        out.append(rule("RM009").finding(d.params.cache_directory,
+                                         f"{_many(len(orphans), 'cache', 'caches')} of images not in the dataset "
+                                         f"(now) still train: {_names(orphans)}"))
     if d.stale:
-        out.append(rule("RM010").finding(d.params.cache_directory, f"{len(d.stale)} latent caches were made for "
+        out.append(rule("RM010").finding(d.params.cache_directory,
+                                         f"{_many(len(d.stale), 'latent cache was', 'latent caches were')} made for "
                                          f"another bucket: {_names(d.stale)}"))
     if after is not None and (ex.num_train_items, ex.batches) != (after.num_train_items, after.batches) \
             and ex.num_train_items:
@@ -91,6 +98,10 @@ def _caches(d, where: str, arch: str) -> list[Finding]:
                                                 f"{ex.num_train_items} items in {ex.batches} batches, after caching "
                                                 f"{after.num_train_items} items in {after.batches} batches"))
     return out
+
+
+def _many(n: int, one: str, more: str) -> str:
+    return f"{n} {one if n == 1 else more}"
 
 
 def _names(paths, limit: int = 5) -> str:

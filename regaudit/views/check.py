@@ -17,6 +17,7 @@ class Verdict:
     policy: str
     ran: tuple[str, ...]
     balance: BalancePlan | None
+    musubi: dict | None = None  # views.musubi.document of a musubi-tuner command (then balance is None)
 
     @property
     def passed(self) -> bool:
@@ -45,7 +46,7 @@ def merge(*groups: list[Finding]) -> list[Finding]:
 
 
 def evaluate(findings: list[Finding], policy: Policy, fail_on: FailOn, ran: list[str],
-             balance: BalancePlan | None) -> Verdict:
+             balance: BalancePlan | None, musubi: dict | None = None) -> Verdict:
     kept = sort_findings(policy.apply(findings))
     failing = tuple(f for f in kept if fail_on.fails(f.severity))
-    return Verdict(tuple(kept), failing, fail_on, policy.source, tuple(ran), balance)
+    return Verdict(tuple(kept), failing, fail_on, policy.source, tuple(ran), balance, musubi)

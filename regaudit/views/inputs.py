@@ -68,7 +68,8 @@ def read_inputs(raw: list[str], trainer: Optional[str], num_processes: Optional[
     raw = paste.rejoin_unquoted(raw, "--config_file", ".toml")  # the GUI's log quotes no path
     for token in raw:
         if token.endswith(".py") and musubi_archs.script_role(script_base(token)):
-            raise RegauditError(f"'{token}' is a musubi-tuner script: 'regaudit balance' reads musubi commands")
+            raise RegauditError(f"'{token}' is a musubi-tuner script: 'regaudit scan', 'balance', 'check' and "
+                                "'report' read musubi commands")
         if token.endswith(".py") and script_base(token)[:-3] not in trainers.REGISTRY:
             raise RegauditError(f"'{token}' is not one of sd-scripts' trainer scripts "
                                 f"({', '.join(t + '.py' for t in trainers.REGISTRY)}); name yours with --trainer")

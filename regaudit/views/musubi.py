@@ -25,6 +25,7 @@ _FLAGS = ("edit", "edit_plus")
 class MusubiResult:
     run: MusubiRun
     findings: list
+    script: Optional[str] = None  # the script's file name as pasted (None: --architecture)
 
 
 def is_musubi(raw: list[str], trainer: Optional[str]) -> bool:
@@ -97,7 +98,68 @@ def musubi_balance(raw: list[str], trainer: Optional[str], num_processes: Option
     run = simulate(arch, role, str(opts["dataset_config"]), _int(opts, "max_train_epochs", None),
                    _int(opts, "max_train_steps", 1600), max(_int(opts, "gradient_accumulation_steps", 1), 1),
                    max(int(processes), 1))
-    return MusubiResult(run, rules.findings(run))
+    return MusubiResult(run, rules.findings(run), os.path.basename(script_tok) if script_tok else None)
+
+
+def folders(result: MusubiResult) -> list[str]:
+    """The dataset config, every image and cache directory: no output may be written inside one."""
+    run = result.run
+    out = [run.dataset_config]
+    for d in run.datasets:
+        v = d.params.values
+        out += [x for x in (v.get("image_directory"), v.get("video_directory"), v.get("cache_directory"))
+                if isinstance(x, str) and x]
+    return list(dict.fromkeys(out))
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" if n == 1 else f"{n} {what}{'es' if what == 'batch' else 's'}"
+
+
+def _figures(items: int, steps) -> str:
+    return f"{_count(items, 'item')}, " + (
+        f"{_count(steps.batches_per_epoch, 'batch')} per epoch, {_count(steps.max_train_steps, 'step')} "
+        f"({_count(steps.epochs, 'epoch')})" if steps is not None else "no step figures")
+
+
+def verdict(result: MusubiResult) -> tuple[Optional[bool], str]:
+    """The answer first: does the pasted musubi script run, where it stops if not, and what trains
+    (from the caches on disk, and after caching now). (ok, one line); ok is None where a dataset
+    regaudit does not simulate yet (video ...) decides it."""
+    run = result.run
+    script = result.script or f"musubi-tuner ({run.arch.short}, {run.role})"
+    stop = run.stop
+    if run.config_stop is not None:
+        s = run.config_stop
+        return False, f"{script} stops on the dataset config: {s.exception}: {s.message}"
+    after = sum(d.after.num_train_items for d in run.datasets if d.after)
+    unsimulated = sum(not d.simulated for d in run.datasets)
+    tail = (f"; {_count(unsimulated, 'dataset')} (video, JSONL, control or multiple-target) not simulated yet"
+            if unsimulated else "")
+    if run.role != "train_network":
+        listed = sum(len(d.images) for d in run.datasets)
+        if stop is not None:
+            return False, (f"{script} stops at {os.path.basename(stop.path)}: {stop.exception}: {stop.message}"
+                           f"{tail}")
+        return (None if unsimulated else True), \
+            f"{script} caches {_count(listed, 'image')} (after caching: {_count(after, 'item')} train){tail}"
+    if stop is not None and stop.kind == "no-items":
+        return False, (f"{script} finds no training items ('No training items found'): the caches on disk hold no "
+                       f"latent + text-encoder pair; after caching now {_count(after, 'item')} would train{tail}")
+    if stop is not None:
+        return False, (f"{script} stops at training start on {os.path.basename(stop.path)}: {stop.exception}: "
+                       f"{stop.message}{tail}")
+    have = sum(d.existing.num_train_items for d in run.datasets if d.existing and not d.existing.crash)
+    if unsimulated:
+        return None, (f"{script}: not known — {_count(unsimulated, 'dataset')} (video, JSONL, control or "
+                      f"multiple-target) not simulated yet; the image datasets train {_count(have, 'item')} from the "
+                      f"caches on disk, {_count(after, 'item')} after caching now")
+    line = f"{script} trains from the caches on disk: {_figures(have, run.from_steps)}"
+    same = (have, run.from_steps) == (after, run.after_steps) and \
+        all(not d.stale and not d.orphans for d in run.datasets)
+    if not same:
+        line += f"; after caching now: {_figures(after, run.after_steps)} (run the caching scripts first)"
+    return True, line
 
 
 def document(result: MusubiResult, command: str = "balance") -> dict:
@@ -106,9 +168,10 @@ def document(result: MusubiResult, command: str = "balance") -> dict:
     counts = {s: sum(f.severity is sev for f in result.findings)
               for s, sev in (("errors", Severity.ERROR), ("warnings", Severity.WARNING), ("info", Severity.INFO))}
     stop = run.stop
+    ok, text = verdict(result)
     return {
-        "schema_version": 1, "command": command, "trainer": "musubi-tuner",
-        "summary": counts,
+        "schema_version": 1, "command": command, "trainer": "musubi-tuner", "script": result.script,
+        "summary": counts, "verdict": {"ok": ok, "text": text},
         "crash": None if stop is None else {"stage": stop.stage, "code": rules.stop_code(stop),
                                             "exception": stop.exception, "path": stop.path, "message": stop.message},
         "musubi": {
@@ -142,7 +205,8 @@ def _view(v, extra: dict | None = None) -> dict | None:
 def _dataset(d) -> dict:
     p = d.params
     base = {"index": p.index, "simulated": d.simulated, "note": d.note,
-            "image_directory": p.values.get("image_directory"), "cache_directory": p.values.get("cache_directory"),
+            "image_directory": p.values.get("image_directory"), "video_directory": p.values.get("video_directory"),
+            "cache_directory": p.values.get("cache_directory"),
             "caption_extension": p.values.get("caption_extension"), "resolution": list(p.resolution),
             "enable_bucket": p.enable_bucket, "bucket_no_upscale": p.bucket_no_upscale,
             "batch_size": p.batch_size, "num_repeats": p.num_repeats}

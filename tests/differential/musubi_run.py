@@ -68,8 +68,8 @@ def ours(case) -> dict:
                 im.size and list(im.size), im.bucket and list(im.bucket), im.latent_cache)) + (im.te_cache,)
                 for im in d.images],
             "dropped": sorted((os.path.basename(x.path), x.reason) for x in d.dropped),
-            "latent_error": d.latent_stop and d.latent_stop.exception.replace("cv2.", ""),
-            "te_error": d.te_stop and d.te_stop.exception,
+            "latent_error": d.latent_stop and (d.latent_stop.exception.replace("cv2.", ""), d.latent_stop.message),
+            "te_error": d.te_stop and (d.te_stop.exception, d.te_stop.message),
             "after": _view(d.after, False),
             "existing": _view(d.existing, stale_ok, set(d.stale)),
         })
@@ -79,7 +79,7 @@ def ours(case) -> dict:
             d["existing"] = {"error": crashed[0]}
     out["after_steps"] = run.after_steps and (run.after_steps.max_train_steps, run.after_steps.epochs)
     out["from_steps"] = run.from_steps and (run.from_steps.max_train_steps, run.from_steps.epochs)
-    out["from_error"] = run.stop and run.stop.exception
+    out["from_error"] = run.stop and (run.stop.exception, run.stop.message)
     return out
 
 
@@ -108,11 +108,12 @@ def theirs(rc: int, doc: dict, stale_ok: bool) -> dict:
             "images": [(im["path"], im["caption"], bool(im["caption_error"]), im.get("original_size"),
                         im.get("bucket_reso"), im.get("latent_cache_path"), im["te_cache_path"]) for im in lst["images"]],
             "dropped": sorted(dropped),
-            "latent_error": ie and ie["error"], "te_error": ee and ee["error"],
+            "latent_error": ie and (ie["error"], ie["message"].rstrip("\n")),
+            "te_error": ee and (ee["error"], ee["message"].rstrip("\n")),
             "after": _their_view(ae, i, False), "existing": _their_view(te, i, stale_ok)})
     out["after_steps"] = "error" not in ae and (ae["max_train_steps"], ae["num_train_epochs"]) or None
     out["from_steps"] = "error" not in te and (te["max_train_steps"], te["num_train_epochs"]) or None
-    out["from_error"] = te["error"]["error"] if "error" in te else None
+    out["from_error"] = (te["error"]["error"], te["error"]["message"]) if "error" in te else None
     return out
 
 

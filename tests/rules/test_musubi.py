@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("toml")  # musubi's own TOML parser (a regaudit dependency)
 
-from tests.rules.cli_table import Img, build, run_json  # noqa: E402
+from tests.rules.cli_table import F, Img, No, build, row, run_case, run_json  # noqa: E402
 
 TOML = ('[general]\nresolution = [1024, 1024]\n{cap}batch_size = 2\nenable_bucket = true\n\n[[datasets]]\n'
         'image_directory = "{root}/img"\ncache_directory = "{root}/cache"\nnum_repeats = 3\n{extra}')
@@ -108,3 +108,84 @@ def test_a_bad_image_stops_caching_and_video_is_not_simulated(tmp_path, capsys, 
     extra = '\n[[datasets]]\nvideo_directory = "{root}/vid"\ncache_directory = "{root}/vcache"\n'
     doc = balance(tmp_path / "v", capsys, monkeypatch, tree(extra=extra), "wan_train_network.py")
     assert "RM013" in codes(doc) and doc["musubi"]["after_caching_steps"] is None
+
+
+def launch(script="qwen_image_train_network.py"):
+    return ["balance", "--json", "accelerate", "launch", f"src/musubi_tuner/{script}", "--dataset_config",
+            "{root}/ds.toml", "--max_train_epochs", "10"]
+
+
+NO_ITEMS = ("ValueError: No training items found in the dataset. Please ensure that the latent/Text Encoder cache "
+            "has been created beforehand. (the cache directories hold no latent + text-encoder cache pair; after "
+            "caching {n} items would train)")
+SHARED = ("cache directory should be unique for each dataset (note that cache directory is image/video directory if "
+          "not specified) / cache directory \u306f\u5404\u30c7\u30fc\u30bf\u30bb\u30c3\u30c8\u3054\u3068\u306b"
+          "\u7570\u306a\u308b\u5fc5\u8981\u304c\u3042\u308a\u307e\u3059\uff08\u6307\u5b9a\u3055\u308c\u3066"
+          "\u3044\u306a\u3044\u5834\u5408\u306fimage/video directory\u304c\u4f7f\u308f\u308c\u308b\u306e\u3067"
+          "\u6ce8\u610f\uff09")
+CV2 = ("OpenCV(4.10.0) /io/opencv/modules/imgproc/src/resize.cpp:4155: error: (-215:Assertion failed) inv_scale_x > 0 "
+       "in function 'resize'")
+STALE = {"cache/a_1024x1024_qi.safetensors": cache(["latents_1x64x64_bfloat16"]),
+         "cache/a_qi_te.safetensors": cache(["x"]),
+         "cache/old_0800x0800_qi.safetensors": cache(["latents_1x128x128_bfloat16"]),
+         "cache/old_qi_te.safetensors": cache(["x"]),
+         "cache/b_1_1200x0800_qi.safetensors": cache(["latents_1x104x156_bfloat16"])}
+
+# Every RM code, message for message. The figures (listed images, drops, items, batches, steps, the exceptions
+# and their messages) are the musubi oracle's on the same trees (musubi-tuner 30c658c, qi unless named).
+CASES = [
+    row("drops", tree(**{"img/nocap.png": Img((300, 200)), "img/c.Png": Img((30, 20)), "img/gone.txt": "x",
+                         "img/.hidden.png": Img((64, 64)), "img/.hidden.txt": "h", "img/sub/x.png": Img((64, 64)),
+                         "img/sub/x.txt": "x"}), launch(),
+        F("RM002", "info", "img", "1 image has no .txt caption and is left out: nocap.png"),
+        F("RM003", "warning", "img/.hidden.png", "never listed: the glob '*' does not match names starting with '.'"),
+        F("RM003", "warning", "img/c.Png", "never listed: extension '.Png': only all-lower or all-upper case is "
+                                           "globbed"),
+        F("RM003", "warning", "img/sub", "never listed: 1 image in a nested folder: image_directory is not searched "
+                                         "recursively"),
+        F("RM004", "info", "img/gone.txt", "caption without an image: no image named gone.*"),
+        F("RM007", "warning", "img/a.jpg", "2 images share the text-encoder cache a_qi_te.safetensors: a.jpg, a.png"),
+        F("RM012", "error", "ds.toml", NO_ITEMS.format(n=9)), No("RM008"), No("RM014"),
+        facts={"crash.code": "RM012", "musubi.after_caching_steps.max_train_steps": 60,
+               "musubi.from_caches_steps": None, "verdict.ok": False}),
+    row("caches", tree(**STALE), launch(),
+        F("RM008", "warning", "cache", "1 latent cache has no _qi_te.safetensors and is skipped: "
+                                       "b_1_1200x0800_qi.safetensors"),
+        F("RM009", "warning", "cache", "1 cache of images not in the dataset (now) still train: "
+                                       "old_0800x0800_qi.safetensors"),
+        F("RM010", "warning", "cache", "1 latent cache was made for another bucket: a_1024x1024_qi.safetensors"),
+        F("RM014", "warning", "img", "dataset 0: the caches on disk train 6 items in 3 batches, after caching 9 items "
+                                     "in 6 batches"), No("RM012"),
+        facts={"crash": None, "musubi.from_caches_steps.max_train_steps": 30,
+               "musubi.after_caching_steps.max_train_steps": 60, "verdict.ok": True}),
+    row("stray-cache", tree(**{"cache/notes_qi.safetensors": "x"}), launch(),
+        F("RM011", "error", "cache/notes_qi.safetensors", "training start stops: ValueError: invalid literal for "
+                                                          "int() with base 10: 'notes'"), No("RM012"),
+        facts={"crash.stage": "build_dataset", "crash.exception": "ValueError"}),
+    row("no-caption-extension", tree(cap=""), launch("qwen_image_cache_latents.py"),
+        F("RM005", "error", "img/a.jpg", "caption_extension is not set: cache_latents stops at the first image with "
+                                         "FileNotFoundError: ''"),
+        facts={"crash.code": "RM005", "crash.message": "[Errno 2] No such file or directory: ''"}),
+    row("shared-cache-dir", tree(extra='\n[[datasets]]\nimage_directory = "{root}/img2"\ncache_directory = '
+                                       '"{root}/cache"\n', **{"img2/z.png": Img((64, 64))}), launch(),
+        F("RM001", "error", "ds.toml", "ValueError: " + SHARED), No("RM007"),
+        facts={"crash.stage": "config", "crash.message": SHARED}),
+    row("bad-image", tree(**{"img/bad.png": b"not a png", "img/bad.txt": "x"}), launch("qwen_image_cache_latents.py"),
+        F("RM006", "error", "img/bad.png", "cache_latents stops here: UnidentifiedImageError: cannot identify image "
+                                           "file '{root}/img/bad.png'"),
+        facts={"crash.stage": "cache_latents", "crash.exception": "UnidentifiedImageError"}),
+    row("zero-bucket", tree(extra="bucket_no_upscale = true\n", **{"img/tiny.png": Img((8, 8)), "img/tiny.txt": "t"}),
+        launch("qwen_image_cache_latents.py"),
+        F("RM006", "error", "img/tiny.png", "cache_latents stops here: cv2.error: " + CV2),
+        facts={"crash.message": CV2, "musubi.after_caching_steps.max_train_steps": 80}),
+    row("video", tree(extra='\n[[datasets]]\nvideo_directory = "{root}/vid"\ncache_directory = "{root}/vcache"\n'),
+        launch("wan_train_network.py"),
+        F("RM013", "info", "vid", "dataset 1: video dataset: not simulated yet"), No("RM012"),
+        facts={"crash": None, "verdict.ok": None, "musubi.after_caching_steps": None}),
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_musubi_findings(case, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run_case(case, tmp_path, capsys, monkeypatch)
