@@ -69,12 +69,14 @@ def test_plan_writes_nothing(capsys, messy):
         ("RA006", "rename-extension", "b.Jpg", "train/10_dog/b.jpg"),
         ("RA023", "clean-caption", "a.txt", "train/10_dog/a.caption"),
         ("RA023", "clean-caption", "d.caption", "train/5_cat/d.caption"),
+        ("RA025", "join-caption", "d.caption", "train/5_cat/d.caption"),  # listed, unsafe: not applied
         ("RA026", "rename-caption", "a.txt", "train/10_dog/a.caption"),
         ("RA026", "rename-caption", "b.txt", "train/10_dog/b.caption"),
         ("RA040", "leave-out", "z.png", None),
         ("RA043", "leave-out", "c.png", None),
     ]
-    assert all(a["safe"] for a in doc["actions"])
+    assert [a["fix"] for a in doc["actions"] if not a["safe"]] == ["join-caption"]
+    assert all(a["applied"] == a["safe"] for a in doc["actions"])
     assert doc["command"] is None and doc["remaining"] is None
     assert tree_fingerprint(messy.parent) == before
 
