@@ -165,20 +165,33 @@ def _alpha_mask(inp: Inputs, config) -> bool:
 
 
 def _duplicates(result, jobs) -> dict[str, tuple[str, str]]:
-    """Each image of an exact-duplicate group (views.dupes, no hash cache) but the one kept: the
-    first by path order, in a train/reg group the first train image (a reg copy of a train image is
-    the leak). -> (the group's finding code, the kept image)."""
+    """Each exact duplicate but the one kept: the members of an exact group of views.dupes (no hash
+    cache), and byte-identical files within any other group; the first by path order is kept, in a
+    train/reg group the first train image (a reg copy of a train image is the leak).
+    -> (the finding code of such a group, the kept image)."""
     from .dupes import DupesOptions, find_dupes
+    from .hashing import file_digest
 
     out: dict[str, tuple[str, str]] = {}
     for g in find_dupes(result, DupesOptions(cache=None, jobs=jobs)).groups:
-        if g.kind != "exact":
-            continue
-        members = sorted(g.members, key=lambda m: m.path)
-        keep = next(m for m in members if m.role == "train") if g.label == "leakage" else members[0]
-        for m in members:
-            if m.path != keep.path:
-                out[m.path] = (DUPLICATE_CODES[g.label], keep.path)
+        if g.kind == "exact":
+            parts = [list(g.members)]
+        else:  # (a near group can hold byte-identical files: those are exact duplicates)
+            by_bytes: dict[str, list] = {}
+            for m in g.members:
+                try:
+                    by_bytes.setdefault(file_digest(m.path), []).append(m)
+                except OSError:
+                    continue
+            parts = [ms for ms in by_bytes.values() if len(ms) > 1]
+        for ms in parts:
+            members = sorted(ms, key=lambda m: m.path)
+            roles = {m.role for m in members}
+            label = "leakage" if roles == {"train", "reg"} else "cross-reg" if roles == {"reg"} else "cross-train"
+            keep = next(m for m in members if m.role == "train") if label == "leakage" else members[0]
+            for m in members:
+                if m.path != keep.path:
+                    out[m.path] = (DUPLICATE_CODES[label], keep.path)
     return out
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from regaudit.cli import main
-from regaudit.rules.fixes import FIXED_CODES, caption_rename, clean_caption, extension_rename, folder_rename
+from regaudit.rules.fixes import (FIXED_CODES, cache_owner_stems, caption_rename, clean_caption, extension_rename,
+                                  folder_rename, join_caption)
 from tests.conftest import make_image, tree_fingerprint
 
 
@@ -56,6 +57,11 @@ def test_rules_of_each_fix():
     assert clean_caption(b"a dog") is None  # nothing to change
     assert clean_caption(b"\xef\xbb\xbf\r\n") is None  # would leave an empty caption: sd-scripts stops on it
     assert clean_caption(b"\xff\xfe") is None  # not UTF-8: left as it is
+    # lines as sd-scripts' enable_wildcard reading takes them (universal newlines, stripped, blanks dropped)
+    assert join_caption(b"a dog \r\n\n  in snow,\rsmiling\n") == b"a dog, in snow, smiling\n"
+    assert join_caption(b"one line\n\n") is None
+    assert cache_owner_stems("a_0064x0048_sd.npz") == ("a_0064x0048_sd", "a")
+    assert cache_owner_stems("a.npz") == ("a",) and cache_owner_stems("a.png") == ()
 
 
 def test_plan_writes_nothing(capsys, messy):

@@ -9,6 +9,7 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 from PIL import Image, PngImagePlugin
 
 from regaudit.cli import main
@@ -108,3 +109,111 @@ def test_exif_orientation_applied_losslessly(capsys, tmp_path):
     assert "(4x2 -> 2x4)" in rot["changed"] and "lossless" in rot["changed"]
     drop = next(a for a in manifest["actions"] if a["source"].endswith("p_0004x0002_sd.npz"))
     assert drop["dest"] is None and drop["before"]["size"] == 7
+
+
+def picture(path: Path, kind: str, turn=None) -> Path:
+    """A 64x64 RGB gradient (uniform images would all be near duplicates of each other)."""
+    im = (Image.linear_gradient("L") if kind == "linear" else Image.radial_gradient("L")).resize((64, 64))
+    if turn is not None:
+        im = im.transpose(turn)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    im.convert("RGB").save(path)
+    return path
+
+
+@pytest.fixture
+def unsafe_tree(tmp_path):
+    """One subset with a problem for each unsafe fix."""
+    t = tmp_path / "data" / "train" / "1_dog"
+    oriented(t / "j.jpg", "JPEG", quality=90, fill=(90, 20, 30))
+    (t / "j_0004x0002_sd.npz").write_bytes(b"latents")
+    Image.new("CMYK", (4, 2), (0, 255, 255, 0)).save(t / "k.jpg", "JPEG", quality=95)  # no ICC profile
+    rgba = Image.new("RGBA", (4, 2), (0, 0, 255, 255))
+    rgba.putpixel((0, 0), (255, 0, 0, 128))
+    rgba.save(t / "t.png")
+    picture(t / "a.png", "linear")
+    picture(t / "b.png", "linear")  # byte-identical to a.png
+    (t / "a.caption").write_text("a one")
+    (t / "b.caption").write_text("b two")
+    (t / "m.caption").write_bytes(b"a dog\r\nin snow,\n\n")
+    picture(t / "m.png", "radial")
+    picture(t / "extra" / "deeper" / "n.png", "linear", Image.Transpose.ROTATE_90)
+    (t / "extra" / "deeper" / "n.caption").write_text("nested")
+    picture(t / "extra" / "a.png", "radial", Image.Transpose.ROTATE_90)  # 'a' is taken in the subset
+    (t / "extra" / "notes.md").write_text("kept in place")
+    return t
+
+
+def test_unsafe_fixes_listed_not_applied_by_default(capsys, unsafe_tree):
+    rc, out, err = run(capsys, "fix", str(unsafe_tree.parent), "--json")
+    assert rc == 0, err
+    doc = json.loads(out)
+    unsafe = sorted((a["code"], a["fix"], os.path.basename(a["source"])) for a in doc["actions"] if not a["safe"])
+    assert unsafe == [("RA004", "move-up", "a.png"), ("RA004", "move-up", "n.png"),
+                      ("RA025", "join-caption", "m.caption"), ("RA044", "rotate-exif", "j.jpg"),
+                      ("RA045", "flatten-alpha", "t.png"), ("RA046", "cmyk-to-srgb", "k.jpg"),
+                      ("RA081", "drop-duplicate", "b.png")]
+    assert not any(a["applied"] for a in doc["actions"] if not a["safe"])
+    why = {u["code"]: u["why"] for u in doc["unfixed"]}
+    assert why["RA044"] == why["RA045"] == why["RA046"] == why["RA004"] == why["RA025"] == \
+        "unsafe fix planned: needs --unsafe-fixes"
+
+
+def test_unsafe_fixes_applied(capsys, unsafe_tree, tmp_path):
+    root = unsafe_tree.parent
+    before = fingerprint(root)
+    out_dir = tmp_path / "fixed"
+    rc, out, err = run(capsys, "fix", str(root), "--out", str(out_dir), "--unsafe-fixes", "--json")
+    assert rc == 0, err
+    assert fingerprint(root) == before
+    c = out_dir / "train" / "1_dog"
+    assert sorted(p.name for p in c.iterdir()) == ["a-2.png", "a.caption", "a.png", "extra", "j.jpg", "k.jpg",
+                                                    "m.caption", "m.png", "n.caption", "n.png", "t.png"]
+    assert sorted(p.name for p in (c / "extra").iterdir()) == ["deeper", "notes.md"]
+    j = Image.open(c / "j.jpg")  # rotated, re-encoded with the source's tables: quality 90 as before
+    assert j.size == (2, 4) and j.getexif().get(0x0112) is None and jpeg_quality(j.quantization) == 90
+    k = Image.open(c / "k.jpg")
+    # CMYK (0, 255, 255, 0): (255, 0, 0) by the plain conversion, (254, 0, 0) once re-encoded as JPEG
+    assert k.mode == "RGB" and k.getpixel((1, 1)) == (254, 0, 0)
+    flat = Image.open(c / "t.png")
+    assert flat.mode == "RGB" and flat.getpixel((0, 0)) == (255, 127, 127)  # (255, 0, 0, 128) over white
+    assert flat.getpixel((1, 0)) == (0, 0, 255)
+    assert (c / "m.caption").read_bytes() == b"a dog, in snow,\n"  # (the last line as written)
+    assert (c / "n.caption").read_text() == "nested"
+    assert (c / "a-2.png").read_bytes() == (unsafe_tree / "extra" / "a.png").read_bytes()
+    doc = json.loads(out)
+    acts = {(a["fix"], os.path.basename(a["source"])): a for a in doc["actions"]}
+    assert acts[("drop-duplicate", "b.png")]["dest"] is None and acts[("drop-duplicate", "b.caption")]["dest"] is None
+    assert acts[("drop-cache", "j_0004x0002_sd.npz")]["code"] == "RA044"
+    assert acts[("move-up", "n.png")]["dest"] == str(c / "n.png")
+    assert not {f["code"] for f in doc["remaining"]} & {"RA004", "RA025", "RA044", "RA045", "RA046"}
+    manifest = json.loads((out_dir / "regaudit-fix.json").read_text())
+    m = {(a["fix"], os.path.basename(a["source"])): a for a in manifest["actions"]}
+    assert "quality about 90" in m[("rotate-exif", "j.jpg")]["changed"]
+    assert "plain conversion (no embedded ICC profile)" in m[("cmyk-to-srgb", "k.jpg")]["changed"]
+    assert m[("join-caption", "m.caption")]["before"]["size"] == 17
+    assert m[("join-caption", "m.caption")]["after"]["size"] == 16
+
+
+def test_background_option(capsys, unsafe_tree, tmp_path):
+    rc, _, err = run(capsys, "fix", str(unsafe_tree.parent), "--background", "nocolour")
+    assert rc == 2 and "--background 'nocolour' is not a colour" in err
+    rc, _, err = run(capsys, "fix", str(unsafe_tree.parent), "--background", "300,0,0")
+    assert rc == 2 and "is not a colour" in err
+    out_dir = tmp_path / "black"
+    rc, _, err = run(capsys, "fix", str(unsafe_tree.parent), "--out", str(out_dir), "--unsafe-fixes",
+                     "--background", "#000")
+    assert rc == 0, err
+    assert Image.open(out_dir / "train/1_dog/t.png").getpixel((0, 0)) == (128, 0, 0)  # (255, 0, 0, 128) over black
+
+
+def test_cmyk_with_an_unusable_profile_says_so(tmp_path):
+    from regaudit.rules.fixes import FixKind
+    from regaudit.views.fix_images import rewrite
+    from PIL import ImageCms
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()  # an RGB profile on CMYK data
+    Image.new("CMYK", (2, 2), (0, 0, 0, 0)).save(tmp_path / "c.jpg", "JPEG", icc_profile=srgb)
+    data, note = rewrite(str(tmp_path / "c.jpg"), (FixKind.TO_SRGB,), (255, 255, 255))
+    assert note.startswith("CMYK converted by Pillow's plain conversion (the embedded ICC profile could not be used)")
+    assert Image.open(io.BytesIO(data)).getpixel((0, 0)) == (255, 255, 255)
