@@ -53,6 +53,8 @@ def manifest(result) -> str:
            "roots": [{"source": s, "dest": d} for s, d in result.plan.roots],
            "config": None if result.plan.config is None else {"source": result.plan.config[0],
                                                               "dest": result.plan.config[1]},
+           "config_file": None if result.plan.config_file is None else {"source": result.plan.config_file[0],
+                                                                        "dest": result.plan.config_file[1]},
            "latent_caches": "copied beside images whose pixels did not change; beside the others left out "
                             "(drop-cache actions): sd-scripts would read the stale latents instead of the pixels",
            "unsafe_fixes": result.plan.unsafe,

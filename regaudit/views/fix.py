@@ -26,7 +26,7 @@ from ..outputs import written_by_regaudit
 from ..placement import containing_root
 from ..rules import REGISTRY
 from ..rules.fixes import CRASHING_IMAGE_CODES, DUPLICATE_CODES, FixKind, why_unfixed
-from ..sdscripts.argv import ArgvError, match_option
+from ..sdscripts.argv import ArgvError, match_option, read_config_toml
 from ..sdscripts.config import read_config_file
 from . import fix_images, paste
 from .fix_walk import Action, Entry, WalkFacts, walk
@@ -34,7 +34,8 @@ from .inputs import Inputs, read_inputs
 from .scan import scan_inputs
 
 MANIFEST = "regaudit-fix.json"
-_PATH_DESTS = ("train_data_dir", "reg_data_dir", "dataset_config")
+_PATH_DESTS = ("train_data_dir", "reg_data_dir", "dataset_config", "config_file")
+_NAMED = ("dataset_config", "config_file")  # keyed by their dest in rewrite_command's new_paths
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class FixPlan:
     trainer: str | None
     target_os: str | None
     unsafe: bool = False
+    config_file: tuple[str, str] | None = None  # (the --config_file TOML, its name in DIR)
 
 
 @dataclass
@@ -99,7 +101,7 @@ def make_plan(inp: Inputs, argv: list[str], trainer: str | None, target_os: str 
         raise RegauditError("--in_json: fine-tuning metadata is not copied by regaudit fix in this version")
     result = scan_inputs(inp, deep=True, jobs=jobs, progress=progress)
     config = inp.sd.get("dataset_config")  # type: ignore[attr-defined]
-    taken: set[str] = set()
+    taken: set[str] = {MANIFEST}
     roots: list[tuple[str, str, bool]] = []  # (folder, name in DIR, is a root of subsets)
     if config:
         if any(sc.conditioning_data_dir for spec in inp.specs for sc in spec.subsets):
@@ -141,8 +143,13 @@ def make_plan(inp: Inputs, argv: list[str], trainer: str | None, target_os: str 
                        why_unfixed(f.code, REGISTRY[f.code].family.value, REGISTRY[f.code].hint,
                                    _fixed(f, {(a.code, a.source) for a in pending}, pending)))
                for f in result.findings if not _fixed(f, {(a.code, a.source) for a in applied}, applied)]
+    config_file = inp.sd.get("config_file")  # type: ignore[attr-defined]
+    if config_file:  # (sd-scripts adds '.toml' to a name without it)
+        config_file = str(config_file) if str(config_file).endswith(".toml") else f"{config_file}.toml"
+        config_file = (os.path.abspath(config_file), _unique(os.path.basename(config_file), taken))
     return FixPlan(entries, actions, unfixed, result.findings, [(r[0], r[1]) for r in roots],
-                   (os.path.abspath(str(config)), cfg_name) if config else None, argv, trainer, target_os, unsafe)
+                   (os.path.abspath(str(config)), cfg_name) if config else None, argv, trainer, target_os, unsafe,
+                   config_file or None)
 
 
 def _alpha_mask(inp: Inputs, config) -> bool:
@@ -335,25 +342,46 @@ _PIXEL_FIXES = frozenset({FixKind.ROTATE_EXIF.value, FixKind.TO_SRGB.value, FixK
 
 def _config_and_command(plan: FixPlan, tmp: str, base: str) -> list[str]:
     """The training command pointing at the copy as it lies under ``base``; the dataset config is
-    written in ``tmp`` with its subsets' image_dir under ``base``."""
+    written in ``tmp`` with its subsets' image_dir under ``base``, and the --config_file with its
+    train_data_dir, reg_data_dir and dataset_config pointing there too."""
     where = {folder: os.path.join(base, rel) for folder, rel in plan.roots}
-    if plan.config is None:
-        return rewrite_command(plan.argv, plan.trainer, where)
-    source, name = plan.config
-    doc = read_config_file(source)
-    for ds in doc.get("datasets", []) if isinstance(doc, dict) else []:
-        for sub in ds.get("subsets", []) if isinstance(ds, dict) else []:
-            if isinstance(sub, dict) and isinstance(sub.get("image_dir"), str):
-                sub["image_dir"] = where.get(os.path.abspath(sub["image_dir"]), sub["image_dir"])
-    if source.lower().endswith(".json"):
-        text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    else:
+    new_paths = dict(where)
+    if plan.config is not None:
+        source, name = plan.config
+        doc = read_config_file(source)
+        for ds in doc.get("datasets", []) if isinstance(doc, dict) else []:
+            for sub in ds.get("subsets", []) if isinstance(ds, dict) else []:
+                if isinstance(sub, dict) and isinstance(sub.get("image_dir"), str):
+                    sub["image_dir"] = where.get(os.path.abspath(sub["image_dir"]), sub["image_dir"])
+        if source.lower().endswith(".json"):
+            text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+        else:
+            import toml
+
+            text = toml.dumps(doc)
+        _write_new(os.path.join(tmp, name), text)
+        new_paths["dataset_config"] = os.path.join(base, name)
+    if plan.config_file is not None:
         import toml
 
-        text = toml.dumps(doc)
-    with open(os.path.join(tmp, name), "w", encoding="utf-8") as fh:
+        source, name = plan.config_file
+        data = read_config_toml(source, source)
+        for table in [data] + [v for v in data.values() if isinstance(v, dict)]:  # (sd-scripts flattens sections)
+            for key in ("train_data_dir", "reg_data_dir"):
+                if isinstance(table.get(key), str):
+                    table[key] = where.get(os.path.abspath(table[key]), table[key])
+            if isinstance(table.get("dataset_config"), str) and "dataset_config" in new_paths:
+                table["dataset_config"] = new_paths["dataset_config"]
+        _write_new(os.path.join(tmp, name), toml.dumps(data))
+        new_paths["config_file"] = os.path.join(base, name)
+    return rewrite_command(plan.argv, plan.trainer, new_paths)
+
+
+def _write_new(path: str, text: str) -> None:
+    """A file regaudit writes in its temporary copy (the second writing, with the final paths,
+    replaces the first)."""
+    with open(path, "w", encoding="utf-8") as fh:
         fh.write(text)
-    return rewrite_command(plan.argv, plan.trainer, {"dataset_config": os.path.join(base, name)})
 
 
 def rewrite_command(argv: list[str], trainer: str | None, new_paths: dict[str, str]) -> list[str]:
@@ -369,8 +397,8 @@ def rewrite_command(argv: list[str], trainer: str | None, new_paths: dict[str, s
         name = trainers.DEFAULT
 
     def new(dest: str, value: str) -> str:
-        if dest == "dataset_config":
-            return new_paths.get("dataset_config", value)
+        if dest in _NAMED:
+            return new_paths.get(dest, value)
         return new_paths.get(os.path.abspath(value), value) if dest in _PATH_DESTS else value
 
     out, k, script = [], 0, False
@@ -430,8 +458,9 @@ def _moved(f: Finding, tmp: str, out: str) -> Finding:
 def _gone(plan: FixPlan, remaining, out: str) -> list[Finding]:
     """The original's findings the copy no longer has (by code and by the place in the copy)."""
     where = {e.source: os.path.join(out, e.dest) for e in plan.entries if e.dest}
-    if plan.config is not None:
-        where[plan.config[0]] = os.path.join(out, plan.config[1])
+    for named in (plan.config, plan.config_file):
+        if named is not None:
+            where[named[0]] = os.path.join(out, named[1])
     now = {(f.code, f.path) for f in remaining}
     return [f for f in plan.findings if (f.code, where.get(f.path, f.path)) not in now]
 

@@ -197,3 +197,46 @@ def test_dataset_config_and_pasted_command_rewritten(capsys, tmp_path):
     assert sorted(p.name for p in (out_dir / "imgs").iterdir()) == ["a.caption", "a.png"]
     assert not {f["code"] for f in doc["remaining"]} & FIXED_CODES
     shutil.rmtree(out_dir)
+
+
+def test_config_file_rewritten_into_dir(capsys, tmp_path):
+    """--config_file (sd-scripts' read_config_from_file, sections flattened) naming train_data_dir:
+    a rewritten copy in DIR points at the copied root; the user's file is left as it was."""
+    make_image(tmp_path / "train" / "2_dog" / "a.Png")
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(f'[paths]\ntrain_data_dir = "{tmp_path / "train"}"\noutput_dir = "/x"\n[model]\nresolution = "64"\n')
+    before = tree_fingerprint(tmp_path)
+    out_dir = tmp_path.parent / (tmp_path.name + "-cf")
+    rc, out, err = run(capsys, "fix", f"accelerate launch train_network.py --config_file {tmp_path / 'cfg'}",
+                       "--out", str(out_dir), "--json")
+    assert rc == 0, err
+    assert tree_fingerprint(tmp_path) == before
+    doc = json.loads(out)
+    assert doc["command"] == f"accelerate launch train_network.py --config_file {out_dir / 'cfg.toml'}"
+    text = (out_dir / "cfg.toml").read_text()
+    assert f'train_data_dir = "{out_dir / "train"}"' in text and 'output_dir = "/x"' in text
+    assert sorted(p.name for p in (out_dir / "train" / "2_dog").iterdir()) == ["a.png"]
+    assert not {f["code"] for f in doc["remaining"]} & FIXED_CODES  # the copy was audited, not the original
+    assert {f["code"] for f in doc["gone"]} >= {"RA006"}
+    manifest = json.loads((out_dir / "regaudit-fix.json").read_text())
+    assert manifest["config_file"] == {"source": str(cfg), "dest": "cfg.toml"}
+    shutil.rmtree(out_dir)
+
+
+def test_config_file_naming_a_dataset_config(capsys, tmp_path):
+    make_image(tmp_path / "imgs" / "a.Png")
+    ds = tmp_path / "ds.toml"
+    ds.write_text(f'[[datasets]]\nresolution = 64\n[[datasets.subsets]]\nimage_dir = "{tmp_path / "imgs"}"\n')
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(f'dataset_config = "{ds}"\n')
+    before = tree_fingerprint(tmp_path)
+    out_dir = tmp_path.parent / (tmp_path.name + "-cf2")
+    rc, out, err = run(capsys, "fix", f"train_network.py --config_file {cfg}", "--out", str(out_dir), "--json")
+    assert rc == 0, err
+    assert tree_fingerprint(tmp_path) == before
+    doc = json.loads(out)
+    assert doc["command"] == f"train_network.py --config_file {out_dir / 'cfg.toml'}"
+    assert f'dataset_config = "{out_dir / "ds.toml"}"' in (out_dir / "cfg.toml").read_text()
+    assert f'image_dir = "{out_dir / "imgs"}"' in (out_dir / "ds.toml").read_text()
+    assert sorted(p.name for p in (out_dir / "imgs").iterdir()) == ["a.png"]
+    shutil.rmtree(out_dir)
