@@ -109,6 +109,9 @@ def result_view(result) -> Group:
     parts.append(Text("gone in the copy: " + (", ".join(f"{c} ×{n}" for c, n in sorted(gone.items())) or "none")))
     left = Counter(f.code for f in result.remaining)
     parts.append(Text("remaining in the copy: " + (", ".join(f"{c} ×{n}" for c, n in sorted(left.items())) or "none")))
+    if result.stale_removed:
+        parts.append(Text(f"removed {len(result.stale_removed)} temporary folders an earlier, interrupted fix left: "
+                          + ", ".join(display(p) for p in result.stale_removed[:5])))
     parts.append(Text("new training command:"))
     parts.append(Text("  " + shlex.join(result.command)))
     return Group(*parts)

@@ -7,7 +7,8 @@
    ``shutil.copy2``, or hard-linked with ``hardlink``; changed captions written new), the dataset
    config rewritten to point at it, audited again (images it finds sd-scripts would crash on are
    left out too), the manifest written, and only then renamed to DIR. Any failure or Ctrl-C
-   removes the temporary folder: DIR is either the whole copy or what it was before.
+   removes the temporary folder: DIR is either the whole copy or what it was before. A temporary
+   folder a fix killed mid-way left beside DIR is removed by the next one (``fix_tmp``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -28,7 +28,7 @@ from ..rules import REGISTRY
 from ..rules.fixes import CRASHING_IMAGE_CODES, DUPLICATE_CODES, FixKind, why_unfixed
 from ..sdscripts.argv import ArgvError, match_option, read_config_toml
 from ..sdscripts.config import read_config_file
-from . import fix_images, paste
+from . import fix_images, fix_tmp, paste
 from .fix_walk import Action, Entry, WalkFacts, walk
 from .inputs import Inputs, read_inputs
 from .scan import scan_inputs
@@ -69,6 +69,7 @@ class FixResult:
     command: list[str]
     remaining: tuple[Finding, ...]
     gone: list[Finding] = field(default_factory=list)
+    stale_removed: list[str] = field(default_factory=list)  # temporary folders of a fix killed mid-way
 
 
 def _digest(data: bytes) -> tuple[int, str]:
@@ -251,8 +252,9 @@ def write_copy(plan: FixPlan, out: str, hardlink: bool, render_manifest: Callabl
     """Build the copy in a temporary folder beside ``out`` and rename it into place (see the
     module docstring)."""
     parent, base = os.path.split(out)
+    stale = fix_tmp.remove_stale(parent, is_fix_output)  # (left by a fix killed mid-way)
     try:
-        tmp = tempfile.mkdtemp(prefix=f".{base}.", suffix=".tmp", dir=parent)
+        tmp = fix_tmp.make_tmp(parent, base)
     except OSError as exc:
         raise RegauditError(f"{out}: cannot write in {parent}: {exc.strerror or exc}; nothing was written") from None
     try:
@@ -262,32 +264,22 @@ def write_copy(plan: FixPlan, out: str, hardlink: bool, render_manifest: Callabl
         for e in reversed(plan.entries):  # a folder's mode and times as the original's, once its files are in
             if e.is_dir and not e.left_out:
                 shutil.copystat(e.source, os.path.join(tmp, e.dest))
-        result = FixResult(plan, out, actions + extra, command, remaining, _gone(plan, remaining, out))
+        result = FixResult(plan, out, actions + extra, command, remaining, _gone(plan, remaining, out), stale)
         with open(os.path.join(tmp, MANIFEST), "x", encoding="utf-8") as fh:
             fh.write(render_manifest(result))
         mask = os.umask(0)
         os.umask(mask)
         os.chmod(tmp, 0o777 & ~mask)  # (mkdtemp makes it 0700: DIR gets a new folder's mode)
+        fix_tmp.unmark(tmp)
         _into_place(tmp, out)
     except BaseException as exc:
-        _remove(tmp)
+        fix_tmp.remove(tmp)
         if isinstance(exc, OSError):
             where = f" ({exc.filename})" if exc.filename else ""
             raise RegauditError(f"{out}: cannot be written: {exc.strerror or exc}{where}; nothing was written, "
                                 f"the original is untouched") from None
         raise
     return result
-
-
-def _remove(tmp: str) -> None:
-    """Remove a temporary copy, read-only folders in it included (never the original: ``tmp`` is ours)."""
-    def writable(func, path, _exc):
-        try:
-            os.chmod(os.path.dirname(path), 0o700)
-            func(path)
-        except OSError:
-            pass
-    shutil.rmtree(tmp, onerror=writable)
 
 
 def _copy_entries(plan: FixPlan, tmp: str, hardlink: bool, background: tuple[int, int, int],
@@ -470,8 +462,7 @@ def _into_place(tmp: str, out: str) -> None:
     removed only once the new copy is in place."""
     old = None
     if os.path.lexists(out):
-        old = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.old.", dir=os.path.dirname(out))
-        os.rmdir(old)
+        old = fix_tmp.old_name(out)
         os.rename(out, old)
     try:
         os.rename(tmp, out)

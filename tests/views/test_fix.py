@@ -240,3 +240,52 @@ def test_config_file_naming_a_dataset_config(capsys, tmp_path):
     assert f'image_dir = "{out_dir / "imgs"}"' in (out_dir / "ds.toml").read_text()
     assert sorted(p.name for p in (out_dir / "imgs").iterdir()) == ["a.png"]
     shutil.rmtree(out_dir)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="SIGKILL")
+def test_a_fix_killed_mid_copy_is_cleaned_by_the_next(capsys, messy, tmp_path):
+    """A fix killed with SIGKILL on its third copied file leaves its marked temporary folder (and
+    the earlier output intact); the next fix writing beside it removes it, and nothing else."""
+    import subprocess
+    import sys
+
+    out_dir = tmp_path / "fixed"
+    assert run(capsys, "fix", str(messy), "--out", str(out_dir))[0] == 0
+    earlier = tree_fingerprint(out_dir)
+    before = tree_fingerprint(messy.parent)
+    foreign = tmp_path / ".fixed.abcdefgh.tmp"  # regaudit's name, no marker: not ours
+    foreign.mkdir()
+    script = (
+        "import os, shutil, signal, sys\n"
+        "from regaudit.cli import main\n"
+        "real, calls = shutil.copy2, []\n"
+        "def dying(src, dst, **kw):\n"
+        "    calls.append(src)\n"
+        "    if len(calls) == 3:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    return real(src, dst, **kw)\n"
+        "shutil.copy2 = dying\n"
+        "main(sys.argv[1:])\n")
+    proc = subprocess.run([sys.executable, "-c", script, "fix", str(messy), "--out", str(out_dir)],
+                          cwd=str(Path(__file__).resolve().parents[2]), capture_output=True)
+    assert proc.returncode == -9
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp") and p != foreign)
+    assert len(left) == 1 and (tmp_path / left[0] / ".regaudit-fix-tmp").is_file()
+    assert tree_fingerprint(out_dir) == earlier and tree_fingerprint(messy.parent) == before
+    rc, _, err = run(capsys, "fix", str(messy), "--out", str(tmp_path / "other"))
+    assert rc == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".fixed.abcdefgh.tmp", "data", "fixed", "other"]
+    assert tree_fingerprint(out_dir) == earlier and tree_fingerprint(messy.parent) == before
+
+
+def test_copy_progress_is_reported(messy, tmp_path):
+    from regaudit.render.fix import manifest
+    from regaudit.views.fix import make_plan, write_copy
+    from regaudit.views.inputs import read_inputs
+
+    inp = read_inputs([str(messy)], None)
+    plan = make_plan(inp, [str(messy)], None, None)
+    seen = []
+    write_copy(plan, str(tmp_path / "p"), False, manifest, progress=lambda done, total: seen.append((done, total)))
+    assert seen[0] == (0, len(plan.entries)) and seen[-1] == (len(plan.entries), len(plan.entries))
+    assert len(plan.entries) == 12  # the messy tree: 3 folders (train, 10_dog, 5 cat), 9 files
