@@ -238,10 +238,12 @@ def _nested_files(src: str, dest: str, files: list[str], nested: tuple[str, str,
         final = new_stem + ext.lower()
         a = Action("RA004", FixKind.MOVE_UP.value, path, os.path.join(subset_dest, final), False,
                    f"moved up from '{below}' into the subset as '{final}'", applied=facts.unsafe)
+        actions, ops = [a], []
         if a.applied:
             taken.add(new_stem)
             moved[stem] = new_stem
-        out.append(Entry(path, a.dest if a.applied else os.path.join(dest, n), False, (a,)))
+            actions, ops = _moved_pixels(path, a, facts)
+        out.append(Entry(path, a.dest if a.applied else os.path.join(dest, n), False, tuple(actions), ops=ops))
     done = {e.source for e in out}
     for n in files:
         stem, ext = os.path.splitext(n)
@@ -256,6 +258,23 @@ def _nested_files(src: str, dest: str, files: list[str], nested: tuple[str, str,
         elif path not in done:
             out.append(Entry(path, os.path.join(dest, n), False))
     return out
+
+
+def _moved_pixels(path: str, move: Action, facts: WalkFacts) -> tuple[list[Action], tuple[FixKind, ...]]:
+    """A nested image moved up is read by sd-scripts from now on: the audit never looked at its
+    pixels, so it is probed here and its pixel fixes planned as for the subset's own images."""
+    from ..sdscripts.images import probe
+
+    p = probe(path)
+    actions, ops = [move], []
+    if p.error_kind is None and p.format:
+        for kind, code, safe, what in pixel_fixes(p.format, p.mode, p.exif_orientation, p.has_transparency,
+                                                  _webp(path, p.format), facts.alpha_mask, (p.width, p.height)):
+            a = Action(code, kind.value, path, move.dest, safe, what, applied=safe or facts.unsafe)
+            actions.append(a)
+            if a.applied:
+                ops.append(kind)
+    return actions, tuple(ops)
 
 
 def _webp(path: str, fmt: str | None) -> str:

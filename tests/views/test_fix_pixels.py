@@ -141,6 +141,7 @@ def unsafe_tree(tmp_path):
     (t / "extra" / "deeper" / "n.caption").write_text("nested")
     picture(t / "extra" / "a.png", "radial", Image.Transpose.ROTATE_90)  # 'a' is taken in the subset
     (t / "extra" / "notes.md").write_text("kept in place")
+    oriented(t / "extra" / "r.png", "PNG", fill=(40, 50, 60))  # moved up, then rotated (never audited before)
     return t
 
 
@@ -149,7 +150,7 @@ def test_unsafe_fixes_listed_not_applied_by_default(capsys, unsafe_tree):
     assert rc == 0, err
     doc = json.loads(out)
     unsafe = sorted((a["code"], a["fix"], os.path.basename(a["source"])) for a in doc["actions"] if not a["safe"])
-    assert unsafe == [("RA004", "move-up", "a.png"), ("RA004", "move-up", "n.png"),
+    assert unsafe == [("RA004", "move-up", "a.png"), ("RA004", "move-up", "n.png"), ("RA004", "move-up", "r.png"),
                       ("RA025", "join-caption", "m.caption"), ("RA044", "rotate-exif", "j.jpg"),
                       ("RA045", "flatten-alpha", "t.png"), ("RA046", "cmyk-to-srgb", "k.jpg"),
                       ("RA081", "drop-duplicate", "b.png")]
@@ -168,7 +169,7 @@ def test_unsafe_fixes_applied(capsys, unsafe_tree, tmp_path):
     assert fingerprint(root) == before
     c = out_dir / "train" / "1_dog"
     assert sorted(p.name for p in c.iterdir()) == ["a-2.png", "a.caption", "a.png", "extra", "j.jpg", "k.jpg",
-                                                    "m.caption", "m.png", "n.caption", "n.png", "t.png"]
+                                                    "m.caption", "m.png", "n.caption", "n.png", "r.png", "t.png"]
     assert sorted(p.name for p in (c / "extra").iterdir()) == ["deeper", "notes.md"]
     j = Image.open(c / "j.jpg")  # rotated, re-encoded with the source's tables: quality 90 as before
     assert j.size == (2, 4) and j.getexif().get(0x0112) is None and jpeg_quality(j.quantization) == 90
@@ -186,6 +187,7 @@ def test_unsafe_fixes_applied(capsys, unsafe_tree, tmp_path):
     assert acts[("drop-duplicate", "b.png")]["dest"] is None and acts[("drop-duplicate", "b.caption")]["dest"] is None
     assert acts[("drop-cache", "j_0004x0002_sd.npz")]["code"] == "RA044"
     assert acts[("move-up", "n.png")]["dest"] == str(c / "n.png")
+    assert acts[("rotate-exif", "r.png")]["safe"] and Image.open(c / "r.png").size == (2, 4)
     assert not {f["code"] for f in doc["remaining"]} & {"RA004", "RA025", "RA044", "RA045", "RA046"}
     manifest = json.loads((out_dir / "regaudit-fix.json").read_text())
     m = {(a["fix"], os.path.basename(a["source"])): a for a in manifest["actions"]}
@@ -217,3 +219,15 @@ def test_cmyk_with_an_unusable_profile_says_so(tmp_path):
     data, note = rewrite(str(tmp_path / "c.jpg"), (FixKind.TO_SRGB,), (255, 255, 255))
     assert note.startswith("CMYK converted by Pillow's plain conversion (the embedded ICC profile could not be used)")
     assert Image.open(io.BytesIO(data)).getpixel((0, 0)) == (255, 255, 255)
+
+
+def test_hardlink_never_links_a_changed_image(capsys, unsafe_tree, tmp_path):
+    root = unsafe_tree.parent
+    before = fingerprint(root)
+    out_dir = tmp_path / "linked"
+    rc, _, err = run(capsys, "fix", str(root), "--out", str(out_dir), "--unsafe-fixes", "--hardlink")
+    assert rc == 0, err
+    c = out_dir / "train" / "1_dog"
+    assert os.stat(c / "t.png").st_ino != os.stat(unsafe_tree / "t.png").st_ino  # flattened: a new file
+    assert os.stat(c / "m.png").st_ino == os.stat(unsafe_tree / "m.png").st_ino  # unchanged: linked
+    assert fingerprint(root) == before
