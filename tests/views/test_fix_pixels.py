@@ -231,3 +231,18 @@ def test_hardlink_never_links_a_changed_image(capsys, unsafe_tree, tmp_path):
     assert os.stat(c / "t.png").st_ino != os.stat(unsafe_tree / "t.png").st_ino  # flattened: a new file
     assert os.stat(c / "m.png").st_ino == os.stat(unsafe_tree / "m.png").st_ino  # unchanged: linked
     assert fingerprint(root) == before
+
+
+def test_train_reg_duplicate_keeps_the_train_image(capsys, tmp_path):
+    """A reg image byte-identical to a train image (leakage, RA080): the train one is kept even
+    where the reg path sorts first."""
+    picture(tmp_path / "a_reg" / "1_dog" / "x.png", "linear")
+    picture(tmp_path / "b_train" / "1_sks dog" / "y.png", "linear")
+    picture(tmp_path / "b_train" / "1_sks dog" / "z.png", "radial")
+    rc, out, err = run(capsys, "fix", "--train_data_dir", str(tmp_path / "b_train"), "--reg_data_dir",
+                       str(tmp_path / "a_reg"), "--out", str(tmp_path / "out"), "--unsafe-fixes", "--json")
+    assert rc == 0, err
+    drops = [(a["code"], a["source"], a["dest"]) for a in json.loads(out)["actions"] if a["fix"] == "drop-duplicate"]
+    assert drops == [("RA080", str(tmp_path / "a_reg" / "1_dog" / "x.png"), None)]
+    assert (tmp_path / "out" / "b_train" / "1_sks dog" / "y.png").is_file()
+    assert sorted(p.name for p in (tmp_path / "out" / "a_reg" / "1_dog").iterdir()) == []
