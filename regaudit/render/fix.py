@@ -79,7 +79,7 @@ def plan_view(plan) -> Group:
     applied = sum(a.applied for a in plan.actions)
     pending = len(plan.actions) - applied
     more = f", {pending} more with --unsafe-fixes" if pending else ""
-    parts = [Text(f"regaudit fix: {applied} fixes planned{more}; {len(plan.unfixed)} findings stay "
+    parts = [Text(f"regaudit fix: {applied} fix{'' if applied == 1 else 'es'} planned{more}; {len(plan.unfixed)} findings stay "
                   f"unfixed. Nothing written (give --out DIR to write the corrected copy).")]
     if plan.actions:
         parts.append(_table(plan.actions, None))

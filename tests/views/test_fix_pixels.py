@@ -135,6 +135,8 @@ def unsafe_tree(tmp_path):
     picture(t / "b.png", "linear")  # byte-identical to a.png
     (t / "a.caption").write_text("a one")
     (t / "b.caption").write_text("b two")
+    (t / "b_0064x0064_sd.npz").write_bytes(b"latents")  # beside a dropped duplicate
+    (t / "t_0004x0002_sd.npz").write_bytes(b"latents")  # beside an image to flatten
     (t / "m.caption").write_bytes(b"a dog\r\nin snow,\n\n")
     picture(t / "m.png", "radial")
     picture(t / "extra" / "deeper" / "n.png", "linear", Image.Transpose.ROTATE_90)
@@ -186,6 +188,8 @@ def test_unsafe_fixes_applied(capsys, unsafe_tree, tmp_path):
     acts = {(a["fix"], os.path.basename(a["source"])): a for a in doc["actions"]}
     assert acts[("drop-duplicate", "b.png")]["dest"] is None and acts[("drop-duplicate", "b.caption")]["dest"] is None
     assert acts[("drop-cache", "j_0004x0002_sd.npz")]["code"] == "RA044"
+    assert acts[("drop-cache", "t_0004x0002_sd.npz")]["code"] == "RA045"
+    assert acts[("drop-cache", "b_0064x0064_sd.npz")]["code"] == "RA081"
     assert acts[("move-up", "n.png")]["dest"] == str(c / "n.png")
     assert acts[("rotate-exif", "r.png")]["safe"] and Image.open(c / "r.png").size == (2, 4)
     assert not {f["code"] for f in doc["remaining"]} & {"RA004", "RA025", "RA044", "RA045", "RA046"}
