@@ -128,7 +128,7 @@ def subset_files(src: str, dest: str, files: list[str], names: set[str], cap: tu
         if new is not None and new not in names and new not in {v for v, _ in renamed.values()}:
             renamed[n] = (new, kind)  # (where a file of that name is there already: left as it is)
     gone: dict[str, Action] = {}  # stem of an image dropped or whose pixels change -> the action why
-    kept: set[str] = set()  # stems of images kept as they are
+    kept: set[str] = set()  # stems of images the copy keeps
     images: dict[str, Entry] = {}
     for n in image_names:
         path = os.path.join(src, n)
@@ -159,8 +159,7 @@ def subset_files(src: str, dest: str, files: list[str], names: set[str], cap: tu
                 if a.applied:
                     ops.append(kind)
                     gone.setdefault(stem, a)
-        if not ops:
-            kept.add(stem)
+        kept.add(stem)  # (in the copy: its caption stays)
         images[n] = Entry(path, os.path.join(dest, final), False, tuple(actions), ops=tuple(ops))
     for n in files:
         path = os.path.join(src, n)

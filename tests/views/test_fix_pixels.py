@@ -250,3 +250,15 @@ def test_train_reg_duplicate_keeps_the_train_image(capsys, tmp_path):
     assert drops == [("RA080", str(tmp_path / "a_reg" / "1_dog" / "x.png"), None)]
     assert (tmp_path / "out" / "b_train" / "1_sks dog" / "y.png").is_file()
     assert sorted(p.name for p in (tmp_path / "out" / "a_reg" / "1_dog").iterdir()) == []
+
+
+def test_caption_of_a_dropped_duplicate_stays_when_its_stem_stays(capsys, tmp_path):
+    t = tmp_path / "train" / "1_dog"
+    picture(t / "a.png", "linear")
+    picture(t / "b.png", "linear")  # dropped: identical to a.png
+    picture(t / "b.webp", "radial")  # the same stem, kept: 'b.caption' is its caption too
+    (t / "b.caption").write_text("b")
+    rc, out, err = run(capsys, "fix", str(tmp_path / "train"), "--out", str(tmp_path / "o"), "--unsafe-fixes",
+                       "--json")
+    assert rc == 0, err
+    assert sorted(p.name for p in (tmp_path / "o" / "train" / "1_dog").iterdir()) == ["a.png", "b.caption", "b.webp"]
