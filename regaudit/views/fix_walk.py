@@ -149,7 +149,7 @@ def subset_files(src: str, dest: str, files: list[str], names: set[str], cap: tu
             continue
         probe = facts.probes.get(path)
         actions, ops = [], []
-        if probe is not None:
+        if _loads(probe):
             for kind, code, safe, what in pixel_fixes(probe.format, probe.mode, probe.exif_orientation,
                                                       probe.has_transparency, _webp(path, probe.format),
                                                       facts.alpha_mask, (probe.width, probe.height)):
@@ -266,7 +266,7 @@ def _moved_pixels(path: str, move: Action, facts: WalkFacts) -> tuple[list[Actio
 
     p = probe(path)
     actions, ops = [move], []
-    if p.error_kind is None and p.format:
+    if _loads(p):
         for kind, code, safe, what in pixel_fixes(p.format, p.mode, p.exif_orientation, p.has_transparency,
                                                   _webp(path, p.format), facts.alpha_mask, (p.width, p.height)):
             a = Action(code, kind.value, path, move.dest, safe, what, applied=safe or facts.unsafe)
@@ -274,6 +274,12 @@ def _moved_pixels(path: str, move: Action, facts: WalkFacts) -> tuple[list[Actio
             if a.applied:
                 ops.append(kind)
     return actions, tuple(ops)
+
+
+def _loads(p) -> bool:
+    """Whether Pillow loads the image whole (a huge, truncated or unopenable one gets no pixel fix)."""
+    return p is not None and p.error_kind is None and p.format is not None and not p.decode_error \
+        and p.load_error_kind is None
 
 
 def _webp(path: str, fmt: str | None) -> str:

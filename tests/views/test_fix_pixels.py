@@ -262,3 +262,18 @@ def test_caption_of_a_dropped_duplicate_stays_when_its_stem_stays(capsys, tmp_pa
                        "--json")
     assert rc == 0, err
     assert sorted(p.name for p in (tmp_path / "o" / "train" / "1_dog").iterdir()) == ["a.png", "b.caption", "b.webp"]
+
+
+def test_huge_image_gets_no_pixel_fix(capsys, tmp_path, monkeypatch):
+    """An image over Pillow's decompression-bomb limit (RA050) with an EXIF orientation: nothing is
+    planned for it (Pillow cannot load it), the fix goes on and copies it as it is."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 3)  # 4x2 = 8 pixels: more than twice the limit (6)
+    t = tmp_path / "train" / "1_dog"
+    oriented(t / "p.png", "PNG")
+    rc, out, err = run(capsys, "fix", str(tmp_path / "train"), "--out", str(tmp_path / "o"), "--json")
+    assert rc == 0, err
+    doc = json.loads(out)
+    assert [a["fix"] for a in doc["actions"]] == []
+    assert [(u["code"], u["why"]) for u in doc["unfixed"] if u["code"] == "RA050"] == [
+        ("RA050", "downscaling a huge image changes its pixels and size: do it by hand")]
+    assert (tmp_path / "o/train/1_dog/p.png").read_bytes() == (t / "p.png").read_bytes()
