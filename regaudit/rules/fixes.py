@@ -67,7 +67,7 @@ DUPLICATE_CODES = {"within-subset": "RA081", "cross-train": "RA081", "cross-reg"
 
 PENDING = "unsafe fix planned: needs --unsafe-fixes"
 UNFIXED = {  # code -> why the copy keeps it where no fix of this version applies
-    "RA044": "no fix for this format (animated WebP, or a format Pillow cannot save)",
+    "RA044": "no fix for this format (an animated WebP or PNG, or a format Pillow cannot save)",
     "RA045": "transparency kept: the subset uses alpha_mask, or the image is animated",
     "RA046": "no fix for this format",
     "RA050": "downscaling a huge image changes its pixels and size: do it by hand",
@@ -90,9 +90,10 @@ _ORIENTATION_TURNS = frozenset({5, 6, 7, 8})
 def pixel_fixes(fmt: str | None, mode: str | None, orientation: int | None, transparent: bool, webp: str,
                 alpha_mask: bool, size: tuple[int, int]) -> list[tuple[FixKind, str, bool, str]]:
     """The fixes that change an image's pixels, in the order they are applied: (kind, the finding's
-    code, safe, what changes). ``webp`` is 'lossless', 'lossy', 'animated' or '' (no WebP)."""
+    code, safe, what changes). ``webp`` is 'lossless', 'lossy', 'animated' (an animated WebP or
+    PNG: no fix, saving it again would keep one frame) or '' (no WebP)."""
     out: list[tuple[FixKind, str, bool, str]] = []
-    if fmt == "WEBP" and webp == "animated":
+    if webp == "animated":
         return out
     w, h = size
     if orientation not in (None, 1):

@@ -41,6 +41,25 @@ def webp_kind(path: str) -> str:
     return "lossless" if b"VP8L" in names else "lossy" if b"VP8 " in names else "unknown"
 
 
+def is_animated_png(path: str) -> bool:
+    """Whether a PNG has an 'acTL' chunk before its image data (an APNG: saving it again would keep
+    only its first frame)."""
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(8) != b"\x89PNG\r\n\x1a\n":
+                return False
+            for _ in range(256):
+                hdr = fh.read(8)
+                if len(hdr) < 8 or hdr[4:] in (b"IDAT", b"IEND"):
+                    return False
+                if hdr[4:] == b"acTL":
+                    return True
+                fh.seek(struct.unpack(">I", hdr[:4])[0] + 4, os.SEEK_CUR)
+    except OSError:
+        return False
+    return False
+
+
 def jpeg_quality(quantization: dict | None) -> int | None:
     """The IJG quality (1-100) whose luminance table is closest to the file's first table; None
     where the file has none."""

@@ -283,8 +283,9 @@ def _loads(p) -> bool:
 
 
 def _webp(path: str, fmt: str | None) -> str:
-    if fmt != "WEBP":
-        return ""
-    from .fix_images import webp_kind
+    """The WebP kind pixel_fixes judges by ('animated' also for an APNG: neither is saved again)."""
+    from .fix_images import is_animated_png, webp_kind
 
-    return webp_kind(path)
+    if fmt == "PNG":
+        return "animated" if is_animated_png(path) else ""
+    return webp_kind(path) if fmt == "WEBP" else ""

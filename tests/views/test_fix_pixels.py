@@ -277,3 +277,19 @@ def test_huge_image_gets_no_pixel_fix(capsys, tmp_path, monkeypatch):
     assert [(u["code"], u["why"]) for u in doc["unfixed"] if u["code"] == "RA050"] == [
         ("RA050", "downscaling a huge image changes its pixels and size: do it by hand")]
     assert (tmp_path / "o/train/1_dog/p.png").read_bytes() == (t / "p.png").read_bytes()
+
+
+def test_animated_png_is_not_saved_again(capsys, tmp_path):
+    t = tmp_path / "train" / "1_dog"
+    t.mkdir(parents=True)
+    frames = [Image.new("RGBA", (4, 2), (255, 0, 0, 128)), Image.new("RGBA", (4, 2), (0, 255, 0, 128))]
+    frames[0].save(t / "a.png", save_all=True, append_images=frames[1:])
+    from regaudit.views.fix_images import is_animated_png
+
+    assert is_animated_png(str(t / "a.png")) and Image.open(t / "a.png").n_frames == 2
+    rc, out, err = run(capsys, "fix", str(tmp_path / "train"), "--unsafe-fixes", "--json")
+    assert rc == 0, err
+    doc = json.loads(out)
+    assert doc["actions"] == []
+    assert [u["why"] for u in doc["unfixed"] if u["code"] == "RA045"] == [
+        "transparency kept: the subset uses alpha_mask, or the image is animated"]
