@@ -23,6 +23,13 @@ def fix(
                                       help="Write the corrected copy here (a new folder, or an earlier fix output)."),
     hardlink: bool = typer.Option(False, "--hardlink", help="Hard-link unchanged files instead of copying them "
                                                             "(an in-place edit of the copy then edits the original)."),
+    unsafe_fixes: bool = typer.Option(False, "--unsafe-fixes",
+                                      help="Also apply the unsafe fixes: lossy re-encodes (EXIF rotation of JPEGs, "
+                                           "CMYK to sRGB), transparency flattened, exact duplicates dropped, nested "
+                                           "images moved up, multi-line captions joined."),
+    background: str = typer.Option("white", "--background", metavar="COLOUR",
+                                   help="The colour transparency is flattened onto (--unsafe-fixes): a name, "
+                                        "#RRGGBB or R,G,B."),
     as_json: bool = JSON_OPT,
     jobs: Optional[int] = JOBS_OPT,
     progress: bool = PROGRESS_OPT,
@@ -31,18 +38,21 @@ def fix(
 
     regaudit fix DIR | --train_data_dir T [--reg_data_dir R] | --dataset_config F [sd-scripts options] [--out DIR]"""
     from ..render import fix as render
+    from ..rules.fixes import background_colour
     from ..views.fix import check_out, make_plan, write_copy
 
+    colour = background_colour(background)  # (refused before any work)
     inp = inputs(ctx, trainer, target_os=target_os)
     folders = dataset_folders(inp.specs, inp.sources)
     target = None if out is None else check_out(out, folders)  # before the work, not after it
     with progress_bar(progress, "auditing the dataset") as cb:
-        plan = make_plan(inp, sd_argv(ctx), trainer, target_os, jobs, cb)
+        plan = make_plan(inp, sd_argv(ctx), trainer, target_os, jobs, cb, unsafe=unsafe_fixes)
     if target is None:
         doc, view = render.plan_document(plan), render.plan_view
         result = plan
     else:
-        result = write_copy(plan, target, hardlink, render.manifest, jobs)
+        with progress_bar(progress, "writing the copy") as cb:
+            result = write_copy(plan, target, hardlink, render.manifest, jobs, colour, cb)
         doc, view = render.result_document(result), render.result_view
     if as_json:
         json_out.write(doc, sys.stdout)

@@ -19,7 +19,7 @@ def _action(a, out: str | None, full: bool) -> dict:
     import os
 
     dest = None if a.dest is None else (os.path.join(out, a.dest) if out else a.dest)
-    doc = {"code": a.code, "fix": a.fix, "source": a.source, "dest": dest, "safe": a.safe}
+    doc = {"code": a.code, "fix": a.fix, "source": a.source, "dest": dest, "safe": a.safe, "applied": a.applied}
     if full:
         doc["changed"] = a.changed
         doc["before"] = None if a.before is None else {"size": a.before[0], "sha256": a.before[1]}
@@ -53,7 +53,11 @@ def manifest(result) -> str:
            "roots": [{"source": s, "dest": d} for s, d in result.plan.roots],
            "config": None if result.plan.config is None else {"source": result.plan.config[0],
                                                               "dest": result.plan.config[1]},
-           "latent_caches": "copied beside every image: no safe fix changes pixels",
+           "config_file": None if result.plan.config_file is None else {"source": result.plan.config_file[0],
+                                                                        "dest": result.plan.config_file[1]},
+           "latent_caches": "copied beside images whose pixels did not change; beside the others left out "
+                            "(drop-cache actions): sd-scripts would read the stale latents instead of the pixels",
+           "unsafe_fixes": result.plan.unsafe,
            "actions": [_action(a, result.out, True) for a in result.actions],
            "unfixed": [_unfixed(u) for u in result.plan.unfixed],
            "command": shlex.join(result.command),
@@ -66,12 +70,16 @@ def _table(actions, out: str | None) -> Table:
     for col in ("code", "fix", "file", "change"):
         t.add_column(col, overflow="fold")
     for a in actions[:200]:
-        t.add_row(a.code, a.fix + ("" if a.safe else " (unsafe)"), display(a.source), display(a.changed))
+        how = "" if a.safe else " (unsafe)" if a.applied else " (unsafe: needs --unsafe-fixes)"
+        t.add_row(a.code, a.fix + how, display(a.source), display(a.changed))
     return t
 
 
 def plan_view(plan) -> Group:
-    parts = [Text(f"regaudit fix: {len(plan.actions)} safe fixes planned; {len(plan.unfixed)} findings stay "
+    applied = sum(a.applied for a in plan.actions)
+    pending = len(plan.actions) - applied
+    more = f", {pending} more with --unsafe-fixes" if pending else ""
+    parts = [Text(f"regaudit fix: {applied} fix{'' if applied == 1 else 'es'} planned{more}; {len(plan.unfixed)} findings stay "
                   f"unfixed. Nothing written (give --out DIR to write the corrected copy).")]
     if plan.actions:
         parts.append(_table(plan.actions, None))
@@ -92,14 +100,18 @@ def _unfixed_lines(unfixed) -> list:
 
 def result_view(result) -> Group:
     gone = Counter(f.code for f in result.gone)
+    dropped = sum(a.fix == "drop-cache" for a in result.actions)
     parts = [Text(f"regaudit fix: wrote {display(result.out)} ({len(result.actions)} fixes; the original is "
-                  f"unchanged; latent caches copied, as no safe fix changes pixels)")]
+                  f"unchanged; {dropped} stale latent caches left out)")]
     if result.actions:
         parts.append(_table(result.actions, result.out))
     parts += _unfixed_lines(result.plan.unfixed)
     parts.append(Text("gone in the copy: " + (", ".join(f"{c} ×{n}" for c, n in sorted(gone.items())) or "none")))
     left = Counter(f.code for f in result.remaining)
     parts.append(Text("remaining in the copy: " + (", ".join(f"{c} ×{n}" for c, n in sorted(left.items())) or "none")))
+    if result.stale_removed:
+        parts.append(Text(f"removed {len(result.stale_removed)} temporary folders an earlier, interrupted fix left: "
+                          + ", ".join(display(p) for p in result.stale_removed[:5])))
     parts.append(Text("new training command:"))
     parts.append(Text("  " + shlex.join(result.command)))
     return Group(*parts)

@@ -2,7 +2,10 @@
 
 A fix is safe when the copy trains the same pixels the user meant and nothing they wrote is lost:
 a rename sd-scripts can then see, a caption's invisible bytes, an image sd-scripts would crash on
-left out. Every other finding stays as it is in the copy, listed with why (``UNFIXED``).
+left out, an EXIF orientation applied losslessly (PNG, lossless WebP). An unsafe fix (a lossy
+re-encode, flattened transparency, CMYK converted, duplicates dropped, nested images moved,
+caption lines joined) is listed always and applied only with --unsafe-fixes. Every other finding
+stays as it is in the copy, listed with why (``UNFIXED``).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from ..errors import RegauditError
 from ..sdscripts.layout import GLOB_EXTENSIONS, OTHER_CAPTION_EXTENSIONS, is_globbed, parse_folder_name, \
     suggest_folder_name
 
@@ -22,6 +26,13 @@ class FixKind(str, Enum):
     RENAME_CAPTION = "rename-caption"
     CLEAN_CAPTION = "clean-caption"
     LEAVE_OUT = "leave-out"
+    ROTATE_EXIF = "rotate-exif"
+    DROP_CACHE = "drop-cache"
+    TO_SRGB = "cmyk-to-srgb"
+    FLATTEN_ALPHA = "flatten-alpha"
+    DROP_DUPLICATE = "drop-duplicate"
+    MOVE_UP = "move-up"
+    JOIN_CAPTION = "join-caption"
 
 
 @dataclass(frozen=True)
@@ -45,30 +56,92 @@ FIXES = {
                            "image sd-scripts would crash on left out of the copy"),
 }
 
-# the findings the copy no longer has once its fixes are applied
+# the findings the copy no longer has once its safe fixes are applied
 FIXED_CODES = frozenset({"RA001", "RA006", "RA023", "RA026", "RA040", "RA041", "RA042", "RA043", "RA052"})
+# and once its unsafe fixes are applied too (RA044 on PNG and lossless WebP is safe)
+UNSAFE_FIXED_CODES = frozenset({"RA004", "RA025", "RA044", "RA045", "RA046"})
 # images sd-scripts crashes on (rules.images): left out of the copy
 CRASHING_IMAGE_CODES = frozenset({"RA040", "RA041", "RA042", "RA043", "RA052"})
+# exact duplicates (rules.dupes) by who is in the group: one is kept, the others dropped
+DUPLICATE_CODES = {"within-subset": "RA081", "cross-train": "RA081", "cross-reg": "RA082", "leakage": "RA080"}
 
-_UNSAFE = "needs --unsafe-fixes, not in this version"
-UNFIXED = {  # code -> why the copy keeps it
-    "RA044": f"rotating the pixels by EXIF re-encodes a JPEG: {_UNSAFE}",
-    "RA045": f"flattening transparency onto a background changes pixels: {_UNSAFE}",
-    "RA046": f"converting CMYK to sRGB re-encodes the image: {_UNSAFE}",
-    "RA004": f"moving nested images up into their subset: {_UNSAFE}",
-    "RA025": f"joining multi-line captions changes their text: {_UNSAFE}",
-    "RA050": f"downscaling a huge image re-encodes it: {_UNSAFE}",
+PENDING = "unsafe fix planned: needs --unsafe-fixes"
+UNFIXED = {  # code -> why the copy keeps it where no fix of this version applies
+    "RA044": "no fix for this format (an animated WebP or PNG, or a format Pillow cannot save)",
+    "RA045": "transparency kept: the subset uses alpha_mask, or the image is animated",
+    "RA046": "no fix for this format",
+    "RA050": "downscaling a huge image changes its pixels and size: do it by hand",
 }
-_DUPES = f"reducing duplicates to one deletes images: {_UNSAFE}"
 
 
-def why_unfixed(code: str, family: str, hint: str) -> str:
-    """Why the copy still has a finding of ``code`` (its rule's ``hint`` says what the user can do)."""
+def why_unfixed(code: str, family: str, hint: str, pending: bool = False) -> str:
+    """Why the copy still has a finding of ``code`` (its rule's ``hint`` says what the user can do);
+    ``pending``: an unsafe fix for it was planned but --unsafe-fixes not given."""
+    if pending:
+        return PENDING
     if code in UNFIXED:
         return UNFIXED[code]
-    if family == "dupes":
-        return _DUPES
     return f"no automatic fix: {hint}"
+
+
+_ORIENTATION_TURNS = frozenset({5, 6, 7, 8})
+
+
+def pixel_fixes(fmt: str | None, mode: str | None, orientation: int | None, transparent: bool, webp: str,
+                alpha_mask: bool, size: tuple[int, int]) -> list[tuple[FixKind, str, bool, str]]:
+    """The fixes that change an image's pixels, in the order they are applied: (kind, the finding's
+    code, safe, what changes). ``webp`` is 'lossless', 'lossy', 'animated' (an animated WebP or
+    PNG: no fix, saving it again would keep one frame) or '' (no WebP)."""
+    out: list[tuple[FixKind, str, bool, str]] = []
+    if webp == "animated":
+        return out
+    w, h = size
+    if orientation not in (None, 1):
+        turned = f"{h}x{w}" if orientation in _ORIENTATION_TURNS else f"{w}x{h}"
+        what = f"EXIF orientation {orientation} applied to the pixels ({w}x{h} -> {turned}), the tag dropped"
+        if fmt == "PNG" or (fmt == "WEBP" and webp == "lossless"):
+            out.append((FixKind.ROTATE_EXIF, "RA044", True, what + " (lossless)"))
+        elif fmt == "WEBP":
+            out.append((FixKind.ROTATE_EXIF, "RA044", False,
+                        what + " (the lossy WebP saved as lossless WebP: no further loss, a larger file)"))
+        elif fmt in ("JPEG", "MPO"):
+            out.append((FixKind.ROTATE_EXIF, "RA044", False,
+                        what + " (JPEG re-encoded: lossy; Pillow has no lossless JPEG transform)"))
+    if mode == "CMYK" and fmt in ("JPEG", "MPO"):
+        out.append((FixKind.TO_SRGB, "RA046", False, "CMYK converted to sRGB (JPEG re-encoded: lossy)"))
+    if transparent and not alpha_mask and fmt in ("PNG", "WEBP", "BMP"):
+        out.append((FixKind.FLATTEN_ALPHA, "RA045", False, "transparency flattened onto the background"))
+    return out
+
+
+_CACHE_NAME = re.compile(r"(.*)_\d+x\d+_\w+\.npz")
+
+
+def cache_owner_stems(name: str) -> tuple[str, ...]:
+    """The image stems a latent cache file ``name`` may belong to ('<stem>_<W>x<H>_<arch>.npz', or
+    the old '<stem>.npz'); () where it is no .npz. sd-scripts reads such a file instead of the
+    pixels, so it is stale once they change."""
+    if not name.endswith(".npz"):
+        return ()
+    m = _CACHE_NAME.fullmatch(name)
+    return (name[:-4], m.group(1)) if m else (name[:-4],)
+
+
+def join_caption(data: bytes) -> bytes | None:
+    """A multi-line caption as one line: its lines as sd-scripts reads them (universal newlines,
+    each stripped, blank ones dropped: train_util's enable_wildcard reading), joined with ', '
+    (a line's own trailing ',' not doubled). None where it has one line, or is not UTF-8."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    bom = text.startswith("\ufeff")
+    lines = [ln.strip() for ln in text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    lines = [ln for ln in lines if ln]
+    if len(lines) < 2:
+        return None
+    joined = ", ".join(ln.rstrip(",").rstrip() for ln in lines[:-1]) + ", " + lines[-1]
+    return (("\ufeff" if bom else "") + joined + "\n").encode("utf-8")
 
 
 _PLAIN_SUBSET = re.compile(r"^\s*\d{1,3}\s*[-. x]+\s*\S")  # at most 3 digits (not a year): '10 dog', '10-dog', '10. dog', '10 x dog'
@@ -127,3 +200,23 @@ def clean_caption(data: bytes) -> bytes | None:
     if not data.endswith((b"\n", b"\r")):
         out = out[:-1]
     return None if out == data else out
+
+
+_HEX = re.compile(r"#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+_TRIPLE = re.compile(r"(\d{1,3}),(\d{1,3}),(\d{1,3})")
+
+
+def background_colour(text: str) -> tuple[int, int, int]:
+    """--background: a colour name CSS knows ('white'), '#rgb', '#rrggbb' or 'R,G,B' (0-255 each);
+    anything else is refused, naming the option."""
+    from PIL import ImageColor
+
+    value = text.strip().lower()
+    m = _TRIPLE.fullmatch(value.replace(" ", ""))
+    if m and all(int(v) <= 255 for v in m.groups()):
+        return int(m[1]), int(m[2]), int(m[3])
+    if _HEX.fullmatch(value) or value in ImageColor.colormap:
+        r, g, b = ImageColor.getrgb(value)[:3]
+        return r, g, b
+    raise RegauditError(f"--background {text!r} is not a colour: give a name (white, black), #RRGGBB, #RGB "
+                        f"or R,G,B with each 0-255")

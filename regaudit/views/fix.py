@@ -7,7 +7,8 @@
    ``shutil.copy2``, or hard-linked with ``hardlink``; changed captions written new), the dataset
    config rewritten to point at it, audited again (images it finds sd-scripts would crash on are
    left out too), the manifest written, and only then renamed to DIR. Any failure or Ctrl-C
-   removes the temporary folder: DIR is either the whole copy or what it was before.
+   removes the temporary folder: DIR is either the whole copy or what it was before. A temporary
+   folder a fix killed mid-way left beside DIR is removed by the next one (``fix_tmp``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -25,30 +25,17 @@ from ..model import Finding
 from ..outputs import written_by_regaudit
 from ..placement import containing_root
 from ..rules import REGISTRY
-from ..rules.fixes import (CRASHING_IMAGE_CODES, FIXES, FixKind, caption_rename, clean_caption, extension_rename,
-                           folder_rename, why_unfixed)
-from ..sdscripts.argv import ArgvError, match_option
+from ..rules.fixes import CRASHING_IMAGE_CODES, DUPLICATE_CODES, FixKind, why_unfixed
+from ..sdscripts.argv import ArgvError, match_option, read_config_toml
 from ..sdscripts.config import read_config_file
-from ..sdscripts.layout import GLOB_EXTENSIONS
-from . import paste
+from . import fix_images, fix_tmp, paste
+from .fix_walk import Action, Entry, WalkFacts, walk
 from .inputs import Inputs, read_inputs
 from .scan import scan_inputs
 
 MANIFEST = "regaudit-fix.json"
-_IMAGE_EXTS = frozenset(e.lower() for e in GLOB_EXTENSIONS)
-_PATH_DESTS = ("train_data_dir", "reg_data_dir", "dataset_config")
-
-
-@dataclass(frozen=True)
-class Action:
-    code: str
-    fix: str  # FixKind value
-    source: str  # absolute path in the original
-    dest: str | None  # path relative to DIR (None: left out of the copy)
-    safe: bool
-    changed: str  # what changed, in words
-    before: tuple[int, str] | None = None  # (size, sha256) of the original, filled when written
-    after: tuple[int, str] | None = None  # of the copy
+_PATH_DESTS = ("train_data_dir", "reg_data_dir", "dataset_config", "config_file")
+_NAMED = ("dataset_config", "config_file")  # keyed by their dest in rewrite_command's new_paths
 
 
 @dataclass(frozen=True)
@@ -57,15 +44,6 @@ class Unfixed:
     path: str
     message: str
     why: str
-
-
-@dataclass
-class Entry:
-    source: str
-    dest: str  # relative to DIR
-    is_dir: bool
-    actions: tuple[Action, ...] = ()
-    data: bytes | None = None  # new content (a cleaned caption)
 
 
 @dataclass
@@ -79,6 +57,8 @@ class FixPlan:
     argv: list[str]
     trainer: str | None
     target_os: str | None
+    unsafe: bool = False
+    config_file: tuple[str, str] | None = None  # (the --config_file TOML, its name in DIR)
 
 
 @dataclass
@@ -89,6 +69,7 @@ class FixResult:
     command: list[str]
     remaining: tuple[Finding, ...]
     gone: list[Finding] = field(default_factory=list)
+    stale_removed: list[str] = field(default_factory=list)  # temporary folders of a fix killed mid-way
 
 
 def _digest(data: bytes) -> tuple[int, str]:
@@ -114,14 +95,15 @@ def _unique(name: str, taken: set[str]) -> str:
 
 
 def make_plan(inp: Inputs, argv: list[str], trainer: str | None, target_os: str | None,
-              jobs: int | None = None, progress=None) -> FixPlan:
-    """The plan for ``inp`` (read from ``argv``): what the copy holds and what each fix does."""
+              jobs: int | None = None, progress=None, unsafe: bool = False) -> FixPlan:
+    """The plan for ``inp`` (read from ``argv``): what the copy holds and what each fix does;
+    the unsafe fixes are listed, and applied only with ``unsafe``."""
     if inp.sd.get("in_json"):  # type: ignore[attr-defined]
         raise RegauditError("--in_json: fine-tuning metadata is not copied by regaudit fix in this version")
     result = scan_inputs(inp, deep=True, jobs=jobs, progress=progress)
     config = inp.sd.get("dataset_config")  # type: ignore[attr-defined]
-    taken: set[str] = set()
-    roots: list[tuple[str, str, bool, dict]] = []  # (folder, name in DIR, is a root of subsets, caption exts)
+    taken: set[str] = {MANIFEST}
+    roots: list[tuple[str, str, bool]] = []  # (folder, name in DIR, is a root of subsets)
     if config:
         if any(sc.conditioning_data_dir for spec in inp.specs for sc in spec.subsets):
             raise RegauditError(f"{config}: ControlNet conditioning folders are not copied by regaudit fix in "
@@ -132,120 +114,102 @@ def make_plan(inp: Inputs, argv: list[str], trainer: str | None, target_os: str 
                 folder = os.path.abspath(sc.image_dir)
                 if folder not in seen and os.path.isdir(folder):
                     seen[folder] = _unique(os.path.basename(folder) or "subset", taken)
-                    roots.append((folder, seen[folder], False, {"": sc.caption_extension}))
+                    roots.append((folder, seen[folder], False))
         cfg_name = _unique(os.path.basename(str(config)), taken)
     else:
-        exts = {os.path.basename(os.path.abspath(sc.image_dir)): sc.caption_extension
-                for spec in inp.specs for sc in spec.subsets}
         for source in inp.sources:
             folder = os.path.abspath(source)
             if os.path.isdir(folder):
-                roots.append((folder, _unique(os.path.basename(folder) or "root", taken), True,
-                              {**exts, "": inp.args.caption_extension}))  # type: ignore[attr-defined]
-    crashing = {f.path: f.code for f in result.findings if f.code in CRASHING_IMAGE_CODES}
+                roots.append((folder, _unique(os.path.basename(folder) or "root", taken), True))
+    captions: dict[str, tuple[str, bool]] = {}
+    probes = {}
+    for s in result.subsets:
+        captions.setdefault(s.abs_path, (s.config.caption_extension, s.config.enable_wildcard))
+        for img in s.images:
+            probes[img.abs_path] = img.probe
+    for spec in inp.specs:  # (folders the scan could not read: as configured)
+        for sc in spec.subsets:
+            captions.setdefault(os.path.abspath(sc.image_dir), (sc.caption_extension, sc.enable_wildcard))
+    facts = WalkFacts({f.path: f.code for f in result.findings if f.code in CRASHING_IMAGE_CODES},
+                      inp.case_insensitive, captions,
+                      (inp.args.caption_extension, inp.args.enable_wildcard),  # type: ignore[attr-defined]
+                      probes, _alpha_mask(inp, config), unsafe, _duplicates(result, jobs))
     entries: list[Entry] = []
-    for folder, name, is_root, exts in roots:
-        entries += _walk(folder, name, is_root, exts, crashing, inp.case_insensitive)
+    for folder, name, is_root in roots:
+        entries += walk(folder, name, is_root, facts)
     actions = [a for e in entries for a in e.actions]
-    fixed_paths = {(a.code, a.source) for a in actions}
-    unfixed = [Unfixed(f.code, f.path, f.message, why_unfixed(f.code, REGISTRY[f.code].family.value,
-                                                              REGISTRY[f.code].hint))
-               for f in result.findings if not _fixed(f, fixed_paths, actions)]
+    applied = [a for a in actions if a.applied]
+    pending = [a for a in actions if not a.applied]
+    unfixed = [Unfixed(f.code, f.path, f.message,
+                       why_unfixed(f.code, REGISTRY[f.code].family.value, REGISTRY[f.code].hint,
+                                   _fixed(f, {(a.code, a.source) for a in pending}, pending)))
+               for f in result.findings if not _fixed(f, {(a.code, a.source) for a in applied}, applied)]
+    config_file = inp.sd.get("config_file")  # type: ignore[attr-defined]
+    if config_file:  # (sd-scripts adds '.toml' to a name without it)
+        config_file = str(config_file) if str(config_file).endswith(".toml") else f"{config_file}.toml"
+        config_file = (os.path.abspath(config_file), _unique(os.path.basename(config_file), taken))
     return FixPlan(entries, actions, unfixed, result.findings, [(r[0], r[1]) for r in roots],
-                   (os.path.abspath(str(config)), cfg_name) if config else None, argv, trainer, target_os)
+                   (os.path.abspath(str(config)), cfg_name) if config else None, argv, trainer, target_os, unsafe,
+                   config_file or None)
+
+
+def _alpha_mask(inp: Inputs, config) -> bool:
+    """Whether any subset trains with alpha_mask (its transparency is then kept): --alpha_mask, or
+    alpha_mask = true anywhere in the dataset config."""
+    if inp.sd.get("alpha_mask"):  # type: ignore[attr-defined]
+        return True
+    if not config:
+        return False
+    try:
+        doc = read_config_file(str(config))
+    except Exception:  # noqa: BLE001 - the audit said what is wrong with it
+        return False
+    for ds in doc.get("datasets", []) if isinstance(doc, dict) else []:
+        if isinstance(ds, dict) and (ds.get("alpha_mask") or any(
+                isinstance(sub, dict) and sub.get("alpha_mask") for sub in ds.get("subsets", []) or [])):
+            return True
+    return isinstance(doc, dict) and bool(doc.get("general", {}).get("alpha_mask") if isinstance(
+        doc.get("general"), dict) else False)
+
+
+def _duplicates(result, jobs) -> dict[str, tuple[str, str]]:
+    """Each exact duplicate but the one kept: the members of an exact group of views.dupes (no hash
+    cache), and byte-identical files within any other group; the first by path order is kept, in a
+    train/reg group the first train image (a reg copy of a train image is the leak).
+    -> (the finding code of such a group, the kept image)."""
+    from .dupes import DupesOptions, find_dupes
+    from .hashing import file_digest
+
+    out: dict[str, tuple[str, str]] = {}
+    for g in find_dupes(result, DupesOptions(cache=None, jobs=jobs)).groups:
+        if g.kind == "exact":
+            parts = [list(g.members)]
+        else:  # (a near group can hold byte-identical files: those are exact duplicates)
+            by_bytes: dict[str, list] = {}
+            for m in g.members:
+                try:
+                    by_bytes.setdefault(file_digest(m.path), []).append(m)
+                except OSError:
+                    continue
+            parts = [ms for ms in by_bytes.values() if len(ms) > 1]
+        for ms in parts:
+            members = sorted(ms, key=lambda m: m.path)
+            roles = {m.role for m in members}
+            label = "leakage" if roles == {"train", "reg"} else "cross-reg" if roles == {"reg"} else "cross-train"
+            keep = next(m for m in members if m.role == "train") if label == "leakage" else members[0]
+            for m in members:
+                if m.path != keep.path:
+                    out[m.path] = (DUPLICATE_CODES[label], keep.path)
+    return out
 
 
 def _fixed(f: Finding, fixed_paths: set, actions: list[Action]) -> bool:
-    """Whether an action of the plan corrects finding ``f``."""
-    if f.code == "RA026":  # (on the subset folder: fixed when a caption in it was renamed)
-        return any(a.code == "RA026" and os.path.dirname(a.source) == f.path for a in actions)
+    """Whether an action of ``actions`` corrects finding ``f``."""
+    if f.code in ("RA026", "RA025"):  # (on the subset folder: fixed when a caption in it was)
+        return any(a.code == f.code and os.path.dirname(a.source) == f.path for a in actions)
+    if f.code == "RA004":  # (on the nested folder: fixed when its images were moved up)
+        return any(a.code == "RA004" and a.source.startswith(f.path + os.sep) for a in actions)
     return (f.code, f.path) in fixed_paths
-
-
-def _walk(folder: str, name: str, is_root: bool, exts: dict, crashing: dict[str, str],
-          case_insensitive: bool | None) -> list[Entry]:
-    """Every folder and file under ``folder`` with its place in the copy; a loop over a stack (no
-    recursion), symlinked folders followed once each (as sd-scripts follows them)."""
-    out = [Entry(folder, name, True)]
-    stack = [(folder, name, "root" if is_root else "subset")]
-    seen = {os.path.realpath(folder)}
-    while stack:
-        src, dest, role = stack.pop()
-        try:
-            with os.scandir(src) as it:
-                listed = sorted((e.name, e.is_dir(), e.is_file()) for e in it)
-        except OSError as exc:
-            raise RegauditError(f"{src}: cannot be listed ({exc.strerror or exc}); nothing was written") from None
-        names = {n for n, _, _ in listed}
-        dirs = [n for n, d, _ in listed if d]
-        for child in dirs:
-            path = os.path.join(src, child)
-            real = os.path.realpath(path)
-            if real in seen:
-                continue
-            seen.add(real)
-            new = folder_rename(child) if role == "root" else None
-            actions: tuple[Action, ...] = ()
-            if new is not None and new not in names:
-                names.add(new)
-                actions = (Action("RA001", FixKind.RENAME_FOLDER.value, path, os.path.join(dest, new), True,
-                                  f"'{child}' -> '{new}'"),)
-            child_dest = os.path.join(dest, new if actions else child)
-            out.append(Entry(path, child_dest, True, actions))
-            stack.append((path, child_dest, "subset" if role == "root" else "other"))
-        files = [n for n, d, f in listed if f]
-        if role == "subset":
-            ext = exts.get(os.path.basename(src), exts.get(""))
-            out += _subset_files(src, dest, files, names, ext, crashing, case_insensitive)
-        else:
-            out += [Entry(os.path.join(src, n), os.path.join(dest, n), False) for n in files]
-    return out
-
-
-def _subset_files(src: str, dest: str, files: list[str], names: set[str], caption_ext: str,
-                  crashing: dict[str, str], case_insensitive: bool | None) -> list[Entry]:
-    """A subset folder's files: images sd-scripts crashes on left out, extensions and caption
-    files renamed, captions cleaned."""
-    out = []
-    stems = {os.path.splitext(n)[0] for n in files if os.path.splitext(n)[1].lower() in _IMAGE_EXTS}
-    renamed: dict[str, tuple[str, FixKind]] = {}
-    for n in files:
-        if os.path.join(src, n) in crashing:
-            continue
-        kind, new = FixKind.RENAME_EXTENSION, extension_rename(n, case_insensitive)
-        if new is None:
-            kind, new = FixKind.RENAME_CAPTION, caption_rename(n, stems, caption_ext, names)
-        if new is not None and new not in names and new not in {v for v, _ in renamed.values()}:
-            renamed[n] = (new, kind)  # (where a file of that name is there already: left as it is)
-    for n in files:
-        path = os.path.join(src, n)
-        if path in crashing:
-            out.append(Entry(path, "", False, (Action(crashing[path], FixKind.LEAVE_OUT.value, path, None, True,
-                                                      "left out: sd-scripts would crash on it"),)))
-            continue
-        final, kind = renamed.get(n, (n, None))
-        target = os.path.join(dest, final)
-        actions = []
-        if kind is not None:
-            actions.append(Action(FIXES[kind].code, kind.value, path, target, True, f"'{n}' -> '{final}'"))
-        data = None
-        stem, ext = os.path.splitext(final)
-        if caption_ext and ext == caption_ext and stem in stems:
-            data = _cleaned(path)
-            if data is not None:
-                actions.append(Action("RA023", FixKind.CLEAN_CAPTION.value, path, target, True,
-                                      "byte-order mark, CR/CRLF line ends and trailing blank lines removed"))
-        out.append(Entry(path, target, False, tuple(actions), data))
-    return out
-
-
-def _cleaned(path: str) -> bytes | None:
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(1 << 20)
-    except OSError:
-        return None
-    return clean_caption(data)
 
 
 # --- writing the copy
@@ -283,30 +247,33 @@ def is_fix_output(path: str) -> bool:
 
 
 def write_copy(plan: FixPlan, out: str, hardlink: bool, render_manifest: Callable[[FixResult], str],
-               jobs: int | None = None) -> FixResult:
+               jobs: int | None = None, background: tuple[int, int, int] = (255, 255, 255),
+               progress: Callable[[int, int], None] | None = None) -> FixResult:
     """Build the copy in a temporary folder beside ``out`` and rename it into place (see the
     module docstring)."""
     parent, base = os.path.split(out)
+    stale = fix_tmp.remove_stale(parent, is_fix_output)  # (left by a fix killed mid-way)
     try:
-        tmp = tempfile.mkdtemp(prefix=f".{base}.", suffix=".tmp", dir=parent)
+        tmp = fix_tmp.make_tmp(parent, base)
     except OSError as exc:
         raise RegauditError(f"{out}: cannot write in {parent}: {exc.strerror or exc}; nothing was written") from None
     try:
-        actions = _copy_entries(plan, tmp, hardlink)
+        actions = _copy_entries(plan, tmp, hardlink, background, progress)
         remaining, extra = _audit_copy(plan, tmp, out, _config_and_command(plan, tmp, tmp), jobs)
         command = _config_and_command(plan, tmp, out)
         for e in reversed(plan.entries):  # a folder's mode and times as the original's, once its files are in
-            if e.is_dir and not any(a.dest is None for a in e.actions):
+            if e.is_dir and not e.left_out:
                 shutil.copystat(e.source, os.path.join(tmp, e.dest))
-        result = FixResult(plan, out, actions + extra, command, remaining, _gone(plan, remaining, out))
+        result = FixResult(plan, out, actions + extra, command, remaining, _gone(plan, remaining, out), stale)
         with open(os.path.join(tmp, MANIFEST), "x", encoding="utf-8") as fh:
             fh.write(render_manifest(result))
         mask = os.umask(0)
         os.umask(mask)
         os.chmod(tmp, 0o777 & ~mask)  # (mkdtemp makes it 0700: DIR gets a new folder's mode)
+        fix_tmp.unmark(tmp)
         _into_place(tmp, out)
     except BaseException as exc:
-        _remove(tmp)
+        fix_tmp.remove(tmp)
         if isinstance(exc, OSError):
             where = f" ({exc.filename})" if exc.filename else ""
             raise RegauditError(f"{out}: cannot be written: {exc.strerror or exc}{where}; nothing was written, "
@@ -315,65 +282,98 @@ def write_copy(plan: FixPlan, out: str, hardlink: bool, render_manifest: Callabl
     return result
 
 
-def _remove(tmp: str) -> None:
-    """Remove a temporary copy, read-only folders in it included (never the original: ``tmp`` is ours)."""
-    def writable(func, path, _exc):
-        try:
-            os.chmod(os.path.dirname(path), 0o700)
-            func(path)
-        except OSError:
-            pass
-    shutil.rmtree(tmp, onerror=writable)
-
-
-def _copy_entries(plan: FixPlan, tmp: str, hardlink: bool) -> list[Action]:
+def _copy_entries(plan: FixPlan, tmp: str, hardlink: bool, background: tuple[int, int, int],
+                  progress: Callable[[int, int], None] | None = None) -> list[Action]:
+    """Write every entry of the plan under ``tmp``; the applied actions, with sizes and hashes."""
     actions = []
-    for e in plan.entries:
-        if any(a.dest is None for a in e.actions):  # left out of the copy
-            actions += e.actions
+    total = len(plan.entries)
+    for k, e in enumerate(plan.entries):
+        if progress is not None and k % 64 == 0:
+            progress(k, total)
+        applied = [a for a in e.actions if a.applied]
+        if e.left_out:  # left out of the copy
+            before = None if e.is_dir else _file_digest(e.source)
+            actions += [replace(a, before=before) for a in applied]
             continue
         dest = os.path.join(tmp, e.dest)
+        data, note = e.data, ""
+        if e.ops:  # pixels changed: the image encoded again (views.fix_images)
+            try:
+                data, note = fix_images.rewrite(e.source, e.ops, background)
+            except OSError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - Pillow raises many kinds on a bad file
+                raise RegauditError(f"{e.source}: cannot be re-encoded ({type(exc).__name__}: {exc}); nothing was "
+                                    f"written, the original is untouched") from None
         if e.is_dir:
             os.makedirs(dest, exist_ok=True)
-        elif e.data is not None:  # new content: a new file with the original's mode
+        elif data is not None:  # new content: a new file with the original's mode
             with open(dest, "xb") as fh:
-                fh.write(e.data)
+                fh.write(data)
             shutil.copymode(e.source, dest)
         elif hardlink:
             os.link(e.source, dest)
         else:
             shutil.copy2(e.source, dest)  # (copy_file_range / sendfile where the system has them)
-        if e.actions:
+        if applied:
             before = None if e.is_dir else _file_digest(e.source)
-            after = _digest(e.data) if e.data is not None else before
-            actions += [replace(a, before=before, after=after) for a in e.actions]
+            after = _digest(data) if data is not None else before
+            actions += [replace(a, before=before, after=after,
+                                changed=a.changed + (f"; {note}" if note and a.fix in _PIXEL_FIXES else ""))
+                        for a in applied]
+    if progress is not None:
+        progress(total, total)
     for e in reversed(plan.entries):  # a folder's mode and times as the original's, once its files are in
-        if e.is_dir:
+        if e.is_dir and not e.left_out:
             shutil.copystat(e.source, os.path.join(tmp, e.dest))
     return actions
 
 
+_PIXEL_FIXES = frozenset({FixKind.ROTATE_EXIF.value, FixKind.TO_SRGB.value, FixKind.FLATTEN_ALPHA.value})
+
+
 def _config_and_command(plan: FixPlan, tmp: str, base: str) -> list[str]:
     """The training command pointing at the copy as it lies under ``base``; the dataset config is
-    written in ``tmp`` with its subsets' image_dir under ``base``."""
+    written in ``tmp`` with its subsets' image_dir under ``base``, and the --config_file with its
+    train_data_dir, reg_data_dir and dataset_config pointing there too."""
     where = {folder: os.path.join(base, rel) for folder, rel in plan.roots}
-    if plan.config is None:
-        return rewrite_command(plan.argv, plan.trainer, where)
-    source, name = plan.config
-    doc = read_config_file(source)
-    for ds in doc.get("datasets", []) if isinstance(doc, dict) else []:
-        for sub in ds.get("subsets", []) if isinstance(ds, dict) else []:
-            if isinstance(sub, dict) and isinstance(sub.get("image_dir"), str):
-                sub["image_dir"] = where.get(os.path.abspath(sub["image_dir"]), sub["image_dir"])
-    if source.lower().endswith(".json"):
-        text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    else:
+    new_paths = dict(where)
+    if plan.config is not None:
+        source, name = plan.config
+        doc = read_config_file(source)
+        for ds in doc.get("datasets", []) if isinstance(doc, dict) else []:
+            for sub in ds.get("subsets", []) if isinstance(ds, dict) else []:
+                if isinstance(sub, dict) and isinstance(sub.get("image_dir"), str):
+                    sub["image_dir"] = where.get(os.path.abspath(sub["image_dir"]), sub["image_dir"])
+        if source.lower().endswith(".json"):
+            text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+        else:
+            import toml
+
+            text = toml.dumps(doc)
+        _write_new(os.path.join(tmp, name), text)
+        new_paths["dataset_config"] = os.path.join(base, name)
+    if plan.config_file is not None:
         import toml
 
-        text = toml.dumps(doc)
-    with open(os.path.join(tmp, name), "w", encoding="utf-8") as fh:
+        source, name = plan.config_file
+        data = read_config_toml(source, source)
+        for table in [data] + [v for v in data.values() if isinstance(v, dict)]:  # (sd-scripts flattens sections)
+            for key in ("train_data_dir", "reg_data_dir"):
+                if isinstance(table.get(key), str):
+                    table[key] = where.get(os.path.abspath(table[key]), table[key])
+            if isinstance(table.get("dataset_config"), str) and "dataset_config" in new_paths:
+                table["dataset_config"] = new_paths["dataset_config"]
+        _write_new(os.path.join(tmp, name), toml.dumps(data))
+        new_paths["config_file"] = os.path.join(base, name)
+    return rewrite_command(plan.argv, plan.trainer, new_paths)
+
+
+def _write_new(path: str, text: str) -> None:
+    """A file regaudit writes in its temporary copy (the second writing, with the final paths,
+    replaces the first)."""
+    with open(path, "w", encoding="utf-8") as fh:
         fh.write(text)
-    return rewrite_command(plan.argv, plan.trainer, {"dataset_config": os.path.join(base, name)})
 
 
 def rewrite_command(argv: list[str], trainer: str | None, new_paths: dict[str, str]) -> list[str]:
@@ -389,8 +389,8 @@ def rewrite_command(argv: list[str], trainer: str | None, new_paths: dict[str, s
         name = trainers.DEFAULT
 
     def new(dest: str, value: str) -> str:
-        if dest == "dataset_config":
-            return new_paths.get("dataset_config", value)
+        if dest in _NAMED:
+            return new_paths.get(dest, value)
         return new_paths.get(os.path.abspath(value), value) if dest in _PATH_DESTS else value
 
     out, k, script = [], 0, False
@@ -450,8 +450,9 @@ def _moved(f: Finding, tmp: str, out: str) -> Finding:
 def _gone(plan: FixPlan, remaining, out: str) -> list[Finding]:
     """The original's findings the copy no longer has (by code and by the place in the copy)."""
     where = {e.source: os.path.join(out, e.dest) for e in plan.entries if e.dest}
-    if plan.config is not None:
-        where[plan.config[0]] = os.path.join(out, plan.config[1])
+    for named in (plan.config, plan.config_file):
+        if named is not None:
+            where[named[0]] = os.path.join(out, named[1])
     now = {(f.code, f.path) for f in remaining}
     return [f for f in plan.findings if (f.code, where.get(f.path, f.path)) not in now]
 
@@ -461,8 +462,7 @@ def _into_place(tmp: str, out: str) -> None:
     removed only once the new copy is in place."""
     old = None
     if os.path.lexists(out):
-        old = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.old.", dir=os.path.dirname(out))
-        os.rmdir(old)
+        old = fix_tmp.old_name(out)
         os.rename(out, old)
     try:
         os.rename(tmp, out)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from regaudit.cli import main
-from regaudit.rules.fixes import FIXED_CODES, caption_rename, clean_caption, extension_rename, folder_rename
+from regaudit.rules.fixes import (FIXED_CODES, cache_owner_stems, caption_rename, clean_caption, extension_rename,
+                                  folder_rename, join_caption)
 from tests.conftest import make_image, tree_fingerprint
 
 
@@ -56,6 +57,11 @@ def test_rules_of_each_fix():
     assert clean_caption(b"a dog") is None  # nothing to change
     assert clean_caption(b"\xef\xbb\xbf\r\n") is None  # would leave an empty caption: sd-scripts stops on it
     assert clean_caption(b"\xff\xfe") is None  # not UTF-8: left as it is
+    # lines as sd-scripts' enable_wildcard reading takes them (universal newlines, stripped, blanks dropped)
+    assert join_caption(b"a dog \r\n\n  in snow,\rsmiling\n") == b"a dog, in snow, smiling\n"
+    assert join_caption(b"one line\n\n") is None
+    assert cache_owner_stems("a_0064x0048_sd.npz") == ("a_0064x0048_sd", "a")
+    assert cache_owner_stems("a.npz") == ("a",) and cache_owner_stems("a.png") == ()
 
 
 def test_plan_writes_nothing(capsys, messy):
@@ -69,12 +75,14 @@ def test_plan_writes_nothing(capsys, messy):
         ("RA006", "rename-extension", "b.Jpg", "train/10_dog/b.jpg"),
         ("RA023", "clean-caption", "a.txt", "train/10_dog/a.caption"),
         ("RA023", "clean-caption", "d.caption", "train/5_cat/d.caption"),
+        ("RA025", "join-caption", "d.caption", "train/5_cat/d.caption"),  # listed, unsafe: not applied
         ("RA026", "rename-caption", "a.txt", "train/10_dog/a.caption"),
         ("RA026", "rename-caption", "b.txt", "train/10_dog/b.caption"),
         ("RA040", "leave-out", "z.png", None),
         ("RA043", "leave-out", "c.png", None),
     ]
-    assert all(a["safe"] for a in doc["actions"])
+    assert [a["fix"] for a in doc["actions"] if not a["safe"]] == ["join-caption"]
+    assert all(a["applied"] == a["safe"] for a in doc["actions"])
     assert doc["command"] is None and doc["remaining"] is None
     assert tree_fingerprint(messy.parent) == before
 
@@ -189,3 +197,95 @@ def test_dataset_config_and_pasted_command_rewritten(capsys, tmp_path):
     assert sorted(p.name for p in (out_dir / "imgs").iterdir()) == ["a.caption", "a.png"]
     assert not {f["code"] for f in doc["remaining"]} & FIXED_CODES
     shutil.rmtree(out_dir)
+
+
+def test_config_file_rewritten_into_dir(capsys, tmp_path):
+    """--config_file (sd-scripts' read_config_from_file, sections flattened) naming train_data_dir:
+    a rewritten copy in DIR points at the copied root; the user's file is left as it was."""
+    make_image(tmp_path / "train" / "2_dog" / "a.Png")
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(f'[paths]\ntrain_data_dir = "{tmp_path / "train"}"\noutput_dir = "/x"\n[model]\nresolution = "64"\n')
+    before = tree_fingerprint(tmp_path)
+    out_dir = tmp_path.parent / (tmp_path.name + "-cf")
+    rc, out, err = run(capsys, "fix", f"accelerate launch train_network.py --config_file {tmp_path / 'cfg'}",
+                       "--out", str(out_dir), "--json")
+    assert rc == 0, err
+    assert tree_fingerprint(tmp_path) == before
+    doc = json.loads(out)
+    assert doc["command"] == f"accelerate launch train_network.py --config_file {out_dir / 'cfg.toml'}"
+    text = (out_dir / "cfg.toml").read_text()
+    assert f'train_data_dir = "{out_dir / "train"}"' in text and 'output_dir = "/x"' in text
+    assert sorted(p.name for p in (out_dir / "train" / "2_dog").iterdir()) == ["a.png"]
+    assert not {f["code"] for f in doc["remaining"]} & FIXED_CODES  # the copy was audited, not the original
+    assert {f["code"] for f in doc["gone"]} >= {"RA006"}
+    manifest = json.loads((out_dir / "regaudit-fix.json").read_text())
+    assert manifest["config_file"] == {"source": str(cfg), "dest": "cfg.toml"}
+    shutil.rmtree(out_dir)
+
+
+def test_config_file_naming_a_dataset_config(capsys, tmp_path):
+    make_image(tmp_path / "imgs" / "a.Png")
+    ds = tmp_path / "ds.toml"
+    ds.write_text(f'[[datasets]]\nresolution = 64\n[[datasets.subsets]]\nimage_dir = "{tmp_path / "imgs"}"\n')
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(f'dataset_config = "{ds}"\n')
+    before = tree_fingerprint(tmp_path)
+    out_dir = tmp_path.parent / (tmp_path.name + "-cf2")
+    rc, out, err = run(capsys, "fix", f"train_network.py --config_file {cfg}", "--out", str(out_dir), "--json")
+    assert rc == 0, err
+    assert tree_fingerprint(tmp_path) == before
+    doc = json.loads(out)
+    assert doc["command"] == f"train_network.py --config_file {out_dir / 'cfg.toml'}"
+    assert f'dataset_config = "{out_dir / "ds.toml"}"' in (out_dir / "cfg.toml").read_text()
+    assert f'image_dir = "{out_dir / "imgs"}"' in (out_dir / "ds.toml").read_text()
+    assert sorted(p.name for p in (out_dir / "imgs").iterdir()) == ["a.png"]
+    shutil.rmtree(out_dir)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="SIGKILL")
+def test_a_fix_killed_mid_copy_is_cleaned_by_the_next(capsys, messy, tmp_path):
+    """A fix killed with SIGKILL on its third copied file leaves its marked temporary folder (and
+    the earlier output intact); the next fix writing beside it removes it, and nothing else."""
+    import subprocess
+    import sys
+
+    out_dir = tmp_path / "fixed"
+    assert run(capsys, "fix", str(messy), "--out", str(out_dir))[0] == 0
+    earlier = tree_fingerprint(out_dir)
+    before = tree_fingerprint(messy.parent)
+    foreign = tmp_path / ".fixed.abcdefgh.tmp"  # regaudit's name, no marker: not ours
+    foreign.mkdir()
+    script = (
+        "import os, shutil, signal, sys\n"
+        "from regaudit.cli import main\n"
+        "real, calls = shutil.copy2, []\n"
+        "def dying(src, dst, **kw):\n"
+        "    calls.append(src)\n"
+        "    if len(calls) == 3:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    return real(src, dst, **kw)\n"
+        "shutil.copy2 = dying\n"
+        "main(sys.argv[1:])\n")
+    proc = subprocess.run([sys.executable, "-c", script, "fix", str(messy), "--out", str(out_dir)],
+                          cwd=str(Path(__file__).resolve().parents[2]), capture_output=True)
+    assert proc.returncode == -9
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp") and p != foreign)
+    assert len(left) == 1 and (tmp_path / left[0] / ".regaudit-fix-tmp").is_file()
+    assert tree_fingerprint(out_dir) == earlier and tree_fingerprint(messy.parent) == before
+    rc, _, err = run(capsys, "fix", str(messy), "--out", str(tmp_path / "other"))
+    assert rc == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".fixed.abcdefgh.tmp", "data", "fixed", "other"]
+    assert tree_fingerprint(out_dir) == earlier and tree_fingerprint(messy.parent) == before
+
+
+def test_copy_progress_is_reported(messy, tmp_path):
+    from regaudit.render.fix import manifest
+    from regaudit.views.fix import make_plan, write_copy
+    from regaudit.views.inputs import read_inputs
+
+    inp = read_inputs([str(messy)], None)
+    plan = make_plan(inp, [str(messy)], None, None)
+    seen = []
+    write_copy(plan, str(tmp_path / "p"), False, manifest, progress=lambda done, total: seen.append((done, total)))
+    assert seen[0] == (0, len(plan.entries)) and seen[-1] == (len(plan.entries), len(plan.entries))
+    assert len(plan.entries) == 12  # the messy tree: 3 folders (train, 10_dog, 5 cat), 9 files
