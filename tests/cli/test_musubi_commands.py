@@ -127,7 +127,7 @@ def test_a_video_dataset_is_said_not_simulated(tmp_path, capsys, monkeypatch):
     assert code == 0
     text = " ".join(out.split())
     assert text.startswith("? wan_train_network.py: not known — 1 dataset (video, JSONL, control or multiple-target)")
-    assert "dataset 1: " in out and "video dataset: not simulated yet" in out and "RM013 info" in out
+    assert "dataset 1: " in text and "video dataset: not simulated yet" in text and "RM013 info" in text
 
 
 def test_commands_that_do_not_read_musubi_say_which_do(ds, capsys):
