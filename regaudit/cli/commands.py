@@ -76,8 +76,9 @@ def scan(
         _emit(json_out.scan_document(result))
     else:
         from ..render import human
+        from ..views.headline import headline
 
-        stdout.print(human.scan_view(result, images))
+        stdout.print(human.scan_view(result, images, headline(inp, result, result.findings)))
 
 
 @app.command(**SD_COMMAND)
@@ -160,8 +161,9 @@ def dupes(
         _emit(json_out.dupes_document(found))
     else:
         from ..render import human
+        from ..views.headline import of_scan
 
-        stdout.print(human.dupes_view(found))
+        stdout.print(human.dupes_view(found, of_scan(result, found.findings, headers_read=False)))
 
 
 @app.command(**SD_COMMAND)

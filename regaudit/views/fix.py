@@ -31,6 +31,7 @@ from ..sdscripts.argv import ArgvError, match_option
 from ..sdscripts.config import read_config_file
 from ..sdscripts.layout import GLOB_EXTENSIONS
 from . import paste
+from .headline import Headline, headline
 from .inputs import Inputs, read_inputs
 from .scan import scan_inputs
 
@@ -79,6 +80,7 @@ class FixPlan:
     argv: list[str]
     trainer: str | None
     target_os: str | None
+    headline: Headline | None = None  # the original's verdict: whether sd-scripts runs, where it stops
 
 
 @dataclass
@@ -152,7 +154,8 @@ def make_plan(inp: Inputs, argv: list[str], trainer: str | None, target_os: str 
                                                               REGISTRY[f.code].hint))
                for f in result.findings if not _fixed(f, fixed_paths, actions)]
     return FixPlan(entries, actions, unfixed, result.findings, [(r[0], r[1]) for r in roots],
-                   (os.path.abspath(str(config)), cfg_name) if config else None, argv, trainer, target_os)
+                   (os.path.abspath(str(config)), cfg_name) if config else None, argv, trainer, target_os,
+                   headline(inp, result, result.findings))
 
 
 def _fixed(f: Finding, fixed_paths: set, actions: list[Action]) -> bool:
