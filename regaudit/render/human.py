@@ -330,7 +330,7 @@ def smoke_view(result) -> Group:
 
 def check_view(verdict) -> Group:
     """Rich view of a gate.Verdict."""
-    # the title line doubles as the mark by which ``-o`` recognises a file it wrote
+    # the title line after the verdict is the mark by which ``-o`` recognises a file it wrote (outputs._MARKS)
     head = Text(f"{HUMAN_HEAD}{', '.join(verdict.ran)}; policy: {display(verdict.policy)}; "
                 f"fail-on {verdict.fail_on.value}) — ")
     parts: list[RenderableType] = [head + summary_line(verdict.counts())]
@@ -420,4 +420,26 @@ def captions_view(audit, tables, findings, top: int = 15, with_images: bool = Fa
         p.add_row(Breakable(f"{st.role} {shown(st.path)}"), Breakable(_tag_cell(st.tags, top) or "—"))
     parts.append(Group(p, _more(len(tables.subsets) - MAX_SUBSETS)) if len(tables.subsets) > MAX_SUBSETS else p)
     parts.extend(findings_block(findings, with_images))
+    return Group(*parts)
+
+
+WIDE_RULES = 110  # from this width on, 'regaudit rules' is a table; narrower, each summary below its code
+
+
+def rules_view(rules, width: int) -> RenderableType:
+    """``regaudit rules`` at a terminal: wrapped to its width, never wider."""
+    if width >= WIDE_RULES:
+        t = Table(box=None, show_header=False, pad_edge=False)
+        t.add_column("code", no_wrap=True)
+        t.add_column("severity", no_wrap=True)
+        t.add_column("name", no_wrap=True)
+        t.add_column("summary", ratio=1)
+        for r in rules:
+            t.add_row(r.code, r.severity.value, r.name, Breakable(r.summary))
+        return t
+    parts: list[RenderableType] = []
+    for r in rules:
+        parts.append(Breakable([(f"{r.code}  ", "bold"), (f"{r.severity.value:<7}  ", SEVERITY_STYLE[r.severity]),
+                                (r.name, "")]))
+        parts.append(Padding(Breakable(r.summary, "dim"), (0, 0, 0, 4)))
     return Group(*parts)

@@ -86,8 +86,8 @@ def _wrap(tokens: Sequence[tuple[str, str]], width: int) -> list[list[tuple[str,
             _strip_end(rows[-1])
             rows.append([])
             used = 0
-        if not used and not text.strip(" ") and rows[-1] == []:
-            continue  # no line starts with a space
+        if not used and not text.strip(" ") and len(rows) > 1:
+            continue  # no wrapped line starts with a space (a line's own indent stays)
         if size > width:
             text = shorten(text.rstrip(" "), width)
             size = cell_len(text)
