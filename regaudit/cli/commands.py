@@ -162,9 +162,13 @@ def dupes(
         _emit(json_out.dupes_document(found))
     else:
         from ..render import human
-        from ..views.headline import of_scan
+        from ..views.headline import headline, of_scan, wants_plan
 
-        stdout.print(human.dupes_view(found, of_scan(result, found.findings, headers_read=False)))
+        if wants_plan(inp, result):  # a training command: read the headers too, to say where sd-scripts stops
+            head = headline(inp, run_scan(inp, jobs=jobs), found.findings)
+        else:  # only the listing: what sd-scripts reads, not whether it runs
+            head = of_scan(result, found.findings, headers_read=False)
+        stdout.print(human.dupes_view(found, head))
 
 
 @app.command(**SD_COMMAND)

@@ -69,11 +69,12 @@ def verdict_line(h: Headline) -> Breakable:
             out.append(f"{script} stops {where}: {what}", BAD).append(f" — {display(c.message)}")
     elif not h.headers_read:
         out.append("• ", NOTE).append(f"sd-scripts reads {_n(h.images, 'image')} in {_n(h.subsets, 'subset')}", NOTE)
-    else:
+    elif h.trainer:  # it runs (errors below are images left out or broken that do not stop it)
+        out.append("✓ ", GOOD).append(f"{script} runs", GOOD)
+    else:  # the scan alone: an error may stop the run
         mark, style = ("✗ ", BAD) if h.errors else ("✓ ", GOOD)
-        out.append(mark, style)
-        out.append(f"{script} runs" if h.trainer else
-                   f"sd-scripts reads {_n(h.images, 'image')} in {_n(h.subsets, 'subset')}", style)
+        out.append(mark, style).append(f"sd-scripts reads {_n(h.images, 'image')} in {_n(h.subsets, 'subset')}",
+                                       style)
     steps = steps_text(h)
     if steps is not None:
         out.append(f"; {'once fixed: ' if h.stage is not None else ''}{steps}", "" if h.stage else GOOD)
@@ -81,7 +82,8 @@ def verdict_line(h: Headline) -> Breakable:
     if dropped:
         out.append(f"; {dropped}", "yellow")
     if h.errors:
-        out.append(f"; {_n(h.errors, 'error')} below", BAD)
+        out.append(f"; {_n(h.errors, 'error')} below" + (" (images left out or broken)" if h.runs and h.trainer else ""),
+                   BAD if not h.runs or not h.trainer else "yellow")
     if h.trainer is None and h.stage is None:
         out.append(" ('regaudit check' with your training options says whether it runs)" if not h.headers_read else
                    " (paste your training options for steps and epochs)", "dim")
