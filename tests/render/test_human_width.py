@@ -143,3 +143,20 @@ def test_runs_of_one_folder():
     paths = [f"reg/1_dog/img_{k:04d}.png" for k in range(1, 52)] + ["reg/2_cat/a.png"]
     got = runs(paths)
     assert [run_text(*r) for r in got] == ["reg/1_dog/img_0001.png … img_0051.png (51 images)", "reg/2_cat/a.png"]
+
+
+GOLDEN = Path(__file__).parent.parent / "views" / "golden"
+
+
+@pytest.mark.parametrize("command,args,name", [
+    ("balance", ("--train_data_dir", "img", "--reg_data_dir", "reg", "--cache_latents", *TRAINING), "balance_80.txt"),
+    ("check", ("--train_data_dir", "img", "--reg_data_dir", "reg", "--format", "human", *TRAINING), "check_80.txt"),
+])
+def test_human_golden_at_80_columns(capsys, monkeypatch, photos, command, args, name):
+    """The whole human output at 80 columns (REGAUDIT_UPDATE_GOLDEN=1 rewrites it after a deliberate change)."""
+    import os
+
+    _, out = run(capsys, monkeypatch, 80, command, *args)
+    if os.environ.get("REGAUDIT_UPDATE_GOLDEN"):
+        (GOLDEN / name).write_text(out)
+    assert out == (GOLDEN / name).read_text()
