@@ -160,3 +160,10 @@ def test_human_golden_at_80_columns(capsys, monkeypatch, photos, command, args, 
     if os.environ.get("REGAUDIT_UPDATE_GOLDEN"):
         (GOLDEN / name).write_text(out)
     assert out == (GOLDEN / name).read_text()
+
+
+def test_the_check_for_broken_names_sees_a_break():
+    """The helper above finds what the old output did (`img/10_oh│wx woman`, `IMG_4021.jp│g`)."""
+    assert broken("│ img/10_oh │\n│ wx woman  │\n", ["img/10_ohwx woman"])
+    assert broken("see IMG_4021.jp\ng here", ["IMG_4021.jpg"])
+    assert not broken("│ img/      │\n│ 10_ohwx   │\n│ woman     │\n", ["img/10_ohwx woman", "10_ohwx woman"])
