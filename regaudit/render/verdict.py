@@ -72,7 +72,7 @@ def verdict_line(h: Headline) -> Breakable:
     elif h.trainer:  # it runs (errors below are images left out or broken that do not stop it)
         out.append("✓ ", GOOD).append(f"{script} runs", GOOD)
     else:  # the scan alone: an error may stop the run
-        mark, style = ("✗ ", BAD) if h.errors else ("✓ ", GOOD)
+        mark, style = ("✗ ", BAD) if h.all_errors else ("✓ ", GOOD)
         out.append(mark, style).append(f"sd-scripts reads {_n(h.images, 'image')} in {_n(h.subsets, 'subset')}",
                                        style)
     steps = steps_text(h)
@@ -84,6 +84,8 @@ def verdict_line(h: Headline) -> Breakable:
     if h.errors:
         out.append(f"; {_n(h.errors, 'error')} below" + (" (images left out or broken)" if h.runs and h.trainer else ""),
                    BAD if not h.runs or not h.trainer else "yellow")
+    elif h.all_errors:  # (this command lists only some findings: captions lists the captions' own)
+        out.append(f"; {_n(h.all_errors, 'error')} ('regaudit scan' lists them)", BAD if not h.runs else "yellow")
     if h.trainer is None and h.stage is None:
         out.append(" ('regaudit check' with your training options says whether it runs)" if not h.headers_read else
                    " (paste your training options for steps and epochs)", "dim")

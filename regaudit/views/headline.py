@@ -40,9 +40,10 @@ class Headline:
     batches_per_epoch: int | None
     ignored_images: int  # image files sd-scripts never reads
     unused_reg: int  # reg images the balancing never uses
-    errors: int
+    errors: int  # errors among the findings the command lists
     returned_early: str | None = None  # "debug_dataset": it shows the dataset and returns
     headers_read: bool = True  # False: the images were only listed (no header, no stop of theirs known)
+    all_errors: int = 0  # errors among all the findings of the scan (and plan): a command may list only some
 
     @property
     def runs(self) -> bool:
@@ -70,8 +71,9 @@ def of_scan(scan: ScanResult, findings=None, headers_read: bool = True) -> Headl
     images = sum(len(s.images) for s in scan.subsets)
     if crash is None and not any(s.images for s in scan.subsets if not s.config.is_reg) and headers_read:
         stage = Stage.NO_DATA
+    listed = _errors(scan.findings if findings is None else findings)
     return Headline(None, stage, crash, images, len(scan.subsets), None, None, None, _ignored_images(scan), 0,
-                    _errors(scan.findings if findings is None else findings), headers_read=headers_read)
+                    listed, headers_read=headers_read, all_errors=max(listed, _errors(scan.findings)))
 
 
 def of_plan(plan: BalancePlan, findings=None) -> Headline:
@@ -92,10 +94,11 @@ def of_plan(plan: BalancePlan, findings=None) -> Headline:
         steps, per_epoch, batches = f["max_train_steps"], f["steps_per_epoch"], f["batches_per_epoch"]
     epochs = steps / per_epoch if steps is not None and per_epoch else None
     images = sum(len(s.images) for s in scan.subsets) if scan is not None else 0
+    listed = _errors(plan.findings if findings is None else findings)
     return Headline(plan.options.trainer.name, stage, c, images, 0 if scan is None else len(scan.subsets),
                     steps if isinstance(steps, int) else None, epochs, batches,
                     0 if scan is None else _ignored_images(scan), sum(len(d.unused_reg) for d in plan.datasets),
-                    _errors(plan.findings if findings is None else findings), plan.returned_early)
+                    listed, plan.returned_early, all_errors=max(listed, _errors(plan.findings)))
 
 
 def wants_plan(inp, scan: ScanResult) -> bool:

@@ -63,3 +63,11 @@ def test_headline_values(dog):
     make_image(dog / "train" / "loose.png")
     assert of_scan(scan_inputs(read_inputs(["train"], None))).ignored_images == 1
     assert Stage("cache") is Stage.CACHE
+
+
+def test_a_command_that_lists_only_some_findings_still_counts_the_errors(capsys, monkeypatch, dog):
+    (dog / "train" / "10_sks dog" / "cut.png").write_bytes((dog / "train" / "10_sks dog" / "d0.png").read_bytes()[:60])
+    line = first_line(capsys, monkeypatch, "captions", "train")
+    assert line.startswith("✗ sd-scripts reads 4 images in 1 subset; 1 error ('regaudit scan' lists them)"), line
+    line = first_line(capsys, monkeypatch, "scan", "train")
+    assert line.startswith("✗ sd-scripts reads 4 images in 1 subset; 1 error below"), line
