@@ -313,9 +313,9 @@ def smoke_view(result) -> Group:
     parts.append(Text(f"batch: {display(result.batch_note)}", style="dim"))
     t = Table(show_header=True)
     for col in ("role", "weight", "loss", "image"):
-        t.add_column(col, overflow="fold")
+        t.add_column(col)
     for s in result.samples:
-        t.add_row("reg" if s.is_reg else "train", f"{s.weight:g}", f"{s.loss:.5f}", shown(s.path))
+        t.add_row("reg" if s.is_reg else "train", f"{s.weight:g}", f"{s.loss:.5f}", Breakable(shown(s.path)))
     parts.append(t)
     for c in result.checks:
         line = Text()

@@ -167,3 +167,24 @@ def test_the_check_for_broken_names_sees_a_break():
     assert broken("│ img/10_oh │\n│ wx woman  │\n", ["img/10_ohwx woman"])
     assert broken("see IMG_4021.jp\ng here", ["IMG_4021.jpg"])
     assert not broken("│ img/      │\n│ 10_ohwx   │\n│ woman     │\n", ["img/10_ohwx woman", "10_ohwx woman"])
+
+
+def test_smoke_view_keeps_names_whole(tmp_path, monkeypatch):
+    """smoke needs torch to run; its view is a pure function of the result, rendered here on its own."""
+    from types import SimpleNamespace
+
+    from regaudit.render.human import smoke_view
+
+    monkeypatch.chdir(tmp_path)
+    path = str(tmp_path / "img" / "10_ohwx woman" / LONG)
+    sample = SimpleNamespace(is_reg=False, weight=1.0, loss=0.12345, path=path)
+    check = SimpleNamespace(passed=True, name="finite loss", detail="every loss is finite")
+    result = SimpleNamespace(samples=[sample], device="cpu", dtype="fp32", step_seconds=0.5,
+                             peak_memory_kind="RSS", peak_memory_bytes=2**30, batch_note="1 train sample",
+                             checks=[check], weighted_loss=0.12345, passed=True)
+    console = Console(width=80, record=True, color_system=None)
+    console.print(smoke_view(result))
+    out = console.export_text()
+    assert all(cell_len(line) <= 80 for line in out.splitlines())
+    assert not broken(out, [LONG, "10_ohwx woman", f"img/10_ohwx woman/{LONG}"])
+    assert str(tmp_path) not in out
