@@ -181,7 +181,8 @@ def test_smoke_view_keeps_names_whole(tmp_path, monkeypatch):
     check = SimpleNamespace(passed=True, name="finite loss", detail="every loss is finite")
     result = SimpleNamespace(samples=[sample], device="cpu", dtype="fp32", step_seconds=0.5,
                              peak_memory_kind="RSS", peak_memory_bytes=2**30, batch_note="1 train sample",
-                             checks=[check], weighted_loss=0.12345, passed=True)
+                             checks=[check], weighted_loss=0.12345, passed=True, batch_size=1,
+                             batch_source="--train_batch_size", skipped=[])
     console = Console(width=80, record=True, color_system=None)
     console.print(smoke_view(result))
     out = console.export_text()
