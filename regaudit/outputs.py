@@ -34,13 +34,15 @@ from .safeio import cwd, kind_of, open_regular
 GENERATOR_COMMENT = "<!-- generator: regaudit -->"  # HTML page, JUnit XML
 GENERATOR_JSON_KEY = "generator"  # JSON documents: "generator": "regaudit"
 GENERATOR_GITHUB = "::debug::generator: regaudit"  # GitHub annotations (a debug line, hidden in the log)
-HUMAN_HEAD = "regaudit check ("  # the human check report starts with its title line
+HUMAN_HEAD = "regaudit check ("  # the human check report's title line, right after its verdict
 
 _MARKS = (
     re.compile(rb"<!-- generator: regaudit -->"),
     re.compile(rb'"generator":\s*"regaudit"'),
     re.compile(rb"\A::debug::generator: regaudit"),
-    re.compile(rb"\Aregaudit check \("),
+    re.compile(rb"\Aregaudit check \("),  # (before the verdict line came first)
+    # the verdict line (its mark: check, cross or bullet), wrapped over a few lines, then the title line
+    re.compile(rb"\A(?:\xe2\x9c\x93|\xe2\x9c\x97|\xe2\x80\xa2) (?:[^\n]*\n){1,12}?regaudit check \("),
 )
 _HEAD = 8192  # the marks sit in the first lines
 

@@ -71,12 +71,30 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
     """Audit kohya-ss/sd-scripts DreamBooth/LoRA datasets: see them exactly as sd-scripts will."""
 
 
+_NOTES: list[str] = []  # notes of this run, said after its output (its first line is the verdict)
+_DEFER: list[bool] = []  # [True] while main() runs a command
+
+
 def note(text: str) -> None:
-    _say(f"regaudit: note: {display(text)}")
+    """A note on stderr: during a command, after its output (so that the verdict comes first), or
+    before the line that ends the run with an error."""
+    line = f"regaudit: note: {display(text)}"
+    if _DEFER:
+        _NOTES.append(line)
+    else:
+        _say(line)
+
+
+def _say_notes() -> None:
+    lines, _NOTES[:] = list(_NOTES), []
+    for line in lines:
+        _say(line)
 
 
 def _say(line: str) -> None:
     """One line on stderr; a closed or full stderr is not worth a traceback."""
+    if _NOTES:  # (the notes of the run first)
+        _say_notes()
     try:
         stderr.print(line, markup=False, soft_wrap=True)
     except OSError:
@@ -347,6 +365,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                 pass
     real = sys.stdout
     sys.stdout = _GuardedStdout(real)  # type: ignore[assignment]
+    _NOTES.clear()
+    _DEFER[:] = [True]
     try:
         code = _main()
         sys.stdout.flush()
@@ -360,6 +380,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 2
     finally:
         sys.stdout = real
+        _DEFER.clear()
+        _say_notes()  # after the output
 
 
 def _quiet_gc() -> None:

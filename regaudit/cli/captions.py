@@ -104,4 +104,6 @@ def captions(
     else:
         from ..render import human
 
-        stdout.print(human.captions_view(found, tables, findings, top, images))
+        from ..views.headline import headline
+
+        stdout.print(human.captions_view(found, tables, findings, top, images, headline(inp, result, findings)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 import os
 import sys
 from typing import Optional
@@ -57,6 +58,7 @@ def check(
     from ..views.balance import plan, with_disk_cache
     from ..views.dupes import find_dupes
     from ..views.check import evaluate, merge
+    from ..views.headline import of_plan, of_scan, wants_plan
     from ..outputs import check_target
     from ..views.policy import FailOn, load
     from ..render.formats import OutputFormat
@@ -95,9 +97,7 @@ def check(
         result = run_scan(inp, deep=deep or pol.deep, jobs=jobs, progress=cb)
     findings = list(result.findings)
     balance_plan = None
-    dataset_keys = {"train_data_dir", "reg_data_dir", "dataset_config", "caption_extension", "caption_extention"}
-    if (set(inp.sd.given) - dataset_keys) or inp.sd.from_config_file or inp.opts.start_crash is not None or \
-            any(d.params.resolution for d in result.datasets):
+    if wants_plan(inp, result):
         balance_plan = plan(result, with_disk_cache(inp))  # type: ignore[arg-type]
         findings = list(balance_plan.findings)  # they include the scan's
         ran.append("balance")
@@ -111,6 +111,8 @@ def check(
         findings = merge(findings, list(found.findings))
         ran.append("dupes")
     verdict = evaluate(findings, pol, fails, ran, balance_plan)
+    kept = verdict.findings  # (the headline counts the errors the output lists, after the policy)
+    verdict = replace(verdict, headline=of_scan(result, kept) if balance_plan is None else of_plan(balance_plan, kept))
     return _deliver(verdict, fmt, output, folders, force)
 
 

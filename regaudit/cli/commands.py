@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from typing import Optional
@@ -88,8 +89,9 @@ def scan(
         _emit(json_out.scan_document(result))
     else:
         from ..render import human
+        from ..views.headline import headline
 
-        stdout.print(human.scan_view(result, images))
+        stdout.print(human.scan_view(result, images, headline(inp, result, result.findings)))
 
 
 @app.command(**SD_COMMAND)
@@ -172,8 +174,13 @@ def dupes(
         _emit(json_out.dupes_document(found))
     else:
         from ..render import human
+        from ..views.headline import headline, of_scan, wants_plan
 
-        stdout.print(human.dupes_view(found))
+        if wants_plan(inp, result):  # a training command: read the headers too, to say where sd-scripts stops
+            head = headline(inp, run_scan(inp, jobs=jobs), found.findings)
+        else:  # only the listing: what sd-scripts reads, not whether it runs
+            head = of_scan(result, found.findings, headers_read=False)
+        stdout.print(human.dupes_view(found, head))
 
 
 @app.command(**SD_COMMAND)
@@ -323,17 +330,10 @@ def rules(code: Optional[str] = typer.Argument(None, help="A code (RA001) or nam
             _emit([{"code": r.code, "name": r.name, "severity": r.severity.value, "summary": r.summary}
                    for r in REGISTRY.values()])  # type: ignore[arg-type]
             return
-        if stdout.is_terminal:  # a table whose last column wraps to the terminal's width
-            from rich.table import Table
+        if stdout.is_terminal or os.environ.get("COLUMNS"):  # at a terminal, or a width given: wrapped to it
+            from ..render.human import rules_view
 
-            t = Table(box=None, show_header=False, pad_edge=False)
-            t.add_column("code", no_wrap=True)
-            t.add_column("severity", no_wrap=True)
-            t.add_column("name", no_wrap=True)
-            t.add_column("summary", ratio=1)
-            for r in REGISTRY.values():
-                t.add_row(r.code, r.severity.value, r.name, r.summary)
-            stdout.print(t)
+            stdout.print(rules_view(REGISTRY.values(), stdout.width))
             return
         for r in REGISTRY.values():  # piped: one line per rule, for grep
             stdout.print(f"{r.code}  {r.severity.value:<7}  {r.name:<28} {r.summary}", soft_wrap=True)
@@ -345,5 +345,7 @@ def rules(code: Optional[str] = typer.Argument(None, help="A code (RA001) or nam
         _emit({"code": r.code, "name": r.name, "severity": r.severity.value, "summary": r.summary, "why": r.why,
                "hint": r.hint})
         return
-    stdout.print(f"{r.code} {r.name} (default severity: {r.severity.value})\n\nWhat it checks: {r.summary}\n\n"
-                 f"Why it matters: {r.why}\n\nHow to fix: {r.hint}", markup=False)
+    from ..render.width import Breakable
+
+    stdout.print(Breakable(f"{r.code} {r.name} (default severity: {r.severity.value})\n\nWhat it checks: {r.summary}\n\n"
+                           f"Why it matters: {r.why}\n\nHow to fix: {r.hint}"))

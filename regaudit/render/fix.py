@@ -12,7 +12,10 @@ from rich.text import Text
 
 from ..outputs import GENERATOR_JSON_KEY
 from . import jsontext
+from ..safeio import shown
 from .escape import display
+from .verdict import verdict_line
+from .width import Breakable
 
 
 def _action(a, out: str | None, full: bool) -> dict:
@@ -68,10 +71,10 @@ def manifest(result) -> str:
 def _table(actions, out: str | None) -> Table:
     t = Table(box=None, pad_edge=False)
     for col in ("code", "fix", "file", "change"):
-        t.add_column(col, overflow="fold")
+        t.add_column(col)
     for a in actions[:200]:
         how = "" if a.safe else " (unsafe)" if a.applied else " (unsafe: needs --unsafe-fixes)"
-        t.add_row(a.code, a.fix + how, display(a.source), display(a.changed))
+        t.add_row(a.code, Breakable(a.fix + how), Breakable(display(shown(a.source))), Breakable(display(a.changed)))
     return t
 
 
@@ -79,7 +82,8 @@ def plan_view(plan) -> Group:
     applied = sum(a.applied for a in plan.actions)
     pending = len(plan.actions) - applied
     more = f", {pending} more with --unsafe-fixes" if pending else ""
-    parts = [Text(f"regaudit fix: {applied} fix{'' if applied == 1 else 'es'} planned{more}; {len(plan.unfixed)} findings stay "
+    parts = [] if plan.headline is None else [verdict_line(plan.headline)]
+    parts += [Text(f"regaudit fix: {applied} fix{'' if applied == 1 else 'es'} planned{more}; {len(plan.unfixed)} findings stay "
                   f"unfixed. Nothing written (give --out DIR to write the corrected copy).")]
     if plan.actions:
         parts.append(_table(plan.actions, None))
@@ -92,7 +96,7 @@ def _unfixed_lines(unfixed) -> list:
         return []
     lines = [Text("unfixed:")]
     for u in unfixed[:200]:
-        lines.append(Text(f"  {u.code} {display(u.path)}: {u.why}"))
+        lines.append(Breakable(f"  {u.code} {display(shown(u.path))}: {u.why}"))
     if len(unfixed) > 200:
         lines.append(Text(f"  … and {len(unfixed) - 200} more (--json has all)"))
     return lines

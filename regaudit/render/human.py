@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 
 from rich.console import Group, RenderableType
@@ -14,8 +13,11 @@ from ..model import Finding, Ignored, ScanResult, Severity, sort_findings
 from ..outputs import HUMAN_HEAD
 from ..safeio import shown as relative
 from ..sdscripts.tokens import NOT_COUNTED_WHY
+from ..views.headline import of_plan, of_scan
 from .escape import display
 from .json_out import counts
+from .verdict import verdict_line
+from .width import Breakable, runs, run_text
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 MAX_ROWS = 40
@@ -38,7 +40,7 @@ def subsets_table(result: ScanResult) -> Table:
     t = Table(title="Subsets sd-scripts will use", title_justify="left", expand=False)
     for col, kw in (("ds", {"justify": "right"}), ("role", {}), ("repeats", {"justify": "right"}),
                     ("class tokens", {}), ("images", {"justify": "right"}), ("samples", {"justify": "right"}),
-                    ("captions file/tokens/empty", {"justify": "right"}), ("folder", {"overflow": "fold"})):
+                    (Breakable("captions file/ tokens/ empty"), {"justify": "right"}), ("folder", {})):
         t.add_column(col, **kw)
     for d in result.datasets:
         for s in d.subsets:
@@ -47,14 +49,14 @@ def subsets_table(result: ScanResult) -> Table:
             t.add_row(str(d.index), s.role.value, str(s.num_repeats),
                       "(none)" if tokens is None else repr(tokens) if tokens == "" else display(tokens),
                       str(len(s.images)), str(s.samples), f"{c['file']}/{c['class_tokens']}/{c['empty']}",
-                      shown(s.abs_path))
+                      Breakable(shown(s.abs_path)))
     return t
 
 
 def images_table(result: ScanResult) -> Table:
     t = Table(title="Images as sd-scripts reads them", title_justify="left")
     for col in ("image", "size", "via", "format", "mode", "exif", "caption"):
-        t.add_column(col, overflow="fold")
+        t.add_column(col)
     for s in result.subsets:
         for img in s.images:
             p, c = img.probe, img.caption
@@ -63,7 +65,7 @@ def images_table(result: ScanResult) -> Table:
             if p.format and img.ext.lower().lstrip(".") not in (p.format.lower(), "jpg" if p.format == "JPEG" else ""):
                 fmt += f" (as {display(img.ext)})"
             caption = c.source.value if c.error is None else f"[red]{c.error}[/]"
-            t.add_row(shown(img.abs_path), Text.from_markup(size), p.size_via, fmt, p.mode or "?",
+            t.add_row(Breakable(shown(img.abs_path)), Text.from_markup(size), p.size_via, fmt, p.mode or "?",
                       "" if p.exif_orientation in (None, 1) else str(p.exif_orientation), Text.from_markup(caption))
     return t
 
@@ -73,10 +75,11 @@ def ignored_table(items: Iterable[Ignored]) -> RenderableType:
     t = Table(title=f"Ignored by sd-scripts ({len(items)})", title_justify="left")
     t.add_column("kind")
     t.add_column("reason")
-    t.add_column("path", overflow="fold")
-    t.add_column("why", overflow="fold")
+    t.add_column("path")
+    t.add_column("why")
     for i in items[:MAX_ROWS]:
-        t.add_row(i.kind, i.reason.value, shown(i.path), display(i.message))
+        t.add_row(i.kind, Breakable(i.reason.value), Breakable(shown(i.path)),
+                  Breakable(display(i.message)))
     return Group(t, _more(len(items) - MAX_ROWS)) if len(items) > MAX_ROWS else t
 
 
@@ -99,10 +102,10 @@ def finding_images(f: Finding, with_images: bool) -> Iterator[RenderableType]:
         return
     for img in f.images:
         d = dict(img)
-        line = Text("· ")
+        line = Breakable("· ")
         line.append(shown(str(d.pop("path"))))
         if d:
-            line.append("  " + "; ".join(f"{k} {display(_figure(v))}" for k, v in d.items()), style="dim")
+            line.append("  " + "; ".join(f"{k} {display(_figure(v))}" for k, v in d.items()), "dim")
         yield Padding(line, (0, 0, 0, 4))
 
 
@@ -114,13 +117,10 @@ def findings_block(findings: Iterable[Finding], with_images: bool = False) -> It
             continue
         yield Text(f"\n{sev.value.upper()}S ({len(group)})", style=SEVERITY_STYLE[sev])
         for f in group[:MAX_ROWS]:
-            line = Text()
-            line.append(f"{f.code} ", style=SEVERITY_STYLE[sev])
-            line.append(f"{shown(f.path)}", style="bold")
-            yield line
+            yield Breakable([(f"{f.code} ", SEVERITY_STYLE[sev]), (shown(f.path), "bold")])
             # wrapped lines keep their indent
-            yield Padding(Text(display(f.message)), (0, 0, 0, 4))
-            yield Padding(Text(f"hint: {display(f.hint)}", style="dim"), (0, 0, 0, 4))
+            yield Padding(Breakable(display(f.message)), (0, 0, 0, 4))
+            yield Padding(Breakable(f"hint: {display(f.hint)}", "dim"), (0, 0, 0, 4))
             yield from finding_images(f, with_images)
         if len(group) > MAX_ROWS:
             yield _more(len(group) - MAX_ROWS)
@@ -135,42 +135,13 @@ def summary_line(c: dict[str, int]) -> Text:
     return t
 
 
-def scan_verdict(result: ScanResult, n_img: int, train: int) -> Text:
-    """The layout verdict: what sd-scripts will read, what it leaves out, what stops it."""
-    t = Text()
-    left_out = sum(1 for i in result.ignored if i.kind == "file" and os.path.splitext(i.path)[1].lower() in
-                   (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic", ".avif", ".jxl"))
-    errors = result.counts()["error"]
-    stop = next((f for f in result.findings if f.code == "RA077"), None)
-    if stop is not None:
-        t.append("✗ sd-scripts stops on its command line (RA077): ", style="bold red")
-        t.append(display(stop.message))
-        return t
-    if result.crash is not None:
-        t.append(f"✗ sd-scripts stops on the dataset definition: {result.crash.exception} ({result.crash.code})",
-                 style="bold red")
-        return t
-    if not train:
-        t.append("✗ no train image is read: sd-scripts stops with 'No data found'", style="bold red")
-        return t
-    t.append("✗ " if errors else "✓ ", style="bold red" if errors else "bold green")
-    t.append(f"sd-scripts reads {_n(n_img, 'image')} in {_n(len(result.subsets), 'subset')}",
-             style="bold red" if errors else "bold green")
-    if left_out:
-        t.append(f"; {_n(left_out, 'image file')} beside them {'is' if left_out == 1 else 'are'} never read",
-                 style="yellow")
-    if errors:
-        t.append(f"; {_n(errors, 'error')} below", style="bold red")
-    t.append(" (add your training options, or run 'regaudit balance', for buckets and steps)", style="dim")
-    return t
-
-
-def scan_view(result: ScanResult, with_images: bool = False) -> Group:
+def scan_view(result: ScanResult, with_images: bool = False, headline=None) -> Group:
+    """``headline``: a views.headline.Headline (the scan's own when not given)."""
     parts: list[RenderableType] = []
     n_img = sum(len(s.images) for s in result.subsets)
     train = sum(s.samples for s in result.subsets if not s.config.is_reg)
     reg = sum(s.samples for s in result.subsets if s.config.is_reg)
-    parts.append(scan_verdict(result, n_img, train))
+    parts.append(verdict_line(headline or of_scan(result)))
     head = Text()
     head.append("regaudit scan", style="bold")
     head.append(f": {len(result.subsets)} subsets, {n_img} images, {train} train samples, {reg} reg samples "
@@ -190,13 +161,13 @@ def scan_view(result: ScanResult, with_images: bool = False) -> Group:
 def registered_table(plan) -> Table:
     t = Table(title="Registered images", title_justify="left")
     for col in ("ds", "role", "repeats", "bucket", "image"):
-        t.add_column(col, overflow="fold")
+        t.add_column(col)
     for d in plan.datasets:
         for r in d.images:
             t.add_row(str(d.index), "reg" if r.is_reg else "train", str(r.num_repeats),
-                      "—" if r.bucket is None else f"{r.bucket[0]}x{r.bucket[1]}", shown(r.record.abs_path))
+                      "—" if r.bucket is None else f"{r.bucket[0]}x{r.bucket[1]}", Breakable(shown(r.record.abs_path)))
         for img in d.unused_reg:
-            t.add_row(str(d.index), "reg", "0 (unused)", "—", shown(img.abs_path))
+            t.add_row(str(d.index), "reg", Breakable("0 (unused)"), "—", Breakable(shown(img.abs_path)))
     return t
 
 
@@ -205,55 +176,22 @@ def _n(count: int, word: str) -> str:
     return f"{count} {word if count == 1 else plural}"
 
 
-def verdict_text(plan) -> Text:
-    """The answer first: will sd-scripts start, where it stops and why, and the figures it computes."""
-    t = Text()
-    c = plan.crash
-    trainer = plan.options.trainer.name
-    if plan.returned_early == "debug_dataset":
-        t.append("• ", style="bold yellow")
-        t.append(f"{trainer}.py shows the dataset and returns (--debug_dataset): nothing is trained", style="bold yellow")
-        return t
-    if plan.no_data:
-        t.append("✗ ", style="bold red")
-        t.append(f"{trainer}.py finds no data and stops ('No data found'): nothing is trained", style="bold red")
-        return t
-    if c is not None and c.stage in ("start", "build"):
-        t.append("✗ ", style="bold red")
-        when = "before it starts" if c.stage == "start" else "while it builds the dataset"
-        t.append(f"{trainer}.py stops {when}: {c.exception} ({c.code})", style="bold red")
-        t.append(f" — {display(c.message)}")
-        f = plan.if_fixed
-        if f:
-            t.append(f"\n  once fixed: {_n(f['batches_per_epoch'], 'batch')} per epoch, "
-                     f"{_n(f['max_train_steps'], 'step')} ({_n(f['epochs'], 'epoch')})", style="yellow")
-        return t
-    train = sum(r.num_repeats for d in plan.datasets for r in d.images if not r.is_reg)
-    reg = sum(r.num_repeats for d in plan.datasets for r in d.images if r.is_reg)
-    figures = (f"{_n(train, 'train sample')} + {_n(reg, 'reg sample')}, {_n(plan.batches_per_epoch or 0, 'batch')} "
-               f"per epoch, {_n(plan.max_train_steps or 0, 'step')} ({_n(plan.epochs or 0, 'epoch')})")
-    if c is not None and c.stage == "train":
-        t.append("✗ ", style="bold red")
-        t.append(f"{trainer}.py starts ({figures}) but stops when training begins: {c.exception} ({c.code})",
-                 style="bold red")
-        t.append(f" — {display(c.message)}")
-        return t
-    if c is not None:
-        t.append("✗ ", style="bold red")
-        t.append(f"{trainer}.py starts ({figures}) but fails when it first loads ", style="bold red")
-        t.append(f"{display(shown(c.path))}: {c.exception} ({c.code})", style="bold red")
-        return t
-    t.append("✓ ", style="bold green")
-    t.append(f"{trainer}.py starts: {figures}", style="bold green")
-    left_out = [f for f in plan.findings if f.severity.value == "error"]
-    if left_out:
-        t.append(f"; {_n(len(left_out), 'error')} below (images left out or broken)", style="yellow")
-    return t
+def never_used(images) -> Breakable:
+    """The reg images the balancing never uses, runs of one folder as ranges: 'reg/1_dog/img_0001.png …
+    img_0051.png (51 images)'."""
+    shown_paths = [shown(i.abs_path) for i in images]
+    items = runs(shown_paths)
+    out = Breakable(f"  never used: {_n(len(images), 'reg image')}: ", "yellow")
+    for k, (first, last, n) in enumerate(items[:5]):
+        out.append(("; " if k else "") + run_text(first, last, n), "yellow")
+    if len(items) > 5:
+        out.append(f"; … and {len(items) - 5} more runs (--images lists them)", "yellow")
+    return out
 
 
 def balance_view(plan, with_images: bool = False) -> Group:
     """Rich view of a balance.BalancePlan."""
-    parts: list[RenderableType] = [verdict_text(plan)]
+    parts: list[RenderableType] = [verdict_line(of_plan(plan))]
     head = Text()
     head.append("regaudit balance", style="bold")
     head.append(" — ")
@@ -286,9 +224,7 @@ def balance_view(plan, with_images: bool = False) -> Group:
             t.add_row("batches without reg", str(d.train_only_batches))
         parts.append(t)
         if d.unused_reg:
-            names = ", ".join(display(i.abs_path) for i in d.unused_reg[:5])
-            more = f" … and {len(d.unused_reg) - 5} more" if len(d.unused_reg) > 5 else ""
-            parts.append(Text(f"  never used: {len(d.unused_reg)} reg images: {names}{more}", style="yellow"))
+            parts.append(never_used(d.unused_reg))
         if d.buckets:
             bt = Table(title=f"Buckets of dataset {d.index}", title_justify="left")
             for col in ("bucket", "train", "reg", "batches"):
@@ -340,8 +276,8 @@ def suggestions_view(suggestions) -> RenderableType:
     return t
 
 
-def dupes_view(result) -> Group:
-    """Rich view of a dedupe.DupesResult."""
+def dupes_view(result, headline=None) -> Group:
+    """Rich view of a dedupe.DupesResult (``headline``: a views.headline.Headline, printed first)."""
     head = Text()
     head.append("regaudit dupes", style="bold")
     head.append(f": {result.images} images, {len(result.groups)} duplicate groups "
@@ -349,24 +285,24 @@ def dupes_view(result) -> Group:
                 f"{', flip_aug' if result.options.flip_aug else ''}; {result.hashed} decoded, "
                 f"{result.images - result.hashed} from cache) — ")
     head.append_text(summary_line(counts(result.findings)))
-    parts: list[RenderableType] = [head]
+    parts: list[RenderableType] = [head] if headline is None else [verdict_line(headline), head]
     if result.groups:
         from ..rules.dupes import per_epoch, relation_text
 
         t = Table(title="Duplicate groups", title_justify="left")
         t.add_column("#", justify="right")
         t.add_column("where")
-        t.add_column("per epoch", overflow="fold")
-        t.add_column("members: role ×repeats, how each is the same picture", overflow="fold")
+        t.add_column("per epoch")
+        t.add_column("members: role ×repeats, how each is the same picture")
         for k, g in enumerate(result.groups[:MAX_ROWS], 1):
             style = "bold red" if g.label == "leakage" else ""
             trains = [m for m in g.members if m.role == "train"]
             # what the picture trains per epoch: copies × repeats (train copies; reg-only groups: —)
             figure = per_epoch(trains, short=True) if trains else "—"
-            t.add_row(str(k), Text(g.label, style=style), figure,
-                      "\n".join(f"{shown(m.path)}\n  {m.role} ×{m.effective_repeats}"
-                                f"{', ' + relation_text(m) if relation_text(m) else ', the reference'}"
-                                for m in g.members))
+            t.add_row(str(k), Text(g.label, style=style), Breakable(figure),
+                      Breakable("\n".join(f"{shown(m.path)}\n  {m.role} ×{m.effective_repeats}"
+                                          f"{', ' + relation_text(m) if relation_text(m) else ', the reference'}"
+                                          for m in g.members)))
         parts.append(t)
         if len(result.groups) > MAX_ROWS:
             parts.append(_more(len(result.groups) - MAX_ROWS))
@@ -394,9 +330,9 @@ def smoke_view(result) -> Group:
                           style="yellow"))
     t = Table(show_header=True)
     for col in ("role", "weight", "loss", "image"):
-        t.add_column(col, overflow="fold")
+        t.add_column(col)
     for s in result.samples:
-        t.add_row("reg" if s.is_reg else "train", f"{s.weight:g}", f"{s.loss:.5f}", shown(s.path))
+        t.add_row("reg" if s.is_reg else "train", f"{s.weight:g}", f"{s.loss:.5f}", Breakable(shown(s.path)))
     parts.append(t)
     for c in result.checks:
         line = Text()
@@ -415,16 +351,16 @@ def smoke_view(result) -> Group:
 
 def check_view(verdict) -> Group:
     """Rich view of a gate.Verdict."""
-    # the title line doubles as the mark by which ``-o`` recognises a file it wrote
+    # the title line after the verdict is the mark by which ``-o`` recognises a file it wrote (outputs._MARKS)
     head = Text(f"{HUMAN_HEAD}{', '.join(verdict.ran)}; policy: {display(verdict.policy)}; "
                 f"fail-on {verdict.fail_on.value}) — ")
     parts: list[RenderableType] = [head + summary_line(verdict.counts())]
-    if verdict.balance is not None:
-        parts.append(verdict_text(verdict.balance))
-    if verdict.musubi is not None:
-        from .musubi import verdict_line
+    if verdict.headline is not None:  # the verdict first, the policy after it
+        parts.insert(0, verdict_line(verdict.headline))
+    if verdict.musubi is not None:  # a musubi-tuner command: its own verdict first
+        from .musubi import verdict_line as musubi_verdict
 
-        parts.append(verdict_line(verdict.musubi))
+        parts.insert(0, musubi_verdict(verdict.musubi))
     parts += list(findings_block(verdict.findings))
     if verdict.failing:
         parts.append(Text(f"\nFAILED: {len(verdict.failing)} finding(s) at or above '{verdict.fail_on.value}'",
@@ -438,8 +374,9 @@ def _tag_cell(items, n: int) -> str:
     return ", ".join(f"{display(t)} ({c})" for t, c in items[:n]) + (f", … {len(items) - n} more" if len(items) > n else "")
 
 
-def captions_view(audit, tables, findings, top: int = 15, with_images: bool = False) -> Group:
-    """Rich view of ``regaudit captions``: a prompts.TextAudit and a tagfreq.TagTables."""
+def captions_view(audit, tables, findings, top: int = 15, with_images: bool = False, headline=None) -> Group:
+    """Rich view of ``regaudit captions``: a prompts.TextAudit and a tagfreq.TagTables (``headline``: a
+    views.headline.Headline, printed first)."""
     from ..views.captions import Trigger
 
     enc = audit.encoders
@@ -451,7 +388,7 @@ def captions_view(audit, tables, findings, top: int = 15, with_images: bool = Fa
     head.append(f": {audit.options.trainer} ({enc.family}, {limit}); {sum(1 for b in budgets if b.text is not None)} "
                 f"captions, {len(over)} over the limit — ")
     head.append_text(summary_line(counts(findings)))
-    parts: list[RenderableType] = [head]
+    parts: list[RenderableType] = [head] if headline is None else [verdict_line(headline), head]
     tok = audit.tokenizer
     if tok.available:
         names = " and ".join(t.name for t in enc.clip) or "no CLIP tokenizer"
@@ -464,8 +401,8 @@ def captions_view(audit, tables, findings, top: int = 15, with_images: bool = Fa
     t = Table(title="Captions per subset", title_justify="left")
     for col, kw in (("ds", {"justify": "right"}), ("role", {}), ("trigger", {}), ("file/tokens/empty", {}),
                     ("tokens min/med/max", {}), ("over limit", {"justify": "right"}), ("trigger check", {}),
-                    ("folder", {"overflow": "fold"})):
-        t.add_column(col, **kw)
+                    ("folder", {})):
+        t.add_column(Breakable(col.replace("/", "/ ")), **kw)
     for st in audit.subsets[:MAX_SUBSETS]:
         s = st.subset
         c = s.caption_counts()
@@ -480,17 +417,18 @@ def captions_view(audit, tables, findings, top: int = 15, with_images: bool = Fa
             trig = f"{miss} missing, {part} partial" if miss or part else "ok" if st.trigger_words else "—"
         t.add_row(str(st.dataset), s.role.value, display(" ".join(st.trigger_words)) or "—",
                   f"{c['file']}/{c['class_tokens']}/{c['empty']}", spread,
-                  str(sum(1 for b in st.budgets if b.over > 0)), trig, shown(s.abs_path))
+                  str(sum(1 for b in st.budgets if b.over > 0)), Breakable(trig), Breakable(shown(s.abs_path)))
     parts.append(Group(t, _more(len(audit.subsets) - MAX_SUBSETS)) if len(audit.subsets) > MAX_SUBSETS else t)
     if over:
         o = Table(title=f"Captions over the limit ({len(over)})", title_justify="left")
         for col in ("image", "tokens", "past limit", "never seen"):
-            o.add_column(col, overflow="fold")
+            o.add_column(col)
         for b in over[:MAX_ROWS]:
             lost = ", ".join(display(x) for x in b.cut_tags[:6]) + (" …" if len(b.cut_tags) > 6 else "")
             if b.shuffle_cut is not None:
                 lost = f"{b.shuffle_cut:.0%} of shuffled tags per step" + (f"; always: {lost}" if lost else "")
-            o.add_row(shown(b.path), " / ".join(f"{name} {v}" for name, v in b.seen), str(b.over), lost)
+            o.add_row(Breakable(shown(b.path)), " / ".join(f"{name} {v}" for name, v in b.seen), str(b.over),
+                      Breakable(lost))
         parts.append(Group(o, _more(len(over) - MAX_ROWS)) if len(over) > MAX_ROWS else o)
     g = Table(title="Tags (as ss_tag_frequency counts them)", title_justify="left")
     for col in ("train", "reg", "only in reg"):
@@ -501,10 +439,32 @@ def captions_view(audit, tables, findings, top: int = 15, with_images: bool = Fa
                     for x in (tables.train, tables.reg, tables.only_in_reg)))
     parts.append(g)
     p = Table(title="Most common tags per subset", title_justify="left")
-    p.add_column("subset", overflow="fold")
-    p.add_column("tags", overflow="fold")
+    p.add_column("subset")
+    p.add_column("tags")
     for st in tables.subsets[:MAX_SUBSETS]:
-        p.add_row(f"{st.role} {shown(st.path)}", _tag_cell(st.tags, top) or "—")
+        p.add_row(Breakable(f"{st.role} {shown(st.path)}"), Breakable(_tag_cell(st.tags, top) or "—"))
     parts.append(Group(p, _more(len(tables.subsets) - MAX_SUBSETS)) if len(tables.subsets) > MAX_SUBSETS else p)
     parts.extend(findings_block(findings, with_images))
+    return Group(*parts)
+
+
+WIDE_RULES = 110  # from this width on, 'regaudit rules' is a table; narrower, each summary below its code
+
+
+def rules_view(rules, width: int) -> RenderableType:
+    """``regaudit rules`` at a terminal: wrapped to its width, never wider."""
+    if width >= WIDE_RULES:
+        t = Table(box=None, show_header=False, pad_edge=False)
+        t.add_column("code", no_wrap=True)
+        t.add_column("severity", no_wrap=True)
+        t.add_column("name", no_wrap=True)
+        t.add_column("summary", ratio=1)
+        for r in rules:
+            t.add_row(r.code, r.severity.value, r.name, Breakable(r.summary))
+        return t
+    parts: list[RenderableType] = []
+    for r in rules:
+        parts.append(Breakable([(f"{r.code}  ", "bold"), (f"{r.severity.value:<7}  ", SEVERITY_STYLE[r.severity]),
+                                (r.name, "")]))
+        parts.append(Padding(Breakable(r.summary, "dim"), (0, 0, 0, 4)))
     return Group(*parts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .balance import BalancePlan
+from .headline import Headline
 from ..model import Finding, sort_findings
 from .policy import FailOn, Policy
 
@@ -18,6 +19,7 @@ class Verdict:
     ran: tuple[str, ...]
     balance: BalancePlan | None
     musubi: dict | None = None  # views.musubi.document of a musubi-tuner command (then balance is None)
+    headline: Headline | None = None  # the verdict printed first: whether sd-scripts runs, where it stops
 
     @property
     def passed(self) -> bool:
@@ -46,7 +48,7 @@ def merge(*groups: list[Finding]) -> list[Finding]:
 
 
 def evaluate(findings: list[Finding], policy: Policy, fail_on: FailOn, ran: list[str],
-             balance: BalancePlan | None, musubi: dict | None = None) -> Verdict:
+             balance: BalancePlan | None, musubi: dict | None = None, headline: Headline | None = None) -> Verdict:
     kept = sort_findings(policy.apply(findings))
     failing = tuple(f for f in kept if fail_on.fails(f.severity))
-    return Verdict(tuple(kept), failing, fail_on, policy.source, tuple(ran), balance, musubi)
+    return Verdict(tuple(kept), failing, fail_on, policy.source, tuple(ran), balance, musubi, headline)

@@ -30,6 +30,7 @@ from ..sdscripts.argv import ArgvError, match_option, read_config_toml
 from ..sdscripts.config import read_config_file
 from . import fix_images, fix_tmp, paste
 from .fix_walk import Action, Entry, WalkFacts, walk
+from .headline import Headline, headline
 from .inputs import Inputs, read_inputs
 from .scan import scan_inputs
 
@@ -59,6 +60,7 @@ class FixPlan:
     target_os: str | None
     unsafe: bool = False
     config_file: tuple[str, str] | None = None  # (the --config_file TOML, its name in DIR)
+    headline: Headline | None = None  # the original's verdict: whether sd-scripts runs, where it stops
 
 
 @dataclass
@@ -150,7 +152,7 @@ def make_plan(inp: Inputs, argv: list[str], trainer: str | None, target_os: str 
         config_file = (os.path.abspath(config_file), _unique(os.path.basename(config_file), taken))
     return FixPlan(entries, actions, unfixed, result.findings, [(r[0], r[1]) for r in roots],
                    (os.path.abspath(str(config)), cfg_name) if config else None, argv, trainer, target_os, unsafe,
-                   config_file or None)
+                   config_file or None, headline(inp, result, result.findings))
 
 
 def _alpha_mask(inp: Inputs, config) -> bool:
