@@ -41,8 +41,8 @@ _MARKS = (
     re.compile(rb'"generator":\s*"regaudit"'),
     re.compile(rb"\A::debug::generator: regaudit"),
     re.compile(rb"\Aregaudit check \("),  # (before the verdict line came first)
-    # the verdict line (its mark: check, cross or bullet), wrapped over a few lines, then the title line
-    re.compile(rb"\A(?:\xe2\x9c\x93|\xe2\x9c\x97|\xe2\x80\xa2) (?:[^\n]*\n){1,12}?regaudit check \("),
+    # the verdict line (its mark: check, cross, bullet, or musubi's '?'), wrapped over a few lines, then the title line
+    re.compile(rb"\A(?:\xe2\x9c\x93|\xe2\x9c\x97|\xe2\x80\xa2|\?) (?:[^\n]*\n){1,12}?regaudit check \("),
 )
 _HEAD = 8192  # the marks sit in the first lines
 

@@ -63,8 +63,9 @@ def test_scan_json_is_the_musubi_document(ds, capsys):
 def test_check_gates_on_musubi_findings(ds, capsys, tmp_path):
     code, out, _ = run(capsys, "check")
     assert code == 1
-    assert out.splitlines()[0].startswith("regaudit check (musubi; policy: built-in default; fail-on error) — 1 error")
-    assert "✗ qwen_image_train_network.py finds no training items" in out and "FAILED: 1 finding(s)" in out
+    assert out.splitlines()[0].startswith("✗ qwen_image_train_network.py finds no training items")  # the verdict first
+    assert "regaudit check (musubi; policy: built-in default; fail-on error) — 1 error" in out
+    assert "FAILED: 1 finding(s)" in out
     assert run(capsys, "check", "--fail-on", "never")[0] == 0
     policy = tmp_path / "p.yaml"
     policy.write_text("rules:\n  RM012: off\n")
@@ -104,7 +105,9 @@ def test_check_output_never_goes_into_a_musubi_folder(ds, capsys):
     code, _, err = run(capsys, "check", "-o", "img/report.txt")
     assert code == 2 and not (ds / "img" / "report.txt").exists() and "img" in err
     code, _, _ = run(capsys, "check", "-o", "out.txt")
-    assert code == 1 and (ds / "out.txt").read_text(encoding="utf-8").startswith("regaudit check (musubi;")
+    text = (ds / "out.txt").read_text(encoding="utf-8")
+    assert code == 1 and text.startswith("✗ qwen_image_train_network.py") and "\nregaudit check (musubi;" in text
+    assert run(capsys, "check", "-o", "out.txt")[0] == 1  # (its own file, recognised: written again)
 
 
 def test_report_writes_the_musubi_page(ds, capsys):
