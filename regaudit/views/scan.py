@@ -36,7 +36,7 @@ from .captions import TextOptions
 from .captions import audit as audit_captions
 from .inputs import Inputs, text_options
 from . import scan_finetune
-from .scan_parts import gather, make_parts, part_size, work_part
+from .scan_parts import CHUNK, gather, make_parts, part_size, work_part
 
 __all__ = ["load_specs", "scan", "scan_inputs"]  # (load_specs: the specs scan() takes, from the port)
 
@@ -73,7 +73,8 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                               latents_suffix)
     del decided  # (the paths live on in the parts only, each let go once worked)
     parallel = not listing_only and sum(map(part_size, parts)) >= _PARALLEL_MIN
-    results = _one_by_one(map_parts(work_part, parts, jobs if parallel else 1, progress, part_size))
+    results = _one_by_one(map_parts(work_part, parts, jobs if parallel else 1, progress, part_size,
+                                           batch=CHUNK))
 
     # 4. gather each subset from its parts, with the findings on its images and captions
     by_dataset: dict[int, list[Subset]] = defaultdict(list)
@@ -164,6 +165,8 @@ def _reg_use(datasets: Sequence[Dataset]) -> tuple[set[str], set[str]]:
 
 def _same_folder(subsets: Sequence[Subset]) -> list[tuple[str, list[Subset]]]:
     """The subsets by the real folder they read (DreamBoothDataset registers each image path once)."""
+    if len(subsets) < 2:  # (no folder read twice; and no path resolved for each of 100,000 datasets)
+        return [(s.config.image_dir, [s]) for s in subsets]
     by_real: dict[str, list[Subset]] = defaultdict(list)
     for s in subsets:
         by_real[os.path.realpath(s.config.image_dir)].append(s)
