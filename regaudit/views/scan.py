@@ -94,11 +94,12 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     # the datasets that train (one pass: asked of every dataset, 100,000 of them in a config)
     training = {i for i, ss in by_dataset.items() if any(not s.config.is_reg for s in ss)}
     training |= {spec.index for spec in finetuning}
+    cwd = here()
     for spec, (validation_errors, split_errors) in zip(specs, stops):
         subsets = tuple(by_dataset.get(spec.index, []))
         datasets.append(Dataset(spec.index, spec.params, subsets, len(spec.subsets), validation_errors, split_errors))
         others_train = len(training) > (spec.index in training)  # another dataset trains
-        findings += build.dataset_findings(spec, subsets, _same_folder(subsets), others_train, here())
+        findings += build.dataset_findings(spec, subsets, _same_folder(subsets), others_train, cwd)
     for spec in finetuning:
         ds, on_images = scan_finetune.dataset(spec, latents_suffix, None if listing_only else deep)
         datasets.append(ds)
