@@ -119,10 +119,10 @@ def _in_workers(fn: Callable, parts: list, runs: list[list[int]], workers: int,
         for future in as_completed(futures):
             ks = futures.pop(future)
             try:
-                results = future.result()
+                worked = future.result()
             except Exception:  # it raised, or its worker died: worked here again
                 continue
-            for k, result in zip(ks, results):
+            for k, result in zip(ks, worked):
                 finish(k, result)
                 left.discard(k)
     except (OSError, NotImplementedError, BrokenProcessPool):  # no worker could start: worked here

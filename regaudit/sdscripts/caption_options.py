@@ -125,7 +125,8 @@ def apply(specs: list[DatasetSpec], args: CaptionArgs, dataset_config: str | Non
                 and raw_subsets[j].get("image_dir") == sc.image_dir else _by_dir(raw_subsets, sc.image_dir)
             typed = _typed({**below_dataset, **_own(sub)})
             # (a subset that has these values already, of the same types, is kept: 100,000 of them in a config)
-            if any(type(getattr(sc, key)) is not type(value) or getattr(sc, key) != value for key, value in typed.items()):
+            if any(type(getattr(sc, key)) is not type(value) or getattr(sc, key) != value
+                   for key, value in typed.items()):
                 sc = dataclasses.replace(sc, **typed)
             resolved.append(sc)
         same = all(a is b for a, b in zip(resolved, spec.subsets))

@@ -73,8 +73,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                               latents_suffix)
     del decided  # (the paths live on in the parts only, each let go once worked)
     parallel = not listing_only and sum(map(part_size, parts)) >= _PARALLEL_MIN
-    results = _one_by_one(map_parts(work_part, parts, jobs if parallel else 1, progress, part_size,
-                                           batch=CHUNK))
+    results = _one_by_one(map_parts(work_part, parts, jobs if parallel else 1, progress, part_size, batch=CHUNK))
 
     # 4. gather each subset from its parts, with the findings on its images and captions
     by_dataset: dict[int, list[Subset]] = defaultdict(list)
