@@ -55,8 +55,9 @@ def measure(argv: list[str]) -> tuple[int, float, float, int]:
     env = dict(os.environ, PYTHONPATH=str(HERE.parent))
     start = "import sys; sys.argv[0] = 'regaudit'; from regaudit.entry import run; run()"
     t = time.monotonic()
+    # (run in the repository: ``python -c`` puts the working folder first on sys.path)
     p = subprocess.Popen([sys.executable, "-c", start, *argv], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         env=env)
+                         env=env, cwd=HERE.parent)
     _, status, usage = os.wait4(p.pid, 0)
     wall = time.monotonic() - t
     # (the child's workers are its children: their CPU time is in ru_*time once the child reaped them)
