@@ -4,6 +4,7 @@ handler is in place."""
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -23,6 +24,10 @@ def run() -> None:
     # written is removed, then exit 143 (128 + SIGTERM) as the default action would give
     if hasattr(signal, "SIGTERM") and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
         signal.signal(signal.SIGTERM, on_interrupt)
+    # regaudit keeps many long-lived objects (records, findings) and makes little cyclic garbage: with
+    # Python's default threshold (a collection every 700 allocations) a 20,000-dataset scan spent a
+    # fifth of its time in the collector (mypy raises it the same way)
+    gc.set_threshold(200_000, 30, 30)
     try:
         from .cli.app import run as run_cli
     except KeyboardInterrupt:

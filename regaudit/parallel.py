@@ -50,16 +50,33 @@ def _start_worker(owner: int) -> None:
             os._exit(1)
 
 
-def _run_part(k: int) -> Any:  # in a forked worker
+def _run_parts(ks: list[int]) -> list:  # in a forked worker
     fn, parts = _job  # type: ignore[misc]
-    return fn(parts[k])
+    return [fn(parts[k]) for k in ks]
+
+
+def _runs(parts: list, weight: Callable[[Any], int], batch: int) -> list[list[int]]:
+    """The parts' numbers in runs of consecutive parts, each run weighing at least ``batch`` (but
+    the last)."""
+    runs: list[list[int]] = []
+    run: list[int] = []
+    held = 0
+    for k, part in enumerate(parts):
+        run.append(k)
+        held += weight(part)
+        if held >= batch:
+            runs.append(run)
+            run, held = [], 0
+    return runs + [run] if run else runs
 
 
 def map_parts(fn: Callable[[T], R], parts: list[T], jobs: int,
               progress: Callable[[int, int], None] | None = None,
-              weight: Callable[[T], int] = lambda part: 1) -> list[R]:
+              weight: Callable[[T], int] = lambda part: 1, batch: int = 1) -> list[R]:
     """``[fn(p) for p in parts]`` in up to ``jobs`` processes; ``progress(done, total)`` counts
-    ``weight(part)`` per finished part; ``parts`` is emptied as they finish."""
+    ``weight(part)`` per finished part; ``parts`` is emptied as they finish. A worker is handed
+    consecutive parts weighing at least ``batch`` at a time (100,000 parts of two images each would
+    cost more in messages to and fro than in work)."""
     results: list = [None] * len(parts)
     total, done = sum(map(weight, parts)), 0
 
@@ -73,14 +90,17 @@ def map_parts(fn: Callable[[T], R], parts: list[T], jobs: int,
 
     left = list(range(len(parts)))
     if jobs > 1 and len(parts) > 1:
-        left = _in_workers(fn, parts, worker_count(jobs, len(parts)), finish)
+        runs = _runs(parts, weight, batch)
+        left = _in_workers(fn, parts, runs, worker_count(jobs, len(runs)), finish)
     for k in left:
         finish(k, fn(parts[k]))
     return results
 
 
-def _in_workers(fn: Callable, parts: list, workers: int, finish: Callable[[int, Any], None]) -> list[int]:
-    """Work the parts in a pool of ``workers`` processes; the numbers of those it did not finish."""
+def _in_workers(fn: Callable, parts: list, runs: list[list[int]], workers: int,
+                finish: Callable[[int, Any], None]) -> list[int]:
+    """Work the parts in a pool of ``workers`` processes, a run of them at a time; the numbers of
+    those it did not finish."""
     import multiprocessing  # (here: a small scan starts no pool and needs none of it)
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
@@ -94,15 +114,17 @@ def _in_workers(fn: Callable, parts: list, workers: int, finish: Callable[[int, 
         # elsewhere spawned, as macOS and Windows start them (named here, so that a test on Linux can too)
         pool = ProcessPoolExecutor(workers, multiprocessing.get_context("fork" if _FORK else "spawn"),
                                    initializer=_start_worker, initargs=(os.getpid(),))
-        futures = {(pool.submit(_run_part, k) if _FORK else pool.submit(fn, parts[k])): k for k in left}
+        futures = {(pool.submit(_run_parts, ks) if _FORK else pool.submit(_apply, fn, [parts[k] for k in ks])): ks
+                   for ks in runs}
         for future in as_completed(futures):
-            k = futures.pop(future)
+            ks = futures.pop(future)
             try:
-                result = future.result()
+                worked = future.result()
             except Exception:  # it raised, or its worker died: worked here again
                 continue
-            finish(k, result)
-            left.discard(k)
+            for k, result in zip(ks, worked):
+                finish(k, result)
+                left.discard(k)
     except (OSError, NotImplementedError, BrokenProcessPool):  # no worker could start: worked here
         pass
     finally:

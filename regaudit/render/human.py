@@ -23,7 +23,7 @@ SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severi
 MAX_ROWS = 40
 EXAMPLES = 3  # images a finding names in its message (rules.naming.EXAMPLES)
 MAX_DATASETS = 200  # datasets shown one by one in balance (a config may hold 100,000: --json has them all)
-MAX_SUBSETS = 500  # subsets shown one by one in the captions tables
+MAX_SUBSETS = 500  # subsets shown one by one in the scan and captions tables
 
 
 def _more(n: int) -> Text:
@@ -36,21 +36,23 @@ def shown(path: str) -> str:
     return display(relative(path))
 
 
-def subsets_table(result: ScanResult) -> Table:
+def subsets_table(result: ScanResult) -> RenderableType:
+    """One row per subset, the first MAX_SUBSETS of them (a config of 100,000 datasets: --json has
+    every one; a table of them all took a minute to draw)."""
     t = Table(title="Subsets sd-scripts will use", title_justify="left", expand=False)
     for col, kw in (("ds", {"justify": "right"}), ("role", {}), ("repeats", {"justify": "right"}),
                     ("class tokens", {}), ("images", {"justify": "right"}), ("samples", {"justify": "right"}),
                     (Breakable("captions file/ tokens/ empty"), {"justify": "right"}), ("folder", {})):
         t.add_column(col, **kw)
-    for d in result.datasets:
-        for s in d.subsets:
-            c = s.caption_counts()
-            tokens = s.config.class_tokens
-            t.add_row(str(d.index), s.role.value, str(s.num_repeats),
-                      "(none)" if tokens is None else repr(tokens) if tokens == "" else display(tokens),
-                      str(len(s.images)), str(s.samples), f"{c['file']}/{c['class_tokens']}/{c['empty']}",
-                      Breakable(shown(s.abs_path)))
-    return t
+    rows = [(d, s) for d in result.datasets for s in d.subsets]
+    for d, s in rows[:MAX_SUBSETS]:
+        c = s.caption_counts()
+        tokens = s.config.class_tokens
+        t.add_row(str(d.index), s.role.value, str(s.num_repeats),
+                  "(none)" if tokens is None else repr(tokens) if tokens == "" else display(tokens),
+                  str(len(s.images)), str(s.samples), f"{c['file']}/{c['class_tokens']}/{c['empty']}",
+                  Breakable(shown(s.abs_path)))
+    return Group(t, _more(len(rows) - MAX_SUBSETS)) if len(rows) > MAX_SUBSETS else t
 
 
 def images_table(result: ScanResult) -> Table:

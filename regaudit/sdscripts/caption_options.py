@@ -91,17 +91,18 @@ def config_max_token_length(value) -> int | None:
     return min(value, 75 * len(range(1, value - 73, 75)))
 
 
-def _first(key: str, levels: tuple[dict, ...], fallback):
-    for level in levels:  # config_util.BlueprintGenerator.search_value: the first non-None wins
-        value = level.get(key) if isinstance(level, dict) else None
-        if value is not None:
-            return value
-    return fallback
+def _own(level: object) -> dict:
+    """The caption values a config level sets itself (config_util.BlueprintGenerator.search_value:
+    a None value is no value)."""
+    if not isinstance(level, dict):
+        return {}
+    return {key: level[key] for key in KEYS if level.get(key) is not None}
 
 
 def apply(specs: list[DatasetSpec], args: CaptionArgs, dataset_config: str | None = None) -> list[DatasetSpec]:
     """The specs with every subset's caption options resolved from ``dataset_config`` (when given)
-    and the command line ``args``."""
+    and the command line ``args``: the subset's value, else its dataset's, else [general]'s, else
+    the command line's."""
     cli = dataclasses.asdict(args)
     raw_datasets: list = []
     general: dict = {}
@@ -112,18 +113,24 @@ def apply(specs: list[DatasetSpec], args: CaptionArgs, dataset_config: str | Non
             data = {}
         general = data.get("general", {}) or {}
         raw_datasets = data.get("datasets", []) or []
+    below_general = {**cli, **_own(general)}
     out = []
     for spec in specs:
         ds = raw_datasets[spec.index] if spec.index < len(raw_datasets) else {}
         raw_subsets = list(ds.get("subsets", []) or []) if isinstance(ds, dict) else []
+        below_dataset = {**below_general, **_own(ds)}
         resolved = []
         for j, sc in enumerate(spec.subsets):
             sub = raw_subsets[j] if j < len(raw_subsets) and isinstance(raw_subsets[j], dict) \
                 and raw_subsets[j].get("image_dir") == sc.image_dir else _by_dir(raw_subsets, sc.image_dir)
-            levels = (sub, ds, general) if dataset_config is not None else ()
-            values = {key: _first(key, levels, cli[key]) for key in KEYS}
-            resolved.append(dataclasses.replace(sc, **_typed(values)))
-        out.append(dataclasses.replace(spec, subsets=resolved))
+            typed = _typed({**below_dataset, **_own(sub)})
+            # (a subset that has these values already, of the same types, is kept: 100,000 of them in a config)
+            if any(type(getattr(sc, key)) is not type(value) or getattr(sc, key) != value
+                   for key, value in typed.items()):
+                sc = dataclasses.replace(sc, **typed)
+            resolved.append(sc)
+        same = all(a is b for a, b in zip(resolved, spec.subsets))
+        out.append(spec if same else dataclasses.replace(spec, subsets=resolved))
     return out
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from . import defaults
 from .captions import normalize_extension
 from ..errors import ConfigError, check_exhausted
+from ..limits import MAX_RESO
 from ..model import DatasetParams, Ignored, SubsetConfig
 
 
@@ -271,8 +272,8 @@ def load_dataset_config(path: str, args: TrainingArgs) -> list[DatasetSpec]:
         for sub in configs:
             if sub.metadata_file is not None:
                 continue
-            cache = os.path.join(sub.image_dir, "metadata_cache.json")
-            if sub.cache_info and os.path.isfile(cache):
+            cache = os.path.join(sub.image_dir, "metadata_cache.json") if sub.cache_info else None
+            if cache is not None and os.path.isfile(cache):
                 spec.info_caches.append(os.path.abspath(cache))
         specs.append(spec)
     return specs
@@ -390,8 +391,6 @@ def _bounded(path: str, where: str, key: str, value, low, high):
 
 
 def _dataset_params(ds: dict, general: dict, args: TrainingArgs, path: str = "", where: str = "") -> DatasetParams:
-    from ..limits import MAX_RESO
-
     levels = (ds, general)
     res = _lookup("resolution", levels, None)
     if res is not None:

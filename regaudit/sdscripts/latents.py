@@ -103,8 +103,8 @@ def stale_caches(images, suffix: str) -> list[StaleCache]:
     image again, when its latents' shape fits the bucket)."""
     out = []
     for path, size in images:
-        if not size:
-            continue
+        if not size or not all(type(n) is int for n in size):
+            continue  # (a float size, an SVG's as imagesize reads it: no cache file name sd-scripts formats)
         npz = latents_npz_path(path, size, suffix)
         try:
             npz_time = os.stat(npz).st_mtime

@@ -36,7 +36,7 @@ from .captions import TextOptions
 from .captions import audit as audit_captions
 from .inputs import Inputs, text_options
 from . import scan_finetune
-from .scan_parts import Part, gather, make_parts, part_size, work_part
+from .scan_parts import CHUNK, Part, gather, make_parts, part_size, work_part
 
 __all__ = ["load_specs", "scan", "scan_inputs"]  # (load_specs: the specs scan() takes, from the port)
 
@@ -76,7 +76,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                               latents_suffix)
     del decided  # (the paths live on in the parts only, each let go once worked)
     parallel = not listing_only and sum(map(part_size, parts)) >= _PARALLEL_MIN
-    results = _one_by_one(map_parts(work_part, parts, jobs if parallel else 1, progress, part_size))
+    results = _one_by_one(map_parts(work_part, parts, jobs if parallel else 1, progress, part_size, batch=CHUNK))
 
     # 4. gather each subset from its parts, with the findings on its images and captions
     by_dataset: dict[int, list[Subset]] = defaultdict(list)
@@ -96,12 +96,13 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     # the datasets that train (one pass: asked of every dataset, 100,000 of them in a config)
     training = {i for i, ss in by_dataset.items() if any(not s.config.is_reg for s in ss)}
     training |= {spec.index for spec in finetuning}
+    cwd = here()
     for spec, (validation_errors, split_errors), validation in zip(specs, stops, val_only):
         subsets = tuple(by_dataset.get(spec.index, []))
         datasets.append(Dataset(spec.index, spec.params, subsets, len(spec.subsets), validation_errors, split_errors,
                                 validation))
         others_train = len(training) > (spec.index in training)  # another dataset trains
-        findings += build.dataset_findings(spec, subsets, _same_folder(subsets), others_train, here())
+        findings += build.dataset_findings(spec, subsets, _same_folder(subsets), others_train, cwd)
     for spec in finetuning:
         ds, on_images = scan_finetune.dataset(spec, latents_suffix, None if listing_only else deep)
         datasets.append(ds)
@@ -182,6 +183,8 @@ def _reg_use(datasets: Sequence[Dataset]) -> tuple[set[str], set[str]]:
 
 def _same_folder(subsets: Sequence[Subset]) -> list[tuple[str, list[Subset]]]:
     """The subsets by the real folder they read (DreamBoothDataset registers each image path once)."""
+    if len(subsets) < 2:  # (no folder read twice; and no path resolved for each of 100,000 datasets)
+        return [(s.config.image_dir, [s]) for s in subsets]
     by_real: dict[str, list[Subset]] = defaultdict(list)
     for s in subsets:
         by_real[os.path.realpath(s.config.image_dir)].append(s)

@@ -119,3 +119,22 @@ def test_parts_are_worked_here_when_the_pool_breaks_at_start(monkeypatch):
     monkeypatch.setattr(parallel, "_start_worker", _broken_start)
     parts = [[i, i + 1] for i in range(10)]
     assert map_parts(sum, list(parts), 3) == [sum(p) for p in parts]
+
+
+def _pid_part(part):
+    return (os.getpid(), part)
+
+
+@linux
+def test_tiny_parts_go_to_a_worker_in_runs_of_the_batch_weight():
+    """100,000 two-image subsets were 100,000 round trips to a worker (a 5,000-dataset scan took
+    twice as long with two workers as with one); each worker now takes runs of parts."""
+    from regaudit.parallel import _runs
+
+    assert _runs([[1, 2]] * 5, len, 4) == [[0, 1], [2, 3], [4]]
+    assert _runs([[1] * 9, [1], [1] * 3], len, 4) == [[0], [1, 2]]
+    parts = [[i, i + 1] for i in range(60)]
+    out = map_parts(_pid_part, list(parts), 2, None, len, batch=40)
+    assert [p for _, p in out] == parts
+    # each run of 20 parts (40 images) is worked in one process
+    assert all(len({pid for pid, _ in out[i:i + 20]}) == 1 for i in range(0, 60, 20))
