@@ -272,6 +272,9 @@ class Dataset:
     split_errors: tuple[tuple[str, str], ...] = ()
     stop: "Crash | None" = None  # where its constructor stops on its fine-tuning metadata (sdscripts.finetune)
     fine_tuning: bool = False  # a FineTuningDataset (metadata_file subsets)
+    # a ControlNetDataset: every configured subset names a conditioning_data_dir (the ControlNet trainers,
+    # and the others with masked_loss); its images live in a DreamBooth delegate, its own bucket_reso_steps is None
+    controlnet: bool = False
 
     @property
     def train_subsets(self) -> tuple[Subset, ...]:

@@ -52,9 +52,10 @@ def gui_note(facts: RunFacts) -> str | None:
                     f"{opts.max_train_epochs} makes {steps} steps")
         default = (" (sd-scripts' default: the GUI's Max train steps was 0)" if steps == defaults.MAX_TRAIN_STEPS
                    else "")
+        exact = (f"; for exactly {g.epoch} set max_train_epochs = {g.epoch} ({steps_for_epochs(facts, g.epoch)} "
+                 f"steps)" if g.epoch > 0 else "")  # (the fine-tune tab writes no Epoch)
         return (f"the kohya_ss GUI computes no steps with a dataset config: sd-scripts trains max_train_steps "
-                f"{steps}{default}, {steps / spe:.2f} epochs of {spe} steps; for exactly {g.epoch} set "
-                f"max_train_epochs = {g.epoch} ({steps_for_epochs(facts, g.epoch)} steps)")
+                f"{steps}{default}, {steps / spe:.2f} epochs of {spe} steps{exact}")
     if g.steps is None:
         return None
     if opts.max_train_epochs is not None:

@@ -89,7 +89,8 @@ def oracle_view(doc: dict, rc: int) -> dict:
                                      "caption": im["caption"]}
             if im.get("load_error"):
                 load_errors.append(im["abspath"])
-        subsets = [(s["image_dir"], s["num_repeats"], s["img_count"], s["is_reg"], s.get("class_tokens"))
+        # (a FineTuningSubset has no is_reg)
+        subsets = [(s["image_dir"], s["num_repeats"], s["img_count"], s.get("is_reg", False), s.get("class_tokens"))
                    for s in ds.get("subsets", [])]
         view["datasets"].append({"num_train_images": ds["num_train_images"], "num_reg_images": ds["num_reg_images"],
                                  "len": ds["len"], "subsets": subsets, "images": images})
