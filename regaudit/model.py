@@ -178,6 +178,9 @@ class DatasetParams:
     validation_split: float = 0.0  # share of each train subset held out (spec §6)
     validation_seed: int | None = None
     resize_interpolation: str | None = None  # as given (dataset, [general], command line); checked at build
+    # built as a ControlNetDataset (every configured subset names a conditioning_data_dir): its images live in a
+    # DreamBooth delegate and its own bucket_reso_steps is None, so verify_bucket_reso_steps passes
+    controlnet: bool = False
 
 
 @dataclass(frozen=True)
@@ -272,9 +275,6 @@ class Dataset:
     split_errors: tuple[tuple[str, str], ...] = ()
     stop: "Crash | None" = None  # where its constructor stops on its fine-tuning metadata (sdscripts.finetune)
     fine_tuning: bool = False  # a FineTuningDataset (metadata_file subsets)
-    # a ControlNetDataset: every configured subset names a conditioning_data_dir (the ControlNet trainers,
-    # and the others with masked_loss); its images live in a DreamBooth delegate, its own bucket_reso_steps is None
-    controlnet: bool = False
 
     @property
     def train_subsets(self) -> tuple[Subset, ...]:

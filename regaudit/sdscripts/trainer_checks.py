@@ -42,7 +42,7 @@ def _bucket_steps(step: Step, ctx: Context) -> Outcome:
         steps = ds.params.bucket_reso_steps
         # a ControlNetDataset (conditioning_data_dir subsets; also a dataset without configured subsets)
         # keeps no bucket_reso_steps of its own, only its DreamBooth delegate does: the check passes
-        if ds.params.enable_bucket and ds.declared != 0 and not ds.controlnet and steps % multiple:
+        if ds.params.enable_bucket and ds.declared != 0 and not ds.params.controlnet and steps % multiple:
             return record_stop(ctx.stops, Reason.BUCKET_STEPS_MULTIPLE, "start", "RA062", "AssertionError", ctx.where,
                                f"bucket_reso_steps {steps} is not a multiple of {multiple}, which {name}.py checks "
                                f"right after building the dataset: it stops before training", multiple)

@@ -95,9 +95,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     training |= {spec.index for spec in finetuning}
     for spec, (validation_errors, split_errors) in zip(specs, stops):
         subsets = tuple(by_dataset.get(spec.index, []))
-        controlnet = bool(spec.subsets) and all(c.conditioning_data_dir is not None for c in spec.subsets)
-        datasets.append(Dataset(spec.index, spec.params, subsets, len(spec.subsets), validation_errors, split_errors,
-                                controlnet=controlnet))
+        datasets.append(Dataset(spec.index, spec.params, subsets, len(spec.subsets), validation_errors, split_errors))
         others_train = len(training) > (spec.index in training)  # another dataset trains
         findings += build.dataset_findings(spec, subsets, _same_folder(subsets), others_train, here())
     for spec in finetuning:
