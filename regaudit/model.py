@@ -178,6 +178,9 @@ class DatasetParams:
     validation_split: float = 0.0  # share of each train subset held out (spec §6)
     validation_seed: int | None = None
     resize_interpolation: str | None = None  # as given (dataset, [general], command line); checked at build
+    # built as a ControlNetDataset (every configured subset names a conditioning_data_dir): its images live in a
+    # DreamBooth delegate and its own bucket_reso_steps is None, so verify_bucket_reso_steps passes
+    controlnet: bool = False
 
 
 @dataclass(frozen=True)

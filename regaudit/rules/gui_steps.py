@@ -52,14 +52,15 @@ def gui_note(facts: RunFacts) -> str | None:
                     f"{opts.max_train_epochs} makes {steps} steps")
         default = (" (sd-scripts' default: the GUI's Max train steps was 0)" if steps == defaults.MAX_TRAIN_STEPS
                    else "")
+        exact = (f"; for exactly {g.epoch} set max_train_epochs = {g.epoch} ({steps_for_epochs(facts, g.epoch)} "
+                 f"steps)" if g.epoch > 0 else "")  # (the fine-tune tab writes no Epoch)
         return (f"the kohya_ss GUI computes no steps with a dataset config: sd-scripts trains max_train_steps "
-                f"{steps}{default}, {steps / spe:.2f} epochs of {spe} steps; for exactly {g.epoch} set "
-                f"max_train_epochs = {g.epoch} ({steps_for_epochs(facts, g.epoch)} steps)")
-    if g.steps is None:
-        return None
-    if opts.max_train_epochs is not None:
+                f"{steps}{default}, {steps / spe:.2f} epochs of {spe} steps{exact}")
+    if opts.max_train_epochs is not None and g.shown is not None:
         return (f"max_train_epochs {opts.max_train_epochs} overrides the GUI's max_train_steps {g.shown}: sd-scripts "
                 f"trains {opts.max_train_epochs} epochs, {steps} steps")
+    if g.steps is None:
+        return None  # (the fine-tune tab writes no Epoch: its formula cannot be worked again)
     real = steps / spe
     exact = f"for exactly {g.epoch} set max_train_epochs = {g.epoch} ({steps_for_epochs(facts, g.epoch)} steps)"
     if steps != g.steps:
@@ -67,7 +68,8 @@ def gui_note(facts: RunFacts) -> str | None:
                 f"it was typed into Max train steps, or the dataset changed since; it is {real:.2f} epochs of {spe} "
                 f"steps; {exact}")
     if real == g.epoch:
-        return f"the GUI's {steps} steps for Epoch {g.epoch} are exactly {g.epoch} epochs of {spe} steps"
+        return (f"the GUI's {steps} steps for Epoch {g.epoch} are exactly {g.epoch} epoch{'s' if g.epoch != 1 else ''} "
+                f"of {spe} steps")
     partial = "" if real.is_integer() else f", the {_ordinal(math.ceil(real))} partial"
     return (f"the GUI wrote {steps} steps for Epoch {g.epoch}: that is {real:.2f} real epochs{partial}"
             f"{_why(g, facts)}; {exact}")

@@ -268,7 +268,8 @@ def load_dataset_config(path: str, args: TrainingArgs) -> list[DatasetSpec]:
                 raise DatasetConfigCrash(path, "MultipleInvalid",
                                          f"required key not provided @ {_voluptuous_path(swhere + ('image_dir',))}")
             configs.append(_subset_config(sub, ds, general, args, path))
-        spec = DatasetSpec(i, _dataset_params(ds, general, args, path, f"dataset {i}"), configs)
+        params = _dataset_params(ds, general, args, path, f"dataset {i}")
+        spec = DatasetSpec(i, replace(params, controlnet=True) if controlnet and subsets else params, configs)
         for sub in configs:
             if sub.metadata_file is not None:
                 continue

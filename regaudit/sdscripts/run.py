@@ -112,7 +112,8 @@ def simulate(scan: ScanResult, opts: BalanceOptions) -> RunFacts:
         if crash is not None and crash.stage == "build":
             plans = [replace(p, buckets=None, batches=None) for p in plans]
         return RunFacts(tuple(plans), opts, ctx.where, tuple(stops), crash, None if crash else 0, no_data=no_data,
-                        if_fixed=if_fixed, loads=loads)
+                        if_fixed=if_fixed, loads=loads,
+                        gui_estimate=opts.gui.shown if opts.gui is not None else None)  # the GUI logged it anyway
 
     # the steps
     steps_per_epoch, max_steps, epochs = steps(batches, opts)

@@ -40,9 +40,9 @@ def _bucket_steps(step: Step, ctx: Context) -> Outcome:
     multiple, name = step.multiple, ctx.opts.trainer.name
     for ds in ctx.scan.datasets:
         steps = ds.params.bucket_reso_steps
-        # a dataset without configured subsets is built as an empty ControlNet dataset, which
-        # keeps no bucket_reso_steps of its own: the check passes
-        if ds.params.enable_bucket and ds.declared != 0 and steps % multiple:
+        # a ControlNetDataset (conditioning_data_dir subsets; also a dataset without configured subsets)
+        # keeps no bucket_reso_steps of its own, only its DreamBooth delegate does: the check passes
+        if ds.params.enable_bucket and ds.declared != 0 and not ds.params.controlnet and steps % multiple:
             return record_stop(ctx.stops, Reason.BUCKET_STEPS_MULTIPLE, "start", "RA062", "AssertionError", ctx.where,
                                f"bucket_reso_steps {steps} is not a multiple of {multiple}, which {name}.py checks "
                                f"right after building the dataset: it stops before training", multiple)

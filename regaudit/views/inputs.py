@@ -26,7 +26,7 @@ from ..sdscripts.caption_options import (apply, caption_args_with_fallback, chec
 from ..sdscripts.captions import normalize_extension
 from ..sdscripts.config import DatasetConfigCrash, TrainingArgs
 from ..sdscripts.datasets import load_specs
-from ..sdscripts.gui_steps import gui_steps
+from ..sdscripts.gui_steps import GuiFormula, GuiSteps, gui_steps
 from ..sdscripts.step_values import KEYS as STEP_KEYS, step_values
 from ..sdscripts.trainers import Kind
 from . import paste
@@ -333,13 +333,19 @@ def _gui_steps(sd, args, train, reg, dataset_config, epochs, accumulation):
     GUI wrote the --config_file, else --max_train_epochs (or 1)."""
     epoch = sd.values.get("epoch") if "epoch" in sd.from_config_file else None
     from_config = isinstance(epoch, int) and not isinstance(epoch, bool)
+    written = sd.values.get("max_train_steps") if "max_train_steps" in sd.from_config_file else 0
+    printed = written if isinstance(written, int) and not isinstance(written, bool) else None
+    if not from_config and "noise_offset_type" in sd.from_config_file:
+        # the GUI wrote it, from the fine-tune tab, which writes no epoch: its figure is read back, not worked again
+        formula = (GuiFormula.DATASET_CONFIG if dataset_config else GuiFormula.FINE_TUNE if sd.get("in_json")
+                   else GuiFormula.FOLDERS)
+        return GuiSteps(formula, None, 0, from_config=True, printed=printed)
     g = gui_steps(train_data_dir=train, reg_data_dir=reg, dataset_config=dataset_config,
                   in_json=sd.get("in_json") or None, batch=args.train_batch_size, accumulation=accumulation,
                   epoch=epoch if from_config else (epochs or 1), dataset_repeats=args.dataset_repeats,
                   flip_aug=args.flip_aug, from_config=from_config)
     if g is not None and from_config:  # the GUI writes what it printed; it leaves out a 0
-        written = sd.values.get("max_train_steps") if "max_train_steps" in sd.from_config_file else 0
-        g = replace(g, printed=written if isinstance(written, int) and not isinstance(written, bool) else None)
+        g = replace(g, printed=printed)
     return g
 
 

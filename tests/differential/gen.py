@@ -8,6 +8,7 @@ comes from ``random.Random(seed)``: the same seed gives the same tree and option
 from __future__ import annotations
 
 import io
+import json
 import os
 import random
 import struct
@@ -347,3 +348,88 @@ def _toml(rng: random.Random, train_folders: list[str], reg_folders: list[str], 
                 lines += ["  [[datasets.subsets]]", f"  image_dir = \"{path}/\"", "  num_repeats = 3"]
         lines += [""]
     return "\n".join(lines) + "\n"
+
+
+# ---- fine-tuning cases: --in_json metadata (or metadata_file subsets), as FineTuningDataset reads it
+
+FT_TRAINERS = ("fine_tune", "sdxl_train", "sd3_train", "flux_train", "train_network", "sdxl_train_network")
+
+
+def make_finetune_case(seed: int, root: str) -> Case:
+    """A flat image folder and its metadata JSON in the shapes sd-scripts' finetune/ scripts write
+    (merge_captions_to_metadata.py: {key: {"caption"}}, merge_dd_tags_to_metadata.py: "tags",
+    prepare_buckets_latents.py: "train_resolution"; keys full paths (--full_path), bare stems or file
+    names), read through --in_json or a dataset TOML's metadata_file, with dataset_repeats, flip_aug,
+    batch size, accumulation and epochs as the kohya_ss fine-tune tab sets them."""
+    rng = random.Random(10_000 + seed)
+    trainer = rng.choice(FT_TRAINERS)
+    case = Case(seed, trainer, [], ["fine-tuning"])
+    img = os.path.join(root, "img")
+    os.makedirs(img)
+    n = rng.randint(1, 9)
+    meta: dict = {}
+    # full paths mostly (the fine-tune tab's "Use full path" default); a bare stem is found only next to its
+    # latents .npz, so it stops at the image's size
+    key_style = rng.choice(("full",) * 6 + ("name", "name", "stem", "mixed"))
+    for i in range(n):
+        kind = rng.choice(("png", "jpg", "webp"))
+        w, h = rng.choice(SIZES)
+        name = f"im{i}{EXTS[kind]}"
+        if rng.random() < 0.97:
+            _write(os.path.join(img, name), _image_bytes(kind, w, h, rng))
+        else:
+            case.notes.append("metadata image missing")
+        style = key_style if key_style != "mixed" else rng.choice(("full", "stem", "name"))
+        key = {"full": os.path.join(img, name), "stem": f"im{i}", "name": name}[style]
+        entry: dict = {}
+        r = rng.random()
+        if r < 0.6:
+            entry["caption"] = rng.choice(("a photo of a cat", "sks dog, outdoors", "x" * 5))
+        elif r < 0.8:
+            entry["tags"] = "1girl, solo, smile"
+        elif r < 0.9:
+            entry["caption"], entry["tags"] = "a cat", "1girl, solo"
+        if rng.random() < 0.2:
+            entry["train_resolution"] = list(rng.choice(((512, 512), (576, 448), (448, 576))))
+        meta[key] = entry
+    if rng.random() < 0.15:  # an image in the folder the metadata does not name: not registered
+        _write(os.path.join(img, "extra.png"), _image_bytes("png", 512, 512, rng))
+    meta_path = os.path.join(root, "meta.json")
+    if rng.random() < 0.95:
+        _write(meta_path, json.dumps(meta, indent=2).encode())
+    else:
+        case.notes.append("no metadata file")
+    argv = []
+    repeats = rng.choice(("1", "2", "10"))
+    if rng.random() < 0.25:  # a dataset TOML with a metadata_file subset
+        toml = (f"[[datasets]]\nresolution = {rng.choice((512, 768))}\nbatch_size = {rng.choice((1, 2, 4))}\n"
+                f"enable_bucket = {rng.choice(('true', 'false'))}\n\n  [[datasets.subsets]]\n"
+                f"  image_dir = '{img}'\n  metadata_file = '{meta_path}'\n  num_repeats = {repeats}\n")
+        _write(os.path.join(root, "ds.toml"), toml.encode())
+        argv += ["--dataset_config", "ds.toml"]
+        case.notes.append("metadata_file subset")
+    else:
+        argv += ["--in_json", "meta.json", "--train_data_dir", "img", "--resolution", rng.choice(("512", "512,768"))]
+        if rng.random() < 0.7:
+            argv += ["--enable_bucket"]
+            if rng.random() < 0.3:
+                argv += ["--bucket_no_upscale"]
+            if rng.random() < 0.2:
+                argv += ["--bucket_reso_steps", rng.choice(("32", "64", "1"))]
+        argv += ["--dataset_repeats", repeats]
+        if rng.random() < 0.5:
+            argv += ["--train_batch_size", rng.choice(("1", "2", "3", "4"))]
+    if rng.random() < 0.3:
+        argv += ["--flip_aug"]
+    if rng.random() < 0.2:
+        argv += ["--gradient_accumulation_steps", rng.choice(("2", "4"))]
+    if rng.random() < 0.5:
+        argv += ["--max_train_epochs", rng.choice(("1", "2", "5"))]
+    if rng.random() < 0.85:
+        argv += ["--cache_latents"]  # the fine-tuning trainers crash without it (oracle README)
+    if rng.random() < 0.2:
+        argv += ["--caption_extension", ".txt"]
+    if rng.random() < 0.1:
+        argv += ["--keep_tokens", "1", "--shuffle_caption"]
+    case.argv = argv
+    return case

@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from gen import make_case  # noqa: E402
+from gen import make_case, make_finetune_case  # noqa: E402
 
 ORACLE_VENV = os.environ.get("ORACLE_VENV", "/tmp/oracle-venv")
 SD_SCRIPTS = os.environ.get("SD_SCRIPTS", "/tmp/sds")
@@ -89,7 +89,8 @@ def oracle_view(doc: dict, rc: int) -> dict:
                                      "caption": im["caption"]}
             if im.get("load_error"):
                 load_errors.append(im["abspath"])
-        subsets = [(s["image_dir"], s["num_repeats"], s["img_count"], s["is_reg"], s.get("class_tokens"))
+        # (a FineTuningSubset has no is_reg)
+        subsets = [(s["image_dir"], s["num_repeats"], s["img_count"], s.get("is_reg", False), s.get("class_tokens"))
                    for s in ds.get("subsets", [])]
         view["datasets"].append({"num_train_images": ds["num_train_images"], "num_reg_images": ds["num_reg_images"],
                                  "len": ds["len"], "subsets": subsets, "images": images})
@@ -180,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", help="keep the trees and outputs in this folder")
     ap.add_argument("--only-trainer", help="only cases drawn for this trainer")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every difference")
+    ap.add_argument("--finetune", action="store_true",
+                    help="fine-tuning trees instead (--in_json metadata or metadata_file subsets: gen.make_finetune_case)")
     a = ap.parse_args(argv)
     why = oracle_ready()
     if why:
@@ -193,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         root = os.path.join(work, f"case{seed}")
         shutil.rmtree(root, ignore_errors=True)
         os.makedirs(root)
-        case = make_case(seed, root)
+        case = (make_finetune_case if a.finetune else make_case)(seed, root)
         if a.only_trainer and case.trainer != a.only_trainer:
             continue
         oracle_argv = (["--oracle_via_train"] if case.trainer == "train_network" else

@@ -453,69 +453,127 @@ def test_gui_figure_with_a_dataset_config(tmp_path, capsys, monkeypatch):
         "max_train_epochs = 8 (48 steps)")
 
 
-# --- 5. the GUI's own test configurations (test/config/*.json), converted as the GUI converts them
-# (tests/views/kohya_gui/README.md), on a tree like the GUI's test/img: 8 images with captions in
-# '10_darius kawasaki person', here 5 of 64x64 and 3 of 64x96
+# --- 5. the GUI's own presets and test configurations (presets/*/*.json, test/config/*.json), converted as
+# the GUI converts them by tests/differential/kohya_gui_configs.py (tests/views/kohya_gui/README.md), on the
+# tree that script makes (the GUI's test/ layout). Every sd-scripts figure is the oracle's on that tree
+# (kohya_gui_configs.py --keep, sd-scripts 48d368f); every GUI figure is the line the converter logs.
 
 
+import json as _json  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from PIL import Image  # noqa: E402
+
 GUI_CONFIGS = Path(__file__).parent / "kohya_gui"
+GUI_RUNS = _json.loads((GUI_CONFIGS / "runs.json").read_text(encoding="utf-8"))
+GUI_SIZES = [(1024, 1024), (832, 1216), (1216, 832), (768, 1024), (1024, 768), (640, 1536), (1024, 1024), (900, 600)]
 
 
-def gui_test_tree(root, config: str, tab: str) -> str:
+def gui_test_tree(root, pin: str) -> list[str]:
+    """kohya_gui_configs.make_tree: test/img/10_darius kawasaki person (8 captioned JPEGs), their masks
+    in test/masked_loss, test/reg/1_person (12 JPEGs), the GUI's dataset TOMLs in test/config; then the
+    pin's TOML (and fine-tune metadata) where its command reads them. Returns the command."""
     folder = root / "test" / "img" / "10_darius kawasaki person"
-    names = ["Dariusz_Zawadzki"] + [f"Dariusz_Zawadzki_{i}" for i in range(2, 9)]
-    for k, name in enumerate(names):
-        make_image(folder / f"{name}.jpg", size=(64, 64) if k < 5 else (64, 96), fmt="JPEG")
-        (folder / f"{name}.txt").write_text("a painting, by darius kawasaki")
-    (root / "test" / "output").mkdir(parents=True)
-    target = f"./test/output/config_{tab}-20240101-120000.toml"
-    (root / target).write_text((GUI_CONFIGS / f"{config}.toml").read_text())
-    return target
+    masks = root / "test" / "masked_loss"
+    folder.mkdir(parents=True)
+    masks.mkdir(parents=True)
+    for i, size in enumerate(GUI_SIZES):
+        stem = "Dariusz_Zawadzki" + (f"_{i + 1}" if i else "")
+        Image.new("RGB", size, (20 * i, 90, 160)).save(folder / f"{stem}.jpg", quality=30)
+        Image.new("L", size, 255).save(masks / f"{stem}.jpg", quality=30)
+        (folder / f"{stem}.txt").write_text(f"a painting number {i} , by darius kawasaki\n")
+    (root / "test" / "reg" / "1_person").mkdir(parents=True)
+    for i in range(12):
+        Image.new("RGB", (1024, 1024), (5, 5, 5 * i)).save(root / "test" / "reg" / "1_person" / f"r{i:02d}.jpg",
+                                                           quality=30)
+    (root / "test" / "config").mkdir()
+    for name in ("dataset.toml", "dataset-finetune.toml", "dataset-masked_loss.toml", "dataset-masked_loss-posix.toml"):
+        (root / "test" / "config" / name).write_bytes((GUI_CONFIGS / name).read_bytes())
+    (root / "test" / "output").mkdir()
+    here = root.as_posix()
+    command = [x.replace("{scriptdir}", "/opt/kohya_ss") for x in GUI_RUNS[pin]["command"]]
+    config = command[command.index("--config_file") + 1]
+    (root / config).write_text((GUI_CONFIGS / f"{pin}.toml").read_text().replace("{root}", here))
+    for meta in GUI_CONFIGS.glob(f"{pin}.*.json"):
+        (root / "test" / meta.name[len(pin) + 1:]).write_text(meta.read_text().replace("{root}", here))
+    return command
 
 
-def launch(config: str) -> list[str]:
-    """class_accelerate_launch.AccelerateLaunch.run_cmd with the JSON's launch options."""
-    precision = "fp16" if config.startswith("SDXL") else "bf16"
-    return ["--dynamo_backend", "no", "--dynamo_mode", "default", "--mixed_precision", precision, "--num_processes",
-            "1", "--num_machines", "1", "--num_cpu_threads_per_process", "2"]
+def _windows(command: list[str]) -> list[str]:
+    """The same command as the GUI logs it on Windows, pasted whole."""
+    exe = ["C:\\kohya_ss\\venv\\Scripts\\accelerate.EXE"] + command[1:]
+    return [" ".join(f'"{x}"' if " " in x else x for x in exe).replace("/opt/kohya_ss", "C:\\kohya_ss")]
 
 
-@pytest.mark.parametrize("config, tab, script, expected", [
-    # oracle (sdxl_train_network): 80 train images, buckets 64x64 (50 samples) and 64x96 (30), 80 batches,
-    # max_train_steps 1600 (20 epochs); the GUI printed 'Max train steps: 1600' (typed, not its formula)
-    ("SDXL-Standard-AdamW", "lora", "sdxl_train_network",
-     dict(images=80, batches=80, steps=1600, epochs=20, gui=1600,
-          note="max_train_steps 1600 is not what the GUI's formula gives for this dataset now (max_train_steps "
-               "(80 / 1 / 1 * 1 * 1) = 80): it was typed into Max train steps, or the dataset changed since; it is "
-               "20.00 epochs of 80 steps; for exactly 1 set max_train_epochs = 1 (80 steps)")),
-    # oracle (train_db): 80 train images, bucket_no_upscale keeps one 64x64 bucket, 20 batches, 80 steps, 4
-    # epochs: the GUI's 'max_train_steps (80 / 4 / 1 * 4 * 1) = 80'
-    ("dreambooth-AdamW", "dreambooth", "train_db",
-     dict(images=80, batches=20, steps=80, epochs=4, gui=80,
-          note="the GUI's 80 steps for Epoch 4 are exactly 4 epochs of 20 steps")),
-    # oracle (train_textual_inversion): AssertionError 'bucket_reso_steps is 1. it must be divisible by 64'
-    # right after the build (start)
-    ("TI-AdamW8bit", "textual_inversion", "train_textual_inversion",
-     dict(crash=("start", "AssertionError", "RA062"))),
-])
+GUI_PINS = [
+    # SDXL LoRA, Max train steps typed (1600): oracle 80 images, 80 batches, 1600 steps (20 epochs)
+    ("SDXL-Standard-AdamW", dict(images=80, batches=80, steps=1600, epochs=20, gui=1600, note="is not what the GUI")),
+    # SD 1.x LoRA with a reg folder: the GUI doubles (80 / 4 / 1 * 8 * 2) = 320; oracle 80 train + 12 reg images
+    # (the balancing loop), 42 batches, 320 steps, 8 epochs (the 8th partial)
+    ("locon-AdamW8bit+reg", dict(images=80, batches=42, steps=320, epochs=8, gui=320, note="7.62 real epochs")),
+    # DreamBooth (train_db): GUI (80 / 4 / 1 * 4 * 1) = 80; oracle 22 batches (buckets), 80 steps, 4 epochs
+    ("dreambooth-AdamW", dict(images=80, batches=22, steps=80, epochs=4, gui=80, note="3.64 real epochs")),
+    # SDXL DreamBooth (sdxl_train): GUI (80 / 1 / 1 * 1 * 1) = 80; oracle 80 batches, 80 steps, 1 epoch
+    ("dreambooth-Prodigy-SDXL", dict(images=80, batches=80, steps=80, epochs=1, gui=80,
+                                     note="are exactly 1 epoch of 80 steps")),
+    # SD3 DreamBooth preset (sd3_train, max_token_length 150): max_train_epochs 8 wins; oracle 80 batches, 640 steps
+    ("sd3_bdsqlsz_v2", dict(images=80, batches=80, steps=640, epochs=8, gui=1600, note="max_train_epochs 8 overrides")),
+    # FLUX.1 LoRA preset (flux_train_network): typed 1000; oracle 80 batches, 1000 steps, 13 epochs
+    ("flux1D-adamw8bit-fp8", dict(images=80, batches=80, steps=1000, epochs=13, gui=1000, note="is not what the GUI")),
+    # SDXL preset with max_train_epochs 50: GUI (80 / 3 / 1 * 50 * 1) = 1334; oracle 30 batches, 1500 steps
+    ("SDXL-LoRA-AI_characters-standard-v1.1", dict(images=80, batches=30, steps=1500, epochs=50, gui=1334,
+                                                   note="max_train_epochs 50 overrides")),
+    # TI with dataset.toml: no formula, 'Max train steps: 80'; oracle 22 batches, 80 steps
+    ("TI-AdamW8bit-toml", dict(images=80, batches=22, steps=80, epochs=4, gui=80, note="computes no steps")),
+    # LoRA with masked_loss and dataset-masked_loss.toml ('/' paths): a ControlNetDataset, whose own
+    # bucket_reso_steps is None, so its TOML's 32 passes verify_bucket_reso_steps(64); oracle 22 batches, 1600 steps
+    ("locon-AdamW8bit-masked_loss-toml-posix", dict(images=80, batches=22, steps=1600, epochs=73, gui=None,
+                                                    note="sd-scripts' default")),
+    # fine-tune (sdxl_train, absolute folders, meta_cap.json by merge_captions_to_metadata.py): oracle
+    # FineTuningDataset 8 images, 7 batches, max_train_epochs 240 -> 480 steps; the GUI wrote 1600
+    ("SDXL-AI_Now-PagedAdamW8bit-finetune-absolute", dict(images=8, batches=7, steps=480, epochs=240, gui=1600,
+                                                          note="max_train_epochs 240 overrides")),
+    # TI: bucket_reso_steps 1 -> AssertionError right after the build (oracle); the GUI logged (80 / 4 / 1 * 8 * 1)
+    ("TI-AdamW8bit", dict(crash=("start", "AssertionError", "RA062"), gui=160)),
+    # train_db + masked_loss, dataset TOML with Windows paths: every subset dropped, the empty ControlNetDataset
+    # reaches the DataLoader: oracle ValueError 'num_samples should be a positive integer value'
+    ("dreambooth-AdamW8bit-masked_loss-toml", dict(crash=("start", "ValueError", "RA065"), gui=None)),
+    # fine-tune with relative folders: merge_captions_to_metadata.py writes 'test/img/...' keys, which
+    # FineTuningDataset joins to image_dir again: oracle FileNotFoundError while building
+    ("finetune-AdamW", dict(crash=("build", "FileNotFoundError", "RA063"), gui=200)),
+    # fine-tune, absolute folders: bucket_reso_steps 1 -> oracle AssertionError after the build; the GUI's
+    # figure 8 images x 50 / 4 / 1 * 2 = 200, halved with flip_aug to 100
+    ("finetune-AdamW-absolute", dict(crash=("start", "AssertionError", "RA062"), gui=200)),
+    ("finetune-AdamW-absolute-flip_aug", dict(crash=("start", "AssertionError", "RA062"), gui=100)),
+    # dataset-finetune.toml (Windows paths): oracle ValueError 'no metadata' while building
+    ("finetune-AdamW-toml", dict(crash=("build", "ValueError", "RA097"), gui=20)),
+]
+
+
+@pytest.mark.parametrize("pin, expected", GUI_PINS, ids=[p for p, _ in GUI_PINS])
 @pytest.mark.parametrize("windows", [False, True])
-def test_the_guis_own_test_configurations(tmp_path, capsys, monkeypatch, config, tab, script, expected, windows):
-    target = gui_test_tree(tmp_path, config, tab)
-    if windows:  # the GUI's log line on Windows, pasted whole
-        argv = [" ".join(["C:\\kohya_ss\\venv\\Scripts\\accelerate.EXE", "launch", *launch(config),
-                          f"C:\\kohya_ss/sd-scripts/{script}.py", "--config_file", target])]
-    else:
-        argv = ["accelerate", "launch", *launch(config), f"/kohya_ss/sd-scripts/{script}.py", "--config_file", target]
-    code, doc, err = run(capsys, monkeypatch, tmp_path, *argv)
+def test_the_guis_own_presets_and_test_configurations(tmp_path, capsys, monkeypatch, pin, expected, windows):
+    command = gui_test_tree(tmp_path, pin)
+    if windows and "absolute" in pin:
+        pytest.skip("absolute POSIX folders in the TOML")
+    code, doc, err = run(capsys, monkeypatch, tmp_path, *(_windows(command) if windows else command))
     assert code == 0, err
+    assert doc["gui_estimate_steps"] == expected["gui"]
     if "crash" in expected:
         c = doc["crash"]
         assert (c["stage"], c["exception"], c["code"]) == expected["crash"]
         return
     assert doc["crash"] is None
-    got = (doc["datasets"][0]["num_train_images"], doc["batches_per_epoch"], doc["max_train_steps"], doc["epochs"],
-           doc["gui_estimate_steps"], doc["gui_estimate_note"])
-    assert got == tuple(expected[k] for k in ("images", "batches", "steps", "epochs", "gui", "note"))
-    assert "150 or 225" not in err and "GUI settings it writes for itself" in err
+    got = (sum(d["num_train_images"] for d in doc["datasets"]), doc["batches_per_epoch"], doc["max_train_steps"],
+           doc["epochs"])
+    assert got == tuple(expected[k] for k in ("images", "batches", "steps", "epochs"))
+    assert expected["note"] in doc["gui_estimate_note"]
+    assert "150 or 225" not in err
+
+
+def test_every_pin_is_a_run_of_the_converter():
+    # each pinned TOML is the converter's, with the run it came from named
+    assert {p for p, _ in GUI_PINS} == set(GUI_RUNS)
+    for pin, meta in GUI_RUNS.items():
+        assert ".json" in meta["from"] and (GUI_CONFIGS / f"{pin}.toml").is_file()
+        assert meta["command"][:2] == ["accelerate", "launch"] and meta["gui_log"]
