@@ -34,11 +34,16 @@ def _unfixed(u) -> dict:
     return {"code": u.code, "path": u.path, "message": u.message, "why": u.why}
 
 
+def _metadata(m) -> dict:
+    return {"source": m.source, "dest": m.dest, "keys": m.keys, "rewritten": m.rewritten,
+            "dropped": list(m.dropped)}
+
+
 def plan_document(plan) -> dict:
     """Without --out: what the copy would be (destinations relative to DIR)."""
     return {"actions": [_action(a, None, False) for a in plan.actions],
             "unfixed": [_unfixed(u) for u in plan.unfixed],
-            "command": None, "remaining": None}
+            "command": None, "remaining": None, "notes": list(plan.notes)}
 
 
 def result_document(result) -> dict:
@@ -47,7 +52,7 @@ def result_document(result) -> dict:
             "unfixed": [_unfixed(u) for u in result.plan.unfixed],
             "command": shlex.join(result.command),
             "remaining": [f.to_json() for f in result.remaining],
-            "gone": [f.to_json() for f in result.gone]}
+            "gone": [f.to_json() for f in result.gone], "notes": list(result.plan.notes)}
 
 
 def manifest(result) -> str:
@@ -58,6 +63,8 @@ def manifest(result) -> str:
                                                               "dest": result.plan.config[1]},
            "config_file": None if result.plan.config_file is None else {"source": result.plan.config_file[0],
                                                                         "dest": result.plan.config_file[1]},
+           "metadata": [_metadata(m) for m in result.metadata],
+           "notes": list(result.plan.notes),
            "latent_caches": "copied beside images whose pixels did not change; beside the others left out "
                             "(drop-cache actions): sd-scripts would read the stale latents instead of the pixels",
            "unsafe_fixes": result.plan.unsafe,
@@ -88,6 +95,7 @@ def plan_view(plan) -> Group:
     if plan.actions:
         parts.append(_table(plan.actions, None))
     parts += _unfixed_lines(plan.unfixed)
+    parts += [Breakable(f"note: {display(n)}") for n in plan.notes]
     return Group(*parts)
 
 
@@ -110,6 +118,11 @@ def result_view(result) -> Group:
     if result.actions:
         parts.append(_table(result.actions, result.out))
     parts += _unfixed_lines(result.plan.unfixed)
+    for m in result.metadata:
+        parts.append(Breakable(f"metadata {display(shown(m.source))} -> {display(m.dest)}: {m.keys} keys, "
+                               f"{m.rewritten} full paths pointed at the copy, {len(m.dropped)} removed "
+                               f"(their images left out)"))
+    parts += [Breakable(f"note: {display(n)}") for n in result.plan.notes]
     parts.append(Text("gone in the copy: " + (", ".join(f"{c} ×{n}" for c, n in sorted(gone.items())) or "none")))
     left = Counter(f.code for f in result.remaining)
     parts.append(Text("remaining in the copy: " + (", ".join(f"{c} ×{n}" for c, n in sorted(left.items())) or "none")))

@@ -28,14 +28,15 @@ from ..rules import REGISTRY
 from ..rules.fixes import CRASHING_IMAGE_CODES, DUPLICATE_CODES, FixKind, why_unfixed
 from ..sdscripts.argv import ArgvError, match_option, read_config_toml
 from ..sdscripts.config import read_config_file
-from . import fix_images, fix_tmp, paste
+from . import fix_finetune, fix_images, fix_tmp, paste
+from .fix_finetune import Metadata, Rewritten
 from .fix_walk import Action, Entry, WalkFacts, walk
 from .headline import Headline, headline
 from .inputs import Inputs, read_inputs
 from .scan import scan_inputs
 
 MANIFEST = "regaudit-fix.json"
-_PATH_DESTS = ("train_data_dir", "reg_data_dir", "dataset_config", "config_file")
+_PATH_DESTS = ("train_data_dir", "reg_data_dir", "dataset_config", "config_file", "in_json")
 _NAMED = ("dataset_config", "config_file")  # keyed by their dest in rewrite_command's new_paths
 
 
@@ -61,6 +62,8 @@ class FixPlan:
     unsafe: bool = False
     config_file: tuple[str, str] | None = None  # (the --config_file TOML, its name in DIR)
     headline: Headline | None = None  # the original's verdict: whether sd-scripts runs, where it stops
+    metadata: list[Metadata] = field(default_factory=list)  # fine-tuning metadata files the copy rewrites
+    notes: list[str] = field(default_factory=list)  # what this fix does not do for these inputs, and why
 
 
 @dataclass
@@ -72,6 +75,7 @@ class FixResult:
     remaining: tuple[Finding, ...]
     gone: list[Finding] = field(default_factory=list)
     stale_removed: list[str] = field(default_factory=list)  # temporary folders of a fix killed mid-way
+    metadata: list[Rewritten] = field(default_factory=list)  # the fine-tuning metadata rewritten
 
 
 def _digest(data: bytes) -> tuple[int, str]:
@@ -100,29 +104,37 @@ def make_plan(inp: Inputs, argv: list[str], trainer: str | None, target_os: str 
               jobs: int | None = None, progress=None, unsafe: bool = False) -> FixPlan:
     """The plan for ``inp`` (read from ``argv``): what the copy holds and what each fix does;
     the unsafe fixes are listed, and applied only with ``unsafe``."""
-    if inp.sd.get("in_json"):  # type: ignore[attr-defined]
-        raise RegauditError("--in_json: fine-tuning metadata is not copied by regaudit fix in this version")
     result = scan_inputs(inp, deep=True, jobs=jobs, progress=progress)
     config = inp.sd.get("dataset_config")  # type: ignore[attr-defined]
     taken: set[str] = {MANIFEST}
-    roots: list[tuple[str, str, bool]] = []  # (folder, name in DIR, is a root of subsets)
-    if config:
+    roots: list[tuple[str, str, str]] = []  # (folder, name in DIR, "root" of subsets | "subset" | "finetune")
+    metadata: list[Metadata] = []
+    if config or inp.sd.get("in_json"):  # type: ignore[attr-defined]
         if any(sc.conditioning_data_dir for spec in inp.specs for sc in spec.subsets):
             raise RegauditError(f"{config}: ControlNet conditioning folders are not copied by regaudit fix in "
                                 f"this version")
         seen: dict[str, str] = {}
         for spec in inp.specs:
             for sc in spec.subsets:
-                folder = os.path.abspath(sc.image_dir)
-                if folder not in seen and os.path.isdir(folder):
+                folder = os.path.abspath(sc.image_dir) if sc.image_dir else None
+                if folder is not None and folder not in seen and os.path.isdir(folder):
                     seen[folder] = _unique(os.path.basename(folder) or "subset", taken)
-                    roots.append((folder, seen[folder], False))
-        cfg_name = _unique(os.path.basename(str(config)), taken)
+                    roots.append((folder, seen[folder], "subset" if sc.metadata_file is None else "finetune"))
+        for spec in inp.specs:  # (after the folders: a metadata file inside one keeps its place there)
+            for sc in spec.subsets:
+                meta = None if sc.metadata_file is None else os.path.abspath(str(sc.metadata_file))
+                if meta is None or not os.path.isfile(meta) or any(m.source == meta for m in metadata):
+                    continue
+                inside = next((f for f in seen if meta.startswith(f + os.sep)), None)
+                name = seen[inside] + meta[len(inside):] if inside is not None else \
+                    _unique(os.path.basename(meta), taken)
+                metadata.append(Metadata(meta, name, os.path.abspath(sc.image_dir) if sc.image_dir else None))
+        cfg_name = _unique(os.path.basename(str(config)), taken) if config else None
     else:
         for source in inp.sources:
             folder = os.path.abspath(source)
             if os.path.isdir(folder):
-                roots.append((folder, _unique(os.path.basename(folder) or "root", taken), True))
+                roots.append((folder, _unique(os.path.basename(folder) or "root", taken), "root"))
     captions: dict[str, tuple[str, bool]] = {}
     probes = {}
     for s in result.subsets:
@@ -137,8 +149,11 @@ def make_plan(inp: Inputs, argv: list[str], trainer: str | None, target_os: str 
                       (inp.args.caption_extension, inp.args.enable_wildcard),  # type: ignore[attr-defined]
                       probes, _alpha_mask(inp, config), unsafe, _duplicates(result, jobs))
     entries: list[Entry] = []
-    for folder, name, is_root in roots:
-        entries += walk(folder, name, is_root, facts)
+    for folder, name, role in roots:
+        if role == "finetune":
+            entries += fix_finetune.walk_folder(folder, name, facts.crashing)
+        else:
+            entries += walk(folder, name, role == "root", facts)
     actions = [a for e in entries for a in e.actions]
     applied = [a for a in actions if a.applied]
     pending = [a for a in actions if not a.applied]
@@ -152,7 +167,8 @@ def make_plan(inp: Inputs, argv: list[str], trainer: str | None, target_os: str 
         config_file = (os.path.abspath(config_file), _unique(os.path.basename(config_file), taken))
     return FixPlan(entries, actions, unfixed, result.findings, [(r[0], r[1]) for r in roots],
                    (os.path.abspath(str(config)), cfg_name) if config else None, argv, trainer, target_os, unsafe,
-                   config_file or None, headline(inp, result, result.findings))
+                   config_file or None, headline(inp, result, result.findings), metadata,
+                   [fix_finetune.FIX_SET] if any(r[2] == "finetune" for r in roots) else [])
 
 
 def _alpha_mask(inp: Inputs, config) -> bool:
@@ -261,12 +277,13 @@ def write_copy(plan: FixPlan, out: str, hardlink: bool, render_manifest: Callabl
         raise RegauditError(f"{out}: cannot write in {parent}: {exc.strerror or exc}; nothing was written") from None
     try:
         actions = _copy_entries(plan, tmp, hardlink, background, progress)
-        remaining, extra = _audit_copy(plan, tmp, out, _config_and_command(plan, tmp, tmp), jobs)
-        command = _config_and_command(plan, tmp, out)
+        remaining, extra = _audit_copy(plan, tmp, out, _config_and_command(plan, tmp, tmp)[0], jobs)
+        command, rewritten = _config_and_command(plan, tmp, out)
         for e in reversed(plan.entries):  # a folder's mode and times as the original's, once its files are in
             if e.is_dir and not e.left_out:
                 shutil.copystat(e.source, os.path.join(tmp, e.dest))
-        result = FixResult(plan, out, actions + extra, command, remaining, _gone(plan, remaining, out), stale)
+        result = FixResult(plan, out, actions + extra, command, remaining, _gone(plan, remaining, out), stale,
+                           rewritten)
         with open(os.path.join(tmp, MANIFEST), "x", encoding="utf-8") as fh:
             fh.write(render_manifest(result))
         mask = os.umask(0)
@@ -334,12 +351,18 @@ def _copy_entries(plan: FixPlan, tmp: str, hardlink: bool, background: tuple[int
 _PIXEL_FIXES = frozenset({FixKind.ROTATE_EXIF.value, FixKind.TO_SRGB.value, FixKind.FLATTEN_ALPHA.value})
 
 
-def _config_and_command(plan: FixPlan, tmp: str, base: str) -> list[str]:
-    """The training command pointing at the copy as it lies under ``base``; the dataset config is
-    written in ``tmp`` with its subsets' image_dir under ``base``, and the --config_file with its
-    train_data_dir, reg_data_dir and dataset_config pointing there too."""
+def _config_and_command(plan: FixPlan, tmp: str, base: str) -> tuple[list[str], list[Rewritten]]:
+    """The training command pointing at the copy as it lies under ``base``, and the fine-tuning
+    metadata rewritten; the metadata copies and the dataset config are written in ``tmp`` with
+    their paths under ``base``, and the --config_file with its train_data_dir, reg_data_dir,
+    in_json and dataset_config pointing there too."""
     where = {folder: os.path.join(base, rel) for folder, rel in plan.roots}
     new_paths = dict(where)
+    left_out = {e.source for e in plan.entries if e.left_out}
+    rewritten = []
+    for m in plan.metadata:
+        rewritten.append(fix_finetune.rewrite(m, where, left_out, os.path.join(tmp, m.name)))
+        new_paths[m.source] = os.path.join(base, m.name)
     if plan.config is not None:
         source, name = plan.config
         doc = read_config_file(source)
@@ -347,6 +370,8 @@ def _config_and_command(plan: FixPlan, tmp: str, base: str) -> list[str]:
             for sub in ds.get("subsets", []) if isinstance(ds, dict) else []:
                 if isinstance(sub, dict) and isinstance(sub.get("image_dir"), str):
                     sub["image_dir"] = where.get(os.path.abspath(sub["image_dir"]), sub["image_dir"])
+                if isinstance(sub, dict) and isinstance(sub.get("metadata_file"), str):
+                    sub["metadata_file"] = new_paths.get(os.path.abspath(sub["metadata_file"]), sub["metadata_file"])
         if source.lower().endswith(".json"):
             text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
         else:
@@ -361,14 +386,14 @@ def _config_and_command(plan: FixPlan, tmp: str, base: str) -> list[str]:
         source, name = plan.config_file
         data = read_config_toml(source, source)
         for table in [data] + [v for v in data.values() if isinstance(v, dict)]:  # (sd-scripts flattens sections)
-            for key in ("train_data_dir", "reg_data_dir"):
+            for key in ("train_data_dir", "reg_data_dir", "in_json"):
                 if isinstance(table.get(key), str):
-                    table[key] = where.get(os.path.abspath(table[key]), table[key])
+                    table[key] = new_paths.get(os.path.abspath(table[key]), table[key])
             if isinstance(table.get("dataset_config"), str) and "dataset_config" in new_paths:
                 table["dataset_config"] = new_paths["dataset_config"]
         _write_new(os.path.join(tmp, name), toml.dumps(data))
         new_paths["config_file"] = os.path.join(base, name)
-    return rewrite_command(plan.argv, plan.trainer, new_paths)
+    return rewrite_command(plan.argv, plan.trainer, new_paths), rewritten
 
 
 def _write_new(path: str, text: str) -> None:
@@ -452,7 +477,7 @@ def _moved(f: Finding, tmp: str, out: str) -> Finding:
 def _gone(plan: FixPlan, remaining, out: str) -> list[Finding]:
     """The original's findings the copy no longer has (by code and by the place in the copy)."""
     where = {e.source: os.path.join(out, e.dest) for e in plan.entries if e.dest}
-    for named in (plan.config, plan.config_file):
+    for named in (plan.config, plan.config_file, *((m.source, m.name) for m in plan.metadata)):
         if named is not None:
             where[named[0]] = os.path.join(out, named[1])
     now = {(f.code, f.path) for f in remaining}

@@ -289,3 +289,84 @@ def test_copy_progress_is_reported(messy, tmp_path):
     write_copy(plan, str(tmp_path / "p"), False, manifest, progress=lambda done, total: seen.append((done, total)))
     assert seen[0] == (0, len(plan.entries)) and seen[-1] == (len(plan.entries), len(plan.entries))
     assert len(plan.entries) == 12  # the messy tree: 3 folders (train, 10_dog, 5 cat), 9 files
+
+
+@pytest.fixture
+def finetune(tmp_path):
+    """A fine-tuning folder: a.png keyed by its full path, b.png by its file name, z.png (0 bytes)
+    by its full path, c.png (cut short) by its file name; the metadata beside the folder."""
+    imgs = tmp_path / "ft" / "imgs"
+    for n in "abc":
+        make_image(imgs / f"{n}.png")
+    (imgs / "z.png").write_bytes(b"")
+    full = (imgs / "c.png").read_bytes()
+    (imgs / "c.png").write_bytes(full[: len(full) // 2])
+    meta = tmp_path / "ft" / "meta.json"
+    meta.write_text(json.dumps({str(imgs / "a.png"): {"caption": "a dog"}, "b.png": {"caption": "b"},
+                                str(imgs / "z.png"): {"caption": "z"}, "c.png": {"caption": "c"}}, indent=2))
+    return imgs, meta
+
+
+def test_fine_tuning_metadata_copied_and_rewritten(capsys, finetune, tmp_path):
+    """fine_tune.py --in_json: the oracle (sd-scripts' fine_tune.train(), --cache_latents --resolution 64)
+    stops on the original with ZeroDivisionError in select_bucket (z.png, 0x0) and registers the
+    copy's 2 images: '<copy>/imgs/a.png' (caption 'a dog') and 'b.png' (caption 'b'), 64x48 each."""
+    imgs, meta = finetune
+    before = tree_fingerprint(tmp_path / "ft")
+    out_dir = tmp_path / "fixed"
+    cmd = (f"fine_tune.py --train_data_dir {imgs} --in_json {meta} --cache_latents --resolution 64 "
+           f"--pretrained_model_name_or_path m --output_dir /o")
+    rc, out, err = run(capsys, "fix", cmd, "--json")  # the plan says what the fine-tuning fix does
+    assert rc == 0, err
+    doc = json.loads(out)
+    assert sorted((a["code"], a["fix"], os.path.basename(a["source"])) for a in doc["actions"]) == [
+        ("RA040", "leave-out", "z.png"), ("RA043", "leave-out", "c.png")]
+    assert doc["notes"] and "no renames, no pixel fixes" in doc["notes"][0]
+    rc, out, err = run(capsys, "fix", cmd, "--out", str(out_dir), "--json")
+    assert rc == 0, err
+    assert tree_fingerprint(tmp_path / "ft") == before
+    doc = json.loads(out)
+    assert doc["command"] == (f"fine_tune.py --train_data_dir {out_dir / 'imgs'} --in_json {out_dir / 'meta.json'} "
+                              f"--cache_latents --resolution 64 --pretrained_model_name_or_path m --output_dir /o")
+    assert sorted(p.name for p in (out_dir / "imgs").iterdir()) == ["a.png", "b.png"]
+    assert json.loads((out_dir / "meta.json").read_text()) == {str(out_dir / "imgs" / "a.png"): {"caption": "a dog"},
+                                                               "b.png": {"caption": "b"}}
+    assert doc["remaining"] == [] and {f["code"] for f in doc["gone"]} == {"RA040", "RA043"}
+    manifest = json.loads((out_dir / "regaudit-fix.json").read_text())
+    assert manifest["metadata"] == [{"source": str(meta), "dest": "meta.json", "keys": 2, "rewritten": 1,
+                                     "dropped": [str(imgs / "z.png"), "c.png"]}]
+
+
+def test_fine_tuning_metadata_inside_the_folder_hardlinked_and_jsonl(capsys, finetune, tmp_path):
+    """A JSON Lines metadata file inside the image folder (a dataset config's metadata_file subset):
+    rewritten in its place in the copy; with --hardlink the user's file is unlinked in the copy,
+    never written through. The oracle (fine_tune.train(), --cache_latents, resolution 64, stopped at
+    prepare_accelerator, before the latents are cached) registers the original's 3 keys ('<abs>/a.png',
+    'c.png', 'b.png', 64x48 each: c.png's header is whole, its pixels are cut short and fail when
+    cached) and the copy's 2 ('<copy>/imgs/a.png' 'a dog', 'b.png' 'b')."""
+    imgs, _ = finetune
+    meta = imgs / "meta.jsonl"
+    meta.write_text(f'{{"image_path": "{imgs / "a.png"}", "caption": "a dog"}}\n'
+                    f'{{"image_path": "c.png", "caption": "c"}}\n{{"image_path": "b.png", "caption": "b"}}\n')
+    cfg = tmp_path / "ft" / "ds.toml"
+    cfg.write_text(f'[[datasets]]\nresolution = 64\n[[datasets.subsets]]\nimage_dir = "{imgs}"\n'
+                   f'metadata_file = "{meta}"\n')
+    before = tree_fingerprint(tmp_path / "ft")
+    out_dir = tmp_path / "fixed"
+    cmd = f"fine_tune.py --dataset_config {cfg} --cache_latents --pretrained_model_name_or_path m --output_dir /o"
+    rc, out, err = run(capsys, "fix", cmd, "--out", str(out_dir), "--hardlink", "--json")
+    assert rc == 0, err
+    assert tree_fingerprint(tmp_path / "ft") == before
+    assert meta.read_text().count("\n") == 3  # the user's file, untouched
+    doc = json.loads(out)
+    assert doc["command"] == (f"fine_tune.py --dataset_config {out_dir / 'ds.toml'} --cache_latents "
+                              f"--pretrained_model_name_or_path m --output_dir /o")
+    assert f'metadata_file = "{out_dir / "imgs" / "meta.jsonl"}"' in (out_dir / "ds.toml").read_text()
+    lines = [json.loads(x) for x in (out_dir / "imgs" / "meta.jsonl").read_text().splitlines()]
+    assert lines == [{"image_path": str(out_dir / "imgs" / "a.png"), "caption": "a dog"},
+                     {"image_path": "b.png", "caption": "b"}]
+    assert os.stat(out_dir / "imgs" / "meta.jsonl").st_ino != os.stat(meta).st_ino
+    assert os.stat(out_dir / "imgs" / "a.png").st_ino == os.stat(imgs / "a.png").st_ino
+    # (z.png is in no key of this metadata: sd-scripts never opens it, so it is copied as it is)
+    assert sorted(p.name for p in (out_dir / "imgs").iterdir()) == ["a.png", "b.png", "meta.jsonl", "z.png"]
+    assert not {f["code"] for f in doc["remaining"]} & FIXED_CODES
