@@ -65,6 +65,7 @@ def manifest(result) -> str:
                                                                         "dest": result.plan.config_file[1]},
            "metadata": [_metadata(m) for m in result.metadata],
            "notes": list(result.plan.notes),
+           "copies": dict(result.copies),
            "latent_caches": "copied beside images whose pixels did not change; beside the others left out "
                             "(drop-cache actions): sd-scripts would read the stale latents instead of the pixels",
            "unsafe_fixes": result.plan.unsafe,
@@ -123,6 +124,9 @@ def result_view(result) -> Group:
                                f"{m.rewritten} full paths pointed at the copy, {len(m.dropped)} removed "
                                f"(their images left out)"))
     parts += [Breakable(f"note: {display(n)}") for n in result.plan.notes]
+    if result.copies:
+        parts.append(Text("unchanged files: " + ", ".join(f"{n} {how}" for how, n in result.copies.items() if n)
+                          if any(result.copies.values()) else "unchanged files: none"))
     parts.append(Text("gone in the copy: " + (", ".join(f"{c} ×{n}" for c, n in sorted(gone.items())) or "none")))
     left = Counter(f.code for f in result.remaining)
     parts.append(Text("remaining in the copy: " + (", ".join(f"{c} ×{n}" for c, n in sorted(left.items())) or "none")))

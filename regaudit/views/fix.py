@@ -3,9 +3,10 @@
 1. ``make_plan``: the audit of the original (``scan_inputs``, decoding every image), then a walk of
    every folder it read: each file and folder gets its place in the copy and, where a safe fix
    applies (``rules.fixes``), its action; every other finding is listed as unfixed, with why.
-2. ``write_copy``: the copy is built in a temporary folder beside DIR (files copied with
-   ``shutil.copy2``, or hard-linked with ``hardlink``; changed captions written new), the dataset
-   config rewritten to point at it, audited again (images it finds sd-scripts would crash on are
+2. ``write_copy``: the copy is built in a temporary folder beside DIR (files cloned where the
+   filesystem offers copy-on-write, else copied with ``shutil.copy2`` (``fix_clone``), or
+   hard-linked with ``hardlink``; changed captions written new), the dataset config and the
+   fine-tuning metadata (``fix_finetune``) rewritten to point at it, audited again (images it finds sd-scripts would crash on are
    left out too), the manifest written, and only then renamed to DIR. Any failure or Ctrl-C
    removes the temporary folder: DIR is either the whole copy or what it was before. A temporary
    folder a fix killed mid-way left beside DIR is removed by the next one (``fix_tmp``).
@@ -29,6 +30,7 @@ from ..rules.fixes import CRASHING_IMAGE_CODES, DUPLICATE_CODES, FixKind, why_un
 from ..sdscripts.argv import ArgvError, match_option, read_config_toml
 from ..sdscripts.config import read_config_file
 from . import fix_finetune, fix_images, fix_tmp, paste
+from .fix_clone import Copier
 from .fix_finetune import Metadata, Rewritten
 from .fix_walk import Action, Entry, WalkFacts, walk
 from .headline import Headline, headline
@@ -76,6 +78,7 @@ class FixResult:
     gone: list[Finding] = field(default_factory=list)
     stale_removed: list[str] = field(default_factory=list)  # temporary folders of a fix killed mid-way
     metadata: list[Rewritten] = field(default_factory=list)  # the fine-tuning metadata rewritten
+    copies: dict[str, int] = field(default_factory=dict)  # unchanged files: cloned, copied, hardlinked
 
 
 def _digest(data: bytes) -> tuple[int, str]:
@@ -276,14 +279,15 @@ def write_copy(plan: FixPlan, out: str, hardlink: bool, render_manifest: Callabl
     except OSError as exc:
         raise RegauditError(f"{out}: cannot write in {parent}: {exc.strerror or exc}; nothing was written") from None
     try:
-        actions = _copy_entries(plan, tmp, hardlink, background, progress)
+        copier = Copier()
+        actions, linked = _copy_entries(plan, tmp, hardlink, background, progress, copier)
         remaining, extra = _audit_copy(plan, tmp, out, _config_and_command(plan, tmp, tmp)[0], jobs)
         command, rewritten = _config_and_command(plan, tmp, out)
         for e in reversed(plan.entries):  # a folder's mode and times as the original's, once its files are in
             if e.is_dir and not e.left_out:
                 shutil.copystat(e.source, os.path.join(tmp, e.dest))
         result = FixResult(plan, out, actions + extra, command, remaining, _gone(plan, remaining, out), stale,
-                           rewritten)
+                           rewritten, {"cloned": copier.cloned, "copied": copier.copied, "hardlinked": linked})
         with open(os.path.join(tmp, MANIFEST), "x", encoding="utf-8") as fh:
             fh.write(render_manifest(result))
         mask = os.umask(0)
@@ -302,9 +306,12 @@ def write_copy(plan: FixPlan, out: str, hardlink: bool, render_manifest: Callabl
 
 
 def _copy_entries(plan: FixPlan, tmp: str, hardlink: bool, background: tuple[int, int, int],
-                  progress: Callable[[int, int], None] | None = None) -> list[Action]:
-    """Write every entry of the plan under ``tmp``; the applied actions, with sizes and hashes."""
-    actions = []
+                  progress: Callable[[int, int], None] | None = None,
+                  copier: Copier | None = None) -> tuple[list[Action], int]:
+    """Write every entry of the plan under ``tmp``; the applied actions, with sizes and hashes, and
+    how many files were hard-linked."""
+    copier = copier or Copier()
+    actions, linked = [], 0
     total = len(plan.entries)
     for k, e in enumerate(plan.entries):
         if progress is not None and k % 64 == 0:
@@ -332,8 +339,9 @@ def _copy_entries(plan: FixPlan, tmp: str, hardlink: bool, background: tuple[int
             shutil.copymode(e.source, dest)
         elif hardlink:
             os.link(e.source, dest)
+            linked += 1
         else:
-            shutil.copy2(e.source, dest)  # (copy_file_range / sendfile where the system has them)
+            copier.copy(e.source, dest)  # (a copy-on-write clone where the filesystem offers one)
         if applied:
             before = None if e.is_dir else _file_digest(e.source)
             after = _digest(data) if data is not None else before
@@ -345,7 +353,7 @@ def _copy_entries(plan: FixPlan, tmp: str, hardlink: bool, background: tuple[int
     for e in reversed(plan.entries):  # a folder's mode and times as the original's, once its files are in
         if e.is_dir and not e.left_out:
             shutil.copystat(e.source, os.path.join(tmp, e.dest))
-    return actions
+    return actions, linked
 
 
 _PIXEL_FIXES = frozenset({FixKind.ROTATE_EXIF.value, FixKind.TO_SRGB.value, FixKind.FLATTEN_ALPHA.value})
