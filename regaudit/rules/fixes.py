@@ -74,11 +74,20 @@ UNFIXED = {  # code -> why the copy keeps it where no fix of this version applie
 }
 
 
-def why_unfixed(code: str, family: str, hint: str, pending: bool = False) -> str:
+# a fine-tuning metadata key that names no file (RA012): the fix keeps every key but those of images left out
+FT_MISSING = ("a fine-tuning metadata key that names no file: the copy keeps the key as it is (sd-scripts still "
+              "stops on it); correct it (merge_captions_to_metadata.py writes keys with their extension with "
+              "--full_path) or remove it from the metadata")
+
+
+def why_unfixed(code: str, family: str, hint: str, pending: bool = False, fine_tuning: bool = False) -> str:
     """Why the copy still has a finding of ``code`` (its rule's ``hint`` says what the user can do);
-    ``pending``: an unsafe fix for it was planned but --unsafe-fixes not given."""
+    ``pending``: an unsafe fix for it was planned but --unsafe-fixes not given; ``fine_tuning``: the
+    finding is on an image of a fine-tuning metadata file."""
     if pending:
         return PENDING
+    if fine_tuning and code == "RA012":
+        return FT_MISSING
     if code in UNFIXED:
         return UNFIXED[code]
     return f"no automatic fix: {hint}"

@@ -160,9 +160,10 @@ def make_plan(inp: Inputs, argv: list[str], trainer: str | None, target_os: str 
     actions = [a for e in entries for a in e.actions]
     applied = [a for a in actions if a.applied]
     pending = [a for a in actions if not a.applied]
+    ft_images = {img.abs_path for s in result.subsets if s.config.metadata_file is not None for img in s.images}
     unfixed = [Unfixed(f.code, f.path, f.message,
                        why_unfixed(f.code, REGISTRY[f.code].family.value, REGISTRY[f.code].hint,
-                                   _fixed(f, {(a.code, a.source) for a in pending}, pending)))
+                                   _fixed(f, {(a.code, a.source) for a in pending}, pending), f.path in ft_images))
                for f in result.findings if not _fixed(f, {(a.code, a.source) for a in applied}, applied)]
     config_file = inp.sd.get("config_file")  # type: ignore[attr-defined]
     if config_file:  # (sd-scripts adds '.toml' to a name without it)

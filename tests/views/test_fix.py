@@ -322,6 +322,15 @@ def test_fine_tuning_metadata_copied_and_rewritten(capsys, finetune, tmp_path):
     assert sorted((a["code"], a["fix"], os.path.basename(a["source"])) for a in doc["actions"]) == [
         ("RA040", "leave-out", "z.png"), ("RA043", "leave-out", "c.png")]
     assert doc["notes"] and "no renames, no pixel fixes" in doc["notes"][0]
+    # a key naming no file (a stem key: merge_captions_to_metadata.py without --full_path) stays, and says why
+    # (the oracle: FileNotFoundError from make_buckets, train_util.py:1482, on a key naming no file)
+    stem_meta = tmp_path / "ft" / "stems.json"
+    stem_meta.write_text(json.dumps({"a": {"caption": "a dog"}}))
+    rc, out, err = run(capsys, "fix", cmd.replace(str(meta), str(stem_meta)), "--json")
+    assert rc == 0, err
+    assert [(u["code"], u["path"], u["why"].split(":")[0]) for u in json.loads(out)["unfixed"]] == [
+        ("RA012", str(imgs / "a"), "a fine-tuning metadata key that names no file")]
+    stem_meta.unlink()
     rc, out, err = run(capsys, "fix", cmd, "--out", str(out_dir), "--json")
     assert rc == 0, err
     assert tree_fingerprint(tmp_path / "ft") == before
