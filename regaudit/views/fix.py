@@ -112,7 +112,7 @@ def make_plan(inp: Inputs, argv: list[str], trainer: str | None, target_os: str 
     taken: set[str] = {MANIFEST}
     roots: list[tuple[str, str, str]] = []  # (folder, name in DIR, "root" of subsets | "subset" | "finetune")
     metadata: list[Metadata] = []
-    if config or inp.sd.get("in_json"):  # type: ignore[attr-defined]
+    if config or any(sc.metadata_file is not None for spec in inp.specs for sc in spec.subsets):
         if any(sc.conditioning_data_dir for spec in inp.specs for sc in spec.subsets):
             raise RegauditError(f"{config}: ControlNet conditioning folders are not copied by regaudit fix in "
                                 f"this version")

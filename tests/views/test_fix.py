@@ -379,3 +379,22 @@ def test_fine_tuning_metadata_inside_the_folder_hardlinked_and_jsonl(capsys, fin
     # (z.png is in no key of this metadata: sd-scripts never opens it, so it is copied as it is)
     assert sorted(p.name for p in (out_dir / "imgs").iterdir()) == ["a.png", "b.png", "meta.jsonl", "z.png"]
     assert not {f["code"] for f in doc["remaining"]} & FIXED_CODES
+
+
+def test_fine_tuning_config_file_naming_in_json(capsys, finetune, tmp_path):
+    """--config_file holding train_data_dir and in_json: its copy in DIR names the copied folder and metadata."""
+    imgs, meta = finetune
+    cfg = tmp_path / "ft" / "cfg.toml"
+    cfg.write_text(f'[dataset]\ntrain_data_dir = "{imgs}"\nin_json = "{meta}"\ncache_latents = true\n'
+                   f'resolution = "64"\n')
+    before = tree_fingerprint(tmp_path / "ft")
+    out_dir = tmp_path / "fixed"
+    rc, out, err = run(capsys, "fix", f"sdxl_train.py --config_file {cfg}", "--out", str(out_dir), "--json")
+    assert rc == 0, err
+    assert tree_fingerprint(tmp_path / "ft") == before
+    doc = json.loads(out)
+    assert doc["command"] == f"sdxl_train.py --config_file {out_dir / 'cfg.toml'}"
+    text = (out_dir / "cfg.toml").read_text()
+    assert f'train_data_dir = "{out_dir / "imgs"}"' in text and f'in_json = "{out_dir / "meta.json"}"' in text
+    assert sorted(json.loads((out_dir / "meta.json").read_text())) == [str(out_dir / "imgs" / "a.png"), "b.png"]
+    assert doc["remaining"] == []
