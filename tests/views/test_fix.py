@@ -344,6 +344,11 @@ def test_fine_tuning_metadata_copied_and_rewritten(capsys, finetune, tmp_path):
     manifest = json.loads((out_dir / "regaudit-fix.json").read_text())
     assert manifest["metadata"] == [{"source": str(meta), "dest": "meta.json", "keys": 2, "rewritten": 1,
                                      "dropped": [str(imgs / "z.png"), "c.png"]}]
+    rc, out, err = run(capsys, "fix", cmd, "--out", str(out_dir))  # the human view: the metadata line and the note
+    assert rc == 0, err
+    text = "".join(out.split())  # (long paths break anywhere)
+    assert "".join(f"metadata {meta} -> meta.json: 2 keys, 1 full paths pointed at the copy, 2 removed".split()) in text
+    assert "note:fine-tuningmetadata:theimagefolderiscopiedasitis" in text
 
 
 def test_fine_tuning_metadata_inside_the_folder_hardlinked_and_jsonl(capsys, finetune, tmp_path):
