@@ -144,6 +144,8 @@ def _verdict(v: Verdict, counts: Counter) -> str:
         answer = f"✓ {script} starts and trains"
     elif c.stage == "train":
         answer = f"✗ {script} starts, then stops when training begins"
+    elif c.stage == "load" and v.caching:
+        answer = f"✗ {script} stops while caching latents, before step 1, on an image it cannot load"
     elif c.stage == "load":
         answer = f"✗ {script} starts, then fails when it first loads an image"
     elif c.stage == "start":
@@ -161,13 +163,17 @@ def _verdict(v: Verdict, counts: Counter) -> str:
     n = v.load_failures
     facts.append(f"<li id=v-load-failures data-n={n}>" + (
         f"<b>{_n(n, 'registered image')}</b> {'fails' if n == 1 else 'fail'} when sd-scripts first loads "
-        f"{'it' if n == 1 else 'them'}" if n else "No registered image fails to load.") + "</li>")
+        f"{'it' if n == 1 else 'them'}" + (" (while it caches latents, before step 1)" if v.caching else "")
+        if n else "No registered image fails to load.") + "</li>")
     n = v.left_out
     facts.append(f"<li id=v-left-out data-n={n}>" + (
         f"<b>{_n(n, 'image file')}</b> {'is' if n == 1 else 'are'} silently left out: sd-scripts never reads "
         f"{'it' if n == 1 else 'them'}" if n else "No image file is silently left out")
         + (f"; {_n(v.left_out_dirs, 'folder')} {'is' if v.left_out_dirs == 1 else 'are'} skipped (see the findings)"
            if v.left_out_dirs else "") + "</li>")
+    if v.unused_reg:
+        facts.append(f"<li id=v-unused-reg data-n={v.unused_reg}><b>{_n(v.unused_reg, 'reg image')}</b> "
+                     f"{'is' if v.unused_reg == 1 else 'are'} never used by the reg balancing</li>")
     out.append(f"<ul class=facts>{''.join(facts)}</ul>")
     if v.batches_per_epoch is not None:
         nums = [("train samples", v.train_samples, "v-train"), ("reg samples", v.reg_samples, "v-reg"),
@@ -296,8 +302,8 @@ def _balance(page: _Page, v: Verdict) -> str:
                    f"<tr><th>kohya_ss GUI estimate</th><td>{p.gui_estimate}</td></tr>"
                    f"<tr><th>reg share of the loss weight</th><td>{p.reg_loss_share:.1%}</td></tr></table></div>")
         if p.crash is not None:
-            out.append("<p class=crash>sd-scripts computes these, then stops when it first loads an image: "
-                       "see the verdict above.</p>")
+            when = "while it caches latents, before step 1" if v.caching else "when it first loads an image"
+            out.append(f"<p class=crash>sd-scripts computes these, then stops {when}: see the verdict above.</p>")
     out.append("</section>")
     return "".join(out)
 

@@ -72,6 +72,8 @@ class Verdict:
     # the epochs it trains: max_train_steps / steps per epoch (8.48: the 9th epoch stops early)
     epochs_trained: float | None = None
     last_epoch_steps: int | None = None  # optimizer steps of a last epoch cut short; None when it runs whole
+    caching: bool = False  # a load-stage crash comes while latents are cached (--cache_latents), before step 1
+    unused_reg: int = 0  # reg images the balancing never uses
 
     @property
     def trains(self) -> bool:
@@ -90,7 +92,9 @@ def verdict(scan: ScanResult, plan: BalancePlan) -> Verdict:
     return Verdict(plan.options.trainer.name, plan.crash, plan.no_data, failures, left_out, dirs,
                    train if figures else None, reg if figures else None, plan.batches_per_epoch if figures else None,
                    plan.steps_per_epoch if figures else None, plan.max_train_steps if figures else None,
-                   epochs if figures else None, trained if figures else None, last if figures else None)
+                   epochs if figures else None, trained if figures else None, last if figures else None,
+                   caching=plan.crash is not None and plan.crash.stage == "load" and bool(plan.options.cache_latents),
+                   unused_reg=sum(len(d.unused_reg) for d in plan.datasets))
 
 
 def epochs_trained(max_train_steps: int | None, steps_per_epoch: int | None) -> tuple[float | None, int | None]:

@@ -131,6 +131,27 @@ def test_verdict_first_for_a_load_crash_keeps_the_figures(tmp_path, monkeypatch)
     assert "RA043" in top[top.index("<section id=fixes>"):]
 
 
+def test_verdict_says_a_load_crash_comes_while_caching_latents_and_counts_unused_reg(tmp_path, monkeypatch):
+    # the CLI's verdict says "while caching latents, before step 1" with --cache_latents; the page did not
+    t = tmp_path / "train" / "1_cat"
+    g = tmp_path / "reg" / "1_animal"
+    t.mkdir(parents=True), g.mkdir(parents=True)
+    for k in range(2):
+        textured(k, (96, 128)).save(t / f"i{k}.jpg", quality=85)
+    for k in range(5):
+        textured(10 + k, (96, 128)).save(g / f"r{k}.jpg", quality=85)
+    data = (t / "i0.jpg").read_bytes()
+    (t / "i0.jpg").write_bytes(data[: len(data) // 2])
+    page = _report(tmp_path, monkeypatch, "--train_data_dir", "train", "--reg_data_dir", "reg", "--cache_latents")
+    top = _top(page)
+    v = _verdict_of(top)
+    assert "stops while caching latents, before step 1" in v and "starts, then fails" not in v
+    assert "(while it caches latents, before step 1)" in v
+    # 2 train samples take the first 2 of the 5 reg images: 3 are never used
+    assert re.search(r"id=v-unused-reg data-n=3><b>3 reg images</b> are never used", top)
+    assert "then stops while it caches latents, before step 1: see the verdict above" in page
+
+
 def test_verdict_first_for_no_data(tmp_path, monkeypatch):
     (tmp_path / "train" / "5_empty").mkdir(parents=True)
     make_image(tmp_path / "train" / "5 cat" / "a.png")  # no '_': ignored
