@@ -577,3 +577,18 @@ def test_every_pin_is_a_run_of_the_converter():
     for pin, meta in GUI_RUNS.items():
         assert ".json" in meta["from"] and (GUI_CONFIGS / f"{pin}.toml").is_file()
         assert meta["command"][:2] == ["accelerate", "launch"] and meta["gui_log"]
+
+
+def test_config_key_notes_name_each_key_once_and_keep_the_gui_keys_apart():
+    from regaudit.views.inputs import _config_key_notes
+
+    # the GUI's own keys alone: one short note, each key named once (it was 230 characters, naming them twice)
+    (gui,) = _config_key_notes(["epoch", "noise_offset_type"], "sdxl_train_network")
+    assert gui == ("epoch, noise_offset_type: kohya_ss GUI settings, not sdxl_train_network.py options; "
+                   "sd-scripts ignores them")
+    assert len("regaudit: note: " + gui) <= 125
+    # a typo beside them is a note of its own
+    typo, gui = _config_key_notes(["epoch", "leraning_rate"], "train_network")
+    assert typo == ("1 key of the --config_file is not a train_network.py option: sd-scripts keeps it silently "
+                    "and nothing reads it: leraning_rate")
+    assert gui.startswith("epoch: kohya_ss GUI settings") and gui.endswith("sd-scripts ignores it")
