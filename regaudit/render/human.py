@@ -146,7 +146,8 @@ def scan_view(result: ScanResult, with_images: bool = False, headline=None) -> G
     parts.append(verdict_line(headline or of_scan(result)))
     head = Text()
     head.append("regaudit scan", style="bold")
-    head.append(f": {len(result.subsets)} subsets, {n_img} images, {train} train samples, {reg} reg samples "
+    n_sub = len(result.subsets)
+    head.append(f": {n_sub} {'subset' if n_sub == 1 else 'subsets'}, {n_img} images, {train} train samples, {reg} reg samples "
                 f"(caption extension '{display(result.caption_extension)}'{', deep' if result.deep else ''}) — ")
     head.append_text(summary_line(result.counts()))
     parts.append(head)

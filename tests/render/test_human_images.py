@@ -40,6 +40,7 @@ def test_scan_images_names_every_uncaptioned_image(tmp_path, monkeypatch, capsys
     assert "5 of 5 images have no caption file and train on the class tokens 'sks dog': a.png, b.png, c.png and 2" in \
         " ".join(out.split())
     assert "(5 images: --images lists them)" in out
+    assert "regaudit scan: 1 subset, 5 images, 5 train samples" in " ".join(out.split())  # (not '1 subsets')
     assert main(["scan", "-j", "1", "--images", "train"]) == 0
     out = capsys.readouterr().out
     assert all(f"· train/1_sks dog/{n}.png" in out for n in "abcde")
