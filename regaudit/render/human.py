@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 
 from rich.console import Group, RenderableType
@@ -12,6 +13,7 @@ from rich.text import Text
 from ..model import Finding, Ignored, ScanResult, Severity, sort_findings
 from ..outputs import HUMAN_HEAD
 from ..safeio import shown as relative
+from ..sdscripts.layout import looks_like_image
 from ..sdscripts.tokens import NOT_COUNTED_WHY
 from ..views.headline import of_plan, of_scan
 from .escape import display
@@ -118,14 +120,43 @@ def findings_block(findings: Iterable[Finding], with_images: bool = False) -> It
         if not group:
             continue
         yield Text(f"\n{sev.value.upper()}S ({len(group)})", style=SEVERITY_STYLE[sev])
-        for f in group[:MAX_ROWS]:
-            yield Breakable([(f"{f.code} ", SEVERITY_STYLE[sev]), (shown(f.path), "bold")])
+        blocks = same_file_runs(group)
+        for run in blocks[:MAX_ROWS]:
+            f = run[0]
+            if len(run) == 1:
+                yield Breakable([(f"{f.code} ", SEVERITY_STYLE[sev]), (shown(f.path), "bold")])
+            else:  # one file each, the same words: said once, the files named
+                yield Breakable([(f"{f.code} ", SEVERITY_STYLE[sev]),
+                                 (shown(os.path.dirname(f.path)), "bold"), (f" ({len(run)} images)", "")])
+                names = [os.path.basename(g.path) for g in run]
+                shown_names = names if with_images or len(names) <= EXAMPLES else names[:EXAMPLES]
+                more = "" if len(shown_names) == len(names) else f" and {len(names) - len(shown_names)} more"
+                yield Padding(Breakable(display(", ".join(shown_names)) + more, "bold"), (0, 0, 0, 4))
             # wrapped lines keep their indent
             yield Padding(Breakable(display(f.message)), (0, 0, 0, 4))
             yield Padding(Breakable(f"hint: {display(f.hint)}", "dim"), (0, 0, 0, 4))
-            yield from finding_images(f, with_images)
-        if len(group) > MAX_ROWS:
-            yield _more(len(group) - MAX_ROWS)
+            if len(run) == 1:
+                yield from finding_images(f, with_images)
+            elif not with_images and len(run) > EXAMPLES:
+                yield Padding(Text(f"({len(run)} images: --images lists them)", style="dim"), (0, 0, 0, 4))
+        if len(blocks) > MAX_ROWS:
+            yield _more(sum(len(r) for r in blocks[MAX_ROWS:]))
+
+
+def same_file_runs(group: list[Finding]) -> list[list[Finding]]:
+    """Consecutive findings of one code about one file each, in one folder, with the same message and
+    hint (eleven EXIF-rotated phone photos), as one run; every other finding alone."""
+    out: list[list[Finding]] = []
+    for f in group:
+        prev = out[-1][0] if out else None
+        if (prev is not None and not f.images and not prev.images and f.code == prev.code
+                and f.message == prev.message and f.hint == prev.hint and f.path != prev.path
+                and looks_like_image(f.path) and looks_like_image(prev.path)
+                and os.path.dirname(f.path) == os.path.dirname(prev.path)):
+            out[-1].append(f)
+        else:
+            out.append([f])
+    return out
 
 
 def summary_line(c: dict[str, int]) -> Text:
