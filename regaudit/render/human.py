@@ -359,21 +359,22 @@ def smoke_view(result) -> Group:
                       + (f"; the batch holds {len(result.samples)}" if len(result.samples) < result.batch_size else ""),
                       style="dim"))
     for path, why, code in result.skipped:
-        parts.append(Text(f"skipped {shown(path)}: it fails to load ({display(why)}); sd-scripts would crash on it"
-                          + (f" — already reported as {code}" if code else "") + ", so the step used other images",
-                          style="yellow"))
+        parts.append(Breakable(f"skipped {shown(path)}: it fails to load ({display(why)}); sd-scripts would crash on "
+                               f"it" + (f" — already reported as {code}" if code else "")
+                               + ", so the step used other images", "yellow"))
     t = Table(show_header=True)
     for col in ("role", "weight", "loss", "image"):
         t.add_column(col)
     for s in result.samples:
         t.add_row("reg" if s.is_reg else "train", f"{s.weight:g}", f"{s.loss:.5f}", Breakable(shown(s.path)))
     parts.append(t)
+    checks = Table.grid(padding=(0, 1))  # a wrapped detail keeps its indent, under the detail
+    checks.add_column(no_wrap=True)
+    checks.add_column()
     for c in result.checks:
-        line = Text()
-        line.append("  PASS " if c.passed else "  FAIL ", style="green" if c.passed else "bold red")
-        line.append(f"{c.name}: ", style="bold")
-        line.append(display(c.detail))
-        parts.append(line)
+        checks.add_row(Text("PASS" if c.passed else "FAIL", style="green" if c.passed else "bold red"),
+                       Breakable([(f"{c.name}: ", "bold"), (display(c.detail), "")]))
+    parts.append(Padding(checks, (0, 0, 0, 2)))
     parts.append(Text(f"weighted loss back-propagated: {result.weighted_loss:.6g}"))
     parts.append(Text(f"stand-in model's step: {result.step_seconds * 1000:.0f} ms, {result.peak_memory_kind} "
                       f"{result.peak_memory_bytes / 2**20:.0f} MiB (a tiny network, not your model: no estimate of "
