@@ -284,7 +284,10 @@ def balance_view(plan, with_images: bool = False) -> Group:
             tot.add_row("max_train_steps (given or default)", str(plan.max_train_steps))
             tot.add_row("epochs that makes", f"{plan.max_train_steps / plan.steps_per_epoch:.2f} ({plan.epochs} started)"
                         if plan.steps_per_epoch else "—")
-        tot.add_row("kohya_ss GUI figure (its formula, ×2 with a reg folder)",
+        gui = getattr(o, "gui", None)
+        wrote = gui is not None and gui.from_config and gui.printed  # its config's max_train_steps, not its formula
+        tot.add_row("kohya_ss GUI figure (the config's max_train_steps)" if wrote else
+                    "kohya_ss GUI figure (its formula, ×2 with a reg folder)",
                     "— (none with a dataset config)" if plan.gui_estimate is None else str(plan.gui_estimate))
         tot.add_row(f"reg share of the loss weight (prior_loss_weight {o.prior_loss_weight:g})",
                     "—" if plan.reg_loss_share is None else f"{plan.reg_loss_share:.1%}")

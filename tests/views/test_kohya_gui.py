@@ -592,3 +592,18 @@ def test_config_key_notes_name_each_key_once_and_keep_the_gui_keys_apart():
     assert typo == ("1 key of the --config_file is not a train_network.py option: sd-scripts keeps it silently "
                     "and nothing reads it: leraning_rate")
     assert gui.startswith("epoch: kohya_ss GUI settings") and gui.endswith("sd-scripts ignores it")
+
+
+def test_steps_table_labels_the_figure_the_gui_wrote(tmp_path, capsys, monkeypatch):
+    # 8 images x 10 repeats = 80 samples, batch 1, the GUI's epoch 1: its formula gives 80; the config says 50
+    # (typed into Max train steps): the row shows 50, so it must not call it "its formula"
+    darius(tmp_path)
+    (tmp_path / "config_lora.toml").write_text(BASE + "epoch = 1\nmax_train_steps = 50\ntrain_batch_size = 1\n")
+    monkeypatch.chdir(tmp_path)
+    code = main(["balance", "--no-progress", "accelerate", "launch", "train_network.py", "--config_file",
+                 "config_lora.toml"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 0
+    assert "kohya_ss GUI figure (the config's max_train_steps) │ 50 │" in out
+    assert "its formula, ×2" not in out
+    assert "(max_train_steps (80 / 1 / 1 * 1 * 1) = 80)" in out
