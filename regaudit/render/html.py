@@ -6,6 +6,7 @@ Everything is visible without JavaScript."""
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 
 from ..model import Finding, Severity
@@ -16,6 +17,12 @@ from . import html_images as im
 from .html_assets import CSS, JS
 
 _e = im.esc
+_OPTION = re.compile(r"(?<![\w-])(--[A-Za-z0-9][\w-]*)")
+
+
+def _prose(text: object) -> str:
+    """A message or hint: escaped, each --option kept on one line (a browser breaks after '--')."""
+    return _OPTION.sub(r"<span class=nw>\1</span>", _e(text))
 _short = im.short
 _img = im.img
 _n = im.n_of
@@ -153,9 +160,10 @@ def _verdict(v: Verdict, counts: Counter) -> str:
     else:
         answer = f"✗ {script} stops while it builds the dataset"
     stage = "no data" if v.no_data else (c.stage if c is not None else "")
+    badge = "cache" if stage == "load" and v.caching else stage  # (data-stage keeps sd-scripts' stage)
     out = [f"<div id=verdict class='verdict{'' if v.trains else ' bad'}' data-trains={int(v.trains)} "
            f"data-stage='{stage}' data-no-data={int(v.no_data)}>"
-           f"<p class=answer>{answer}{f'<span class=stage>{stage}</span>' if stage else ''}</p>"]
+           f"<p class=answer>{answer}{f'<span class=stage>{badge}</span>' if stage else ''}</p>"]
     if c is not None:
         out.append(f"<p class=why><b>{_e(c.exception)}</b> ({c.code}): {_e(c.message)}</p>"
                    f"<p class=why>at <span class=path>{_e(_short(c.path))}</span></p>")
@@ -212,7 +220,7 @@ def _fixes(page: _Page) -> str:
             here = crash is not None and any(f.code == crash.code and f.path == crash.path for f in fix.findings)
             sev = fix.severity.value
             files = [p for f in fix.findings for p in finding_paths(f)]
-            out.append(f"<li class=fix{_attrs(sev, roles, subs)}><span class='sev {sev}'>{sev}</span> {_e(fix.hint)} "
+            out.append(f"<li class=fix{_attrs(sev, roles, subs)}><span class='sev {sev}'>{sev}</span> {_prose(fix.hint)} "
                        f"<span class=codes><a href='#f-{where[id(fix.findings[0])]}'>{', '.join(fix.codes)}</a> · "
                        f"{_n(len(fix.findings), 'finding')}</span>"
                        + (" <span class=here>← sd-scripts stops here</span>" if here else "")
@@ -381,9 +389,9 @@ def _finding(page: _Page, f: Finding, k: int) -> str:
     files = files if files and files != (f.path,) else ()
     return (f"<div id=f-{k} class='finding {sev}'{_attrs(sev, roles, subs)}>"
             f"<span class=code>{f.code} {_e(f.name)}</span><div class=path>{page.cards.link(f.path)}</div>"
-            f"<div>{_e(f.message)}</div>"
+            f"<div>{_prose(f.message)}</div>"
             + (im.about(files, page.cards) if files else "")
-            + f"<div class=hint>hint: {_e(f.hint)}</div></div>")
+            + f"<div class=hint>hint: {_prose(f.hint)}</div></div>")
 
 
 def _cards(page: _Page) -> str:

@@ -147,6 +147,7 @@ def test_verdict_says_a_load_crash_comes_while_caching_latents_and_counts_unused
     v = _verdict_of(top)
     assert "stops while caching latents, before step 1" in v and "starts, then fails" not in v
     assert "(while it caches latents, before step 1)" in v
+    assert "data-stage='load'" in top and "<span class=stage>cache</span>" in top
     # 2 train samples take the first 2 of the 5 reg images: 3 are never used
     assert re.search(r"id=v-unused-reg data-n=3><b>3 reg images</b> are never used", top)
     assert "then stops while it caches latents, before step 1: see the verdict above" in page
@@ -545,3 +546,12 @@ def test_a_link_to_a_folded_card_opens_it(tmp_path, monkeypatch):
     dom = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=3000",
                           "--dump-dom", page.as_uri() + "#img-13"], capture_output=True, text=True, timeout=120).stdout
     assert '<details class="fold" open=""><summary>2 more images</summary>' in dom
+
+
+def test_an_option_in_a_hint_is_never_broken_after_its_dashes():
+    # Chromium at 390 px broke '(--caption_extension' after '--' in RA026's hint
+    from regaudit.render.html import _prose
+
+    assert _prose("Rename a.caption (--caption_extension .caption would <leave> them)") == (
+        "Rename a.caption (<span class=nw>--caption_extension</span> .caption would &lt;leave&gt; them)")
+    assert _prose("a -- b, x--y") == "a -- b, x--y"  # a dash, and dashes inside a word, are left alone
