@@ -426,7 +426,7 @@ def _cards(page: _Page) -> str:
     if n > im.OPEN_CARDS:
         body += im.folded(f"{_n(n - im.OPEN_CARDS, 'more image')}",
                           f"<div class=cards>{''.join(out[im.OPEN_CARDS:])}</div>", n - im.OPEN_CARDS, 0)
-    capped = " (the first of them, in the order of the fixes)" if n >= CARDS else ""
+    capped = " (the first of them, a few of each fix in turn)" if n >= CARDS else ""
     return (f"<section id=images><h2>Images to fix</h2><p>{_n(n, 'image')} the errors and warnings name{capped}, "
             f"each as sd-scripts trains it; a code links to its finding.</p>{body}</section>")
 

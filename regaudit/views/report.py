@@ -144,19 +144,24 @@ def finding_paths(f: Finding) -> tuple[str, ...]:
 
 
 def card_paths(findings: tuple[Finding, ...], crash: Crash | None = None) -> list[str]:
-    """The images the errors and warnings name, in the order of the fixes, at most CARDS: each gets
-    a card on the page that the fixes and findings link to (an info, such as the images captioned by
-    their class tokens, names too many images to give each a card)."""
-    out: dict[str, None] = {}
+    """The images the errors and warnings name, at most CARDS: each gets a card on the page that the
+    fixes and findings link to (an info, such as the images captioned by their class tokens, names
+    too many images to give each a card). Taken in rounds over the fixes, in their order: the first
+    image of each fix, then the second of each, ... so that the first cards show every kind of
+    problem (eleven EXIF-rotated photos do not push the alpha cutout and the CMYK scan out of view)."""
+    per_fix: list[list[str]] = []
     for fix in fixes(findings, crash):
-        for f in fix.findings:
-            if f.severity is Severity.INFO:
-                continue
-            for p in finding_paths(f):
-                if looks_like_image(p):
-                    out[p] = None
-                    if len(out) >= CARDS:
-                        return list(out)
+        paths = [p for f in fix.findings if f.severity is not Severity.INFO
+                 for p in finding_paths(f) if looks_like_image(p)]
+        if paths:
+            per_fix.append(paths)
+    out: dict[str, None] = {}
+    for k in range(max((len(ps) for ps in per_fix), default=0)):
+        for ps in per_fix:
+            if k < len(ps):
+                out[ps[k]] = None
+                if len(out) >= CARDS:
+                    return list(out)
     return list(out)
 
 

@@ -555,3 +555,18 @@ def test_an_option_in_a_hint_is_never_broken_after_its_dashes():
     assert _prose("Rename a.caption (--caption_extension .caption would <leave> them)") == (
         "Rename a.caption (<span class=nw>--caption_extension</span> .caption would &lt;leave&gt; them)")
     assert _prose("a -- b, x--y") == "a -- b, x--y"  # a dash, and dashes inside a word, are left alone
+
+
+def test_cards_take_one_image_of_each_fix_in_turn():
+    # 14 EXIF-rotated photos filled the 12 open cards; the alpha cutout and the CMYK scan were folded away
+    from regaudit.model import Finding, Severity
+    from regaudit.views.report import card_paths
+
+    rotated = [Finding("RA044", "exif-rotated", Severity.WARNING, f"/d/IMG_{k:04d}.jpg", "EXIF 6", "Rotate.")
+               for k in range(14)]
+    alpha = Finding("RA045", "transparency-dropped", Severity.WARNING, "/d/cutout.png", "RGBA", "Flatten.")
+    cmyk = Finding("RA046", "cmyk-converted", Severity.WARNING, "/d/scan.jpg", "CMYK", "Convert.")
+    paths = card_paths((*rotated, alpha, cmyk))
+    assert len(paths) == 16 and set(paths) == {f.path for f in (*rotated, alpha, cmyk)}
+    assert {"/d/cutout.png", "/d/scan.jpg", "/d/IMG_0000.jpg"} == set(paths[:3])
+    assert paths[3:] == [f"/d/IMG_{k:04d}.jpg" for k in range(1, 14)]
