@@ -63,8 +63,8 @@ def read_inputs(raw: list[str], trainer: Optional[str], num_processes: Optional[
     into dataset specs and balance options."""
     if len(raw) == 1 and any(c in raw[0] for c in " \n") and ".py" in raw[0]:  # the command as one argument
         raw = paste.split_pasted(raw[0])
-    else:
-        raw = paste.clean_tokens(raw)
+    else:  # (a pasted command followed by options of its own: split in place)
+        raw = paste.splice_pasted(raw)
     raw = paste.rejoin_unquoted(raw, "--config_file", ".toml")  # the GUI's log quotes no path
     for token in raw:
         if token.endswith(".py") and musubi_archs.script_role(script_base(token)):

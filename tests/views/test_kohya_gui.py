@@ -607,3 +607,24 @@ def test_steps_table_labels_the_figure_the_gui_wrote(tmp_path, capsys, monkeypat
     assert "kohya_ss GUI figure (the config's max_train_steps) │ 50 │" in out
     assert "its formula, ×2" not in out
     assert "(max_train_steps (80 / 1 / 1 * 1 * 1) = 80)" in out
+
+
+def test_a_pasted_command_with_options_added_around_it(tmp_path, capsys, monkeypatch):
+    # `regaudit balance "accelerate launch … train_network.py --config_file c.toml" --train_batch_size 4` took the
+    # whole quoted command for a train folder (RA011) and ran train_network.py with no resolution
+    from regaudit.views.paste import splice_pasted
+
+    pasted = "accelerate launch --num_processes 1 sdxl_train_network.py --config_file config_lora.toml"
+    assert splice_pasted([pasted, "--train_batch_size", "4"]) == [
+        "accelerate", "launch", "--num_processes", "1", "sdxl_train_network.py", "--config_file", "config_lora.toml",
+        "--train_batch_size", "4"]
+    assert splice_pasted(["--max_train_epochs", "3", pasted])[-2:] == ["--max_train_epochs", "3"]
+    assert splice_pasted(["img/10_ohwx woman", "--x"]) == ["img/10_ohwx woman", "--x"]  # a folder with a space
+    darius(tmp_path)  # 8 images x 10 repeats = 80 samples
+    (tmp_path / "config_lora.toml").write_text(BASE + "epoch = 1\ntrain_batch_size = 1\n")
+    code, doc, err = run(capsys, monkeypatch, tmp_path, "accelerate launch train_network.py --config_file "
+                         "config_lora.toml", "--train_batch_size", "4", "--max_train_epochs", "2")
+    assert code == 0, err
+    assert doc["crash"] is None
+    # buckets 512x512 (20), 576x448 (20), 640x384 (40) at batch 4: 5 + 5 + 10 = 20 batches per epoch, 2 epochs
+    assert (doc["batches_per_epoch"], doc["max_train_steps"]) == (20, 40)
