@@ -229,7 +229,9 @@ def smoke(
         out = run(plan(result, opts), SmokeOptions(batch_size, device, dtype, seed, LossType(loss_type), huber,
                                                    opts.prior_loss_weight,
                                                    train_batch_size=inp.args.train_batch_size,  # type: ignore
-                                                   train_batch_size_given="train_batch_size" in inp.sd.given))
+                                                   train_batch_size_given="train_batch_size" in inp.sd.given,
+                                                   train_batch_size_in_config="train_batch_size"
+                                                   in inp.sd.from_config_file))
     except SmokeError as exc:
         raise RegauditError(str(exc)) from None
     if as_json:

@@ -141,6 +141,9 @@ def step_summary(verdict) -> str:
             if c is not None and c.stage == "train":
                 lines.append(f"**{name}.py starts, then stops when training begins**: {_md_code(c.exception)} "
                              f"({c.code}) — {_md(c.message)}")
+            elif c is not None and b.options.cache_latents:
+                lines.append(f"**{name}.py stops while caching latents, before step 1**, on "
+                             f"{_md_code(_rel(c.path))}: {_md_code(c.exception)} ({c.code})")
             elif c is not None:
                 lines.append(f"**{name}.py starts, then fails when it first loads** {_md_code(_rel(c.path))}: "
                              f"{_md_code(c.exception)} ({c.code})")

@@ -6,6 +6,7 @@ Everything is visible without JavaScript."""
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 
 from ..model import Finding, Severity
@@ -16,6 +17,12 @@ from . import html_images as im
 from .html_assets import CSS, JS
 
 _e = im.esc
+_OPTION = re.compile(r"(?<![\w-])(--[A-Za-z0-9][\w-]*)")
+
+
+def _prose(text: object) -> str:
+    """A message or hint: escaped, each --option kept on one line (a browser breaks after '--')."""
+    return _OPTION.sub(r"<span class=nw>\1</span>", _e(text))
 _short = im.short
 _img = im.img
 _n = im.n_of
@@ -144,6 +151,8 @@ def _verdict(v: Verdict, counts: Counter) -> str:
         answer = f"✓ {script} starts and trains"
     elif c.stage == "train":
         answer = f"✗ {script} starts, then stops when training begins"
+    elif c.stage == "load" and v.caching:
+        answer = f"✗ {script} stops while caching latents, before step 1, on an image it cannot load"
     elif c.stage == "load":
         answer = f"✗ {script} starts, then fails when it first loads an image"
     elif c.stage == "start":
@@ -151,9 +160,10 @@ def _verdict(v: Verdict, counts: Counter) -> str:
     else:
         answer = f"✗ {script} stops while it builds the dataset"
     stage = "no data" if v.no_data else (c.stage if c is not None else "")
+    badge = "cache" if stage == "load" and v.caching else stage  # (data-stage keeps sd-scripts' stage)
     out = [f"<div id=verdict class='verdict{'' if v.trains else ' bad'}' data-trains={int(v.trains)} "
            f"data-stage='{stage}' data-no-data={int(v.no_data)}>"
-           f"<p class=answer>{answer}{f'<span class=stage>{stage}</span>' if stage else ''}</p>"]
+           f"<p class=answer>{answer}{f'<span class=stage>{badge}</span>' if stage else ''}</p>"]
     if c is not None:
         out.append(f"<p class=why><b>{_e(c.exception)}</b> ({c.code}): {_e(c.message)}</p>"
                    f"<p class=why>at <span class=path>{_e(_short(c.path))}</span></p>")
@@ -161,13 +171,17 @@ def _verdict(v: Verdict, counts: Counter) -> str:
     n = v.load_failures
     facts.append(f"<li id=v-load-failures data-n={n}>" + (
         f"<b>{_n(n, 'registered image')}</b> {'fails' if n == 1 else 'fail'} when sd-scripts first loads "
-        f"{'it' if n == 1 else 'them'}" if n else "No registered image fails to load.") + "</li>")
+        f"{'it' if n == 1 else 'them'}" + (" (while it caches latents, before step 1)" if v.caching else "")
+        if n else "No registered image fails to load.") + "</li>")
     n = v.left_out
     facts.append(f"<li id=v-left-out data-n={n}>" + (
         f"<b>{_n(n, 'image file')}</b> {'is' if n == 1 else 'are'} silently left out: sd-scripts never reads "
         f"{'it' if n == 1 else 'them'}" if n else "No image file is silently left out")
         + (f"; {_n(v.left_out_dirs, 'folder')} {'is' if v.left_out_dirs == 1 else 'are'} skipped (see the findings)"
            if v.left_out_dirs else "") + "</li>")
+    if v.unused_reg:
+        facts.append(f"<li id=v-unused-reg data-n={v.unused_reg}><b>{_n(v.unused_reg, 'reg image')}</b> "
+                     f"{'is' if v.unused_reg == 1 else 'are'} never used by the reg balancing</li>")
     out.append(f"<ul class=facts>{''.join(facts)}</ul>")
     if v.batches_per_epoch is not None:
         nums = [("train samples", v.train_samples, "v-train"), ("reg samples", v.reg_samples, "v-reg"),
@@ -206,7 +220,7 @@ def _fixes(page: _Page) -> str:
             here = crash is not None and any(f.code == crash.code and f.path == crash.path for f in fix.findings)
             sev = fix.severity.value
             files = [p for f in fix.findings for p in finding_paths(f)]
-            out.append(f"<li class=fix{_attrs(sev, roles, subs)}><span class='sev {sev}'>{sev}</span> {_e(fix.hint)} "
+            out.append(f"<li class=fix{_attrs(sev, roles, subs)}><span class='sev {sev}'>{sev}</span> {_prose(fix.hint)} "
                        f"<span class=codes><a href='#f-{where[id(fix.findings[0])]}'>{', '.join(fix.codes)}</a> · "
                        f"{_n(len(fix.findings), 'finding')}</span>"
                        + (" <span class=here>← sd-scripts stops here</span>" if here else "")
@@ -296,8 +310,8 @@ def _balance(page: _Page, v: Verdict) -> str:
                    f"<tr><th>kohya_ss GUI estimate</th><td>{p.gui_estimate}</td></tr>"
                    f"<tr><th>reg share of the loss weight</th><td>{p.reg_loss_share:.1%}</td></tr></table></div>")
         if p.crash is not None:
-            out.append("<p class=crash>sd-scripts computes these, then stops when it first loads an image: "
-                       "see the verdict above.</p>")
+            when = "while it caches latents, before step 1" if v.caching else "when it first loads an image"
+            out.append(f"<p class=crash>sd-scripts computes these, then stops {when}: see the verdict above.</p>")
     out.append("</section>")
     return "".join(out)
 
@@ -375,9 +389,9 @@ def _finding(page: _Page, f: Finding, k: int) -> str:
     files = files if files and files != (f.path,) else ()
     return (f"<div id=f-{k} class='finding {sev}'{_attrs(sev, roles, subs)}>"
             f"<span class=code>{f.code} {_e(f.name)}</span><div class=path>{page.cards.link(f.path)}</div>"
-            f"<div>{_e(f.message)}</div>"
+            f"<div>{_prose(f.message)}</div>"
             + (im.about(files, page.cards) if files else "")
-            + f"<div class=hint>hint: {_e(f.hint)}</div></div>")
+            + f"<div class=hint>hint: {_prose(f.hint)}</div></div>")
 
 
 def _cards(page: _Page) -> str:
@@ -412,7 +426,7 @@ def _cards(page: _Page) -> str:
     if n > im.OPEN_CARDS:
         body += im.folded(f"{_n(n - im.OPEN_CARDS, 'more image')}",
                           f"<div class=cards>{''.join(out[im.OPEN_CARDS:])}</div>", n - im.OPEN_CARDS, 0)
-    capped = " (the first of them, in the order of the fixes)" if n >= CARDS else ""
+    capped = " (the first of them, a few of each fix in turn)" if n >= CARDS else ""
     return (f"<section id=images><h2>Images to fix</h2><p>{_n(n, 'image')} the errors and warnings name{capped}, "
             f"each as sd-scripts trains it; a code links to its finding.</p>{body}</section>")
 

@@ -46,6 +46,7 @@ ol.fixes{padding-left:26px;max-width:1100px}ol.fixes li{margin:6px 0}ol.fixes .c
 .sev{display:inline-block;font-size:11px;font-weight:700;text-transform:uppercase;min-width:58px;margin-right:6px}
 .sev.error{color:var(--err)}.sev.warning{color:var(--warn)}.sev.info{color:var(--info)}
 .here{color:var(--err);font-weight:700;font-size:12px}
+.nw{white-space:nowrap}
 .scroll{overflow-x:auto;max-width:100%}
 table.figures{border-collapse:collapse;margin:6px 0}table.figures td,table.figures th{border:1px solid var(--line);padding:3px 10px;text-align:right}
 table.figures th{background:var(--th);text-align:left}

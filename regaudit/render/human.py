@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 
 from rich.console import Group, RenderableType
@@ -12,6 +13,7 @@ from rich.text import Text
 from ..model import Finding, Ignored, ScanResult, Severity, sort_findings
 from ..outputs import HUMAN_HEAD
 from ..safeio import shown as relative
+from ..sdscripts.layout import looks_like_image
 from ..sdscripts.tokens import NOT_COUNTED_WHY
 from ..views.headline import of_plan, of_scan
 from .escape import display
@@ -118,14 +120,43 @@ def findings_block(findings: Iterable[Finding], with_images: bool = False) -> It
         if not group:
             continue
         yield Text(f"\n{sev.value.upper()}S ({len(group)})", style=SEVERITY_STYLE[sev])
-        for f in group[:MAX_ROWS]:
-            yield Breakable([(f"{f.code} ", SEVERITY_STYLE[sev]), (shown(f.path), "bold")])
+        blocks = same_file_runs(group)
+        for run in blocks[:MAX_ROWS]:
+            f = run[0]
+            if len(run) == 1:
+                yield Breakable([(f"{f.code} ", SEVERITY_STYLE[sev]), (shown(f.path), "bold")])
+            else:  # one file each, the same words: said once, the files named
+                yield Breakable([(f"{f.code} ", SEVERITY_STYLE[sev]),
+                                 (shown(os.path.dirname(f.path)), "bold"), (f" ({len(run)} images)", "")])
+                names = [os.path.basename(g.path) for g in run]
+                shown_names = names if with_images or len(names) <= EXAMPLES else names[:EXAMPLES]
+                more = "" if len(shown_names) == len(names) else f" and {len(names) - len(shown_names)} more"
+                yield Padding(Breakable(display(", ".join(shown_names)) + more, "bold"), (0, 0, 0, 4))
             # wrapped lines keep their indent
             yield Padding(Breakable(display(f.message)), (0, 0, 0, 4))
             yield Padding(Breakable(f"hint: {display(f.hint)}", "dim"), (0, 0, 0, 4))
-            yield from finding_images(f, with_images)
-        if len(group) > MAX_ROWS:
-            yield _more(len(group) - MAX_ROWS)
+            if len(run) == 1:
+                yield from finding_images(f, with_images)
+            elif not with_images and len(run) > EXAMPLES:
+                yield Padding(Text(f"({len(run)} images: --images lists them)", style="dim"), (0, 0, 0, 4))
+        if len(blocks) > MAX_ROWS:
+            yield _more(sum(len(r) for r in blocks[MAX_ROWS:]))
+
+
+def same_file_runs(group: list[Finding]) -> list[list[Finding]]:
+    """Consecutive findings of one code about one file each, in one folder, with the same message and
+    hint (eleven EXIF-rotated phone photos), as one run; every other finding alone."""
+    out: list[list[Finding]] = []
+    for f in group:
+        prev = out[-1][0] if out else None
+        if (prev is not None and not f.images and not prev.images and f.code == prev.code
+                and f.message == prev.message and f.hint == prev.hint and f.path != prev.path
+                and looks_like_image(f.path) and looks_like_image(prev.path)
+                and os.path.dirname(f.path) == os.path.dirname(prev.path)):
+            out[-1].append(f)
+        else:
+            out.append([f])
+    return out
 
 
 def summary_line(c: dict[str, int]) -> Text:
@@ -146,7 +177,8 @@ def scan_view(result: ScanResult, with_images: bool = False, headline=None) -> G
     parts.append(verdict_line(headline or of_scan(result)))
     head = Text()
     head.append("regaudit scan", style="bold")
-    head.append(f": {len(result.subsets)} subsets, {n_img} images, {train} train samples, {reg} reg samples "
+    n_sub = len(result.subsets)
+    head.append(f": {n_sub} {'subset' if n_sub == 1 else 'subsets'}, {n_img} images, {train} train samples, {reg} reg samples "
                 f"(caption extension '{display(result.caption_extension)}'{', deep' if result.deep else ''}) — ")
     head.append_text(summary_line(result.counts()))
     parts.append(head)
@@ -252,7 +284,10 @@ def balance_view(plan, with_images: bool = False) -> Group:
             tot.add_row("max_train_steps (given or default)", str(plan.max_train_steps))
             tot.add_row("epochs that makes", f"{plan.max_train_steps / plan.steps_per_epoch:.2f} ({plan.epochs} started)"
                         if plan.steps_per_epoch else "—")
-        tot.add_row("kohya_ss GUI figure (its formula, ×2 with a reg folder)",
+        gui = getattr(o, "gui", None)
+        wrote = gui is not None and gui.from_config and gui.printed  # its config's max_train_steps, not its formula
+        tot.add_row("kohya_ss GUI figure (the config's max_train_steps)" if wrote else
+                    "kohya_ss GUI figure (its formula, ×2 with a reg folder)",
                     "— (none with a dataset config)" if plan.gui_estimate is None else str(plan.gui_estimate))
         tot.add_row(f"reg share of the loss weight (prior_loss_weight {o.prior_loss_weight:g})",
                     "—" if plan.reg_loss_share is None else f"{plan.reg_loss_share:.1%}")
@@ -327,21 +362,22 @@ def smoke_view(result) -> Group:
                       + (f"; the batch holds {len(result.samples)}" if len(result.samples) < result.batch_size else ""),
                       style="dim"))
     for path, why, code in result.skipped:
-        parts.append(Text(f"skipped {shown(path)}: it fails to load ({display(why)}); sd-scripts would crash on it"
-                          + (f" — already reported as {code}" if code else "") + ", so the step used other images",
-                          style="yellow"))
+        parts.append(Breakable(f"skipped {shown(path)}: it fails to load ({display(why)}); sd-scripts would crash on "
+                               f"it" + (f" — already reported as {code}" if code else "")
+                               + ", so the step used other images", "yellow"))
     t = Table(show_header=True)
     for col in ("role", "weight", "loss", "image"):
         t.add_column(col)
     for s in result.samples:
         t.add_row("reg" if s.is_reg else "train", f"{s.weight:g}", f"{s.loss:.5f}", Breakable(shown(s.path)))
     parts.append(t)
+    checks = Table.grid(padding=(0, 1))  # a wrapped detail keeps its indent, under the detail
+    checks.add_column(no_wrap=True)
+    checks.add_column()
     for c in result.checks:
-        line = Text()
-        line.append("  PASS " if c.passed else "  FAIL ", style="green" if c.passed else "bold red")
-        line.append(f"{c.name}: ", style="bold")
-        line.append(display(c.detail))
-        parts.append(line)
+        checks.add_row(Text("PASS" if c.passed else "FAIL", style="green" if c.passed else "bold red"),
+                       Breakable([(f"{c.name}: ", "bold"), (display(c.detail), "")]))
+    parts.append(Padding(checks, (0, 0, 0, 2)))
     parts.append(Text(f"weighted loss back-propagated: {result.weighted_loss:.6g}"))
     parts.append(Text(f"stand-in model's step: {result.step_seconds * 1000:.0f} ms, {result.peak_memory_kind} "
                       f"{result.peak_memory_bytes / 2**20:.0f} MiB (a tiny network, not your model: no estimate of "

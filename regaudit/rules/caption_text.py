@@ -207,7 +207,7 @@ def _duplicates(st: SubsetText) -> Iterator[Finding]:
         b, dup = repeated[0]
         more = f" and {len(repeated) - 1} more ({named([r.path for r, _ in repeated[1:]])})" if len(repeated) > 1 else ""
         yield rule("RA034").finding(
-            s.abs_path, f"{len(repeated)} captions repeat a tag ({_name(b.path)}: "
+            s.abs_path, f"{len(repeated)} {'caption repeats' if len(repeated) == 1 else 'captions repeat'} a tag ({_name(b.path)}: "
                         f"{', '.join(_q(t, 30) for t in dup[:EXAMPLES])}{more})",
             images=tuple((("path", r.path), ("repeated", list(d))) for r, d in repeated))
 

@@ -130,7 +130,10 @@ def caption_findings(subset: Subset, sibling_names: Iterable[str]) -> Iterator[F
                 _extension_hint(e, [os.path.splitext(p)[0] + e for p in found], ext, read, n),
                 images=rows(found, {p: (("caption", os.path.splitext(p)[0] + e),) for p in found}))
     if tokens_only:
-        yield rule("RA029").finding(subset.abs_path, f"{len(tokens_only)} of {n} images have no caption file and "
+        # an image with a caption of another extension (RA026) has a caption file, just not the one read
+        other = {p for found in others.values() for p in found}
+        what = f"no '{ext}' caption file" if ext and other.intersection(tokens_only) else "no caption file"
+        yield rule("RA029").finding(subset.abs_path, f"{len(tokens_only)} of {n} images have {what} and "
                                                      f"train on the class tokens '{subset.config.class_tokens}': "
                                                      f"{named(tokens_only)}", images=rows(tokens_only))
     if empty:

@@ -5,6 +5,7 @@ themselves) and group them. Pure apart from reading images and the cache; prints
 from __future__ import annotations
 
 import os
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -54,7 +55,7 @@ class DupesOptions:
 
 class Relation(str, Enum):
     """How a member of a duplicate group is the same picture as another member (``Member.of``)."""
-    REFERENCE = "reference"  # the group's first member (train before reg, then by path): the others' anchor
+    REFERENCE = "reference"  # the group's first member (train before reg, not a name like a copy's, then by path)
     BYTES = "byte-identical"  # the same file bytes
     PIXELS = "pixel-identical"  # other bytes, the same decoded pixels (another lossless encoding)
     NEAR = "near"  # perceptual hashes within the distance
@@ -372,9 +373,28 @@ def _group(members: list[Member], entries: list[HashEntry], opts: DupesOptions,
     return groups
 
 
+# the names a browser, Windows, macOS or GNOME gives a second copy: 'a (1).jpg', 'a - Copy.jpg',
+# 'a - Copy (2).jpg', 'a copy 2.jpg', 'a (copy).jpg', 'a (another copy).jpg', 'a (3rd copy).jpg', 'Copy of a.jpg'
+_COPY_NAME = re.compile(r"(?i)^copy of |( \(\d+\)| - copy( \(\d+\))?| copy( \d+)?| \((another |\d+\w\w )?copy\))$")
+
+
+def looks_like_a_copy(path: str) -> bool:
+    """A file name that says it is a second copy: not the group's reference (the one a fix keeps)."""
+    return bool(_COPY_NAME.search(os.path.splitext(os.path.basename(path))[0]))
+
+
+def _copy_rank(path: str) -> tuple[bool, str]:
+    """A name like a copy's after the others, then by the path without its extension, so that a stem
+    comes before the longer ones it starts ('a.jpg' before 'a-edited.jpg', which the '.' put after):
+    the original a user means to keep comes first."""
+    return looks_like_a_copy(path), os.path.splitext(path)[0]
+
+
 def _tree_group(members: list[Member], ks: list[int], tree: dict[int, list[tuple[int, Link]]]) -> DupGroup:
     """The group of members ``ks``: each member but the first names its neighbour towards the first."""
     ks = sorted(ks, key=lambda k: (members[k].role != "train", members[k].path))
+    first = min(ks, key=lambda k: (members[k].role != "train", _copy_rank(members[k].path), members[k].path))
+    ks = [first, *(k for k in ks if k != first)]  # the reference first, the others in their order
     placed: dict[int, Member] = {ks[0]: members[ks[0]]}
     todo = [ks[0]]
     while todo:

@@ -63,8 +63,8 @@ def read_inputs(raw: list[str], trainer: Optional[str], num_processes: Optional[
     into dataset specs and balance options."""
     if len(raw) == 1 and any(c in raw[0] for c in " \n") and ".py" in raw[0]:  # the command as one argument
         raw = paste.split_pasted(raw[0])
-    else:
-        raw = paste.clean_tokens(raw)
+    else:  # (a pasted command followed by options of its own: split in place)
+        raw = paste.splice_pasted(raw)
     raw = paste.rejoin_unquoted(raw, "--config_file", ".toml")  # the GUI's log quotes no path
     for token in raw:
         if token.endswith(".py") and musubi_archs.script_role(script_base(token)):
@@ -209,11 +209,17 @@ def _config_key_notes(unknown: list[str], trainer: str) -> list[str]:
         notes.append(f"the --config_file starts with a UTF-8 byte-order mark: sd-scripts' TOML reader takes its first "
                      f"key as '\\ufeff{key}', so {key} is ignored; save the file as UTF-8 without BOM")
     rest = [k for k in unknown if k not in bom]
-    if rest:
-        gui = [k for k in rest if k in GUI_ONLY_KEYS]
-        why = f" ({', '.join(gui)}: kohya_ss GUI settings it writes for itself)" if gui else ""
-        notes.append(f"{len(rest)} keys of the --config_file are not {trainer}.py options{why}; sd-scripts keeps "
-                     f"them silently and they do nothing: {', '.join(rest[:8])}{' …' if len(rest) > 8 else ''}")
+    gui = [k for k in rest if k in GUI_ONLY_KEYS]
+    other = [k for k in rest if k not in GUI_ONLY_KEYS]
+    if other:  # each key named once (the GUI's own keys apart: they are expected there)
+        n = len(other)
+        notes.append(f"{n} {'key' if n == 1 else 'keys'} of the --config_file {'is' if n == 1 else 'are'} not "
+                     f"{'a ' if n == 1 else ''}{trainer}.py {'option' if n == 1 else 'options'}: sd-scripts keeps "
+                     f"{'it' if n == 1 else 'them'} silently and nothing reads {'it' if n == 1 else 'them'}: "
+                     f"{', '.join(other[:8])}{' …' if n > 8 else ''}")
+    if gui:
+        notes.append(f"{', '.join(gui)}: kohya_ss GUI settings, not {trainer}.py options; "
+                     f"sd-scripts ignores {'it' if len(gui) == 1 else 'them'}")
     return notes
 
 

@@ -57,6 +57,23 @@ def _split_windows(text: str) -> list[str]:
     return tokens
 
 
+def splice_pasted(tokens: list[str]) -> list[str]:
+    """Tokens among which one is a whole pasted command, with options added after it
+    (``regaudit balance "accelerate launch … sdxl_train_network.py --config_file c.toml" --train_batch_size 4``):
+    that command split and put first, the other tokens after it as the shell split them (options
+    given before it are the script's too, as regaudit's own are taken wherever they stand)."""
+    command: list[str] = []
+    rest: list[str] = []
+    for token in clean_tokens(tokens):
+        if not command and any(c in token for c in " \n") and ".py" in token:
+            parts = split_pasted(token)
+            if parts and not parts[0].startswith("-") and any(p.lower().endswith(".py") for p in parts):
+                command = parts
+                continue
+        rest.append(token)
+    return command + rest
+
+
 def clean_tokens(tokens: list[str]) -> list[str]:
     """Tokens a shell already split: the continuation marks it passed on as arguments dropped."""
     return [t for t in tokens if t not in CONTINUATION_TOKENS]

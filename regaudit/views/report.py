@@ -72,6 +72,8 @@ class Verdict:
     # the epochs it trains: max_train_steps / steps per epoch (8.48: the 9th epoch stops early)
     epochs_trained: float | None = None
     last_epoch_steps: int | None = None  # optimizer steps of a last epoch cut short; None when it runs whole
+    caching: bool = False  # a load-stage crash comes while latents are cached (--cache_latents), before step 1
+    unused_reg: int = 0  # reg images the balancing never uses
 
     @property
     def trains(self) -> bool:
@@ -90,7 +92,9 @@ def verdict(scan: ScanResult, plan: BalancePlan) -> Verdict:
     return Verdict(plan.options.trainer.name, plan.crash, plan.no_data, failures, left_out, dirs,
                    train if figures else None, reg if figures else None, plan.batches_per_epoch if figures else None,
                    plan.steps_per_epoch if figures else None, plan.max_train_steps if figures else None,
-                   epochs if figures else None, trained if figures else None, last if figures else None)
+                   epochs if figures else None, trained if figures else None, last if figures else None,
+                   caching=plan.crash is not None and plan.crash.stage == "load" and bool(plan.options.cache_latents),
+                   unused_reg=sum(len(d.unused_reg) for d in plan.datasets))
 
 
 def epochs_trained(max_train_steps: int | None, steps_per_epoch: int | None) -> tuple[float | None, int | None]:
@@ -140,19 +144,24 @@ def finding_paths(f: Finding) -> tuple[str, ...]:
 
 
 def card_paths(findings: tuple[Finding, ...], crash: Crash | None = None) -> list[str]:
-    """The images the errors and warnings name, in the order of the fixes, at most CARDS: each gets
-    a card on the page that the fixes and findings link to (an info, such as the images captioned by
-    their class tokens, names too many images to give each a card)."""
-    out: dict[str, None] = {}
+    """The images the errors and warnings name, at most CARDS: each gets a card on the page that the
+    fixes and findings link to (an info, such as the images captioned by their class tokens, names
+    too many images to give each a card). Taken in rounds over the fixes, in their order: the first
+    image of each fix, then the second of each, ... so that the first cards show every kind of
+    problem (eleven EXIF-rotated photos do not push the alpha cutout and the CMYK scan out of view)."""
+    per_fix: list[list[str]] = []
     for fix in fixes(findings, crash):
-        for f in fix.findings:
-            if f.severity is Severity.INFO:
-                continue
-            for p in finding_paths(f):
-                if looks_like_image(p):
-                    out[p] = None
-                    if len(out) >= CARDS:
-                        return list(out)
+        paths = [p for f in fix.findings if f.severity is not Severity.INFO
+                 for p in finding_paths(f) if looks_like_image(p)]
+        if paths:
+            per_fix.append(paths)
+    out: dict[str, None] = {}
+    for k in range(max((len(ps) for ps in per_fix), default=0)):
+        for ps in per_fix:
+            if k < len(ps):
+                out[ps[k]] = None
+                if len(out) >= CARDS:
+                    return list(out)
     return list(out)
 
 

@@ -58,6 +58,7 @@ class SmokeOptions:
     weighting: Weighting = Weighting.CORRECT
     train_batch_size: int = 1  # the command's --train_batch_size (sd-scripts' default 1) ...
     train_batch_size_given: bool = False  # ... and whether the command gives it
+    train_batch_size_in_config: bool = False  # ... or its --config_file (the kohya_ss GUI's TOML)
 
 
 @dataclass(frozen=True)
@@ -364,7 +365,11 @@ def _batch_source(opts: SmokeOptions, batch_size: int) -> str:
         return "--batch-size"
     if batch_size != opts.train_batch_size:
         return "the dataset config's batch_size"
-    return "--train_batch_size" if opts.train_batch_size_given else "sd-scripts' default, no --train_batch_size"
+    if opts.train_batch_size_given:
+        return "--train_batch_size"
+    if opts.train_batch_size_in_config:
+        return "train_batch_size in the --config_file"
+    return "sd-scripts' default, no --train_batch_size"
 
 
 class _Lazy:

@@ -40,6 +40,26 @@ def test_scan_images_names_every_uncaptioned_image(tmp_path, monkeypatch, capsys
     assert "5 of 5 images have no caption file and train on the class tokens 'sks dog': a.png, b.png, c.png and 2" in \
         " ".join(out.split())
     assert "(5 images: --images lists them)" in out
+    assert "regaudit scan: 1 subset, 5 images, 5 train samples" in " ".join(out.split())  # (not '1 subsets')
     assert main(["scan", "-j", "1", "--images", "train"]) == 0
     out = capsys.readouterr().out
     assert all(f"· train/1_sks dog/{n}.png" in out for n in "abcde")
+
+
+def test_one_file_findings_with_the_same_words_are_said_once_with_their_files():
+    # eleven EXIF-rotated phone photos were eleven identical four-line blocks
+    msg, hint = "EXIF orientation 6 (rotated 90° clockwise)", "Apply the rotation."
+    rotated = [Finding("RA044", "exif-rotated", Severity.WARNING, f"/d/IMG_40{k}.jpg", msg, hint) for k in range(15, 20)]
+    other = Finding("RA044", "exif-rotated", Severity.WARNING, "/e/x.jpg", msg, hint)  # another folder: its own
+    text = _text([*rotated, other], False)
+    assert text.count(msg) == 2 and text.count("hint: Apply the rotation.") == 2
+    assert "RA044 /d (5 images)" in text
+    assert "IMG_4015.jpg, IMG_4016.jpg, IMG_4017.jpg and 2 more" in text
+    assert "(5 images: --images lists them)" in text and "RA044 /e/x.jpg" in text
+    assert "WARNINGS (6)" in text  # the count is still of findings
+    every = _text(rotated, True)
+    assert "IMG_4015.jpg, IMG_4016.jpg, IMG_4017.jpg, IMG_4018.jpg, IMG_4019.jpg" in every
+    assert "--images lists them" not in every
+    # a different message is never folded in
+    odd = Finding("RA044", "exif-rotated", Severity.WARNING, "/d/IMG_4099.jpg", "EXIF orientation 8", hint)
+    assert "RA044 /d/IMG_4099.jpg" in _text([*rotated, odd], False)

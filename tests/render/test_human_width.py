@@ -189,3 +189,27 @@ def test_smoke_view_keeps_names_whole(tmp_path, monkeypatch):
     assert all(cell_len(line) <= 80 for line in out.splitlines())
     assert not broken(out, [LONG, "10_ohwx woman", f"img/10_ohwx woman/{LONG}"])
     assert str(tmp_path) not in out
+
+
+def test_smoke_check_lines_keep_their_indent_when_wrapped(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from regaudit.render.human import smoke_view
+
+    monkeypatch.chdir(tmp_path)
+    detail = ("with prior_loss_weight 0 the gradient equals the train samples' alone (relative error 0.00e+00) and "
+              "nothing of the reg samples is left")
+    check = SimpleNamespace(passed=True, name="prior weight 0", detail=detail)
+    broken_image = (str(tmp_path / "img" / "10_ohwx woman" / "download.jpg"), "OSError: image file is truncated",
+                    "RA043")
+    sample = SimpleNamespace(is_reg=False, weight=1.0, loss=0.5, path=str(tmp_path / "a.png"))
+    result = SimpleNamespace(samples=[sample], device="cpu", dtype="fp32", step_seconds=0.5, peak_memory_kind="RSS",
+                             peak_memory_bytes=2**30, batch_note="1 train sample", checks=[check], weighted_loss=0.5,
+                             passed=True, batch_size=1, batch_source="--train_batch_size", skipped=[broken_image])
+    console = Console(width=80, record=True, color_system=None)
+    console.print(smoke_view(result))
+    lines = console.export_text().splitlines()
+    k = next(i for i, line in enumerate(lines) if line.startswith("  PASS prior weight 0: "))
+    assert lines[k + 1].startswith("       ") and lines[k + 1].strip()  # under the detail, not at column 0
+    assert " ".join(line.strip() for line in lines[k:k + 3]).startswith("PASS prior weight 0: " + detail[:60])
+    assert not broken("\n".join(lines), ["img/10_ohwx woman/download.jpg"])

@@ -92,7 +92,7 @@ def test_images_without_a_caption_file():
                      "'.caption', so sd-scripts ignores those files and uses the class tokens"),
         ("RA026", D, "1 of 3 images have a '.cap' caption beside them (b.png), but the caption extension is "
                      "'.caption', so sd-scripts ignores those files and uses the class tokens"),
-        ("RA029", D, "2 of 3 images have no caption file and train on the class tokens 'sks dog': a.png, b.png"),
+        ("RA029", D, "2 of 3 images have no '.caption' caption file and train on the class tokens 'sks dog': a.png, b.png"),
     ]
     assert [f.to_json()["images"] for f in found] == [
         [{"path": f"{D}/a.png", "caption": f"{D}/a.txt"}], [{"path": f"{D}/b.png", "caption": f"{D}/b.cap"}],
@@ -236,7 +236,7 @@ def test_shared_captions_and_repeated_tags():
                _b("d.png", "sks dog", source=CaptionSource.CLASS_TOKENS), _b("e.png", "sks dog",
                                                                             source=CaptionSource.CLASS_TOKENS))
     assert _said(st) == [("RA034", "2 images share 1 identical captions: 'a dog' ×2 (a.png, b.png)"),
-                         ("RA034", "1 captions repeat a tag (c.png: 'dog')")]
+                         ("RA034", "1 caption repeats a tag (c.png: 'dog')")]
 
 
 def test_wildcard_groups_without_enable_wildcard():

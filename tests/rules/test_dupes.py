@@ -64,14 +64,15 @@ ROWS = [
         {"train/10_sks/IMG_4023.jpg": Pic(7), "train/10_sks/IMG_4023 (1).jpg": Pic(7),
          "train/5_sks/small.jpg": Pic(7, quality=40), "train/10_sks/b.jpg": Pic(1), "reg/1_dog/r.jpg": Pic(2)},
         DUPES,
-        F("RA081", "warning", "train/10_sks/IMG_4023 (1).jpg",
+        # the reference is IMG_4023.jpg, not the name of a second download '(1)': the one a fix keeps
+        F("RA081", "warning", "train/10_sks/IMG_4023.jpg",
           "3 training images are the same picture, so it trains 25 times per epoch (3 copies, 10 + 10 + 5 repeats) "
-          "instead of 10: train/10_sks/IMG_4023 (1).jpg; train/10_sks/IMG_4023.jpg: byte-identical to "
-          "IMG_4023 (1).jpg; train/5_sks/small.jpg: near train/10_sks/IMG_4023 (1).jpg, distance 0",
-          images=({"path": "train/10_sks/IMG_4023 (1).jpg", "role": "train", "per_epoch": 10,
+          "instead of 10: train/10_sks/IMG_4023.jpg; train/10_sks/IMG_4023 (1).jpg: byte-identical to "
+          "IMG_4023.jpg; train/5_sks/small.jpg: near train/10_sks/IMG_4023 (1).jpg, distance 0",
+          images=({"path": "train/10_sks/IMG_4023.jpg", "role": "train", "per_epoch": 10,
                    "relation": "reference", "distance": 0, "of": None},
-                  {"path": "train/10_sks/IMG_4023.jpg", "role": "train", "per_epoch": 10,
-                   "relation": "byte-identical", "distance": 0, "of": "{root}/train/10_sks/IMG_4023 (1).jpg"},
+                  {"path": "train/10_sks/IMG_4023 (1).jpg", "role": "train", "per_epoch": 10,
+                   "relation": "byte-identical", "distance": 0, "of": "{root}/train/10_sks/IMG_4023.jpg"},
                   {"path": "train/5_sks/small.jpg", "role": "train", "per_epoch": 5,
                    "relation": "near", "distance": 0, "of": "{root}/train/10_sks/IMG_4023 (1).jpg"}))),
     row("RA082 duplicate reg images in two folders",

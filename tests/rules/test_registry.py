@@ -40,3 +40,14 @@ def test_a_finding_lists_at_most_finding_images_of_its_images():
     assert FINDING_IMAGES == 1000 and len(f.images) == 1000 and f.images[-1] == (("path", "/d/999.png"),)
     g = rule("RA029").finding("/d", "m", images=tuple((("path", p),) for p in paths))
     assert len(g.images) == 1000
+
+
+def test_named_gives_the_folder_where_the_images_are_in_several():
+    # RA071 named 'tiny_thumb.jpg, woman_0000.jpg' for one train and one reg image under a train image's path
+    import os
+
+    from regaudit.rules.naming import named
+
+    assert named(["/d/a.png", "/d/b.png", "/d/c.png", "/d/e.png"]) == "a.png, b.png, c.png and 1 more"
+    train, reg = os.path.join("img", "10_ohwx woman", "tiny.jpg"), os.path.join("reg", "1_woman", "w0.jpg")
+    assert named([train, reg]) == f"{os.path.join('10_ohwx woman', 'tiny.jpg')}, {os.path.join('1_woman', 'w0.jpg')}"

@@ -244,7 +244,7 @@ def test_duplicate_captions_and_tags(tmp_path):
     _, result = _audit(tmp_path, {"a": "sks dog, smile", "b": "SKS dog,  smile", "c": "sks dog, smile, Smile",
                                   "d": "sks dog"})
     msgs = sorted(f.message for f in result.findings if f.code == "RA034")
-    assert msgs == ["1 captions repeat a tag (c.png: 'smile')",
+    assert msgs == ["1 caption repeats a tag (c.png: 'smile')",
                     "2 images share 1 identical captions: 'sks dog, smile' ×2 (a.png, b.png)"]
 
 

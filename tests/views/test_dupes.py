@@ -374,9 +374,10 @@ def test_a_byte_copy_is_exact_in_a_group_that_also_holds_a_near_copy(tree):
     textured(50).resize((80, 60)).save(t / "IMG_4023_small.jpg", quality=60)
     (g,) = dupes(tree).groups
     # (before: one "near · 0" for all three)
-    assert _relations(g) == [("IMG_4023 (1).jpg", "train", "reference", 0, None),
-                             ("IMG_4023.jpg", "train", "byte-identical", 0, "IMG_4023 (1).jpg"),
-                             ("IMG_4023_small.jpg", "train", "near", 0, "IMG_4023 (1).jpg")]
+    # the original name is the reference (the one a fix keeps), not the browser's second download '(1)'
+    assert _relations(g)[0] == ("IMG_4023.jpg", "train", "reference", 0, None)
+    assert _relations(g)[1:] == [("IMG_4023 (1).jpg", "train", "byte-identical", 0, "IMG_4023.jpg"),
+                                 ("IMG_4023_small.jpg", "train", "near", 0, "IMG_4023 (1).jpg")]
     assert (g.kind, g.distance, g.train_repeats) == ("near", 0, 30)
 
 
@@ -423,7 +424,7 @@ def test_cli_dupes_human_shows_relations_and_samples_per_epoch(tree, capsys, mon
     assert main(["dupes", "--train", "train", "--reg", "reg", "--no-cache"]) == 0
     out = capsys.readouterr().out
     assert "30× = 3 × 10" in out  # the picture's samples per epoch, in the table
-    assert "train ×10, byte-identical to t0 (1).jpg" in out
+    assert "train ×10, byte-identical to t0.jpg" in out
     assert ("3 training images are the same picture, so it trains 30 times per epoch (3 copies × 10 repeats) "
             "instead of 10") in " ".join(out.split())
     main(["dupes", "--train", "train", "--reg", "reg", "--no-cache", "--json"])
@@ -431,4 +432,14 @@ def test_cli_dupes_human_shows_relations_and_samples_per_epoch(tree, capsys, mon
 
     (g,) = json.loads(capsys.readouterr().out)["groups"]
     assert [(i["path"].rsplit("/", 1)[1], i["relation"], i["distance"], i["per_epoch"]) for i in g["images"]] == [
-        ("t0 (1).jpg", "reference", 0, 10), ("t0 (2).jpg", "byte-identical", 0, 10), ("t0.jpg", "byte-identical", 0, 10)]
+        ("t0.jpg", "reference", 0, 10), ("t0 (1).jpg", "byte-identical", 0, 10), ("t0 (2).jpg", "byte-identical", 0, 10)]
+
+
+def test_a_name_like_a_copys_is_never_the_reference():
+    from regaudit.views.dupes import looks_like_a_copy
+
+    copies = ["d/IMG_4023 (1).jpg", "a - Copy.jpg", "a - Copy (2).png", "a copy.jpg", "a copy 2.jpg", "a (copy).jpg",
+              "a (another copy).jpg", "a (3rd copy).jpg", "Copy of a.jpg"]
+    assert all(looks_like_a_copy(n) for n in copies)
+    assert not any(looks_like_a_copy(n) for n in ["IMG_4023.jpg", "IMG_4023-edited.jpg", "copycat.jpg",
+                                                  "10_ohwx (1)/a.jpg", "scan copy of x.jpg"])

@@ -577,3 +577,54 @@ def test_every_pin_is_a_run_of_the_converter():
     for pin, meta in GUI_RUNS.items():
         assert ".json" in meta["from"] and (GUI_CONFIGS / f"{pin}.toml").is_file()
         assert meta["command"][:2] == ["accelerate", "launch"] and meta["gui_log"]
+
+
+def test_config_key_notes_name_each_key_once_and_keep_the_gui_keys_apart():
+    from regaudit.views.inputs import _config_key_notes
+
+    # the GUI's own keys alone: one short note, each key named once (it was 230 characters, naming them twice)
+    (gui,) = _config_key_notes(["epoch", "noise_offset_type"], "sdxl_train_network")
+    assert gui == ("epoch, noise_offset_type: kohya_ss GUI settings, not sdxl_train_network.py options; "
+                   "sd-scripts ignores them")
+    assert len("regaudit: note: " + gui) <= 125
+    # a typo beside them is a note of its own
+    typo, gui = _config_key_notes(["epoch", "leraning_rate"], "train_network")
+    assert typo == ("1 key of the --config_file is not a train_network.py option: sd-scripts keeps it silently "
+                    "and nothing reads it: leraning_rate")
+    assert gui.startswith("epoch: kohya_ss GUI settings") and gui.endswith("sd-scripts ignores it")
+
+
+def test_steps_table_labels_the_figure_the_gui_wrote(tmp_path, capsys, monkeypatch):
+    # 8 images x 10 repeats = 80 samples, batch 1, the GUI's epoch 1: its formula gives 80; the config says 50
+    # (typed into Max train steps): the row shows 50, so it must not call it "its formula"
+    darius(tmp_path)
+    (tmp_path / "config_lora.toml").write_text(BASE + "epoch = 1\nmax_train_steps = 50\ntrain_batch_size = 1\n")
+    monkeypatch.chdir(tmp_path)
+    code = main(["balance", "--no-progress", "accelerate", "launch", "train_network.py", "--config_file",
+                 "config_lora.toml"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 0
+    assert "kohya_ss GUI figure (the config's max_train_steps) │ 50 │" in out
+    assert "its formula, ×2" not in out
+    assert "(max_train_steps (80 / 1 / 1 * 1 * 1) = 80)" in out
+
+
+def test_a_pasted_command_with_options_added_around_it(tmp_path, capsys, monkeypatch):
+    # `regaudit balance "accelerate launch … train_network.py --config_file c.toml" --train_batch_size 4` took the
+    # whole quoted command for a train folder (RA011) and ran train_network.py with no resolution
+    from regaudit.views.paste import splice_pasted
+
+    pasted = "accelerate launch --num_processes 1 sdxl_train_network.py --config_file config_lora.toml"
+    assert splice_pasted([pasted, "--train_batch_size", "4"]) == [
+        "accelerate", "launch", "--num_processes", "1", "sdxl_train_network.py", "--config_file", "config_lora.toml",
+        "--train_batch_size", "4"]
+    assert splice_pasted(["--max_train_epochs", "3", pasted])[-2:] == ["--max_train_epochs", "3"]
+    assert splice_pasted(["img/10_ohwx woman", "--x"]) == ["img/10_ohwx woman", "--x"]  # a folder with a space
+    darius(tmp_path)  # 8 images x 10 repeats = 80 samples
+    (tmp_path / "config_lora.toml").write_text(BASE + "epoch = 1\ntrain_batch_size = 1\n")
+    code, doc, err = run(capsys, monkeypatch, tmp_path, "accelerate launch train_network.py --config_file "
+                         "config_lora.toml", "--train_batch_size", "4", "--max_train_epochs", "2")
+    assert code == 0, err
+    assert doc["crash"] is None
+    # buckets 512x512 (20), 576x448 (20), 640x384 (40) at batch 4: 5 + 5 + 10 = 20 batches per epoch, 2 epochs
+    assert (doc["batches_per_epoch"], doc["max_train_steps"]) == (20, 40)

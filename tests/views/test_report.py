@@ -131,6 +131,28 @@ def test_verdict_first_for_a_load_crash_keeps_the_figures(tmp_path, monkeypatch)
     assert "RA043" in top[top.index("<section id=fixes>"):]
 
 
+def test_verdict_says_a_load_crash_comes_while_caching_latents_and_counts_unused_reg(tmp_path, monkeypatch):
+    # the CLI's verdict says "while caching latents, before step 1" with --cache_latents; the page did not
+    t = tmp_path / "train" / "1_cat"
+    g = tmp_path / "reg" / "1_animal"
+    t.mkdir(parents=True), g.mkdir(parents=True)
+    for k in range(2):
+        textured(k, (96, 128)).save(t / f"i{k}.jpg", quality=85)
+    for k in range(5):
+        textured(10 + k, (96, 128)).save(g / f"r{k}.jpg", quality=85)
+    data = (t / "i0.jpg").read_bytes()
+    (t / "i0.jpg").write_bytes(data[: len(data) // 2])
+    page = _report(tmp_path, monkeypatch, "--train_data_dir", "train", "--reg_data_dir", "reg", "--cache_latents")
+    top = _top(page)
+    v = _verdict_of(top)
+    assert "stops while caching latents, before step 1" in v and "starts, then fails" not in v
+    assert "(while it caches latents, before step 1)" in v
+    assert "data-stage='load'" in top and "<span class=stage>cache</span>" in top
+    # 2 train samples take the first 2 of the 5 reg images: 3 are never used
+    assert re.search(r"id=v-unused-reg data-n=3><b>3 reg images</b> are never used", top)
+    assert "then stops while it caches latents, before step 1: see the verdict above" in page
+
+
 def test_verdict_first_for_no_data(tmp_path, monkeypatch):
     (tmp_path / "train" / "5_empty").mkdir(parents=True)
     make_image(tmp_path / "train" / "5 cat" / "a.png")  # no '_': ignored
@@ -524,3 +546,27 @@ def test_a_link_to_a_folded_card_opens_it(tmp_path, monkeypatch):
     dom = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=3000",
                           "--dump-dom", page.as_uri() + "#img-13"], capture_output=True, text=True, timeout=120).stdout
     assert '<details class="fold" open=""><summary>2 more images</summary>' in dom
+
+
+def test_an_option_in_a_hint_is_never_broken_after_its_dashes():
+    # Chromium at 390 px broke '(--caption_extension' after '--' in RA026's hint
+    from regaudit.render.html import _prose
+
+    assert _prose("Rename a.caption (--caption_extension .caption would <leave> them)") == (
+        "Rename a.caption (<span class=nw>--caption_extension</span> .caption would &lt;leave&gt; them)")
+    assert _prose("a -- b, x--y") == "a -- b, x--y"  # a dash, and dashes inside a word, are left alone
+
+
+def test_cards_take_one_image_of_each_fix_in_turn():
+    # 14 EXIF-rotated photos filled the 12 open cards; the alpha cutout and the CMYK scan were folded away
+    from regaudit.model import Finding, Severity
+    from regaudit.views.report import card_paths
+
+    rotated = [Finding("RA044", "exif-rotated", Severity.WARNING, f"/d/IMG_{k:04d}.jpg", "EXIF 6", "Rotate.")
+               for k in range(14)]
+    alpha = Finding("RA045", "transparency-dropped", Severity.WARNING, "/d/cutout.png", "RGBA", "Flatten.")
+    cmyk = Finding("RA046", "cmyk-converted", Severity.WARNING, "/d/scan.jpg", "CMYK", "Convert.")
+    paths = card_paths((*rotated, alpha, cmyk))
+    assert len(paths) == 16 and set(paths) == {f.path for f in (*rotated, alpha, cmyk)}
+    assert {"/d/cutout.png", "/d/scan.jpg", "/d/IMG_0000.jpg"} == set(paths[:3])
+    assert paths[3:] == [f"/d/IMG_{k:04d}.jpg" for k in range(1, 14)]

@@ -159,6 +159,14 @@ is_reg = true
     assert code == 0 and "batch size 1 (sd-scripts' default, no --train_batch_size)" in flat
     assert "one training step of 1 sample on cpu" in flat
     assert "with batch size 1 each step holds one sample: a reg sample here" in flat
+    # the kohya_ss GUI's TOML sets train_batch_size: the --config_file is named, not "sd-scripts' default"
+    gui = tmp_path / "config_lora.toml"
+    gui.write_text(f"train_data_dir = '{root / 'train'}'\nreg_data_dir = '{root / 'reg'}'\ntrain_batch_size = 2\n",
+                   encoding="utf-8")
+    code, out, _ = _cli(capsys, "--config_file", str(gui), "--json")
+    doc = json.loads(out)
+    assert code == 0 and (doc["batch_size"], doc["batch_size_from"], len(doc["samples"])) == (
+        2, "train_batch_size in the --config_file", 2)
 
 
 def test_a_broken_image_is_skipped_with_a_note_not_a_failure(tmp_path, capsys, monkeypatch):
