@@ -383,7 +383,7 @@ def looks_like_a_copy(path: str) -> bool:
     return bool(_COPY_NAME.search(os.path.splitext(os.path.basename(path))[0]))
 
 
-def _copy_rank(path: str) -> tuple[bool, str]:
+def copy_rank(path: str) -> tuple[bool, str]:
     """A name like a copy's after the others, then by the path without its extension, so that a stem
     comes before the longer ones it starts ('a.jpg' before 'a-edited.jpg', which the '.' put after):
     the original a user means to keep comes first."""
@@ -393,7 +393,7 @@ def _copy_rank(path: str) -> tuple[bool, str]:
 def _tree_group(members: list[Member], ks: list[int], tree: dict[int, list[tuple[int, Link]]]) -> DupGroup:
     """The group of members ``ks``: each member but the first names its neighbour towards the first."""
     ks = sorted(ks, key=lambda k: (members[k].role != "train", members[k].path))
-    first = min(ks, key=lambda k: (members[k].role != "train", _copy_rank(members[k].path), members[k].path))
+    first = min(ks, key=lambda k: (members[k].role != "train", copy_rank(members[k].path), members[k].path))
     ks = [first, *(k for k in ks if k != first)]  # the reference first, the others in their order
     placed: dict[int, Member] = {ks[0]: members[ks[0]]}
     todo = [ks[0]]

@@ -196,10 +196,11 @@ def _alpha_mask(inp: Inputs, config) -> bool:
 
 def _duplicates(result, jobs) -> dict[str, tuple[str, str]]:
     """Each exact duplicate but the one kept: the members of an exact group of views.dupes (no hash
-    cache), and byte-identical files within any other group; the first by path order is kept, in a
-    train/reg group the first train image (a reg copy of a train image is the leak).
+    cache), and byte-identical files within any other group; the one kept is the one dupes names the
+    reference: a train image in a train/reg group (a reg copy of a train image is the leak), the
+    original name before a second copy's ('a.jpg' before 'a (1).jpg'), then by path order.
     -> (the finding code of such a group, the kept image)."""
-    from .dupes import DupesOptions, find_dupes
+    from .dupes import DupesOptions, copy_rank, find_dupes
     from .hashing import file_digest
 
     out: dict[str, tuple[str, str]] = {}
@@ -215,7 +216,7 @@ def _duplicates(result, jobs) -> dict[str, tuple[str, str]]:
                     continue
             parts = [ms for ms in by_bytes.values() if len(ms) > 1]
         for ms in parts:
-            members = sorted(ms, key=lambda m: m.path)
+            members = sorted(ms, key=lambda m: (copy_rank(m.path), m.path))
             roles = {m.role for m in members}
             label = "leakage" if roles == {"train", "reg"} else "cross-reg" if roles == {"reg"} else "cross-train"
             keep = next(m for m in members if m.role == "train") if label == "leakage" else members[0]

@@ -252,6 +252,20 @@ def test_train_reg_duplicate_keeps_the_train_image(capsys, tmp_path):
     assert sorted(p.name for p in (tmp_path / "out" / "a_reg" / "1_dog").iterdir()) == []
 
 
+def test_a_duplicate_keeps_the_original_name_not_the_second_copy(capsys, tmp_path):
+    """'IMG_4023 (1).jpg' sorts before 'IMG_4023.jpg' (' ' < '.'), but the browser's second copy is
+    the one dropped: the fix keeps the file dupes names the reference."""
+    t = tmp_path / "train" / "1_dog"
+    picture(t / "IMG_4023.png", "linear")
+    picture(t / "IMG_4023 (1).png", "linear")
+    rc, out, err = run(capsys, "fix", str(tmp_path / "train"), "--out", str(tmp_path / "o"), "--unsafe-fixes",
+                       "--json")
+    assert rc == 0, err
+    drops = [a["source"] for a in json.loads(out)["actions"] if a["fix"] == "drop-duplicate"]
+    assert drops == [str(t / "IMG_4023 (1).png")]
+    assert sorted(p.name for p in (tmp_path / "o" / "train" / "1_dog").iterdir()) == ["IMG_4023.png"]
+
+
 def test_caption_of_a_dropped_duplicate_stays_when_its_stem_stays(capsys, tmp_path):
     t = tmp_path / "train" / "1_dog"
     picture(t / "a.png", "linear")
