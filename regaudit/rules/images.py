@@ -98,10 +98,10 @@ def record_findings(images: Iterable[ImageRecord]) -> Iterator[Finding]:
 
 
 def _ago(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
         if seconds >= size:
             return f"{seconds / size:.1f} {unit}"
-    return f"{seconds:.0f} s"
+    return f"{seconds:.0f} seconds"
 
 
 def stale_cache_findings(stale, skip_cache_check: bool) -> Iterator[Finding]:

@@ -96,7 +96,7 @@ ROWS = [
          D + "c.png": Img(), D + "c_0008x0008_sd.npz": b""}, DISK_CACHE,
         F("RA053", "warning", "train/1_dog",
           "2 images were modified after the latents cache file sd-scripts reads with --cache_latents_to_disk: a.png "
-          "(2.0 h newer than a_0008x0008_sd.npz), b.png (1.5 min newer than b_0008x0008_sd.npz); sd-scripts keeps a "
+          "(2.0 hours newer than a_0008x0008_sd.npz), b.png (1.5 minutes newer than b_0008x0008_sd.npz); sd-scripts keeps a "
           "cache file whose latents' shape fits the bucket, as it does while the image size is unchanged, so the "
           "picture as it was before the edit trains",
           images=({"path": D + "a.png", "cache": "{root}/" + D + "a_0008x0008_sd.npz", "newer_by_s": 7200.0},
@@ -107,7 +107,7 @@ ROWS = [
         {D + "a.png": Img(), D + "a.npz": b"", D + "a_0008x0008_sd.npz": b""}, DISK_CACHE + ["--skip_cache_check"],
         F("RA053", "warning", "train/1_dog",
           "1 image was modified after the latents cache file sd-scripts reads with --cache_latents_to_disk: a.png "
-          "(1.0 d newer than a.npz); sd-scripts uses those files without looking inside (--skip_cache_check), so "
+          "(1.0 days newer than a.npz); sd-scripts uses those files without looking inside (--skip_cache_check), so "
           "the picture as it was before the edit trains"),
         mtimes={D + "a.png": T0 + 86400, D + "a.npz": T0, D + "a_0008x0008_sd.npz": T0 + 86400 * 2}),
     row("RA053 FLUX reads no old '.npz', only '_flux.npz'",
@@ -116,7 +116,7 @@ ROWS = [
          "--trainer", "flux_train_network"],
         F("RA053", "warning", "train/1_dog",
           "1 image was modified after the latents cache file sd-scripts reads with --cache_latents_to_disk: b.png "
-          "(1.0 min newer than b_0008x0008_flux.npz){*}"),
+          "(1.0 minutes newer than b_0008x0008_flux.npz){*}"),
         mtimes={D + "a.png": T0 + 60, D + "a.npz": T0, D + "b.png": T0 + 60, D + "b_0008x0008_flux.npz": T0}),
     row("RA053 not without --cache_latents_to_disk",
         {D + "a.png": Img(), D + "a_0008x0008_sd.npz": b""}, DISK_CACHE[:-1],
