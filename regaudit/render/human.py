@@ -352,7 +352,11 @@ def smoke_view(result) -> Group:
     and the stand-in model's step time and memory, said to be no estimate for the user's model."""
     from ..views.smoke import SCOPE
 
-    parts: list[RenderableType] = []
+    failed = [c.name for c in result.checks if not c.passed]
+    verdict = (Text(f"✓ the prior-loss-weighted step is wired as sd-scripts computes it ({len(result.checks)} check{'' if len(result.checks) == 1 else 's'} "
+                    f"passed)") if result.passed else
+               Text(f"✗ a check of the weighted step failed: {', '.join(failed) or 'see below'}", style="bold red"))
+    parts: list[RenderableType] = [verdict]  # the answer first
     head = Text()
     head.append("regaudit smoke", style="bold")
     head.append(f": one training step of {len(result.samples)} sample{'' if len(result.samples) == 1 else 's'} on "

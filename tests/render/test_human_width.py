@@ -186,6 +186,8 @@ def test_smoke_view_keeps_names_whole(tmp_path, monkeypatch):
     console = Console(width=80, record=True, color_system=None)
     console.print(smoke_view(result))
     out = console.export_text()
+    assert " ".join(out.split()).startswith("✓ the prior-loss-weighted step is wired as sd-scripts computes it "
+                                            "(1 check passed)")
     assert all(cell_len(line) <= 80 for line in out.splitlines())
     assert not broken(out, [LONG, "10_ohwx woman", f"img/10_ohwx woman/{LONG}"])
     assert str(tmp_path) not in out

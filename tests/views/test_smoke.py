@@ -196,8 +196,9 @@ def test_human_output_says_it_is_a_wiring_check_not_an_estimate(tmp_path, capsys
     code, out, _ = _cli(capsys, "--train", str(root / "train"), "--reg", str(root / "reg"), "--train_batch_size", "4")
     lines = out.splitlines()
     assert code == 0
-    assert lines[0].startswith("regaudit smoke: one training step of 4 samples on cpu")
+    assert lines[0].startswith("✓ the prior-loss-weighted step is wired as sd-scripts computes it (")  # the answer first
+    assert lines[1].startswith("regaudit smoke: one training step of 4 samples on cpu")
     assert ("it checks the prior-loss-weighted step wiring (weights, loss, gradient) on a small stand-in model; it is "
             "not a speed or memory estimate for your model") in " ".join(out.split())
     assert any(ln.startswith("stand-in model's step: ") and "not your model" in ln for ln in lines)
-    assert " ms" not in lines[0] and "MiB" not in lines[0]
+    assert " ms" not in lines[1] and "MiB" not in lines[1]
