@@ -36,7 +36,7 @@ from .captions import TextOptions
 from .captions import audit as audit_captions
 from .inputs import Inputs, text_options
 from . import scan_finetune
-from .scan_parts import CHUNK, Part, gather, make_parts, part_size, work_part
+from .scan_parts import CHUNK, Part, forget_shared, gather, make_parts, part_size, work_part
 
 __all__ = ["load_specs", "scan", "scan_inputs"]  # (load_specs: the specs scan() takes, from the port)
 
@@ -76,7 +76,10 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
                               latents_suffix)
     del decided  # (the paths live on in the parts only, each let go once worked)
     parallel = not listing_only and sum(map(part_size, parts)) >= _PARALLEL_MIN
-    results = _one_by_one(map_parts(work_part, parts, jobs if parallel else 1, progress, part_size, batch=CHUNK))
+    try:
+        results = _one_by_one(map_parts(work_part, parts, jobs if parallel else 1, progress, part_size, batch=CHUNK))
+    finally:
+        forget_shared()
 
     # 4. gather each subset from its parts, with the findings on its images and captions
     by_dataset: dict[int, list[Subset]] = defaultdict(list)
