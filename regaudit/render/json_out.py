@@ -54,6 +54,10 @@ def subset_json(s: Subset, dataset: int) -> dict:
     }
 
 
+def _to_json(item) -> dict:
+    return item.to_json()
+
+
 def _subset_json(item: tuple[Subset, int]) -> dict:
     return subset_json(*item)
 
@@ -77,8 +81,8 @@ def scan_document(result: ScanResult) -> dict:
             "reg_samples": sum(s.samples for s, _ in subsets if s.config.is_reg),
         },
         "subsets": Rows(None, _subset_json, subsets),  # made while written: 100,000 never exist as dicts at once
-        "ignored": [i.to_json() for i in result.ignored],
-        "findings": [f.to_json() for f in sort_findings(result.findings)],
+        "ignored": Rows(None, _to_json, result.ignored),
+        "findings": Rows(None, _to_json, sort_findings(result.findings)),
     }
 
 
@@ -126,7 +130,7 @@ def balance_document(plan) -> dict:
                     "num_processes": o.num_processes, "cache_latents": o.cache_latents},
         "summary": {"errors": c["error"], "warnings": c["warning"], "info": c["info"]},
         "datasets": Rows(None, dataset_plan_json, plan.datasets),  # made while written (100,000 in a config)
-        "findings": [f.to_json() for f in sort_findings(plan.findings)],
+        "findings": Rows(None, _to_json, sort_findings(plan.findings)),
     }
 
 
