@@ -54,9 +54,17 @@ def subset_json(s: Subset, dataset: int) -> dict:
     }
 
 
+def _to_json(item) -> dict:
+    return item.to_json()
+
+
+def _subset_json(item: tuple[Subset, int]) -> dict:
+    return subset_json(*item)
+
+
 def scan_document(result: ScanResult) -> dict:
     c = result.counts()
-    subsets = [subset_json(s, d.index) for d in result.datasets for s in d.subsets]
+    subsets = [(s, d.index) for d in result.datasets for s in d.subsets]
     return {
         "schema_version": SCHEMA_VERSION,
         "command": "scan",
@@ -68,13 +76,13 @@ def scan_document(result: ScanResult) -> dict:
             "warnings": c["warning"],
             "info": c["info"],
             "subsets": len(subsets),
-            "images": sum(s["image_count"] for s in subsets),
-            "train_samples": sum(s["samples"] for s in subsets if s["role"] == "train"),
-            "reg_samples": sum(s["samples"] for s in subsets if s["role"] == "reg"),
+            "images": sum(len(s.images) for s, _ in subsets),
+            "train_samples": sum(s.samples for s, _ in subsets if not s.config.is_reg),
+            "reg_samples": sum(s.samples for s, _ in subsets if s.config.is_reg),
         },
-        "subsets": subsets,
-        "ignored": [i.to_json() for i in result.ignored],
-        "findings": [f.to_json() for f in sort_findings(result.findings)],
+        "subsets": Rows(None, _subset_json, subsets),  # made while written: 100,000 never exist as dicts at once
+        "ignored": Rows(None, _to_json, result.ignored),
+        "findings": Rows(None, _to_json, sort_findings(result.findings)),
     }
 
 
@@ -121,8 +129,8 @@ def balance_document(plan) -> dict:
         "options": {"trainer": o.trainer.name, "gradient_accumulation_steps": o.gradient_accumulation_steps,
                     "num_processes": o.num_processes, "cache_latents": o.cache_latents},
         "summary": {"errors": c["error"], "warnings": c["warning"], "info": c["info"]},
-        "datasets": [dataset_plan_json(d) for d in plan.datasets],
-        "findings": [f.to_json() for f in sort_findings(plan.findings)],
+        "datasets": Rows(None, dataset_plan_json, plan.datasets),  # made while written (100,000 in a config)
+        "findings": Rows(None, _to_json, sort_findings(plan.findings)),
     }
 
 

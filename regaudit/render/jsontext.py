@@ -37,15 +37,18 @@ _MARK = "\x00"  # where a Rows goes: orjson and json write no raw NUL otherwise 
 
 
 class Rows:
-    """A JSON array of objects: ``dict(zip(keys, fn(item)))`` for each item, made while written."""
+    """A JSON array of objects: ``dict(zip(keys, fn(item)))`` for each item (``keys`` None: ``fn(item)``
+    itself, which may hold Rows of its own), made while written."""
 
     __slots__ = ("keys", "fn", "items")
 
-    def __init__(self, keys: Sequence[str], fn: Callable[[Any], Sequence[Any]], items: Sequence[Any]):
-        self.keys, self.fn, self.items = tuple(keys), fn, items
+    def __init__(self, keys: Sequence[str] | None, fn: Callable[[Any], Any], items: Sequence[Any]):
+        self.keys, self.fn, self.items = None if keys is None else tuple(keys), fn, items
 
-    def dicts(self, start: int, stop: int) -> list[dict]:
+    def dicts(self, start: int, stop: int) -> list:
         keys, fn = self.keys, self.fn
+        if keys is None:
+            return [fn(item) for item in self.items[start:stop]]
         return [dict(zip(keys, fn(item), strict=True)) for item in self.items[start:stop]]
 
 
@@ -133,21 +136,24 @@ def _write_rows(r: Rows, depth: int, stream: TextIO) -> None:
     for start in range(0, n, _CHUNK):
         nested: list[Rows] = []
         text = _text(r.dicts(start, start + _CHUNK), depth, nested)
-        if nested:
-            raise TypeError("a Rows inside a Rows is not written")
-        stream.write(("[" if start == 0 else ",") + text[1:-close if start + _CHUNK < n else None])
+        _write_marked(("[" if start == 0 else ",") + text[1:-close if start + _CHUNK < n else None], nested, stream)
+
+
+def _write_marked(text: str, rows: list[Rows], stream: TextIO) -> None:
+    """``text`` with each _MARK in it replaced by the next of ``rows``, written where it stands."""
+    pieces = text.split(_MARK)
+    for piece, r in zip(pieces, rows):
+        stream.write(piece)
+        line = piece[piece.rfind("\n") + 1:]
+        _write_rows(r, (len(line) - len(line.lstrip(" "))) // 2, stream)
+    stream.write(pieces[-1])
 
 
 def write(doc: Any, stream: TextIO) -> None:
     """Write ``json.dumps(doc, indent=2, ensure_ascii=False)`` to ``stream`` (a lone surrogate as a
     ``\\udcXX`` escape, so the text encodes and ``json.loads`` gives back the same string)."""
     rows: list[Rows] = []
-    pieces = _text(doc, 0, rows).split(_MARK)
-    for piece, r in zip(pieces, rows):
-        stream.write(piece)
-        line = piece[piece.rfind("\n") + 1:]
-        _write_rows(r, (len(line) - len(line.lstrip(" "))) // 2, stream)
-    stream.write(pieces[-1])
+    _write_marked(_text(doc, 0, rows), rows, stream)
 
 
 def dumps(doc: Any) -> str:

@@ -99,16 +99,17 @@ def _own(level: object) -> dict:
     return {key: level[key] for key in KEYS if level.get(key) is not None}
 
 
-def apply(specs: list[DatasetSpec], args: CaptionArgs, dataset_config: str | None = None) -> list[DatasetSpec]:
-    """The specs with every subset's caption options resolved from ``dataset_config`` (when given)
-    and the command line ``args``: the subset's value, else its dataset's, else [general]'s, else
-    the command line's."""
+def apply(specs: list[DatasetSpec], args: CaptionArgs, dataset_config: str | None = None,
+          config_data: dict | None = None) -> list[DatasetSpec]:
+    """The specs with every subset's caption options resolved from ``dataset_config`` (when given;
+    ``config_data``: as read_config_file read it already) and the command line ``args``: the
+    subset's value, else its dataset's, else [general]'s, else the command line's."""
     cli = dataclasses.asdict(args)
     raw_datasets: list = []
     general: dict = {}
     if dataset_config is not None and specs:
         try:
-            data = read_config_file(str(dataset_config))
+            data = read_config_file(str(dataset_config)) if config_data is None else config_data
         except ConfigError:  # sd-scripts stops on it; the caller already reports that
             data = {}
         general = data.get("general", {}) or {}

@@ -217,10 +217,11 @@ _FT_DROPPED = ("class_tokens", "caption_extension", "cache_info")  # not in the 
 _DROPOUT_KEYS = ("caption_dropout_rate", "caption_dropout_every_n_epochs", "caption_tag_dropout_rate")
 
 
-def load_dataset_config(path: str, args: TrainingArgs) -> list[DatasetSpec]:
+def load_dataset_config(path: str, args: TrainingArgs, data: dict | None = None) -> list[DatasetSpec]:
     """Validate a dataset config like sd-scripts and resolve every subset's and dataset's values.
-    Raises DatasetConfigCrash where sd-scripts stops while reading it."""
-    data = read_config_file(path)
+    Raises DatasetConfigCrash where sd-scripts stops while reading it. ``data``: the file as
+    read_config_file read it already (else it is read here)."""
+    data = read_config_file(path) if data is None else data
     general_keys, dataset_keys, subset_keys = dict(GENERAL_KEYS), dict(DATASET_KEYS), dict(SUBSET_KEYS)
     if not args.dropout_keys_allowed:
         for table in (general_keys, dataset_keys, subset_keys):

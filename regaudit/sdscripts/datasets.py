@@ -24,14 +24,16 @@ def specs_from_roots(train: str | None, reg: str | None, args: TrainingArgs) -> 
 
 
 def load_specs(train: str | None = None, reg: str | None = None, dataset_config: str | None = None,
-               args: TrainingArgs | None = None, in_json: str | None = None) -> list[DatasetSpec]:
+               args: TrainingArgs | None = None, in_json: str | None = None,
+               config_data: dict | None = None) -> list[DatasetSpec]:
     """The dataset definitions sd-scripts reads (config_util.generate_dataset_group_by_blueprint's
     input). Raises DatasetConfigCrash where it stops on the dataset config. ``in_json`` (a trainer
-    that takes fine-tuning datasets): one metadata subset of ``train``; the reg folder is ignored."""
+    that takes fine-tuning datasets): one metadata subset of ``train``; the reg folder is ignored.
+    ``config_data``: the dataset config as config.read_config_file read it already."""
     args = args or TrainingArgs()
     args = TrainingArgs(**{**args.__dict__, "caption_extension": normalize_extension(args.caption_extension)})
     if dataset_config is not None:
-        return load_dataset_config(dataset_config, args)  # train/reg dirs are ignored then, as in sd-scripts
+        return load_dataset_config(dataset_config, args, config_data)  # train/reg dirs are ignored then, as in sd-scripts
     if in_json is not None:
         from .finetune import spec_from_in_json
 

@@ -24,7 +24,7 @@ from ..sdscripts.argv import ArgvError, _convert, match_option, options_for, scr
 from ..sdscripts.caption_options import (apply, caption_args_with_fallback, check_max_token_length,
                                          config_max_token_length)
 from ..sdscripts.captions import normalize_extension
-from ..sdscripts.config import DatasetConfigCrash, TrainingArgs
+from ..sdscripts.config import DatasetConfigCrash, TrainingArgs, read_config_file
 from ..sdscripts.datasets import load_specs
 from ..sdscripts.gui_steps import GuiFormula, GuiSteps, gui_steps
 from ..sdscripts.step_values import KEYS as STEP_KEYS, step_values
@@ -322,13 +322,15 @@ def _build(facts, sd, start_crash, num_processes: int, require_source: bool) -> 
         notes.append(f"{facts.name}.py does not read '<repeats>_<class tokens>' folders; regaudit shows them as a "
                      f"DreamBooth trainer would and reports the stop")
     crash = None
+    data = None  # the dataset config as read (once: 100,000 datasets take a while to parse)
     try:
-        specs = load_specs(train, reg, dataset_config, args, in_json) if (train or reg or dataset_config or in_json) \
-            else []
+        data = read_config_file(dataset_config) if dataset_config is not None else None
+        specs = load_specs(train, reg, dataset_config, args, in_json, data) \
+            if (train or reg or dataset_config or in_json) else []
     except DatasetConfigCrash as exc:
         specs, crash = [], exc
     if specs:  # every subset's caption options, resolved as sd-scripts resolves them
-        specs = apply(specs, caption_args_with_fallback({}, sd.get), dataset_config)
+        specs = apply(specs, caption_args_with_fallback({}, sd.get), dataset_config, data)
     sources = [p for p in (dataset_config,) if p] or ([in_json] if in_json else [p for p in (train, reg) if p])
     return Inputs(specs, args, opts, sources, sd, crash, notes,
                   args_crash=startup.dataset_kind(facts, train, dataset_config, specs, sd) or args_crash)

@@ -7,6 +7,7 @@ calls: 20k images take well under a second."""
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from itertools import islice, repeat
 from typing import NamedTuple
@@ -26,6 +27,10 @@ from .captions import TextOptions, part_budgets
 
 CHUNK = 400  # images per part
 _NOT_READ = Caption(CaptionSource.EMPTY, None, None)
+# (path, caption extension, class tokens, wildcard, deep) -> (its header probe, its caption), for the
+# images of a folder several subsets read alike (Part.shared): read once in each process. Emptied
+# by forget_shared when the scan has its parts' results (a worker's copy ends with the worker).
+_SHARED_READS: dict[tuple, tuple] = {}
 
 
 class Budgeting(NamedTuple):
@@ -49,6 +54,7 @@ class Part(NamedTuple):
     sizes: list | None  # per image, the size its latent cache file name gives (None: no cache read)
     held_out: bool  # held out for validation: read, but trained on nothing
     latents_suffix: str | None  # the latent cache suffix ``sizes`` are of
+    shared: bool = False  # another kept subset reads these images alike: what is read is kept for it
 
 
 class PartResult(NamedTuple):
@@ -91,8 +97,15 @@ def work_part(part: Part) -> PartResult:
     ext, tokens, wildcard = part.caption_extension, part.class_tokens, part.wildcard
     count = shared_counter().count
     counted = []
+    reads = _SHARED_READS if part.shared else None
     for p, abs_path, size in zip(paths, abs_paths, sizes):
-        caption = read_caption(p, ext, tokens, wildcard)
+        key = (p, ext, tokens, wildcard, deep)
+        if reads is not None and key in reads:
+            header, caption = reads[key]
+        else:
+            caption, header = read_caption(p, ext, tokens, wildcard), probe(p, deep)
+            if reads is not None:
+                reads[key] = header, caption
         if caption.path is None:
             caption = shared.setdefault(caption, caption)
         n_tokens = None
@@ -100,7 +113,7 @@ def work_part(part: Part) -> PartResult:
             n_tokens = count(caption.text)
             counted.append((caption.text, n_tokens))
         e = p[p.rfind("."):]  # = os.path.splitext(p)[1] for a name the image glob matched
-        records.append(record(p, abs_path, shared.setdefault(e, e), probe(p, deep), caption,
+        records.append(record(p, abs_path, shared.setdefault(e, e), header, caption,
                               ((suffix, size),) if size is not None else (), n_tokens))
     if held:
         return PartResult(records, [None] * len(paths), [], [])
@@ -124,18 +137,31 @@ def make_parts(specs: Sequence[DatasetSpec], decided: list[list[SubsetFate]], de
     # the caption budgets are worked out where the captions are read too (configs are all they need
     # of the other subsets): the audit afterwards only gathers them
     contexts = subset_contexts([[f.config for f in fates if f.kept] for fates in decided])
+    # how many kept subsets read each folder alike (a config may name one folder in 100,000 datasets)
+    readers = Counter(_reading(f.config) for fates in decided for f in fates if f.kept)
     for spec, fates, row in zip(specs, decided, contexts):
         for fate, (trigger, _, others) in zip([f for f in fates if f.kept], row):
             sc, paths, sizes, held_out = fate.config, fate.paths, fate.sizes, fate.held_out
             budgeting = Budgeting(sc, text, trigger, others) if text is not None else None
             common = (sc.caption_extension, sc.class_tokens, sc.enable_wildcard, deep)
+            shared = deep is not None and readers[_reading(sc)] > 1
             parts += [Part(paths[i:i + CHUNK], *common, budgeting, None if sizes is None else sizes[i:i + CHUNK],
-                           False, latents_suffix) for i in range(0, len(paths), CHUNK)]
-            parts += [Part(held_out[i:i + CHUNK], *common, None, None, True, latents_suffix)
+                           False, latents_suffix, shared) for i in range(0, len(paths), CHUNK)]
+            parts += [Part(held_out[i:i + CHUNK], *common, None, None, True, latents_suffix, shared)
                       for i in range(0, len(held_out), CHUNK)]
             plans.append(Planned(spec.index, sc, fate.listing.names, fate.cache_error,  # type: ignore[union-attr]
                                  -(-len(paths) // CHUNK), -(-len(held_out) // CHUNK)))
     return parts, plans
+
+
+def _reading(sc: SubsetConfig) -> tuple:
+    """What the images of a subset are read by: the same for two subsets that read them alike."""
+    return sc.image_dir, sc.caption_extension, sc.class_tokens, sc.enable_wildcard
+
+
+def forget_shared() -> None:
+    """Let go of what the parts of shared folders kept (their results hold what they need)."""
+    _SHARED_READS.clear()
 
 
 def gather(plan: Planned, results: Iterator[PartResult], counter: TokenCounter | None) -> tuple[Subset, list, list]:

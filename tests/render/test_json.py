@@ -104,3 +104,25 @@ def test_rows_are_written_a_chunk_at_a_time():
 def test_a_row_with_the_wrong_number_of_values_is_refused():
     with pytest.raises(ValueError):
         dumps({"images": Rows(("a", "b"), lambda t: t, [(1, 2), (3,)])})
+
+
+def test_rows_of_objects_made_whole_may_hold_rows_of_their_own():
+    """``Rows(None, fn, items)``: each item's value is ``fn(item)`` itself (a scan's subsets, a plan's
+    datasets), written a chunk at a time, with the Rows inside each (its images) written in place."""
+    keys = ("path", "odd")
+
+    def image(k):
+        return (f"/x/{k}\u202e.png", "\udcff" if k == 3 else k / 7)
+
+    def subset(j):
+        return {"index": j, "images": Rows(keys, image, range(j % 5)), "name": "\udcfe" if j == 2 else f"s{j}",
+                "nested": [{"images": Rows(keys, image, range(2))}]}
+
+    def plain_subset(j):
+        return {"index": j, "images": [dict(zip(keys, image(k))) for k in range(j % 5)],
+                "name": "\udcfe" if j == 2 else f"s{j}", "nested": [{"images": [dict(zip(keys, image(k))) for k in range(2)]}]}
+
+    for n in (0, 1, jsontext._CHUNK, jsontext._CHUNK + 1, 2 * jsontext._CHUNK + 7):
+        doc = {"subsets": Rows(None, subset, range(n)), "after": [1, 2]}
+        plain = {"subsets": [plain_subset(j) for j in range(n)], "after": [1, 2]}
+        assert dumps(doc) == expected(plain)
