@@ -47,11 +47,7 @@ def pairing_crash(ds: Dataset, stops: list[Stop]) -> Crash | None:
                 continue
             paired.add(os.path.splitext(os.path.abspath(hits[0]))[0])
     if missing:
-        where = os.path.abspath(str(ds.subsets[0].config.conditioning_data_dir))
-        return record_stop(stops, Reason.CONDITIONING, "build", "RA093", "AssertionError", where,
-                     f"{len(missing)} images have no conditioning image of the same name ({', '.join(missing[:5])}"
-                     f"{' …' if len(missing) > 5 else ''}): sd-scripts stops while building the dataset ('missing "
-                     f"conditioning data for {len(missing)} images')")
+        return _stop(ds, stops, missing, "images have no conditioning image of the same name", "missing")
     extra: list[str] = []
     for s in ds.subsets:
         cond = str(s.config.conditioning_data_dir)
@@ -62,9 +58,13 @@ def pairing_crash(ds: Dataset, stops: list[Stop]) -> Crash | None:
         extra += [n for n in names if is_globbed(n) and os.path.splitext(os.path.abspath(os.path.join(cond, n)))[0]
                   not in paired]
     if extra:
-        where = os.path.abspath(str(ds.subsets[0].config.conditioning_data_dir))
-        return record_stop(stops, Reason.CONDITIONING, "build", "RA093", "AssertionError", where,
-                     f"{len(extra)} conditioning images match no image ({', '.join(extra[:5])}"
-                     f"{' …' if len(extra) > 5 else ''}): sd-scripts stops while building the dataset ('extra "
-                     f"conditioning data for {len(extra)} images')")
+        return _stop(ds, stops, extra, "conditioning images match no image", "extra")
     return None
+
+
+def _stop(ds, stops, names: list[str], what: str, word: str):
+    """The AssertionError ControlNetDataset raises on ``names`` ('missing' or 'extra' conditioning data)."""
+    where = os.path.abspath(str(ds.subsets[0].config.conditioning_data_dir))
+    return record_stop(stops, Reason.CONDITIONING, "build", "RA093", "AssertionError", where,
+                       f"{len(names)} {what} ({', '.join(names[:5])}{' …' if len(names) > 5 else ''}): sd-scripts "
+                       f"stops while building the dataset ('{word} conditioning data for {len(names)} images')")
