@@ -27,6 +27,15 @@ def verdict_line(doc: dict) -> Text:
     return t
 
 
+def _title(m: dict) -> Text:
+    return Text(f"musubi-tuner · architecture {m['architecture']} ({m['architecture_full']}), "
+                f"bucket step {m['bucket_step']}, {m['script_role']}", style="bold")
+
+
+def _dataset_head(d: dict) -> str:
+    return f"dataset {d['index']}: {display(str(d.get('image_directory') or d.get('video_directory') or ''))}"
+
+
 def _findings(doc: dict) -> list[Text]:
     out = []
     for f in doc["findings"]:
@@ -39,15 +48,13 @@ def musubi_scan_text(doc: dict, images: bool = False) -> Group:
     """``regaudit scan`` of a musubi command: the verdict, then per dataset what musubi lists (every
     image with ``images``), every file it leaves out with the reason, where caching stops, the findings."""
     m = doc["musubi"]
-    lines = [verdict_line(doc),
-             Text(f"musubi-tuner · architecture {m['architecture']} ({m['architecture_full']}), "
-                  f"bucket step {m['bucket_step']}, {m['script_role']}", style="bold")]
+    lines = [verdict_line(doc), _title(m)]
     crash = doc["crash"]
     if crash and crash["stage"] == "config":
         lines.append(Text(f"stops on {display(crash['path'])}: {crash['exception']}: {display(crash['message'])} "
                           f"[{crash['code']}]", style="bold red"))
     for d in m["datasets"]:
-        head = f"dataset {d['index']}: {display(str(d.get('image_directory') or d.get('video_directory') or ''))}"
+        head = _dataset_head(d)
         if not d["simulated"]:
             lines.append(Text(f"{head} — {d['note']}", style="yellow"))
             continue
@@ -77,14 +84,13 @@ def musubi_scan_text(doc: dict, images: bool = False) -> Group:
 
 def musubi_text(doc: dict) -> Group:
     m = doc["musubi"]
-    lines = [verdict_line(doc), Text(f"musubi-tuner · architecture {m['architecture']} ({m['architecture_full']}), "
-                  f"bucket step {m['bucket_step']}, {m['script_role']}", style="bold")]
+    lines = [verdict_line(doc), _title(m)]
     crash = doc["crash"]
     if crash:
         lines.append(Text(f"stops at {crash['stage']}: {crash['exception']}: {display(crash['message'])} "
                           f"[{crash['code']}]", style="bold red"))
     for d in m["datasets"]:
-        head = f"dataset {d['index']}: {display(str(d.get('image_directory') or d.get('video_directory') or ''))}"
+        head = _dataset_head(d)
         if not d["simulated"]:
             lines.append(Text(f"{head} — {d['note']}", style="yellow"))
             continue
