@@ -644,7 +644,8 @@ def regaudit_gui_view(run: GuiRun, root: str, doc: dict) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, HERE)
-    from run import ORACLE_DIR, ORACLE_VENV, SD_SCRIPTS, diff, oracle_ready, oracle_view, regaudit_view, run_oracle
+    from run import (ORACLE_DIR, ORACLE_VENV, SD_SCRIPTS, diff, oracle_ready, oracle_view, read_oracle, regaudit_view,
+                     run_oracle, balance_json)
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--keep", help="keep the trees and outputs in this folder")
@@ -678,19 +679,9 @@ def main(argv: list[str] | None = None) -> int:
     run_oracle(jobs, os.path.join(work, "oracle.log"))
     agree = 0
     for case, run, root in todo:
-        out = os.path.join(root, "oracle.json")
-        rc = int(open(out + ".rc").read())
-        try:
-            odoc = json.load(open(out, encoding="utf-8"))
-        except ValueError:
-            odoc = {}
+        rc, odoc = read_oracle(root)
         command = [x.replace("{scriptdir}", SCRIPTDIR) for x in run.command]
-        p = subprocess.run([sys.executable, "-m", "regaudit", "balance", "--json", "--no-progress", *command],
-                           cwd=root, capture_output=True, env={**os.environ, "PYTHONPATH": REPO})
-        try:
-            rdoc = json.loads(p.stdout.decode("utf-8", "surrogateescape"))
-        except ValueError:
-            rdoc = {"_exit": p.returncode, "_stderr": p.stderr.decode("utf-8", "replace").strip()[-300:]}
+        rdoc = balance_json(command, root)
         with open(os.path.join(root, "regaudit.json"), "w") as fh:
             json.dump(rdoc, fh, indent=1)
         o, r = oracle_view(odoc, rc), regaudit_view(rdoc)
@@ -700,7 +691,7 @@ def main(argv: list[str] | None = None) -> int:
             if ds.get("class") == "ControlNetDataset" and not ds.get("subsets") and k < len(r.get("datasets", [])):
                 o["datasets"][k]["subsets"] = r["datasets"][k]["subsets"] = "(in the DreamBooth delegate)"
         d = diff(o, r) + regaudit_gui_view(run, root, rdoc)
-        if p.returncode == 2 and rc != 2:
+        if rdoc["_rc"] == 2 and rc != 2:
             d.insert(0, "regaudit exit 2 where sd-scripts runs")
         if not d:
             agree += 1

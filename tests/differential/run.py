@@ -51,11 +51,29 @@ def run_oracle(jobs: list[dict], log: str) -> None:
                        env=env, stdout=err, stderr=err, check=False)
 
 
+def read_oracle(root: str) -> tuple[int, dict]:
+    """(exit code, JSON document) of the oracle's job in ``root`` ({} when it printed none)."""
+    out = os.path.join(root, "oracle.json")
+    with open(out + ".rc") as fh:
+        rc = int(fh.read())
+    try:
+        with open(out, encoding="utf-8") as fh:
+            return rc, json.load(fh)
+    except ValueError:
+        return rc, {}
+
+
 def run_regaudit(case, cwd: str) -> dict:
     if case.seed % 3 == 0:  # a pasted command: the trainer comes from the script name
         tail = ["accelerate", "launch", "--num_processes", "1", f"{case.trainer}.py", *case.argv]
     else:
         tail = ["--trainer", case.trainer, *case.argv]
+    return balance_json(tail, cwd)
+
+
+def balance_json(tail: list[str], cwd: str) -> dict:
+    """``regaudit balance --json`` of ``tail`` run in ``cwd``: its document, with its exit code in
+    "_rc" (and "_exit", "_stderr" when it printed no JSON)."""
     cmd = [sys.executable, "-m", "regaudit", "balance", "--json", "--no-progress", *tail]
     p = subprocess.run(cmd, cwd=cwd, capture_output=True, env={**os.environ, "PYTHONPATH": REPO})
     try:
@@ -208,12 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     agree = 0
     kinds: Counter = Counter()
     for case, root in cases:
-        out = os.path.join(root, "oracle.json")
-        rc = int(open(out + ".rc").read())
-        try:
-            odoc = json.load(open(out, encoding="utf-8"))
-        except ValueError:
-            odoc = {}
+        rc, odoc = read_oracle(root)
         o = oracle_view(odoc, rc)
         rdoc = run_regaudit(case, root)
         with open(os.path.join(root, "regaudit.json"), "w") as fh:
