@@ -270,7 +270,7 @@ def report(
     from ..render import html as html_out
     from ..views.report import ReportData, make_thumbnails, wanted_thumbnails
     from ..sdscripts.tagfreq import tag_tables
-    from .captions import caption_inputs, caption_audit, text_options
+    from .captions import caption_audit, text_options
     from ..views.inspect import compare_loras, read as read_loras
     from ..views import musubi
 
@@ -293,8 +293,7 @@ def report(
                      markup=False)
         return
     inp = inputs(ctx, trainer, num_processes, target_os=target_os)
-    text = text_options(inp)
-    caption_inputs(inp, {})
+    text = text_options(inp)  # (inputs() resolved every subset's caption options from the command already)
     specs, sources = inp.specs, inp.sources
     flip_aug = bool(inp.sd.get("flip_aug", False)) or any(s.flip_aug for spec in specs for s in spec.subsets)
     folders = dataset_folders(specs, sources)

@@ -11,8 +11,8 @@ from collections import Counter
 
 from ..model import Finding, Severity
 from ..outputs import GENERATOR_COMMENT
-from ..views.report import (CARDS, GROUPS, MEMBERS, STRIP, UNUSED, ImageLabel, ReportData, Verdict, card_paths,
-                            finding_paths, fixes, image_labels, verdict)
+from ..views.report import (CARDS, DATASETS, FINDINGS, FIXES, GROUPS, MEMBERS, STRIP, SUBSETS, UNUSED, ImageLabel,
+                            ReportData, Verdict, card_paths, finding_paths, fixes, image_labels, verdict)
 from . import html_images as im
 from .html_assets import CSS, JS
 
@@ -29,32 +29,39 @@ _n = im.n_of
 
 
 class _Filters:
-    """What the filters match on: each subset by its index in the page (never by name, so any folder
-    name is safe in an attribute and in the script) and its role."""
+    """What the filters match on: each subset the page shows (the first SUBSETS) by its index in the
+    page (never by name, so any folder name is safe in an attribute and in the script) and its role.
+    A folder that many subsets name lists only the shown ones (the filter offers no other), and the
+    roles of all of them."""
 
     def __init__(self, data: ReportData):
-        self.subsets = [(d.index, s) for d in data.scan.datasets for s in d.subsets]
+        every = [(d.index, s) for d in data.scan.datasets for s in d.subsets]
+        self.total = len(every)
+        self.subsets = every[:SUBSETS]
         self.by_key = {(di, s.abs_path): k for k, (di, s) in enumerate(self.subsets)}
-        self.by_path: dict[str, list[int]] = {}
+        self.by_path: dict[str, list[int]] = {}  # the shown subsets of each folder
         self.by_dataset: dict[int, list[int]] = {}
-        for k, (di, s) in enumerate(self.subsets):
-            self.by_path.setdefault(s.abs_path, []).append(k)
-            self.by_dataset.setdefault(di, []).append(k)
+        self.roles: dict[str, set[str]] = {}  # the roles of every subset of each folder
+        for k, (di, s) in enumerate(every):
+            self.roles.setdefault(s.abs_path, set()).add(s.role.value)
+            if k < SUBSETS:
+                self.by_path.setdefault(s.abs_path, []).append(k)
+                self.by_dataset.setdefault(di, []).append(k)
+        self._of_path: dict[str, tuple[list[int], list[str]]] = {}
 
     def of_path(self, path: str) -> tuple[list[int], list[str]]:
-        """The subsets (indices, roles) of the innermost subset folder that holds ``path``: the
-        path itself, then each folder above it (a lookup each, never a pass over every subset)."""
-        ks: list[int] = []
-        at = path
-        while True:
-            ks = self.by_path.get(at, [])
-            if ks:
-                break
-            up = at.rpartition(os.sep)[0]
-            if not up or up == at:
-                break
-            at = up
-        return ks, [self.subsets[k][1].role.value for k in ks]
+        """The shown subsets (indices) and the roles of the innermost subset folder that holds
+        ``path``: the path itself, then each folder above it (a lookup each, once per path)."""
+        hit = self._of_path.get(path)
+        if hit is None:
+            at = path
+            while at not in self.roles:
+                up = at.rpartition(os.sep)[0]
+                if not up or up == at:
+                    break
+                at = up
+            hit = self._of_path[path] = (self.by_path.get(at, []), sorted(self.roles.get(at, ())))
+        return hit
 
     def of_dataset(self, index: int) -> list[int]:
         return list(self.by_dataset.get(index, []))
@@ -76,7 +83,7 @@ def render(data: ReportData) -> str:
     counts = Counter(f.severity.value for f in data.findings)
     filt = _Filters(data)
     v = verdict(data.scan, data.plan)
-    cards = im.Cards(card_paths(data.findings, data.plan.crash))
+    cards = im.Cards(card_paths(data.findings, data.plan.crash), {k for ks in _listed(data).values() for k in ks})
     labels = image_labels(data.scan, data.plan, data.findings, {p for p, _ in data.thumbs} | set(cards.paths))
     page = _Page(data, filt, cards, labels)
     parts = [
@@ -92,6 +99,8 @@ def render(data: ReportData) -> str:
         "<option value=''>all</option>"
         + "".join(f"<option value={k}>{_e(_short(s.abs_path))} ({s.role.value}, dataset {di})</option>"
                   for k, (di, s) in enumerate(filt.subsets))
+        + (f"<option disabled>(the first {len(filt.subsets)} of {filt.total} subsets)</option>"
+           if filt.total > len(filt.subsets) else "")
         + "</select></label><span id=f-count class=tok></span></nav><main>",
         _fixes(page),
         f"<p class=made>Made by <code>{_e(data.command)}</code></p>",
@@ -211,21 +220,22 @@ def _fixes(page: _Page) -> str:
         out.append("<p>Nothing to fix.</p>")
     else:
         out.append("<ol class=fixes>")
-        for fix in fx:
+        for fix in fx[:FIXES]:
             roles, subs = [], []
-            for f in fix.findings:
-                ks, rs = filt.of_path(f.path)
+            for path in dict.fromkeys(f.path for f in fix.findings):
+                ks, rs = filt.of_path(path)
                 subs += ks
                 roles += rs
             here = crash is not None and any(f.code == crash.code and f.path == crash.path for f in fix.findings)
             sev = fix.severity.value
             files = [p for f in fix.findings for p in finding_paths(f)]
             out.append(f"<li class=fix{_attrs(sev, roles, subs)}><span class='sev {sev}'>{sev}</span> {_prose(fix.hint)} "
-                       f"<span class=codes><a href='#f-{where[id(fix.findings[0])]}'>{', '.join(fix.codes)}</a> · "
+                       f"<span class=codes><a href='{page.cards.href(where[id(fix.findings[0])])}'>{', '.join(fix.codes)}</a> · "
                        f"{_n(len(fix.findings), 'finding')}</span>"
                        + (" <span class=here>← sd-scripts stops here</span>" if here else "")
                        + im.about(files, page.cards) + "</li>")
         out.append("</ol>")
+        out.append(_more(len(fx) - FIXES, "fix", "fixes", "scan --json", "its findings' hints"))
     out.append("</section>")
     return "".join(out)
 
@@ -234,7 +244,7 @@ def _subsets(page: _Page) -> str:
     out = ["<section id=subsets><h2>Subsets</h2>"]
     if not data.scan.subsets:
         out.append("<p class=crash>No subset with images: sd-scripts has nothing to train on.</p>")
-    for k, (di, s) in enumerate(filt.subsets):
+    for k, (di, s) in enumerate(filt.subsets):  # (the first SUBSETS)
         c = s.caption_counts()
         tokens = s.config.class_tokens
         out.append(
@@ -249,8 +259,27 @@ def _subsets(page: _Page) -> str:
             + "".join(page.figure(i.abs_path) for i in s.images[:STRIP])
             + (f"<span class=more>and {len(s.images) - STRIP} more</span>" if len(s.images) > STRIP else "")
             + "</div></article>")
+    out.append(_more(filt.total - len(filt.subsets), "subset", "subsets", "scan --json"))
     out.append("</section>")
     return "".join(out)
+
+
+def _more(n: int, what: str, plural: str, command: str, which: str = "every one") -> str:
+    """The line under a section cut short: how many more, and which command lists them all."""
+    if n <= 0:
+        return ""
+    return (f"<p class=more>and {n} more {what if n == 1 else plural}, not shown here: <code>regaudit {command}</code> with the "
+            f"same arguments lists {which}.</p>")
+
+
+def _listed(data: ReportData) -> dict[Severity, list[int]]:
+    """The findings the page lists: the first FINDINGS of each severity (their indices)."""
+    out: dict[Severity, list[int]] = {sev: [] for sev in Severity}
+    for k, f in enumerate(data.findings):
+        ks = out[f.severity]
+        if len(ks) < FINDINGS:
+            ks.append(k)
+    return out
 
 def _bars(values: list[tuple[str, list[tuple[int, str]], str]], unit: str) -> str:
     """Horizontal (stacked) bars: (label, [(value, css class)], note). Scales with the page."""
@@ -278,7 +307,7 @@ def _balance(page: _Page, v: Verdict) -> str:
     data, filt = page.data, page.filt
     p = data.plan
     out = ["<section id=balance><h2>Reg balance</h2>"]
-    for d in p.datasets:
+    for d in p.datasets[:DATASETS]:
         used = [r for r in d.images if r.is_reg]
         hist = Counter(r.num_repeats for r in used)
         out.append(f"<article{_attrs(None, ['reg'], filt.of_dataset(d.index))}><h3>Dataset {d.index}</h3>"
@@ -299,6 +328,7 @@ def _balance(page: _Page, v: Verdict) -> str:
                        f"{' (which ones depends on the folder listing order)' if d.order_dependent else ''}.</p>"
                        + im.folded(f"the {_n(n, 'reg image')} never used", grid, n))
         out.append("</article>")
+    out.append(_more(len(p.datasets) - DATASETS, "dataset", "datasets", "balance --json"))
     if p.batches_per_epoch is None or p.no_data:
         out.append("<p class=crash>sd-scripts stops before it counts batches and steps: see the verdict above.</p>")
     else:
@@ -318,17 +348,17 @@ def _balance(page: _Page, v: Verdict) -> str:
 
 def _buckets(data: ReportData, filt: _Filters) -> str:
     out = ["<section id=buckets><h2>Buckets</h2>"]
-    any_bucket = False
-    for d in data.plan.datasets:
-        if not d.buckets:
-            continue
-        any_bucket = True
+    shown = 0
+    with_buckets = [d for d in data.plan.datasets if d.buckets]
+    for d in with_buckets[:DATASETS]:
+        shown += 1
         out.append(f"<div{_attrs(subsets=filt.of_dataset(d.index))}><h3>Dataset {d.index}</h3><p>Samples per bucket, "
                    f"<span class=train>train</span> and <span class=reg>reg</span>; batches never mix buckets.</p>")
         out.append(_bars([(f"{b.resolution[0]}x{b.resolution[1]}", [(b.train, "b-train"), (b.reg, "b-reg")],
                            f"{b.batches} batches") for b in d.buckets], "samples") + "</div>")
-    if not any_bucket:
+    if not shown:
         out.append("<p>No buckets: sd-scripts would stop before making them.</p>")
+    out.append(_more(len(with_buckets) - shown, "dataset", "datasets", "balance --json", "every dataset's buckets"))
     out.append("</section>")
     return "".join(out)
 
@@ -367,14 +397,14 @@ _OPEN_GROUPS = 5  # duplicate groups shown before the rest are folded
 def _findings(page: _Page) -> str:
     data = page.data
     out = ["<section id=findings><h2>Findings</h2>"]
-    index = {id(f): k for k, f in enumerate(data.findings)}
-    for sev in Severity:
-        group = [f for f in data.findings if f.severity is sev]
-        if not group:
+    counts = Counter(f.severity for f in data.findings)
+    for sev, ks in _listed(data).items():
+        if not ks:
             continue
-        out.append(f"<div class=sevgroup data-group><h3 class='sev-title {sev.value}'>{sev.value} ({len(group)})</h3>")
-        out += [_finding(page, f, index[id(f)]) for f in group]
-        out.append("</div>")
+        out.append(f"<div class=sevgroup data-group><h3 class='sev-title {sev.value}'>{sev.value} ({counts[sev]})</h3>")
+        out += [_finding(page, data.findings[k], k) for k in ks]
+        out.append(_more(counts[sev] - len(ks), f"{sev.value} finding", f"{sev.value} findings", "scan --json",
+                         "every one (and balance --json, dupes --json theirs)") + "</div>")
     if not data.findings:
         out.append("<p>No findings.</p>")
     out.append("</section>")
@@ -416,7 +446,7 @@ def _cards(page: _Page) -> str:
             facts = (f"<div class=facts>{im._figures(label)}</div>"
                      f"<div class=cap>{im.caption_text(label, im.CARD_CAPTION_CHARS)}</div>"
                      f"<ul class=problems>" + "".join(
-                         f"<li><a href='#f-{k}' class='sev {data.findings[k].severity.value}'>{code}</a> "
+                         f"<li><a href='{cards.href(k)}' class='sev {data.findings[k].severity.value}'>{code}</a> "
                          f"{_e(data.findings[k].name)}</li>" for code, k in label.problems) + "</ul>")
         out.append(f"<article class='imgcard {sev}' id={cards.anchor[p]}{_attrs(sev, roles, subs)}>"
                    f"<div class=previews>{im.previews(data, label, p)}</div>"
@@ -459,7 +489,7 @@ def _captions(data: ReportData, filt: _Filters) -> str:
                + "".join(f"<td><ol>{_tag_rows(items, _TAG_ROWS)}</ol></td>"
                          for items in (tables.train, tables.reg, tables.only_in_reg)) + "</tr></table></div>")
     tags_of = {(t.dataset, t.path): t.tags for t in tables.subsets}
-    for st in audit.subsets:
+    for st in audit.subsets[:SUBSETS]:
         s = st.subset
         over = sum(1 for b in st.budgets if b.over > 0)
         rows = []
@@ -484,6 +514,7 @@ def _captions(data: ReportData, filt: _Filters) -> str:
                    + (f"<p>Most common tags: {_e(common)}</p>" if common else "")
                    + f"<details><summary>captions</summary><ol class=captions>{''.join(rows)}"
                    + (f"<li class=more>and {more} more</li>" if more > 0 else "") + "</ol></details></article>")
+    out.append(_more(len(audit.subsets) - SUBSETS, "subset", "subsets", "captions --json", "every caption"))
     out.append("</section>")
     return "".join(out)
 

@@ -39,11 +39,18 @@ def folded(summary: str, body: str, n: int, open_at: int = 8, cls: str = "fold")
 
 
 class Cards:
-    """The image cards: each image a finding names (views.report.card_paths) by its anchor."""
+    """The image cards: each image a finding names (views.report.card_paths) by its anchor; and the
+    findings the page lists (``listed``: their indices; None: every one), which a code links to."""
 
-    def __init__(self, paths: list[str]):
+    def __init__(self, paths: list[str], listed: set[int] | None = None):
         self.paths = paths
         self.anchor = {p: f"img-{k}" for k, p in enumerate(paths)}
+        self.listed = listed
+
+    def href(self, k: int) -> str:
+        """Where a link to finding ``k`` goes: the finding, or the findings section that says how many
+        more there are when the page does not list it."""
+        return f"#f-{k}" if self.listed is None or k in self.listed else "#findings"
 
     def link(self, path: str, text: str | None = None) -> str:
         """The file's name, linked to its card where it has one."""
@@ -99,13 +106,11 @@ def _figures(label: ImageLabel) -> str:
     return " · ".join(parts)
 
 
-def problems(data: ReportData, label: ImageLabel) -> str:
+def problems(data: ReportData, label: ImageLabel, cards: Cards) -> str:
     """The codes of the findings about the image, each linked to its finding."""
-    seen: dict[str, int] = {}
-    for code, k in label.problems:
-        seen.setdefault(code, k)
+    seen = dict(label.problems)  # (a code once: its first finding)
     sev = {f.code: f.severity.value for f in (data.findings[k] for k in seen.values())}
-    return " ".join(f"<a href='#f-{k}' class='sev {sev[c]}'>{c}</a>" for c, k in seen.items())
+    return " ".join(f"<a href='{cards.href(k)}' class='sev {sev[c]}'>{c}</a>" for c, k in seen.items())
 
 
 def figure(data: ReportData, labels: dict[str, ImageLabel], cards: Cards, path: str) -> str:
@@ -114,7 +119,7 @@ def figure(data: ReportData, labels: dict[str, ImageLabel], cards: Cards, path: 
     name = cards.link(path, os.path.basename(path))
     if label is None:
         return f"<figure class=thumb>{img(data, path)}<figcaption>{name}</figcaption></figure>"
-    lines = [name, _figures(label), caption_text(label, CAPTION_CHARS), problems(data, label)]
+    lines = [name, _figures(label), caption_text(label, CAPTION_CHARS), problems(data, label, cards)]
     return (f"<figure class=thumb>{img(data, path, title=hover(label, path))}<figcaption>"
             + "".join(f"<span>{x}</span>" for x in lines if x) + "</figcaption></figure>")
 

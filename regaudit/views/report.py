@@ -30,6 +30,13 @@ UNUSED = 48  # unused reg images shown
 GROUPS = 40  # duplicate groups shown
 MEMBERS = 6  # members shown per group
 CARDS = 120  # images the findings name that get a card of their own (the fixes link to them)
+# The page stays readable and its size and time bounded whatever the config holds (a 100,000-dataset
+# config once made a 2 GB page in minutes): past these, a section says how many more there are and
+# that ``regaudit scan --json`` (or balance --json) lists every one.
+SUBSETS = 200  # subsets shown (the subsets and captions sections, the subset filter)
+DATASETS = 100  # datasets shown (the reg balance and buckets sections)
+FIXES = 200  # fixes listed
+FINDINGS = 300  # findings listed per severity
 
 _UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
             5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
@@ -195,7 +202,7 @@ class ImageLabel:
     repeats: int | None  # samples per epoch after reg balancing; 0: a reg image never used
     caption: str | None  # the caption sd-scripts registers (class tokens without a file); None: unreadable
     caption_from: str | None  # CaptionSource value
-    problems: tuple[tuple[str, int], ...]  # (code, index of the finding in ``findings``)
+    problems: tuple[tuple[str, int], ...]  # (code, index of its first finding about the image in ``findings``)
     looks: tuple[Look, ...] = ()
     tokens: int | None = None  # CLIP tokens of the caption (the scan's count); None: not counted
     caption_error: str | None = None  # why the caption file cannot be read
@@ -218,11 +225,11 @@ def image_labels(scan: ScanResult, plan: BalancePlan, findings: tuple[Finding, .
             if r.record.abs_path in want:
                 registered.setdefault(r.record.abs_path, r)
         unused.update(i.abs_path for i in d.unused_reg if i.abs_path in want)
-    problems: dict[str, list[tuple[str, int]]] = {}
+    problems: dict[str, dict[str, int]] = {}  # path -> code -> the first finding of that code about it
     for k, f in enumerate(findings):
         for p in finding_paths(f):
             if p in want:
-                problems.setdefault(p, []).append((f.code, k))
+                problems.setdefault(p, {}).setdefault(f.code, k)
     out = {}
     for p in want:
         rec, reg = records.get(p), registered.get(p)
@@ -232,7 +239,7 @@ def image_labels(scan: ScanResult, plan: BalancePlan, findings: tuple[Finding, .
         cap = rec.caption if rec is not None else None
         out[p] = ImageLabel(rec.size if rec is not None else None, reg.bucket if reg is not None else None, role,
                             repeats, cap.text if cap is not None else None,
-                            cap.source.value if cap is not None else None, tuple(problems.get(p, ())),
+                            cap.source.value if cap is not None else None, tuple(problems.get(p, {}).items()),
                             looks(rec.probe) if rec is not None else (),
                             rec.caption_tokens if rec is not None else None, cap.error if cap is not None else None)
     return out
@@ -304,10 +311,10 @@ def wanted_thumbnails(scan: ScanResult, plan: BalancePlan, dupes: DupesResult | 
     groups, and the image cards (with their "as it looks" preview where a viewer shows the file
     otherwise than sd-scripts trains it)."""
     want: dict[tuple[str, bool], None] = {}
-    for s in scan.subsets:
+    for s in scan.subsets[:SUBSETS]:
         for img in s.images[:STRIP]:
             want[(img.abs_path, False)] = None
-    for d in plan.datasets:
+    for d in plan.datasets[:DATASETS]:
         for img in d.unused_reg[:UNUSED]:
             want[(img.abs_path, False)] = None
     if dupes is not None:
