@@ -283,10 +283,8 @@ def report(
         if lora:
             note("--lora compares sd-scripts datasets only; the musubi-tuner report leaves it out")
         doc = musubi.document(result, "report")
-        want = [(i["path"], False) for d in doc["musubi"]["datasets"]
-                for i in d.get("images", [])[:html_musubi.STRIP] if not i["image_error"]]
         with progress_bar(progress, "making thumbnails") as cb:
-            thumbs = make_thumbnails(want, thumb_size, jobs, cb)
+            thumbs = make_thumbnails(html_musubi.thumbnails_wanted(doc), thumb_size, jobs, cb)
         page = html_musubi.render(doc, "regaudit " + shlex.join(ARGV), thumbs)
         size = write_text(output, page, folders, force)
         stderr.print(f"regaudit: wrote {display(output)} ({size / 1024:.0f} KiB, {len(thumbs)} thumbnails)",

@@ -16,6 +16,22 @@ from .html_assets import CSS
 
 ROWS = 200  # images and left-out files listed per dataset
 STRIP = 16  # thumbnails per dataset
+DATASETS = 100  # datasets shown (a config of 13,000 once made a 24 MB page); the rest are counted
+FINDINGS = 300  # findings listed per severity
+
+
+def thumbnails_wanted(doc: dict) -> list[tuple[str, bool]]:
+    """The (image path, False) thumbnails the page shows: the strips of the datasets it shows, each
+    image once however many datasets list it."""
+    return list(dict.fromkeys((i["path"], False) for d in doc["musubi"]["datasets"][:DATASETS]
+                              for i in d.get("images", [])[:STRIP] if not i["image_error"]))
+
+
+def _more(n: int, what: str, command: str) -> str:
+    if n <= 0:
+        return ""
+    return (f"<p class=more>and {n} more {what}{'' if n == 1 else 's'}, not shown here: <code>regaudit {command}"
+            f"</code> with the same command lists every one.</p>")
 
 
 def _e(text: object) -> str:
@@ -73,8 +89,9 @@ def section(doc: dict, thumbs: dict) -> str:
            "caching scripts write: <b>after caching now</b> is what trains once both caching scripts have run on the "
            "dataset as it is; <b>from the caches that exist</b> is what the trainer builds if you start it now.</p>",
            _steps_table(m)]
-    for d in m["datasets"]:
+    for d in m["datasets"][:DATASETS]:
         out.append(_dataset(d, thumbs))
+    out.append(_more(len(m["datasets"]) - DATASETS, "dataset", "scan --json"))
     out += [f"<p class=note>{_e(n)}</p>" for n in m["notes"]]
     out.append("</section>")
     return "".join(out)
@@ -173,12 +190,17 @@ def _dropped(dropped: list) -> str:
 
 def _findings(findings: list) -> str:
     out = ["<section id=findings><h2>Findings</h2>"]
+    listed: dict[str, int] = {}
     for f in findings:
         sev = f["severity"]
+        listed[sev] = listed.get(sev, 0) + 1
+        if listed[sev] > FINDINGS:
+            continue
         out.append(f"<div class='finding {sev}'><div></div><div><span class=code>{_e(f['code'])} {_e(f['name'])}</span>"
                    f"<div class=path>{_e(shown(f['path']))}</div><div>{_e(f['message'])}</div>"
                    f"<div class=hint>hint: {_e(f['hint'])}</div></div></div>")
     if not findings:
         out.append("<p>No findings.</p>")
+    out += [_more(n - FINDINGS, f"{sev} finding", "scan --json") for sev, n in listed.items()]
     out.append("</section>")
     return "".join(out)
