@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..sdscripts.lora_metadata import Form, LoraMetadata
+from .escape import display
 
 _NO_DATA = {Form.NONE: "no ss_* metadata: stripped (by a merger or converter) or not saved by sd-scripts",
             Form.NO_DATASET: "no dataset metadata (trained with --no_metadata, or written by a tool that keeps only "
@@ -16,6 +17,16 @@ _NO_DATA = {Form.NONE: "no ss_* metadata: stripped (by a merger or converter) or
 
 def _v(value) -> str:
     return "-" if value is None else str(value)
+
+
+def _add(t: Table, *cells: str) -> None:
+    """A row of strings that come from the file (any bytes its metadata holds): shown as text, never
+    read as rich markup, control and bidi characters as escapes."""
+    t.add_row(*(Text(display(c)) for c in cells))
+
+
+def _text(line: str, **style) -> Text:
+    return Text(display(line), **style)
 
 
 def trained_on(meta: LoraMetadata) -> str:
@@ -30,8 +41,8 @@ def trained_on(meta: LoraMetadata) -> str:
 
 def _verdict(meta: LoraMetadata, comparison) -> Text:
     if comparison is not None:
-        return Text(comparison.verdict, style="green" if comparison.matches else "yellow")
-    return Text(trained_on(meta), style="bold" if meta.datasets else "yellow")
+        return _text(comparison.verdict, style="green" if comparison.matches else "yellow")
+    return _text(trained_on(meta), style="bold" if meta.datasets else "yellow")
 
 
 def files_table(files) -> Table:
@@ -42,10 +53,10 @@ def files_table(files) -> Table:
         t.add_column(col, justify="right", no_wrap=True)
     for meta in files:
         if not meta.datasets:
-            t.add_row(meta.path, _v(meta.trainer), _NO_DATA[meta.form].split(":")[0].split(" (")[0], "", "", "", "")
+            _add(t, meta.path, _v(meta.trainer), _NO_DATA[meta.form].split(":")[0].split(" (")[0], "", "", "", "")
             continue
         used = sum(d.reg_samples_used for d in meta.datasets)
-        t.add_row(meta.path, _v(meta.trainer), _v(meta.num_train_images), f"{_v(meta.num_reg_images)}/{used}",
+        _add(t, meta.path, _v(meta.trainer), _v(meta.num_train_images), f"{_v(meta.num_reg_images)}/{used}",
                   _v(meta.num_batches_per_epoch), _v(meta.num_epochs), _v(meta.max_train_steps))
     return t
 
@@ -69,7 +80,7 @@ def _run_table(meta: LoraMetadata) -> Table:
             ("processes", _v(meta.num_processes) if meta.num_processes else None)]
     for k, v in rows:
         if v is not None:
-            t.add_row(k, v)
+            _add(t, k, v)
     return t
 
 
@@ -80,7 +91,7 @@ def _subsets_table(meta: LoraMetadata) -> Table:
     for d in meta.datasets:
         for s in d.subsets:
             opts = ", ".join(f"{k}={v}" for k, v in s.options if v not in (None, False, "", 0))
-            t.add_row(str(d.index), s.name, "reg" if s.is_reg else "train", _v(s.num_repeats), _v(s.img_count),
+            _add(t, str(d.index), s.name, "reg" if s.is_reg else "train", _v(s.num_repeats), _v(s.img_count),
                       _v(s.samples), _v(s.class_tokens), opts or "-")
     return t
 
@@ -94,10 +105,10 @@ def _datasets_lines(meta: LoraMetadata) -> list[RenderableType]:
         if d.num_reg_images:
             reg = (f"; reg {d.num_reg_images} recorded (every reg image x repeats), {d.reg_samples_used} used by the "
                    f"balancing loop, {d.reg_images_unused} reg images never used")
-        out.append(Text(f"dataset {d.index}: batch {_v(d.batch_size)}, resolution {reso}, {bucket}; "
+        out.append(_text(f"dataset {d.index}: batch {_v(d.batch_size)}, resolution {reso}, {bucket}; "
                         f"{_v(d.num_train_images)} train samples{reg}"))
         if d.buckets:
-            out.append(Text("  buckets: " + ", ".join(f"{b.resolution[0]}x{b.resolution[1]}:{b.count}"
+            out.append(_text("  buckets: " + ", ".join(f"{b.resolution[0]}x{b.resolution[1]}:{b.count}"
                                                       for b in d.buckets)))
     return out
 
@@ -109,7 +120,7 @@ def _tags_table(meta: LoraMetadata, top: int) -> Table:
     for folder, tags in meta.tag_frequency.items():
         items = sorted(tags.items(), key=lambda kv: (-kv[1], kv[0]))
         more = f" (+{len(items) - top} more)" if len(items) > top else ""
-        t.add_row(folder, ", ".join(f"{k} {n}" for k, n in items[:top]) + more)
+        _add(t, folder, ", ".join(f"{k} {n}" for k, n in items[:top]) + more)
     return t
 
 
@@ -121,22 +132,22 @@ def _comparison_table(c) -> Table:
         tags = "; ".join(p for p in (("+" + ", +".join(s.tags_gained)) if s.tags_gained else "",
                                      ("-" + ", -".join(s.tags_lost)) if s.tags_lost else "",
                                      f"{len(s.tags_recounted)} recounted" if s.tags_recounted else "") if p)
-        t.add_row(str(s.dataset), s.name, "reg" if s.is_reg else "train", s.status,
+        _add(t, str(s.dataset), s.name, "reg" if s.is_reg else "train", s.status,
                   f"{_v(s.images[0])} -> {_v(s.images[1])}", f"{_v(s.repeats[0])} -> {_v(s.repeats[1])}", tags or "-",
                   _v(s.folder))
     f = Table(show_header=True, box=None)
     for col in ("figure", "recorded", "now"):
         f.add_column(col, justify="left" if col == "figure" else "right")
     for name, recorded, now in c.figures:
-        f.add_row(name, _v(recorded), _v(now))
+        _add(f, name, _v(recorded), _v(now))
     return Group(t, f)  # type: ignore[return-value]
 
 
 def file_view(meta: LoraMetadata, comparison=None, top: int = 15) -> Group:
-    parts: list[RenderableType] = [_verdict(meta, comparison), Text(meta.path, style="bold", no_wrap=True,
+    parts: list[RenderableType] = [_verdict(meta, comparison), _text(meta.path, style="bold", no_wrap=True,
                                                                       overflow="ignore")]
     if comparison is not None:
-        parts.append(Text("recorded: " + trained_on(meta)))
+        parts.append(_text("recorded: " + trained_on(meta)))
     parts.append(_run_table(meta))
     if meta.datasets:
         parts += _datasets_lines(meta)
@@ -146,7 +157,7 @@ def file_view(meta: LoraMetadata, comparison=None, top: int = 15) -> Group:
     if comparison is not None:
         parts.append(_comparison_table(comparison))
         if comparison.filled:
-            parts.append(Text("taken from the metadata (not on the command line): " + ", ".join(comparison.filled),
+            parts.append(_text("taken from the metadata (not on the command line): " + ", ".join(comparison.filled),
                               style="dim"))
     return Group(*parts)
 
@@ -157,5 +168,5 @@ def inspect_view(result, top: int = 15) -> Group:
     lines: list[RenderableType] = [files_table(result.files)]
     for meta, c in zip(result.files, result.comparisons):
         if c is not None:
-            lines.append(Text.assemble(f"{meta.path}: ", _verdict(meta, c)))
+            lines.append(Text.assemble(display(f"{meta.path}: "), _verdict(meta, c)))
     return Group(*lines)

@@ -159,3 +159,20 @@ def test_report_includes_the_comparison(here, capsys):
     assert code == 0, err
     page = (here / "report.html").read_text(encoding="utf-8")
     assert "LoRA files against this dataset" in page and "matches the dataset this LoRA was trained on" in page
+
+
+def test_metadata_strings_are_shown_as_text_never_as_terminal_codes_or_markup(here, capsys):
+    """Every string of the metadata is the file's: a control character, a bidi control or rich
+    markup in it is shown escaped and as written, in every table and line."""
+    meta = {"ss_base_model_version": "sd_v1\x1b[2J", "ss_network_module": "[/]<script>[bold]",
+            "ss_output_name": "\u202eevil", "ss_num_train_images": "4", "ss_num_epochs": "1",
+            "ss_dataset_dirs": json.dumps({"10_sks \x1b[31mdog\n|x": {"n_repeats": 1, "img_count": 1}}),
+            "ss_tag_frequency": json.dumps({"10_sks \x1b[31mdog\n|x": {"\x1b]0;pwn\x07 [/b]": 3}})}
+    path = str(write_safetensors(here / "odd.safetensors", meta))
+    for argv in ([path], [path, path]):
+        code, out, err = run(capsys, "inspect", *argv)
+        assert code == 0, err
+        assert not any(c in out for c in "\x1b\x07\u202e"), out
+        if len(argv) == 1:
+            flat = "".join(out.split())
+            assert "sd_v1\\x1b[2J" in flat and "[/]<script>[bold]" in flat and "\\x1b]0;pwn\\x07[/b]3" in flat
