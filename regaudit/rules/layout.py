@@ -14,11 +14,9 @@ from .registry import rule
 
 
 def root_findings(rs: RootScan) -> list[Finding]:
-    """The findings on one train/reg root that could be listed or not (not on a missing one)."""
+    """The findings on one train/reg root that was listed (not on a missing one; one sd-scripts stops
+    on is its crash, RA013)."""
     role = rs.role
-    if rs.error is not None:
-        return [rule("RA013").finding(
-            os.path.abspath(rs.root), f"{role} root cannot be listed ({rs.error}); sd-scripts finds no subset in it")]
     out = []
     for folder in rs.skipped:
         if folder.reason is IgnoreReason.HIDDEN and folder.images:

@@ -72,12 +72,13 @@ class DatasetConfigCrash(ConfigError):
     """sd-scripts stops while reading the dataset config (build stage): a missing file, another
     extension, a parse error, or its schema check (voluptuous MultipleInvalid)."""
 
-    def __init__(self, path: str, exception: str, message: str, code: str = "RA091"):
+    def __init__(self, path: str, exception: str, message: str, code: str = "RA091", subject: str = "the dataset config"):
         super().__init__(f"{path}: {message}")
         self.path = path
         self.exception = exception
         self.detail = message
         self.code = code  # RA078 where the trainer's schema is for another kind of dataset
+        self.subject = subject  # what it stops on: the dataset config, or a train/reg folder (RA013)
 
 
 @dataclass

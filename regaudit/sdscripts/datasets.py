@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..errors import InputPathError
 from .captions import normalize_extension
-from .config import DatasetSpec, TrainingArgs, load_dataset_config
+from .config import DatasetConfigCrash, DatasetSpec, TrainingArgs, load_dataset_config
 from .layout import scan_root
 
 
@@ -17,6 +17,9 @@ def specs_from_roots(train: str | None, reg: str | None, args: TrainingArgs) -> 
         if root is None:
             continue
         rs = scan_root(root, is_reg, args.caption_extension, args.subset_defaults())
+        if rs.crash is not None:
+            exc, path = rs.crash
+            raise DatasetConfigCrash(path, type(exc).__name__, str(exc), "RA013", f"the {rs.role} folder")
         spec.roots.append(rs)
         spec.subsets += rs.subsets
         spec.ignored += rs.ignored

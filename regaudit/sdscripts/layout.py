@@ -8,8 +8,10 @@ Facts only: what the findings say about them is ``rules.layout``'s.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import attrgetter
@@ -127,7 +129,8 @@ class RootScan:
     subsets: list[SubsetConfig] = field(default_factory=list)
     ignored: list[Ignored] = field(default_factory=list)
     missing: str | None = None  # "does not exist" / "is not a folder": the root contributes nothing
-    error: str | None = None  # why the root cannot be listed
+    # what Path.is_dir or Path.iterdir raises on the root or a folder in it, and that path: sd-scripts stops
+    crash: tuple[OSError, str] | None = None
     skipped: list[SkippedFolder] = field(default_factory=list)  # in listing order
     root_images: int = 0  # image files directly in the root (never read)
 
@@ -140,24 +143,36 @@ def scan_root(root: str, is_reg: bool, caption_extension: str, subset_defaults: 
     """The subsets sd-scripts builds from one train_data_dir/reg_data_dir, in its order
     (Path.iterdir, unsorted), plus everything in the root it skips
     (config_util.generate_dreambooth_subsets_config_by_subdirs). A root that is missing or not a
-    folder contributes nothing, silently, as in sd-scripts (spec §10.9)."""
+    folder contributes nothing, silently, as in sd-scripts (spec §10.9). Where Path.is_dir or
+    Path.iterdir raises (a path longer than the system takes, a folder it may not list), sd-scripts
+    stops: ``crash`` holds the error."""
     out = RootScan(root, is_reg)
-    if not os.path.isdir(root):
+    base = Path(root)
+    try:
+        is_dir = _path_is_dir(base)
+    except OSError as exc:
+        out.crash = (exc, str(base))
+        return out
+    if not is_dir:
         out.missing = "does not exist" if not os.path.lexists(root) else "is not a folder"
         return out
-    base = Path(root)
     role = out.role
     try:
         entries = [e.name for e in os.scandir(base)]
     except OSError as exc:
         check_exhausted(exc, root)
-        out.error = str(exc.strerror or exc)
+        out.crash = (exc, str(base))
         return out
     for name in entries:
         child = base / name
         image_dir = str(child)
         abs_child = _abs(image_dir)
-        if not child.is_dir():  # follows symlinks; False for dangling links and loops
+        try:
+            child_is_dir = _path_is_dir(child)  # follows symlinks; False for dangling links and loops
+        except OSError as exc:
+            out.crash = (exc, image_dir)
+            return out
+        if not child_is_dir:
             if looks_like_image(name):
                 out.root_images += 1
                 out.ignored.append(Ignored(abs_child, "file", IgnoreReason.FILE_IN_ROOT,
@@ -191,6 +206,23 @@ def scan_root(root: str, is_reg: bool, caption_extension: str, subset_defaults: 
                                         class_tokens=tokens, caption_extension=caption_extension,
                                         **(subset_defaults or {})))
     return out
+
+
+# the errors pathlib's is_dir answers False to (pathlib._IGNORED_ERRNOS, Python 3.10-3.13); any other
+# (ENAMETOOLONG, EACCES on a folder above, EOVERFLOW) it raises, and sd-scripts with it
+_IS_DIR_FALSE = {errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP}
+
+
+def _path_is_dir(path: Path) -> bool:
+    """Path.is_dir as sd-scripts' Python has it (3.14's returns False on every error instead)."""
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except OSError as exc:
+        if exc.errno in _IS_DIR_FALSE:
+            return False
+        raise
+    except ValueError:  # (an embedded NUL)
+        return False
 
 
 class Absolute:

@@ -175,5 +175,4 @@ def masked_loss_folders(facts: TrainerFacts, dataset_config: str | None, specs: 
 def dataset_config(exc: DatasetConfigCrash) -> Crash:
     """config_util.load_user_config / ConfigSanitizer.sanitize_user_config stopping on the file."""
     path = os.path.abspath(exc.path)
-    return Crash("build", exc.code, exc.exception, path,
-                 f"sd-scripts stops on the dataset config: {exc.exception}: {exc.detail}")
+    return Crash("build", exc.code, exc.exception, path, f"sd-scripts stops on {exc.subject}: {exc.exception}: {exc.detail}")

@@ -34,7 +34,7 @@ def test_root_skips_as_facts(tmp_path):
         SkippedFolder(str(root / "0_cat"), "0_cat", IgnoreReason.REPEATS_BELOW_ONE, repeats=0),
         SkippedFolder(str(root / "10 dog"), "10 dog", IgnoreReason.UNPARSED_NAME, 2, suggestion="10_dog"),
     ]
-    assert (rs.root_images, rs.error, rs.missing) == (1, None, None)
+    assert (rs.root_images, rs.crash, rs.missing) == (1, None, None)
 
 
 def test_listing_facts(tmp_path):
@@ -75,3 +75,27 @@ def test_validation_split_keeps_ceil_of_the_rest():
     kept, held = validation_split(paths, 0.3, 42)
     assert (sorted(kept), sorted(held)) == (["i1", "i2", "i3", "i4", "i6"], ["i0", "i5"])
     assert validation_split(paths, 0.5, None) == (paths[:4], paths[4:])
+
+
+def test_a_root_longer_than_the_system_takes_stops_sd_scripts(tmp_path):
+    """Path.is_dir raises ENAMETOOLONG (pathlib ignores only ENOENT, ENOTDIR, EBADF, ELOOP), and
+    generate_dreambooth_subsets_config_by_subdirs with it. Oracle (sd-scripts 48d368f, Python 3.11),
+    a train root 4,442 bytes long: OSError "[Errno 36] File name too long: '<root>'" raised at
+    library/config_util.py:623, stage build."""
+    import errno
+
+    from regaudit.sdscripts.layout import scan_root
+
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:  # (built a folder at a time: no single call takes the whole path)
+        for _ in range(24):
+            os.mkdir("d" * 200)
+            os.chdir("d" * 200)
+    finally:
+        os.chdir(cwd)
+    root = str(tmp_path) + ("/" + "d" * 200) * 24
+    rs = scan_root(root, False, ".caption")
+    assert rs.crash is not None and rs.subsets == [] and rs.missing is None
+    exc, path = rs.crash
+    assert exc.errno == errno.ENAMETOOLONG and path == root and str(exc) == f"[Errno 36] File name too long: '{root}'"
