@@ -235,4 +235,7 @@ def load(path: str | None) -> Policy:
         where = getattr(exc, "problem_mark", None)
         at = f" (line {where.line + 1})" if where is not None else ""
         raise ConfigError(f"{path}: not valid YAML{at}") from None
+    except ValueError as exc:  # a value its constructor refuses: an int of 100,000 digits, a 13th month
+        raise ConfigError(f"{path}: a value cannot be read as YAML reads it ({str(exc)[:100]}); no policy needs one "
+                          f"like it") from None
     return parse(data, path)

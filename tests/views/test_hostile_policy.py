@@ -46,6 +46,9 @@ def test_deeply_nested_policy_is_one_line(capsys, ds, text):
     ("rules: {near-duplicate: {max-distance: -5}}", "max-distance: -5 is outside 0..32"),
     ("rules: {near-duplicate: {max-distance: 99}}", "outside 0..32"),
     ("rules: {near-duplicate: {hash: md5}}", "not one of phash"),
+    # values YAML's own constructors refuse (Python's 4,300-digit limit on int(), a 13th month)
+    ("training: {resolution: " + "9" * 100000 + "}", "p.yaml: a value cannot be read as YAML reads it"),
+    ("ignore: [2001-13-45]", "p.yaml: a value cannot be read as YAML reads it"),
 ])
 def test_absurd_numbers_in_the_policy(capsys, ds, policy, needle):
     (ds / "p.yaml").write_text(policy + "\n")
