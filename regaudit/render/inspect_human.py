@@ -15,6 +15,14 @@ _NO_DATA = {Form.NONE: "no ss_* metadata: stripped (by a merger or converter) or
                              "the network keys)"}
 
 
+ROWS = 200  # rows of a table, and dataset lines, shown; the rest are counted (--json has every one)
+
+
+def _more(n: int, what: str) -> list[RenderableType]:
+    """The line under a list cut at ROWS."""
+    return [_text(f"… and {n - ROWS} more {what} (inspect --json lists every one)", style="dim")] if n > ROWS else []
+
+
 def _v(value) -> str:
     return "-" if value is None else str(value)
 
@@ -88,17 +96,17 @@ def _subsets_table(meta: LoraMetadata) -> Table:
     t = Table(title="datasets and subsets as recorded", title_justify="left")
     for col in ("dataset", "subset", "role", "repeats", "images", "samples", "class tokens", "caption options"):
         t.add_column(col, justify="right" if col in ("dataset", "repeats", "images", "samples") else "left")
-    for d in meta.datasets:
-        for s in d.subsets:
-            opts = ", ".join(f"{k}={v}" for k, v in s.options if v not in (None, False, "", 0))
-            _add(t, str(d.index), s.name, "reg" if s.is_reg else "train", _v(s.num_repeats), _v(s.img_count),
-                      _v(s.samples), _v(s.class_tokens), opts or "-")
+    rows = [(d, s) for d in meta.datasets for s in d.subsets]
+    for d, s in rows[:ROWS]:
+        opts = ", ".join(f"{k}={v}" for k, v in s.options if v not in (None, False, "", 0))
+        _add(t, str(d.index), s.name, "reg" if s.is_reg else "train", _v(s.num_repeats), _v(s.img_count),
+             _v(s.samples), _v(s.class_tokens), opts or "-")
     return t
 
 
 def _datasets_lines(meta: LoraMetadata) -> list[RenderableType]:
     out: list[RenderableType] = []
-    for d in meta.datasets:
+    for d in meta.datasets[:ROWS]:
         reso = "x".join(map(str, d.resolution)) if d.resolution else "-"
         bucket = f"buckets {d.min_bucket_reso}..{d.max_bucket_reso}" if d.enable_bucket else "no bucketing"
         reg = ""
@@ -109,15 +117,15 @@ def _datasets_lines(meta: LoraMetadata) -> list[RenderableType]:
                         f"{_v(d.num_train_images)} train samples{reg}"))
         if d.buckets:
             out.append(_text("  buckets: " + ", ".join(f"{b.resolution[0]}x{b.resolution[1]}:{b.count}"
-                                                      for b in d.buckets)))
-    return out
+                                                      for b in d.buckets[:ROWS])))
+    return out + _more(len(meta.datasets), "datasets")
 
 
 def _tags_table(meta: LoraMetadata, top: int) -> Table:
     t = Table(title=f"tags per folder (ss_tag_frequency, top {top})", title_justify="left")
     t.add_column("folder")
     t.add_column("captions' tags, most common first")
-    for folder, tags in meta.tag_frequency.items():
+    for folder, tags in list(meta.tag_frequency.items())[:ROWS]:
         items = sorted(tags.items(), key=lambda kv: (-kv[1], kv[0]))
         more = f" (+{len(items) - top} more)" if len(items) > top else ""
         _add(t, folder, ", ".join(f"{k} {n}" for k, n in items[:top]) + more)
@@ -128,7 +136,7 @@ def _comparison_table(c) -> Table:
     t = Table(title="against the dataset now", title_justify="left")
     for col in ("dataset", "subset", "role", "status", "images", "repeats", "tags", "folder now"):
         t.add_column(col)
-    for s in c.subsets:
+    for s in c.subsets[:ROWS]:
         tags = "; ".join(p for p in (("+" + ", +".join(s.tags_gained)) if s.tags_gained else "",
                                      ("-" + ", -".join(s.tags_lost)) if s.tags_lost else "",
                                      f"{len(s.tags_recounted)} recounted" if s.tags_recounted else "") if p)
@@ -140,7 +148,7 @@ def _comparison_table(c) -> Table:
         f.add_column(col, justify="left" if col == "figure" else "right")
     for name, recorded, now in c.figures:
         _add(f, name, _v(recorded), _v(now))
-    return Group(t, f)  # type: ignore[return-value]
+    return Group(t, *_more(len(c.subsets), "subsets"), f)  # type: ignore[return-value]
 
 
 def file_view(meta: LoraMetadata, comparison=None, top: int = 15) -> Group:
@@ -152,8 +160,10 @@ def file_view(meta: LoraMetadata, comparison=None, top: int = 15) -> Group:
     if meta.datasets:
         parts += _datasets_lines(meta)
         parts.append(_subsets_table(meta))
+        parts += _more(sum(len(d.subsets) for d in meta.datasets), "subsets")
     if meta.tag_frequency:
         parts.append(_tags_table(meta, top))
+        parts += _more(len(meta.tag_frequency), "folders")
     if comparison is not None:
         parts.append(_comparison_table(comparison))
         if comparison.filled:

@@ -176,3 +176,22 @@ def test_metadata_strings_are_shown_as_text_never_as_terminal_codes_or_markup(he
         if len(argv) == 1:
             flat = "".join(out.split())
             assert "sd_v1\\x1b[2J" in flat and "[/]<script>[bold]" in flat and "\\x1b]0;pwn\\x07[/b]3" in flat
+
+
+def test_a_lora_of_many_folders_is_shown_in_bounded_lines(here, capsys):
+    """20,000 recorded folders, none of them here: the verdict names the first 8 and the steps; the
+    tables show their first 200 rows and count the rest; --json has every one."""
+    dirs = {f"{i}_x{i}": {"n_repeats": 1, "img_count": 1} for i in range(20_000)}
+    path = str(write_safetensors(here / "many.safetensors", {"ss_base_model_version": "sd_v1",
+                                                               "ss_dataset_dirs": json.dumps(dirs)}))
+    (here / "train" / "1_dog").mkdir(parents=True)
+    _image(here / "train" / "1_dog" / "a.png", 1)
+    code, out, err = run(capsys, "inspect", path, "train")
+    assert code == 0, err
+    first = " ".join(out.split("\n\n")[0].split())
+    assert first.startswith("differs: '0_x0' (1 image) is gone; '1_x1' (1 image) is gone;")
+    assert "'7_x7' (1 image) is gone; and 19993 more differences of subsets (inspect --json lists every one)" in first
+    assert "'8_x8'" not in first
+    assert "… and 19800 more subsets (inspect --json lists every one)" in out and len(out) < 100_000
+    (f,) = inspect_json(capsys, path, "train")["files"]
+    assert len(f["comparison"]["differences"]) == 20_001 and f["comparison"]["differences"][-1] == "'1_dog' is new (1 image x 1)"
