@@ -37,8 +37,9 @@ def worker_count(jobs: int, chunks: int) -> int:
 def _start_worker(owner: int) -> None:
     """Each worker, first: Ctrl-C is for regaudit, not its workers; end when regaudit ends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if hasattr(signal, "SIGTERM"):  # (regaudit's own handler, inherited by fork, is not the workers')
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for name in ("SIGTERM", "SIGHUP"):  # (regaudit's own handler, inherited by fork, is not the workers')
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
     if _FORK:
         try:
             import ctypes

@@ -104,19 +104,21 @@ def _say(line: str) -> None:
 _INTERRUPTED_SAID: list[bool] = []
 
 
-_SIGNALS: list[list[int]] = []  # the entry's list of the signals received (SIGINT, SIGTERM)
+_SIGNALS: list[list[int]] = []  # the entry's list of the signals received (SIGINT, SIGTERM, SIGHUP)
 
 
-def _terminated() -> bool:
-    """Whether what stopped the run was SIGTERM rather than Ctrl-C."""
-    return bool(_SIGNALS and _SIGNALS[0]) and _SIGNALS[0][0] == getattr(signal, "SIGTERM", None)
+def _signal() -> int:
+    """The signal that stopped the run (SIGINT where none was recorded: Ctrl-C seen by typer)."""
+    return _SIGNALS[0][0] if _SIGNALS and _SIGNALS[0] else signal.SIGINT
 
 
 def _say_interrupted() -> None:
-    """'interrupted' (or 'terminated'), once: Ctrl-C may be seen both here and by the process entry."""
+    """'interrupted' ('terminated', 'hung up'), once: Ctrl-C may be seen both here and by the process entry."""
+    from ..entry import stopped_by
+
     if not _INTERRUPTED_SAID:
         _INTERRUPTED_SAID.append(True)
-        _say("regaudit: terminated" if _terminated() else "regaudit: interrupted")
+        _say(f"regaudit: {stopped_by(_signal())}")
 
 
 class _PipeClosed(Exception):
@@ -320,8 +322,7 @@ def run(interrupted: Optional[list[int]] = None) -> None:
     code = main() if short is None else _refuse(short)
     if interrupted and code == 130:  # (typer turns Ctrl-C into a quiet exit 130)
         _say_interrupted()
-        if _terminated():
-            code = 143  # (128 + SIGTERM, as the default action gives)
+        code = 128 + _signal()  # (143 for SIGTERM, 129 for SIGHUP, as the default action gives)
     try:
         sys.stdout.flush()
     except BrokenPipeError:
@@ -337,19 +338,20 @@ def run(interrupted: Optional[list[int]] = None) -> None:
 
 
 MAX_COLUMNS = 1000  # a wider COLUMNS is nonsense (rich would lay out lines of that width)
+MIN_COLUMNS = 20  # a narrower one too: rich cuts every word to '…' or prints a character per line
 
 
 def _sane_terminal_size() -> None:
-    """COLUMNS/LINES (and Jupyter's) that are 0, negative, not a number or absurdly large mean 'no
-    width given': rich then asks the terminal, or takes 80. Taken as they are, 0 made rich print
-    nothing at all (every exit-2 message too), and a huge one exhausted memory."""
-    for key, most in (("COLUMNS", MAX_COLUMNS), ("LINES", 100_000), ("JUPYTER_COLUMNS", MAX_COLUMNS),
-                      ("JUPYTER_LINES", 100_000)):
+    """COLUMNS/LINES (and Jupyter's) that are 0, negative, not a number, absurdly small or large mean
+    'no width given': rich then asks the terminal, or takes 80. Taken as they are, 0 made rich print
+    nothing at all (every exit-2 message too), 1 a character per line, and a huge one exhausted memory."""
+    for key, least, most in (("COLUMNS", MIN_COLUMNS, MAX_COLUMNS), ("LINES", 1, 100_000),
+                             ("JUPYTER_COLUMNS", MIN_COLUMNS, MAX_COLUMNS), ("JUPYTER_LINES", 1, 100_000)):
         value = os.environ.get(key)
         if value is None:
             continue
         value = value.strip()
-        if not (value.isascii() and value.isdigit() and 1 <= int(value) <= most):
+        if not (value.isascii() and value.isdigit() and least <= int(value) <= most):
             del os.environ[key]
 
 

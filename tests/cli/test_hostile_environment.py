@@ -42,7 +42,7 @@ def test_a_deleted_working_directory_with_a_relative_path_is_one_line(ds_caption
     one_line_error(res.returncode, res.stderr.decode(), needle)
 
 
-@pytest.mark.parametrize("columns", ["0", "-5", "abc", "", "99999999999"])
+@pytest.mark.parametrize("columns", ["0", "-5", "abc", "", "99999999999", "1", "5", "19"])
 def test_nonsense_terminal_width_is_no_width(ds_captioned, columns):
     res = child("scan", "train", cwd=ds_captioned, env={"COLUMNS": columns})
     assert res.returncode == 0 and b"sd-scripts reads 12 images" in res.stdout, res

@@ -1,5 +1,5 @@
-"""Signals: Ctrl-C ignored stays ignored, SIGTERM and SIGINT mid-write leave no temporary file
-and exit 143 / 130 with one line, and what a SIGKILL left is removed by the next run (and nothing
+"""Signals: Ctrl-C ignored stays ignored, SIGTERM, SIGINT and SIGHUP mid-write leave no temporary
+file and exit 143 / 130 / 129 with one line, and what a SIGKILL left is removed by the next run (and nothing
 else)."""
 
 from __future__ import annotations
@@ -52,23 +52,30 @@ run()
 """
 
 
+def _default_signals() -> None:
+    """In the child, as a terminal would start it (a test run in the background inherits these ignored)."""
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        signal.signal(getattr(signal, name), signal.SIG_DFL)
+
+
 def _child_with(code: str, *argv, cwd):
     e = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.run([sys.executable, "-c", code, *map(str, argv)], capture_output=True, cwd=cwd, env=e,
-                          timeout=120)
+                          timeout=120, preexec_fn=_default_signals)
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals")
-@pytest.mark.parametrize("sig, code", [("SIGTERM", 143), ("SIGINT", 130)])
+@pytest.mark.parametrize("sig, code, said", [("SIGTERM", 143, "terminated"), ("SIGINT", 130, "interrupted"),
+                                             ("SIGHUP", 129, "hung up")])
 @pytest.mark.parametrize("argv", [["report", "train", "--no-dupes", "-o", "out/page.html"],
                                   ["check", "train", "--format", "junit", "-o", "out/result.xml"]])
-def test_a_signal_mid_write_leaves_no_temp_file(ds_captioned, sig, code, argv):
+def test_a_signal_mid_write_leaves_no_temp_file(ds_captioned, sig, code, said, argv):
     (ds_captioned / "out").mkdir()
     res = _child_with(_SIGNAL_MID_WRITE.replace("{sig}", sig), *argv, cwd=ds_captioned)
     assert res.returncode == code, res.stderr.decode()
     assert list((ds_captioned / "out").iterdir()) == [], list((ds_captioned / "out").iterdir())
     err = res.stderr.decode()
-    assert err.strip() == ("regaudit: terminated" if sig == "SIGTERM" else "regaudit: interrupted"), err
+    assert err.strip() == f"regaudit: {said}", err
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals")
