@@ -42,6 +42,21 @@ def _n(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+def metadata_oversize(metadata_file: str, records) -> list[Finding]:
+    """RA094 for the captions of a fine-tuning metadata file over CAPTION_BYTES: one finding, the
+    largest named, each one in its images."""
+    over = sorted((r for r in records if r.caption is not None and r.caption.oversize),
+                  key=lambda r: -r.caption.oversize)
+    if not over:
+        return []
+    top = over[0]
+    n = f"{len(over)} captions in this metadata are" if len(over) > 1 else "a caption in this metadata is"
+    return [rule("RA094").finding(
+        metadata_file, f"{n} absurdly long, up to {_size(top.caption.oversize)} ({top.caption.oversize} bytes, "
+                       f"'{top.path}'); regaudit reads only the first {CAPTION_BYTES >> 10} KiB of each, sd-scripts "
+                       f"all of it", images=rows(r.abs_path for r in over))]
+
+
 def caption_findings(subset: Subset, sibling_names: Iterable[str]) -> Iterator[Finding]:
     ext = subset.config.caption_extension
     seen_files: set[str] = set()

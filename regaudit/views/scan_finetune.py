@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import os
 
+from ..limits import CAPTION_BYTES
 from ..model import Caption, CaptionSource, Crash, Dataset, Finding, ImageProbe, ImageRecord, Subset
 from ..rules.build import finetuning_skipped
+from ..rules.captions import metadata_oversize
 from ..rules.images import record_findings
 from ..sdscripts import finetune
 from ..sdscripts import images as _images
@@ -18,6 +20,15 @@ from ..sdscripts.config import DatasetSpec
 
 def is_finetuning(spec: DatasetSpec) -> bool:
     return any(c.metadata_file is not None for c in spec.subsets)
+
+
+def _bounded(caption: str) -> tuple[str, int]:
+    """A metadata caption as regaudit works with it: at most CAPTION_BYTES characters, and the size of
+    a longer one in UTF-8 bytes (0 when it is not longer). sd-scripts keeps all of it; a 60 MB caption
+    taken whole cost regaudit gigabytes in its tag and token work."""
+    if len(caption) <= CAPTION_BYTES:
+        return caption, 0
+    return caption[:CAPTION_BYTES], len(caption.encode("utf-8", "surrogatepass"))
 
 
 def _synthetic(size: tuple, via: str) -> ImageProbe:
@@ -46,10 +57,13 @@ def dataset(spec: DatasetSpec, cache_suffix: str | None, deep: bool | None) -> t
             else:
                 probe = _images.probe(e.path, bool(deep)) if deep is not None else _images.stat_probe(e.path)
             cache = ((cache_suffix, e.size),) if e.size_from == "cache" else ()
-            caption = Caption(CaptionSource.FILE, ft.metadata_file, e.caption, line_count=e.caption.count("\n") + 1)
-            tokens = count(e.caption) if count is not None else None
+            text, oversize = _bounded(e.caption)
+            caption = Caption(CaptionSource.FILE, ft.metadata_file, text, line_count=text.count("\n") + 1,
+                              oversize=oversize)
+            tokens = count(text) if count is not None else None
             records.append(ImageRecord(e.key, os.path.abspath(e.path), os.path.splitext(e.path)[1], probe, caption,
                                        cache, tokens))
+        findings += metadata_oversize(os.path.abspath(ft.metadata_file), records)
         if deep is not None:
             findings += [f for f in record_findings(r for r in records if r.probe.size_via not in ("metadata", "cache"))]
         subsets.append(Subset(by_file[ft.metadata_file], os.path.abspath(ft.metadata_file), tuple(records)))

@@ -50,6 +50,14 @@ ROWS = [
         F("RA094", "warning", D + "a.caption",
           "caption file is 100.0 KiB (102407 bytes), absurdly long for a caption; regaudit reads only its first 64 "
           "KiB, sd-scripts reads all of it")),
+    row("RA094 an absurdly long caption in fine-tuning metadata",  # (kept to limits.CAPTION_BYTES characters)
+        {"img/a.png": Img(size=(64, 64)), "img/b.png": Img(size=(64, 64)),
+         "meta.json": '{"a": {"caption": "a dog, ' + "x" * (100 << 10) + '"}, "b": {"caption": "a cat"}}'},
+        ["scan", "--json", "-j", "1", "--trainer", "fine_tune", "--in_json", "meta.json", "--train_data_dir", "img",
+         "--resolution", "64", "--cache_latents"],
+        F("RA094", "warning", "meta.json",
+          "a caption in this metadata is absurdly long, up to 100.0 KiB (102407 bytes, 'a'); regaudit reads only "
+          "the first 64 KiB of each, sd-scripts all of it")),
     row("RA094 not for a long caption under the limit",
         {**pics("a.png"), D + "a.caption": "a dog, " + "x" * (60 << 10)}, SCAN,
         No("RA094")),
