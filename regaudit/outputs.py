@@ -61,6 +61,22 @@ def written_by_regaudit(path: str) -> bool:
     return any(m.search(head) for m in _MARKS)
 
 
+def folder_problem(folder: str) -> str | None:
+    """Why an output cannot go into ``folder`` (to follow 'the folder F'), or None when it can."""
+    try:
+        st = os.stat(folder)
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            return (f"is {len(os.fsencode(folder))} bytes long, more than this system takes in one path; choose a "
+                    f"shorter path")
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return "does not exist; create it or choose another path"
+        return f"cannot be checked: {exc.strerror or exc}"
+    except ValueError:  # (an embedded NUL)
+        return "is not a path this system takes; choose another path"
+    return None if stat.S_ISDIR(st.st_mode) else "is not a folder; choose another path"
+
+
 def check_target(path: str, dataset_roots: Iterable[str] = (), force: bool = False) -> str:
     """The file that writing to ``path`` would replace (symlinks resolved), after making sure
     that is allowed; raises OutputError naming the path and what to do."""
@@ -74,8 +90,9 @@ def check_target(path: str, dataset_roots: Iterable[str] = (), force: bool = Fal
         raise OutputError(f"{path}: lies inside the dataset folder {os.path.abspath(root)}; regaudit never writes "
                           f"into a dataset: write it elsewhere, e.g. -o {outside}")
     folder = os.path.dirname(target)
-    if not os.path.isdir(folder):
-        raise OutputError(f"{path}: the folder {folder} does not exist; create it or choose another path")
+    problem = folder_problem(folder)
+    if problem is not None:
+        raise OutputError(f"{path}: the folder {folder} {problem}")
     try:
         st = os.stat(target)
     except FileNotFoundError:

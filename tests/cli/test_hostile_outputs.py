@@ -127,6 +127,23 @@ def test_missing_output_folder_is_one_line(capsys, ds):
     one_line_error(code, err, "does not exist")
 
 
+def test_an_output_folder_longer_than_the_system_takes_is_named_so(capsys, ds):
+    """A folder 4,800 bytes deep exists, but no call takes its whole path: one line that says so."""
+    cwd = os.getcwd()
+    try:  # (built a folder at a time)
+        os.chdir(ds)
+        for _ in range(24):
+            os.mkdir("o" * 200)
+            os.chdir("o" * 200)
+    finally:
+        os.chdir(cwd)
+    deep = str(ds) + ("/" + "o" * 200) * 24
+    for argv in (["check", "--train", "train", "-o", f"{deep}/out.txt"],
+                 ["report", "train", "--no-dupes", "-o", f"{deep}/r.html"]):
+        code, _, err = run(capsys, *argv)
+        one_line_error(code, err, "bytes long, more than this system takes in one path; choose a shorter path")
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE")
 @pytest.mark.parametrize("argv", [["report", "train", "-o", "out.html", "--no-dupes"],
                                   ["check", "train", "--format", "junit", "-o", "out.xml"]])
