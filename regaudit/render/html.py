@@ -531,12 +531,14 @@ def _lora(data: ReportData) -> str:
             continue
         out.append(f"<p class='sev {'info' if c.matches else 'warning'}'>{_e(c.verdict)}</p><table><tr><th>subset<th>role"
                    "<th>status<th>images<th>repeats<th>tags</tr>")
-        for s in c.subsets:
+        for s in c.subsets[:SUBSETS]:
             tags = " ".join([f"+{t}" for t in s.tags_gained] + [f"-{t}" for t in s.tags_lost])
             out.append(f"<tr><td>{_e(s.name)}<td>{'reg' if s.is_reg else 'train'}<td>{s.status}"
                        f"<td>{_e(s.images[0])} → {_e(s.images[1])}<td>{_e(s.repeats[0])} → {_e(s.repeats[1])}"
                        f"<td>{_e(tags)}</tr>")
-        out.append("</table><table><tr><th>figure<th>recorded<th>now</tr>")
+        out.append("</table>" + _more(len(c.subsets) - SUBSETS, "subset", "subsets", "inspect --json FILE",
+                                      "every one")
+                   + "<table><tr><th>figure<th>recorded<th>now</tr>")
         out += [f"<tr><td>{_e(n)}<td>{_e(r)}<td>{_e(v)}</tr>" for n, r, v in c.figures]
         out.append("</table>")
     out.append("</section>")
