@@ -216,7 +216,8 @@ def smoke(
     huber = float(inp.sd.get("huber_c", huber_c)) if "huber_c" in inp.sd.given else huber_c
     seed = int(inp.sd.get("seed", 0) or 0)
     if any(spec.params.resolution is None for spec in inp.specs):
-        note("no --resolution given; the smoke test uses 512")
+        if "resolution" not in inp.sd.given:  # (one given that sd-scripts cannot read is its stop, below)
+            note("no --resolution given; the smoke test uses 512")
         for spec in inp.specs:
             if spec.params.resolution is None:
                 spec.params = replace(spec.params, resolution=(512, 512))
