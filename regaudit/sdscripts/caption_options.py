@@ -88,7 +88,7 @@ def config_max_token_length(value) -> int | None:
         return None  # <BOS> + 75 + <EOS> = 77: exactly the default
     if value < 75:
         return max(value, 0)
-    return min(value, 75 * len(range(1, value - 73, 75)))
+    return min(value, 75 * (value // 75))  # (len(range(1, value - 73, 75)) chunks, counted without the range)
 
 
 def _own(level: object) -> dict:

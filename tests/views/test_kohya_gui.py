@@ -125,7 +125,7 @@ def test_config_file_max_token_length_100_trains(tmp_path, capsys, monkeypatch):
 
 
 @pytest.mark.parametrize("value, kept", [(None, None), (75, None), (150, 150), (225, 225), (100, 75),
-                                         (160, 150), (300, 300), (40, 40), ("75", None)])
+                                         (160, 150), (300, 300), (40, 40), ("75", None), (10**30, 10**30 - 25)])
 def test_config_max_token_length_as_the_tokenizer_cuts(value, kept):
     # _get_input_ids: truncation at value + 2, then 75-token chunks at range(1, value + 2 - 77 + 2, 75)
     assert config_max_token_length(value) == kept
