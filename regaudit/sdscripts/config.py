@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from . import defaults
 from .captions import normalize_extension
 from ..errors import ConfigError, check_exhausted
+from .. import limits
 from ..limits import MAX_RESO
 from ..model import DatasetParams, Ignored, SubsetConfig
 
@@ -222,6 +223,7 @@ def load_dataset_config(path: str, args: TrainingArgs, data: dict | None = None)
     Raises DatasetConfigCrash where sd-scripts stops while reading it. ``data``: the file as
     read_config_file read it already (else it is read here)."""
     data = read_config_file(path) if data is None else data
+    _check_size(data, path)
     general_keys, dataset_keys, subset_keys = dict(GENERAL_KEYS), dict(DATASET_KEYS), dict(SUBSET_KEYS)
     if not args.dropout_keys_allowed:
         for table in (general_keys, dataset_keys, subset_keys):
@@ -279,6 +281,19 @@ def load_dataset_config(path: str, args: TrainingArgs, data: dict | None = None)
                 spec.info_caches.append(os.path.abspath(cache))
         specs.append(spec)
     return specs
+
+
+def _check_size(data: dict, path: str) -> None:
+    """Refuse a config of more subsets than limits.MAX_SUBSETS (not sd-scripts': regaudit's bound on
+    its own time), before any of them is checked or resolved."""
+    datasets = data.get("datasets")
+    if not isinstance(datasets, list):
+        return
+    n = sum(len(ds["subsets"]) for ds in datasets if isinstance(ds, dict) and isinstance(ds.get("subsets"), list))
+    if n > limits.MAX_SUBSETS:
+        raise ConfigError(f"{path}: {n:,} subsets in {len(datasets):,} [[datasets]], more than regaudit audits in one "
+                          f"run ({limits.MAX_SUBSETS:,}); split the config into files of fewer [[datasets]] and "
+                          f"audit each")
 
 
 def _finetuning_subset(sub: dict, ds: dict, general: dict, args: TrainingArgs, path: str, where: tuple,

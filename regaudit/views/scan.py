@@ -19,6 +19,8 @@ from dataclasses import replace
 from functools import partial
 from typing import TypeVar
 
+from .. import limits
+from ..errors import ConfigError
 from ..model import Dataset, Finding, Ignored, ScanResult, Subset
 from ..safeio import here
 from ..parallel import Background, map_parts
@@ -59,11 +61,16 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     finetuning = [spec for spec in specs if scan_finetune.is_finetuning(spec)]  # read from their metadata
     specs = [spec for spec in specs if not scan_finetune.is_finetuning(spec)]
 
+    n_subsets = sum(len(spec.subsets) for spec in specs)  # (a config is refused as soon as it is read)
+    if n_subsets > limits.MAX_SUBSETS:  # e.g. a train_data_dir of 200,000 '1_x' folders
+        raise ConfigError(f"{', '.join(sources) or 'the dataset'}: {n_subsets:,} subsets, more than regaudit audits "
+                          f"in one run ({limits.MAX_SUBSETS:,}); split them over several runs")
     # 1. list the subset folders
     listed, counter = (None, None) if listing_only else _list_folders(specs, case_insensitive)
 
     # 2. which subsets sd-scripts keeps, and why it skips the others (the port); what it says on them
     decided = [decide_subsets(spec, listed, latents_suffix, case_insensitive) for spec in specs]
+    _check_repeated(decided, sources)
     del listed  # (the kept subsets' listings live on in ``decided``)
     ignored, findings = _on_subsets(specs, decided)
     stops = [build_stops(fates) for fates in decided]
@@ -126,6 +133,29 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     return ScanResult(tuple(datasets), tuple(dict.fromkeys(ignored)), tuple(dict.fromkeys(findings)),
                       caption_extension, deep, tuple(os.path.abspath(s) for s in sources),
                       caption_tokenizer=tokenizer)
+
+
+def _check_repeated(decided: list[list[SubsetFate]], sources: Sequence[str]) -> None:
+    """Refuse, before any image is read, a dataset whose subsets register the images of a folder
+    that another subset registered already more than limits.MAX_REPEATED_REGISTRATIONS times in all
+    (a folder named in thousands of [[datasets]]): each registration is a record, a caption budget
+    and a place in the balance. The first subset of each folder is free: a large folder is never refused."""
+    seen: set[str] = set()
+    repeated = 0
+    for fates in decided:
+        for fate in fates:
+            if not fate.kept:
+                continue
+            folder = fate.abs_dir
+            if folder in seen:
+                repeated += len(fate.paths) + len(fate.held_out)
+            else:
+                seen.add(folder)
+    if repeated > limits.MAX_REPEATED_REGISTRATIONS:
+        where = ", ".join(sources) or "the dataset"
+        raise ConfigError(f"{where}: subsets whose folder another subset already reads register {repeated:,} images "
+                          f"again, more than regaudit audits in one run ({limits.MAX_REPEATED_REGISTRATIONS:,}); "
+                          f"split the config into files that name each folder fewer times and audit each")
 
 
 def _one_by_one(items: list[T]) -> Iterator[T]:
