@@ -34,7 +34,7 @@ from ..sdscripts.registration import register
 from ..sdscripts.subsets import Listed, SubsetFate, build_stops, decide_subsets, list_folders, validation_only
 from ..sdscripts.tokens import TokenCounter
 from ..sdscripts.trainers import Kind
-from .captions import TextOptions
+from .captions import TextAudit, TextOptions
 from .captions import audit as audit_captions
 from .inputs import Inputs, text_options
 from . import scan_finetune
@@ -56,6 +56,17 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     their findings) for callers that only need which files are in which subset. ``latents_suffix``
     is the latent cache suffix whose file names set sizes (None: the trainer installs no strategy).
     ``text``: the text-encoder options the captions are measured against (default: train_network's)."""
+    return scan_with_text(specs, deep, jobs, progress, caption_extension, sources, listing_only, latents_suffix, text,
+                          case_insensitive)[0]
+
+
+def scan_with_text(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = None,
+                   progress: Progress | None = None, caption_extension: str = defaults.CAPTION_EXTENSION,
+                   sources: Sequence[str] = (), listing_only: bool = False,
+                   latents_suffix: str | None = "_sd.npz", text: TextOptions | None = None,
+                   case_insensitive: bool | None = None) -> tuple[ScanResult, TextAudit | None]:
+    """``scan``, and the caption audit it made on the way (what ``regaudit captions`` shows; None
+    with ``listing_only``)."""
     jobs = jobs if jobs is not None else (os.cpu_count() or 1)
     text = text or TextOptions()
     finetuning = [spec for spec in specs if scan_finetune.is_finetuning(spec)]  # read from their metadata
@@ -120,7 +131,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
         datasets.append(ds)
         findings += on_images
     datasets.sort(key=lambda d: d.index)
-    tokenizer = None
+    tokenizer, text_audit = None, None
     if not listing_only:  # captions as the text encoder sees them: CLIP token counts, RA031-RA038
         text_audit = audit_captions(datasets, text, detail=False, known=known)
         del known
@@ -132,7 +143,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     # 6. the result; a folder used by two datasets is listed twice: say each thing once
     return ScanResult(tuple(datasets), tuple(dict.fromkeys(ignored)), tuple(dict.fromkeys(findings)),
                       caption_extension, deep, tuple(os.path.abspath(s) for s in sources),
-                      caption_tokenizer=tokenizer)
+                      caption_tokenizer=tokenizer), text_audit
 
 
 def _check_repeated(decided: list[list[SubsetFate]], sources: Sequence[str]) -> None:
@@ -230,9 +241,15 @@ def scan_inputs(inp: Inputs, **kwargs) -> ScanResult:
     """The scan of ``inp``, with every finding ``regaudit scan`` prints: the stop on the command
     line first, then the dataset's, then the --in_json note (a trainer without fine-tuning datasets) and the stop while building (a dataset
     config or namespace sd-scripts refuses) as the result's crash. ``kwargs`` go to ``scan``."""
+    return scan_inputs_with_text(inp, **kwargs)[0]
+
+
+def scan_inputs_with_text(inp: Inputs, **kwargs) -> tuple[ScanResult, TextAudit | None]:
+    """``scan_inputs``, and the caption audit the scan made (``regaudit captions`` shows it; None
+    for a listing-only scan)."""
     if "text" not in kwargs:  # captions measured against the chosen trainer's text encoders
         kwargs["text"] = text_options(inp)
-    result = scan(inp.specs, caption_extension=inp.args.caption_extension, sources=inp.sources,  # type: ignore
+    result, text_audit = scan_with_text(inp.specs, caption_extension=inp.args.caption_extension, sources=inp.sources,  # type: ignore
                   latents_suffix=inp.latents_suffix, case_insensitive=inp.case_insensitive, **kwargs)
     stop = inp.opts.start_crash  # type: ignore[attr-defined]
     if stop is not None:  # the stop on the command line is a finding of every command
@@ -245,4 +262,4 @@ def scan_inputs(inp: Inputs, **kwargs) -> ScanResult:
     crash = startup.dataset_config(inp.config_crash) if inp.config_crash is not None else inp.args_crash  # type: ignore
     if crash is not None:
         result = replace(result, crash=crash, findings=result.findings + (build.crash_finding(crash),))
-    return result
+    return result, text_audit
