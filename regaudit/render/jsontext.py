@@ -67,7 +67,8 @@ def _plain(obj: Any) -> bool:
         values = obj
     else:
         return t is Rows or t is orjson.Fragment
-    return _PLAIN.issuperset(map(type, values)) or all(map(_plain, values))
+    # (the containers in it looked into; a string or number needs no call of its own)
+    return _PLAIN.issuperset(map(type, values)) or all(map(_plain, [v for v in values if type(v) not in _PLAIN]))
 
 
 def _indent(text: str, depth: int) -> str:
