@@ -10,7 +10,7 @@ from ..sdscripts.layout import Absolute
 from ..sdscripts.tokens import NOT_COUNTED_WHY
 from ..model import ImageRecord, ScanResult, Subset, sort_findings  # (sort_findings: also for the CLI)
 from . import jsontext
-from .jsontext import Rows
+from .jsontext import Rows, rows_of
 
 _absolute = Absolute()  # caption paths: one folder part per subset to work out
 
@@ -50,7 +50,7 @@ def subset_json(s: Subset, dataset: int) -> dict:
         "image_count": len(s.images),
         "samples": s.samples,
         "captions": s.caption_counts(),
-        "images": Rows(IMAGE_KEYS, image_row, s.images),  # made while written: never a million dicts at once
+        "images": rows_of(IMAGE_KEYS, image_row, s.images),  # made while written: never a million dicts at once
     }
 
 
@@ -167,7 +167,7 @@ def dataset_plan_json(d) -> dict:
                      "num_repeats": s.config.num_repeats, "img_count": len(s.images),
                      "class_tokens": s.config.class_tokens, "caption_extension": s.config.caption_extension}
                     for s in d.subsets],
-        "images": Rows(PLAN_IMAGE_KEYS, partial(_plan_image_row, load_error), d.images),  # made while written
+        "images": rows_of(PLAN_IMAGE_KEYS, partial(_plan_image_row, load_error), d.images),  # made while written
         "unused_reg_images": [i.abs_path for i in d.unused_reg],
         "buckets": None if d.buckets is None else [
             {"resolution": list(b.resolution), "train": b.train, "reg": b.reg, "batches": b.batches,
@@ -286,7 +286,7 @@ def _caption_subset(st, tags_by_path: dict) -> dict:
         "trigger_partial": sum(1 for b in st.budgets if b.trigger is Trigger.PARTIAL),
         "with_train_trigger": sum(1 for b in st.budgets if b.mentions),
         "tags": _tags(tags.tags) if tags is not None else [],
-        "images": Rows(CAPTION_IMAGE_KEYS, caption_image_row, st.budgets),
+        "images": rows_of(CAPTION_IMAGE_KEYS, caption_image_row, st.budgets),
     }
 
 

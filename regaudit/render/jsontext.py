@@ -52,6 +52,17 @@ class Rows:
         return [dict(zip(keys, fn(item), strict=True)) for item in self.items[start:stop]]
 
 
+INLINE = 64  # a Rows of at most this many items is written as a list in its parent's text (rows_of)
+
+
+def rows_of(keys: Sequence[str] | None, fn: Callable[[Any], Any], items: Sequence[Any]) -> Rows | list:
+    """``Rows(keys, fn, items)``, or for a few items the list of their objects at once: written in the
+    text of the chunk of rows that holds it (one orjson call for a chunk of 1,024 subsets of one image
+    each, not one per subset). The text is the same."""
+    r = Rows(keys, fn, items)
+    return r.dicts(0, len(items)) if len(items) <= INLINE else r
+
+
 def _plain(obj: Any) -> bool:
     """Whether orjson writes ``obj`` as json does, unless it refuses it."""
     t = type(obj)
