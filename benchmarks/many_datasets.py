@@ -4,8 +4,8 @@
         A JSON dataset config (a TOML one is refused past 1 MiB: about 12,000 datasets) of N
         (default 100,000) datasets, each one subset, every third a reg subset; the subsets name
         one of four folders of two small captioned PNGs (shared, the default), a folder each of
-        one captioned PNG (distinct), or a folder that does not exist (missing). Runs `scan --json`, `balance --json`, `check` and `scan`
-        (human output) on it and prints for each the wall time, the CPU time (user + system, all
+        one captioned PNG (distinct), or a folder that does not exist (missing). Runs `scan --json`,
+        `balance --json`, `check`, `scan`, `balance`, `captions --json` and `captions` on it and prints for each the wall time, the CPU time (user + system, all
         processes) and the peak memory of the largest process (ru_maxrss). Other programs on the
         machine stretch the wall time: compare CPU times, and repeat.
 """
@@ -23,7 +23,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-COMMANDS = (["scan", "--json"], ["balance", "--json"], ["check"], ["scan"])
+COMMANDS = (["scan", "--json"], ["balance", "--json"], ["check"], ["scan"], ["balance"], ["captions", "--json"],
+            ["captions"])
 
 
 def generate(root: Path, n: int, as_toml: bool, layout: str) -> Path:
@@ -33,13 +34,14 @@ def generate(root: Path, n: int, as_toml: bool, layout: str) -> Path:
     if layout == "missing":
         folders = [(root / "gone" / str(k)).as_posix() for k in range(n)]
     elif layout == "distinct":
-        png = root / "one.png"
-        Image.new("RGB", (64, 64), (200, 90, 0)).save(png)
         folders = []
         for k in range(n):
+            png = root / f"one{k // 50_000}.png"  # (a file system allows some 65,000 links to one file)
+            if not png.exists():
+                Image.new("RGB", (64, 64), (200, 90, 0)).save(png)
             folder = root / "img" / str(k // 1000) / str(k)
             folder.mkdir(parents=True)
-            os.link(png, folder / "a.png")  # (one file's inode: the tree costs no disk)
+            os.link(png, folder / "a.png")  # (one file's inode for 50,000 folders: the tree costs no disk)
             (folder / "a.txt").write_text(f"a dog, sks, {k}\n")
             folders.append(folder.as_posix())
     else:
@@ -85,6 +87,7 @@ def main() -> None:
     ap.add_argument("n", nargs="?", type=int, default=100_000)
     ap.add_argument("--keep", type=Path, help="make (or reuse) the tree here and keep it")
     ap.add_argument("--toml", action="store_true", help="a TOML config (at most about 12,000 datasets)")
+    ap.add_argument("--only", nargs="+", metavar="CMD", help="only these commands (e.g. 'captions --json' scan)")
     ap.add_argument("--folders", choices=("shared", "distinct", "missing"), default="shared",
                     help="what the subsets name: four shared folders, a folder each, or missing folders")
     args = ap.parse_args()
@@ -93,7 +96,7 @@ def main() -> None:
         name = f"many{args.n}-{args.folders}.{'toml' if args.toml else 'json'}"
         config = root / name if (root / name).exists() else generate(root, args.n, args.toml, args.folders)
         print(f"{args.n:,} datasets in {config} ({config.stat().st_size / 2**20:.1f} MiB)")
-        for cmd in COMMANDS:
+        for cmd in COMMANDS if not args.only else [c.split() for c in args.only]:
             code, wall, cpu, peak = measure([*cmd, "--dataset_config", str(config)])
             print(f"  regaudit {' '.join(cmd):<15} exit {code}  wall {wall:6.1f} s  CPU {cpu:6.1f} s  "
                   f"peak {peak / (1 << 20 if sys.platform == 'darwin' else 1024):6.0f} MiB")  # (ru_maxrss: bytes on macOS)

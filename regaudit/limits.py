@@ -57,3 +57,14 @@ def problem(name: str, value: object) -> str | None:
 # counts them all. Every image of a dataset can be in several findings' lists at once: uncapped, a
 # 10^6-image balance held 2.5 GB of them.
 FINDING_IMAGES = 1000
+
+# Subsets of all the datasets of a dataset config together. A JSON config may be 16 MiB: about
+# 450,000 tiny [[datasets]], each costing the audit some 100 us; past this regaudit refuses the
+# config at once (exit 2) rather than run for minutes. Real configs have a few dozen subsets.
+MAX_SUBSETS = 150_000
+
+# Images registered by subsets whose folder another subset already registered (a folder named in many
+# [[datasets]]). Each registration is a record, a caption budget and a place in the balance: 100
+# subsets naming one folder of 10,000 images already register 1,000,000. Counted once the folders
+# are listed, before any image is read; a dataset is never refused for the size of its own folders.
+MAX_REPEATED_REGISTRATIONS = 1_000_000

@@ -174,14 +174,11 @@ def depth(value: object, limit: int = MAX_DEPTH) -> int:
         levels += 1
         if levels > limit:
             return limit + 1
-        seen: set[int] = set()
-        below = []
-        for node in level:
-            for child in (chain(node.values(), node.keys()) if isinstance(node, dict) else node):  # type: ignore[attr-defined]
-                if isinstance(child, nests) and id(child) not in seen:
-                    seen.add(id(child))
-                    below.append(child)
-        level = below
+        # the distinct containers one level down, in order (one comprehension: 600,000 of them in a
+        # 200,000-dataset config)
+        level = list({id(child): child for node in level
+                      for child in (chain(node.values(), node.keys()) if isinstance(node, dict) else node)  # type: ignore[attr-defined]
+                      if isinstance(child, nests)}.values())
     return levels
 
 

@@ -14,7 +14,7 @@ import typer
 from ..render import json_out
 from ..rules import REGISTRY, Family
 from .app import app, note, stdout
-from .options import JOBS_OPT, JSON_OPT, PROGRESS_OPT, SD_EPILOG, TRAINER_OPT, inputs, progress_bar, run_scan
+from .options import JOBS_OPT, JSON_OPT, PROGRESS_OPT, SD_EPILOG, TRAINER_OPT, inputs, progress_bar
 
 _STR = {"metavar": "TEXT"}
 
@@ -79,8 +79,8 @@ def captions(
 
     regaudit captions DIR | --train_data_dir T [--reg_data_dir R] | --dataset_config F [sd-scripts options]"""
     from ..sdscripts.tokens import status
-    from ..views.captions import audit
     from ..sdscripts.tagfreq import tag_tables
+    from ..views.scan import scan_inputs_with_text
 
     given = {k: v for k, v in locals().items() if k in (
         "shuffle_caption", "keep_tokens", "caption_prefix", "caption_suffix", "caption_separator",
@@ -94,13 +94,13 @@ def captions(
         note(f"{st.reason}; token counts are left out")
     if text.max_token_length is not None and not text.encoders.takes_max_token_length:
         note(f"{text.trainer}.py ignores --max_token_length (it warns and keeps 75 CLIP tokens)")
-    with progress_bar(progress, "reading captions") as cb:
-        result = run_scan(inp, jobs=jobs, progress=cb, text=text)
-    found = audit(result.datasets, text)
+    with progress_bar(progress, "reading captions") as cb:  # (the scan audits the captions on the way)
+        result, found = scan_inputs_with_text(inp, jobs=jobs, progress=cb, text=text)
     tables = tag_tables(result.datasets)
     findings = [f for f in result.findings if REGISTRY[f.code].family is Family.CAPTIONS]
     if as_json:
-        sys.stdout.write(json_out.dumps(json_out.captions_document(found, tables, findings)) + "\n")
+        json_out.write(json_out.captions_document(found, tables, findings), sys.stdout)
+        sys.stdout.write("\n")
     else:
         from ..render import human
 

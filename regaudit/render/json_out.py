@@ -10,7 +10,7 @@ from ..sdscripts.layout import Absolute
 from ..sdscripts.tokens import NOT_COUNTED_WHY
 from ..model import ImageRecord, ScanResult, Subset, sort_findings  # (sort_findings: also for the CLI)
 from . import jsontext
-from .jsontext import Rows
+from .jsontext import Rows, rows_of
 
 _absolute = Absolute()  # caption paths: one folder part per subset to work out
 
@@ -50,7 +50,7 @@ def subset_json(s: Subset, dataset: int) -> dict:
         "image_count": len(s.images),
         "samples": s.samples,
         "captions": s.caption_counts(),
-        "images": Rows(IMAGE_KEYS, image_row, s.images),  # made while written: never a million dicts at once
+        "images": rows_of(IMAGE_KEYS, image_row, s.images),  # made while written: never a million dicts at once
     }
 
 
@@ -167,7 +167,7 @@ def dataset_plan_json(d) -> dict:
                      "num_repeats": s.config.num_repeats, "img_count": len(s.images),
                      "class_tokens": s.config.class_tokens, "caption_extension": s.config.caption_extension}
                     for s in d.subsets],
-        "images": Rows(PLAN_IMAGE_KEYS, partial(_plan_image_row, load_error), d.images),  # made while written
+        "images": rows_of(PLAN_IMAGE_KEYS, partial(_plan_image_row, load_error), d.images),  # made while written
         "unused_reg_images": [i.abs_path for i in d.unused_reg],
         "buckets": None if d.buckets is None else [
             {"resolution": list(b.resolution), "train": b.train, "reg": b.reg, "batches": b.batches,
@@ -250,52 +250,56 @@ def _tags(items) -> list[dict]:
     return [{"tag": t, "count": n} for t, n in items]
 
 
-def captions_document(audit, tables, findings) -> dict:
-    """JSON for ``regaudit captions``: ``audit`` is a prompts.TextAudit, ``tables`` a tagfreq.TagTables,
-    ``findings`` the caption findings (RA020-RA039)."""
+CAPTION_IMAGE_KEYS = ("path", "caption_source", "caption", "tokens", "seen", "over", "cut_tags", "kept_tokens",
+                      "shuffle_cut", "trigger", "mentions")
+
+
+def caption_image_row(b) -> tuple:
+    """The values of a caption's JSON object (``b`` a caption_budgets.Budget), in CAPTION_IMAGE_KEYS order."""
+    return (b.path, b.source._value_, b.text, b.tokens, dict(b.seen), b.over, list(b.cut_tags), b.kept_tokens,
+            b.shuffle_cut, None if b.trigger is None else b.trigger._value_, list(b.mentions))
+
+
+def _caption_subset(st, tags_by_path: dict) -> dict:
+    """One subset of ``regaudit captions --json`` (``st`` a caption_budgets.SubsetText)."""
     import statistics
 
     from ..sdscripts.caption_options import KEYS
     from ..views.captions import Trigger
 
+    s = st.subset
+    counted = [b.tokens for b in st.budgets if b.tokens is not None]
+    tags = tags_by_path.get((st.dataset, s.abs_path))
+    return {
+        "path": s.abs_path,
+        "dataset": st.dataset,
+        "role": s.role.value,
+        "class_tokens": s.config.class_tokens,
+        "trigger_words": list(st.trigger_words),
+        "image_count": len(s.images),
+        "captions": s.caption_counts(),
+        "options": {k: getattr(s.config, k) for k in KEYS},
+        "tokens": None if not counted else {"min": min(counted), "median": statistics.median(counted),
+                                            "max": max(counted)},
+        "over_limit": sum(1 for b in st.budgets if b.over > 0),
+        "trigger_missing": sum(1 for b in st.budgets if b.trigger is Trigger.MISSING),
+        "trigger_partial": sum(1 for b in st.budgets if b.trigger is Trigger.PARTIAL),
+        "with_train_trigger": sum(1 for b in st.budgets if b.mentions),
+        "tags": _tags(tags.tags) if tags is not None else [],
+        "images": rows_of(CAPTION_IMAGE_KEYS, caption_image_row, st.budgets),
+    }
+
+
+def captions_document(audit, tables, findings) -> dict:
+    """JSON for ``regaudit captions``: ``audit`` is a prompts.TextAudit, ``tables`` a tagfreq.TagTables,
+    ``findings`` the caption findings (RA020-RA039). Its subsets and their images are made while
+    written (``write``): 100,000 subsets never exist as dicts at once."""
+    from ..views.captions import Trigger
+
     c = counts(findings)
     enc = audit.encoders
     tags_by_path = {(t.dataset, t.path): t for t in tables.subsets}
-    subsets = []
-    for st in audit.subsets:
-        s = st.subset
-        counted = [b.tokens for b in st.budgets if b.tokens is not None]
-        subsets.append({
-            "path": s.abs_path,
-            "dataset": st.dataset,
-            "role": s.role.value,
-            "class_tokens": s.config.class_tokens,
-            "trigger_words": list(st.trigger_words),
-            "image_count": len(s.images),
-            "captions": s.caption_counts(),
-            "options": {k: getattr(s.config, k) for k in KEYS},
-            "tokens": None if not counted else {"min": min(counted), "median": statistics.median(counted),
-                                                "max": max(counted)},
-            "over_limit": sum(1 for b in st.budgets if b.over > 0),
-            "trigger_missing": sum(1 for b in st.budgets if b.trigger is Trigger.MISSING),
-            "trigger_partial": sum(1 for b in st.budgets if b.trigger is Trigger.PARTIAL),
-            "with_train_trigger": sum(1 for b in st.budgets if b.mentions),
-            "tags": _tags(tags_by_path[(st.dataset, s.abs_path)].tags) if (st.dataset, s.abs_path) in tags_by_path
-            else [],
-            "images": [{
-                "path": b.path,
-                "caption_source": b.source.value,
-                "caption": b.text,
-                "tokens": b.tokens,
-                "seen": {name: n for name, n in b.seen},
-                "over": b.over,
-                "cut_tags": list(b.cut_tags),
-                "kept_tokens": b.kept_tokens,
-                "shuffle_cut": b.shuffle_cut,
-                "trigger": None if b.trigger is None else b.trigger.value,
-                "mentions": list(b.mentions),
-            } for b in st.budgets],
-        })
+    subsets = Rows(None, partial(_caption_subset, tags_by_path=tags_by_path), audit.subsets)
     budgets = [b for st in audit.subsets for b in st.budgets]
     return {
         "schema_version": SCHEMA_VERSION,
@@ -319,5 +323,5 @@ def captions_document(audit, tables, findings) -> dict:
         "tags": {"train": _tags(tables.train), "reg": _tags(tables.reg), "only_in_reg": _tags(tables.only_in_reg),
                  "only_in_train": _tags(tables.only_in_train)},
         "tag_frequency": tables.ss_tag_frequency,
-        "findings": [f.to_json() for f in sort_findings(findings)],
+        "findings": Rows(None, _to_json, sort_findings(findings)),
     }

@@ -38,15 +38,29 @@ def text_findings(subsets: Iterable[SubsetText], limit: int | None, max_train_st
     # subset and no train subset of another trigger
     triggers = {st.subset.config.class_tokens for st in subsets if not st.subset.config.is_reg}
     global_prefix = len(triggers) == 1 and not any(st.subset.config.is_reg for st in subsets)
+    # a folder named by many datasets alike (the same options, trigger and captions) is judged once:
+    # the findings on a subset are of its folder, options, trigger words and caption budgets only
+    named_again = {path for path, n in Counter(st.subset.abs_path for st in subsets).items() if n > 1}
+    judged: dict[tuple, list[Finding]] = {}
     for st in subsets:
-        yield from _truncated(st, limit)
-        yield from _trigger(st, global_prefix)
-        yield from _reg_mentions(st)
-        yield from _duplicates(st)
-        yield from _wildcards(st)
-        yield from _separators(st)
-        yield from _augmentation(st, max_train_steps)
+        if st.subset.abs_path not in named_again:
+            yield from _on_subset(st, limit, max_train_steps, global_prefix)
+            continue
+        key = (st.subset.abs_path, st.subset.config, st.trigger_words, st.budgets)
+        if key not in judged:
+            judged[key] = list(_on_subset(st, limit, max_train_steps, global_prefix))
+        yield from judged[key]
     yield from dominance_findings(subsets)
+
+
+def _on_subset(st: SubsetText, limit: int | None, max_train_steps: int, global_prefix: bool) -> Iterator[Finding]:
+    yield from _truncated(st, limit)
+    yield from _trigger(st, global_prefix)
+    yield from _reg_mentions(st)
+    yield from _duplicates(st)
+    yield from _wildcards(st)
+    yield from _separators(st)
+    yield from _augmentation(st, max_train_steps)
 
 
 def _truncated(st: SubsetText, limit: int | None) -> Iterator[Finding]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import operator
 from dataclasses import dataclass, fields
 
 from . import defaults
@@ -96,7 +97,11 @@ def _own(level: object) -> dict:
     a None value is no value)."""
     if not isinstance(level, dict):
         return {}
-    return {key: level[key] for key in KEYS if level.get(key) is not None}
+    return {key: value for key, value in level.items() if value is not None and key in _KEY_SET}
+
+
+_KEY_SET = frozenset(KEYS)
+_VALUES = operator.attrgetter(*KEYS)  # a SubsetConfig's caption values, in KEYS order
 
 
 def apply(specs: list[DatasetSpec], args: CaptionArgs, dataset_config: str | None = None,
@@ -114,7 +119,10 @@ def apply(specs: list[DatasetSpec], args: CaptionArgs, dataset_config: str | Non
             data = {}
         general = data.get("general", {}) or {}
         raw_datasets = data.get("datasets", []) or []
-    below_general = {**cli, **_own(general)}
+    below_general = {**cli, **_own(general)}  # (every key, in KEYS order)
+    # resolved values (with their types: 1, 1.0 and True are equal) -> (typed values, their types):
+    # worked out once for the many subsets that resolve alike
+    typed_of: dict[tuple, tuple[dict, tuple, tuple]] = {}
     out = []
     for spec in specs:
         ds = raw_datasets[spec.index] if spec.index < len(raw_datasets) else {}
@@ -124,10 +132,15 @@ def apply(specs: list[DatasetSpec], args: CaptionArgs, dataset_config: str | Non
         for j, sc in enumerate(spec.subsets):
             sub = raw_subsets[j] if j < len(raw_subsets) and isinstance(raw_subsets[j], dict) \
                 and raw_subsets[j].get("image_dir") == sc.image_dir else _by_dir(raw_subsets, sc.image_dir)
-            typed = _typed({**below_dataset, **_own(sub)})
+            values = {**below_dataset, **_own(sub)}
+            resolved_key = (tuple(values.values()), tuple(map(type, values.values())))
+            if resolved_key not in typed_of:
+                typed = _typed(values)
+                typed_of[resolved_key] = typed, tuple(typed.values()), tuple(map(type, typed.values()))
+            typed, wanted, types = typed_of[resolved_key]
             # (a subset that has these values already, of the same types, is kept: 100,000 of them in a config)
-            if any(type(getattr(sc, key)) is not type(value) or getattr(sc, key) != value
-                   for key, value in typed.items()):
+            current = _VALUES(sc)
+            if current != wanted or tuple(map(type, current)) != types:
                 sc = dataclasses.replace(sc, **typed)
             resolved.append(sc)
         same = all(a is b for a, b in zip(resolved, spec.subsets))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from . import defaults
 from .captions import normalize_extension
 from ..errors import ConfigError, check_exhausted
+from .. import limits
 from ..limits import MAX_RESO
 from ..model import DatasetParams, Ignored, SubsetConfig
 
@@ -223,6 +224,7 @@ def load_dataset_config(path: str, args: TrainingArgs, data: dict | None = None)
     Raises DatasetConfigCrash where sd-scripts stops while reading it. ``data``: the file as
     read_config_file read it already (else it is read here)."""
     data = read_config_file(path) if data is None else data
+    _check_size(data, path)
     general_keys, dataset_keys, subset_keys = dict(GENERAL_KEYS), dict(DATASET_KEYS), dict(SUBSET_KEYS)
     if not args.dropout_keys_allowed:
         for table in (general_keys, dataset_keys, subset_keys):
@@ -234,19 +236,20 @@ def load_dataset_config(path: str, args: TrainingArgs, data: dict | None = None)
     if not isinstance(datasets, list):
         raise DatasetConfigCrash(path, "MultipleInvalid", "expected list for dictionary value @ data['datasets']")
     specs: list[DatasetSpec] = []
+    general_params: DatasetParams | None = None
     for i, ds in enumerate(datasets):
         where = ("datasets", i)
         subsets = ds.get("subsets", []) if isinstance(ds, dict) else []
-        allowed = dict(dataset_keys)
+        allowed = dataset_keys  # (copied only where a key is taken out: 100,000 datasets in a config)
         if args.controlnet_schema:
-            allowed.pop("class_tokens", None)
+            allowed = {k: v for k, v in dataset_keys.items() if k != "class_tokens"}
         elif not subsets and args.empty_dataset_schema != "db":
             # no subsets: "every subset has metadata_file" (or, with --masked_loss, conditioning_data_dir)
             # holds vacuously, so a trainer that takes both kinds checks the block against the
             # fine-tuning schema, which lacks these keys, or the ControlNet one, which lacks
             # class_tokens (spec §10.5)
-            for key in (_FT_DROPPED if args.empty_dataset_schema == "ft" else ("class_tokens",)):
-                allowed.pop(key, None)
+            dropped = _FT_DROPPED if args.empty_dataset_schema == "ft" else ("class_tokens",)
+            allowed = {k: v for k, v in dataset_keys.items() if k not in dropped}
         _check_table({k: v for k, v in ds.items() if k != "subsets"} if isinstance(ds, dict) else ds,
                      allowed, where, path)
         if not isinstance(subsets, list):
@@ -270,7 +273,12 @@ def load_dataset_config(path: str, args: TrainingArgs, data: dict | None = None)
                 raise DatasetConfigCrash(path, "MultipleInvalid",
                                          f"required key not provided @ {_voluptuous_path(swhere + ('image_dir',))}")
             configs.append(_subset_config(sub, ds, general, args, path))
-        params = _dataset_params(ds, general, args, path, f"dataset {i}")
+        if ds.keys() == {"subsets"}:  # subsets only: [general]'s values, the same for every such dataset (worked out once)
+            if general_params is None:
+                general_params = _dataset_params(ds, general, args, path, f"dataset {i}")
+            params = general_params
+        else:
+            params = _dataset_params(ds, general, args, path, f"dataset {i}")
         spec = DatasetSpec(i, replace(params, controlnet=True) if controlnet and subsets else params, configs)
         for sub in configs:
             if sub.metadata_file is not None:
@@ -280,6 +288,19 @@ def load_dataset_config(path: str, args: TrainingArgs, data: dict | None = None)
                 spec.info_caches.append(os.path.abspath(cache))
         specs.append(spec)
     return specs
+
+
+def _check_size(data: dict, path: str) -> None:
+    """Refuse a config of more subsets than limits.MAX_SUBSETS (not sd-scripts': regaudit's bound on
+    its own time), before any of them is checked or resolved."""
+    datasets = data.get("datasets")
+    if not isinstance(datasets, list):
+        return
+    n = sum(len(ds["subsets"]) for ds in datasets if isinstance(ds, dict) and isinstance(ds.get("subsets"), list))
+    if n > limits.MAX_SUBSETS:
+        raise ConfigError(f"{path}: {n:,} subsets in {len(datasets):,} [[datasets]], more than regaudit audits in one "
+                          f"run ({limits.MAX_SUBSETS:,}); split the config into files of fewer [[datasets]] and "
+                          f"audit each")
 
 
 def _finetuning_subset(sub: dict, ds: dict, general: dict, args: TrainingArgs, path: str, where: tuple,
@@ -353,35 +374,34 @@ def _check_controlnet_subset(sub: object, subset_keys: dict, where: tuple, path:
                                      f"{_voluptuous_path(where + (key,))}{hint}", code)
 
 
-def _lookup(key: str, levels: tuple[dict, ...], fallback: object) -> object:
-    # config_util.BlueprintGenerator.search_value: the first level that has a non-None value wins
-    for level in levels:
-        value = level.get(key)
-        if value is not None:
-            return value
-    return fallback
+def _search(*levels: dict) -> dict:
+    """config_util.BlueprintGenerator.search_value for every key at once: the value of the first level
+    that has a non-None value (one dict made per subset, not a walk of the levels per key)."""
+    found: dict = {}
+    for level in reversed(levels):
+        found.update([(key, value) for key, value in level.items() if value is not None])
+    return found
 
 
 def _subset_config(sub: dict, ds: dict, general: dict, args: TrainingArgs, path: str = "") -> SubsetConfig:
-    levels = (sub, ds, general)
+    value = _search(sub, ds, general).get
     return SubsetConfig(
         image_dir=str(sub["image_dir"]),
         is_reg=bool(sub.get("is_reg", False)),
         num_repeats=int(_bounded(path, f"the subset of '{sub.get('image_dir')}'", "num_repeats",  # type: ignore[arg-type]
-                                 _lookup("num_repeats", levels, args.dataset_repeats), -(10 ** 9), 10 ** 7)),
-        class_tokens=_lookup("class_tokens", levels, None),  # type: ignore[arg-type]
-        caption_extension=normalize_extension(str(_lookup("caption_extension", levels, args.caption_extension))),
-        enable_wildcard=bool(_lookup("enable_wildcard", levels, args.enable_wildcard)),
-        flip_aug=bool(_lookup("flip_aug", levels, args.flip_aug)),
-        cache_info=bool(_lookup("cache_info", levels, False)),
+                                 value("num_repeats", args.dataset_repeats), -(10 ** 9), 10 ** 7)),
+        class_tokens=value("class_tokens", None),  # type: ignore[arg-type]
+        caption_extension=normalize_extension(str(value("caption_extension", args.caption_extension))),
+        enable_wildcard=bool(value("enable_wildcard", args.enable_wildcard)),
+        flip_aug=bool(value("flip_aug", args.flip_aug)),
+        cache_info=bool(value("cache_info", False)),
         from_config=True,
-        color_aug=bool(_lookup("color_aug", levels, args.color_aug)),
-        random_crop=bool(_lookup("random_crop", levels, args.random_crop)),
-        shuffle_caption=bool(_lookup("shuffle_caption", levels, args.shuffle_caption)),
-        caption_dropout_rate=float(_lookup("caption_dropout_rate", levels, args.caption_dropout_rate)),  # type: ignore[arg-type]
-        caption_tag_dropout_rate=float(_lookup("caption_tag_dropout_rate", levels,  # type: ignore[arg-type]
-                                               args.caption_tag_dropout_rate)),
-        token_warmup_step=_lookup("token_warmup_step", levels, args.token_warmup_step),  # type: ignore[arg-type]
+        color_aug=bool(value("color_aug", args.color_aug)),
+        random_crop=bool(value("random_crop", args.random_crop)),
+        shuffle_caption=bool(value("shuffle_caption", args.shuffle_caption)),
+        caption_dropout_rate=float(value("caption_dropout_rate", args.caption_dropout_rate)),  # type: ignore[arg-type]
+        caption_tag_dropout_rate=float(value("caption_tag_dropout_rate", args.caption_tag_dropout_rate)),  # type: ignore[arg-type]
+        token_warmup_step=value("token_warmup_step", args.token_warmup_step),  # type: ignore[arg-type]
     )
 
 
@@ -394,23 +414,23 @@ def _bounded(path: str, where: str, key: str, value, low, high):
 
 
 def _dataset_params(ds: dict, general: dict, args: TrainingArgs, path: str = "", where: str = "") -> DatasetParams:
-    levels = (ds, general)
-    res = _lookup("resolution", levels, None)
+    value = _search(ds, general).get
+    res = value("resolution", None)
     if res is not None:
-        for v in (res if isinstance(res, list) else [res]):
-            _bounded(path, where, "resolution", v, 0, MAX_RESO)
+        for side in (res if isinstance(res, list) else [res]):
+            _bounded(path, where, "resolution", side, 0, MAX_RESO)
     for key in ("min_bucket_reso", "max_bucket_reso", "bucket_reso_steps"):
-        _bounded(path, where, key, _lookup(key, levels, None), 0, MAX_RESO * 4)
-    _bounded(path, where, "batch_size", _lookup("batch_size", levels, None), 0, 65536)
+        _bounded(path, where, key, value(key, None), 0, MAX_RESO * 4)
+    _bounded(path, where, "batch_size", value("batch_size", None), 0, 65536)
     return DatasetParams(
         resolution=_resolution(res) if res is not None else args.resolution,
-        batch_size=int(_lookup("batch_size", levels, args.train_batch_size)),  # type: ignore[arg-type]
-        enable_bucket=bool(_lookup("enable_bucket", levels, args.enable_bucket)),
-        min_bucket_reso=int(_lookup("min_bucket_reso", levels, args.min_bucket_reso)),  # type: ignore[arg-type]
-        max_bucket_reso=int(_lookup("max_bucket_reso", levels, args.max_bucket_reso)),  # type: ignore[arg-type]
-        bucket_reso_steps=int(_lookup("bucket_reso_steps", levels, args.bucket_reso_steps)),  # type: ignore[arg-type]
-        bucket_no_upscale=bool(_lookup("bucket_no_upscale", levels, args.bucket_no_upscale)),
-        validation_split=float(_lookup("validation_split", levels, args.validation_split)),  # type: ignore[arg-type]
-        validation_seed=_lookup("validation_seed", levels, args.validation_seed),  # type: ignore[arg-type]
-        resize_interpolation=_lookup("resize_interpolation", levels, args.resize_interpolation),  # type: ignore[arg-type]
+        batch_size=int(value("batch_size", args.train_batch_size)),  # type: ignore[arg-type]
+        enable_bucket=bool(value("enable_bucket", args.enable_bucket)),
+        min_bucket_reso=int(value("min_bucket_reso", args.min_bucket_reso)),  # type: ignore[arg-type]
+        max_bucket_reso=int(value("max_bucket_reso", args.max_bucket_reso)),  # type: ignore[arg-type]
+        bucket_reso_steps=int(value("bucket_reso_steps", args.bucket_reso_steps)),  # type: ignore[arg-type]
+        bucket_no_upscale=bool(value("bucket_no_upscale", args.bucket_no_upscale)),
+        validation_split=float(value("validation_split", args.validation_split)),  # type: ignore[arg-type]
+        validation_seed=value("validation_seed", args.validation_seed),  # type: ignore[arg-type]
+        resize_interpolation=value("resize_interpolation", args.resize_interpolation),  # type: ignore[arg-type]
     )

@@ -19,6 +19,8 @@ from dataclasses import replace
 from functools import partial
 from typing import TypeVar
 
+from .. import limits
+from ..errors import ConfigError
 from ..model import Dataset, Finding, Ignored, ScanResult, Subset
 from ..safeio import here
 from ..parallel import Background, map_parts
@@ -32,7 +34,7 @@ from ..sdscripts.registration import register
 from ..sdscripts.subsets import Listed, SubsetFate, build_stops, decide_subsets, list_folders, validation_only
 from ..sdscripts.tokens import TokenCounter
 from ..sdscripts.trainers import Kind
-from .captions import TextOptions
+from .captions import TextAudit, TextOptions
 from .captions import audit as audit_captions
 from .inputs import Inputs, text_options
 from . import scan_finetune
@@ -54,16 +56,32 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     their findings) for callers that only need which files are in which subset. ``latents_suffix``
     is the latent cache suffix whose file names set sizes (None: the trainer installs no strategy).
     ``text``: the text-encoder options the captions are measured against (default: train_network's)."""
+    return scan_with_text(specs, deep, jobs, progress, caption_extension, sources, listing_only, latents_suffix, text,
+                          case_insensitive)[0]
+
+
+def scan_with_text(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = None,
+                   progress: Progress | None = None, caption_extension: str = defaults.CAPTION_EXTENSION,
+                   sources: Sequence[str] = (), listing_only: bool = False,
+                   latents_suffix: str | None = "_sd.npz", text: TextOptions | None = None,
+                   case_insensitive: bool | None = None) -> tuple[ScanResult, TextAudit | None]:
+    """``scan``, and the caption audit it made on the way (what ``regaudit captions`` shows; None
+    with ``listing_only``)."""
     jobs = jobs if jobs is not None else (os.cpu_count() or 1)
     text = text or TextOptions()
     finetuning = [spec for spec in specs if scan_finetune.is_finetuning(spec)]  # read from their metadata
     specs = [spec for spec in specs if not scan_finetune.is_finetuning(spec)]
 
+    n_subsets = sum(len(spec.subsets) for spec in specs)  # (a config is refused as soon as it is read)
+    if n_subsets > limits.MAX_SUBSETS:  # e.g. a train_data_dir of 200,000 '1_x' folders
+        raise ConfigError(f"{', '.join(sources) or 'the dataset'}: {n_subsets:,} subsets, more than regaudit audits "
+                          f"in one run ({limits.MAX_SUBSETS:,}); split them over several runs")
     # 1. list the subset folders
     listed, counter = (None, None) if listing_only else _list_folders(specs, case_insensitive)
 
     # 2. which subsets sd-scripts keeps, and why it skips the others (the port); what it says on them
     decided = [decide_subsets(spec, listed, latents_suffix, case_insensitive) for spec in specs]
+    _check_repeated(decided, sources)
     del listed  # (the kept subsets' listings live on in ``decided``)
     ignored, findings = _on_subsets(specs, decided)
     stops = [build_stops(fates) for fates in decided]
@@ -113,7 +131,7 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
         datasets.append(ds)
         findings += on_images
     datasets.sort(key=lambda d: d.index)
-    tokenizer = None
+    tokenizer, text_audit = None, None
     if not listing_only:  # captions as the text encoder sees them: CLIP token counts, RA031-RA038
         text_audit = audit_captions(datasets, text, detail=False, known=known)
         del known
@@ -125,7 +143,30 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
     # 6. the result; a folder used by two datasets is listed twice: say each thing once
     return ScanResult(tuple(datasets), tuple(dict.fromkeys(ignored)), tuple(dict.fromkeys(findings)),
                       caption_extension, deep, tuple(os.path.abspath(s) for s in sources),
-                      caption_tokenizer=tokenizer)
+                      caption_tokenizer=tokenizer), text_audit
+
+
+def _check_repeated(decided: list[list[SubsetFate]], sources: Sequence[str]) -> None:
+    """Refuse, before any image is read, a dataset whose subsets register the images of a folder
+    that another subset registered already more than limits.MAX_REPEATED_REGISTRATIONS times in all
+    (a folder named in thousands of [[datasets]]): each registration is a record, a caption budget
+    and a place in the balance. The first subset of each folder is free: a large folder is never refused."""
+    seen: set[str] = set()
+    repeated = 0
+    for fates in decided:
+        for fate in fates:
+            if not fate.kept:
+                continue
+            folder = fate.abs_dir
+            if folder in seen:
+                repeated += len(fate.paths) + len(fate.held_out)
+            else:
+                seen.add(folder)
+    if repeated > limits.MAX_REPEATED_REGISTRATIONS:
+        where = ", ".join(sources) or "the dataset"
+        raise ConfigError(f"{where}: subsets whose folder another subset already reads register {repeated:,} images "
+                          f"again, more than regaudit audits in one run ({limits.MAX_REPEATED_REGISTRATIONS:,}); "
+                          f"split the config into files that name each folder fewer times and audit each")
 
 
 def _one_by_one(items: list[T]) -> Iterator[T]:
@@ -200,9 +241,15 @@ def scan_inputs(inp: Inputs, **kwargs) -> ScanResult:
     """The scan of ``inp``, with every finding ``regaudit scan`` prints: the stop on the command
     line first, then the dataset's, then the --in_json note (a trainer without fine-tuning datasets) and the stop while building (a dataset
     config or namespace sd-scripts refuses) as the result's crash. ``kwargs`` go to ``scan``."""
+    return scan_inputs_with_text(inp, **kwargs)[0]
+
+
+def scan_inputs_with_text(inp: Inputs, **kwargs) -> tuple[ScanResult, TextAudit | None]:
+    """``scan_inputs``, and the caption audit the scan made (``regaudit captions`` shows it; None
+    for a listing-only scan)."""
     if "text" not in kwargs:  # captions measured against the chosen trainer's text encoders
         kwargs["text"] = text_options(inp)
-    result = scan(inp.specs, caption_extension=inp.args.caption_extension, sources=inp.sources,  # type: ignore
+    result, text_audit = scan_with_text(inp.specs, caption_extension=inp.args.caption_extension, sources=inp.sources,  # type: ignore
                   latents_suffix=inp.latents_suffix, case_insensitive=inp.case_insensitive, **kwargs)
     stop = inp.opts.start_crash  # type: ignore[attr-defined]
     if stop is not None:  # the stop on the command line is a finding of every command
@@ -215,4 +262,4 @@ def scan_inputs(inp: Inputs, **kwargs) -> ScanResult:
     crash = startup.dataset_config(inp.config_crash) if inp.config_crash is not None else inp.args_crash  # type: ignore
     if crash is not None:
         result = replace(result, crash=crash, findings=result.findings + (build.crash_finding(crash),))
-    return result
+    return result, text_audit

@@ -15,7 +15,7 @@ from typing import NamedTuple
 from ..model import Caption, CaptionSource, Finding, ImageRecord, Subset, SubsetConfig
 from ..rules.images import record_findings
 from ..sdscripts import images as _images
-from ..sdscripts.caption_budgets import Others, shared_counter
+from ..sdscripts.caption_budgets import shared_counter
 from ..sdscripts.captions import read_caption
 from ..sdscripts.config import DatasetSpec
 from ..sdscripts.latents import CacheNameError
@@ -31,6 +31,10 @@ _NOT_READ = Caption(CaptionSource.EMPTY, None, None)
 # images of a folder several subsets read alike (Part.shared): read once in each process. Emptied
 # by forget_shared when the scan has its parts' results (a worker's copy ends with the worker).
 _SHARED_READS: dict[tuple, tuple] = {}
+# a shared Part (hashable: its lists are tuples) -> its result: the part of a folder that many subsets
+# read alike and with the same options (100,000 datasets naming one folder) is worked once in each
+# process; its records, budgets and findings are values, the same for each of them
+_SHARED_WORK: dict["Part", "PartResult"] = {}
 
 
 class Budgeting(NamedTuple):
@@ -39,19 +43,19 @@ class Budgeting(NamedTuple):
     config: SubsetConfig
     options: TextOptions
     trigger: tuple[str, ...]
-    others: Others
+    others: tuple[tuple[str, tuple[str, ...]], ...]  # (caption_budgets.Others, as a tuple: hashable)
 
 
 class Part(NamedTuple):
     """Up to CHUNK images of one subset, and how to read them: the work one process does at a time."""
 
-    paths: list[str]
+    paths: list[str] | tuple[str, ...]  # a tuple in a shared part
     caption_extension: str
     class_tokens: str | None
     wildcard: bool
     deep: bool | None  # how deep to probe the image headers; None: list only (no header, no caption)
     budgeting: Budgeting | None  # None: no caption budget worked out here
-    sizes: list | None  # per image, the size its latent cache file name gives (None: no cache read)
+    sizes: list | tuple | None  # per image, the size its latent cache file name gives (None: no cache read)
     held_out: bool  # held out for validation: read, but trained on nothing
     latents_suffix: str | None  # the latent cache suffix ``sizes`` are of
     shared: bool = False  # another kept subset reads these images alike: what is read is kept for it
@@ -79,7 +83,16 @@ class Planned(NamedTuple):
 
 def work_part(part: Part) -> PartResult:
     """The records of one part's images, their caption budgets, the findings on them and the
-    captions counted (in a worker process). Per image only C-level calls and the port's readers."""
+    captions counted (in a worker process); a shared part once in each process."""
+    if not part.shared:
+        return _work(part)
+    if part not in _SHARED_WORK:
+        _SHARED_WORK[part] = _work(part)
+    return _SHARED_WORK[part]
+
+
+def _work(part: Part) -> PartResult:
+    """work_part's work. Per image only C-level calls and the port's readers."""
     paths, sizes, suffix = part.paths, part.sizes, part.latents_suffix
     abs_paths = Absolute().all_of(paths)
     record = ImageRecord.of  # type: ignore[attr-defined]
@@ -142,12 +155,14 @@ def make_parts(specs: Sequence[DatasetSpec], decided: list[list[SubsetFate]], de
     for spec, fates, row in zip(specs, decided, contexts):
         for fate, (trigger, _, others) in zip([f for f in fates if f.kept], row):
             sc, paths, sizes, held_out = fate.config, fate.paths, fate.sizes, fate.held_out
-            budgeting = Budgeting(sc, text, trigger, others) if text is not None else None
+            budgeting = Budgeting(sc, text, trigger, tuple(others)) if text is not None else None
             common = (sc.caption_extension, sc.class_tokens, sc.enable_wildcard, deep)
             shared = deep is not None and readers[_reading(sc)] > 1
-            parts += [Part(paths[i:i + CHUNK], *common, budgeting, None if sizes is None else sizes[i:i + CHUNK],
-                           False, latents_suffix, shared) for i in range(0, len(paths), CHUNK)]
-            parts += [Part(held_out[i:i + CHUNK], *common, None, None, True, latents_suffix, shared)
+            cut = tuple if shared else list  # (a shared part is hashable: worked once, see work_part)
+            parts += [Part(cut(paths[i:i + CHUNK]), *common, budgeting,
+                           None if sizes is None else cut(sizes[i:i + CHUNK]), False, latents_suffix, shared)
+                      for i in range(0, len(paths), CHUNK)]
+            parts += [Part(cut(held_out[i:i + CHUNK]), *common, None, None, True, latents_suffix, shared)
                       for i in range(0, len(held_out), CHUNK)]
             plans.append(Planned(spec.index, sc, fate.listing.names, fate.cache_error,  # type: ignore[union-attr]
                                  -(-len(paths) // CHUNK), -(-len(held_out) // CHUNK)))
@@ -162,6 +177,7 @@ def _reading(sc: SubsetConfig) -> tuple:
 def forget_shared() -> None:
     """Let go of what the parts of shared folders kept (their results hold what they need)."""
     _SHARED_READS.clear()
+    _SHARED_WORK.clear()
 
 
 def gather(plan: Planned, results: Iterator[PartResult], counter: TokenCounter | None) -> tuple[Subset, list, list]:
