@@ -274,6 +274,7 @@ def report(
     from .captions import caption_audit, text_options
     from ..views.inspect import compare_loras, read as read_loras
     from ..views import musubi
+    from ..views.scan import scan_inputs_with_text
 
     if musubi.is_musubi(sd_argv(ctx), trainer):  # a musubi-tuner command: its own page
         from ..render import html_musubi
@@ -298,8 +299,8 @@ def report(
     folders = dataset_folders(specs, sources)
     check_target(output, folders, force)  # before the work, not after it
     loras = read_loras(lora) if lora else None  # (a file regaudit cannot read stops the run before the scan)
-    with progress_bar(progress, "reading image headers") as cb:
-        result = run_scan(inp, jobs=jobs, progress=cb, text=text)
+    with progress_bar(progress, "reading image headers") as cb:  # (the scan audits the captions on the way)
+        result, text_audit = scan_inputs_with_text(inp, jobs=jobs, progress=cb, text=text)
     p = plan(result, with_disk_cache(inp))  # type: ignore[arg-type]
     findings = list(p.findings)
     found = None
@@ -314,7 +315,8 @@ def report(
     with progress_bar(progress, "making thumbnails") as cb:
         thumbs = make_thumbnails(wanted_thumbnails(result, p, found, tuple(findings)), thumb_size, jobs, cb)
     page = html_out.render(ReportData(result, p, found, tuple(findings), "regaudit " + shlex.join(ARGV), thumbs,
-                                      caption_audit(result, text), tag_tables(result.datasets),
+                                      text_audit if text_audit is not None else caption_audit(result, text),
+                                      tag_tables(result.datasets),
                                       None if loras is None else compare_loras(loras, result, p)))
     size = write_text(output, page, folders, force)
     stderr.print(f"regaudit: wrote {display(output)} ({size / 1024:.0f} KiB, {len(thumbs)} thumbnails)",
