@@ -95,12 +95,24 @@ def _file_digest(path: str) -> tuple[int, str]:
     return size, h.hexdigest()
 
 
-def _unique(name: str, taken: set[str]) -> str:
-    out, k = name, 2
-    while out in taken:
-        out, k = f"{name}-{k}", k + 1
-    taken.add(out)
-    return out
+class _Names:
+    """The names given in DIR so far: ``unique`` gives a name, or the first of 'name-2', 'name-3' ...
+    not given yet. Each name remembers the number it got to, so that 100,000 folders of one name
+    cost linear time, not the square of it."""
+
+    def __init__(self, *given: str):
+        self.given: set[str] = set(given)
+        self._next: dict[str, int] = {}  # name -> the first number not tried for it yet
+
+    def unique(self, name: str) -> str:
+        out, k = name, self._next.get(name, 2)
+        if out in self.given:  # (the numbers below k are all given: names are never given back)
+            out, k = f"{name}-{k}", k + 1
+            while out in self.given:
+                out, k = f"{name}-{k}", k + 1
+            self._next[name] = k
+        self.given.add(out)
+        return out
 
 
 def make_plan(inp: Inputs, argv: list[str], trainer: str | None, target_os: str | None,
@@ -109,7 +121,7 @@ def make_plan(inp: Inputs, argv: list[str], trainer: str | None, target_os: str 
     the unsafe fixes are listed, and applied only with ``unsafe``."""
     result = scan_inputs(inp, deep=True, jobs=jobs, progress=progress)
     config = inp.sd.get("dataset_config")  # type: ignore[attr-defined]
-    taken: set[str] = {MANIFEST}
+    taken = _Names(MANIFEST)
     roots: list[tuple[str, str, str]] = []  # (folder, name in DIR, "root" of subsets | "subset" | "finetune")
     metadata: list[Metadata] = []
     if config or any(sc.metadata_file is not None for spec in inp.specs for sc in spec.subsets):
@@ -121,23 +133,26 @@ def make_plan(inp: Inputs, argv: list[str], trainer: str | None, target_os: str 
             for sc in spec.subsets:
                 folder = os.path.abspath(sc.image_dir) if sc.image_dir else None
                 if folder is not None and folder not in seen and os.path.isdir(folder):
-                    seen[folder] = _unique(os.path.basename(folder) or "subset", taken)
+                    seen[folder] = taken.unique(os.path.basename(folder) or "subset")
                     roots.append((folder, seen[folder], "subset" if sc.metadata_file is None else "finetune"))
+        listed: set[str] = set()  # the metadata files placed
+        order = {f: k for k, f in enumerate(seen)}
         for spec in inp.specs:  # (after the folders: a metadata file inside one keeps its place there)
             for sc in spec.subsets:
                 meta = None if sc.metadata_file is None else os.path.abspath(str(sc.metadata_file))
-                if meta is None or not os.path.isfile(meta) or any(m.source == meta for m in metadata):
+                if meta is None or meta in listed or not os.path.isfile(meta):
                     continue
-                inside = next((f for f in seen if meta.startswith(f + os.sep)), None)
+                listed.add(meta)
+                inside = _first_folder_above(meta, order)
                 name = seen[inside] + meta[len(inside):] if inside is not None else \
-                    _unique(os.path.basename(meta), taken)
+                    taken.unique(os.path.basename(meta))
                 metadata.append(Metadata(meta, name, os.path.abspath(sc.image_dir) if sc.image_dir else None))
-        cfg_name = _unique(os.path.basename(str(config)), taken) if config else None
+        cfg_name = taken.unique(os.path.basename(str(config))) if config else None
     else:
         for source in inp.sources:
             folder = os.path.abspath(source)
             if os.path.isdir(folder):
-                roots.append((folder, _unique(os.path.basename(folder) or "root", taken), "root"))
+                roots.append((folder, taken.unique(os.path.basename(folder) or "root"), "root"))
     captions: dict[str, tuple[str, bool]] = {}
     probes = {}
     for s in result.subsets:
@@ -161,18 +176,32 @@ def make_plan(inp: Inputs, argv: list[str], trainer: str | None, target_os: str 
     applied = [a for a in actions if a.applied]
     pending = [a for a in actions if not a.applied]
     ft_images = {img.abs_path for s in result.subsets if s.config.metadata_file is not None for img in s.images}
+    fixed, listed = _Fixes(applied), _Fixes(pending)
     unfixed = [Unfixed(f.code, f.path, f.message,
                        why_unfixed(f.code, REGISTRY[f.code].family.value, REGISTRY[f.code].hint,
-                                   _fixed(f, {(a.code, a.source) for a in pending}, pending), f.path in ft_images))
-               for f in result.findings if not _fixed(f, {(a.code, a.source) for a in applied}, applied)]
+                                   listed.correct(f), f.path in ft_images))
+               for f in result.findings if not fixed.correct(f)]
     config_file = inp.sd.get("config_file")  # type: ignore[attr-defined]
     if config_file:  # (sd-scripts adds '.toml' to a name without it)
         config_file = str(config_file) if str(config_file).endswith(".toml") else f"{config_file}.toml"
-        config_file = (os.path.abspath(config_file), _unique(os.path.basename(config_file), taken))
+        config_file = (os.path.abspath(config_file), taken.unique(os.path.basename(config_file)))
     return FixPlan(entries, actions, unfixed, result.findings, [(r[0], r[1]) for r in roots],
                    (os.path.abspath(str(config)), cfg_name) if config else None, argv, trainer, target_os, unsafe,
                    config_file or None, headline(inp, result, result.findings), metadata,
                    [fix_finetune.FIX_SET] if any(r[2] == "finetune" for r in roots) else [])
+
+
+def _first_folder_above(path: str, order: dict[str, int]) -> str | None:
+    """The first folder of ``order`` (folder -> its place in the order) that ``path`` lies inside:
+    the folders above the path looked up, not every folder tried (100,000 subsets with a metadata
+    file each would try 100,000 folders each)."""
+    first = None
+    above = os.path.dirname(path)
+    while os.path.dirname(above) != above:  # (not the root: the root + os.sep starts no absolute path)
+        if above in order and (first is None or order[above] < order[first]):
+            first = above
+        above = os.path.dirname(above)
+    return first
 
 
 def _alpha_mask(inp: Inputs, config) -> bool:
@@ -226,13 +255,30 @@ def _duplicates(result, jobs) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _fixed(f: Finding, fixed_paths: set, actions: list[Action]) -> bool:
-    """Whether an action of ``actions`` corrects finding ``f``."""
-    if f.code in ("RA026", "RA025"):  # (on the subset folder: fixed when a caption in it was)
-        return any(a.code == f.code and os.path.dirname(a.source) == f.path for a in actions)
-    if f.code == "RA004":  # (on the nested folder: fixed when its images were moved up)
-        return any(a.code == "RA004" and a.source.startswith(f.path + os.sep) for a in actions)
-    return (f.code, f.path) in fixed_paths
+class _Fixes:
+    """Which findings a list of actions corrects, each answered by a lookup: the actions indexed
+    once (a copy of 100,000 subsets has as many findings and actions: trying every action for
+    every finding took the square of that)."""
+
+    def __init__(self, actions: list[Action]):
+        self.by_path = {(a.code, a.source) for a in actions}
+        # (on a subset folder: the folders of the captions RA026 and RA025 actions fix)
+        self.in_folder = {(a.code, os.path.dirname(a.source)) for a in actions if a.code in ("RA026", "RA025")}
+        self.moved_from: set[str] = set()  # every folder above an image RA004 moves up (the nested folders)
+        for a in actions:
+            if a.code == "RA004":
+                above = os.path.dirname(a.source)
+                while above not in self.moved_from and os.path.dirname(above) != above:
+                    self.moved_from.add(above)
+                    above = os.path.dirname(above)
+
+    def correct(self, f: Finding) -> bool:
+        """Whether an action corrects finding ``f``."""
+        if f.code in ("RA026", "RA025"):  # (on the subset folder: fixed when a caption in it was)
+            return (f.code, f.path) in self.in_folder
+        if f.code == "RA004":  # (on the nested folder: fixed when its images were moved up)
+            return f.path in self.moved_from
+        return (f.code, f.path) in self.by_path
 
 
 # --- writing the copy
