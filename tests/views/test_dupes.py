@@ -49,6 +49,29 @@ def test_byte_copy_is_exact_and_doubles_repeats(tree):
     assert [f.code for f in res.findings] == ["RA081"]
 
 
+def test_a_file_under_several_names_is_decoded_once(tree, tmp_path, monkeypatch):
+    """Hard links (one folder linked into a folder per dataset) are one file: decoded once, each
+    name with its hashes, grouped as byte-identical as copies are; all of them still in the cache."""
+    import os
+
+    from regaudit.views import dupes as dupes_view
+
+    t = tree / "train" / "10_sks dog"
+    os.link(t / "t0.jpg", t / "t0_link.jpg")
+    os.link(t / "t0.jpg", tree / "reg" / "1_dog" / "t0_link.jpg")
+    decoded: list[str] = []
+    real = dupes_view.encode
+    monkeypatch.setattr(dupes_view, "encode", lambda path, **kw: decoded.append(path) or real(path, **kw))
+    cache = tmp_path / "cache" / "h.sqlite"
+    res = dupes(tree, cache=cache)
+    assert res.images == res.hashed == 14 and len(decoded) == 12  # 14 names, 12 files
+    assert not any(p.endswith("t0_link.jpg") for p in decoded)
+    (g,) = res.groups
+    assert (g.kind, g.label, [m.relation.value for m in g.members]) == \
+        ("exact", "leakage", ["reference", "byte-identical", "byte-identical"])
+    assert dupes(tree, cache=cache).hashed == 0  # every name was put in the cache
+
+
 def test_same_pixels_in_another_encoding_is_exact(tree):
     t = tree / "train" / "10_sks dog"
     textured(99).save(t / "a.png")
