@@ -458,6 +458,28 @@ def test_cli_dupes_human_shows_relations_and_samples_per_epoch(tree, capsys, mon
         ("t0.jpg", "reference", 0, 10), ("t0 (1).jpg", "byte-identical", 0, 10), ("t0 (2).jpg", "byte-identical", 0, 10)]
 
 
+def test_cli_dupes_human_names_the_first_50_files_of_a_group(tree, capsys, monkeypatch):
+    """A group of 60 copies (a file linked into a folder per dataset: 100,000 of them took minutes to
+    lay out) shows its reference and 49 more, then how many the JSON adds."""
+    import json
+    import os
+
+    from regaudit.cli import main
+
+    t = tree / "train" / "10_sks dog"
+    for k in range(59):
+        os.link(t / "t0.jpg", t / f"t0_{k:02d}.jpg")
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.chdir(tree)
+    assert main(["dupes", "--train", "train", "--reg", "reg", "--no-cache"]) == 0
+    out = capsys.readouterr().out
+    assert "600× = 60 × 10" in out and "… and 10 more files (use --json for the full list)" in out
+    assert "t0_48.jpg" in out and "t0_49.jpg" not in out.split("… and 10 more")[0]
+    assert main(["dupes", "--train", "train", "--reg", "reg", "--no-cache", "--json"]) == 0
+    (g,) = json.loads(capsys.readouterr().out)["groups"]
+    assert len(g["images"]) == 60
+
+
 def test_a_name_like_a_copys_is_never_the_reference():
     from regaudit.views.dupes import looks_like_a_copy
 
