@@ -6,6 +6,7 @@ bucket and its cache file names (``BaseDataset.get_latent_cache_path`` /
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
 from dataclasses import dataclass
@@ -43,13 +44,23 @@ class Dropped:
 
 def glob_images(directory: str, caption_extension: Optional[str]) -> list[str]:
     """media_utils.glob_images: each extension globbed (case-sensitive where the OS is), then, with a
-    caption_extension, only images whose stem has a file matching '*' + caption_extension."""
+    caption_extension, only images whose stem has a file matching '*' + caption_extension.
+
+    The folder is listed once (``glob`` of '*'), and each '*' + extension pattern matched against
+    those names as ``glob`` matches it (``fnmatch.filter``, names starting with '.' left out by
+    both): the same paths as a ``glob`` per pattern, which listed the folder 13 times (a config of
+    20,000 datasets spent half its time there)."""
+    folder = glob.escape(directory)
+    by_name = {os.path.basename(p): p for p in glob.glob(os.path.join(folder, "*"))}
     paths = set()
     for ext in IMAGE_EXTENSIONS:
-        paths.update(glob.glob(os.path.join(glob.escape(directory), "*" + ext)))
+        paths.update(by_name[n] for n in fnmatch.filter(by_name, "*" + ext))
     if caption_extension is not None:
-        bases = {os.path.splitext(os.path.basename(p))[0]
-                 for p in glob.glob(os.path.join(glob.escape(directory), "*" + caption_extension))}
+        if os.sep in caption_extension or (os.altsep and os.altsep in caption_extension):  # (a pattern into subfolders)
+            captions = [os.path.basename(p) for p in glob.glob(os.path.join(folder, "*" + caption_extension))]
+        else:
+            captions = fnmatch.filter(by_name, "*" + caption_extension)
+        bases = {os.path.splitext(n)[0] for n in captions}
         paths = {p for p in paths if os.path.splitext(os.path.basename(p))[0] in bases}
     return sorted(paths)
 

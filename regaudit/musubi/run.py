@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from . import archs, config, listing, training
-from .buckets import BucketSelector
+from .buckets import selector as bucket_selector
 
 VIDEO_ARCHS = frozenset(a.short for a in archs.ARCHS.values() if a.video)
 
@@ -61,8 +61,9 @@ NO_ITEMS = ("No training items found in the dataset. Please ensure that the late
 
 
 def simulate(arch: archs.Arch, role: str, dataset_config: str, max_train_epochs: Optional[int] = None,
-             max_train_steps: int = 1600, accumulation: int = 1, num_processes: int = 1) -> MusubiRun:
-    cfg = config.read(dataset_config, arch.short, VIDEO_ARCHS)
+             max_train_steps: int = 1600, accumulation: int = 1, num_processes: int = 1,
+             parse: config.Parse = config.parse_file) -> MusubiRun:
+    cfg = config.read(dataset_config, arch.short, VIDEO_ARCHS, parse)
     if cfg.stop:
         s = cfg.stop
         stop = Stop("config", s.kind, s.exception, s.path, s.message)
@@ -104,7 +105,7 @@ def _dataset(p: config.DatasetParams, arch: archs.Arch) -> DatasetFacts:
         unsupported.insert(0, "image_jsonl_file")
     if unsupported:
         return DatasetFacts(p, False, f"{', '.join(unsupported)}: not simulated yet")
-    selector = BucketSelector(p.resolution, p.enable_bucket, p.bucket_no_upscale, arch.reso_steps)
+    selector = bucket_selector(tuple(p.resolution), p.enable_bucket, p.bucket_no_upscale, arch.reso_steps)
     images = listing.list_images(p.image_directory, p.caption_extension, p.cache_directory, arch.short, selector)
     dropped = listing.dropped(p.image_directory, [im.path for im in images], p.caption_extension)
     te_groups: dict = {}
