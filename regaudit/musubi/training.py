@@ -7,7 +7,6 @@ name and skips a latent without its ``{key}_{arch}_te.safetensors``."""
 from __future__ import annotations
 
 import fnmatch
-import glob
 import json
 import math
 import os
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .buckets import BucketSelector, selector as bucket_selector
+from .listing import glob_all
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ def existing_caches(cache_directory: str, arch: str) -> tuple[list[str], set[str
     """BaseDataset.get_all_latent_cache_files / get_all_text_encoder_output_cache_files (the cache
     directory is a glob pattern here, unescaped, as in musubi)."""
     # (listed once, each pattern matched against the names as glob matches them: fnmatch.filter)
-    names = [os.path.basename(p) for p in glob.glob(os.path.join(cache_directory, "*"))]
+    names = [name for name, _ in glob_all(cache_directory)]
     lat = fnmatch.filter(names, f"*_{arch}.safetensors")
     te = set(fnmatch.filter(names, f"*_{arch}_te.safetensors"))
     return sorted(lat), te

@@ -50,6 +50,21 @@ def test_one_listing_globs_as_a_glob_per_extension(odd_folder, caption_extension
     assert got  # (each case lists something)
 
 
+def test_the_listing_is_globs_own(odd_folder, tmp_path, monkeypatch):
+    """The folder listed directly gives what glob gives: for a plain folder, one whose name ends
+    in a separator or holds two, the working folder (''), a missing one, a file."""
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    for name in ("a.png", ".h.png", "b.txt"):
+        (plain / name).write_bytes(b"x")
+    (plain / "sub").mkdir()
+    monkeypatch.chdir(plain)
+    for folder in (str(plain), str(plain) + "/", str(tmp_path) + "//plain", "", ".", "sub", str(tmp_path / "gone"),
+                   str(plain / "a.png"), glob.escape(str(odd_folder)), str(tmp_path / "pl*")):
+        want = glob.glob(os.path.join(folder, "*"))
+        assert [p for _, p in listing.glob_all(folder)] == want, folder
+
+
 def test_a_missing_folder_lists_nothing(tmp_path):
     assert listing.glob_images(str(tmp_path / "gone"), ".txt") == _per_pattern(str(tmp_path / "gone"), ".txt") == []
 
@@ -100,6 +115,13 @@ def test_many_datasets_in_a_json_config(capsys, tmp_path):
     doc = json.loads(out)
     assert len(doc["musubi"]["datasets"]) == 300
     assert doc["musubi"]["after_caching_steps"]["batches_per_epoch"] == 100 * (1 + 2 + 3)
+    # the human views show the first 200 datasets, then how many more --json has
+    for command in ("scan", "balance"):
+        rc, out, err = _run(capsys, command, "qwen_image_train_network.py", "--dataset_config", str(cfg),
+                            "--max_train_epochs", "1")
+        assert rc == 0, err
+        assert "dataset 199: " in out and "dataset 200: " not in out, command
+        assert "… and 100 more datasets (use --json for every one)" in out, command
 
 
 @pytest.mark.parametrize("name, text, says", [
