@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Optional
+from functools import partial
+from typing import Any, Callable, Optional
 
 from . import archs, config, listing, training
 from .buckets import selector as bucket_selector
@@ -60,15 +61,25 @@ NO_ITEMS = ("No training items found in the dataset. Please ensure that the late
             "created beforehand.")
 
 
+Each = Callable[[Callable[[Any], Any], list], list]  # (fn, items) -> [fn(item) for item in items], in order
+
+
+def _in_order(fn: Callable[[Any], Any], items: list) -> list:
+    return [fn(item) for item in items]
+
+
 def simulate(arch: archs.Arch, role: str, dataset_config: str, max_train_epochs: Optional[int] = None,
              max_train_steps: int = 1600, accumulation: int = 1, num_processes: int = 1,
-             parse: config.Parse = config.parse_file) -> MusubiRun:
+             parse: config.Parse = config.parse_file, each: Each = _in_order) -> MusubiRun:
+    """What ``role`` (trainer or caching script) of ``arch`` makes of ``dataset_config``. ``parse``
+    reads the config (config.parse_file); ``each`` works the datasets, one at a time, in order (a
+    caller may spread them over processes: views.musubi)."""
     cfg = config.read(dataset_config, arch.short, VIDEO_ARCHS, parse)
     if cfg.stop:
         s = cfg.stop
         stop = Stop("config", s.kind, s.exception, s.path, s.message)
         return MusubiRun(arch, role, dataset_config, config_stop=stop, stop=stop)
-    facts = tuple(_dataset(p, arch) for p in cfg.datasets)
+    facts = tuple(each(partial(dataset_facts, arch=arch), list(cfg.datasets)))
     notes = []
     simulated = all(d.simulated for d in facts)
     if not simulated:
@@ -97,7 +108,10 @@ def simulate(arch: archs.Arch, role: str, dataset_config: str, max_train_epochs:
                      tuple(notes))
 
 
-def _dataset(p: config.DatasetParams, arch: archs.Arch) -> DatasetFacts:
+def dataset_facts(p: config.DatasetParams, arch: archs.Arch) -> DatasetFacts:
+    """One image dataset as musubi lists, caches and trains it (ImageDataset: its datasource's
+    listing, the caching scripts' run over it, prepare_for_training after caching and from the
+    caches on disk); a video dataset or an unsimulated kind only says so."""
     if not p.is_image:
         return DatasetFacts(p, False, "video dataset: not simulated yet")
     unsupported = [k for k in ("control_directory", "multiple_target") if p.values.get(k)]

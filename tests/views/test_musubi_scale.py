@@ -98,7 +98,7 @@ def _run(capsys, *argv):
     return rc, out, err
 
 
-def test_many_datasets_in_a_json_config(capsys, tmp_path):
+def test_many_datasets_in_a_json_config(capsys, tmp_path, monkeypatch):
     """A JSON config (musubi reads those too) of 300 datasets, a folder each: every one listed."""
     png = make_image(tmp_path / "one.png")
     datasets = []
@@ -115,6 +115,18 @@ def test_many_datasets_in_a_json_config(capsys, tmp_path):
     doc = json.loads(out)
     assert len(doc["musubi"]["datasets"]) == 300
     assert doc["musubi"]["after_caching_steps"]["batches_per_epoch"] == 100 * (1 + 2 + 3)
+    # in worker processes (forked here; spawned as on macOS and Windows), the same document
+    from regaudit import parallel
+    from regaudit.views import musubi as musubi_view
+
+    monkeypatch.setattr(musubi_view, "_PARALLEL_MIN", 2)
+    monkeypatch.setattr(musubi_view, "_CHUNK", 7)
+    for fork in (True, False):
+        monkeypatch.setattr(parallel, "_FORK", fork)
+        rc, again, err = _run(capsys, "balance", "--json", "-j", "2", "qwen_image_train_network.py", "--dataset_config",
+                              str(cfg), "--max_train_epochs", "1")
+        assert rc == 0 and again == out, err
+    monkeypatch.undo()
     # the human views show the first 200 datasets, then how many more --json has
     for command in ("scan", "balance"):
         rc, out, err = _run(capsys, command, "qwen_image_train_network.py", "--dataset_config", str(cfg),
