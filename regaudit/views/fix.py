@@ -327,9 +327,11 @@ def write_copy(plan: FixPlan, out: str, hardlink: bool, render_manifest: Callabl
     except OSError as exc:
         raise RegauditError(f"{out}: cannot write in {parent}: {exc.strerror or exc}; nothing was written") from None
     try:
+        # (the config first: one regaudit could not read back stops the fix before any file is copied)
+        config = None if plan.config is None else _dataset_config(plan, *_new_paths(plan, tmp), tmp)
         copier = Copier()
         actions, linked = _copy_entries(plan, tmp, hardlink, background, progress, copier)
-        remaining, extra = _audit_copy(plan, tmp, out, _config_and_command(plan, tmp, tmp)[0], jobs)
+        remaining, extra = _audit_copy(plan, tmp, out, _config_and_command(plan, tmp, tmp, config)[0], jobs)
         command, rewritten = _config_and_command(plan, tmp, out)
         for e in reversed(plan.entries):  # a folder's mode and times as the original's, once its files are in
             if e.is_dir and not e.left_out:
@@ -407,34 +409,18 @@ def _copy_entries(plan: FixPlan, tmp: str, hardlink: bool, background: tuple[int
 _PIXEL_FIXES = frozenset({FixKind.ROTATE_EXIF.value, FixKind.TO_SRGB.value, FixKind.FLATTEN_ALPHA.value})
 
 
-def _config_and_command(plan: FixPlan, tmp: str, base: str) -> tuple[list[str], list[Rewritten]]:
+def _config_and_command(plan: FixPlan, tmp: str, base: str, dataset_config: str | None = None
+                        ) -> tuple[list[str], list[Rewritten]]:
     """The training command pointing at the copy as it lies under ``base``, and the fine-tuning
-    metadata rewritten; the metadata copies and the dataset config are written in ``tmp`` with
-    their paths under ``base``, and the --config_file with its train_data_dir, reg_data_dir,
-    in_json and dataset_config pointing there too."""
-    where = {folder: os.path.join(base, rel) for folder, rel in plan.roots}
-    new_paths = dict(where)
+    metadata rewritten; the metadata copies and the dataset config (``dataset_config``: its text,
+    when worked out already) are written in ``tmp`` with their paths under ``base``, and the
+    --config_file with its train_data_dir, reg_data_dir, in_json and dataset_config pointing there too."""
+    where, new_paths = _new_paths(plan, base)
     left_out = {e.source for e in plan.entries if e.left_out}
-    rewritten = []
-    for m in plan.metadata:
-        rewritten.append(fix_finetune.rewrite(m, where, left_out, os.path.join(tmp, m.name)))
-        new_paths[m.source] = os.path.join(base, m.name)
+    rewritten = [fix_finetune.rewrite(m, where, left_out, os.path.join(tmp, m.name)) for m in plan.metadata]
     if plan.config is not None:
-        source, name = plan.config
-        doc = read_config_file(source)
-        for ds in doc.get("datasets", []) if isinstance(doc, dict) else []:
-            for sub in ds.get("subsets", []) if isinstance(ds, dict) else []:
-                if isinstance(sub, dict) and isinstance(sub.get("image_dir"), str):
-                    sub["image_dir"] = where.get(os.path.abspath(sub["image_dir"]), sub["image_dir"])
-                if isinstance(sub, dict) and isinstance(sub.get("metadata_file"), str):
-                    sub["metadata_file"] = new_paths.get(os.path.abspath(sub["metadata_file"]), sub["metadata_file"])
-        if source.lower().endswith(".json"):
-            text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-        else:
-            import toml
-
-            text = toml.dumps(doc)
-        _write_new(os.path.join(tmp, name), text)
+        name = plan.config[1]
+        _write_new(os.path.join(tmp, name), dataset_config or _dataset_config(plan, where, new_paths, base))
         new_paths["dataset_config"] = os.path.join(base, name)
     if plan.config_file is not None:
         import toml
@@ -450,6 +436,48 @@ def _config_and_command(plan: FixPlan, tmp: str, base: str) -> tuple[list[str], 
         _write_new(os.path.join(tmp, name), toml.dumps(data))
         new_paths["config_file"] = os.path.join(base, name)
     return rewrite_command(plan.argv, plan.trainer, new_paths), rewritten
+
+
+def _new_paths(plan: FixPlan, base: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Each copied folder's place under ``base``, and that of each folder and metadata file."""
+    where = {folder: os.path.join(base, rel) for folder, rel in plan.roots}
+    return where, {**where, **{m.source: os.path.join(base, m.name) for m in plan.metadata}}
+
+
+def _dataset_config(plan: FixPlan, where: dict[str, str], new_paths: dict[str, str], base: str) -> str:
+    """The dataset config's text with its image_dir and metadata_file paths under ``base``, as JSON
+    indented by 2 or as TOML (toml.dumps), as the original was. It must be read back, by the audit
+    of the copy and by the next regaudit run, so it may not pass the size regaudit reads (16 MiB of
+    JSON, 1 MiB of TOML): an indented JSON that would is written compact, and a config that still
+    would (its paths under a long DIR are longer) stops the fix before anything is copied."""
+    from ..safeio import CONFIG_LIMIT
+    from ..sdscripts.tomlfile import TOML_LIMIT
+
+    source = plan.config[0]  # type: ignore[index]
+    doc = read_config_file(source)
+    for ds in doc.get("datasets", []) if isinstance(doc, dict) else []:
+        for sub in ds.get("subsets", []) if isinstance(ds, dict) else []:
+            if isinstance(sub, dict) and isinstance(sub.get("image_dir"), str):
+                sub["image_dir"] = where.get(os.path.abspath(sub["image_dir"]), sub["image_dir"])
+            if isinstance(sub, dict) and isinstance(sub.get("metadata_file"), str):
+                sub["metadata_file"] = new_paths.get(os.path.abspath(sub["metadata_file"]), sub["metadata_file"])
+    is_json = source.lower().endswith(".json")
+    if is_json:
+        text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+        if len(text) > CONFIG_LIMIT // 4 and len(text.encode("utf-8")) > CONFIG_LIMIT:  # (4 bytes a character at most)
+            text = json.dumps(doc, ensure_ascii=False) + "\n"
+    else:
+        import toml
+
+        text = toml.dumps(doc)
+    limit = CONFIG_LIMIT if is_json else TOML_LIMIT
+    size = len(text.encode("utf-8")) if len(text) > limit // 4 else len(text)
+    if size > limit:
+        raise RegauditError(f"{source}: the copy's dataset config would be {size:,} bytes with its folders under "
+                            f"{os.path.dirname(base)}, more than the {limit >> 20} MiB regaudit reads back, so the copy "
+                            f"could not be checked: choose a shorter --out path{'' if is_json else ' or a JSON config'}; "
+                            f"nothing was written")
+    return text
 
 
 def _write_new(path: str, text: str) -> None:

@@ -96,3 +96,51 @@ def test_a_config_of_many_datasets_is_planned(capsys, tmp_path):
     assert dropped[0]["source"] == folders[0] + "/b.png"
     assert dropped[1]["source"] == folders[1] + "/a.png"
     assert not any(u["code"] in ("RA081", "RA080") for u in doc["unfixed"])  # the copies are fixed
+
+
+def _three_datasets(tmp_path, suffix: str) -> tuple:
+    folders = []
+    for k in range(3):
+        folder = tmp_path / "data" / f"{k}_dog"
+        make_image(folder / "a.png")
+        (folder / "a.txt").write_text("a dog")
+        folders.append(folder.as_posix())
+    cfg = tmp_path / f"ds{suffix}"
+    if suffix == ".json":
+        cfg.write_text(json.dumps({"datasets": [{"subsets": [{"image_dir": f}]} for f in folders]}))
+    else:
+        cfg.write_text("".join(f"[[datasets]]\n[[datasets.subsets]]\nimage_dir = '{f}'\n" for f in folders))
+    return cfg, folders
+
+
+def test_a_copy_whose_toml_config_regaudit_cannot_read_back_stops_first(capsys, tmp_path, monkeypatch):
+    """The copy's config names folders under DIR: longer paths can take a TOML that fits regaudit's
+    1 MiB past it, and the copy's own audit then stopped on its temporary folder's config after the
+    whole copy was made. Now the fix stops before copying anything, and says what to do."""
+    from regaudit.sdscripts import tomlfile
+
+    cfg, _ = _three_datasets(tmp_path, ".toml")
+    monkeypatch.setattr(tomlfile, "TOML_LIMIT", cfg.stat().st_size + 10)  # (the original fits, the copy's does not)
+    out = tmp_path / "a-much-longer-name-for-the-output-folder"
+    rc, stdout, err = run(capsys, "fix", "--dataset_config", str(cfg), "--out", str(out))
+    assert rc == 2 and stdout == "", err
+    assert f"{cfg}: the copy's dataset config would be " in err and "choose a shorter --out path or a JSON config; " \
+        "nothing was written" in err and ".tmp" not in err
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["data", "ds.toml"]
+
+
+def test_a_json_config_too_large_indented_is_written_compact(capsys, tmp_path, monkeypatch):
+    from regaudit import safeio
+
+    cfg, folders = _three_datasets(tmp_path, ".json")
+    # compact fits (its paths under the temporary '.out.XXXXXXXX.tmp' are 3 x 13 bytes longer), indented does not
+    monkeypatch.setattr(safeio, "CONFIG_LIMIT", cfg.stat().st_size + 45)
+    out = tmp_path / "out"
+    rc, stdout, err = run(capsys, "fix", "--dataset_config", str(cfg), "--out", str(out), "--json")
+    assert rc == 0, err
+    text = (out / "ds.json").read_text()
+    assert "\n" not in text.rstrip("\n") and json.loads(text) == {
+        "datasets": [{"subsets": [{"image_dir": str(out / f"{k}_dog")}]} for k in range(3)]}
+    monkeypatch.undo()  # an indented one where it fits, as before
+    rc, stdout, err = run(capsys, "fix", "--dataset_config", str(cfg), "--out", str(out), "--json")
+    assert rc == 0 and (out / "ds.json").read_text().startswith('{\n  "datasets": [\n'), err
