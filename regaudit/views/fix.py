@@ -552,10 +552,17 @@ def _audit_copy(plan: FixPlan, tmp: str, out: str, command: list[str], jobs):
 
 
 def _moved(f: Finding, tmp: str, out: str) -> Finding:
+    """A finding on the copy as it is built under ``tmp``, naming its place under ``out``: its path,
+    words and the files it lists (the temporary folder's random name is no place to tell anyone)."""
     if not f.path.startswith(tmp):
         return f
+
+    def moved(value: object) -> object:
+        return out + value[len(tmp):] if isinstance(value, str) and value.startswith(tmp) else value
+
+    images = tuple(tuple((key, moved(value)) for key, value in image) for image in f.images)
     return Finding(f.code, f.name, f.severity, out + f.path[len(tmp):], f.message.replace(tmp, out),
-                   f.hint.replace(tmp, out), f.images)
+                   f.hint.replace(tmp, out), images)
 
 
 def _gone(plan: FixPlan, remaining, out: str) -> list[Finding]:

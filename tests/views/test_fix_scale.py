@@ -144,3 +144,18 @@ def test_a_json_config_too_large_indented_is_written_compact(capsys, tmp_path, m
     monkeypatch.undo()  # an indented one where it fits, as before
     rc, stdout, err = run(capsys, "fix", "--dataset_config", str(cfg), "--out", str(out), "--json")
     assert rc == 0 and (out / "ds.json").read_text().startswith('{\n  "datasets": [\n'), err
+
+
+def test_the_copys_findings_name_no_temporary_folder(capsys, tmp_path):
+    """The copy is audited under its temporary folder: the files a finding lists (RA029's images
+    without a caption) were left naming it, a random name that changed each run."""
+    folder = tmp_path / "train" / "10_dog"
+    for name in ("a", "b", "c", "d"):
+        make_image(folder / f"{name}.png")
+    (folder / "a.txt").write_text("a dog")
+    out = tmp_path / "out"
+    rc, stdout, err = run(capsys, "fix", str(tmp_path / "train"), "--out", str(out), "--json")
+    assert rc == 0, err
+    (f,) = [f for f in json.loads(stdout)["remaining"] if f["code"] == "RA029"]
+    assert [i["path"] for i in f["images"]] == [str(out / "train" / "10_dog" / f"{n}.png") for n in "bcd"]
+    assert ".tmp" not in stdout and ".tmp" not in (out / "regaudit-fix.json").read_text()
