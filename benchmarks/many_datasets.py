@@ -33,13 +33,14 @@ def generate(root: Path, n: int, as_toml: bool, layout: str) -> Path:
     if layout == "missing":
         folders = [(root / "gone" / str(k)).as_posix() for k in range(n)]
     elif layout == "distinct":
-        png = root / "one.png"
-        Image.new("RGB", (64, 64), (200, 90, 0)).save(png)
         folders = []
         for k in range(n):
+            png = root / f"one{k // 50_000}.png"  # (a file may have at most 65,000 links on ext4)
+            if k % 50_000 == 0:
+                Image.new("RGB", (64, 64), (200, 90, 0)).save(png)
             folder = root / "img" / str(k // 1000) / str(k)
             folder.mkdir(parents=True)
-            os.link(png, folder / "a.png")  # (one file's inode: the tree costs no disk)
+            os.link(png, folder / "a.png")  # (a few files' inodes: the tree costs no disk)
             (folder / "a.txt").write_text(f"a dog, sks, {k}\n")
             folders.append(folder.as_posix())
     else:
