@@ -1,13 +1,18 @@
 """A dataset config of many [[datasets]], measured as a user runs it: whole processes.
 
     python benchmarks/many_datasets.py [N] [--keep DIR] [--toml] [--folders shared|distinct|missing]
+                                       [--commands sd|dupes-fix|musubi] [--only CMD ...]
         A JSON dataset config (a TOML one is refused past 1 MiB: about 12,000 datasets) of N
         (default 100,000) datasets, each one subset, every third a reg subset; the subsets name
         one of four folders of two small captioned PNGs (shared, the default), a folder each of
         one captioned PNG (distinct), or a folder that does not exist (missing). Runs `scan --json`,
-        `balance --json`, `check`, `scan`, `balance`, `captions --json` and `captions` on it and prints for each the wall time, the CPU time (user + system, all
+        `balance --json`, `check`, `scan`, `balance`, `captions --json` and `captions` on it (--only
+        CMD ...: those) and prints for each the wall time, the CPU time (user + system, all
         processes) and the peak memory of the largest process (ru_maxrss). Other programs on the
-        machine stretch the wall time: compare CPU times, and repeat.
+        machine stretch the wall time: compare CPU times, and repeat. --commands dupes-fix runs `dupes
+        --json`, `dupes`, `fix --out` and `fix --unsafe-fixes --out` instead; --commands musubi writes a
+        musubi-tuner config of the same folders and runs `scan`, `scan --json`, `balance --json` and
+        `check` of qwen_image_train_network.py on it.
 """
 
 from __future__ import annotations
@@ -23,25 +28,37 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-COMMANDS = (["scan", "--json"], ["balance", "--json"], ["check"], ["scan"], ["balance"], ["captions", "--json"],
-            ["captions"])
+COMMANDS = {
+    "sd": (["scan", "--json"], ["balance", "--json"], ["check"], ["scan"], ["balance"], ["captions", "--json"],
+           ["captions"]),
+    # dupes (no hash cache: every image hashed) and fix, whose copy goes to DIR/fix-out (removed after each)
+    "dupes-fix": (["dupes", "--json", "--no-cache"], ["dupes", "--no-cache"], ["fix", "--out", "{out}"],
+                  ["fix", "--unsafe-fixes", "--out", "{out}"]),
+    # a musubi-tuner config of the same folders (--folders distinct: musubi wants a cache folder per dataset)
+    "musubi": (["scan"], ["scan", "--json"], ["balance", "--json"], ["check"]),
+}
+MUSUBI = ["qwen_image_train_network.py", "--max_train_epochs", "10"]
 
 
-def generate(root: Path, n: int, as_toml: bool, layout: str) -> Path:
+def generate(root: Path, n: int, as_toml: bool, layout: str, musubi: bool = False) -> Path:
     from PIL import Image
 
     root.mkdir(parents=True, exist_ok=True)
-    if layout == "missing":
+    if layout == "distinct" and (root / "img").exists():  # (an earlier run's folders: another config over them)
+        folders = [(root / "img" / str(k // 1000) / str(k)).as_posix() for k in range(n)]
+    elif layout == "shared" and (root / "img0").exists():
+        folders = [(root / f"img{d}").as_posix() for d in range(4)]
+    elif layout == "missing":
         folders = [(root / "gone" / str(k)).as_posix() for k in range(n)]
     elif layout == "distinct":
         folders = []
         for k in range(n):
-            png = root / f"one{k // 50_000}.png"  # (a file system allows some 65,000 links to one file)
-            if not png.exists():
+            png = root / f"one{k // 50_000}.png"  # (a file may have at most 65,000 links on ext4)
+            if k % 50_000 == 0:
                 Image.new("RGB", (64, 64), (200, 90, 0)).save(png)
             folder = root / "img" / str(k // 1000) / str(k)
             folder.mkdir(parents=True)
-            os.link(png, folder / "a.png")  # (one file's inode for 50,000 folders: the tree costs no disk)
+            os.link(png, folder / "a.png")  # (a few files' inodes: the tree costs no disk)
             (folder / "a.txt").write_text(f"a dog, sks, {k}\n")
             folders.append(folder.as_posix())
     else:
@@ -57,6 +74,11 @@ def generate(root: Path, n: int, as_toml: bool, layout: str) -> Path:
                               **({"is_reg": True} if k % 3 == 0 else {})}]}
                 for k in range(n)]
     doc = {"general": {"resolution": 512, "caption_extension": ".txt"}, "datasets": datasets}
+    if musubi:  # musubi-tuner's schema: no subsets, image_directory (also its cache directory)
+        doc = {"general": {"resolution": 512, "caption_extension": ".txt", "enable_bucket": True, "batch_size": 1},
+               "datasets": [{"image_directory": folders[k % len(folders)], "num_repeats": 1 + k % 3}
+                            for k in range(n)]}
+        layout += "-musubi"
     if as_toml:
         import toml
 
@@ -90,15 +112,25 @@ def main() -> None:
     ap.add_argument("--only", nargs="+", metavar="CMD", help="only these commands (e.g. 'captions --json' scan)")
     ap.add_argument("--folders", choices=("shared", "distinct", "missing"), default="shared",
                     help="what the subsets name: four shared folders, a folder each, or missing folders")
+    ap.add_argument("--commands", choices=tuple(COMMANDS), default="sd",
+                    help="sd: scan --json, balance --json, check, scan; dupes-fix: dupes --json, dupes, fix --out, "
+                         "fix --unsafe-fixes --out; musubi: scan, scan --json, balance --json, check of a musubi-tuner "
+                         "config (qwen_image_train_network.py)")
     args = ap.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="regaudit-many-"))
+    musubi = args.commands == "musubi"
     try:
-        name = f"many{args.n}-{args.folders}.{'toml' if args.toml else 'json'}"
-        config = root / name if (root / name).exists() else generate(root, args.n, args.toml, args.folders)
+        name = f"many{args.n}-{args.folders}{'-musubi' if musubi else ''}.{'toml' if args.toml else 'json'}"
+        config = root / name if (root / name).exists() else generate(root, args.n, args.toml, args.folders, musubi)
         print(f"{args.n:,} datasets in {config} ({config.stat().st_size / 2**20:.1f} MiB)")
-        for cmd in COMMANDS if not args.only else [c.split() for c in args.only]:
-            code, wall, cpu, peak = measure([*cmd, "--dataset_config", str(config)])
-            print(f"  regaudit {' '.join(cmd):<15} exit {code}  wall {wall:6.1f} s  CPU {cpu:6.1f} s  "
+        out = root / "fix-out"
+        for cmd in COMMANDS[args.commands] if not args.only else [c.split() for c in args.only]:
+            cmd = [out.as_posix() if c == "{out}" else c for c in cmd]
+            shutil.rmtree(out, ignore_errors=True)
+            code, wall, cpu, peak = measure([*cmd, *(MUSUBI if musubi else ()), "--dataset_config", str(config)])
+            shutil.rmtree(out, ignore_errors=True)
+            print(f"  regaudit {' '.join(c for c in cmd if c != out.as_posix()):<26} exit {code}  wall {wall:6.1f} s  "
+                  f"CPU {cpu:6.1f} s  "
                   f"peak {peak / (1 << 20 if sys.platform == 'darwin' else 1024):6.0f} MiB")  # (ru_maxrss: bytes on macOS)
     finally:
         if args.keep is None:

@@ -74,7 +74,7 @@ def check(
 
     fails = FailOn(fail_on) if fail_on else pol.fail_on
     if musubi.is_musubi(sd_argv(ctx), trainer):  # a musubi-tuner command: its own port and RM findings
-        result = musubi.musubi_balance(sd_argv(ctx), trainer, num_processes)
+        result = musubi.musubi_balance(sd_argv(ctx), trainer, num_processes, jobs)
         if with_dupes or pol.dupes or deep or pol.deep:
             note("--dupes and --deep read sd-scripts datasets only; the musubi-tuner check runs without them")
         if pol.training or pol.caption_extension:

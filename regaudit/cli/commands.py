@@ -74,7 +74,7 @@ def scan(
     from ..views import musubi
 
     if musubi.is_musubi(sd_argv(ctx), trainer):  # a musubi-tuner command: what it lists, leaves out, crashes on
-        doc = musubi.document(musubi.musubi_balance(sd_argv(ctx), trainer), "scan")
+        doc = musubi.document(musubi.musubi_balance(sd_argv(ctx), trainer, jobs=jobs), "scan")
         if as_json:
             _emit(doc)
         else:
@@ -116,7 +116,7 @@ def balance(
     from ..views import musubi
 
     if musubi.is_musubi(sd_argv(ctx), trainer):  # a musubi-tuner command: its own port and findings
-        result = musubi.musubi_balance(sd_argv(ctx), trainer, num_processes)
+        result = musubi.musubi_balance(sd_argv(ctx), trainer, num_processes, jobs)
         if as_json:
             _emit(musubi.document(result))
         else:
@@ -279,7 +279,7 @@ def report(
     if musubi.is_musubi(sd_argv(ctx), trainer):  # a musubi-tuner command: its own page
         from ..render import html_musubi
 
-        result = musubi.musubi_balance(sd_argv(ctx), trainer, num_processes)
+        result = musubi.musubi_balance(sd_argv(ctx), trainer, num_processes, jobs)
         folders = musubi.folders(result)
         check_target(output, folders, force)
         if lora:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 # ConfigSanitizer.DATASET_ASCENDABLE_SCHEMA / IMAGE_ / VIDEO_DATASET_DISTINCT_SCHEMA
 _RES = "resolution"  # int or [int, int] (__validate_and_convert_scalar_or_twodim)
@@ -70,22 +70,31 @@ class DatasetConfig:
     notes: tuple[str, ...] = ()
 
 
-def load_user_config(path: str) -> tuple[dict | None, ConfigStop | None]:
-    """config_utils.load_user_config: the file as a dict, or where it stops."""
+Parse = Callable[[str, bool], Any]  # (the file, whether it is JSON) -> the document, raising what musubi's reader raises
+
+
+def parse_file(path: str, is_json: bool) -> Any:
+    """load_user_config's reading: ``json.load`` of the file opened as UTF-8 text, or ``toml.load``
+    (musubi's own parser, toml 0.10.2, whose errors differ from tomllib's)."""
+    if is_json:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    import toml
+
+    return toml.load(path)
+
+
+def load_user_config(path: str, parse: Parse = parse_file) -> tuple[dict | None, ConfigStop | None]:
+    """config_utils.load_user_config: the file as a dict, or where it stops. ``parse`` reads it as
+    ``parse_file`` does (a caller may bound its size and shape: views.musubi)."""
     if not os.path.isfile(path):
         return None, ConfigStop("ValueError", f"file not found / ファイルが見つかりません: {path}", path, "missing-file")
     lower = os.path.basename(path).lower()
+    if not lower.endswith((".json", ".toml")):
+        return None, ConfigStop("ValueError", f"not supported config file format / 対応していない設定ファイルの形式です: "
+                                              f"{path}", path, "format")
     try:
-        if lower.endswith(".json"):
-            with open(path, encoding="utf-8") as f:
-                config = json.load(f)
-        elif lower.endswith(".toml"):
-            import toml  # musubi's own parser (toml 0.10.2), whose errors differ from tomllib's
-
-            config = toml.load(path)
-        else:
-            return None, ConfigStop("ValueError", f"not supported config file format / 対応していない設定ファイルの形式です: "
-                                                  f"{path}", path, "format")
+        config = parse(path, lower.endswith(".json"))
     except (OSError, UnicodeDecodeError, ValueError, IndexError, TypeError) as exc:  # toml's TomlDecodeError is a ValueError
         return None, ConfigStop(type(exc).__name__, str(exc), path, "parse")
     if isinstance(config, dict):
@@ -164,10 +173,10 @@ def _resolution(value: Any) -> tuple:
     return (value, value) if isinstance(value, int) else tuple(value)
 
 
-def read(path: str, architecture: str, video_archs: frozenset[str]) -> DatasetConfig:
+def read(path: str, architecture: str, video_archs: frozenset[str], parse: Parse = parse_file) -> DatasetConfig:
     """load_user_config -> ConfigSanitizer -> BlueprintGenerator.generate -> the dataset constructors
     and generate_dataset_group_by_blueprint's unique cache_directory check."""
-    config, stop = load_user_config(path)
+    config, stop = load_user_config(path, parse)
     if stop:
         return DatasetConfig(path, stop=stop)
     why = sanitize(config)

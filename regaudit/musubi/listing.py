@@ -6,6 +6,7 @@ bucket and its cache file names (``BaseDataset.get_latent_cache_path`` /
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
 from dataclasses import dataclass
@@ -41,15 +42,43 @@ class Dropped:
     detail: str
 
 
+def glob_all(folder: str) -> list[tuple[str, str]]:
+    """``glob.glob(os.path.join(folder, "*"))`` (``folder`` a glob pattern) as (name, path) pairs:
+    the entries of the folders it names but those whose name starts with '.', each joined to its
+    folder as glob joins it. A folder without glob's magic characters is listed directly
+    (``os.scandir``, as glob lists it, without glob's generators: half the time of a
+    20,000-dataset config went there)."""
+    pattern = os.path.join(folder, "*")
+    head = os.path.split(pattern)[0]
+    if glob.has_magic(head):  # (a pattern for folders: glob finds them)
+        return [(os.path.basename(p), p) for p in glob.glob(pattern)]
+    try:
+        with os.scandir(head or os.curdir) as it:
+            names = [entry.name for entry in it]
+    except OSError:  # (glob lists nothing where the folder cannot be listed)
+        return []
+    return [(name, os.path.join(head, name)) for name in names if not name.startswith(".")]
+
+
 def glob_images(directory: str, caption_extension: Optional[str]) -> list[str]:
     """media_utils.glob_images: each extension globbed (case-sensitive where the OS is), then, with a
-    caption_extension, only images whose stem has a file matching '*' + caption_extension."""
+    caption_extension, only images whose stem has a file matching '*' + caption_extension.
+
+    The folder is listed once (``glob`` of '*'), and each '*' + extension pattern matched against
+    those names as ``glob`` matches it (``fnmatch.filter``, names starting with '.' left out by
+    both): the same paths as a ``glob`` per pattern, which listed the folder 13 times (a config of
+    20,000 datasets spent half its time there)."""
+    folder = glob.escape(directory)
+    by_name = dict(glob_all(folder))  # (an escaped folder is one folder: each name once)
     paths = set()
     for ext in IMAGE_EXTENSIONS:
-        paths.update(glob.glob(os.path.join(glob.escape(directory), "*" + ext)))
+        paths.update(by_name[n] for n in fnmatch.filter(by_name, "*" + ext))
     if caption_extension is not None:
-        bases = {os.path.splitext(os.path.basename(p))[0]
-                 for p in glob.glob(os.path.join(glob.escape(directory), "*" + caption_extension))}
+        if os.sep in caption_extension or (os.altsep and os.altsep in caption_extension):  # (a pattern into subfolders)
+            captions = [os.path.basename(p) for p in glob.glob(os.path.join(folder, "*" + caption_extension))]
+        else:
+            captions = fnmatch.filter(by_name, "*" + caption_extension)
+        bases = {os.path.splitext(n)[0] for n in captions}
         paths = {p for p in paths if os.path.splitext(os.path.basename(p))[0] in bases}
     return sorted(paths)
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Optional
+from functools import partial
+from typing import Any, Callable, Optional
 
 from . import archs, config, listing, training
-from .buckets import BucketSelector
+from .buckets import selector as bucket_selector
 
 VIDEO_ARCHS = frozenset(a.short for a in archs.ARCHS.values() if a.video)
 
@@ -60,14 +61,25 @@ NO_ITEMS = ("No training items found in the dataset. Please ensure that the late
             "created beforehand.")
 
 
+Each = Callable[[Callable[[Any], Any], list], list]  # (fn, items) -> [fn(item) for item in items], in order
+
+
+def _in_order(fn: Callable[[Any], Any], items: list) -> list:
+    return [fn(item) for item in items]
+
+
 def simulate(arch: archs.Arch, role: str, dataset_config: str, max_train_epochs: Optional[int] = None,
-             max_train_steps: int = 1600, accumulation: int = 1, num_processes: int = 1) -> MusubiRun:
-    cfg = config.read(dataset_config, arch.short, VIDEO_ARCHS)
+             max_train_steps: int = 1600, accumulation: int = 1, num_processes: int = 1,
+             parse: config.Parse = config.parse_file, each: Each = _in_order) -> MusubiRun:
+    """What ``role`` (trainer or caching script) of ``arch`` makes of ``dataset_config``. ``parse``
+    reads the config (config.parse_file); ``each`` works the datasets, one at a time, in order (a
+    caller may spread them over processes: views.musubi)."""
+    cfg = config.read(dataset_config, arch.short, VIDEO_ARCHS, parse)
     if cfg.stop:
         s = cfg.stop
         stop = Stop("config", s.kind, s.exception, s.path, s.message)
         return MusubiRun(arch, role, dataset_config, config_stop=stop, stop=stop)
-    facts = tuple(_dataset(p, arch) for p in cfg.datasets)
+    facts = tuple(each(partial(dataset_facts, arch=arch), list(cfg.datasets)))
     notes = []
     simulated = all(d.simulated for d in facts)
     if not simulated:
@@ -96,7 +108,10 @@ def simulate(arch: archs.Arch, role: str, dataset_config: str, max_train_epochs:
                      tuple(notes))
 
 
-def _dataset(p: config.DatasetParams, arch: archs.Arch) -> DatasetFacts:
+def dataset_facts(p: config.DatasetParams, arch: archs.Arch) -> DatasetFacts:
+    """One image dataset as musubi lists, caches and trains it (ImageDataset: its datasource's
+    listing, the caching scripts' run over it, prepare_for_training after caching and from the
+    caches on disk); a video dataset or an unsimulated kind only says so."""
     if not p.is_image:
         return DatasetFacts(p, False, "video dataset: not simulated yet")
     unsupported = [k for k in ("control_directory", "multiple_target") if p.values.get(k)]
@@ -104,7 +119,7 @@ def _dataset(p: config.DatasetParams, arch: archs.Arch) -> DatasetFacts:
         unsupported.insert(0, "image_jsonl_file")
     if unsupported:
         return DatasetFacts(p, False, f"{', '.join(unsupported)}: not simulated yet")
-    selector = BucketSelector(p.resolution, p.enable_bucket, p.bucket_no_upscale, arch.reso_steps)
+    selector = bucket_selector(tuple(p.resolution), p.enable_bucket, p.bucket_no_upscale, arch.reso_steps)
     images = listing.list_images(p.image_directory, p.caption_extension, p.cache_directory, arch.short, selector)
     dropped = listing.dropped(p.image_directory, [im.path for im in images], p.caption_extension)
     te_groups: dict = {}

@@ -6,7 +6,7 @@ name and skips a latent without its ``{key}_{arch}_te.safetensors``."""
 
 from __future__ import annotations
 
-import glob
+import fnmatch
 import json
 import math
 import os
@@ -14,7 +14,8 @@ import struct
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .buckets import BucketSelector
+from .buckets import BucketSelector, selector as bucket_selector
+from .listing import glob_all
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def prepare_for_training(latent_names: list[str], te_names: set[str], cache_dire
                          reso_steps: int, read_headers: bool) -> TrainView:
     """ImageDataset.prepare_for_training over these latent file names (in glob order; counts do not
     depend on it)."""
-    selector = BucketSelector(params.resolution, params.enable_bucket, params.bucket_no_upscale, reso_steps)
+    selector = bucket_selector(tuple(params.resolution), params.enable_bucket, params.bucket_no_upscale, reso_steps)
     buckets: dict[tuple, list[CacheItem]] = {}
     skipped = []
     for name in latent_names:
@@ -144,8 +145,10 @@ def _sortable(key: tuple) -> tuple:
 def existing_caches(cache_directory: str, arch: str) -> tuple[list[str], set[str]]:
     """BaseDataset.get_all_latent_cache_files / get_all_text_encoder_output_cache_files (the cache
     directory is a glob pattern here, unescaped, as in musubi)."""
-    lat = [os.path.basename(p) for p in glob.glob(os.path.join(cache_directory, f"*_{arch}.safetensors"))]
-    te = {os.path.basename(p) for p in glob.glob(os.path.join(cache_directory, f"*_{arch}_te.safetensors"))}
+    # (listed once, each pattern matched against the names as glob matches them: fnmatch.filter)
+    names = [name for name, _ in glob_all(cache_directory)]
+    lat = fnmatch.filter(names, f"*_{arch}.safetensors")
+    te = set(fnmatch.filter(names, f"*_{arch}_te.safetensors"))
     return sorted(lat), te
 
 

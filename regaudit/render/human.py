@@ -26,6 +26,7 @@ MAX_ROWS = 40
 EXAMPLES = 3  # images a finding names in its message (rules.naming.EXAMPLES)
 MAX_DATASETS = 200  # datasets shown one by one in balance (a config may hold 100,000: --json has them all)
 MAX_SUBSETS = 500  # subsets shown one by one in the scan and captions tables
+MAX_MEMBERS = 50  # files of one duplicate group shown in the dupes table (a file linked into 100,000 folders is one group)
 
 
 def _more(n: int) -> Text:
@@ -336,10 +337,12 @@ def dupes_view(result, headline=None) -> Group:
             trains = [m for m in g.members if m.role == "train"]
             # what the picture trains per epoch: copies × repeats (train copies; reg-only groups: —)
             figure = per_epoch(trains, short=True) if trains else "—"
-            t.add_row(str(k), Text(g.label, style=style), Breakable(figure),
-                      Breakable("\n".join(f"{shown(m.path)}\n  {m.role} ×{m.effective_repeats}"
-                                          f"{', ' + relation_text(m) if relation_text(m) else ', the reference'}"
-                                          for m in g.members)))
+            members = "\n".join(f"{shown(m.path)}\n  {m.role} ×{m.effective_repeats}"
+                                f"{', ' + relation_text(m) if relation_text(m) else ', the reference'}"
+                                for m in g.members[:MAX_MEMBERS])
+            if len(g.members) > MAX_MEMBERS:
+                members += f"\n… and {len(g.members) - MAX_MEMBERS} more files (use --json for the full list)"
+            t.add_row(str(k), Text(g.label, style=style), Breakable(figure), Breakable(members))
         parts.append(t)
         if len(result.groups) > MAX_ROWS:
             parts.append(_more(len(result.groups) - MAX_ROWS))

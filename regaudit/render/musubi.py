@@ -9,6 +9,9 @@ from rich.text import Text
 
 from .escape import display
 
+MAX_DATASETS = 200  # datasets shown one by one (as in balance: a config may hold 100,000; --json has them all)
+MAX_FINDINGS = 200  # findings shown one by one
+
 
 def _steps(s) -> str:
     if s is None:
@@ -36,11 +39,18 @@ def _dataset_head(d: dict) -> str:
     return f"dataset {d['index']}: {display(str(d.get('image_directory') or d.get('video_directory') or ''))}"
 
 
+def _more(datasets: list) -> list[Text]:
+    n = len(datasets) - MAX_DATASETS
+    return [Text(f"… and {n} more datasets (use --json for every one)")] if n > 0 else []
+
+
 def _findings(doc: dict) -> list[Text]:
     out = []
-    for f in doc["findings"]:
+    for f in doc["findings"][:MAX_FINDINGS]:
         style = {"error": "red", "warning": "yellow"}.get(f["severity"], "dim")
         out.append(Text(f"{f['code']} {f['severity']}: {display(f['path'])}: {display(f['message'])}", style=style))
+    if len(doc["findings"]) > MAX_FINDINGS:
+        out.append(Text(f"… and {len(doc['findings']) - MAX_FINDINGS} more findings (use --json for every one)"))
     return out
 
 
@@ -53,7 +63,7 @@ def musubi_scan_text(doc: dict, images: bool = False) -> Group:
     if crash and crash["stage"] == "config":
         lines.append(Text(f"stops on {display(crash['path'])}: {crash['exception']}: {display(crash['message'])} "
                           f"[{crash['code']}]", style="bold red"))
-    for d in m["datasets"]:
+    for d in m["datasets"][:MAX_DATASETS]:
         head = _dataset_head(d)
         if not d["simulated"]:
             lines.append(Text(f"{head} — {d['note']}", style="yellow"))
@@ -74,6 +84,7 @@ def musubi_scan_text(doc: dict, images: bool = False) -> Group:
         for x in d["dropped"]:
             lines.append(Text(f"  left out ({x['reason']}): {display(x['path'])} — {display(x['detail'])}",
                               style="yellow" if x["reason"] != "orphan-caption" else "dim"))
+    lines += _more(m["datasets"])
     if crash and crash["stage"] != "config":
         lines.append(Text(f"{crash['stage']} stops at {display(crash['path'])}: {crash['exception']}: "
                           f"{display(crash['message'])} [{crash['code']}]", style="bold red"))
@@ -89,7 +100,7 @@ def musubi_text(doc: dict) -> Group:
     if crash:
         lines.append(Text(f"stops at {crash['stage']}: {crash['exception']}: {display(crash['message'])} "
                           f"[{crash['code']}]", style="bold red"))
-    for d in m["datasets"]:
+    for d in m["datasets"][:MAX_DATASETS]:
         head = _dataset_head(d)
         if not d["simulated"]:
             lines.append(Text(f"{head} — {d['note']}", style="yellow"))
@@ -105,6 +116,7 @@ def musubi_text(doc: dict) -> Group:
             lines.append(Text(f"  from caches on disk: {f['items']} items, {f['batches']} batches; "
                               f"{len(f['skipped'])} skipped (no text-encoder cache), {len(f['stale'])} stale, "
                               f"{len(f['orphans'])} orphaned"))
+    lines += _more(m["datasets"])
     lines.append(Text(f"after caching now: {_steps(m['after_caching_steps'])}"))
     lines.append(Text(f"from the caches on disk: {_steps(m['from_caches_steps'])}"))
     for n in m["notes"]:

@@ -154,8 +154,8 @@ def find_dupes(scan: ScanResult, opts: DupesOptions, progress: Progress | None =
     members = _members(scan)
     cache = HashCache(opts.cache, opts.cache_named) if opts.cache is not None else None
     try:
-        keys = _stat_keys([m.path for m in members])
-        entries, hashed = _entries(keys, opts, cache, progress)
+        keys, inodes = _stat_keys([m.path for m in members])
+        entries, hashed = _entries(keys, opts, cache, progress, inodes)
         findings = hashing_findings((m.path, e.error) for m, e in zip(members, entries) if e.error)
         stats = {p: (s, t) for p, s, t in keys}
 
@@ -179,24 +179,35 @@ def find_dupes(scan: ScanResult, opts: DupesOptions, progress: Progress | None =
                        tuple(cache.notes) if cache else ())
 
 
-def _stat_keys(paths: list[str]) -> list[tuple[str, int, int]]:
-    keys = []
+def _stat_keys(paths: list[str]) -> tuple[list[tuple[str, int, int]], dict[str, tuple[int, int]]]:
+    """(path, size, mtime) of each path, the cache's key ((-1, -1): it cannot be read), and the
+    file (device, inode) of each path that has one."""
+    keys, inodes = [], {}
     for p in paths:
         try:
             st = os.stat(p)
             keys.append((p, st.st_size, st.st_mtime_ns))
+            if st.st_ino:  # (0: a filesystem without inode numbers)
+                inodes[p] = (st.st_dev, st.st_ino)
         except OSError:
             keys.append((p, -1, -1))
-    return keys
+    return keys, inodes
 
 
 def _entries(keys: list[tuple[str, int, int]], opts: DupesOptions, cache: HashCache | None,
-             progress: Progress | None) -> tuple[list[HashEntry], int]:
+             progress: Progress | None, inodes: dict[str, tuple[int, int]] | None = None
+             ) -> tuple[list[HashEntry], int]:
+    """Each path's hashes, from the cache or encoded now, and how many were not in the cache. A file
+    under several names (hard links: one folder linked into a folder per dataset) is encoded once."""
     cached = cache.get_many(keys, opts.params) if cache else {}
     todo = [p for p, _, _ in keys if p not in cached]
     if not todo:  # warm: everything from the cache
         return [cached[p] for p, _, _ in keys], 0
-    fresh = dict(zip(todo, _encode_all(todo, opts, progress)))
+    first: dict[tuple[int, int], str] = {}  # a file -> the first of its names encoded
+    same = {p: first.setdefault(inodes[p], p) for p in todo if inodes and p in inodes}
+    once = [p for p in todo if same.get(p, p) == p]
+    fresh = dict(zip(once, _encode_all(once, opts, progress)))
+    fresh.update((p, fresh[q]) for p, q in same.items() if p != q)
     if cache:
         cache.put_many([(p, s, m, fresh[p]) for p, s, m in keys if p in fresh and s >= 0], opts.params)
     return [cached.get(p) or fresh[p] for p, _, _ in keys], len(todo)

@@ -95,12 +95,24 @@ def _file_digest(path: str) -> tuple[int, str]:
     return size, h.hexdigest()
 
 
-def _unique(name: str, taken: set[str]) -> str:
-    out, k = name, 2
-    while out in taken:
-        out, k = f"{name}-{k}", k + 1
-    taken.add(out)
-    return out
+class _Names:
+    """The names given in DIR so far: ``unique`` gives a name, or the first of 'name-2', 'name-3' ...
+    not given yet. Each name remembers the number it got to, so that 100,000 folders of one name
+    cost linear time, not the square of it."""
+
+    def __init__(self, *given: str):
+        self.given: set[str] = set(given)
+        self._next: dict[str, int] = {}  # name -> the first number not tried for it yet
+
+    def unique(self, name: str) -> str:
+        out, k = name, self._next.get(name, 2)
+        if out in self.given:  # (the numbers below k are all given: names are never given back)
+            out, k = f"{name}-{k}", k + 1
+            while out in self.given:
+                out, k = f"{name}-{k}", k + 1
+            self._next[name] = k
+        self.given.add(out)
+        return out
 
 
 def make_plan(inp: Inputs, argv: list[str], trainer: str | None, target_os: str | None,
@@ -109,7 +121,7 @@ def make_plan(inp: Inputs, argv: list[str], trainer: str | None, target_os: str 
     the unsafe fixes are listed, and applied only with ``unsafe``."""
     result = scan_inputs(inp, deep=True, jobs=jobs, progress=progress)
     config = inp.sd.get("dataset_config")  # type: ignore[attr-defined]
-    taken: set[str] = {MANIFEST}
+    taken = _Names(MANIFEST)
     roots: list[tuple[str, str, str]] = []  # (folder, name in DIR, "root" of subsets | "subset" | "finetune")
     metadata: list[Metadata] = []
     if config or any(sc.metadata_file is not None for spec in inp.specs for sc in spec.subsets):
@@ -121,23 +133,26 @@ def make_plan(inp: Inputs, argv: list[str], trainer: str | None, target_os: str 
             for sc in spec.subsets:
                 folder = os.path.abspath(sc.image_dir) if sc.image_dir else None
                 if folder is not None and folder not in seen and os.path.isdir(folder):
-                    seen[folder] = _unique(os.path.basename(folder) or "subset", taken)
+                    seen[folder] = taken.unique(os.path.basename(folder) or "subset")
                     roots.append((folder, seen[folder], "subset" if sc.metadata_file is None else "finetune"))
+        listed: set[str] = set()  # the metadata files placed
+        order = {f: k for k, f in enumerate(seen)}
         for spec in inp.specs:  # (after the folders: a metadata file inside one keeps its place there)
             for sc in spec.subsets:
                 meta = None if sc.metadata_file is None else os.path.abspath(str(sc.metadata_file))
-                if meta is None or not os.path.isfile(meta) or any(m.source == meta for m in metadata):
+                if meta is None or meta in listed or not os.path.isfile(meta):
                     continue
-                inside = next((f for f in seen if meta.startswith(f + os.sep)), None)
+                listed.add(meta)
+                inside = _first_folder_above(meta, order)
                 name = seen[inside] + meta[len(inside):] if inside is not None else \
-                    _unique(os.path.basename(meta), taken)
+                    taken.unique(os.path.basename(meta))
                 metadata.append(Metadata(meta, name, os.path.abspath(sc.image_dir) if sc.image_dir else None))
-        cfg_name = _unique(os.path.basename(str(config)), taken) if config else None
+        cfg_name = taken.unique(os.path.basename(str(config))) if config else None
     else:
         for source in inp.sources:
             folder = os.path.abspath(source)
             if os.path.isdir(folder):
-                roots.append((folder, _unique(os.path.basename(folder) or "root", taken), "root"))
+                roots.append((folder, taken.unique(os.path.basename(folder) or "root"), "root"))
     captions: dict[str, tuple[str, bool]] = {}
     probes = {}
     for s in result.subsets:
@@ -161,18 +176,32 @@ def make_plan(inp: Inputs, argv: list[str], trainer: str | None, target_os: str 
     applied = [a for a in actions if a.applied]
     pending = [a for a in actions if not a.applied]
     ft_images = {img.abs_path for s in result.subsets if s.config.metadata_file is not None for img in s.images}
+    fixed, listed = _Fixes(applied), _Fixes(pending)
     unfixed = [Unfixed(f.code, f.path, f.message,
                        why_unfixed(f.code, REGISTRY[f.code].family.value, REGISTRY[f.code].hint,
-                                   _fixed(f, {(a.code, a.source) for a in pending}, pending), f.path in ft_images))
-               for f in result.findings if not _fixed(f, {(a.code, a.source) for a in applied}, applied)]
+                                   listed.correct(f), f.path in ft_images))
+               for f in result.findings if not fixed.correct(f)]
     config_file = inp.sd.get("config_file")  # type: ignore[attr-defined]
     if config_file:  # (sd-scripts adds '.toml' to a name without it)
         config_file = str(config_file) if str(config_file).endswith(".toml") else f"{config_file}.toml"
-        config_file = (os.path.abspath(config_file), _unique(os.path.basename(config_file), taken))
+        config_file = (os.path.abspath(config_file), taken.unique(os.path.basename(config_file)))
     return FixPlan(entries, actions, unfixed, result.findings, [(r[0], r[1]) for r in roots],
                    (os.path.abspath(str(config)), cfg_name) if config else None, argv, trainer, target_os, unsafe,
                    config_file or None, headline(inp, result, result.findings), metadata,
                    [fix_finetune.FIX_SET] if any(r[2] == "finetune" for r in roots) else [])
+
+
+def _first_folder_above(path: str, order: dict[str, int]) -> str | None:
+    """The first folder of ``order`` (folder -> its place in the order) that ``path`` lies inside:
+    the folders above the path looked up, not every folder tried (100,000 subsets with a metadata
+    file each would try 100,000 folders each)."""
+    first = None
+    above = os.path.dirname(path)
+    while os.path.dirname(above) != above:  # (not the root: the root + os.sep starts no absolute path)
+        if above in order and (first is None or order[above] < order[first]):
+            first = above
+        above = os.path.dirname(above)
+    return first
 
 
 def _alpha_mask(inp: Inputs, config) -> bool:
@@ -226,13 +255,30 @@ def _duplicates(result, jobs) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _fixed(f: Finding, fixed_paths: set, actions: list[Action]) -> bool:
-    """Whether an action of ``actions`` corrects finding ``f``."""
-    if f.code in ("RA026", "RA025"):  # (on the subset folder: fixed when a caption in it was)
-        return any(a.code == f.code and os.path.dirname(a.source) == f.path for a in actions)
-    if f.code == "RA004":  # (on the nested folder: fixed when its images were moved up)
-        return any(a.code == "RA004" and a.source.startswith(f.path + os.sep) for a in actions)
-    return (f.code, f.path) in fixed_paths
+class _Fixes:
+    """Which findings a list of actions corrects, each answered by a lookup: the actions indexed
+    once (a copy of 100,000 subsets has as many findings and actions: trying every action for
+    every finding took the square of that)."""
+
+    def __init__(self, actions: list[Action]):
+        self.by_path = {(a.code, a.source) for a in actions}
+        # (on a subset folder: the folders of the captions RA026 and RA025 actions fix)
+        self.in_folder = {(a.code, os.path.dirname(a.source)) for a in actions if a.code in ("RA026", "RA025")}
+        self.moved_from: set[str] = set()  # every folder above an image RA004 moves up (the nested folders)
+        for a in actions:
+            if a.code == "RA004":
+                above = os.path.dirname(a.source)
+                while above not in self.moved_from and os.path.dirname(above) != above:
+                    self.moved_from.add(above)
+                    above = os.path.dirname(above)
+
+    def correct(self, f: Finding) -> bool:
+        """Whether an action corrects finding ``f``."""
+        if f.code in ("RA026", "RA025"):  # (on the subset folder: fixed when a caption in it was)
+            return (f.code, f.path) in self.in_folder
+        if f.code == "RA004":  # (on the nested folder: fixed when its images were moved up)
+            return f.path in self.moved_from
+        return (f.code, f.path) in self.by_path
 
 
 # --- writing the copy
@@ -281,9 +327,11 @@ def write_copy(plan: FixPlan, out: str, hardlink: bool, render_manifest: Callabl
     except OSError as exc:
         raise RegauditError(f"{out}: cannot write in {parent}: {exc.strerror or exc}; nothing was written") from None
     try:
+        # (the config first: one regaudit could not read back stops the fix before any file is copied)
+        config = None if plan.config is None else _dataset_config(plan, *_new_paths(plan, tmp), tmp)
         copier = Copier()
         actions, linked = _copy_entries(plan, tmp, hardlink, background, progress, copier)
-        remaining, extra = _audit_copy(plan, tmp, out, _config_and_command(plan, tmp, tmp)[0], jobs)
+        remaining, extra = _audit_copy(plan, tmp, out, _config_and_command(plan, tmp, tmp, config)[0], jobs)
         command, rewritten = _config_and_command(plan, tmp, out)
         for e in reversed(plan.entries):  # a folder's mode and times as the original's, once its files are in
             if e.is_dir and not e.left_out:
@@ -361,34 +409,18 @@ def _copy_entries(plan: FixPlan, tmp: str, hardlink: bool, background: tuple[int
 _PIXEL_FIXES = frozenset({FixKind.ROTATE_EXIF.value, FixKind.TO_SRGB.value, FixKind.FLATTEN_ALPHA.value})
 
 
-def _config_and_command(plan: FixPlan, tmp: str, base: str) -> tuple[list[str], list[Rewritten]]:
+def _config_and_command(plan: FixPlan, tmp: str, base: str, dataset_config: str | None = None
+                        ) -> tuple[list[str], list[Rewritten]]:
     """The training command pointing at the copy as it lies under ``base``, and the fine-tuning
-    metadata rewritten; the metadata copies and the dataset config are written in ``tmp`` with
-    their paths under ``base``, and the --config_file with its train_data_dir, reg_data_dir,
-    in_json and dataset_config pointing there too."""
-    where = {folder: os.path.join(base, rel) for folder, rel in plan.roots}
-    new_paths = dict(where)
+    metadata rewritten; the metadata copies and the dataset config (``dataset_config``: its text,
+    when worked out already) are written in ``tmp`` with their paths under ``base``, and the
+    --config_file with its train_data_dir, reg_data_dir, in_json and dataset_config pointing there too."""
+    where, new_paths = _new_paths(plan, base)
     left_out = {e.source for e in plan.entries if e.left_out}
-    rewritten = []
-    for m in plan.metadata:
-        rewritten.append(fix_finetune.rewrite(m, where, left_out, os.path.join(tmp, m.name)))
-        new_paths[m.source] = os.path.join(base, m.name)
+    rewritten = [fix_finetune.rewrite(m, where, left_out, os.path.join(tmp, m.name)) for m in plan.metadata]
     if plan.config is not None:
-        source, name = plan.config
-        doc = read_config_file(source)
-        for ds in doc.get("datasets", []) if isinstance(doc, dict) else []:
-            for sub in ds.get("subsets", []) if isinstance(ds, dict) else []:
-                if isinstance(sub, dict) and isinstance(sub.get("image_dir"), str):
-                    sub["image_dir"] = where.get(os.path.abspath(sub["image_dir"]), sub["image_dir"])
-                if isinstance(sub, dict) and isinstance(sub.get("metadata_file"), str):
-                    sub["metadata_file"] = new_paths.get(os.path.abspath(sub["metadata_file"]), sub["metadata_file"])
-        if source.lower().endswith(".json"):
-            text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-        else:
-            import toml
-
-            text = toml.dumps(doc)
-        _write_new(os.path.join(tmp, name), text)
+        name = plan.config[1]
+        _write_new(os.path.join(tmp, name), dataset_config or _dataset_config(plan, where, new_paths, base))
         new_paths["dataset_config"] = os.path.join(base, name)
     if plan.config_file is not None:
         import toml
@@ -404,6 +436,48 @@ def _config_and_command(plan: FixPlan, tmp: str, base: str) -> tuple[list[str], 
         _write_new(os.path.join(tmp, name), toml.dumps(data))
         new_paths["config_file"] = os.path.join(base, name)
     return rewrite_command(plan.argv, plan.trainer, new_paths), rewritten
+
+
+def _new_paths(plan: FixPlan, base: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Each copied folder's place under ``base``, and that of each folder and metadata file."""
+    where = {folder: os.path.join(base, rel) for folder, rel in plan.roots}
+    return where, {**where, **{m.source: os.path.join(base, m.name) for m in plan.metadata}}
+
+
+def _dataset_config(plan: FixPlan, where: dict[str, str], new_paths: dict[str, str], base: str) -> str:
+    """The dataset config's text with its image_dir and metadata_file paths under ``base``, as JSON
+    indented by 2 or as TOML (toml.dumps), as the original was. It must be read back, by the audit
+    of the copy and by the next regaudit run, so it may not pass the size regaudit reads (16 MiB of
+    JSON, 1 MiB of TOML): an indented JSON that would is written compact, and a config that still
+    would (its paths under a long DIR are longer) stops the fix before anything is copied."""
+    from ..safeio import CONFIG_LIMIT
+    from ..sdscripts.tomlfile import TOML_LIMIT
+
+    source = plan.config[0]  # type: ignore[index]
+    doc = read_config_file(source)
+    for ds in doc.get("datasets", []) if isinstance(doc, dict) else []:
+        for sub in ds.get("subsets", []) if isinstance(ds, dict) else []:
+            if isinstance(sub, dict) and isinstance(sub.get("image_dir"), str):
+                sub["image_dir"] = where.get(os.path.abspath(sub["image_dir"]), sub["image_dir"])
+            if isinstance(sub, dict) and isinstance(sub.get("metadata_file"), str):
+                sub["metadata_file"] = new_paths.get(os.path.abspath(sub["metadata_file"]), sub["metadata_file"])
+    is_json = source.lower().endswith(".json")
+    if is_json:
+        text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+        if len(text) > CONFIG_LIMIT // 4 and len(text.encode("utf-8")) > CONFIG_LIMIT:  # (4 bytes a character at most)
+            text = json.dumps(doc, ensure_ascii=False) + "\n"
+    else:
+        import toml
+
+        text = toml.dumps(doc)
+    limit = CONFIG_LIMIT if is_json else TOML_LIMIT
+    size = len(text.encode("utf-8")) if len(text) > limit // 4 else len(text)
+    if size > limit:
+        raise RegauditError(f"{source}: the copy's dataset config would be {size:,} bytes with its folders under "
+                            f"{os.path.dirname(base)}, more than the {limit >> 20} MiB regaudit reads back, so the copy "
+                            f"could not be checked: choose a shorter --out path{'' if is_json else ' or a JSON config'}; "
+                            f"nothing was written")
+    return text
 
 
 def _write_new(path: str, text: str) -> None:
@@ -478,10 +552,17 @@ def _audit_copy(plan: FixPlan, tmp: str, out: str, command: list[str], jobs):
 
 
 def _moved(f: Finding, tmp: str, out: str) -> Finding:
+    """A finding on the copy as it is built under ``tmp``, naming its place under ``out``: its path,
+    words and the files it lists (the temporary folder's random name is no place to tell anyone)."""
     if not f.path.startswith(tmp):
         return f
+
+    def moved(value: object) -> object:
+        return out + value[len(tmp):] if isinstance(value, str) and value.startswith(tmp) else value
+
+    images = tuple(tuple((key, moved(value)) for key, value in image) for image in f.images)
     return Finding(f.code, f.name, f.severity, out + f.path[len(tmp):], f.message.replace(tmp, out),
-                   f.hint.replace(tmp, out), f.images)
+                   f.hint.replace(tmp, out), images)
 
 
 def _gone(plan: FixPlan, remaining, out: str) -> list[Finding]:

@@ -119,14 +119,16 @@ def subset_files(src: str, dest: str, files: list[str], names: set[str], cap: tu
     image_names = [n for n in files if os.path.splitext(n)[1].lower() in IMAGE_EXTS]
     stems = {os.path.splitext(n)[0] for n in image_names}
     renamed: dict[str, tuple[str, FixKind]] = {}
+    new_names: set[str] = set()  # the names of ``renamed``
     for n in files:
         if os.path.join(src, n) in facts.crashing:
             continue
         kind, new = FixKind.RENAME_EXTENSION, extension_rename(n, facts.case_insensitive)
         if new is None:
             kind, new = FixKind.RENAME_CAPTION, caption_rename(n, stems, caption_ext, names)
-        if new is not None and new not in names and new not in {v for v, _ in renamed.values()}:
+        if new is not None and new not in names and new not in new_names:
             renamed[n] = (new, kind)  # (where a file of that name is there already: left as it is)
+            new_names.add(new)
     gone: dict[str, Action] = {}  # stem of an image dropped or whose pixels change -> the action why
     kept: set[str] = set()  # stems of images the copy keeps
     images: dict[str, Entry] = {}
@@ -244,12 +246,13 @@ def _nested_files(src: str, dest: str, files: list[str], nested: tuple[str, str,
             actions, ops = _moved_pixels(path, a, facts)
         out.append(Entry(path, a.dest if a.applied else os.path.join(dest, n), False, tuple(actions), ops=ops))
     done = {e.source for e in out}
+    names = set(files)
     for n in files:
         stem, ext = os.path.splitext(n)
         path = os.path.join(src, n)
         if stem in moved and not (ext.lower() in IMAGE_EXTS and not n.startswith(".")) and \
                 (ext == caption_ext or ext in OTHER_CAPTION_EXTENSIONS) and \
-                (ext == caption_ext or stem + caption_ext not in files):
+                (ext == caption_ext or stem + caption_ext not in names):
             final = moved[stem] + caption_ext
             out.append(Entry(path, os.path.join(subset_dest, final), False,
                              (Action("RA004", FixKind.MOVE_UP.value, path, os.path.join(subset_dest, final), False,

@@ -49,6 +49,29 @@ def test_byte_copy_is_exact_and_doubles_repeats(tree):
     assert [f.code for f in res.findings] == ["RA081"]
 
 
+def test_a_file_under_several_names_is_decoded_once(tree, tmp_path, monkeypatch):
+    """Hard links (one folder linked into a folder per dataset) are one file: decoded once, each
+    name with its hashes, grouped as byte-identical as copies are; all of them still in the cache."""
+    import os
+
+    from regaudit.views import dupes as dupes_view
+
+    t = tree / "train" / "10_sks dog"
+    os.link(t / "t0.jpg", t / "t0_link.jpg")
+    os.link(t / "t0.jpg", tree / "reg" / "1_dog" / "t0_link.jpg")
+    decoded: list[str] = []
+    real = dupes_view.encode
+    monkeypatch.setattr(dupes_view, "encode", lambda path, **kw: decoded.append(path) or real(path, **kw))
+    cache = tmp_path / "cache" / "h.sqlite"
+    res = dupes(tree, cache=cache)
+    assert res.images == res.hashed == 14 and len(decoded) == 12  # 14 names, 12 files
+    assert not any(p.endswith("t0_link.jpg") for p in decoded)
+    (g,) = res.groups
+    assert (g.kind, g.label, [m.relation.value for m in g.members]) == \
+        ("exact", "leakage", ["reference", "byte-identical", "byte-identical"])
+    assert dupes(tree, cache=cache).hashed == 0  # every name was put in the cache
+
+
 def test_same_pixels_in_another_encoding_is_exact(tree):
     t = tree / "train" / "10_sks dog"
     textured(99).save(t / "a.png")
@@ -433,6 +456,28 @@ def test_cli_dupes_human_shows_relations_and_samples_per_epoch(tree, capsys, mon
     (g,) = json.loads(capsys.readouterr().out)["groups"]
     assert [(i["path"].rsplit("/", 1)[1], i["relation"], i["distance"], i["per_epoch"]) for i in g["images"]] == [
         ("t0.jpg", "reference", 0, 10), ("t0 (1).jpg", "byte-identical", 0, 10), ("t0 (2).jpg", "byte-identical", 0, 10)]
+
+
+def test_cli_dupes_human_names_the_first_50_files_of_a_group(tree, capsys, monkeypatch):
+    """A group of 60 copies (a file linked into a folder per dataset: 100,000 of them took minutes to
+    lay out) shows its reference and 49 more, then how many the JSON adds."""
+    import json
+    import os
+
+    from regaudit.cli import main
+
+    t = tree / "train" / "10_sks dog"
+    for k in range(59):
+        os.link(t / "t0.jpg", t / f"t0_{k:02d}.jpg")
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.chdir(tree)
+    assert main(["dupes", "--train", "train", "--reg", "reg", "--no-cache"]) == 0
+    out = capsys.readouterr().out
+    assert "600× = 60 × 10" in out and "… and 10 more files (use --json for the full list)" in out
+    assert "t0_48.jpg" in out and "t0_49.jpg" not in out.split("… and 10 more")[0]
+    assert main(["dupes", "--train", "train", "--reg", "reg", "--no-cache", "--json"]) == 0
+    (g,) = json.loads(capsys.readouterr().out)["groups"]
+    assert len(g["images"]) == 60
 
 
 def test_a_name_like_a_copys_is_never_the_reference():
