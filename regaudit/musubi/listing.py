@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import Optional
 
+from ..limits import CAPTION_BYTES
 from .buckets import BucketSelector
 
 # media_utils.IMAGE_EXTENSIONS (without the optional JPEG-XL plugins): all-lower or all-upper only
@@ -29,6 +30,7 @@ class Listed:
     bucket: Optional[tuple[int, int]]
     latent_cache: Optional[str]  # full path
     te_cache: str  # full path
+    caption_bytes: int = 0  # the caption file's size where it is over CAPTION_BYTES characters (only those are read)
 
     @property
     def ok(self) -> bool:
@@ -86,12 +88,23 @@ def glob_images(directory: str, caption_extension: Optional[str]) -> list[str]:
 def read_caption(image_path: str, caption_extension: Optional[str]) -> tuple[Optional[str], Optional[str]]:
     """ImageDirectoryDatasource.get_caption: splitext(path)[0] + extension, UTF-8, stripped; with no
     caption_extension the path is '' (FileNotFoundError: '')."""
+    text, error, _ = read_caption_bounded(image_path, caption_extension)
+    return text, error
+
+
+def read_caption_bounded(image_path: str, caption_extension: Optional[str]) -> tuple[Optional[str], Optional[str], int]:
+    """read_caption, reading at most CAPTION_BYTES characters (musubi reads the whole file; a 1 GiB
+    sparse caption cost regaudit 3 GB): (text, error, the file's size in bytes where it is longer,
+    else 0). A byte that is not UTF-8 past the limit is not seen."""
     caption_path = os.path.splitext(image_path)[0] + caption_extension if caption_extension else ""
     try:
         with open(caption_path, encoding="utf-8") as f:
-            return f.read().strip(), None
+            text = f.read(CAPTION_BYTES + 1)
+            if len(text) <= CAPTION_BYTES:
+                return text.strip(), None, 0
+            return text[:CAPTION_BYTES].strip(), None, os.fstat(f.fileno()).st_size
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        return None, f"{type(exc).__name__}: {exc}"
+        return None, f"{type(exc).__name__}: {exc}", 0
 
 
 def image_size(path: str) -> tuple[Optional[tuple[int, int]], Optional[str]]:
@@ -121,11 +134,11 @@ def list_images(directory: str, caption_extension: Optional[str], cache_director
     out = []
     for path in glob_images(directory, caption_extension):
         size, image_error = image_size(path)
-        caption, caption_error = read_caption(path, caption_extension)
+        caption, caption_error, caption_bytes = read_caption_bounded(path, caption_extension)
         bucket = selector.get_bucket_resolution(size) if size and size[1] else None
         latent = os.path.join(cache_directory, latent_cache_name(path, size, arch)) if size else None
         out.append(Listed(path, caption, caption_error, size, image_error, bucket, latent,
-                          os.path.join(cache_directory, te_cache_name(path, arch))))
+                          os.path.join(cache_directory, te_cache_name(path, arch)), caption_bytes))
     return out
 
 
@@ -167,9 +180,21 @@ def dropped(directory: str, listed: list[str], caption_extension: Optional[str])
 
 
 def _has_images(folder: str) -> int:
-    count = 0
-    for _root, _dirs, files in os.walk(folder):
-        count += sum(os.path.splitext(f)[1].lower() in {e.lower() for e in IMAGE_EXTENSIONS} for f in files)
-        if count > 10_000:
-            break
+    """Images below ``folder`` (up to 10,000; symlinked folders not followed). A loop over a stack of
+    folders, not os.walk, which recurses before Python 3.12: a folder may nest thousands deep."""
+    lower = {e.lower() for e in IMAGE_EXTENSIONS}
+    count, stack = 0, [folder]
+    while stack and count <= 10_000:
+        try:
+            with os.scandir(stack.pop()) as it:
+                for e in it:
+                    try:
+                        if e.is_dir(follow_symlinks=False):
+                            stack.append(e.path)
+                        elif os.path.splitext(e.name)[1].lower() in lower:
+                            count += 1
+                    except OSError:
+                        continue
+        except OSError:
+            continue
     return count

@@ -108,6 +108,20 @@ def simulate(arch: archs.Arch, role: str, dataset_config: str, max_train_epochs:
                      tuple(notes))
 
 
+def _unsimulated_numbers(p: config.DatasetParams) -> str | None:
+    """A batch size or resolution musubi cannot run with (it divides by them, or enumerates buckets up
+    to the resolution: 10**29 never ends), named; None when they are in range."""
+    from ..limits import MAX_RESO
+
+    batch = p.batch_size
+    if isinstance(batch, (int, float)) and not isinstance(batch, bool) and not 1 <= batch <= 1 << 20:
+        return f"batch_size {batch}"
+    for side in p.resolution:
+        if not (isinstance(side, (int, float)) and 1 <= side <= MAX_RESO):
+            return f"resolution {list(p.resolution)} (each side 1..{MAX_RESO})"
+    return None
+
+
 def dataset_facts(p: config.DatasetParams, arch: archs.Arch) -> DatasetFacts:
     """One image dataset as musubi lists, caches and trains it (ImageDataset: its datasource's
     listing, the caching scripts' run over it, prepare_for_training after caching and from the
@@ -119,6 +133,10 @@ def dataset_facts(p: config.DatasetParams, arch: archs.Arch) -> DatasetFacts:
         unsupported.insert(0, "image_jsonl_file")
     if unsupported:
         return DatasetFacts(p, False, f"{', '.join(unsupported)}: not simulated yet")
+    odd = _unsimulated_numbers(p)
+    if odd:
+        return DatasetFacts(p, False, f"{odd}: not simulated (musubi divides by it or enumerates buckets up to it; "
+                                      f"give a value in range)")
     selector = bucket_selector(tuple(p.resolution), p.enable_bucket, p.bucket_no_upscale, arch.reso_steps)
     images = listing.list_images(p.image_directory, p.caption_extension, p.cache_directory, arch.short, selector)
     dropped = listing.dropped(p.image_directory, [im.path for im in images], p.caption_extension)

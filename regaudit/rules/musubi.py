@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from ..limits import CAPTION_BYTES
 from ..model import Finding
 from .registry import rule
 
@@ -61,6 +62,13 @@ def _listing(d, where: str) -> list[Finding]:
         if code == "RM005":
             msg = f"caption_extension is not set: {stop.stage} stops at the first image with FileNotFoundError: ''"
         out.append(rule(code).finding(stop.path, msg))
+    long = [im for im in d.images if im.caption_bytes]
+    if long:
+        top = max(long, key=lambda im: im.caption_bytes)
+        out.append(rule("RM015").finding(where, f"{_many(len(long), 'image has a caption', 'images have captions')} "
+                                                f"absurdly long, up to {top.caption_bytes} bytes ({_names(im.path for im in long)}); "
+                                                f"regaudit reads only the first {CAPTION_BYTES >> 10} KiB of each, "
+                                                f"musubi all of it"))
     for name, paths in {**d.te_collisions, **d.latent_collisions}.items():
         kind = "text-encoder" if name.endswith("_te.safetensors") else "latent"
         out.append(rule("RM007").finding(paths[0], f"{len(paths)} images share the {kind} cache {name}: "

@@ -527,6 +527,10 @@ _RULES = [
          "The caches on disk would train something else than the dataset after caching.",
          "Only cache files train; the images and captions changed since the last caching run.",
          "Run <arch>_cache_latents.py and <arch>_cache_text_encoder_outputs.py before training."),
+    Rule("RM015", "musubi-caption-absurdly-long", W, MUSUBI,
+         "A caption file is far larger than any caption (over 64 KiB): regaudit reads only its start.",
+         "musubi reads the whole file and its text encoders keep a few hundred tokens of it.",
+         "Check the caption file: it is likely not a caption (a log, a dump, a sparse file)."),
 ]
 
 REGISTRY: dict[str, Rule] = {r.code: r for r in _RULES}

@@ -1,4 +1,4 @@
-"""musubi-tuner findings (RM001-RM014) through `regaudit balance --json` on a pasted musubi command.
+"""musubi-tuner findings (RM001-RM015) through `regaudit balance --json` on a pasted musubi command.
 Numbers are from the musubi oracle (../shared/oracle-musubi, musubi-tuner 30c658c) on the same trees."""
 
 from __future__ import annotations
@@ -178,6 +178,17 @@ CASES = [
         launch("qwen_image_cache_latents.py"),
         F("RM006", "error", "img/tiny.png", "cache_latents stops here: cv2.error: " + CV2),
         facts={"crash.message": CV2, "musubi.after_caching_steps.max_train_steps": 80}),
+    row("batch-size-0", tree(extra="batch_size = 0\n"), launch(),
+        F("RM013", "info", "img", "dataset 0: batch_size 0: not simulated (musubi divides by it or enumerates buckets "
+                                  "up to it; give a value in range)"),
+        facts={"crash": None, "verdict.ok": None}),
+    row("resolution-10**29", tree(extra="resolution = [" + "1" + "0" * 29 + ", 1024]\n"), launch(),
+        F("RM013", "info", "img", "dataset 0: resolution [" + "1" + "0" * 29 + ", 1024] (each side 1..32768): not "
+                                  "simulated (musubi divides by it or enumerates buckets up to it; give a value in "
+                                  "range)")),
+    row("long-caption", tree(**{"img/a.txt": "a photo of sks dog, " + "x" * (100 << 10)}), launch(),
+        F("RM015", "warning", "img", "2 images have captions absurdly long, up to 102420 bytes (a.jpg, a.png); "
+                                     "regaudit reads only the first 64 KiB of each, musubi all of it")),
     row("video", tree(extra='\n[[datasets]]\nvideo_directory = "{root}/vid"\ncache_directory = "{root}/vcache"\n'),
         launch("wan_train_network.py"),
         F("RM013", "info", "vid", "dataset 1: video dataset: not simulated yet"), No("RM012"),
