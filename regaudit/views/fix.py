@@ -23,10 +23,11 @@ from dataclasses import dataclass, field, replace
 
 from ..errors import RegauditError
 from ..model import Finding
-from ..outputs import written_by_regaudit
+from ..outputs import folder_problem, written_by_regaudit
 from ..placement import containing_root
 from ..rules import REGISTRY
 from ..rules.fixes import CRASHING_IMAGE_CODES, DUPLICATE_CODES, FixKind, why_unfixed
+from ..safeio import cwd
 from ..sdscripts.argv import ArgvError, match_option, read_config_toml
 from ..sdscripts.config import read_config_file
 from . import fix_finetune, fix_images, fix_tmp, paste
@@ -299,8 +300,9 @@ def check_out(out: str, dataset_folders: list[str]) -> str:
             raise RegauditError(f"{out}: exists and is not an earlier 'regaudit fix' output (no {MANIFEST} in it); "
                                 f"choose a folder that does not exist")
     parent = os.path.dirname(target)
-    if not os.path.isdir(parent):
-        raise RegauditError(f"{out}: the folder {parent} does not exist; create it or choose another path")
+    problem = folder_problem(parent)
+    if problem is not None:
+        raise RegauditError(f"{out}: the folder {parent} {problem}")
     return target
 
 
@@ -487,6 +489,14 @@ def _write_new(path: str, text: str) -> None:
         fh.write(text)
 
 
+def _absolute(path: str) -> str | None:
+    """os.path.abspath, or None for a relative path when the working folder is gone (no dataset path
+    of the copy can be relative then: inputs are read with absolute paths only)."""
+    if os.path.isabs(path):
+        return os.path.abspath(path)
+    return os.path.abspath(path) if cwd() is not None else None
+
+
 def rewrite_command(argv: list[str], trainer: str | None, new_paths: dict[str, str]) -> list[str]:
     """``argv`` with its dataset paths (--train_data_dir, --reg_data_dir, a bare DIR,
     --dataset_config) replaced by the copy's; keyed by the old folder's absolute path, or by
@@ -502,7 +512,7 @@ def rewrite_command(argv: list[str], trainer: str | None, new_paths: dict[str, s
     def new(dest: str, value: str) -> str:
         if dest in _NAMED:
             return new_paths.get(dest, value)
-        return new_paths.get(os.path.abspath(value), value) if dest in _PATH_DESTS else value
+        return new_paths.get(_absolute(value), value) if dest in _PATH_DESTS else value
 
     out, k, script = [], 0, False
     while k < len(argv):
@@ -522,8 +532,8 @@ def rewrite_command(argv: list[str], trainer: str | None, new_paths: dict[str, s
                 k += 1
             else:
                 out.append(token)
-        elif not token.startswith("-") and not script and os.path.abspath(token) in new_paths:
-            out.append(new_paths[os.path.abspath(token)])  # a bare DIR
+        elif not token.startswith("-") and not script and _absolute(token) in new_paths:
+            out.append(new_paths[_absolute(token)])  # a bare DIR
         else:
             out.append(token)
         k += 1

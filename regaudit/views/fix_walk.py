@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass, field
 
 from ..errors import RegauditError
+from ..limits import CAPTION_BYTES
 from ..rules.fixes import (FIXES, FixKind, cache_owner_stems, caption_rename, clean_caption, extension_rename,
                            folder_rename, join_caption, pixel_fixes)
 from ..sdscripts.layout import GLOB_EXTENSIONS, OTHER_CAPTION_EXTENSIONS
@@ -63,19 +64,18 @@ def walk(folder: str, name: str, is_root: bool, facts: WalkFacts) -> list[Entry]
     # (folder, its place in the copy, role; for a folder nested in a subset: (the subset's place in the
     # copy, the path below it, its caption extension))
     stack: list[tuple[str, str, str, tuple[str, str, str] | None]] = [(folder, name, "root" if is_root else "subset", None)]
-    seen = {os.path.realpath(folder)}
+    seen = {_identity(folder)}  # (each folder by device and inode: a realpath per folder is quadratic in the depth)
     stems: dict[str, set[str]] = {}  # a subset's place in the copy -> the stems of its files there
     while stack:
         src, dest, role, nested = stack.pop()
         try:
             with os.scandir(src) as it:
-                listed = sorted((e.name, e.is_dir(), e.is_file()) for e in it)
+                listed = sorted((e.name, e.is_dir(), e.is_file(), _identity(e) if e.is_dir() else None) for e in it)
         except OSError as exc:
             raise RegauditError(f"{src}: cannot be listed ({exc.strerror or exc}); nothing was written") from None
-        names = {n for n, _, _ in listed}
-        for child in (n for n, d, _ in listed if d):
+        names = {n for n, _, _, _ in listed}
+        for child, real in ((n, ident) for n, d, _, ident in listed if d):
             path = os.path.join(src, child)
-            real = os.path.realpath(path)
             if real in seen:
                 continue
             seen.add(real)
@@ -96,7 +96,7 @@ def walk(folder: str, name: str, is_root: bool, facts: WalkFacts) -> list[Entry]
                 below = None if nested is None or child.startswith(".") else \
                     (nested[0], os.path.join(nested[1], child), nested[2])
                 stack.append((path, child_dest, "other", below))
-        files = [n for n, d, f in listed if f]
+        files = [n for n, d, f, _ in listed if f]
         if role == "subset":
             cap = facts.captions.get(src, facts.default_caption)
             entries = subset_files(src, dest, files, names, cap, facts)
@@ -107,6 +107,16 @@ def walk(folder: str, name: str, is_root: bool, facts: WalkFacts) -> list[Entry]
         else:
             out += [Entry(os.path.join(src, n), os.path.join(dest, n), False) for n in files]
     return out
+
+
+def _identity(folder) -> tuple[int, int] | str:
+    """A folder's (device, inode), symlinks followed (a path or a DirEntry); its path where it cannot
+    be looked at (then only that path is taken as itself)."""
+    try:
+        st = folder.stat() if isinstance(folder, os.DirEntry) else os.stat(folder)
+    except OSError:
+        return os.fspath(folder.path if isinstance(folder, os.DirEntry) else folder)
+    return st.st_dev, st.st_ino
 
 
 def subset_files(src: str, dest: str, files: list[str], names: set[str], cap: tuple[str, bool],
@@ -201,8 +211,10 @@ def _caption(path: str, target: str, wildcard: bool, unsafe: bool) -> tuple[byte
     """A caption's new bytes (None: unchanged) and the actions: cleaned (safe), joined (unsafe)."""
     try:
         with open(path, "rb") as fh:
-            raw = fh.read(1 << 20)
+            raw = fh.read(CAPTION_BYTES + 1)
     except OSError:
+        return None, []
+    if len(raw) > CAPTION_BYTES:  # not a caption (RA094): copied as it is, never cut short
         return None, []
     actions = []
     data = clean_caption(raw)

@@ -21,10 +21,14 @@ def _in_deleted_folder(tmp_path: Path):
 @pytest.mark.parametrize("argv", [
     ["scan", "{t}"], ["scan", "{t}", "--json"], ["balance", "--train_data_dir", "{t}", "--reg_data_dir", "{r}"],
     ["dupes", "{t}"], ["captions", "{t}"], ["check", "{t}", "--format", "junit"], ["check", "{t}", "--format", "github"],
-    ["report", "{t}", "-o", "{out}"]])
+    ["report", "{t}", "-o", "{out}"],
+    # fix: every token of the command is looked up among the dataset paths (--resolution's '512' too)
+    ["fix", "--train_data_dir", "{t}", "--resolution", "512", "--out", "{fixed}"],
+    ["fix", "--train_data_dir", "{t}", "--resolution", "512", "--unsafe-fixes", "--out", "{fixed}"]])
 def test_a_deleted_working_directory_with_absolute_paths(ds_captioned, argv):
     gone, remove = _in_deleted_folder(ds_captioned)
-    values = {"t": ds_captioned / "train", "r": ds_captioned / "reg", "out": ds_captioned / "page.html"}
+    values = {"t": ds_captioned / "train", "r": ds_captioned / "reg", "out": ds_captioned / "page.html",
+              "fixed": ds_captioned / "fixed"}
     res = child(*[a.format(**values) for a in argv], cwd=gone, preexec_fn=remove)
     assert res.returncode == 0, res.stderr.decode()
     assert b"error" not in res.stderr

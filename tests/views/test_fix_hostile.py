@@ -1,0 +1,67 @@
+"""regaudit fix on hostile trees: a subset nested 1,100 folders deep (each folder looked at once, not
+resolved from the root again), and a caption file far larger than any caption (copied as it is,
+never cut short by a caption fix)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from regaudit.views import fix_walk
+from tests.conftest import make_image
+from tests.views.test_fix import run
+
+
+@pytest.fixture
+def deep_tmp(tmp_path):
+    """tmp_path, removed with rm (pytest's own recursive clean-up cannot remove a tree 1,100 deep)."""
+    yield tmp_path
+    if shutil.which("rm"):
+        subprocess.run(["rm", "-rf", str(tmp_path)], check=False)
+
+
+@pytest.mark.skipif(shutil.which("rm") is None, reason="removes its deep tree with rm")
+def test_a_deep_tree_is_copied_without_resolving_every_folder_from_the_root(deep_tmp, capsys, monkeypatch):
+    tmp_path = deep_tmp
+    sub = tmp_path / "train" / "10_dog"
+    sub.mkdir(parents=True)
+    make_image(sub / "a.png")
+    (sub / "a.caption").write_text("a dog")
+    cwd = os.getcwd()
+    os.chdir(sub)
+    try:  # (a folder at a time, relative: no single call takes the whole path)
+        for _ in range(1100):
+            os.mkdir("n")
+            os.chdir("n")
+        with open("deep.txt", "w") as fh:
+            fh.write("deep")
+    finally:
+        os.chdir(cwd)
+    resolved = []
+    real = os.path.realpath
+    monkeypatch.setattr(fix_walk.os.path, "realpath", lambda p, *a, **k: resolved.append(p) or real(p, *a, **k))
+    code, out, err = run(capsys, "fix", "--train_data_dir", str(tmp_path / "train"), "--resolution", "64",
+                         "--out", str(tmp_path / "fixed"))
+    assert code in (0, 1), err
+    assert "Traceback" not in err and len(resolved) < 50, len(resolved)  # (it was one per folder: 1,100)
+    copied = tmp_path / "fixed" / "train" / "10_dog" / "a.png"
+    assert copied.is_file()
+
+
+def test_a_huge_caption_is_copied_whole_never_cut_by_a_caption_fix(tmp_path, capsys):
+    sub = tmp_path / "train" / "10_dog"
+    sub.mkdir(parents=True)
+    make_image(sub / "a.png")
+    big = "\ufeffa dog,\r\n" + "x" * (200 << 10) + "\r\n\r\n"  # a BOM and CRLF: what the safe caption fix cleans
+    (sub / "a.caption").write_bytes(big.encode("utf-8"))
+    (sub / "b.caption").write_bytes("\ufeffa dog\r\n".encode("utf-8"))
+    make_image(sub / "b.png", color=(10, 200, 30))
+    code, out, err = run(capsys, "fix", "--train_data_dir", str(tmp_path / "train"), "--resolution", "64",
+                         "--unsafe-fixes", "--out", str(tmp_path / "fixed"))
+    assert code in (0, 1), err
+    dest = tmp_path / "fixed" / "train" / "10_dog"
+    assert (dest / "a.caption").read_bytes() == big.encode("utf-8")  # as it was, byte for byte
+    assert (dest / "b.caption").read_bytes() == b"a dog\n"  # (a caption of a normal size is still cleaned)
