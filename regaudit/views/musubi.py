@@ -85,7 +85,18 @@ def _bounded(path: str, is_json: bool):
             raise ConfigError(f"{path}: dataset config cannot be read: {exc.strerror}") from None
         raise
     text = text_mode(raw)  # (open(path, encoding="utf-8").read(), as both parsers read it)
-    return loads_json(text, path) if is_json else loads_toml(text, path)
+    data = loads_json(text, path) if is_json else loads_toml(text, path)
+    datasets = data.get("datasets") if isinstance(data, dict) else None
+    if isinstance(datasets, list) and len(datasets) > MAX_MUSUBI_DATASETS:
+        raise ConfigError(f"{path}: {len(datasets):,} [[datasets]], more than regaudit audits of a musubi-tuner config "
+                          f"in one run ({MAX_MUSUBI_DATASETS:,}); split the config into files of fewer [[datasets]] "
+                          f"and audit each")
+    return data
+
+
+# [[datasets]] of a musubi-tuner config regaudit audits in one run: each is a folder listed, an image
+# header and a caption read (about 0.4 ms; 100,000 of them took 36 s of CPU). Real configs have a few.
+MAX_MUSUBI_DATASETS = 50_000
 
 
 _PARALLEL_MIN = 1000  # datasets; below this, starting worker processes costs more than it saves

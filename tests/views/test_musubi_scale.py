@@ -141,6 +141,8 @@ def test_many_datasets_in_a_json_config(capsys, tmp_path, monkeypatch):
     ("deep.json", '{"datasets": ' + "[" * 10_000 + "]" * 10_000 + "}", "nested more than 64 levels deep"),
     ("tables.toml", "[[datasets]]\nimage_directory = '/x'\nx = [" + ", ".join(["{}"] * 5000) + "]\n",
      "5000 inline tables"),
+    ("many.json", '{"datasets": [' + ", ".join(['{"image_directory": "/x"}'] * 50_001) + "]}",
+     "many.json: 50,001 [[datasets]], more than regaudit audits of a musubi-tuner config in one run (50,000)"),
 ])
 def test_a_config_no_musubi_user_writes_is_one_line_and_exit_2(capsys, tmp_path, name, text, says):
     """musubi reads a config of any size and shape; regaudit bounds it as it bounds sd-scripts' (a
