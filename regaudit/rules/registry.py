@@ -104,8 +104,9 @@ _RULES = [
          "link raises an error and the run stops.",
          "Rename the folder or remove the broken link."),
     Rule("RA013", "folder-unreadable", E, LAYOUT,
-         "A folder cannot be listed (permissions); sd-scripts sees no images in it.",
-         "An unreadable subset folder globs to nothing and is skipped as empty.",
+         "A folder cannot be listed (permissions); sd-scripts sees no images in it, or stops on a train/reg root.",
+         "An unreadable subset folder globs to nothing and is skipped as empty; a train/reg root that Path.is_dir "
+         "or Path.iterdir raises on (no permission, a path longer than the system takes) stops the run.",
          "Fix the folder's permissions (chmod u+rx)."),
     # --- captions (spec §3)
     Rule("RA020", "caption-empty-file", E, CAPTIONS,
