@@ -208,13 +208,15 @@ def scan_root(root: str, is_reg: bool, caption_extension: str, subset_defaults: 
     return out
 
 
-# the errors pathlib's is_dir answers False to (pathlib._IGNORED_ERRNOS, Python 3.10-3.13); any other
-# (ENAMETOOLONG, EACCES on a folder above, EOVERFLOW) it raises, and sd-scripts with it
+# the errors pathlib's is_dir answers False to (pathlib._IGNORED_ERRNOS in the Pythons sd-scripts runs
+# on: 3.10, 3.11 (the oracle's)); any other (ENAMETOOLONG, EACCES on a folder above, EOVERFLOW) it
+# raises, and sd-scripts with it
 _IS_DIR_FALSE = {errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP}
 
 
 def _path_is_dir(path: Path) -> bool:
-    """Path.is_dir as sd-scripts' Python has it (3.14's returns False on every error instead)."""
+    """Path.is_dir as sd-scripts' Python has it (a newer pathlib built on os.path.isdir may answer False
+    on every error instead)."""
     try:
         return stat.S_ISDIR(os.stat(path).st_mode)
     except OSError as exc:
