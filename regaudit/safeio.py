@@ -13,7 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from itertools import chain
 from typing import BinaryIO, TypeVar
 
@@ -91,6 +91,28 @@ def list_folder(path: str) -> list[tuple[str, bool]]:
             return [(e.name, _plain_dir(e)) for e in it]
     finally:
         os.close(fd)
+
+
+def files_below(path: str, limit: int) -> Iterator[str]:
+    """The names of the files anywhere below the folder ``path``, symlinked folders not followed (no
+    loops), until ``limit`` entries have been looked at. A loop over a stack of folders, not a
+    recursion (os.walk recurses before Python 3.12): a dataset may nest folders thousands deep, and
+    their paths may grow longer than the system takes (list_folder opens those folder by folder).
+    A folder that cannot be listed is passed over."""
+    seen = 0
+    stack = [path]
+    while stack and seen <= limit:
+        folder = stack.pop()
+        try:
+            entries = list_folder(folder)
+        except OSError:
+            continue
+        for name, is_dir in entries:
+            seen += 1
+            if is_dir:
+                stack.append(os.path.join(folder, name))
+            else:
+                yield name
 
 
 def _plain_dir(entry: os.DirEntry) -> bool:

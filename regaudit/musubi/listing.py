@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..limits import CAPTION_BYTES
+from ..safeio import files_below
 from .buckets import BucketSelector
 
 # media_utils.IMAGE_EXTENSIONS (without the optional JPEG-XL plugins): all-lower or all-upper only
@@ -180,21 +181,13 @@ def dropped(directory: str, listed: list[str], caption_extension: Optional[str])
 
 
 def _has_images(folder: str) -> int:
-    """Images below ``folder`` (up to 10,000; symlinked folders not followed). A loop over a stack of
-    folders, not os.walk, which recurses before Python 3.12: a folder may nest thousands deep."""
+    """Images below ``folder`` (safeio.files_below: symlinked folders not followed, any depth), counted
+    up to a little past 10,000."""
     lower = {e.lower() for e in IMAGE_EXTENSIONS}
-    count, stack = 0, [folder]
-    while stack and count <= 10_000:
-        try:
-            with os.scandir(stack.pop()) as it:
-                for e in it:
-                    try:
-                        if e.is_dir(follow_symlinks=False):
-                            stack.append(e.path)
-                        elif os.path.splitext(e.name)[1].lower() in lower:
-                            count += 1
-                    except OSError:
-                        continue
-        except OSError:
-            continue
+    count = 0
+    for name in files_below(folder, 100_000):
+        if os.path.splitext(name)[1].lower() in lower:
+            count += 1
+            if count > 10_000:
+                break
     return count

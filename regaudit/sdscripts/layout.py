@@ -18,7 +18,7 @@ from operator import attrgetter
 from pathlib import Path
 
 from ..errors import check_exhausted
-from ..safeio import list_folder
+from ..safeio import files_below
 from ..model import Ignored, IgnoreReason, SubsetConfig
 
 # train_util.IMAGE_EXTENSIONS without the optional AVIF / JPEG XL plugins.
@@ -89,25 +89,8 @@ def _count_images_direct(path: str) -> int:
 
 
 def _count_images_below(path: str) -> int:
-    """Images anywhere below ``path``, symlinked folders not followed (no loops). A loop over a
-    stack of folders, not a recursion (os.walk recurses before Python 3.12): a dataset may nest
-    folders thousands deep, and their paths may grow longer than the system takes (safeio.open_path
-    opens those folder by folder)."""
-    count = seen = 0
-    stack = [path]
-    while stack and seen <= _NESTED_WALK_LIMIT:
-        folder = stack.pop()
-        try:
-            entries = list_folder(folder)
-        except OSError:
-            continue
-        for name, is_dir in entries:
-            seen += 1
-            if is_dir:
-                stack.append(os.path.join(folder, name))
-            elif looks_like_image(name):
-                count += 1
-    return count
+    """Images anywhere below ``path`` (safeio.files_below: symlinked folders not followed, any depth)."""
+    return sum(1 for name in files_below(path, _NESTED_WALK_LIMIT) if looks_like_image(name))
 
 
 @dataclass(frozen=True)
