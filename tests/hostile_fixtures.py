@@ -22,6 +22,18 @@ BAD = b"\xff.png"  # a file name that is not UTF-8
 CTRL = "esc\x1b[2Jx\x01.png"  # a file name with control characters
 
 
+def nest(top, levels: int, name: str) -> int:
+    """``levels`` folders named ``name`` inside each other under ``top`` (made relative to each
+    folder's descriptor: the path soon grows past what the system takes); the innermost's fd."""
+    fd = os.open(top, os.O_RDONLY)
+    for _ in range(levels):
+        os.mkdir(name, dir_fd=fd)
+        inner = os.open(name, os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = inner
+    return fd
+
+
 def run(capsys, *argv):
     """regaudit in this process: (exit code, stdout, stderr)."""
     code = main([str(a) for a in argv])

@@ -15,7 +15,7 @@ import pytest
 
 from tests import platforms
 from tests.conftest import tree_fingerprint
-from tests.hostile_fixtures import child, cli, file_size_limit, one_line_error, run
+from tests.hostile_fixtures import child, cli, file_size_limit, nest, one_line_error, run
 from tests.hostile_fixtures import ds, ds_captioned  # noqa: F401 (fixtures)
 
 
@@ -129,14 +129,7 @@ def test_missing_output_folder_is_one_line(capsys, ds):
 
 def test_an_output_folder_longer_than_the_system_takes_is_named_so(capsys, ds):
     """A folder 4,800 bytes deep exists, but no call takes its whole path: one line that says so."""
-    cwd = os.getcwd()
-    try:  # (built a folder at a time)
-        os.chdir(ds)
-        for _ in range(24):
-            os.mkdir("o" * 200)
-            os.chdir("o" * 200)
-    finally:
-        os.chdir(cwd)
+    os.close(nest(ds, 24, "o" * 200))
     deep = str(ds) + ("/" + "o" * 200) * 24
     for argv in (["check", "--train", "train", "-o", f"{deep}/out.txt"],
                  ["report", "train", "--no-dupes", "-o", f"{deep}/r.html"]):

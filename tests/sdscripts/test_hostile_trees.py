@@ -9,20 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import textured
+from tests.hostile_fixtures import nest as _nest
 from tests.hostile_fixtures import run
 from tests.hostile_fixtures import ds_captioned  # noqa: F401 (a fixture)
-
-
-def _nest(top: Path, levels: int, name: str) -> int:
-    """``levels`` folders named ``name`` inside each other under ``top`` (made relative to each
-    folder's descriptor: the path soon grows past what the system takes); the innermost's fd."""
-    fd = os.open(top, os.O_RDONLY)
-    for _ in range(levels):
-        os.mkdir(name, dir_fd=fd)
-        inner = os.open(name, os.O_RDONLY, dir_fd=fd)
-        os.close(fd)
-        fd = inner
-    return fd
 
 
 def _put_picture(fd: int, name: str, seed: int) -> None:

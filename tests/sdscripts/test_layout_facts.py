@@ -86,14 +86,9 @@ def test_a_root_longer_than_the_system_takes_stops_sd_scripts(tmp_path):
 
     from regaudit.sdscripts.layout import scan_root
 
-    cwd = os.getcwd()
-    os.chdir(tmp_path)
-    try:  # (built a folder at a time: no single call takes the whole path)
-        for _ in range(24):
-            os.mkdir("d" * 200)
-            os.chdir("d" * 200)
-    finally:
-        os.chdir(cwd)
+    from tests.hostile_fixtures import nest
+
+    os.close(nest(tmp_path, 24, "d" * 200))
     root = str(tmp_path) + ("/" + "d" * 200) * 24
     rs = scan_root(root, False, ".caption")
     assert rs.crash is not None and rs.subsets == [] and rs.missing is None

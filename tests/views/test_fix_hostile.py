@@ -12,6 +12,7 @@ import pytest
 
 from regaudit.views import fix_walk
 from tests.conftest import make_image
+from tests.hostile_fixtures import nest
 from tests.views.test_fix import run
 
 
@@ -30,16 +31,9 @@ def test_a_deep_tree_is_copied_without_resolving_every_folder_from_the_root(deep
     sub.mkdir(parents=True)
     make_image(sub / "a.png")
     (sub / "a.caption").write_text("a dog")
-    cwd = os.getcwd()
-    os.chdir(sub)
-    try:  # (a folder at a time, relative: no single call takes the whole path)
-        for _ in range(1100):
-            os.mkdir("n")
-            os.chdir("n")
-        with open("deep.txt", "w") as fh:
-            fh.write("deep")
-    finally:
-        os.chdir(cwd)
+    fd = nest(sub, 1100, "n")
+    os.close(os.open("deep.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd))
+    os.close(fd)
     resolved = []
     real = os.path.realpath
     monkeypatch.setattr(fix_walk.os.path, "realpath", lambda p, *a, **k: resolved.append(p) or real(p, *a, **k))
