@@ -4,7 +4,6 @@ paths are longer than the system takes."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
