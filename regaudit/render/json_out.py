@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from functools import partial
 
 from .. import SCHEMA_VERSION
@@ -246,8 +247,14 @@ def smoke_document(result) -> dict:
     }
 
 
-def _tags(items) -> list[dict]:
-    return [{"tag": t, "count": n} for t, n in items]
+def _tags(items: Sequence[tuple[str, int]]) -> Rows | list:
+    """[{"tag", "count"}, ...], made while written (a million natural-language captions give a
+    million tags)."""
+    return rows_of(("tag", "count"), _itself, items)
+
+
+def _itself(x):
+    return x
 
 
 CAPTION_IMAGE_KEYS = ("path", "caption_source", "caption", "tokens", "seen", "over", "cut_tags", "kept_tokens",

@@ -196,14 +196,20 @@ def _reg_mentions(st: SubsetText) -> Iterator[Finding]:
 def _duplicates(st: SubsetText) -> Iterator[Finding]:
     s = st.subset
     # (the same caption read twice is counted twice, but normalised once)
-    by_text: dict[str, list[str]] = {}
-    for b in st.budgets:
+    first: dict[str, int] = {}  # caption as compared -> the place of its first image
+    shared: dict[str, list[str]] = {}  # caption as compared -> its images, where there are two or more
+    for i, b in enumerate(st.budgets):
         if b.source is CaptionSource.FILE and b.text and b.text.strip():
-            by_text.setdefault(" ".join(b.text.lower().split()), []).append(b.path)
-    shared = {t: ps for t, ps in by_text.items() if len(ps) > 1}
+            text = " ".join(b.text.lower().split())
+            key = b.text if text == b.text else text  # (the caption's own string kept, where it is the same)
+            seen = first.get(key)
+            if seen is None:
+                first[key] = i
+            else:
+                shared.setdefault(text, [st.budgets[seen].path]).append(b.path)
     if shared:
         images = sum(map(len, shared.values()))
-        top = sorted(shared.items(), key=lambda kv: -len(kv[1]))
+        top = sorted(shared.items(), key=lambda kv: (-len(kv[1]), first[kv[0]]))  # (ties: first seen first)
         ex = ", ".join(f"{_q(t, 40)} ×{len(ps)} ({named(ps)})" for t, ps in top[:EXAMPLES])
         yield rule("RA034").finding(s.abs_path, f"{images} images share {len(shared)} identical captions: {ex}",
                                     images=tuple((("path", p), ("caption", t), ("shared_by", len(ps)))

@@ -33,21 +33,29 @@ def _name(path: str) -> str:
     return os.path.basename(path)
 
 
-def _tag_sets(st: SubsetText) -> list[tuple[str, frozenset[str]]]:
-    """(image path, its caption's tags) for each image whose caption is read from a file."""
-    seen: dict[str, frozenset[str]] = {}
-    out = []
-    for b in st.budgets:
-        if b.source is CaptionSource.FILE and b.text:
-            tags = seen.get(b.text)
-            if tags is None:
-                tags = seen[b.text] = tag_set(b.text)
-            out.append((b.path, tags))
+def _captions(st: SubsetText) -> list[tuple[str, str]]:
+    """(image path, caption) for each image whose caption is read from a file."""
+    return [(b.path, b.text) for b in st.budgets if b.source is CaptionSource.FILE and b.text]
+
+
+def _shares(captions: list[tuple[str, str]]) -> Counter:
+    """How many of the captions hold each tag. (The tag sets are not kept: a million booru
+    captions of 30 tags each would hold gigabytes; the few passes that need them work them out again.)"""
+    out: Counter = Counter()
+    for _, text in captions:
+        out.update(tag_set(text))
     return out
 
 
-def _shares(captions: list[tuple[str, frozenset[str]]]) -> Counter:
-    return Counter(chain.from_iterable(tags for _, tags in captions))
+def _holding(captions: list[tuple[str, str]], tags: list[str], holds: bool = True) -> dict[str, list[str]]:
+    """tag -> the images whose caption holds it (``holds``) or lacks it, for each of ``tags``."""
+    out: dict[str, list[str]] = {t: [] for t in tags}
+    for path, text in captions:
+        held = tag_set(text)
+        for t in tags:
+            if (t in held) is holds:
+                out[t].append(path)
+    return out
 
 
 def _own(tag: str, words: tuple[str, ...]) -> bool:
@@ -64,14 +72,13 @@ def dominance_findings(subsets: Iterable[SubsetText]) -> Iterator[Finding]:
     for st in subsets:
         by_dataset[st.dataset].append(st)
     for group in by_dataset.values():
-        regs = [(st, _tag_sets(st)) for st in group if st.subset.config.is_reg]
-        reg_tags = [c for _, c in regs]
-        reg_all = [x for c in reg_tags for x in c]
+        regs = [(st, _captions(st)) for st in group if st.subset.config.is_reg]
+        reg_all = [x for _, c in regs for x in c]
         reg_share = _shares(reg_all)
         for st in group:
             if st.subset.config.is_reg:
                 continue
-            captions = _tag_sets(st)
+            captions = _captions(st)
             if len(captions) < MIN_CAPTIONS:
                 continue
             words = tuple(dict.fromkeys((*st.trigger_words, *class_words(st.subset.config.class_tokens))))
@@ -93,7 +100,7 @@ def _more(items: list, n: int = EXAMPLES) -> str:
 def _dominant(st: SubsetText, dominant: list[tuple[str, int]], captions) -> Finding:
     n = len(captions)
     ct = st.subset.config.class_tokens or "the subject"
-    without = {t: [p for p, tags in captions if t not in tags] for t, _ in dominant}
+    without = _holding(captions, [t for t, _ in dominant], holds=False)
 
     def missing(tag: str) -> str:
         w = without[tag]
@@ -118,8 +125,9 @@ def _dominant(st: SubsetText, dominant: list[tuple[str, int]], captions) -> Find
 
 def _leak(st: SubsetText, dominant: list[tuple[str, int]], n: int, reg: SubsetText, rc) -> Iterator[Finding]:
     leaks = []
+    holding = _holding(rc, [t for t, _ in dominant])
     for tag, k in dominant:
-        having = [p for p, tags in rc if tag in tags]
+        having = holding[tag]
         if having and len(having) < DOMINANT * len(rc):
             leaks.append((tag, k, having))
     if not leaks:

@@ -41,11 +41,18 @@ def subset_counter(subset: Subset) -> Counter:
     return c
 
 
-def dataset_tag_frequency(dataset: Dataset) -> dict[str, dict[str, int]]:
-    """One dataset's ``tag_frequency``: folder base name -> tag -> count, in first-seen order."""
+def dataset_tag_frequency(dataset: Dataset, counted: dict[int, Counter] | None = None) -> dict[str, dict[str, int]]:
+    """One dataset's ``tag_frequency``: folder base name -> tag -> count, in first-seen order.
+    ``counted``: id(subset) -> its subset_counter, where it is made already (the same counts in the
+    same order, its tag strings shared)."""
     out: dict[str, dict[str, int]] = {}
     for s in dataset.subsets:
         table = out.setdefault(os.path.basename(s.config.image_dir), {})
+        c = counted.get(id(s)) if counted is not None else None
+        if c is not None:
+            for tag, n in c.items():
+                table[tag] = table.get(tag, 0) + n
+            continue
         for img in s.images:
             if img.caption.text is None:
                 continue  # sd-scripts stops on such a caption file before it gets here
@@ -54,11 +61,11 @@ def dataset_tag_frequency(dataset: Dataset) -> dict[str, dict[str, int]]:
     return out
 
 
-def ss_tag_frequency(datasets: Iterable[Dataset]) -> dict[str, dict[str, int]]:
+def ss_tag_frequency(datasets: Iterable[Dataset], counted: dict[int, Counter] | None = None) -> dict[str, dict[str, int]]:
     """The ``ss_tag_frequency`` train_network.py writes (a folder name counted once, first dataset wins)."""
     merged: dict[str, dict[str, int]] = {}
     for d in datasets:
-        for name, table in dataset_tag_frequency(d).items():
+        for name, table in dataset_tag_frequency(d, counted).items():
             if name not in merged:
                 merged[name] = table
     return merged
@@ -97,13 +104,22 @@ class TagTables:
 def tag_tables(datasets: Iterable[Dataset]) -> TagTables:
     datasets = list(datasets)
     subsets = []
+    counted: dict[int, Counter] = {}
     train: Counter = Counter()
     reg: Counter = Counter()
+    alone: dict[bool, tuple | None] = {}  # role -> its one subset's table (a role of one subset: the same table)
     for d in datasets:
         for s in d.subsets:
-            c = subset_counter(s)
+            c = counted[id(s)] = subset_counter(s)
             (reg if s.config.is_reg else train).update(c)
-            subsets.append(SubsetTags(s.abs_path, s.role.value, d.index, tuple(top(c)),
+            tags = tuple(top(c))
+            alone[s.config.is_reg] = tags if s.config.is_reg not in alone else None
+            subsets.append(SubsetTags(s.abs_path, s.role.value, d.index, tags,
                                       sum(1 for i in s.images if i.caption.text is not None)))
-    return TagTables(ss_tag_frequency(datasets), tuple(subsets), tuple(top(train)), tuple(top(reg)),
-                     tuple(top(only_in(reg, train))), tuple(top(only_in(train, reg))))
+    train_top = alone.get(False) or tuple(top(train))
+    reg_top = alone.get(True) or tuple(top(reg))
+    # (a million tags of one role and none of the other: the role's table again, not a copy)
+    only_in_reg = reg_top if not train else tuple(top(only_in(reg, train)))
+    only_in_train = train_top if not reg else tuple(top(only_in(train, reg)))
+    return TagTables(ss_tag_frequency(datasets, counted), tuple(subsets), train_top, reg_top, only_in_reg,
+                     only_in_train)

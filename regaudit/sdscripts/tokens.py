@@ -260,6 +260,27 @@ def _encode_clean(text: str, be: _Backend) -> list[int]:
     return out
 
 
+def _pieces(text: str, bang_is_pad: bool):
+    """``text`` as CLIPTokenizer.tokenize takes it apart: each added token's id, and each cleaned
+    piece between them (empty pieces left out)."""
+    if "<|" not in text and not (bang_is_pad and "!" in text):  # no added token to split out
+        cleaned = _clean(text, _fix_text)
+        if cleaned:
+            yield cleaned
+        return
+    for piece in (_SPLIT_BANG if bang_is_pad else _SPLIT_EOS).split(text):
+        if not piece:
+            continue
+        if piece in _SPECIALS:
+            yield _SPECIALS[piece]
+        elif piece == "!" and bang_is_pad:
+            yield BANG_ID
+        else:
+            cleaned = _clean(piece, _fix_text)
+            if cleaned:
+                yield cleaned
+
+
 def encode(text: str, bang_is_pad: bool = False) -> list[int] | None:
     """The token ids transformers' CLIPTokenizer gives ``text``, without start and end tokens;
     ``bang_is_pad`` for the tokenizers whose padding token is '!' (SD 2.x, CLIP-ViT-bigG). None
@@ -267,22 +288,53 @@ def encode(text: str, bang_is_pad: bool = False) -> list[int] | None:
     be = _backend()
     if isinstance(be, str):
         return None
-    if "<|" not in text and not (bang_is_pad and "!" in text):  # no added token to split out
-        cleaned = _clean(text, _fix_text)
-        return _encode_clean(cleaned, be) if cleaned else []
     out: list[int] = []
-    for piece in (_SPLIT_BANG if bang_is_pad else _SPLIT_EOS).split(text):
-        if not piece:
-            continue
-        if piece in _SPECIALS:
-            out.append(_SPECIALS[piece])
-        elif piece == "!" and bang_is_pad:
-            out.append(BANG_ID)
+    for piece in _pieces(text, bang_is_pad):
+        if isinstance(piece, int):
+            out.append(piece)
         else:
-            cleaned = _clean(piece, _fix_text)
-            if cleaned:
-                out += _encode_clean(cleaned, be)
+            out += _encode_clean(piece, be)
     return out
+
+
+# A cleaned piece of printable ASCII (lower case, single spaces) is split by CLIPTokenizer.pat as
+# Python's re splits it with this pattern: the same alternatives, tried in the same order, the
+# letter and number classes being [a-z] and [0-9] there. tests/sdscripts/test_tokens.py holds the
+# two to the tokenizer's own split.
+_PRINTABLE = re.compile(r"[\x20-\x7e]*")
+_ASCII_WORDS = re.compile(r"'s|'t|'re|'ve|'m|'ll|'d|[a-z]+|[0-9]|[^ a-z0-9]+")
+_WORDS_MAX = 1 << 18  # words whose token counts are kept (a few tens of MB at most)
+_WORD_TOKENS: dict[str, int] = {}
+
+
+def _count_clean(text: str, be: _Backend) -> int:
+    """len(_encode_clean(text)): for printable ASCII, the words' token counts, each word BPE-merged
+    once (captions share most of their words); anything else through the tokenizer."""
+    if "<|" in text or not _PRINTABLE.fullmatch(text):
+        return len(_encode_clean(text, be))
+    known = _WORD_TOKENS
+    words = _ASCII_WORDS.findall(text)
+    try:
+        return sum(map(known.__getitem__, words))  # (every word seen before: the common case)
+    except KeyError:
+        pass
+    n = 0
+    for word in words:
+        k = known.get(word)
+        if k is None:
+            if len(known) >= _WORDS_MAX:
+                known.clear()
+            k = known[word] = len(be.bpe(word))
+        n += k
+    return n
+
+
+def count(text: str, bang_is_pad: bool = False) -> int | None:
+    """len(encode(text, bang_is_pad)), without building the ids; None when the tokenizer did not load."""
+    be = _backend()
+    if isinstance(be, str):
+        return None
+    return sum(1 if isinstance(p, int) else _count_clean(p, be) for p in _pieces(text, bang_is_pad))
 
 
 class TokenCounter:
@@ -307,7 +359,7 @@ class TokenCounter:
             cache = self._plain  # without '!' both kinds count the same
         n = cache.get(text)
         if n is None:
-            ids = encode(text, bang_is_pad)
-            assert ids is not None
-            n = cache[text] = len(ids)
+            n = count(text, bang_is_pad)
+            assert n is not None
+            cache[text] = n
         return n

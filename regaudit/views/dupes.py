@@ -4,6 +4,7 @@ themselves) and group them. Pure apart from reading images and the cache; prints
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections import defaultdict
@@ -179,9 +180,10 @@ def find_dupes(scan: ScanResult, opts: DupesOptions, progress: Progress | None =
                        tuple(cache.notes) if cache else ())
 
 
-def _stat_keys(paths: list[str]) -> tuple[list[tuple[str, int, int]], dict[str, tuple[int, int]]]:
+def _stat_keys(paths: list[str]) -> tuple[list[tuple[str, int, int]], dict[str, tuple[int, int] | str]]:
     """(path, size, mtime) of each path, the cache's key ((-1, -1): it cannot be read), and the
-    file (device, inode) of each path that has one."""
+    file (device, inode) of each path that has one, or why there is no such file (a million
+    metadata keys naming no file: not sent to the workers one by one)."""
     keys, inodes = [], {}
     for p in paths:
         try:
@@ -189,13 +191,15 @@ def _stat_keys(paths: list[str]) -> tuple[list[tuple[str, int, int]], dict[str, 
             keys.append((p, st.st_size, st.st_mtime_ns))
             if st.st_ino:  # (0: a filesystem without inode numbers)
                 inodes[p] = (st.st_dev, st.st_ino)
-        except OSError:
+        except OSError as exc:
             keys.append((p, -1, -1))
+            if exc.errno in (errno.ENOENT, errno.ENOTDIR):  # no such file: nothing for a worker to open
+                inodes[p] = exc.strerror or str(exc)
     return keys, inodes
 
 
 def _entries(keys: list[tuple[str, int, int]], opts: DupesOptions, cache: HashCache | None,
-             progress: Progress | None, inodes: dict[str, tuple[int, int]] | None = None
+             progress: Progress | None, inodes: dict[str, tuple[int, int] | str] | None = None
              ) -> tuple[list[HashEntry], int]:
     """Each path's hashes, from the cache or encoded now, and how many were not in the cache. A file
     under several names (hard links: one folder linked into a folder per dataset) is encoded once."""
@@ -203,10 +207,14 @@ def _entries(keys: list[tuple[str, int, int]], opts: DupesOptions, cache: HashCa
     todo = [p for p, _, _ in keys if p not in cached]
     if not todo:  # warm: everything from the cache
         return [cached[p] for p, _, _ in keys], 0
+    inodes = inodes or {}
+    gone = {p: HashEntry("", None, None, None, f"cannot be read: {inodes[p]}")
+            for p in todo if isinstance(inodes.get(p), str)}  # (what encode would say, without a worker)
     first: dict[tuple[int, int], str] = {}  # a file -> the first of its names encoded
-    same = {p: first.setdefault(inodes[p], p) for p in todo if inodes and p in inodes}
-    once = [p for p in todo if same.get(p, p) == p]
+    same = {p: first.setdefault(inodes[p], p) for p in todo if p in inodes and p not in gone}
+    once = [p for p in todo if same.get(p, p) == p and p not in gone]
     fresh = dict(zip(once, _encode_all(once, opts, progress)))
+    fresh.update(gone)
     fresh.update((p, fresh[q]) for p, q in same.items() if p != q)
     if cache:
         cache.put_many([(p, s, m, fresh[p]) for p, s, m in keys if p in fresh and s >= 0], opts.params)

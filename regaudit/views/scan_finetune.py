@@ -49,11 +49,13 @@ def dataset(spec: DatasetSpec, cache_suffix: str | None, deep: bool | None) -> t
         if ft.stop is not None:
             continue
         records = []
+        probes: dict = {}  # (size, via) -> its one probe: a million keys have a few sizes
+        exts: dict[str, str] = {}
         for e in ft.entries:
-            if e.size_from == "metadata":
-                probe = _synthetic(e.size, "metadata")
-            elif e.size_from == "cache":
-                probe = _synthetic(e.size, "cache")
+            if e.size_from in ("metadata", "cache"):
+                probe = probes.get((e.size, e.size_from))
+                if probe is None:
+                    probe = probes[(e.size, e.size_from)] = _synthetic(e.size, e.size_from)
             else:
                 probe = _images.probe(e.path, bool(deep)) if deep is not None else _images.stat_probe(e.path)
             cache = ((cache_suffix, e.size),) if e.size_from == "cache" else ()
@@ -61,8 +63,10 @@ def dataset(spec: DatasetSpec, cache_suffix: str | None, deep: bool | None) -> t
             caption = Caption(CaptionSource.FILE, ft.metadata_file, text, line_count=text.count("\n") + 1,
                               oversize=oversize)
             tokens = count(text) if count is not None else None
-            records.append(ImageRecord(e.key, os.path.abspath(e.path), os.path.splitext(e.path)[1], probe, caption,
-                                       cache, tokens))
+            ext = os.path.splitext(e.path)[1]
+            abs_path = os.path.abspath(e.path)
+            records.append(ImageRecord(e.key, e.path if abs_path == e.path else abs_path, exts.setdefault(ext, ext),
+                                       probe, caption, cache, tokens))
         findings += metadata_oversize(os.path.abspath(ft.metadata_file), records)
         if deep is not None:
             findings += [f for f in record_findings(r for r in records if r.probe.size_via not in ("metadata", "cache"))]

@@ -112,3 +112,25 @@ def test_dataset_config_metadata_file_subset(tmp_path, capsys):
     doc = _balance(tmp_path, capsys, "--dataset_config", "ds.toml", "--cache_latents", "--enable_bucket")
     assert doc["crash"] is None
     assert (doc["batches_per_epoch"], doc["max_train_steps"]) == (8, 1600)
+
+
+def test_the_cache_file_search_takes_what_the_list_scan_takes():
+    """sd-scripts scans its cache file list (longest names first) for the first path starting with
+    each key's stem and takes it out; _FirstMatch must take the same path every time, shared
+    prefixes, repeated paths and the empty prefix included."""
+    import random
+
+    from regaudit.sdscripts.finetune import _FirstMatch
+
+    rng = random.Random(21)
+    for _ in range(2000):
+        alphabet = "ab/_."
+        paths = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))) for _ in range(rng.randint(0, 12))]
+        paths.sort(key=len, reverse=True)
+        scanned, fast = list(paths), _FirstMatch(list(paths))
+        for _ in range(15):
+            prefix = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 4)))
+            want = next((c for c in scanned if c.startswith(prefix)), None)
+            if want is not None:
+                scanned.remove(want)
+            assert fast.take(prefix) == want, (paths, prefix)

@@ -56,6 +56,34 @@ def test_loads_with_no_network_and_says_what_counted():
 def test_counts_equal_transformers(text, clip_l, bang):
     assert len(clip_tokens.encode(text)) == clip_l
     assert len(clip_tokens.encode(text, bang_is_pad=True)) == bang
+    assert clip_tokens.count(text) == clip_l and clip_tokens.count(text, bang_is_pad=True) == bang
+
+
+def _random_ascii(rng, n: int) -> str:
+    """Printable ASCII made of the pieces the pattern tells apart: contractions, letters of both
+    cases, digits, punctuation runs, spaces, and the odd control character."""
+    pieces = ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d", "'", "'S", "'LL", "''s", "dog", "Dog", "x", "1",
+              "2024", ",", ", ", "(", ":1.2)", "...", "!", "!!", "?!", "&", "&amp;", "<", "<|", "|>", "_", "-",
+              "  ", " ", "\t", "\n", "/", "\\", "~", "`", "score_9", "1girl", "it's", "don't"]
+    return "".join(rng.choice(pieces) for _ in range(n))
+
+
+def test_the_ascii_word_counts_equal_the_tokenizer():
+    """count() splits printable ASCII with Python's re and merges each word once; it must give the
+    token count the tokenizer gives the whole text (its own split), on every shape of caption."""
+    import random
+
+    rng = random.Random(21)
+    texts = [_random_ascii(rng, rng.randint(1, 40)) for _ in range(3000)]
+    texts += ["".join(chr(rng.randint(32, 126)) for _ in range(rng.randint(1, 80))) for _ in range(3000)]
+    for text in texts:
+        for bang in (False, True):
+            assert clip_tokens.count(text, bang) == len(clip_tokens.encode(text, bang)), (text, bang)
+    be = clip_tokens._backend()
+    for text in texts[:500]:
+        cleaned = clip_tokens._clean(text, clip_tokens._fix_text)
+        if "<|" not in cleaned:
+            assert clip_tokens._ASCII_WORDS.findall(cleaned) == [w for w, _ in be.split(cleaned)], cleaned
 
 
 @pytest.mark.parametrize("text, ids", [
