@@ -153,6 +153,7 @@ def read_subset(metadata_file: str, image_dir: str | None, num_repeats: int, cac
     caches = _FirstMatch(npz)
     for key in sorted(metadata, key=len, reverse=True):
         md = metadata[key]
+        metadata[key] = None  # (each entry let go once read: a million of them are most of the memory)
         size = md.get("image_size")
         path, size_from, matched = paths[key], None, None
         if size is None:

@@ -51,7 +51,9 @@ def dataset(spec: DatasetSpec, cache_suffix: str | None, deep: bool | None) -> t
         records = []
         probes: dict = {}  # (size, via) -> its one probe: a million keys have a few sizes
         exts: dict[str, str] = {}
-        for e in ft.entries:
+        entries, ft.entries = ft.entries, []
+        for i, e in enumerate(entries):
+            entries[i] = None  # (each entry let go once it is a record)
             if e.size_from in ("metadata", "cache"):
                 probe = probes.get((e.size, e.size_from))
                 if probe is None:
