@@ -66,9 +66,9 @@ def main() -> None:
         for cmd in COMMANDS if not args.only else [c.split() for c in args.only]:
             cmd = [c.replace("{out}", out.as_posix()) for c in cmd]
             shutil.rmtree(out, ignore_errors=True)
-            code, wall, cpu, peak = measure(["fine_tune.py", "--in_json", str(meta), "--train_data_dir",
+            code, wall, cpu, peak = measure([*cmd, "fine_tune.py", "--in_json", str(meta), "--train_data_dir",
                                              str(root / "img"), "--resolution", "512", "--enable_bucket",
-                                             "--cache_latents", *cmd])
+                                             "--cache_latents"])
             shutil.rmtree(out, ignore_errors=True)
             Path(f"{out}.html").unlink(missing_ok=True)
             shown = " ".join("OUT" if out.as_posix() in c else c for c in cmd)

@@ -239,6 +239,15 @@ def test_shared_captions_and_repeated_tags():
                          ("RA034", "1 caption repeats a tag (c.png: 'dog')")]
 
 
+def test_shared_captions_as_common_first_then_as_first_seen():
+    """Two captions shared as often: the one seen first is named first, whichever is seen again first;
+    the same image read twice counts twice."""
+    st = _text(_b("a.png", "a cat"), _b("b.png", "a dog"), _b("c.png", "A dog"), _b("d.png", "a cat"),
+               _b("e.png", "two"), _b("e.png", "two"), _b("f.png", "three"), _b("g.png", "three"), _b("h.png", "Three"))
+    assert _said(st) == [("RA034", "9 images share 4 identical captions: 'three' ×3 (f.png, g.png, h.png), "
+                                   "'a cat' ×2 (a.png, d.png), 'a dog' ×2 (b.png, c.png)")]
+
+
 def test_wildcard_groups_without_enable_wildcard():
     st = _text(_b("a.png", "a {red|blue} dog"), _b("b.png", "a {dog}"))
     assert _said(st) == [("RA035", "1 captions contain '{a|b}' wildcard groups but enable_wildcard is off: the "

@@ -488,3 +488,26 @@ def test_a_name_like_a_copys_is_never_the_reference():
     assert all(looks_like_a_copy(n) for n in copies)
     assert not any(looks_like_a_copy(n) for n in ["IMG_4023.jpg", "IMG_4023-edited.jpg", "copycat.jpg",
                                                   "10_ohwx (1)/a.jpg", "scan copy of x.jpg"])
+
+
+def test_a_metadata_key_naming_no_file_is_unreadable_without_a_decode(tmp_path, capsys, monkeypatch):
+    """Fine-tuning metadata registers its keys without looking for the files (the sizes are in it):
+    a key naming no file is RA041 with the reason open gives, and no worker is asked to decode it."""
+    import json
+
+    from regaudit.cli import main
+    from regaudit.views import dupes as dupes_view
+
+    (tmp_path / "img").mkdir()
+    Image.new("RGB", (64, 64), (9, 99, 199)).save(tmp_path / "img" / "there.png")
+    meta = {str(tmp_path / "img" / name): {"caption": "a dog", "image_size": [64, 64]} for name in ("there.png", "gone.png")}
+    (tmp_path / "meta.json").write_text(json.dumps(meta))
+    decoded: list[str] = []
+    real = dupes_view.encode
+    monkeypatch.setattr(dupes_view, "encode", lambda path, **kw: decoded.append(path) or real(path, **kw))
+    code = main(["dupes", "--json", "--no-cache", "fine_tune.py", "--in_json", str(tmp_path / "meta.json"),
+                 "--train_data_dir", str(tmp_path / "img"), "--cache_latents"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0 and decoded == [str(tmp_path / "img" / "there.png")]
+    assert [(f["code"], f["path"], f["message"]) for f in doc["findings"]] == [
+        ("RA041", str(tmp_path / "img" / "gone.png"), "image cannot be read: No such file or directory (found while hashing)")]
