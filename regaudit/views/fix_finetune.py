@@ -82,6 +82,44 @@ def walk_folder(folder: str, name: str, crashing: dict[str, str]) -> list[Entry]
     return out
 
 
+def _first_folder(path: str, order: dict[str, int]) -> str | None:
+    """The first folder of ``order`` (folder -> its place) that ``path`` lies in: its folders looked
+    up, not every copied folder tried for every key (a million keys, a hundred thousand folders)."""
+    best = None
+    above = os.path.dirname(path)
+    while True:
+        up = os.path.dirname(above)
+        if up == above:  # (the root: no path starts with '/' + os.sep)
+            return best
+        k = order.get(above)
+        if k is not None and (best is None or k < order[best]):
+            best = above
+        above = up
+
+
+def _utf8_json(obj) -> str:
+    """json.dumps(obj, ensure_ascii=False), or with every non-ASCII character escaped where a string
+    holds a lone surrogate (a "\\udc80" escape in the original: no UTF-8 for it; json reads both back alike)."""
+    text = json.dumps(obj, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(obj)
+    return text
+
+
+def _dump(doc: dict, fh) -> None:
+    """``doc`` as json.dumps(doc, indent=2, ensure_ascii=False) writes it, a piece at a time (a million
+    keys as one string cost gigabytes), escaped as _utf8_json does where it must be."""
+    try:
+        json.dump(doc, fh, indent=2, ensure_ascii=False)
+    except UnicodeEncodeError:
+        fh.seek(0)
+        fh.truncate()
+        json.dump(doc, fh, indent=2)
+    fh.write("\n")
+
+
 def rewrite(meta: Metadata, folders: dict[str, str], left_out: set[str], dest_path: str) -> Rewritten:
     """Write the rewritten copy of ``meta`` at ``dest_path`` (a new file: one there, a copy of the
     user's, is unlinked first, never written through). ``folders``: each copied folder -> where its
@@ -99,31 +137,33 @@ def rewrite(meta: Metadata, folders: dict[str, str], left_out: set[str], dest_pa
         raise RegauditError(f"{meta.source}: the fine-tuning metadata is not one JSON object; nothing was written")
     new_key: dict[str, str | None] = {}
     rewritten = 0
+    order = {f: k for k, f in enumerate(folders)}
     for key in doc:
         path = os.path.abspath(key if os.path.isabs(key) else os.path.join(meta.image_dir or "", key))
         if path in left_out:
             new_key[key] = None
             continue
-        root = next((f for f in folders if path.startswith(f + os.sep)), None) if os.path.isabs(key) else None
+        root = _first_folder(path, order) if os.path.isabs(key) else None
         if root is None:
             new_key[key] = key
         else:
             new_key[key] = folders[root] + path[len(root):]
             rewritten += 1
+    text = None
     if raw_lines is not None:  # JSON Lines: each line's image_path, the rest of the line as it was
         lines = []
         for md in raw_lines:
             new = new_key.get(md.get("image_path"), md.get("image_path"))
             if new is not None:
-                lines.append(json.dumps({**md, "image_path": new}, ensure_ascii=False))
+                lines.append(_utf8_json({**md, "image_path": new}))
         text = "\n".join(lines) + ("\n" if lines else "")
-    else:  # (indent 2, as merge_captions_to_metadata.py writes it)
-        text = json.dumps({new_key[k]: v for k, v in doc.items() if new_key[k] is not None}, indent=2,
-                          ensure_ascii=False) + "\n"
     if os.path.lexists(dest_path):  # (a copy of the user's file, perhaps a hard link to it)
         os.unlink(dest_path)
     os.makedirs(os.path.dirname(dest_path), exist_ok=True)
     with open(dest_path, "x", encoding="utf-8") as fh:
-        fh.write(text)
+        if text is not None:
+            fh.write(text)
+        else:  # (indent 2, as merge_captions_to_metadata.py writes it)
+            _dump({new_key[k]: v for k, v in doc.items() if new_key[k] is not None}, fh)
     dropped = tuple(k for k, v in new_key.items() if v is None)
     return Rewritten(meta.source, meta.name, len(new_key) - len(dropped), rewritten, dropped)

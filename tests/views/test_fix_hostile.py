@@ -59,3 +59,44 @@ def test_a_huge_caption_is_copied_whole_never_cut_by_a_caption_fix(tmp_path, cap
     dest = tmp_path / "fixed" / "train" / "10_dog"
     assert (dest / "a.caption").read_bytes() == big.encode("utf-8")  # as it was, byte for byte
     assert (dest / "b.caption").read_bytes() == b"a dog\n"  # (a caption of a normal size is still cleaned)
+
+
+@pytest.mark.parametrize("name", ["meta.json", "meta.jsonl"])
+def test_fine_tuning_metadata_with_a_lone_surrogate_is_copied(capsys, tmp_path, name):
+    """A caption holding a '\\udc80' escape reads as a lone surrogate, which has no UTF-8: the copy of
+    the metadata escapes its non-ASCII characters instead of stopping with an internal error, and reads
+    back to the same entries."""
+    import json
+
+    imgs = tmp_path / "imgs"
+    make_image(imgs / "a.png")
+    key = str(imgs / "a.png")
+    entry = {"caption": "a dog \udc80 café", "image_size": [64, 64]}
+    meta = tmp_path / name
+    if name.endswith(".jsonl"):
+        meta.write_text(json.dumps({"image_path": key, **entry}) + "\n")
+    else:
+        meta.write_text(json.dumps({key: entry}))
+    out_dir = tmp_path / "out"
+    rc, _, err = run(capsys, "fix", "fine_tune.py", "--train_data_dir", str(imgs), "--in_json", str(meta),
+                     "--cache_latents", "--resolution", "64", "--out", str(out_dir))
+    assert rc == 0 and "internal error" not in err
+    text = (out_dir / name).read_text(encoding="utf-8")
+    assert "\\udc80" in text and "\\u00e9" in text
+    new = str(out_dir / "imgs" / "a.png")
+    if name.endswith(".jsonl"):
+        assert json.loads(text) == {"image_path": new, **entry}
+    else:
+        assert json.loads(text) == {new: entry}
+
+
+def test_a_metadata_key_is_pointed_at_the_first_copied_folder_holding_it():
+    """The copied folder a key lies in, found by its parent folders: the first one copied (a folder
+    before the folders inside it), never the root."""
+    from regaudit.views.fix_finetune import _first_folder
+
+    order = {"/d/a/b": 0, "/d/a": 1, "/d/c": 2}
+    assert _first_folder("/d/a/b/x.png", order) == "/d/a/b"
+    assert _first_folder("/d/a/x.png", order) == "/d/a"
+    assert _first_folder("/d/ab/x.png", order) is None and _first_folder("/x.png", {"/": 0}) is None
+    assert _first_folder("/d/a/b/x.png", {"/d/a": 0, "/d/a/b": 1}) == "/d/a"
