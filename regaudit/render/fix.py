@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..outputs import GENERATOR_JSON_KEY
-from . import jsontext
+from .. import jsontext
 from ..safeio import shown
 from .escape import display
 from .verdict import verdict_line

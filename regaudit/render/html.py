@@ -52,15 +52,20 @@ class _Filters:
     def of_path(self, path: str) -> tuple[list[int], list[str]]:
         """The shown subsets (indices) and the roles of the innermost subset folder that holds
         ``path``: the path itself, then each folder above it (a lookup each, once per path)."""
-        hit = self._of_path.get(path)
+        at = path
+        if at not in self.roles:  # (a file: its folder's answer, kept once per folder, not per file)
+            up = at.rpartition(os.sep)[0]
+            if up and up != at:
+                at = up
+        hit = self._of_path.get(at)
         if hit is None:
-            at = path
+            start = at
             while at not in self.roles:
                 up = at.rpartition(os.sep)[0]
                 if not up or up == at:
                     break
                 at = up
-            hit = self._of_path[path] = (self.by_path.get(at, []), sorted(self.roles.get(at, ())))
+            hit = self._of_path[start] = (self.by_path.get(at, []), sorted(self.roles.get(at, ())))
         return hit
 
     def of_dataset(self, index: int) -> list[int]:
@@ -222,8 +227,8 @@ def _fixes(page: _Page) -> str:
         out.append("<ol class=fixes>")
         for fix in fx[:FIXES]:
             roles, subs = [], []
-            for path in dict.fromkeys(f.path for f in fix.findings):
-                ks, rs = filt.of_path(path)
+            hits = {id(hit): hit for hit in map(filt.of_path, dict.fromkeys(f.path for f in fix.findings))}
+            for ks, rs in hits.values():  # (the files of a folder share its answer: each answer once)
                 subs += ks
                 roles += rs
             here = crash is not None and any(f.code == crash.code and f.path == crash.path for f in fix.findings)

@@ -10,8 +10,8 @@ from .. import SCHEMA_VERSION
 from ..sdscripts.layout import Absolute
 from ..sdscripts.tokens import NOT_COUNTED_WHY
 from ..model import ImageRecord, ScanResult, Subset, sort_findings  # (sort_findings: also for the CLI)
-from . import jsontext
-from .jsontext import Rows, rows_of
+from .. import jsontext
+from ..jsontext import Rows, rows_of
 
 _absolute = Absolute()  # caption paths: one folder part per subset to work out
 

@@ -212,7 +212,7 @@ def _duplicates(st: SubsetText) -> Iterator[Finding]:
         top = sorted(shared.items(), key=lambda kv: (-len(kv[1]), first[kv[0]]))  # (ties: first seen first)
         ex = ", ".join(f"{_q(t, 40)} ×{len(ps)} ({named(ps)})" for t, ps in top[:EXAMPLES])
         yield rule("RA034").finding(s.abs_path, f"{images} images share {len(shared)} identical captions: {ex}",
-                                    images=tuple((("path", p), ("caption", t), ("shared_by", len(ps)))
+                                    images=((("path", p), ("caption", t), ("shared_by", len(ps)))
                                                  for t, ps in top for p in ps))
     repeated = []
     for b in st.budgets:
@@ -229,7 +229,7 @@ def _duplicates(st: SubsetText) -> Iterator[Finding]:
         yield rule("RA034").finding(
             s.abs_path, f"{len(repeated)} {'caption repeats' if len(repeated) == 1 else 'captions repeat'} a tag ({_name(b.path)}: "
                         f"{', '.join(_q(t, 30) for t in dup[:EXAMPLES])}{more})",
-            images=tuple((("path", r.path), ("repeated", list(d))) for r, d in repeated))
+            images=((("path", r.path), ("repeated", list(d))) for r, d in repeated))
 
 
 def _wildcards(st: SubsetText) -> Iterator[Finding]:

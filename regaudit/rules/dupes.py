@@ -35,9 +35,11 @@ def hashing_findings(failures: Iterable[tuple[str, str]]) -> list[Finding]:
     """(path, error) of each image the hashing could not decode: unreadable (RA041) or truncated or
     corrupt (RA043)."""
     out = []
+    said: dict[str, tuple[str, str]] = {}  # error -> (code, message): a million files may share one
     for path, error in failures:
-        code = "RA041" if error.startswith("cannot be read") else "RA043"
-        out.append(rule(code).finding(path, f"image {error} (found while hashing)"))
+        code, message = said.get(error) or said.setdefault(error, (
+            "RA041" if error.startswith("cannot be read") else "RA043", f"image {error} (found while hashing)"))
+        out.append(rule(code).finding(path, message))
     return out
 
 

@@ -121,4 +121,4 @@ def stale_cache_findings(stale, skip_cache_check: bool) -> Iterator[Finding]:
                     f"file sd-scripts reads with --cache_latents_to_disk: {shown}{more}; sd-scripts {how}, so the "
                     f"picture as it was before the edit trains",
             f"Delete {named([s.npz for s in items])}: sd-scripts encodes the images again and writes new ones.",
-            images=tuple((("path", s.image), ("cache", s.npz), ("newer_by_s", round(s.newer_by, 1))) for s in items))
+            images=((("path", s.image), ("cache", s.npz), ("newer_by_s", round(s.newer_by, 1))) for s in items))

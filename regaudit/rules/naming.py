@@ -16,7 +16,8 @@ def named(paths: Sequence[str], n: int = EXAMPLES) -> str:
     """The first ``n`` file names and how many more: 'a.jpg, b.jpg, c.jpg and 12 more'; with their
     folder's name where the paths are in more than one folder ('10_ohwx woman/a.jpg, 1_woman/r.jpg'),
     so that a train image is not taken for a reg one."""
-    several = len({os.path.dirname(p) for p in paths}) > 1
+    first = os.path.dirname(paths[0]) if paths else ""
+    several = any(os.path.dirname(p) != first for p in paths)
     shown = ", ".join(os.path.join(os.path.basename(os.path.dirname(p)), os.path.basename(p)) if several
                       else os.path.basename(p) for p in paths[:n])
     return shown + (f" and {len(paths) - n} more" if len(paths) > n else "")

@@ -163,7 +163,7 @@ def unbucketed_size_findings(p: DatasetPlan) -> list[Finding]:
                 f"({', '.join(f'{named([r.record.abs_path], 1)} {r.image_size[0]}x{r.image_size[1]}' for r in group[:3])}"
                 f"{f' and {len(group) - 3} more' if len(group) > 3 else ''}): training stops with {stop} when it "
                 f"loads {'them' if len(group) > 1 else 'it'}",
-                images=tuple((("path", r.record.abs_path), ("size", f"{r.image_size[0]}x{r.image_size[1]}"))
+                images=((("path", r.record.abs_path), ("size", f"{r.image_size[0]}x{r.image_size[1]}"))
                              for r in group)))
     return out
 

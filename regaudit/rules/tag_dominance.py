@@ -119,7 +119,7 @@ def _dominant(st: SubsetText, dominant: list[tuple[str, int]], captions) -> Find
     for t, _ in dominant:
         for p in without[t]:
             lacking.setdefault(p, []).append(t)
-    images = tuple((("path", p), ("without", tags)) for p, tags in lacking.items())
+    images = ((("path", p), ("without", tags)) for p, tags in lacking.items())
     return rule("RA039").finding(st.subset.abs_path, msg, images=images)
 
 
@@ -144,5 +144,5 @@ def _leak(st: SubsetText, dominant: list[tuple[str, int]], n: int, reg: SubsetTe
     for tag, _, having in leaks:
         for p in having:
             carrying.setdefault(p, []).append(tag)
-    images = tuple((("path", p), ("with", tags)) for p, tags in carrying.items())
+    images = ((("path", p), ("with", tags)) for p, tags in carrying.items())
     yield rule("RA039").finding(reg.subset.abs_path, msg, hint, images=images)

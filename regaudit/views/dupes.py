@@ -19,7 +19,7 @@ from .hashcache import HashCache
 from .hashing import HashEntry, HashKind, blake2b, encode, pixel_digest, preload
 from ..limits import problem
 from ..model import Finding, ScanResult
-from ..sdscripts.registration import register
+from ..sdscripts.registration import registrations
 from ..rules.dupes import group_findings, hashing_findings
 
 # numpy (the pair search) and the worker pool are imported where they are needed: a warm run, whose
@@ -135,9 +135,9 @@ def _members(scan: ScanResult) -> list[Member]:
     members: list[Member] = []
     repeats: dict[str, int] = {}
     for ds in scan.datasets:
-        image_data, *_ = register(ds)
-        for reg in image_data.values():
-            repeats[reg.record.abs_path] = reg.num_repeats  # the record's abs_path: os.path.abspath(path)
+        entries, *_ = registrations(ds)
+        for img, _, _, k in entries.values():
+            repeats[img.abs_path] = k  # the record's abs_path: os.path.abspath(path); k: its effective repeats
     seen: set[str] = set()
     skip = ("not_a_file", "zero_bytes", "unreadable")
     for s in scan.subsets:
@@ -208,8 +208,9 @@ def _entries(keys: list[tuple[str, int, int]], opts: DupesOptions, cache: HashCa
     if not todo:  # warm: everything from the cache
         return [cached[p] for p, _, _ in keys], 0
     inodes = inodes or {}
-    gone = {p: HashEntry("", None, None, None, f"cannot be read: {inodes[p]}")
-            for p in todo if isinstance(inodes.get(p), str)}  # (what encode would say, without a worker)
+    said: dict[str, HashEntry] = {}  # (one entry per reason, shared by the paths it is about)
+    gone = {p: said.get(why) or said.setdefault(why, HashEntry("", None, None, None, f"cannot be read: {why}"))
+            for p in todo if isinstance(why := inodes.get(p), str)}  # (what encode would say, without a worker)
     first: dict[tuple[int, int], str] = {}  # a file -> the first of its names encoded
     same = {p: first.setdefault(inodes[p], p) for p in todo if p in inodes and p not in gone}
     once = [p for p in todo if same.get(p, p) == p and p not in gone]

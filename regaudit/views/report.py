@@ -138,7 +138,7 @@ def fixes(findings: tuple[Finding, ...], crash: Crash | None = None) -> tuple[Fi
     def stops(fs: list[Finding]) -> bool:
         return crash is not None and any(f.code == crash.code and f.path == crash.path for f in fs)
 
-    out = [Fix(hint, max((f.severity for f in fs), key=lambda s: s.rank), tuple(fs)) for hint, fs in by_hint.items()]
+    out = [Fix(hint, max({f.severity for f in fs}, key=lambda s: s.rank), tuple(fs)) for hint, fs in by_hint.items()]
     order = {id(fx): k for k, fx in enumerate(out)}
     return tuple(sorted(out, key=lambda fx: (-fx.severity.rank, not stops(list(fx.findings)), order[id(fx)])))
 
@@ -156,19 +156,29 @@ def card_paths(findings: tuple[Finding, ...], crash: Crash | None = None) -> lis
     too many images to give each a card). Taken in rounds over the fixes, in their order: the first
     image of each fix, then the second of each, ... so that the first cards show every kind of
     problem (eleven EXIF-rotated photos do not push the alpha cutout and the CMYK scan out of view)."""
-    per_fix: list[list[str]] = []
-    for fix in fixes(findings, crash):
-        paths = [p for f in fix.findings if f.severity is not Severity.INFO
-                 for p in finding_paths(f) if looks_like_image(p)]
-        if paths:
-            per_fix.append(paths)
+    # each fix's images by their first place in its list (round k takes the k-th); CARDS distinct ones
+    # of a fix are enough: by the round that would reach one more, CARDS cards are taken (a fix of a
+    # million unreadable images is not walked to its end)
+    entries: list[tuple[int, int, str]] = []
+    for i, fix in enumerate(fixes(findings, crash)):
+        firsts: dict[str, int] = {}
+        k = 0
+        for f in fix.findings:
+            if f.severity is Severity.INFO:
+                continue
+            for p in finding_paths(f):
+                if looks_like_image(p):
+                    firsts.setdefault(p, k)
+                    k += 1
+            if len(firsts) >= CARDS:
+                break
+        entries += ((at, i, p) for p, at in firsts.items())
+    entries.sort(key=lambda e: (e[0], e[1]))
     out: dict[str, None] = {}
-    for k in range(max((len(ps) for ps in per_fix), default=0)):
-        for ps in per_fix:
-            if k < len(ps):
-                out[ps[k]] = None
-                if len(out) >= CARDS:
-                    return list(out)
+    for _, _, p in entries:
+        out[p] = None
+        if len(out) >= CARDS:
+            break
     return list(out)
 
 

@@ -63,7 +63,8 @@ def test_report_takes_any_name(capsys, ds):
 
 
 def test_display_escapes():
-    from regaudit.render.escape import display, json_text
+    from regaudit.jsontext import json_text
+    from regaudit.render.escape import display
 
     assert display("a\x1b[2J\x01\udcff\u202e\n.png") == "a\\x1b[2J\\x01\\xff\\u202e\\n.png"
     assert display("plain ü.png") == "plain ü.png"

@@ -1,5 +1,5 @@
 """JSON is written by orjson, byte for byte as ``json.dumps(doc, indent=2, ensure_ascii=False)``
-(render/jsontext.py): the parts orjson writes otherwise or refuses (lone surrogates, ints beyond 64
+(regaudit/jsontext.py): the parts orjson writes otherwise or refuses (lone surrogates, ints beyond 64
 bits, NaN, ±Infinity, 1e-9 <= |x| < 1e-4, Enum members, non-str keys) are written by json."""
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from regaudit.render import jsontext
-from regaudit.render.escape import json_text
-from regaudit.render.jsontext import Rows, dumps, write
+from regaudit import jsontext
+from regaudit.jsontext import json_text
+from regaudit.jsontext import Rows, dumps, write
 
 
 def expected(doc) -> str:
-    """Today's text: json.dumps, lone surrogates as \\udcXX escapes (escape.json_text)."""
+    """Today's text: json.dumps, lone surrogates as \\udcXX escapes (jsontext.json_text)."""
     return json_text(json.dumps(doc, indent=2, ensure_ascii=False))
 
 

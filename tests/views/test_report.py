@@ -557,6 +557,42 @@ def test_an_option_in_a_hint_is_never_broken_after_its_dashes():
     assert _prose("a -- b, x--y") == "a -- b, x--y"  # a dash, and dashes inside a word, are left alone
 
 
+def test_cards_are_the_rounds_over_every_fix_however_long_the_fixes():
+    """card_paths stops reading a fix at its CARDS-th distinct image: the cards must be those of the
+    full rounds (the k-th image of each fix in turn, repeats taking their turn), on random fixes with
+    repeated and shared images, infos and non-images, short and longer than CARDS."""
+    import random
+
+    from regaudit.model import Finding, Severity
+    from regaudit.views import report
+    from regaudit.sdscripts.layout import looks_like_image
+
+    def rounds(findings):  # the rounds read in full, as card_paths read them before
+        per_fix = [[p for f in fx.findings if f.severity is not Severity.INFO
+                    for p in report.finding_paths(f) if looks_like_image(p)] for fx in report.fixes(findings)]
+        per_fix = [ps for ps in per_fix if ps]
+        out: dict[str, None] = {}
+        for k in range(max((len(ps) for ps in per_fix), default=0)):
+            for ps in per_fix:
+                if k < len(ps):
+                    out[ps[k]] = None
+                    if len(out) >= report.CARDS:
+                        return list(out)
+        return list(out)
+
+    rng = random.Random(21)
+    severities = (Severity.ERROR, Severity.WARNING, Severity.INFO)
+    for _ in range(60):
+        pool = [f"/d/{k}.{rng.choice(['png', 'jpg', 'txt'])}" for k in range(rng.choice((5, 50, 400)))]
+        findings = []
+        for _ in range(rng.randint(0, 300)):
+            images = tuple((("path", rng.choice(pool)),) for _ in range(rng.randint(0, 3)))
+            findings.append(Finding("RA044", "exif-rotated", rng.choice(severities), rng.choice(pool), "m",
+                                    rng.choice(("Rotate.", "Flatten.", "Convert.", "")), images))
+        findings = tuple(findings)
+        assert report.card_paths(findings) == rounds(findings)
+
+
 def test_cards_take_one_image_of_each_fix_in_turn():
     # 14 EXIF-rotated photos filled the 12 open cards; the alpha cutout and the CMYK scan were folded away
     from regaudit.model import Finding, Severity

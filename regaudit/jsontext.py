@@ -4,7 +4,7 @@ orjson writes the same bytes for almost everything. Where it would not, the stan
 writes that part, and orjson places its text as a fragment:
 
 - a string with a lone surrogate (a file name that is not UTF-8): orjson refuses it; json keeps
-  it, and ``escape.json_text`` then writes it as a ``\\udcXX`` escape;
+  it, and ``json_text`` then writes it as a ``\\udcXX`` escape;
 - an int beyond 64 bits: orjson refuses it;
 - a float orjson writes otherwise: NaN and ±Infinity (orjson: ``null``) and 1e-9 <= |x| < 1e-4
   (orjson: ``0.00001`` for ``1e-05``, ``1e-7`` for ``1e-07``);
@@ -22,17 +22,18 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable, Sequence
 from itertools import chain
 from typing import Any, TextIO
 
 import orjson
 
-from .escape import json_text
 
 _OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
 _PLAIN = frozenset({str, int, bool, type(None)})  # orjson writes them as json does, or refuses them
 _KEYS = frozenset({str, int})
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _CHUNK = 1024  # rows made into dicts and written at a time
 _MARK = "\x00"  # where a Rows goes: orjson and json write no raw NUL otherwise (they escape it)
 
@@ -87,6 +88,14 @@ def _plain(obj: Any) -> bool:
             inner += chain.from_iterable(o for o in level if type(o) is list or type(o) is tuple)
         level = [v for v in inner if type(v) not in _PLAIN]  # (strings and numbers need nothing more)
     return True
+
+
+def json_text(encoded: str) -> str:
+    """A JSON text (from ``json.dumps(..., ensure_ascii=False)``) with every lone surrogate written
+    as a ``\\uXXXX`` escape, so it can be encoded as UTF-8. Raw surrogates can only occur inside
+    JSON strings, where that escape means the same character (a file name that is not UTF-8:
+    ``os.fsencode`` of what ``json.loads`` gives back is the original bytes)."""
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", encoded) if _SURROGATE.search(encoded) else encoded
 
 
 def _indent(text: str, depth: int) -> str:
