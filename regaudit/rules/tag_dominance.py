@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from itertools import chain
 
 from ..model import CaptionSource, Finding
 from ..sdscripts.caption_budgets import SubsetText
