@@ -55,9 +55,12 @@ def dataset(spec: DatasetSpec, cache_suffix: str | None, deep: bool | None) -> t
         for i, e in enumerate(entries):
             entries[i] = None  # (each entry let go once it is a record)
             if e.size_from in ("metadata", "cache"):
-                probe = probes.get((e.size, e.size_from))
-                if probe is None:
-                    probe = probes[(e.size, e.size_from)] = _synthetic(e.size, e.size_from)
+                try:
+                    probe = probes.get((e.size, e.size_from))
+                    if probe is None:
+                        probe = probes[(e.size, e.size_from)] = _synthetic(e.size, e.size_from)
+                except TypeError:  # (a size holding a list: [[512], 512] in the metadata)
+                    probe = _synthetic(e.size, e.size_from)
             else:
                 probe = _images.probe(e.path, bool(deep)) if deep is not None else _images.stat_probe(e.path)
             cache = ((cache_suffix, e.size),) if e.size_from == "cache" else ()

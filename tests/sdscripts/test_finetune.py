@@ -134,3 +134,18 @@ def test_the_cache_file_search_takes_what_the_list_scan_takes():
             if want is not None:
                 scanned.remove(want)
             assert fast.take(prefix) == want, (paths, prefix)
+
+
+def test_sizes_that_are_no_pair_of_numbers_are_no_internal_error(tmp_path, capsys):
+    """image_size values a hostile metadata file may hold (a list inside, an object, null) are no
+    traceback (each such size gets a record of its own: it cannot be shared by value)."""
+    meta = tmp_path / "m.json"
+    meta.write_text(json.dumps({str(tmp_path / "a.png"): {"caption": "a", "image_size": [[512], 512]},
+                                str(tmp_path / "b.png"): {"caption": "b", "image_size": [{"w": 1}, None]},
+                                str(tmp_path / "c.png"): {"caption": "c", "image_size": [512, 512]}}))
+    code = main(["scan", "--json", "fine_tune.py", "--in_json", str(meta), "--train_data_dir", str(tmp_path),
+                 "--cache_latents"])
+    out, err = capsys.readouterr()
+    assert code == 0 and "internal error" not in err
+    (s,) = json.loads(out)["subsets"]
+    assert s["image_count"] == 3
