@@ -148,8 +148,12 @@ def _text(obj: Any, depth: int, rows: list[Rows]) -> str:
     """The text of ``obj`` as a value at ``depth``; each Rows in it a _MARK, added to ``rows``."""
     text = _orjson(obj, rows)
     if text is None:
-        text = _orjson(_exact(obj, 0, rows), rows)
-    assert text is not None  # (a part orjson cannot write is a fragment by now)
+        try:
+            text = _orjson(_exact(obj, 0, rows), rows)
+        except RecursionError:
+            text = None
+    if text is None:  # nested deeper than orjson writes (255 levels: a user's metadata can be): json's own text
+        text = json_text(json.dumps(obj, indent=2, ensure_ascii=False))
     return _indent(text, depth)
 
 

@@ -126,3 +126,11 @@ def test_rows_of_objects_made_whole_may_hold_rows_of_their_own():
         doc = {"subsets": Rows(None, subset, range(n)), "after": [1, 2]}
         plain = {"subsets": [plain_subset(j) for j in range(n)], "after": [1, 2]}
         assert dumps(doc) == expected(plain)
+
+
+@pytest.mark.parametrize("depth", [300, 900])
+def test_nesting_deeper_than_orjson_writes_is_jsons_text(depth):
+    """orjson writes 255 levels at most; a user's metadata may hold more (json reads ~990): the text
+    is then json's own, lone surrogates escaped."""
+    doc = {"a": {"caption": "\udc80 x", "extra": json.loads("[" * depth + "]" * depth)}}
+    assert dumps(doc) == json_text(json.dumps(doc, indent=2, ensure_ascii=False))

@@ -100,3 +100,20 @@ def test_a_metadata_key_is_pointed_at_the_first_copied_folder_holding_it():
     assert _first_folder("/d/a/x.png", order) == "/d/a"
     assert _first_folder("/d/ab/x.png", order) is None and _first_folder("/x.png", {"/": 0}) is None
     assert _first_folder("/d/a/b/x.png", {"/d/a": 0, "/d/a/b": 1}) == "/d/a"
+
+
+def test_fine_tuning_metadata_nested_deeper_than_orjson_writes_is_copied(capsys, tmp_path):
+    """A metadata entry holding a value nested 900 deep (json reads it; orjson writes 255 levels) is
+    copied as it is, no internal error."""
+    import json
+
+    imgs = tmp_path / "imgs"
+    make_image(imgs / "a.png")
+    meta = tmp_path / "meta.json"
+    meta.write_text('{"%s": {"caption": "a", "image_size": [64, 64], "extra": %s}}' % (imgs / "a.png", "[" * 900 + "]" * 900))
+    rc, _, err = run(capsys, "fix", "fine_tune.py", "--train_data_dir", str(imgs), "--in_json", str(meta),
+                     "--cache_latents", "--resolution", "64", "--out", str(tmp_path / "out"))
+    assert rc == 0 and "internal error" not in err
+    copied = json.loads((tmp_path / "out" / "meta.json").read_text())
+    assert list(copied) == [str(tmp_path / "out" / "imgs" / "a.png")]
+    assert copied[str(tmp_path / "out" / "imgs" / "a.png")]["extra"] == json.loads(meta.read_text())[str(imgs / "a.png")]["extra"]
