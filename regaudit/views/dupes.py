@@ -151,13 +151,18 @@ def _members(scan: ScanResult) -> list[Member]:
     return members
 
 
-def find_dupes(scan: ScanResult, opts: DupesOptions, progress: Progress | None = None) -> DupesResult:
+def find_dupes(scan: ScanResult, opts: DupesOptions, progress: Progress | None = None,
+               failures: bool = True) -> DupesResult:
+    """The duplicate groups of the scanned images and the findings on them; ``failures`` False: no
+    finding on the files that could not be hashed (fix wants the groups: a million keys naming no
+    file would be a million findings made for nothing)."""
     members = _members(scan)
     cache = HashCache(opts.cache, opts.cache_named) if opts.cache is not None else None
     try:
         keys, inodes = _stat_keys([m.path for m in members])
         entries, hashed = _entries(keys, opts, cache, progress, inodes)
-        findings = hashing_findings((m.path, e.error) for m, e in zip(members, entries) if e.error)
+        findings = [] if not failures else hashing_findings((m.path, e.error) for m, e in zip(members, entries)
+                                                           if e.error)
         stats = {p: (s, t) for p, s, t in keys}
 
         def cached(kind: str, compute: Callable[[str], str | None]) -> Callable[[str], str | None]:

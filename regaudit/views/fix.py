@@ -234,7 +234,7 @@ def _duplicates(result, jobs) -> dict[str, tuple[str, str]]:
     from .hashing import file_digest
 
     out: dict[str, tuple[str, str]] = {}
-    for g in find_dupes(result, DupesOptions(cache=None, jobs=jobs)).groups:
+    for g in find_dupes(result, DupesOptions(cache=None, jobs=jobs), failures=False).groups:
         if g.kind == "exact":
             parts = [list(g.members)]
         else:  # (a near group can hold byte-identical files: those are exact duplicates)
