@@ -303,7 +303,8 @@ def encode(text: str, bang_is_pad: bool = False) -> list[int] | None:
 # two to the tokenizer's own split.
 _PRINTABLE = re.compile(r"[\x20-\x7e]*")
 _ASCII_WORDS = re.compile(r"'s|'t|'re|'ve|'m|'ll|'d|[a-z]+|[0-9]|[^ a-z0-9]+")
-_WORDS_MAX = 1 << 18  # words whose token counts are kept (a few tens of MB at most)
+_WORDS_MAX = 1 << 18  # words whose token counts are kept, each of at most _WORD_CHARS: tens of MB at most
+_WORD_CHARS = 64
 _WORD_TOKENS: dict[str, int] = {}
 
 
@@ -322,9 +323,11 @@ def _count_clean(text: str, be: _Backend) -> int:
     for word in words:
         k = known.get(word)
         if k is None:
-            if len(known) >= _WORDS_MAX:
-                known.clear()
-            k = known[word] = len(be.bpe(word))
+            k = len(be.bpe(word))
+            if len(word) <= _WORD_CHARS:  # (a 64 KiB run of letters is no word to keep)
+                if len(known) >= _WORDS_MAX:
+                    known.clear()
+                known[word] = k
         n += k
     return n
 

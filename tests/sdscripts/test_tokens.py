@@ -101,3 +101,11 @@ def test_a_broken_install_counts_nothing_and_says_why(monkeypatch):
     st = clip_tokens.status()
     assert not st.available and "No module named 'tokenizers'" in st.reason and "reinstall regaudit" in st.reason
     assert clip_tokens.encode("a dog") is None and clip_tokens.TokenCounter().count("a dog") is None
+
+
+def test_only_short_words_are_kept_with_their_counts():
+    """The word cache is bounded by its count of words and by their length: a run of 1,000 letters
+    (a caption can hold 64 KiB of them) is counted, not kept."""
+    long_word = "q" * 1000
+    assert clip_tokens.count(f"a {long_word} dog") == len(clip_tokens.encode(f"a {long_word} dog"))
+    assert long_word not in clip_tokens._WORD_TOKENS and "dog" in clip_tokens._WORD_TOKENS
