@@ -55,11 +55,11 @@ def dataset(spec: DatasetSpec, cache_suffix: str | None, deep: bool | None) -> t
         for i, e in enumerate(entries):
             entries[i] = None  # (each entry let go once it is a record)
             if e.size_from in ("metadata", "cache"):
-                try:
+                if type(e.size) is tuple and all(type(v) is int for v in e.size):
                     probe = probes.get((e.size, e.size_from))
                     if probe is None:
                         probe = probes[(e.size, e.size_from)] = _synthetic(e.size, e.size_from)
-                except TypeError:  # (a size holding a list: [[512], 512] in the metadata)
+                else:  # (shared only by ints: 64.0 == 64 == True-ish sizes would show another entry's value)
                     probe = _synthetic(e.size, e.size_from)
             else:
                 probe = _images.probe(e.path, bool(deep)) if deep is not None else _images.stat_probe(e.path)

@@ -149,3 +149,20 @@ def test_sizes_that_are_no_pair_of_numbers_are_no_internal_error(tmp_path, capsy
     assert code == 0 and "internal error" not in err
     (s,) = json.loads(out)["subsets"]
     assert s["image_count"] == 3
+
+
+def test_sizes_equal_as_numbers_keep_their_own_values(tmp_path, capsys):
+    """Sizes equal as numbers but written otherwise (64.0, 64, true, 1) are each shown as the
+    metadata writes them: a probe is shared only by sizes of ints."""
+    meta = tmp_path / "m.json"
+    meta.write_text('{"longername_float.png": {"caption": "x", "image_size": [64.0, 64.0]}, '
+                    '"b.png": {"caption": "y", "image_size": [64, 64]}, "c.png": {"caption": "z", "image_size": [true, 64]}, '
+                    '"d.png": {"caption": "w", "image_size": [1, 64]}, "e.png": {"caption": "v", "image_size": [64, 64]}}')
+    code = main(["scan", "--json", "fine_tune.py", "--in_json", str(meta), "--train_data_dir", str(tmp_path),
+                 "--cache_latents"])
+    out, _ = capsys.readouterr()
+    (s,) = json.loads(out)["subsets"]
+    shown = {os.path.basename(i["path"]): [i["width"], i["height"]] for i in s["images"]}
+    assert code == 0 and json.dumps(shown, sort_keys=True) == json.dumps(
+        {"longername_float.png": [64.0, 64.0], "b.png": [64, 64], "c.png": [True, 64], "d.png": [1, 64],
+         "e.png": [64, 64]}, sort_keys=True)
