@@ -23,7 +23,10 @@ class Severity(str, Enum):
 
     @property
     def rank(self) -> int:
-        return {Severity.ERROR: 3, Severity.WARNING: 2, Severity.INFO: 1}[self]
+        return _RANKS[self]
+
+
+_RANKS = {Severity.ERROR: 3, Severity.WARNING: 2, Severity.INFO: 1}  # (made once: a report asks millions of times)
 
 
 class CaptionSource(str, Enum):

@@ -51,12 +51,9 @@ class _Filters:
 
     def of_path(self, path: str) -> tuple[list[int], list[str]]:
         """The shown subsets (indices) and the roles of the innermost subset folder that holds
-        ``path``: the path itself, then each folder above it (a lookup each, once per path)."""
-        at = path
-        if at not in self.roles:  # (a file: its folder's answer, kept once per folder, not per file)
-            up = at.rpartition(os.sep)[0]
-            if up and up != at:
-                at = up
+        ``path``: the path itself, then each folder above it (a lookup each; kept once per folder,
+        not per file: a million files of one folder ask once)."""
+        at = path if path in self.roles else (path.rpartition(os.sep)[0] or path)
         hit = self._of_path.get(at)
         if hit is None:
             start = at

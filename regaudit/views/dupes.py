@@ -159,8 +159,8 @@ def find_dupes(scan: ScanResult, opts: DupesOptions, progress: Progress | None =
     members = _members(scan)
     cache = HashCache(opts.cache, opts.cache_named) if opts.cache is not None else None
     try:
-        keys, inodes = _stat_keys([m.path for m in members])
-        entries, hashed = _entries(keys, opts, cache, progress, inodes)
+        keys, inodes, missing = _stat_keys([m.path for m in members])
+        entries, hashed = _entries(keys, opts, cache, progress, inodes, missing)
         findings = [] if not failures else hashing_findings((m.path, e.error) for m, e in zip(members, entries)
                                                            if e.error)
         stats = {p: (s, t) for p, s, t in keys}
@@ -185,11 +185,11 @@ def find_dupes(scan: ScanResult, opts: DupesOptions, progress: Progress | None =
                        tuple(cache.notes) if cache else ())
 
 
-def _stat_keys(paths: list[str]) -> tuple[list[tuple[str, int, int]], dict[str, tuple[int, int] | str]]:
-    """(path, size, mtime) of each path, the cache's key ((-1, -1): it cannot be read), and the
-    file (device, inode) of each path that has one, or why there is no such file (a million
+def _stat_keys(paths: list[str]) -> tuple[list[tuple[str, int, int]], dict[str, tuple[int, int]], dict[str, str]]:
+    """(path, size, mtime) of each path, the cache's key ((-1, -1): it cannot be read), the file
+    (device, inode) of each path that has one, and why each path naming no file has none (a million
     metadata keys naming no file: not sent to the workers one by one)."""
-    keys, inodes = [], {}
+    keys, inodes, missing = [], {}, {}
     for p in paths:
         try:
             st = os.stat(p)
@@ -199,25 +199,25 @@ def _stat_keys(paths: list[str]) -> tuple[list[tuple[str, int, int]], dict[str, 
         except OSError as exc:
             keys.append((p, -1, -1))
             if exc.errno in (errno.ENOENT, errno.ENOTDIR):  # no such file: nothing for a worker to open
-                inodes[p] = exc.strerror or str(exc)
-    return keys, inodes
+                missing[p] = exc.strerror or str(exc)
+    return keys, inodes, missing
 
 
 def _entries(keys: list[tuple[str, int, int]], opts: DupesOptions, cache: HashCache | None,
-             progress: Progress | None, inodes: dict[str, tuple[int, int] | str] | None = None
-             ) -> tuple[list[HashEntry], int]:
+             progress: Progress | None, inodes: dict[str, tuple[int, int]] | None = None,
+             missing: dict[str, str] | None = None) -> tuple[list[HashEntry], int]:
     """Each path's hashes, from the cache or encoded now, and how many were not in the cache. A file
     under several names (hard links: one folder linked into a folder per dataset) is encoded once."""
     cached = cache.get_many(keys, opts.params) if cache else {}
     todo = [p for p, _, _ in keys if p not in cached]
     if not todo:  # warm: everything from the cache
         return [cached[p] for p, _, _ in keys], 0
-    inodes = inodes or {}
+    inodes, missing = inodes or {}, missing or {}
     said: dict[str, HashEntry] = {}  # (one entry per reason, shared by the paths it is about)
     gone = {p: said.get(why) or said.setdefault(why, HashEntry("", None, None, None, f"cannot be read: {why}"))
-            for p in todo if isinstance(why := inodes.get(p), str)}  # (what encode would say, without a worker)
+            for p in todo if (why := missing.get(p)) is not None}  # (what encode would say, without a worker)
     first: dict[tuple[int, int], str] = {}  # a file -> the first of its names encoded
-    same = {p: first.setdefault(inodes[p], p) for p in todo if p in inodes and p not in gone}
+    same = {p: first.setdefault(inodes[p], p) for p in todo if p in inodes}
     once = [p for p in todo if same.get(p, p) == p and p not in gone]
     fresh = dict(zip(once, _encode_all(once, opts, progress)))
     fresh.update(gone)

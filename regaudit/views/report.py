@@ -138,7 +138,7 @@ def fixes(findings: tuple[Finding, ...], crash: Crash | None = None) -> tuple[Fi
     def stops(fs: list[Finding]) -> bool:
         return crash is not None and any(f.code == crash.code and f.path == crash.path for f in fs)
 
-    out = [Fix(hint, max({f.severity for f in fs}, key=lambda s: s.rank), tuple(fs)) for hint, fs in by_hint.items()]
+    out = [Fix(hint, max((f.severity for f in fs), key=lambda s: s.rank), tuple(fs)) for hint, fs in by_hint.items()]
     order = {id(fx): k for k, fx in enumerate(out)}
     return tuple(sorted(out, key=lambda fx: (-fx.severity.rank, not stops(list(fx.findings)), order[id(fx)])))
 

@@ -1101,6 +1101,15 @@ def c9_names():
 
 
 # ---------------------------------------------------------------------------------------------- class 10
+def _sqlite(path, *statements):
+    """A SQLite file at ``path`` made by ``statements``."""
+    db = sqlite3.connect(path)
+    for st in statements:
+        db.execute(st)
+    db.commit()
+    db.close()
+
+
 def c10_cache():
     cls = "10-cache"
     tr, rg = f"{SD}/train", f"{SD}/reg"
@@ -1126,24 +1135,14 @@ def c10_cache():
         elif kind == "dangling symlink":
             os.symlink("/nonexistent/x", c)
         elif kind == "old schema 3":
-            db = sqlite3.connect(c)
-            db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
-            db.execute("INSERT INTO meta VALUES ('schema', '3')")
-            db.execute("CREATE TABLE hashes (path TEXT, params TEXT, size INT, mtime REAL, hash TEXT, PRIMARY KEY (path, params))")
-            db.commit()
-            db.close()
+            _sqlite(c, "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)", "INSERT INTO meta VALUES ('schema', '3')",
+                    "CREATE TABLE hashes (path TEXT, params TEXT, size INT, mtime REAL, hash TEXT, "
+                    "PRIMARY KEY (path, params))")
         elif kind == "old schema, weird schema value":
-            db = sqlite3.connect(c)
-            db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
-            db.execute("INSERT INTO meta VALUES ('schema', '1e309')")
-            db.execute("CREATE TABLE hashes (path TEXT, params TEXT, PRIMARY KEY (path, params))")
-            db.commit()
-            db.close()
+            _sqlite(c, "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)", "INSERT INTO meta VALUES ('schema', '1e309')",
+                    "CREATE TABLE hashes (path TEXT, params TEXT, PRIMARY KEY (path, params))")
         elif kind == "foreign sqlite":
-            db = sqlite3.connect(c)
-            db.execute("CREATE TABLE t (x)")
-            db.commit()
-            db.close()
+            _sqlite(c, "CREATE TABLE t (x)")
         elif kind == "sqlite header then garbage":
             open(c, "wb").write(b"SQLite format 3\x00" + os.urandom(4096))
         elif kind == "regaudit dir is a file":
