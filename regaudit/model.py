@@ -127,7 +127,7 @@ class ImageProbe(NamedTuple):
     decode_error: str | None = None  # --deep only: why a full decode failed
     decoded: bool = False  # --deep ran on this file
     load_error: str | None = None  # why sd-scripts fails when it loads the image (after building the dataset)
-    load_error_kind: str | None = None  # "unopenable" | "too_large" | "truncated" | "corrupt"
+    load_error_kind: str | None = None  # "unopenable" | "too_large" | "truncated" | "corrupt" | "no_image"
 
 
 @compact
@@ -246,6 +246,7 @@ class Subset:
     images: tuple[ImageRecord, ...]
     cache_error: str | None = None  # a latent cache name sd-scripts cannot read: "ValueError: ..."
     held_out: tuple[ImageRecord, ...] = ()  # validation_split: in the validation dataset, never trained
+    tag_frequency: dict[str, int] | None = None  # fine-tuning: what set_tag_frequency counted of its ``tags``
 
     @property
     def role(self) -> Role:

@@ -53,7 +53,7 @@ class _LazyConsole:
 
 
 stdout = _LazyConsole(highlight=False, soft_wrap=False, markup=False)  # file names are never markup
-stderr = _LazyConsole(stderr=True, highlight=False, markup=False)
+stderr = _LazyConsole(stderr=True, highlight=False, markup=False, soft_wrap=True)  # a message is one line in a log
 ARGV: list[str] = []  # the arguments of this run, for the report's "made by" line
 
 

@@ -39,9 +39,10 @@ FORCE_OPT = typer.Option(False, "--force", help="Overwrite an existing output fi
 
 
 def dataset_folders(specs, sources) -> list[str]:
-    """Every folder of the dataset (roots and subsets): no output may be written inside one."""
+    """Every folder of the dataset (roots and subsets) and its metadata files: no output may be
+    written inside or over one."""
     out = [s for s in sources if s]  # a dataset config among them: refused as an output too
-    out += [sc.image_dir for spec in specs for sc in spec.subsets]
+    out += [p for spec in specs for sc in spec.subsets for p in (sc.image_dir, sc.metadata_file) if p]
     return list(dict.fromkeys(out))
 
 

@@ -178,7 +178,8 @@ def dupes_options(hash_kind: str, max_distance: Optional[int], flip_aug: bool, c
         raise RegauditError(f"--hash '{hash_kind}' is not one of: {', '.join(h.value for h in HashKind)}")
     cache_path = None if no_cache else Path(cache) if cache else default_path()
     if cache_path is not None:
-        check_outside(cache_path, list(sources) + [s.image_dir for spec in specs for s in spec.subsets],
+        check_outside(cache_path, list(sources) + [p for spec in specs for s in spec.subsets
+                                                   for p in (s.image_dir, s.metadata_file) if p],
                       named=bool(cache))
     return DupesOptions(HashKind(hash_kind), DEFAULT_MAX_DISTANCE if max_distance is None else max_distance,
                         flip_aug, cache_path, jobs, cache_named=bool(cache))

@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 
+from ..limits import FINDING_IMAGES
 from ..model import Finding, ImageProbe, ImageRecord, Subset
 from ..sdscripts.images import EXT_FORMATS, HIGH_BIT_MODES, HUGE_PIXELS, expected_formats
-from .naming import named
+from .naming import named, rows
 from .registry import rule
 
 _ORIENTATION = {
@@ -95,6 +96,26 @@ def record_findings(images: Iterable[ImageRecord]) -> Iterator[Finding]:
         if p.load_error_kind == "too_large":
             yield rule("RA050").finding(where, f"Pillow refuses to open images over {HUGE_PIXELS:,} pixels "
                                                f"({p.load_error}); sd-scripts fails when it loads this image")
+
+
+def unloadable_keys(metadata_file: str, images: Iterable[ImageRecord]) -> list[Finding]:
+    """RA098: the fine-tuning keys of one metadata file that sd-scripts registers without opening them
+    and fails on when it first loads them (``sdscripts.finetune.first_load``), in one finding."""
+    bad = [img for img in images if img.probe.load_error_kind == "no_image"]
+    if not bad:
+        return []
+    first = bad[0].probe.load_error
+    via = {img.probe.size_via for img in bad}
+    how = "the metadata's image_size" if via == {"metadata"} else \
+        "a latent cache file's name (the .npz is stored as the image)" if via == {"cache"} else \
+        "the metadata's image_size or a latent cache file's name"
+    one = len(bad) == 1
+    msg = (f"{len(bad)} key{'' if one else 's'} of this metadata take{'s its' if one else ' their'} size from {how}, "
+           f"so sd-scripts registers and counts {'it' if one else 'them'} without opening the file, then fails when "
+           f"it first loads {named([img.abs_path for img in bad])} (latent caching, or the first batch that draws "
+           f"{'it' if one else 'one'}): {first}")
+    return [rule("RA098").finding(metadata_file, msg, images=rows(
+        (img.abs_path for img in bad), {img.abs_path: (("error", img.probe.load_error),) for img in bad[:FINDING_IMAGES]}))]
 
 
 def _ago(seconds: float) -> str:

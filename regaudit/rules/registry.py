@@ -285,6 +285,17 @@ _RULES = [
          "with a decompression-bomb text chunk or a bad checksum, a WebP cut short). The dataset is built and the "
          "image counted in the steps; the first time it is loaded (a step, or latent caching) Pillow raises.",
          "Convert the file to a real PNG, JPEG or WebP, or remove it."),
+    Rule("RA098", "finetuning-image-unloadable", E, IMAGES,
+         "A fine-tuning key whose size sd-scripts took from the metadata or a cache file name names no "
+         "image it can open: training fails when it first loads it.",
+         "With image_size in the metadata (or, without it, a latent cache file whose name starts with the "
+         "key) FineTuningDataset never opens the file: the key is registered, bucketed and counted in the "
+         "steps, and latent caching or the first batch that draws it opens the path and raises "
+         "(FileNotFoundError for a file that is not there; for a key matched to a cache file, sd-scripts "
+         "stores that .npz as the image). With --cache_latents_to_disk an existing cache file for the key "
+         "is read instead (regaudit does not look inside it).",
+         "Put the image at that path, or fix the key (merge_captions_to_metadata.py --full_path, or the "
+         "image_dir / --train_data_dir it is relative to), or remove the entry from the metadata."),
     # --- where sd-scripts stops (START) and registration, balancing, buckets, steps (RUN; spec §4-6)
     Rule("RA053", "latent-cache-stale", W, IMAGES,
          "An image was modified after the latents cache file sd-scripts reads for it.",

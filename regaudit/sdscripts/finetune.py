@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ..safeio import read_regular
-from .latents import find_cache_files, size_from_name
+from .latents import find_cache_files, latents_npz_path, size_from_name
 
 METADATA_LIMIT = 1 << 30  # bytes: a million images' captions and tags
 
@@ -64,7 +65,7 @@ class FtSubset:
     entries: list[FtEntry] = field(default_factory=list)
     skipped: str | None = None  # sd-scripts' warning when it ignores the subset
     stop: FtStop | None = None
-    tags: list[str] = field(default_factory=list)
+    tag_frequency: dict[str, int] = field(default_factory=dict)  # set_tag_frequency of its ``tags`` values
 
 
 def read_metadata(path: str) -> dict:
@@ -86,18 +87,29 @@ def read_metadata(path: str) -> dict:
     return json.loads(raw)
 
 
-def _caption(caption, tags, separator: str, wildcard: bool) -> tuple[str, bool]:
-    """The caption sd-scripts registers from ``caption`` and ``tags``; whether the tags were used."""
+def _caption(caption, tags, separator: str, wildcard: bool) -> tuple[str, str | None]:
+    """The caption sd-scripts registers from ``caption`` and ``tags``, and the tags it adds to its
+    tag list (None: none), as it joined them (with enable_wildcard, line breaks made separators)."""
     caption = "" if caption is None else caption
     if wildcard:
         if tags is None:
-            return caption, False
+            return caption, None
         tags = tags.replace("\n", separator)
         lines = [f"{line}{separator}{tags}" for line in caption.split("\n") if line.strip() != ""]
-        return "\n".join(lines), True
+        return "\n".join(lines), tags
     if tags is not None and len(tags) > 0:
-        return (caption + separator if len(caption) > 0 else caption) + tags, True
-    return caption, False
+        return (caption + separator if len(caption) > 0 else caption) + tags, tags
+    return caption, None
+
+
+def count_tags(table: dict[str, int], tags: str) -> None:
+    """BaseDataset.set_tag_frequency for one entry of the tag list: split on ',' (whatever the
+    caption separator), stripped, empty pieces dropped, lower-cased, counted in first-seen order."""
+    for tag in tags.split(","):
+        tag = tag.strip()
+        if tag:
+            tag = tag.lower()
+            table[tag] = table.get(tag, 0) + 1
 
 
 def read_subset(metadata_file: str, image_dir: str | None, num_repeats: int, cache_suffix: str | None,
@@ -161,8 +173,8 @@ def read_subset(metadata_file: str, image_dir: str | None, num_repeats: int, cac
             if matched is not None:
                 path = matched
         caption, tagged = _caption(md.get("caption"), md.get("tags"), caption_separator, enable_wildcard)
-        if tagged:
-            out.tags.append(md["tags"])
+        if tagged is not None:
+            count_tags(out.tag_frequency, tagged)
         if size is not None:
             size, size_from = tuple(size), "metadata"
         elif matched is not None:
@@ -219,6 +231,33 @@ class _FirstMatch:
             self.tree[at] = min(self.tree[2 * at], self.tree[2 * at + 1])
             at >>= 1
         return self.paths[best]
+
+
+def first_load(path: str, size: tuple, size_from: str, suffix: str | None, to_disk: bool) -> str | None:
+    """Why sd-scripts fails when it first loads a key whose size it took from the metadata or (size_from
+    "cache") a cache file name, which is then the path it stores: it never looked at ``path`` while it
+    built the dataset. "Exception: message", or None when the load works. Latent caching
+    (BaseDataset.cache_latents) or, uncached, the first batch that draws the key opens ``path`` with
+    Pillow, except that with --cache_latents_to_disk an existing cache file (latents.latents_npz_path:
+    for a path that is an SD/SDXL cache file, that file itself) is read instead. What that file holds
+    is not looked at (sd-scripts checks its arrays and opens ``path`` where they do not fit the bucket),
+    nor the image's pixels: one stat a key, for a million keys."""
+    if to_disk and suffix is not None and type(size) is tuple and len(size) == 2 \
+            and all(type(n) is int for n in size):
+        try:
+            if os.path.exists(latents_npz_path(path, size, suffix)):
+                return None
+        except ValueError:  # (a NUL in the key: the stat below says it)
+            pass
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    if stat.S_ISDIR(st.st_mode):
+        return f"IsADirectoryError: [Errno 21] Is a directory: {path!r}"
+    if size_from == "cache" or not stat.S_ISREG(st.st_mode) or st.st_size == 0:
+        return f"UnidentifiedImageError: cannot identify image file {path!r}"
+    return None
 
 
 def read_dataset(subsets, cache_suffix: str | None) -> tuple[list[FtSubset], FtStop | None]:

@@ -49,7 +49,7 @@ def load_failure(r: Registered, params: DatasetParams, opts: BalanceOptions) -> 
     error = load_error(r)
     if error:
         kind = getattr(r.record.probe, "load_error_kind", None)
-        code = {"unopenable": "RA052", "too_large": "RA050"}.get(kind or "", "RA043")
+        code = {"unopenable": "RA052", "too_large": "RA050", "no_image": "RA098"}.get(kind or "", "RA043")
         return code, error.split(":")[0] if ":" in error else "OSError", \
             f"sd-scripts fails when it first loads this image: {error}"
     if r.bucket is not None and r.bucket[0] == 0:
@@ -69,11 +69,14 @@ def fails_to_load(r: Registered, params: DatasetParams, opts: BalanceOptions) ->
 
 
 def load_failures(plans: Sequence[DatasetPlan], opts: BalanceOptions) -> tuple[LoadFailure, ...]:
-    """Every registered image sd-scripts fails on when it first loads it, in registration order (the
-    first one stops the run)."""
+    """Every registered image sd-scripts fails on when it first loads it, in the order it loads them
+    (the first one stops the run): with latent caching, dataset by dataset, each one's images sorted
+    by their bucket's area (BaseDataset.new_cache_latents: a stable sort of the registration order);
+    uncached, in registration order (a shuffled first epoch draws them in no order regaudit can know)."""
     out = []
     for p in plans:
         plain_size = p.params.enable_bucket or opts.cache_latents  # (no exact-size check at load)
+        found = []
         for r in p.images:
             probe = r.record.probe
             if plain_size and probe.load_error is None and probe.decode_error is None and probe.error_kind is None \
@@ -81,5 +84,8 @@ def load_failures(plans: Sequence[DatasetPlan], opts: BalanceOptions) -> tuple[L
                 continue  # nothing for load_failure to find (the common case, checked without a call)
             failure = load_failure(r, p.params, opts)
             if failure is not None:
-                out.append(LoadFailure(r.record.abs_path, *failure))
+                found.append((r.bucket[0] * r.bucket[1] if r.bucket else 0, LoadFailure(r.record.abs_path, *failure)))
+        if opts.cache_latents:
+            found.sort(key=lambda af: af[0])
+        out += [f for _, f in found]
     return tuple(out)

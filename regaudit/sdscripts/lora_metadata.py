@@ -62,6 +62,7 @@ class SubsetRecord:
     img_count: int | None
     class_tokens: str | None = None
     options: tuple[tuple[str, object], ...] = ()  # caption options as recorded (dataset-config form)
+    metadata_file: str | None = None  # a fine-tuning subset's metadata file base name (its tag_frequency key)
 
     @property
     def samples(self) -> int | None:
@@ -223,8 +224,10 @@ def _config_dataset(index: int, d: object, path: str) -> DatasetRecord:
             continue
         name = s.get("image_dir") if s.get("image_dir") is not None else s.get("metadata_file")
         opts = tuple((k, s[k]) for k in SUBSET_OPTIONS if k in s)
+        meta = s.get("metadata_file")
         subsets.append(SubsetRecord(str(name) if name is not None else "", bool(s.get("is_reg", False)),
-                                    _int(s.get("num_repeats")), _int(s.get("img_count")), s.get("class_tokens"), opts))
+                                    _int(s.get("num_repeats")), _int(s.get("img_count")), s.get("class_tokens"), opts,
+                                    str(meta) if meta is not None else None))
     buckets, err = _buckets(d.get("bucket_info"), "ss_datasets", path)
     return DatasetRecord(index, tuple(subsets), _int(d.get("batch_size_per_device")), _int(d.get("num_train_images")),
                          _int(d.get("num_reg_images")), _pair(d.get("resolution")), _bool(d.get("enable_bucket")),

@@ -8,6 +8,9 @@ rest. Counts are per caption occurrence, not weighted by repeats, and include re
 balancing loop never uses. They are keyed by the subset folder's base name; subsets of one dataset
 with the same base name share one table. train_network.py merges the datasets' tables, the first
 dataset to use a folder name winning.
+
+A fine-tuning subset (FineTuningDataset) counts the ``tags`` values of its metadata only, not the
+captions, under its metadata file's base name (``finetune.count_tags``, kept on the Subset).
 """
 
 from __future__ import annotations
@@ -41,14 +44,22 @@ def subset_counter(subset: Subset) -> Counter:
     return c
 
 
+def subset_name(config) -> str:
+    """The name sd-scripts records a subset under in a LoRA's metadata (ss_tag_frequency, the
+    dataset dirs): its image folder's base name; a fine-tuning subset's metadata file's."""
+    if config.metadata_file is not None:
+        return os.path.basename(config.metadata_file)
+    return os.path.basename(config.image_dir)
+
+
 def dataset_tag_frequency(dataset: Dataset, counted: dict[int, Counter] | None = None) -> dict[str, dict[str, int]]:
-    """One dataset's ``tag_frequency``: folder base name -> tag -> count, in first-seen order.
+    """One dataset's ``tag_frequency``: subset_name -> tag -> count, in first-seen order.
     ``counted``: id(subset) -> its subset_counter, where it is made already (the same counts in the
     same order, its tag strings shared)."""
     out: dict[str, dict[str, int]] = {}
     for s in dataset.subsets:
-        table = out.setdefault(os.path.basename(s.config.image_dir), {})
-        c = counted.get(id(s)) if counted is not None else None
+        table = out.setdefault(subset_name(s.config), {})
+        c = s.tag_frequency if s.tag_frequency is not None else counted.get(id(s)) if counted is not None else None
         if c is not None:
             for tag, n in c.items():
                 table[tag] = table.get(tag, 0) + n

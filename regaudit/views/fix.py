@@ -162,7 +162,8 @@ def make_plan(inp: Inputs, argv: list[str], trainer: str | None, target_os: str 
             probes[img.abs_path] = img.probe
     for spec in inp.specs:  # (folders the scan could not read: as configured)
         for sc in spec.subsets:
-            captions.setdefault(os.path.abspath(sc.image_dir), (sc.caption_extension, sc.enable_wildcard))
+            if sc.image_dir:  # (a fine-tuning subset of absolute keys has none)
+                captions.setdefault(os.path.abspath(sc.image_dir), (sc.caption_extension, sc.enable_wildcard))
     facts = WalkFacts({f.path: f.code for f in result.findings if f.code in CRASHING_IMAGE_CODES},
                       inp.case_insensitive, captions,
                       (inp.args.caption_extension, inp.args.enable_wildcard),  # type: ignore[attr-defined]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ..model import ScanResult
 from ..sdscripts.lora_metadata import DatasetRecord, Form, LoraMetadata, SubsetRecord, load
-from ..sdscripts.tagfreq import dataset_tag_frequency
+from ..sdscripts.tagfreq import dataset_tag_frequency, subset_name
 
 MATCHES = "matches the dataset this LoRA was trained on"
 
@@ -173,12 +173,20 @@ def _find(rec: SubsetRecord, index: int, form: Form, scan: ScanResult, taken: se
     """The kept subset of that base name and role now: in the same dataset first (dataset config);
     in a folder scan, failing the name, the folder of the same class tokens (its repeats changed)."""
     free = [(d, s) for d in scan.datasets for s in d.subsets if s.config.is_reg == rec.is_reg and id(s) not in taken]
-    found = [(d, s) for d, s in free if os.path.basename(s.config.image_dir) == rec.name]
+    found = [(d, s) for d, s in free if _recorded_as(rec, s)]
     if not found and form is Form.FOLDER_SCAN:
         found = [(d, s) for d, s in free if not s.config.from_config and s.config.class_tokens == rec.class_tokens
-                 and os.path.basename(s.config.image_dir) not in names]
+                 and subset_name(s.config) not in names]
     same = [(d, s) for d, s in found if form is not Form.DATASET_CONFIG or d.index == index]
     return (same or found or [(None, None)])[0]
+
+
+def _recorded_as(rec: SubsetRecord, s) -> bool:
+    """Whether ``rec`` records subset ``s``: a fine-tuning subset of a dataset config by its metadata
+    file (its image_dir may be any folder's), every other by subset_name."""
+    if rec.metadata_file is not None:
+        return s.config.metadata_file is not None and os.path.basename(s.config.metadata_file) == rec.metadata_file
+    return subset_name(s.config) == rec.name
 
 
 def _tags(recorded: dict[str, int], now: dict[str, int]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
@@ -202,14 +210,14 @@ def compare(meta: LoraMetadata, scan: ScanResult, plan, filled: tuple[str, ...] 
                                             (rec.num_repeats, None)))
                 continue
             taken.add(id(s))
-            recorded = (d.tag_frequency or meta.tag_frequency).get(rec.name, {})
-            gained, lost, recounted = _tags(recorded, now_tags[ds.index].get(os.path.basename(s.config.image_dir), {}))
+            recorded = (d.tag_frequency or meta.tag_frequency).get(rec.metadata_file or rec.name, {})
+            gained, lost, recounted = _tags(recorded, now_tags[ds.index].get(subset_name(s.config), {}))
             changes.append(SubsetChange(d.index, rec.name, rec.is_reg, s.abs_path, (rec.img_count, len(s.images)),
                                         (rec.num_repeats, s.num_repeats), gained, lost, recounted))
     for ds in scan.datasets:
         for s in ds.subsets:
             if id(s) not in taken and s.images:
-                changes.append(SubsetChange(ds.index, os.path.basename(s.config.image_dir), s.config.is_reg,
+                changes.append(SubsetChange(ds.index, subset_name(s.config), s.config.is_reg,
                                             s.abs_path, (None, len(s.images)), (None, s.num_repeats)))
     figures = _figures(meta, plan)
     return Comparison(tuple(changes), figures, filled, _differences(changes, figures))

@@ -51,20 +51,22 @@ def scan(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = No
          progress: Progress | None = None, caption_extension: str = defaults.CAPTION_EXTENSION,
          sources: Sequence[str] = (), listing_only: bool = False,
          latents_suffix: str | None = "_sd.npz", text: TextOptions | None = None,
-         case_insensitive: bool | None = None) -> ScanResult:
+         case_insensitive: bool | None = None, latents_to_disk: bool = False) -> ScanResult:
     """The dataset as sd-scripts sees it. ``listing_only`` skips image headers and captions (and
     their findings) for callers that only need which files are in which subset. ``latents_suffix``
     is the latent cache suffix whose file names set sizes (None: the trainer installs no strategy).
-    ``text``: the text-encoder options the captions are measured against (default: train_network's)."""
+    ``text``: the text-encoder options the captions are measured against (default: train_network's).
+    ``latents_to_disk``: --cache_latents_to_disk (fine-tuning keys then read their cache files)."""
     return scan_with_text(specs, deep, jobs, progress, caption_extension, sources, listing_only, latents_suffix, text,
-                          case_insensitive)[0]
+                          case_insensitive, latents_to_disk)[0]
 
 
 def scan_with_text(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int | None = None,
                    progress: Progress | None = None, caption_extension: str = defaults.CAPTION_EXTENSION,
                    sources: Sequence[str] = (), listing_only: bool = False,
                    latents_suffix: str | None = "_sd.npz", text: TextOptions | None = None,
-                   case_insensitive: bool | None = None) -> tuple[ScanResult, TextAudit | None]:
+                   case_insensitive: bool | None = None,
+                   latents_to_disk: bool = False) -> tuple[ScanResult, TextAudit | None]:
     """``scan``, and the caption audit it made on the way (what ``regaudit captions`` shows; None
     with ``listing_only``)."""
     jobs = jobs if jobs is not None else (os.cpu_count() or 1)
@@ -127,7 +129,7 @@ def scan_with_text(specs: Sequence[DatasetSpec], deep: bool = False, jobs: int |
         others_train = len(training) > (spec.index in training)  # another dataset trains
         findings += build.dataset_findings(spec, subsets, _same_folder(subsets), others_train, cwd)
     for spec in finetuning:
-        ds, on_images = scan_finetune.dataset(spec, latents_suffix, None if listing_only else deep)
+        ds, on_images = scan_finetune.dataset(spec, latents_suffix, None if listing_only else deep, latents_to_disk)
         datasets.append(ds)
         findings += on_images
     datasets.sort(key=lambda d: d.index)
@@ -250,7 +252,8 @@ def scan_inputs_with_text(inp: Inputs, **kwargs) -> tuple[ScanResult, TextAudit 
     if "text" not in kwargs:  # captions measured against the chosen trainer's text encoders
         kwargs["text"] = text_options(inp)
     result, text_audit = scan_with_text(inp.specs, caption_extension=inp.args.caption_extension, sources=inp.sources,  # type: ignore
-                  latents_suffix=inp.latents_suffix, case_insensitive=inp.case_insensitive, **kwargs)
+                  latents_suffix=inp.latents_suffix, case_insensitive=inp.case_insensitive,
+                  latents_to_disk=bool(inp.sd.get("cache_latents_to_disk", False)), **kwargs)  # type: ignore
     stop = inp.opts.start_crash  # type: ignore[attr-defined]
     if stop is not None:  # the stop on the command line is a finding of every command
         result = replace(result, findings=(build.crash_finding(stop),) + result.findings)

@@ -11,7 +11,7 @@ from ..limits import CAPTION_BYTES
 from ..model import Caption, CaptionSource, Crash, Dataset, Finding, ImageProbe, ImageRecord, Subset
 from ..rules.build import finetuning_skipped
 from ..rules.captions import metadata_oversize
-from ..rules.images import record_findings
+from ..rules.images import record_findings, unloadable_keys
 from ..sdscripts import finetune
 from ..sdscripts import images as _images
 from ..sdscripts.caption_budgets import shared_counter
@@ -36,8 +36,10 @@ def _synthetic(size: tuple, via: str) -> ImageProbe:
     return ImageProbe(w, h, via, None, None, False, None, 0)
 
 
-def dataset(spec: DatasetSpec, cache_suffix: str | None, deep: bool | None) -> tuple[Dataset, list[Finding]]:
-    """One FineTuningDataset: its kept subsets' records, the findings on them and the stop."""
+def dataset(spec: DatasetSpec, cache_suffix: str | None, deep: bool | None,
+            to_disk: bool = False) -> tuple[Dataset, list[Finding]]:
+    """One FineTuningDataset: its kept subsets' records, the findings on them and the stop.
+    ``to_disk``: --cache_latents_to_disk (a key's cache file is read instead of its image)."""
     read, stop = finetune.read_dataset(spec.subsets, cache_suffix)
     by_file = {c.metadata_file: c for c in spec.subsets}
     subsets, findings = [], []
@@ -54,7 +56,10 @@ def dataset(spec: DatasetSpec, cache_suffix: str | None, deep: bool | None) -> t
         entries, ft.entries = ft.entries, []
         for i, e in enumerate(entries):
             entries[i] = None  # (each entry let go once it is a record)
-            if e.size_from in ("metadata", "cache"):
+            if e.size_from in ("metadata", "cache") and deep is not None \
+                    and (failure := finetune.first_load(e.path, e.size, e.size_from, cache_suffix, to_disk)):
+                probe = _synthetic(e.size, e.size_from)._replace(load_error=failure, load_error_kind="no_image")
+            elif e.size_from in ("metadata", "cache"):
                 if type(e.size) is tuple and all(type(v) is int for v in e.size):
                     probe = probes.get((e.size, e.size_from))
                     if probe is None:
@@ -73,9 +78,11 @@ def dataset(spec: DatasetSpec, cache_suffix: str | None, deep: bool | None) -> t
             records.append(ImageRecord(e.key, e.path if abs_path == e.path else abs_path, exts.setdefault(ext, ext),
                                        probe, caption, cache, tokens))
         findings += metadata_oversize(os.path.abspath(ft.metadata_file), records)
+        findings += unloadable_keys(os.path.abspath(ft.metadata_file), records)
         if deep is not None:
             findings += [f for f in record_findings(r for r in records if r.probe.size_via not in ("metadata", "cache"))]
-        subsets.append(Subset(by_file[ft.metadata_file], os.path.abspath(ft.metadata_file), tuple(records)))
+        subsets.append(Subset(by_file[ft.metadata_file], os.path.abspath(ft.metadata_file), tuple(records),
+                              tag_frequency=ft.tag_frequency))
     crash = None
     if stop is not None:
         crash = Crash("build", "RA097", stop.exception, os.path.abspath(stop.path),

@@ -371,6 +371,15 @@ def make_finetune_case(seed: int, root: str) -> Case:
     # full paths mostly (the fine-tune tab's "Use full path" default); a bare stem is found only next to its
     # latents .npz, so it stops at the image's size
     key_style = rng.choice(("full",) * 6 + ("name", "name", "stem", "mixed"))
+    # sizes sd-scripts takes without opening the file (drawn apart, so that the cases above stay as they
+    # were): image_size in the metadata, or a latent cache file named for the key; a missing image or the
+    # .npz stored as the image then fails only when it is first loaded
+    extra = random.Random(20_000 + seed)
+    sized = extra.random() < 0.35
+    cache_suffix = {"fine_tune": "_sdxl.npz", "sdxl_train": "_sdxl.npz", "sdxl_train_network": "_sdxl.npz",
+                    "train_network": "_sd.npz", "sd3_train": "_sd3.npz", "flux_train": "_flux.npz"}[trainer]
+    if sized:
+        case.notes.append("sizes without opening the files")
     for i in range(n):
         kind = rng.choice(("png", "jpg", "webp"))
         w, h = rng.choice(SIZES)
@@ -391,6 +400,13 @@ def make_finetune_case(seed: int, root: str) -> Case:
             entry["caption"], entry["tags"] = "a cat", "1girl, solo"
         if rng.random() < 0.2:
             entry["train_resolution"] = list(rng.choice(((512, 512), (576, 448), (448, 576))))
+        if sized and extra.random() < 0.6:
+            entry["image_size"] = [w, h]
+            if extra.random() < 0.3 and os.path.exists(os.path.join(img, name)):
+                os.remove(os.path.join(img, name))  # (deleted after its size was written down)
+                case.notes.append("sized image missing")
+        elif sized and extra.random() < 0.4:  # a cache file whose name starts with the key's stem
+            _write(os.path.join(img, f"im{i}_{w:04d}x{h:04d}{cache_suffix}"), b"")
         meta[key] = entry
     if rng.random() < 0.15:  # an image in the folder the metadata does not name: not registered
         _write(os.path.join(img, "extra.png"), _image_bytes("png", 512, 512, rng))

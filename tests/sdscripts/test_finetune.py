@@ -96,7 +96,8 @@ def test_port_captions_tags_sizes_and_cache_names(tmp_path):
     assert (rel.caption, rel.size, rel.size_from, rel.path) == ("only", (100, 200), "metadata",
                                                                  str(tmp_path / "img" / "rel.png"))
     assert by_key[str(tmp_path / "img" / "y.png")].caption == ""
-    assert sub.tags == ["t1, t2", "only"]
+    # set_tag_frequency of the tags values used (keys longest first), not of the captions
+    assert sub.tag_frequency == {"t1": 1, "t2": 1, "only": 1}
     # relative keys without image_dir: the assert
     assert read_subset(str(tmp_path / "m.json"), None, 1, "_sdxl.npz").stop.exception == "AssertionError"
     # no entries: skipped with a warning
@@ -166,3 +167,80 @@ def test_sizes_equal_as_numbers_keep_their_own_values(tmp_path, capsys):
     assert code == 0 and json.dumps(shown, sort_keys=True) == json.dumps(
         {"longername_float.png": [64.0, 64.0], "b.png": [64, 64], "c.png": [True, 64], "d.png": [1, 64],
          "e.png": [64, 64]}, sort_keys=True)
+
+
+def _keys_without_files(tmp_path):
+    """A metadata file whose sizes spare sd-scripts from opening the files: one key names a real
+    image, one names nothing, one is matched to a cache file (no image_size)."""
+    make_image(tmp_path / "img" / "here.png", size=(512, 512))
+    (tmp_path / "img" / "cached_0512x0512_sdxl.npz").write_bytes(b"")  # (fine_tune.py: the SDXL suffix)
+    meta = {str(tmp_path / "img" / "here.png"): {"caption": "here", "image_size": [512, 512]},
+            str(tmp_path / "img" / "gone.png"): {"caption": "gone", "image_size": [640, 480]},
+            str(tmp_path / "img" / "cached.png"): {"caption": "cached"}}
+    (tmp_path / "m.json").write_text(json.dumps(meta))
+    return ["--in_json", "m.json", "--train_data_dir", "img", "--resolution", "512", "--enable_bucket"]
+
+
+def test_keys_sized_without_opening_their_files_fail_when_first_loaded(tmp_path, capsys):
+    """sd-scripts (FineTuningDataset) registers a key with image_size, or one matched to a cache file
+    (whose .npz it stores as the image), without opening anything: the oracle builds the dataset and
+    counts it (3 images here, no stop while building). The failure comes when latent caching, or
+    uncached the first batch that draws it, opens the path (BaseDataset.new_cache_latents and
+    load_image, read from sd-scripts: the oracle stops before the models load)."""
+    args = _keys_without_files(tmp_path)
+    doc = _balance(tmp_path, capsys, *args, "--cache_latents")
+    assert doc["datasets"][0]["num_train_images"] == 3  # all registered
+    crash = doc["crash"]
+    assert (crash["stage"], crash["code"], crash["exception"]) == ("load", "RA098", "FileNotFoundError")
+    assert crash["path"] == str(tmp_path / "img" / "gone.png")
+    (f,) = [f for f in doc["findings"] if f["code"] == "RA098"]
+    assert f["severity"] == "error" and f["path"] == str(tmp_path / "m.json")
+    assert "2 keys" in f["message"] and "gone.png" in f["message"]
+    assert [i["path"] for i in f["images"]] == [str(tmp_path / "img" / "cached_0512x0512_sdxl.npz"),
+                                                 str(tmp_path / "img" / "gone.png")]  # (registration order)
+    errors = [i["error"] for i in f["images"]]
+    assert errors[0].startswith("UnidentifiedImageError: cannot identify image file")
+    assert errors[1].startswith("FileNotFoundError: [Errno 2]")
+
+
+def test_cache_latents_to_disk_reads_an_existing_cache_file_instead(tmp_path, capsys):
+    """With --cache_latents_to_disk, get_latents_npz_path names the file read instead of the image:
+    '<stem>_<WWWW>x<HHHH>_sdxl.npz' (fine_tune.py's suffix), or an old '<stem>.npz' (for a key matched to a cache file, that
+    file itself). Where it exists, the key's image is not opened."""
+    args = _keys_without_files(tmp_path)
+    doc = _balance(tmp_path, capsys, *args, "--cache_latents_to_disk")
+    (f,) = [f for f in doc["findings"] if f["code"] == "RA098"]  # the cached key now loads
+    assert [os.path.basename(i["path"]) for i in f["images"]] == ["gone.png"]
+    (tmp_path / "img" / "gone_0640x0480_sdxl.npz").write_bytes(b"")
+    doc = _balance(tmp_path, capsys, *args, "--cache_latents_to_disk")
+    assert not [f for f in doc["findings"] if f["code"] == "RA098"] and doc["crash"] is None
+    # without the disk cache the .npz stored as the image is opened as one
+    doc = _balance(tmp_path, capsys, *args, "--cache_latents")
+    (f,) = [f for f in doc["findings"] if f["code"] == "RA098"]
+    assert [(os.path.basename(i["path"]), i["error"].split(":")[0]) for i in f["images"]] == [
+        ("cached_0512x0512_sdxl.npz", "UnidentifiedImageError"), ("gone.png", "FileNotFoundError")]
+
+
+def test_fine_tuning_tag_frequency_is_the_tags_under_the_metadata_name(tmp_path, capsys):
+    """ss_tag_frequency of a FineTuningDataset: set_tag_frequency(basename(metadata_file), tags_list),
+    the tags values only (with enable_wildcard, line breaks made separators first), and commands on
+    absolute keys without an image_dir are no internal error."""
+    make_image(tmp_path / "img" / "a.png", size=(64, 64))
+    make_image(tmp_path / "img" / "b.png", size=(64, 64))
+    meta = {str(tmp_path / "img" / "a.png"): {"caption": "a photo, red", "tags": "Cat, red,, "},
+            str(tmp_path / "img" / "b.png"): {"caption": "b", "tags": "dog\nred"},
+            str(tmp_path / "img" / "c.png"): {"caption": "no tags", "image_size": [64, 64]}}
+    (tmp_path / "meta.json").write_text(json.dumps(meta))
+    for wildcard, want in (("false", {"cat": 1, "red": 1, "dog\nred": 1}), ("true", {"cat": 1, "red": 2, "dog": 1})):
+        (tmp_path / "ds.toml").write_text(f'[general]\nresolution = 64\n[[datasets]]\n[[datasets.subsets]]\n'
+                                          f'metadata_file = "{(tmp_path / "meta.json").as_posix()}"\n'
+                                          f'enable_wildcard = {wildcard}\n')
+        capsys.readouterr()
+        assert main(["captions", "--json", "--dataset-config", str(tmp_path / "ds.toml")]) == 0
+        out, err = capsys.readouterr()
+        got = json.loads(out)["tag_frequency"]
+        assert got == {"meta.json": want} and list(got["meta.json"]) == list(want), wildcard
+    for cmd in (["dupes", "--json", "--no-cache"], ["fix", "--json"], ["report", "-o", str(tmp_path / "r.html")]):
+        code = main([*cmd, "--dataset-config", str(tmp_path / "ds.toml")])
+        _, err = capsys.readouterr()
+        assert code in (0, 1) and "internal error" not in err, (cmd, err)

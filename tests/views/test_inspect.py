@@ -195,3 +195,38 @@ def test_a_lora_of_many_folders_is_shown_in_bounded_lines(here, capsys):
     assert "… and 19800 more subsets (inspect --json lists every one)" in out and len(out) < 100_000
     (f,) = inspect_json(capsys, path, "train")["files"]
     assert len(f["comparison"]["differences"]) == 20_001 and f["comparison"]["differences"][-1] == "'1_dog' is new (1 image x 1)"
+
+
+def test_a_fine_tuning_lora_is_matched_by_its_metadata_file(here, capsys):
+    """train_network.py's metadata of a fine-tuning dataset (read from sd-scripts: a subset is recorded
+    with image_dir's and metadata_file's base names, its tags under the metadata file's in the
+    dataset's tag_frequency and ss_tag_frequency; --in_json records ss_dataset_dirs by the metadata
+    file). The same tree now: the subset is found, its tags are the same."""
+    from tests.conftest import make_image
+
+    for n in ("a", "b"):
+        make_image(here / "img" / f"{n}.png", size=(64, 64))
+    meta = {str(here / "img" / "a.png"): {"caption": "a", "tags": "cat, red"},
+            str(here / "img" / "b.png"): {"caption": "b", "tags": "dog, Red"}}
+    (here / "meta_cap.json").write_text(json.dumps(meta))
+    (here / "ds.toml").write_text('[general]\nresolution = 64\n[[datasets]]\n[[datasets.subsets]]\n'
+                                  'image_dir = "img"\nmetadata_file = "meta_cap.json"\n')
+    tags = {"meta_cap.json": {"dog": 1, "red": 2, "cat": 1}}
+    common = {"ss_network_module": "networks.lora", "ss_base_model_version": "sd_v1", "ss_num_train_images": "2",
+              "ss_num_reg_images": "0", "ss_num_batches_per_epoch": "2", "ss_num_epochs": "800",
+              "ss_max_train_steps": "1600", "ss_tag_frequency": json.dumps(tags)}
+    configured = {**common, "ss_datasets": json.dumps([{
+        "is_dreambooth": False, "batch_size_per_device": 1, "num_train_images": 2, "num_reg_images": 0,
+        "resolution": [64, 64], "enable_bucket": False, "tag_frequency": tags,
+        "subsets": [{"img_count": 2, "num_repeats": 1, "image_dir": "img", "metadata_file": "meta_cap.json"}]}])}
+    path = write_safetensors(here / "ft.safetensors", configured)
+    (f,) = inspect_json(capsys, str(path), "--dataset_config", "ds.toml")["files"]
+    (s,) = f["comparison"]["subsets"]
+    assert s["status"] == "same", f["comparison"]
+    in_json = {**common, "ss_dataset_dirs": json.dumps({"meta_cap.json": {"n_repeats": 1, "img_count": 2}}),
+               "ss_resolution": "(64, 64)", "ss_batch_size_per_device": "1"}
+    path = write_safetensors(here / "ft2.safetensors", in_json)
+    (f,) = inspect_json(capsys, str(path), "--in_json", "meta_cap.json", "--train_data_dir", "img",
+                        "--resolution", "64")["files"]
+    (s,) = f["comparison"]["subsets"]
+    assert s["status"] == "same", f["comparison"]
