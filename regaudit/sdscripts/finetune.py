@@ -236,7 +236,8 @@ class _FirstMatch:
 def first_load(path: str, size: tuple, size_from: str, suffix: str | None, to_disk: bool) -> str | None:
     """Why sd-scripts fails when it first loads a key whose size it took from the metadata or (size_from
     "cache") a cache file name, which is then the path it stores: it never looked at ``path`` while it
-    built the dataset. "Exception: message", or None when the load works. Latent caching
+    built the dataset. "Exception: message" as Python words it, without the path (the key's own: a
+    million keys naming no file share one message), or None when the load works. Latent caching
     (BaseDataset.cache_latents) or, uncached, the first batch that draws the key opens ``path`` with
     Pillow, except that with --cache_latents_to_disk an existing cache file (latents.latents_npz_path:
     for a path that is an SD/SDXL cache file, that file itself) is read instead. What that file holds
@@ -251,12 +252,15 @@ def first_load(path: str, size: tuple, size_from: str, suffix: str | None, to_di
             pass
     try:
         st = os.stat(path)
-    except (OSError, ValueError) as exc:
-        return f"{type(exc).__name__}: {exc}"
+    except OSError as exc:
+        return f"{type(exc).__name__}: [Errno {exc.errno}] {exc.strerror}" if exc.errno else f"{type(exc).__name__}: {exc}"
+    except ValueError as exc:  # (a NUL; a lone surrogate no file name can hold)
+        return f"{type(exc).__name__}: {exc}" if not isinstance(exc, UnicodeEncodeError) else \
+            "UnicodeEncodeError: the path holds a lone surrogate"
     if stat.S_ISDIR(st.st_mode):
-        return f"IsADirectoryError: [Errno 21] Is a directory: {path!r}"
+        return "IsADirectoryError: [Errno 21] Is a directory"
     if size_from == "cache" or not stat.S_ISREG(st.st_mode) or st.st_size == 0:
-        return f"UnidentifiedImageError: cannot identify image file {path!r}"
+        return "UnidentifiedImageError: cannot identify image file"
     return None
 
 

@@ -74,6 +74,7 @@ def load_failures(plans: Sequence[DatasetPlan], opts: BalanceOptions) -> tuple[L
     by their bucket's area (BaseDataset.new_cache_latents: a stable sort of the registration order);
     uncached, in registration order (a shuffled first epoch draws them in no order regaudit can know)."""
     out = []
+    said: dict[tuple, tuple] = {}
     for p in plans:
         plain_size = p.params.enable_bucket or opts.cache_latents  # (no exact-size check at load)
         found = []
@@ -84,6 +85,7 @@ def load_failures(plans: Sequence[DatasetPlan], opts: BalanceOptions) -> tuple[L
                 continue  # nothing for load_failure to find (the common case, checked without a call)
             failure = load_failure(r, p.params, opts)
             if failure is not None:
+                failure = said.setdefault(failure, failure)  # (a million keys naming no file: one message)
                 found.append((r.bucket[0] * r.bucket[1] if r.bucket else 0, LoadFailure(r.record.abs_path, *failure)))
         if opts.cache_latents:
             found.sort(key=lambda af: af[0])

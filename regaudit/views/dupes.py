@@ -200,6 +200,9 @@ def _stat_keys(paths: list[str]) -> tuple[list[tuple[str, int, int]], dict[str, 
             keys.append((p, -1, -1))
             if exc.errno in (errno.ENOENT, errno.ENOTDIR):  # no such file: nothing for a worker to open
                 missing[p] = exc.strerror or str(exc)
+        except ValueError as exc:  # a NUL or a lone surrogate in a metadata key: no path the system takes
+            keys.append((p, -1, -1))
+            missing[p] = str(exc)
     return keys, inodes, missing
 
 

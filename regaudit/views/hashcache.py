@@ -55,6 +55,18 @@ _LEGACY_TABLES = frozenset({"meta", "hashes", "extras", "pixels"})
 _LEGACY_SCHEMAS = frozenset({"1", "2", "3", "4"})
 
 
+
+_ENC, _ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+
+
+def _encoded(path: str) -> bytes | None:
+    """``os.fsencode(path)`` without its checks; None for a path no file can have (a lone surrogate
+    outside surrogateescape's range, from a metadata key): nothing is cached under it."""
+    try:
+        return path.encode(_ENC, _ERRORS)
+    except UnicodeEncodeError:
+        return None
+
 def default_path() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "regaudit" / "hashes.sqlite"
@@ -371,8 +383,11 @@ class HashCache:
         ``_IN_CHUNK`` paths a query, so a cache of many datasets is not read whole."""
         if self.db is None or not keys:
             return {}
-        enc, errors = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()  # os.fsencode, without its checks
-        wanted = {key[0].encode(enc, errors): key for key in keys}
+        wanted = {}
+        for key in keys:
+            raw = _encoded(key[0])
+            if raw is not None:
+                wanted[raw] = key
         out: dict[str, HashEntry] = {}
         cols = "SELECT path, size, mtime, digest, hash, mirror, upright, error, fine FROM hashes WHERE params = ?"
         try:
@@ -400,7 +415,8 @@ class HashCache:
         try:
             with self.db:
                 self.db.executemany("INSERT OR REPLACE INTO hashes VALUES (?,?,?,?,?,?,?,?,?,?)",
-                                    [(os.fsencode(p), s, m, params, *e.to_row()) for p, s, m, e in rows])
+                                    [(raw, s, m, params, *e.to_row()) for p, s, m, e in rows
+                                     if (raw := _encoded(p)) is not None])
         except sqlite3.Error as exc:
             self._failed(exc, writing=True)
 

@@ -31,9 +31,12 @@ def _bounded(caption: str) -> tuple[str, int]:
     return caption[:CAPTION_BYTES], len(caption.encode("utf-8", "surrogatepass"))
 
 
-def _synthetic(size: tuple, via: str) -> ImageProbe:
+def _synthetic(size: tuple, via: str, failure: str | None = None) -> ImageProbe:
+    """The probe of a key sized by the metadata or a cache file name (nothing read from the file);
+    ``failure``: why sd-scripts fails when it first loads it (finetune.first_load)."""
     w, h = (size + (0, 0))[:2] if isinstance(size, tuple) else (0, 0)
-    return ImageProbe(w, h, via, None, None, False, None, 0)
+    return ImageProbe(w, h, via, None, None, False, None, 0, load_error=failure,
+                      load_error_kind="no_image" if failure else None)
 
 
 def dataset(spec: DatasetSpec, cache_suffix: str | None, deep: bool | None,
@@ -56,16 +59,15 @@ def dataset(spec: DatasetSpec, cache_suffix: str | None, deep: bool | None,
         entries, ft.entries = ft.entries, []
         for i, e in enumerate(entries):
             entries[i] = None  # (each entry let go once it is a record)
-            if e.size_from in ("metadata", "cache") and deep is not None \
-                    and (failure := finetune.first_load(e.path, e.size, e.size_from, cache_suffix, to_disk)):
-                probe = _synthetic(e.size, e.size_from)._replace(load_error=failure, load_error_kind="no_image")
-            elif e.size_from in ("metadata", "cache"):
+            if e.size_from in ("metadata", "cache"):
+                failure = finetune.first_load(e.path, e.size, e.size_from, cache_suffix, to_disk) \
+                    if deep is not None else None
                 if type(e.size) is tuple and all(type(v) is int for v in e.size):
-                    probe = probes.get((e.size, e.size_from))
+                    probe = probes.get((e.size, e.size_from, failure))
                     if probe is None:
-                        probe = probes[(e.size, e.size_from)] = _synthetic(e.size, e.size_from)
+                        probe = probes[(e.size, e.size_from, failure)] = _synthetic(e.size, e.size_from, failure)
                 else:  # (shared only by ints: 64.0 == 64 == True-ish sizes would show another entry's value)
-                    probe = _synthetic(e.size, e.size_from)
+                    probe = _synthetic(e.size, e.size_from, failure)
             else:
                 probe = _images.probe(e.path, bool(deep)) if deep is not None else _images.stat_probe(e.path)
             cache = ((cache_suffix, e.size),) if e.size_from == "cache" else ()

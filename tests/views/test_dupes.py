@@ -511,3 +511,26 @@ def test_a_metadata_key_naming_no_file_is_unreadable_without_a_decode(tmp_path, 
     assert code == 0 and decoded == [str(tmp_path / "img" / "there.png")]
     assert [(f["code"], f["path"], f["message"]) for f in doc["findings"]] == [
         ("RA041", str(tmp_path / "img" / "gone.png"), "image cannot be read: No such file or directory (found while hashing)")]
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_metadata_keys_no_system_takes_are_unreadable_not_an_internal_error(tmp_path, capsys, cache):
+    """A metadata key with a NUL or a lone surrogate outside surrogateescape's range (JSON can write
+    both) names no file: RA041 with the reason, with the hash cache on or off."""
+    import json
+
+    from regaudit.cli import main
+
+    (tmp_path / "img").mkdir()
+    Image.new("RGB", (64, 64), (9, 99, 199)).save(tmp_path / "img" / "there.png")
+    keys = [str(tmp_path / "img" / "there.png"), str(tmp_path / "img" / "nul\x00.png"),
+            str(tmp_path / "img" / "half\ud800.png")]
+    (tmp_path / "meta.json").write_text(json.dumps({k: {"caption": "x", "image_size": [64, 64]} for k in keys}))
+    where = ["--cache", str(tmp_path / "h.sqlite")] if cache else ["--no-cache"]
+    for _ in range(2 if cache else 1):  # (cold, then warm)
+        code = main(["dupes", "--json", *where, "fine_tune.py", "--in_json", str(tmp_path / "meta.json"),
+                     "--train_data_dir", str(tmp_path / "img"), "--cache_latents"])
+        out, err = capsys.readouterr()
+        assert code == 0 and "internal error" not in err, err
+        found = {f["path"] for f in json.loads(out)["findings"] if f["code"] == "RA041"}
+        assert found == set(keys[1:])
