@@ -210,16 +210,25 @@ def dupes_document(result) -> dict:
         "summary": {"errors": c["error"], "warnings": c["warning"], "info": c["info"],
                     "groups": len(result.groups),
                     "leakage": sum(1 for g in result.groups if g.label == "leakage")},
-        "groups": [{"kind": g.kind, "distance": g.distance, "label": g.label, "via_exif": g.via_exif,
-                    "members": [m.path for m in g.members], "roles": g.roles,
-                    "subsets": [m.subset for m in g.members],
-                    "effective_repeats": [m.effective_repeats for m in g.members],
-                    "train_repeats": g.train_repeats,
-                    "images": [{"path": m.path, "role": m.role, "subset": m.subset, "per_epoch": m.effective_repeats,
-                                "relation": m.relation.value, "distance": m.distance, "of": m.of,
-                                "exif_rotation": m.upright} for m in g.members]} for g in result.groups],
+        "groups": rows_of(None, _dup_group, result.groups),  # made while written: a group of a million images
         "findings": [f.to_json() for f in sort_findings(result.findings)],
     }
+
+
+DUP_IMAGE_KEYS = ("path", "role", "subset", "per_epoch", "relation", "distance", "of", "exif_rotation")
+
+
+def _dup_group(g) -> dict:
+    return {"kind": g.kind, "distance": g.distance, "label": g.label, "via_exif": g.via_exif,
+            "members": [m.path for m in g.members], "roles": g.roles,
+            "subsets": [m.subset for m in g.members],
+            "effective_repeats": [m.effective_repeats for m in g.members],
+            "train_repeats": g.train_repeats,
+            "images": rows_of(DUP_IMAGE_KEYS, _dup_image, g.members)}
+
+
+def _dup_image(m) -> tuple:
+    return m.path, m.role, m.subset, m.effective_repeats, m.relation.value, m.distance, m.of, m.upright
 
 
 def smoke_document(result) -> dict:

@@ -63,7 +63,7 @@ class Relation(str, Enum):
     MIRROR = "mirror"  # the mirror image's hash within the distance (with flip_aug only)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # (one per image a group holds: a million of them)
 class Member:
     path: str
     role: str

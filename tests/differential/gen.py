@@ -410,9 +410,21 @@ def make_finetune_case(seed: int, root: str) -> Case:
         meta[key] = entry
     if rng.random() < 0.15:  # an image in the folder the metadata does not name: not registered
         _write(os.path.join(img, "extra.png"), _image_bytes("png", 512, 512, rng))
-    meta_path = os.path.join(root, "meta.json")
+    # JSON Lines ("image_path" and the entry, a line each), the other format FineTuningDataset reads;
+    # now and then with a blank line, which json.loads stops on
+    lines = extra.random() < 0.2
+    meta_name = "meta.jsonl" if lines else "meta.json"
+    meta_path = os.path.join(root, meta_name)
     if rng.random() < 0.95:
-        _write(meta_path, json.dumps(meta, indent=2).encode())
+        if lines:
+            text = "".join(json.dumps({"image_path": k, **v}) + "\n" for k, v in meta.items())
+            if extra.random() < 0.15:
+                text += "\n"
+                case.notes.append("blank JSON line")
+            _write(meta_path, text.encode())
+            case.notes.append("JSON Lines metadata")
+        else:
+            _write(meta_path, json.dumps(meta, indent=2).encode())
     else:
         case.notes.append("no metadata file")
     argv = []
@@ -425,7 +437,7 @@ def make_finetune_case(seed: int, root: str) -> Case:
         argv += ["--dataset_config", "ds.toml"]
         case.notes.append("metadata_file subset")
     else:
-        argv += ["--in_json", "meta.json", "--train_data_dir", "img", "--resolution", rng.choice(("512", "512,768"))]
+        argv += ["--in_json", meta_name, "--train_data_dir", "img", "--resolution", rng.choice(("512", "512,768"))]
         if rng.random() < 0.7:
             argv += ["--enable_bucket"]
             if rng.random() < 0.3:
