@@ -140,9 +140,21 @@ def open_regular(path: str | os.PathLike) -> BinaryIO:
 
 
 def read_regular(path: str | os.PathLike, limit: int = CONFIG_LIMIT) -> bytes:
-    """The bytes of a regular file of at most ``limit`` bytes; ``OSError`` otherwise."""
+    """The bytes of a regular file of at most ``limit`` bytes; ``OSError`` otherwise. Read as large
+    as the file says it is (a read of ``limit`` bytes would take a buffer that large first: a GiB
+    for fine-tuning metadata), then on in 1 MiB pieces while it holds more than it said."""
     with open_regular(path) as fh:
-        data = fh.read(limit + 1)
+        want = min(os.fstat(fh.fileno()).st_size, limit) + 1
+        pieces, total = [], 0
+        while total <= limit:
+            asked = min(want, limit + 1 - total)
+            piece = fh.read(asked)
+            pieces.append(piece)
+            total += len(piece)
+            if len(piece) < asked:  # (a buffered read is short only at the end)
+                break
+            want = 1 << 20
+    data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
     if len(data) > limit:
         raise OSError(errno.EFBIG, f"is larger than {limit >> 20} MiB, far more than any such file needs",
                       os.fspath(path))

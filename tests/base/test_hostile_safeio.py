@@ -38,3 +38,26 @@ def test_parse_guarded_catches_deep_json_and_toml():
         with pytest.raises(ConfigError, match="nested"):
             parse_guarded(parse, "x.json")
     assert parse_guarded(lambda: {"a": [[1]]}, "x") == {"a": [[1]]}
+
+
+def test_read_regular_reads_what_the_file_holds_not_its_limit(tmp_path):
+    """A small file read under a limit of a GiB takes memory for what it holds (a read of the limit
+    took a buffer of a GiB first); a file larger than the limit is refused; a file holding more than
+    its size says (as /proc's do) is read whole, in pieces."""
+    import tracemalloc
+
+    from regaudit.safeio import read_regular
+
+    (tmp_path / "m.json").write_bytes(b"{}" * 500)
+    tracemalloc.start()
+    try:
+        assert read_regular(tmp_path / "m.json", 1 << 30) == b"{}" * 500
+        assert tracemalloc.get_traced_memory()[1] < 1 << 20
+    finally:
+        tracemalloc.stop()
+    (tmp_path / "big").write_bytes(b"x" * 3000)
+    with pytest.raises(OSError, match="larger than"):
+        read_regular(tmp_path / "big", 2999)
+    assert read_regular(tmp_path / "big", 3000) == b"x" * 3000
+    if os.path.exists("/proc/self/status"):  # (size 0 in its stat, text when read)
+        assert b"Name:" in read_regular("/proc/self/status")
