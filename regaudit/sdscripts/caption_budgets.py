@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from ..model import CaptionSource, Subset, SubsetConfig, compact
 from . import caption_process as cp
-from .tokencuts import cut_ordered, cut_static, fit_ordered, shuffle_share
+from .tokencuts import cut_ordered, cut_static, fit_ordered, shared, shuffle_share
 from .tokens import TokenCounter
 from .triggers import Trigger, has_word, keys_of, trigger_in_flex, trigger_state
 
@@ -115,8 +115,9 @@ def budget(img, sc: SubsetConfig, enc: EncoderSet, limit: int | None, counter: T
     text = cap.text
     if text is None:
         return _mk(img.abs_path, cap.source, None, None)
+    tokens = _tokens(img, counter)
     if _FAST and limit is not None and not sc.enable_wildcard and not cp.is_dynamic(sc):
-        fast = _static_budget(img.abs_path, cap.source, text, sc, enc, limit, counter, trig, others, detail)
+        fast = _static_budget(img.abs_path, cap.source, text, tokens, sc, enc, limit, counter, trig, others, detail)
         if fast is not None:
             return fast
     base = cp.with_prefix_suffix(text, sc)
@@ -132,7 +133,6 @@ def budget(img, sc: SubsetConfig, enc: EncoderSet, limit: int | None, counter: T
     kts = sc.keep_tokens_separator
     extra = {"trigger": trigger, "mentions": mentions, "kts_count": base.count(kts) if kts else 0,
              "literal_braces": wildcard and "{" in base and any(cp.literal_braces(v) for v in variants)}
-    tokens = counter.count(text)
     dynamic = cp.is_dynamic(sc)
     if dynamic and trig and trigger is Trigger.PRESENT:
         extra["trigger_in_flex"] = trigger_in_flex(base, sc, trig)
@@ -185,17 +185,24 @@ def budget(img, sc: SubsetConfig, enc: EncoderSet, limit: int | None, counter: T
         if detail and tags.fixed:
             # the kept part comes first on every step: what of it fits is what always reaches the encoder
             fit = fit_ordered(tags.fixed, 0, sc, limit, worst) if kept > limit else len(tags.fixed)
-            kept_tags = tuple(t for t in tags.fixed[:fit] if t)
-            kept_cut = tuple(t for t in tags.fixed[fit:] if t)
+            kept_tags = tuple(shared(t) for t in tags.fixed[:fit] if t)
+            kept_cut = tuple(shared(t) for t in tags.fixed[fit:] if t)
     return _mk(img.abs_path, cap.source, text, tokens, seen, over, cut, kept, share,
                suffix_cut=bool(over and tags.suffix), kept_tags=kept_tags, kept_cut=kept_cut, **extra)
+
+
+def _tokens(img, counter: TokenCounter) -> int | None:
+    """The caption's own token count: the scan's, kept on its record (``caption_tokens``), else counted."""
+    n = getattr(img, "caption_tokens", None)
+    return n if n is not None and counter.available else counter.count(img.caption.text)
 
 
 _FAST = True  # tests turn the short way off to check it against the general one
 
 
-def _static_budget(path: str, source: CaptionSource, text: str, sc: SubsetConfig, enc: EncoderSet, limit: int,
-                   counter: TokenCounter, trig: tuple[str, ...], others: Others, detail: bool) -> Budget | None:
+def _static_budget(path: str, source: CaptionSource, text: str, tokens: int | None, sc: SubsetConfig, enc: EncoderSet,
+                   limit: int, counter: TokenCounter, trig: tuple[str, ...], others: Others,
+                   detail: bool) -> Budget | None:
     """budget for the common caption: no wildcards, not cut into tags (so one line reaches the text
     encoder, as it is). None where the general way is needed (no tokenizer, the cut tags asked for)."""
     base = cp.with_prefix_suffix(text, sc)
@@ -205,7 +212,6 @@ def _static_budget(path: str, source: CaptionSource, text: str, sc: SubsetConfig
     if others:
         key = keys_of(line)
         mentions = tuple(ct for ct, dw in others if all(has_word(key, w) for w in dw))
-    tokens = counter.count(text)
     if tokens is None or not enc.clip:
         return None
     processed = cp.finish(line, sc)

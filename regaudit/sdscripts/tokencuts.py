@@ -13,6 +13,21 @@ from ..model import SubsetConfig
 SHUFFLE_SAMPLES = 256  # random steps drawn per truncated caption for the shuffle figures
 
 _MERGES_AT_COMMA = re.compile(r"[^A-Za-z0-9\s],|,[^A-Za-z0-9\s]")
+_TAGS: dict[str, str] = {}  # one string per cut tag: a million booru captions cut the same few thousand tags
+_TAGS_MAX = 1 << 16
+_TAG_CHARS = 64
+
+
+def shared(tag: str) -> str:
+    """``tag``, as the one string kept for it (tags over _TAG_CHARS characters as they are)."""
+    if len(tag) > _TAG_CHARS:
+        return tag
+    got = _TAGS.get(tag)
+    if got is None:
+        if len(_TAGS) >= _TAGS_MAX:
+            _TAGS.clear()
+        got = _TAGS[tag] = tag
+    return got
 
 
 def _fit_by_pieces(pieces: list[str], total: int, limit: int, worst) -> int | None:
@@ -48,7 +63,7 @@ def cut_static(processed: str, limit: int, worst) -> tuple[str, ...]:
                 lo = mid
             else:
                 hi = mid - 1
-    return tuple(t.strip() for t in pieces[lo:] if t.strip())
+    return tuple(shared(t.strip()) for t in pieces[lo:] if t.strip())
 
 
 def fit_ordered(tags: tuple[str, ...], start: int, sc: SubsetConfig, limit: int, worst) -> int:
@@ -68,7 +83,7 @@ def fit_ordered(tags: tuple[str, ...], start: int, sc: SubsetConfig, limit: int,
 
 def cut_ordered(tags: tuple[str, ...], start: int, sc: SubsetConfig, limit: int, worst) -> tuple[str, ...]:
     """Tags from index ``start`` on that do not fit whole, the tags being in this order."""
-    return tuple(t for t in tags[fit_ordered(tags, start, sc, limit, worst):] if t)
+    return tuple(shared(t) for t in tags[fit_ordered(tags, start, sc, limit, worst):] if t)
 
 
 def shuffle_share(tags: cp.Tags, sc: SubsetConfig, limit: int, kept: int, worst) -> float:

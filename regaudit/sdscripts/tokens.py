@@ -340,9 +340,14 @@ def count(text: str, bang_is_pad: bool = False) -> int | None:
     return sum(1 if isinstance(p, int) else _count_clean(p, be) for p in _pieces(text, bang_is_pad))
 
 
+_COUNTED_MAX = 1 << 16  # texts a TokenCounter keeps the count of, per kind: a few MB of tags and captions
+
+
 class TokenCounter:
     """Token counts with one cache per tokenizer kind: a dataset's captions repeat a lot (class
-    tokens, shared tags), and the prefix searches ask for the same strings again."""
+    tokens, shared tags), and the prefix searches ask for the same strings again. Bounded: a
+    million distinct captions (their counts kept on their records) would keep hundreds of MB of
+    text alive here; past _COUNTED_MAX texts a cache starts again."""
 
     def __init__(self) -> None:
         self._plain: dict[str, int] = {}
@@ -351,7 +356,10 @@ class TokenCounter:
 
     def remember(self, counted) -> None:
         """Counts made elsewhere (a worker process): (text, count) pairs, plain (no '!' padding)."""
-        self._plain.update(counted)
+        if len(self._plain) + len(counted) > _COUNTED_MAX:
+            self._plain.clear()
+        if len(counted) <= _COUNTED_MAX:
+            self._plain.update(counted)
 
     def count(self, text: str, bang_is_pad: bool = False) -> int | None:
         if not self.available:
@@ -364,5 +372,7 @@ class TokenCounter:
         if n is None:
             n = count(text, bang_is_pad)
             assert n is not None
+            if len(cache) >= _COUNTED_MAX:
+                cache.clear()
             cache[text] = n
         return n
