@@ -47,6 +47,8 @@ def fix(
     target = None if out is None else check_out(out, folders)  # before the work, not after it
     with progress_bar(progress, "auditing the dataset") as cb:
         plan = make_plan(inp, sd_argv(ctx), trainer, target_os, jobs, cb, unsafe=unsafe_fixes)
+    if target is not None and plan.key_folders:  # (fine-tuning keys name folders no config does)
+        target = check_out(out, folders + plan.key_folders)
     if target is None:
         doc, view = render.plan_document(plan), render.plan_view
         result = plan

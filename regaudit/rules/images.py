@@ -110,12 +110,16 @@ def unloadable_keys(metadata_file: str, images: Iterable[ImageRecord]) -> list[F
         "a latent cache file's name (the .npz is stored as the image)" if via == {"cache"} else \
         "the metadata's image_size or a latent cache file's name"
     one = len(bad) == 1
+    kinds = len({img.probe.load_error for img in bad})
     msg = (f"{len(bad)} key{'' if one else 's'} of this metadata take{'s its' if one else ' their'} size from {how}, "
            f"so sd-scripts registers and counts {'it' if one else 'them'} without opening the file, then fails when "
-           f"it first loads {named([img.abs_path for img in bad])} (latent caching, or the first batch that draws "
-           f"{'it' if one else 'one'}): {first}")
+           f"it first loads {'the key' if one else 'the keys'} {named([img.path for img in bad])} (latent caching, "
+           f"or the first batch that draws {'it' if one else 'one'}): {first}"
+           + (f" ({kinds - 1} other error{'s' if kinds > 2 else ''} among them: each key's is in its row)"
+              if kinds > 1 else ""))
     return [rule("RA098").finding(metadata_file, msg, images=rows(
-        (img.abs_path for img in bad), {img.abs_path: (("error", img.probe.load_error),) for img in bad[:FINDING_IMAGES]}))]
+        (img.abs_path for img in bad),
+        {img.abs_path: (("key", img.path), ("error", img.probe.load_error)) for img in bad[:FINDING_IMAGES]}))]
 
 
 def _ago(seconds: float) -> str:

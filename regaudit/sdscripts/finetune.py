@@ -75,16 +75,28 @@ def read_metadata(path: str) -> dict:
     raw = read_regular(path, METADATA_LIMIT).decode("utf-8")
     if path.endswith(".jsonl"):
         out: dict = {}
-        for line in raw.splitlines():
+        for line in _text_lines(raw):
             md = json.loads(line)
-            image_md = {"caption": md.get("caption", "")}
+            image_md = {"caption": md.get("caption", "")}  # (AttributeError: a line that is no object)
             if "image_size" in md:
                 image_md["image_size"] = md["image_size"]
             if "tags" in md:
                 image_md["tags"] = md["tags"]
-            out[md["image_path"]] = image_md
+            key = md["image_path"]
+            if not isinstance(key, str):  # (sd-scripts: a TypeError on the key, hashing it or joining it)
+                raise TypeError(f"an image_path is {type(key).__name__} {key!r}, not a path")
+            out[key] = image_md
         return out
     return json.loads(raw)
+
+
+def _text_lines(text: str) -> list[str]:
+    """The lines ``for line in f`` gives of a file opened as text: universal newlines ('\\r\\n', '\\r'
+    and '\\n' end a line, read as '\\n'), each line with its end; str.splitlines would also break at
+    \\x0b, \\x1c-\\x1e, \\x85 and U+2028/2029, which a JSON string may hold raw."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    last = lines.pop()
+    return [line + "\n" for line in lines] + ([last] if last else [])
 
 
 def _caption(caption, tags, separator: str, wildcard: bool) -> tuple[str, str | None]:
@@ -130,6 +142,10 @@ def read_subset(metadata_file: str, image_dir: str | None, num_repeats: int, cac
     except KeyError as exc:
         out.stop = FtStop("KeyError", metadata_file, f"a JSON Lines entry has no {exc} key")
         return out
+    except (AttributeError, TypeError) as exc:
+        out.stop = FtStop(type(exc).__name__, metadata_file, f"a JSON Lines entry that is no object of "
+                                                             f"image_path, caption, tags and image_size: {exc}")
+        return out
     except OSError as exc:
         out.stop = FtStop(type(exc).__name__, metadata_file, f"the metadata file cannot be read: {exc.strerror or exc}")
         return out
@@ -172,11 +188,28 @@ def read_subset(metadata_file: str, image_dir: str | None, num_repeats: int, cac
             matched = caches.take(os.path.splitext(key)[0])
             if matched is not None:
                 path = matched
-        caption, tagged = _caption(md.get("caption"), md.get("tags"), caption_separator, enable_wildcard)
+        try:
+            caption, tagged = _caption(md.get("caption"), md.get("tags"), caption_separator, enable_wildcard)
+        except (TypeError, AttributeError) as exc:  # a caption or tags that is no string, joined to one
+            out.stop = FtStop(type(exc).__name__, metadata_file, f"the entry of {key!r}: {type(exc).__name__}: {exc}")
+            return out
+        if not isinstance(caption, str):  # (registered as it is; the first use of the caption fails)
+            out.stop = FtStop("TypeError", metadata_file, f"the caption of {key!r} is {type(caption).__name__} "
+                                                          f"{caption!r}, not text: sd-scripts fails when it first uses it")
+            return out
         if tagged is not None:
             count_tags(out.tag_frequency, tagged)
         if size is not None:
-            size, size_from = tuple(size), "metadata"
+            try:
+                size, size_from = tuple(size), "metadata"  # (sd-scripts: tuple(image_size))
+            except TypeError as exc:
+                out.stop = FtStop("TypeError", metadata_file, f"the image_size of {key!r}: {exc}")
+                return out
+            problem = _size_problem(size)
+            if problem is not None:
+                out.stop = FtStop(problem[0], metadata_file, f"the image_size of {key!r} is "
+                                                             f"{list(size)!r}: {problem[1]}")
+                return out
         elif matched is not None:
             try:
                 size, size_from = size_from_name(matched), "cache"
@@ -186,6 +219,18 @@ def read_subset(metadata_file: str, image_dir: str | None, num_repeats: int, cac
                 return out
         out.entries.append(FtEntry(key, path, caption, size, size_from))
     return out
+
+
+def _size_problem(size: tuple) -> tuple[str, str] | None:
+    """Where make_buckets stops on a metadata image_size (``image_width, image_height = image_size``,
+    then arithmetic on them): (exception, message), or None for two numbers."""
+    if len(size) != 2:
+        return "ValueError", (f"not enough values to unpack (expected 2, got {len(size)})" if len(size) < 2
+                              else "too many values to unpack (expected 2)")
+    if not all(isinstance(v, (int, float)) for v in size):
+        return "TypeError", "make_buckets computes with two numbers, these are " + \
+            " and ".join(type(v).__name__ for v in size)
+    return None
 
 
 class _FirstMatch:
@@ -243,13 +288,13 @@ def first_load(path: str, size: tuple, size_from: str, suffix: str | None, to_di
     for a path that is an SD/SDXL cache file, that file itself) is read instead. What that file holds
     is not looked at (sd-scripts checks its arrays and opens ``path`` where they do not fit the bucket),
     nor the image's pixels: one stat a key, for a million keys."""
-    if to_disk and suffix is not None and type(size) is tuple and len(size) == 2 \
-            and all(type(n) is int for n in size):
-        try:
-            if os.path.exists(latents_npz_path(path, size, suffix)):
-                return None
-        except ValueError:  # (a NUL in the key: the stat below says it)
-            pass
+    if to_disk and suffix is not None and type(size) is tuple and len(size) == 2:
+        try:  # (the name is made for every key: a float size raises formatting it, as in sd-scripts)
+            npz = latents_npz_path(path, size, suffix)
+        except (ValueError, TypeError) as exc:
+            return f"{type(exc).__name__}: {exc}"
+        if os.path.exists(npz):
+            return None
     try:
         st = os.stat(path)
     except OSError as exc:

@@ -98,6 +98,8 @@ def stat_probe(path: str) -> ImageProbe:
         st = os.stat(path)
     except OSError as exc:
         return _fail("not_a_file", f"cannot be read: {exc.strerror or exc}")
+    except ValueError as exc:  # (a NUL or a lone surrogate, from fine-tuning metadata: no such file)
+        return _fail("not_a_file", f"cannot be read: {exc}")
     if (unusable := _unusable(st)) is not None:
         return unusable
     return _value(0, 0, "none", None, None, False, None, st.st_size)
@@ -110,6 +112,8 @@ def probe(path: str, deep: bool = False) -> ImageProbe:
     except OSError as exc:
         check_exhausted(exc, path)
         return _unopened(path, exc)
+    except ValueError as exc:  # (a NUL or a lone surrogate, from fine-tuning metadata: no such file)
+        return _fail("not_a_file", f"cannot be read: {exc}")
     try:
         st = os.fstat(fd)
         if (unusable := _unusable(st)) is not None:

@@ -47,7 +47,10 @@ class BalancePlan:
 def plan(scan: ScanResult, opts: BalanceOptions) -> BalancePlan:
     """The run as sd-scripts makes it, and the findings about it after the scan's."""
     facts = simulate(scan, opts)
-    findings = (*scan.findings, *run_rules.findings(facts), *_stale_caches(facts, opts))
+    run = run_rules.findings(facts)
+    said = {(f.code, f.path, f.message) for f in run}  # (a stop the scan listed already: once, with its hint)
+    findings = (*(f for f in scan.findings if (f.code, f.path, f.message) not in said), *run,
+                *_stale_caches(facts, opts))
     return BalancePlan(facts.datasets, opts, findings, facts.batches_per_epoch, facts.steps_per_epoch,
                        facts.max_train_steps, facts.epochs, facts.gui_estimate, facts.reg_loss_share, scan, facts.crash,
                        facts.no_data, facts.returned_early, facts.if_fixed, gui_rules.gui_note(facts))

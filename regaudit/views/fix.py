@@ -67,6 +67,7 @@ class FixPlan:
     headline: Headline | None = None  # the original's verdict: whether sd-scripts runs, where it stops
     metadata: list[Metadata] = field(default_factory=list)  # fine-tuning metadata files the copy rewrites
     notes: list[str] = field(default_factory=list)  # what this fix does not do for these inputs, and why
+    key_folders: list[str] = field(default_factory=list)  # the folders of fine-tuning keys (no DIR inside one)
 
 
 @dataclass
@@ -190,7 +191,9 @@ def make_plan(inp: Inputs, argv: list[str], trainer: str | None, target_os: str 
     return FixPlan(entries, actions, unfixed, result.findings, [(r[0], r[1]) for r in roots],
                    (os.path.abspath(str(config)), cfg_name) if config else None, argv, trainer, target_os, unsafe,
                    config_file or None, headline(inp, result, result.findings), metadata,
-                   [fix_finetune.FIX_SET] if any(r[2] == "finetune" for r in roots) else [])
+                   [fix_finetune.FIX_SET] if any(r[2] == "finetune" for r in roots) else [],
+                   list(dict.fromkeys(os.path.dirname(img.abs_path) for s in result.subsets
+                                      if s.config.metadata_file is not None for img in s.images)))
 
 
 def _first_folder_above(path: str, order: dict[str, int]) -> str | None:

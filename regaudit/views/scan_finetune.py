@@ -9,7 +9,7 @@ import os
 
 from ..limits import CAPTION_BYTES
 from ..model import Caption, CaptionSource, Crash, Dataset, Finding, ImageProbe, ImageRecord, Subset
-from ..rules.build import finetuning_skipped
+from ..rules.build import crash_finding, finetuning_skipped
 from ..rules.captions import metadata_oversize
 from ..rules.images import record_findings, unloadable_keys
 from ..sdscripts import finetune
@@ -44,7 +44,10 @@ def dataset(spec: DatasetSpec, cache_suffix: str | None, deep: bool | None,
     """One FineTuningDataset: its kept subsets' records, the findings on them and the stop.
     ``to_disk``: --cache_latents_to_disk (a key's cache file is read instead of its image)."""
     read, stop = finetune.read_dataset(spec.subsets, cache_suffix)
-    by_file = {c.metadata_file: c for c in spec.subsets}
+    by_file: dict = {}
+    for c in spec.subsets:  # (the first subset of a metadata file is the one kept: FineTuningSubset.__eq__)
+        if c.num_repeats >= 1:
+            by_file.setdefault(c.metadata_file, c)
     subsets, findings = [], []
     count = shared_counter().count if deep is not None else None
     for ft in read:
@@ -89,4 +92,5 @@ def dataset(spec: DatasetSpec, cache_suffix: str | None, deep: bool | None,
     if stop is not None:
         crash = Crash("build", "RA097", stop.exception, os.path.abspath(stop.path),
                       f"sd-scripts stops reading the fine-tuning metadata: {stop.exception}: {stop.message}")
+        findings.append(crash_finding(crash))  # (what `scan` lists; a planned run says it with its hint)
     return Dataset(spec.index, spec.params, tuple(subsets), len(spec.subsets), stop=crash, fine_tuning=True), findings

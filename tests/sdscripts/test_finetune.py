@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
+
 from regaudit.cli import main
 from regaudit.sdscripts.finetune import read_subset
 from tests.conftest import make_image
@@ -148,8 +150,9 @@ def test_sizes_that_are_no_pair_of_numbers_are_no_internal_error(tmp_path, capsy
                  "--cache_latents"])
     out, err = capsys.readouterr()
     assert code == 0 and "internal error" not in err
-    (s,) = json.loads(out)["subsets"]
-    assert s["image_count"] == 3
+    # make_buckets divides the width by the height: TypeError (regaudit says so where it reads the size)
+    (f,) = json.loads(out)["findings"]
+    assert f["code"] == "RA097" and "TypeError" in f["message"]
 
 
 def test_sizes_equal_as_numbers_keep_their_own_values(tmp_path, capsys):
@@ -244,3 +247,74 @@ def test_fine_tuning_tag_frequency_is_the_tags_under_the_metadata_name(tmp_path,
         code = main([*cmd, "--dataset-config", str(tmp_path / "ds.toml")])
         _, err = capsys.readouterr()
         assert code in (0, 1) and "internal error" not in err, (cmd, err)
+
+
+@pytest.mark.parametrize("entry,want", [
+    ({"caption": "x", "image_size": -1}, "TypeError"),  # tuple(image_size): not iterable
+    ({"caption": "x", "image_size": "512"}, "ValueError"),  # make_buckets: too many values to unpack
+    ({"caption": "x", "image_size": [64]}, "ValueError"),  # not enough values to unpack
+    ({"caption": "x", "image_size": [64, 64, 64]}, "ValueError"),
+    ({"caption": "x", "image_size": [[64, 64], [64, 64]]}, "TypeError"),
+    ({"caption": "x", "image_size": ["64", "64"]}, "TypeError"),
+    ({"caption": 5, "tags": "t", "image_size": [64, 64]}, "TypeError"),  # caption + separator
+    ({"caption": "x", "tags": 5, "image_size": [64, 64]}, "TypeError"),  # len(tags)
+    ({"caption": "x", "tags": ["a"], "image_size": [64, 64]}, "TypeError"),  # str + list
+    ({"caption": ["a"], "image_size": [64, 64]}, "TypeError"),  # registered, fails where it is used
+])
+def test_hostile_entries_stop_as_sd_scripts_does_never_an_internal_error(tmp_path, capsys, entry, want):
+    make_image(tmp_path / "img" / "a.png", size=(64, 64))
+    (tmp_path / "m.json").write_text(json.dumps({"a.png": entry}))
+    for cmd in (["scan", "--json"], ["balance", "--json"], ["captions", "--json"], ["dupes", "--json", "--no-cache"],
+                ["fix", "--json"]):
+        code = main([*cmd, "fine_tune.py", "--in_json", str(tmp_path / "m.json"), "--train_data_dir",
+                     str(tmp_path / "img"), "--resolution", "512", "--cache_latents", "--enable_bucket"])
+        out, err = capsys.readouterr()
+        assert code in (0, 1) and "internal error" not in err, (cmd, err)
+        doc = json.loads(out)
+        if cmd[0] == "balance":
+            assert (doc["crash"]["code"], doc["crash"]["exception"]) == ("RA097", want), doc["crash"]
+
+
+def test_json_lines_are_split_as_a_text_file_is_read(tmp_path):
+    """sd-scripts reads a .jsonl with `for line in f` (universal newlines): a raw U+2028 or \\x85 in a
+    string is no line break; a line that is no object, or an image_path that is no path, stops it."""
+    from regaudit.sdscripts.finetune import read_metadata
+
+    p = tmp_path / "m.jsonl"
+    p.write_text('{"image_path": "a.png", "caption": "x\u2028y\x85z"}\r\n{"image_path": "b.png"}\r', encoding="utf-8")
+    assert read_metadata(str(p)) == {"a.png": {"caption": "x\u2028y\x85z"}, "b.png": {"caption": ""}}
+    for bad, exc in (('{"image_path": "a.png"}\n[1, 2]\n', "AttributeError"), ('{"image_path": 5}\n', "TypeError")):
+        p.write_text(bad)
+        sub = read_subset(str(p), str(tmp_path), 1, "_sdxl.npz")
+        assert sub.stop is not None and sub.stop.exception == exc
+
+
+def test_a_metadata_file_of_two_subsets_keeps_the_first_and_scan_lists_stops(tmp_path, capsys):
+    """FineTuningSubset.__eq__ compares metadata_file only: the second subset is skipped, the first's
+    repeats count. A stop while the metadata is read is a finding `scan` lists too."""
+    make_image(tmp_path / "img" / "a.png", size=(64, 64))
+    (tmp_path / "m.json").write_text(json.dumps({"a.png": {"caption": "x", "image_size": [64, 64]}}))
+    meta = (tmp_path / "m.json").as_posix()
+    (tmp_path / "ds.toml").write_text(
+        f'[general]\nresolution = 64\n[[datasets]]\n[[datasets.subsets]]\nmetadata_file = "{meta}"\n'
+        f'image_dir = "{(tmp_path / "img").as_posix()}"\nnum_repeats = 2\n[[datasets.subsets]]\n'
+        f'metadata_file = "{meta}"\nimage_dir = "/nonexistent"\nnum_repeats = 5\n')
+    assert main(["balance", "--json", "--dataset-config", str(tmp_path / "ds.toml")]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["datasets"][0]["num_train_images"] == 2
+    (tmp_path / "rel.toml").write_text(f'[general]\nresolution = 64\n[[datasets]]\n[[datasets.subsets]]\n'
+                                       f'metadata_file = "{meta}"\n')
+    main(["scan", "--json", "--dataset-config", str(tmp_path / "rel.toml")])
+    doc = json.loads(capsys.readouterr().out)
+    assert [f["code"] for f in doc["findings"]] == ["RA097"]  # relative keys without image_dir
+
+
+def test_fix_writes_no_copy_inside_the_folder_of_absolute_keys(tmp_path, capsys):
+    make_image(tmp_path / "img" / "a.png", size=(64, 64))
+    (tmp_path / "meta").mkdir()
+    (tmp_path / "meta" / "m.json").write_text(json.dumps({str(tmp_path / "img" / "a.png"): {"caption": "x"}}))
+    (tmp_path / "ds.toml").write_text(f'[general]\nresolution = 64\n[[datasets]]\n[[datasets.subsets]]\n'
+                                      f'metadata_file = "{(tmp_path / "meta" / "m.json").as_posix()}"\n')
+    code = main(["fix", "--dataset-config", str(tmp_path / "ds.toml"), "--out", str(tmp_path / "img" / "out")])
+    assert code == 2 and "inside the dataset folder" in capsys.readouterr().err
+    assert sorted(os.listdir(tmp_path / "img")) == ["a.png"]
