@@ -147,15 +147,24 @@ def read_subset(metadata_file: str, image_dir: str | None, num_repeats: int, cac
                                                              f"image_path, caption, tags and image_size: {exc}")
         return out
     except OSError as exc:
-        out.stop = FtStop(type(exc).__name__, metadata_file, f"the metadata file cannot be read: {exc.strerror or exc}")
+        # (open() of a folder raises IsADirectoryError; regaudit reads no FIFO or device at all)
+        name = "IsADirectoryError" if os.path.isdir(metadata_file) else \
+            type(exc).__name__ if type(exc).__module__ == "builtins" else "OSError"
+        out.stop = FtStop(name, metadata_file, f"the metadata file cannot be read: {exc.strerror or exc}")
+        return out
+    # sd-scripts' order: len(metadata) (a number or null has none), the empty skip, then metadata.keys()
+    # and each entry's ["abs_path"] = ... (a list or a text has no keys(); an entry that is no object)
+    if not isinstance(metadata, (dict, list, str)):
+        out.stop = FtStop("TypeError", metadata_file, f"object of type '{type(metadata).__name__}' has no len(): "
+                          "the metadata must be one JSON object of {image key: {caption, tags, image_size}}")
+        return out
+    if len(metadata) < 1:
+        out.skipped = f"ignore subset with '{metadata_file}': no image entries found"
         return out
     if not isinstance(metadata, dict) or not all(isinstance(v, dict) for v in metadata.values()):
         out.stop = FtStop("TypeError" if isinstance(metadata, dict) else "AttributeError", metadata_file,
                           "the metadata must be one JSON object of {image key: {caption, tags, image_size}} "
                           "(as merge_captions_to_metadata.py writes it)")
-        return out
-    if len(metadata) < 1:
-        out.skipped = f"ignore subset with '{metadata_file}': no image entries found"
         return out
     dirs = {} if image_dir is None else {image_dir: None}  # (a set there: an ordered one here)
     paths = {}
@@ -318,7 +327,7 @@ def read_dataset(subsets, cache_suffix: str | None) -> tuple[list[FtSubset], FtS
     out: list[FtSubset] = []
     for cfg in subsets:
         meta = str(cfg.metadata_file)
-        image_dir = cfg.image_dir or None
+        image_dir = cfg.image_dir  # ('' is a folder to sd-scripts: relative keys are joined to nothing)
         if cfg.num_repeats < 1:
             out.append(FtSubset(meta, image_dir, cfg.num_repeats,
                                 skipped=f"ignore subset with metadata_file='{meta}': num_repeats is less than 1: "

@@ -318,3 +318,24 @@ def test_fix_writes_no_copy_inside_the_folder_of_absolute_keys(tmp_path, capsys)
     code = main(["fix", "--dataset-config", str(tmp_path / "ds.toml"), "--out", str(tmp_path / "img" / "out")])
     assert code == 2 and "inside the dataset folder" in capsys.readouterr().err
     assert sorted(os.listdir(tmp_path / "img")) == ["a.png"]
+
+
+@pytest.mark.parametrize("text,want", [("[]", "skipped"), ('""', "skipped"), ("5", "TypeError"),
+                                       ("null", "TypeError"), ("[1]", "AttributeError"),
+                                       ('{"a.png": "x"}', "TypeError")])
+def test_metadata_that_is_no_object_in_sd_scripts_order(tmp_path, text, want):
+    """FineTuningDataset: len(metadata) first (a number or null: TypeError), an empty one skipped with a
+    warning, then metadata.keys() (a list: AttributeError) and each entry's ["abs_path"] (TypeError)."""
+    (tmp_path / "m.json").write_text(text)
+    sub = read_subset(str(tmp_path / "m.json"), str(tmp_path), 1, "_sdxl.npz")
+    assert (sub.skipped is not None and want == "skipped") or (sub.stop is not None and sub.stop.exception == want)
+
+
+def test_an_empty_image_dir_joins_relative_keys_to_nothing(tmp_path, monkeypatch):
+    """image_dir = '' is a folder to sd-scripts (only None asserts): os.path.join('', key) is the key,
+    read from the working directory."""
+    monkeypatch.chdir(tmp_path)
+    make_image(tmp_path / "a.png", size=(64, 64))
+    (tmp_path / "m.json").write_text(json.dumps({"a.png": {"caption": "x"}}))
+    sub = read_subset("m.json", "", 1, "_sdxl.npz")
+    assert sub.stop is None and [e.path for e in sub.entries] == ["a.png"]
