@@ -296,14 +296,13 @@ def first_load(path: str, size: tuple, size_from: str, suffix: str | None, to_di
     Pillow, except that with --cache_latents_to_disk an existing cache file (latents.latents_npz_path:
     for a path that is an SD/SDXL cache file, that file itself) is read instead. What that file holds
     is not looked at (sd-scripts checks its arrays and opens ``path`` where they do not fit the bucket),
-    nor the image's pixels: one stat a key, for a million keys."""
+    nor the image's pixels (--deep decodes them: views.scan_finetune): one stat a key, for a million keys."""
     if to_disk and suffix is not None and type(size) is tuple and len(size) == 2:
         try:  # (the name is made for every key: a float size raises formatting it, as in sd-scripts)
-            npz = latents_npz_path(path, size, suffix)
+            if reads_cache(path, size, suffix):
+                return None
         except (ValueError, TypeError) as exc:
             return f"{type(exc).__name__}: {exc}"
-        if os.path.exists(npz):
-            return None
     try:
         st = os.stat(path)
     except OSError as exc:
@@ -316,6 +315,12 @@ def first_load(path: str, size: tuple, size_from: str, suffix: str | None, to_di
     if size_from == "cache" or not stat.S_ISREG(st.st_mode) or st.st_size == 0:
         return "UnidentifiedImageError: cannot identify image file"
     return None
+
+
+def reads_cache(path: str, size: tuple, suffix: str) -> bool:
+    """Whether latent caching to disk reads a cache file for this key instead of opening ``path``
+    (get_latents_npz_path names one that exists). Raises as sd-scripts does formatting the name."""
+    return os.path.exists(latents_npz_path(path, size, suffix))
 
 
 def read_dataset(subsets, cache_suffix: str | None) -> tuple[list[FtSubset], FtStop | None]:

@@ -39,6 +39,20 @@ def _synthetic(size: tuple, via: str, failure: str | None = None) -> ImageProbe:
                       load_error_kind="no_image" if failure else None)
 
 
+def _deep_failure(path: str, size: tuple, suffix: str | None, to_disk: bool) -> str | None:
+    """--deep: why the image of a key sized by the metadata fails to load, read and decoded as any
+    image is (None: it loads, or a latents cache file is read instead)."""
+    try:
+        if to_disk and suffix is not None and finetune.reads_cache(path, size, suffix):
+            return None
+    except (ValueError, TypeError):
+        return None  # (first_load said so already)
+    p = _images.probe(path, True)
+    if p.format is None:
+        return "UnidentifiedImageError: cannot identify image file"
+    return p.load_error or p.decode_error
+
+
 def dataset(spec: DatasetSpec, cache_suffix: str | None, deep: bool | None,
             to_disk: bool = False) -> tuple[Dataset, list[Finding]]:
     """One FineTuningDataset: its kept subsets' records, the findings on them and the stop.
@@ -65,6 +79,8 @@ def dataset(spec: DatasetSpec, cache_suffix: str | None, deep: bool | None,
             if e.size_from in ("metadata", "cache"):
                 failure = finetune.first_load(e.path, e.size, e.size_from, cache_suffix, to_disk) \
                     if deep is not None else None
+                if deep and failure is None and e.size_from == "metadata":
+                    failure = _deep_failure(e.path, e.size, cache_suffix, to_disk)
                 if type(e.size) is tuple and all(type(v) is int for v in e.size):
                     probe = probes.get((e.size, e.size_from, failure))
                     if probe is None:

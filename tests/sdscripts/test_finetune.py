@@ -339,3 +339,23 @@ def test_an_empty_image_dir_joins_relative_keys_to_nothing(tmp_path, monkeypatch
     (tmp_path / "m.json").write_text(json.dumps({"a.png": {"caption": "x"}}))
     sub = read_subset("m.json", "", 1, "_sdxl.npz")
     assert sub.stop is None and [e.path for e in sub.entries] == ["a.png"]
+
+
+def test_deep_decodes_the_images_of_keys_sized_by_the_metadata(tmp_path, capsys):
+    """Without --deep a key sized by the metadata is only stat'ed (a million keys); with it the file is
+    read and decoded as sd-scripts' load_image does when it first loads it."""
+    from PIL import Image
+
+    (tmp_path / "img").mkdir()
+    Image.new("RGB", (64, 64)).save(tmp_path / "img" / "ok.png")
+    (tmp_path / "img" / "text.png").write_text("not an image")
+    (tmp_path / "m.json").write_text(json.dumps({n: {"caption": "x", "image_size": [64, 64]}
+                                                 for n in ("ok.png", "text.png")}))
+    argv = ["fine_tune.py", "--in_json", str(tmp_path / "m.json"), "--train_data_dir", str(tmp_path / "img"),
+            "--resolution", "64", "--cache_latents"]
+    assert main(["scan", "--json", *argv]) == 0
+    assert not [f for f in json.loads(capsys.readouterr().out)["findings"] if f["code"] == "RA098"]
+    assert main(["scan", "--json", "--deep", *argv]) == 0
+    (f,) = [f for f in json.loads(capsys.readouterr().out)["findings"] if f["code"] == "RA098"]
+    assert [(os.path.basename(i["path"]), i["error"]) for i in f["images"]] == [
+        ("text.png", "UnidentifiedImageError: cannot identify image file")]
