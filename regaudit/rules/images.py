@@ -115,7 +115,8 @@ def unloadable_keys(metadata_file: str, images: Iterable[ImageRecord]) -> list[F
            f"so sd-scripts registers and counts {'it' if one else 'them'} without opening the file, then fails when "
            f"it first loads {'the key' if one else 'the keys'} {named([img.path for img in bad])} (latent caching, "
            f"or the first batch that draws {'it' if one else 'one'}): {first}"
-           + (f" ({kinds - 1} other error{'s' if kinds > 2 else ''} among them: each key's is in its row)"
+           + (f" ({kinds - 1} other error{'s' if kinds > 2 else ''} among them: each key's error is in its row, "
+              f"for the first {FINDING_IMAGES:,})"
               if kinds > 1 else ""))
     return [rule("RA098").finding(metadata_file, msg, images=rows(
         (img.abs_path for img in bad),

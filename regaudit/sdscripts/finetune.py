@@ -82,10 +82,7 @@ def read_metadata(path: str) -> dict:
                 image_md["image_size"] = md["image_size"]
             if "tags" in md:
                 image_md["tags"] = md["tags"]
-            key = md["image_path"]
-            if not isinstance(key, str):  # (sd-scripts: a TypeError on the key, hashing it or joining it)
-                raise TypeError(f"an image_path is {type(key).__name__} {key!r}, not a path")
-            out[key] = image_md
+            out[md["image_path"]] = image_md  # (a list: unhashable, TypeError; a number: kept, see read_subset)
         return out
     return json.loads(raw)
 
@@ -161,14 +158,19 @@ def read_subset(metadata_file: str, image_dir: str | None, num_repeats: int, cac
     if len(metadata) < 1:
         out.skipped = f"ignore subset with '{metadata_file}': no image entries found"
         return out
-    if not isinstance(metadata, dict) or not all(isinstance(v, dict) for v in metadata.values()):
-        out.stop = FtStop("TypeError" if isinstance(metadata, dict) else "AttributeError", metadata_file,
-                          "the metadata must be one JSON object of {image key: {caption, tags, image_size}} "
-                          "(as merge_captions_to_metadata.py writes it)")
+    if not isinstance(metadata, dict):
+        out.stop = FtStop("AttributeError", metadata_file,
+                          f"'{type(metadata).__name__}' object has no attribute 'keys': the metadata must be one JSON "
+                          "object of {image key: {caption, tags, image_size}} (as merge_captions_to_metadata.py "
+                          "writes it)")
         return out
     dirs = {} if image_dir is None else {image_dir: None}  # (a set there: an ordered one here)
     paths = {}
-    for key in metadata:
+    for key in metadata:  # (sd-scripts' loop: isabs, the image_dir assert, then entry["abs_path"] = ...)
+        if not isinstance(key, str):  # (a JSON Lines image_path that is a number)
+            out.stop = FtStop("TypeError", metadata_file, f"expected str, bytes or os.PathLike object, not "
+                                                          f"{type(key).__name__} (the image_path {key!r})")
+            return out
         if not os.path.isabs(key):
             if image_dir is None:
                 out.stop = FtStop("AssertionError", metadata_file,
@@ -178,6 +180,10 @@ def read_subset(metadata_file: str, image_dir: str | None, num_repeats: int, cac
         else:
             paths[key] = key
             dirs[os.path.dirname(key)] = None
+        if not isinstance(metadata[key], dict):  # (metadata[key]["abs_path"] = ...)
+            out.stop = FtStop("TypeError", metadata_file, f"the entry of {key!r} is {type(metadata[key]).__name__}, "
+                                                          "not an object of caption, tags and image_size")
+            return out
     if cache_suffix is None:
         out.stop = FtStop("AttributeError", metadata_file,
                           "'NoneType' object has no attribute 'cache_suffix' (no latents caching strategy is "
@@ -312,6 +318,8 @@ def first_load(path: str, size: tuple, size_from: str, suffix: str | None, to_di
             "UnicodeEncodeError: the path holds a lone surrogate"
     if stat.S_ISDIR(st.st_mode):
         return "IsADirectoryError: [Errno 21] Is a directory"
+    if not os.access(path, os.R_OK):
+        return "PermissionError: [Errno 13] Permission denied"
     if size_from == "cache" or not stat.S_ISREG(st.st_mode) or st.st_size == 0:
         return "UnidentifiedImageError: cannot identify image file"
     return None

@@ -31,7 +31,8 @@ from .fix_walk import Action, Entry
 
 FIX_SET = ("fine-tuning metadata: the image folder is copied as it is (no renames, no pixel fixes: the "
            "metadata names each file and its size), images sd-scripts would crash on are left out with their "
-           "keys (a key naming no file is kept: put the file back or remove the key), and the metadata is "
+           "keys (a key RA098 names, a file sd-scripts never opened while building, is kept: put a loadable file "
+           "there or remove the key), and the metadata is "
            "rewritten to point at the copy")
 
 

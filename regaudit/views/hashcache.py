@@ -55,7 +55,6 @@ _LEGACY_TABLES = frozenset({"meta", "hashes", "extras", "pixels"})
 _LEGACY_SCHEMAS = frozenset({"1", "2", "3", "4"})
 
 
-
 _ENC, _ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
 
 
@@ -66,6 +65,7 @@ def _encoded(path: str) -> bytes | None:
         return path.encode(_ENC, _ERRORS)
     except UnicodeEncodeError:
         return None
+
 
 def default_path() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")

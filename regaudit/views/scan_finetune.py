@@ -48,9 +48,11 @@ def _deep_failure(path: str, size: tuple, suffix: str | None, to_disk: bool) -> 
     except (ValueError, TypeError):
         return None  # (first_load said so already)
     p = _images.probe(path, True)
-    if p.format is None:
-        return "UnidentifiedImageError: cannot identify image file"
-    return p.load_error or p.decode_error
+    if p.load_error or p.decode_error:
+        return p.load_error or p.decode_error
+    if p.error_kind == "unreadable":
+        return "PermissionError: [Errno 13] Permission denied"
+    return "UnidentifiedImageError: cannot identify image file" if p.format is None else None
 
 
 def dataset(spec: DatasetSpec, cache_suffix: str | None, deep: bool | None,
@@ -71,7 +73,7 @@ def dataset(spec: DatasetSpec, cache_suffix: str | None, deep: bool | None,
         if ft.stop is not None:
             continue
         records = []
-        probes: dict = {}  # (size, via) -> its one probe: a million keys have a few sizes
+        probes: dict = {}  # (size, via, failure) -> its one probe: a million keys have a few of each
         exts: dict[str, str] = {}
         entries, ft.entries = ft.entries, []
         for i, e in enumerate(entries):
@@ -107,6 +109,6 @@ def dataset(spec: DatasetSpec, cache_suffix: str | None, deep: bool | None,
     crash = None
     if stop is not None:
         crash = Crash("build", "RA097", stop.exception, os.path.abspath(stop.path),
-                      f"sd-scripts stops reading the fine-tuning metadata: {stop.exception}: {stop.message}")
+                      f"sd-scripts stops on the fine-tuning metadata: {stop.exception}: {stop.message}")
         findings.append(crash_finding(crash))  # (what `scan` lists; a planned run says it with its hint)
     return Dataset(spec.index, spec.params, tuple(subsets), len(spec.subsets), stop=crash, fine_tuning=True), findings

@@ -194,6 +194,8 @@ def test_keys_sized_without_opening_their_files_fail_when_first_loaded(tmp_path,
     doc = _balance(tmp_path, capsys, *args, "--cache_latents")
     assert doc["datasets"][0]["num_train_images"] == 3  # all registered
     crash = doc["crash"]
+    # latent caching loads a dataset's images by bucket area (new_cache_latents' stable sort): gone.png's
+    # 576x448 bucket before cached.png's 512x512, though cached.png's longer key registered first
     assert (crash["stage"], crash["code"], crash["exception"]) == ("load", "RA098", "FileNotFoundError")
     assert crash["path"] == str(tmp_path / "img" / "gone.png")
     (f,) = [f for f in doc["findings"] if f["code"] == "RA098"]
@@ -359,3 +361,34 @@ def test_deep_decodes_the_images_of_keys_sized_by_the_metadata(tmp_path, capsys)
     (f,) = [f for f in json.loads(capsys.readouterr().out)["findings"] if f["code"] == "RA098"]
     assert [(os.path.basename(i["path"]), i["error"]) for i in f["images"]] == [
         ("text.png", "UnidentifiedImageError: cannot identify image file")]
+
+
+def test_entries_are_checked_key_by_key_as_sd_scripts_loops(tmp_path):
+    """A relative key's image_dir assert comes before its entry's type; a JSON Lines image_path that
+    is a number is kept until the key loop joins it (a later line without image_path: KeyError first)."""
+    (tmp_path / "m.json").write_text(json.dumps({"rel.png": "oops"}))
+    assert read_subset(str(tmp_path / "m.json"), None, 1, "_sdxl.npz").stop.exception == "AssertionError"
+    assert read_subset(str(tmp_path / "m.json"), str(tmp_path), 1, "_sdxl.npz").stop.exception == "TypeError"
+    (tmp_path / "m.jsonl").write_text('{"image_path": 5}\n{"caption": "x"}\n')
+    assert read_subset(str(tmp_path / "m.jsonl"), str(tmp_path), 1, "_sdxl.npz").stop.exception == "KeyError"
+    (tmp_path / "m.jsonl").write_text('{"image_path": 5}\n')
+    assert read_subset(str(tmp_path / "m.jsonl"), str(tmp_path), 1, "_sdxl.npz").stop.exception == "TypeError"
+
+
+def test_deep_names_the_exception_pillow_raises(tmp_path, capsys):
+    """--deep on a key sized by the metadata: a PNG whose header Pillow refuses (over its pixel limit)
+    is its DecompressionBombError, not 'cannot identify'."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "huge.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(
+        ">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0)) + chunk(b"IEND", b""))
+    (tmp_path / "m.json").write_text(json.dumps({"huge.png": {"caption": "x", "image_size": [64, 64]}}))
+    assert main(["scan", "--json", "--deep", "fine_tune.py", "--in_json", str(tmp_path / "m.json"),
+                 "--train_data_dir", str(tmp_path / "img"), "--resolution", "64", "--cache_latents"]) == 0
+    (f,) = [f for f in json.loads(capsys.readouterr().out)["findings"] if f["code"] == "RA098"]
+    assert f["images"][0]["error"].startswith("DecompressionBombError")

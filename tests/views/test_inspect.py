@@ -222,7 +222,15 @@ def test_a_fine_tuning_lora_is_matched_by_its_metadata_file(here, capsys):
     path = write_safetensors(here / "ft.safetensors", configured)
     (f,) = inspect_json(capsys, str(path), "--dataset_config", "ds.toml")["files"]
     (s,) = f["comparison"]["subsets"]
-    assert s["status"] == "same", f["comparison"]
+    assert s["status"] == "same" and s["tags_gained"] == s["tags_lost"] == [], f["comparison"]
+    # the tags changed in the metadata: counted from the tags, under the metadata file's name
+    meta[str(here / "img" / "b.png")]["tags"] = "dog, blue"
+    (here / "meta_cap.json").write_text(json.dumps(meta))
+    (f,) = inspect_json(capsys, str(path), "--dataset_config", "ds.toml")["files"]
+    (s,) = f["comparison"]["subsets"]
+    assert (s["tags_gained"], s["tags_lost"]) == (["blue"], []), f["comparison"]
+    meta[str(here / "img" / "b.png")]["tags"] = "dog, Red"
+    (here / "meta_cap.json").write_text(json.dumps(meta))
     in_json = {**common, "ss_dataset_dirs": json.dumps({"meta_cap.json": {"n_repeats": 1, "img_count": 2}}),
                "ss_resolution": "(64, 64)", "ss_batch_size_per_device": "1"}
     path = write_safetensors(here / "ft2.safetensors", in_json)
