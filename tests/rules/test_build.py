@@ -64,7 +64,7 @@ ROWS = [
         ["balance", "--json", "-j", "1", "--trainer", "fine_tune", "--in_json", "meta.json", "--train_data_dir",
          "img", "--resolution", "64"],
         F("RA097", "error", "meta.json",
-          "sd-scripts stops reading the fine-tuning metadata: AttributeError: 'NoneType' object has no attribute "
+          "sd-scripts stops on the fine-tuning metadata: AttributeError: 'NoneType' object has no attribute "
           "'cache_suffix' (no latents caching strategy is installed: this trainer installs one only with "
           "--cache_latents)"),
         facts={"crash.code": "RA097", "crash.stage": "build", "crash.exception": "AttributeError", **NO_STEPS}),
