@@ -121,7 +121,8 @@ def tag_tables(datasets: Iterable[Dataset]) -> TagTables:
     alone: dict[bool, tuple | None] = {}  # role -> its one subset's table (a role of one subset: the same table)
     for d in datasets:
         for s in d.subsets:
-            c = counted[id(s)] = subset_counter(s)
+            # (a fine-tuning subset: its tags as set_tag_frequency counted them, not its captions' words)
+            c = counted[id(s)] = Counter(s.tag_frequency) if s.tag_frequency is not None else subset_counter(s)
             (reg if s.config.is_reg else train).update(c)
             tags = tuple(top(c))
             alone[s.config.is_reg] = tags if s.config.is_reg not in alone else None

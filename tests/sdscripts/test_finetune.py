@@ -392,3 +392,15 @@ def test_deep_names_the_exception_pillow_raises(tmp_path, capsys):
                  "--train_data_dir", str(tmp_path / "img"), "--resolution", "64", "--cache_latents"]) == 0
     (f,) = [f for f in json.loads(capsys.readouterr().out)["findings"] if f["code"] == "RA098"]
     assert f["images"][0]["error"].startswith("DecompressionBombError")
+
+
+def test_the_tag_tables_of_a_fine_tuning_subset_are_its_tags():
+    """captions' per-subset and train tables count what ss_tag_frequency records for a fine-tuning
+    subset (its tags), as its JSON tag_frequency does."""
+    from regaudit.model import Dataset, DatasetParams, Subset, SubsetConfig
+    from regaudit.sdscripts.tagfreq import tag_tables
+
+    cfg = SubsetConfig(None, False, 1, None, metadata_file="/m/meta.json")  # type: ignore[arg-type]
+    s = Subset(cfg, "/m/meta.json", (), tag_frequency={"cat": 2, "red": 1})
+    t = tag_tables([Dataset(0, DatasetParams(), (s,), 1, fine_tuning=True)])
+    assert t.train == (("cat", 2), ("red", 1)) and t.ss_tag_frequency == {"meta.json": {"cat": 2, "red": 1}}
