@@ -20,6 +20,19 @@ def _identity(path: str) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
+def first_folder_above(path: str, order: dict[str, int]) -> str | None:
+    """The first folder of ``order`` (folder -> its place in the order) that ``path`` lies inside, by
+    spelling: the folders above the path looked up, not every folder tried (a million metadata keys,
+    100,000 copied folders)."""
+    first = None
+    above = os.path.dirname(path)
+    while os.path.dirname(above) != above:  # (not the root: the root + os.sep starts no absolute path)
+        if above in order and (first is None or order[above] < order[first]):
+            first = above
+        above = os.path.dirname(above)
+    return first
+
+
 def existing_folder(path: str) -> str:
     """The nearest folder at or above ``path``'s parent that exists, resolved through symlinks
     (where a file would be created, or the first ancestor that exists)."""

@@ -12,7 +12,7 @@ import typer
 
 from ..errors import RegauditError
 from .app import app, note, stdout
-from .commands import FORCE_OPT, cache_notes, dataset_folders
+from .commands import FORCE_OPT, cache_notes
 from .options import (
     CACHE_PATH_OPT,
     JOBS_OPT,
@@ -22,6 +22,7 @@ from .options import (
     SD_EPILOG,
     TARGET_OS_OPT,
     TRAINER_OPT,
+    dataset_folders,
     dupes_options,
     inputs,
     progress_bar,

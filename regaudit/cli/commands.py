@@ -26,6 +26,7 @@ from .options import (
     SD_EPILOG,
     TARGET_OS_OPT,
     TRAINER_OPT,
+    dataset_folders,
     dupes_options,
     inputs,
     number_between,
@@ -36,14 +37,6 @@ from .options import (
 
 SD_COMMAND = {"epilog": SD_EPILOG}
 FORCE_OPT = typer.Option(False, "--force", help="Overwrite an existing output file that regaudit did not write.")
-
-
-def dataset_folders(specs, sources) -> list[str]:
-    """Every folder of the dataset (roots and subsets) and its metadata files: no output may be
-    written inside or over one."""
-    out = [s for s in sources if s]  # a dataset config among them: refused as an output too
-    out += [p for spec in specs for sc in spec.subsets for p in (sc.image_dir, sc.metadata_file) if p]
-    return list(dict.fromkeys(out))
 
 
 def cache_notes(found) -> None:

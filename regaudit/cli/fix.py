@@ -9,9 +9,8 @@ import typer
 
 from ..render import json_out
 from .app import app, stdout
-from .commands import dataset_folders
-from .options import JOBS_OPT, JSON_OPT, PROGRESS_OPT, SD_EPILOG, TARGET_OS_OPT, TRAINER_OPT, inputs, progress_bar, \
-    sd_argv
+from .options import JOBS_OPT, JSON_OPT, PROGRESS_OPT, SD_EPILOG, TARGET_OS_OPT, TRAINER_OPT, dataset_folders, inputs, \
+    progress_bar, sd_argv
 
 
 @app.command(epilog=SD_EPILOG)

@@ -167,6 +167,14 @@ def progress_bar(enabled: bool, label: str):
         yield update
 
 
+def dataset_folders(specs, sources) -> list[str]:
+    """Every folder of the dataset (roots and subsets) and its metadata files: no output may be
+    written inside or over one."""
+    out = [s for s in sources if s]  # a dataset config among them: refused as an output too
+    out += [p for spec in specs for sc in spec.subsets for p in (sc.image_dir, sc.metadata_file) if p]
+    return list(dict.fromkeys(out))
+
+
 def dupes_options(hash_kind: str, max_distance: Optional[int], flip_aug: bool, cache: Optional[str],
                   no_cache: bool, jobs: Optional[int], specs, sources):
     """Duplicate-detection options; the cache may not lie inside any folder of the dataset."""
@@ -178,8 +186,6 @@ def dupes_options(hash_kind: str, max_distance: Optional[int], flip_aug: bool, c
         raise RegauditError(f"--hash '{hash_kind}' is not one of: {', '.join(h.value for h in HashKind)}")
     cache_path = None if no_cache else Path(cache) if cache else default_path()
     if cache_path is not None:
-        check_outside(cache_path, list(sources) + [p for spec in specs for s in spec.subsets
-                                                   for p in (s.image_dir, s.metadata_file) if p],
-                      named=bool(cache))
+        check_outside(cache_path, dataset_folders(specs, sources), named=bool(cache))
     return DupesOptions(HashKind(hash_kind), DEFAULT_MAX_DISTANCE if max_distance is None else max_distance,
                         flip_aug, cache_path, jobs, cache_named=bool(cache))

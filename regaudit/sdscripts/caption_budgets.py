@@ -194,7 +194,7 @@ def budget(img, sc: SubsetConfig, enc: EncoderSet, limit: int | None, counter: T
 def _tokens(img, counter: TokenCounter) -> int | None:
     """The caption's own token count: the scan's, kept on its record (``caption_tokens``), else counted."""
     n = getattr(img, "caption_tokens", None)
-    return n if n is not None and counter.available else counter.count(img.caption.text)
+    return n if n is not None else counter.count(img.caption.text)
 
 
 _FAST = True  # tests turn the short way off to check it against the general one

@@ -30,7 +30,9 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ..safeio import read_regular
+from .images import probe
 from .latents import find_cache_files, latents_npz_path, size_from_name
+from .tagfreq import caption_tags
 
 METADATA_LIMIT = 1 << 30  # bytes: a million images' captions and tags
 
@@ -66,6 +68,7 @@ class FtSubset:
     skipped: str | None = None  # sd-scripts' warning when it ignores the subset
     stop: FtStop | None = None
     tag_frequency: dict[str, int] = field(default_factory=dict)  # set_tag_frequency of its ``tags`` values
+    config: object = None  # the model.SubsetConfig it was read for (read_dataset)
 
 
 def read_metadata(path: str) -> dict:
@@ -109,16 +112,6 @@ def _caption(caption, tags, separator: str, wildcard: bool) -> tuple[str, str | 
     if tags is not None and len(tags) > 0:
         return (caption + separator if len(caption) > 0 else caption) + tags, tags
     return caption, None
-
-
-def count_tags(table: dict[str, int], tags: str) -> None:
-    """BaseDataset.set_tag_frequency for one entry of the tag list: split on ',' (whatever the
-    caption separator), stripped, empty pieces dropped, lower-cased, counted in first-seen order."""
-    for tag in tags.split(","):
-        tag = tag.strip()
-        if tag:
-            tag = tag.lower()
-            table[tag] = table.get(tag, 0) + 1
 
 
 def read_subset(metadata_file: str, image_dir: str | None, num_repeats: int, cache_suffix: str | None,
@@ -212,8 +205,9 @@ def read_subset(metadata_file: str, image_dir: str | None, num_repeats: int, cac
             out.stop = FtStop("TypeError", metadata_file, f"the caption of {key!r} is {type(caption).__name__} "
                                                           f"{caption!r}, not text: sd-scripts fails when it first uses it")
             return out
-        if tagged is not None:
-            count_tags(out.tag_frequency, tagged)
+        if tagged is not None:  # (BaseDataset.set_tag_frequency of its tag list)
+            for tag in caption_tags(tagged):
+                out.tag_frequency[tag] = out.tag_frequency.get(tag, 0) + 1
         if size is not None:
             try:
                 size, size_from = tuple(size), "metadata"  # (sd-scripts: tuple(image_size))
@@ -293,7 +287,8 @@ class _FirstMatch:
         return self.paths[best]
 
 
-def first_load(path: str, size: tuple, size_from: str, suffix: str | None, to_disk: bool) -> str | None:
+def first_load(path: str, size: tuple, size_from: str, suffix: str | None, to_disk: bool,
+               deep: bool = False) -> str | None:
     """Why sd-scripts fails when it first loads a key whose size it took from the metadata or (size_from
     "cache") a cache file name, which is then the path it stores: it never looked at ``path`` while it
     built the dataset. "Exception: message" as Python words it, without the path (the key's own: a
@@ -302,7 +297,7 @@ def first_load(path: str, size: tuple, size_from: str, suffix: str | None, to_di
     Pillow, except that with --cache_latents_to_disk an existing cache file (latents.latents_npz_path:
     for a path that is an SD/SDXL cache file, that file itself) is read instead. What that file holds
     is not looked at (sd-scripts checks its arrays and opens ``path`` where they do not fit the bucket),
-    nor the image's pixels (--deep decodes them: views.scan_finetune): one stat a key, for a million keys."""
+    nor, but with ``deep`` (--deep), the image's pixels: one stat a key, for a million keys."""
     if to_disk and suffix is not None and type(size) is tuple and len(size) == 2:
         try:  # (the name is made for every key: a float size raises formatting it, as in sd-scripts)
             if reads_cache(path, size, suffix):
@@ -322,7 +317,18 @@ def first_load(path: str, size: tuple, size_from: str, suffix: str | None, to_di
         return "PermissionError: [Errno 13] Permission denied"
     if size_from == "cache" or not stat.S_ISREG(st.st_mode) or st.st_size == 0:
         return "UnidentifiedImageError: cannot identify image file"
-    return None
+    return _decode_failure(path) if deep else None
+
+
+def _decode_failure(path: str) -> str | None:
+    """Why Pillow fails on the file at ``path`` when sd-scripts loads it, read and decoded as any
+    image is (images.probe); None when it loads."""
+    p = probe(path, True)
+    if p.load_error or p.decode_error:
+        return p.load_error or p.decode_error
+    if p.error_kind == "unreadable":
+        return "PermissionError: [Errno 13] Permission denied"
+    return "UnidentifiedImageError: cannot identify image file" if p.format is None else None
 
 
 def reads_cache(path: str, size: tuple, suffix: str) -> bool:
@@ -351,6 +357,7 @@ def read_dataset(subsets, cache_suffix: str | None) -> tuple[list[FtSubset], FtS
                                 skipped=f"ignore duplicated subset with metadata_file='{meta}': use the first one"))
             continue
         sub = read_subset(meta, image_dir, cfg.num_repeats, cache_suffix, cfg.caption_separator, cfg.enable_wildcard)
+        sub.config = cfg
         out.append(sub)
         if sub.stop is not None:
             return out, sub.stop

@@ -10,7 +10,7 @@ with the same base name share one table. train_network.py merges the datasets' t
 dataset to use a folder name winning.
 
 A fine-tuning subset (FineTuningDataset) counts the ``tags`` values of its metadata only, not the
-captions, under its metadata file's base name (``finetune.count_tags``, kept on the Subset).
+captions, under its metadata file's base name (counted by ``finetune.read_subset``, kept on the Subset).
 """
 
 from __future__ import annotations

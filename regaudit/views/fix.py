@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from ..errors import RegauditError
 from ..model import Finding
 from ..outputs import folder_problem, written_by_regaudit
-from ..placement import containing_root
+from ..placement import containing_root, first_folder_above
 from ..rules import REGISTRY
 from ..rules.fixes import CRASHING_IMAGE_CODES, DUPLICATE_CODES, FixKind, why_unfixed
 from ..safeio import cwd
@@ -145,7 +145,7 @@ def make_plan(inp: Inputs, argv: list[str], trainer: str | None, target_os: str 
                 if meta is None or meta in listed or not os.path.isfile(meta):
                     continue
                 listed.add(meta)
-                inside = _first_folder_above(meta, order)
+                inside = first_folder_above(meta, order)
                 name = seen[inside] + meta[len(inside):] if inside is not None else \
                     taken.unique(os.path.basename(meta))
                 metadata.append(Metadata(meta, name, os.path.abspath(sc.image_dir) if sc.image_dir else None))
@@ -194,19 +194,6 @@ def make_plan(inp: Inputs, argv: list[str], trainer: str | None, target_os: str 
                    [fix_finetune.FIX_SET] if any(r[2] == "finetune" for r in roots) else [],
                    list(dict.fromkeys(os.path.dirname(img.abs_path) for s in result.subsets
                                       if s.config.metadata_file is not None for img in s.images)))
-
-
-def _first_folder_above(path: str, order: dict[str, int]) -> str | None:
-    """The first folder of ``order`` (folder -> its place in the order) that ``path`` lies inside:
-    the folders above the path looked up, not every folder tried (100,000 subsets with a metadata
-    file each would try 100,000 folders each)."""
-    first = None
-    above = os.path.dirname(path)
-    while os.path.dirname(above) != above:  # (not the root: the root + os.sep starts no absolute path)
-        if above in order and (first is None or order[above] < order[first]):
-            first = above
-        above = os.path.dirname(above)
-    return first
 
 
 def _alpha_mask(inp: Inputs, config) -> bool:

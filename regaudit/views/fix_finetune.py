@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from .. import jsontext
 from ..errors import RegauditError
 from ..jsontext import json_text
+from ..placement import first_folder_above
 from ..rules.fixes import FixKind
 from ..sdscripts.finetune import read_metadata
 from .fix_walk import Action, Entry
@@ -86,21 +87,6 @@ def walk_folder(folder: str, name: str, crashing: dict[str, str]) -> list[Entry]
     return out
 
 
-def _first_folder(path: str, order: dict[str, int]) -> str | None:
-    """The first folder of ``order`` (folder -> its place) that ``path`` lies in: its folders looked
-    up, not every copied folder tried for every key (a million keys, a hundred thousand folders)."""
-    best = None
-    above = os.path.dirname(path)
-    while True:
-        up = os.path.dirname(above)
-        if up == above:  # (the root: no path starts with '/' + os.sep)
-            return best
-        k = order.get(above)
-        if k is not None and (best is None or k < order[best]):
-            best = above
-        above = up
-
-
 def _utf8_json(obj) -> str:
     """json.dumps(obj, ensure_ascii=False), a lone surrogate (a "\\udc80" escape in the original: no
     UTF-8 for it) written as its escape again."""
@@ -138,7 +124,7 @@ def rewrite(meta: Metadata, folders: dict[str, str], left_out: set[str], dest_pa
         if path in left_out:
             new_key[key] = None
             continue
-        root = _first_folder(path, order) if os.path.isabs(key) else None
+        root = first_folder_above(path, order) if os.path.isabs(key) else None
         if root is None:
             new_key[key] = key
         else:

@@ -39,31 +39,11 @@ def _synthetic(size: tuple, via: str, failure: str | None = None) -> ImageProbe:
                       load_error_kind="no_image" if failure else None)
 
 
-def _deep_failure(path: str, size: tuple, suffix: str | None, to_disk: bool) -> str | None:
-    """--deep: why the image of a key sized by the metadata fails to load, read and decoded as any
-    image is (None: it loads, or a latents cache file is read instead)."""
-    try:
-        if to_disk and suffix is not None and finetune.reads_cache(path, size, suffix):
-            return None
-    except (ValueError, TypeError):
-        return None  # (first_load said so already)
-    p = _images.probe(path, True)
-    if p.load_error or p.decode_error:
-        return p.load_error or p.decode_error
-    if p.error_kind == "unreadable":
-        return "PermissionError: [Errno 13] Permission denied"
-    return "UnidentifiedImageError: cannot identify image file" if p.format is None else None
-
-
 def dataset(spec: DatasetSpec, cache_suffix: str | None, deep: bool | None,
             to_disk: bool = False) -> tuple[Dataset, list[Finding]]:
     """One FineTuningDataset: its kept subsets' records, the findings on them and the stop.
     ``to_disk``: --cache_latents_to_disk (a key's cache file is read instead of its image)."""
     read, stop = finetune.read_dataset(spec.subsets, cache_suffix)
-    by_file: dict = {}
-    for c in spec.subsets:  # (the first subset of a metadata file is the one kept: FineTuningSubset.__eq__)
-        if c.num_repeats >= 1:
-            by_file.setdefault(c.metadata_file, c)
     subsets, findings = [], []
     count = shared_counter().count if deep is not None else None
     for ft in read:
@@ -79,10 +59,8 @@ def dataset(spec: DatasetSpec, cache_suffix: str | None, deep: bool | None,
         for i, e in enumerate(entries):
             entries[i] = None  # (each entry let go once it is a record)
             if e.size_from in ("metadata", "cache"):
-                failure = finetune.first_load(e.path, e.size, e.size_from, cache_suffix, to_disk) \
+                failure = finetune.first_load(e.path, e.size, e.size_from, cache_suffix, to_disk, bool(deep)) \
                     if deep is not None else None
-                if deep and failure is None and e.size_from == "metadata":
-                    failure = _deep_failure(e.path, e.size, cache_suffix, to_disk)
                 if type(e.size) is tuple and all(type(v) is int for v in e.size):
                     probe = probes.get((e.size, e.size_from, failure))
                     if probe is None:
@@ -104,7 +82,7 @@ def dataset(spec: DatasetSpec, cache_suffix: str | None, deep: bool | None,
         findings += unloadable_keys(os.path.abspath(ft.metadata_file), records)
         if deep is not None:
             findings += [f for f in record_findings(r for r in records if r.probe.size_via not in ("metadata", "cache"))]
-        subsets.append(Subset(by_file[ft.metadata_file], os.path.abspath(ft.metadata_file), tuple(records),
+        subsets.append(Subset(ft.config, os.path.abspath(ft.metadata_file), tuple(records),
                               tag_frequency=ft.tag_frequency))
     crash = None
     if stop is not None:

@@ -93,7 +93,7 @@ def test_fine_tuning_metadata_with_a_lone_surrogate_is_copied(capsys, tmp_path, 
 def test_a_metadata_key_is_pointed_at_the_first_copied_folder_holding_it():
     """The copied folder a key lies in, found by its parent folders: the first one copied (a folder
     before the folders inside it), never the root."""
-    from regaudit.views.fix_finetune import _first_folder
+    from regaudit.placement import first_folder_above as _first_folder
 
     order = {"/d/a/b": 0, "/d/a": 1, "/d/c": 2}
     assert _first_folder("/d/a/b/x.png", order) == "/d/a/b"

@@ -8,7 +8,8 @@ import os
 import time
 
 from regaudit.model import Finding, Severity
-from regaudit.views.fix import _Fixes, _first_folder_above, _Names
+from regaudit.placement import first_folder_above as _first_folder_above
+from regaudit.views.fix import _Fixes, _Names
 from regaudit.views.fix_walk import Action
 from tests.conftest import make_image
 from tests.views.test_fix import run
