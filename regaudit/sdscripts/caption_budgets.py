@@ -192,9 +192,13 @@ def budget(img, sc: SubsetConfig, enc: EncoderSet, limit: int | None, counter: T
 
 
 def _tokens(img, counter: TokenCounter) -> int | None:
-    """The caption's own token count: the scan's, kept on its record (``caption_tokens``), else counted."""
+    """The caption's own token count: the scan's, kept on its record (``caption_tokens``, and told to
+    the counter: the text the encoder sees is mostly the caption itself), else counted."""
     n = getattr(img, "caption_tokens", None)
-    return n if n is not None else counter.count(img.caption.text)
+    if n is None:
+        return counter.count(img.caption.text)
+    counter.know(img.caption.text, n)
+    return n
 
 
 _FAST = True  # tests turn the short way off to check it against the general one

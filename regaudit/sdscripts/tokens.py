@@ -361,6 +361,13 @@ class TokenCounter:
         if len(counted) <= _COUNTED_MAX:
             self._plain.update(counted)
 
+    def know(self, text: str, n: int) -> None:
+        """A plain count made already (the scan's, kept on a record): asked again for the same text
+        (a caption as it reaches the encoder is mostly the caption itself), it is not counted again."""
+        if len(self._plain) >= _COUNTED_MAX:
+            self._plain.clear()
+        self._plain[text] = n
+
     def count(self, text: str, bang_is_pad: bool = False) -> int | None:
         if not self.available:
             return None
