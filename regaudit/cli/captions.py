@@ -29,8 +29,9 @@ def text_options(inp, max_token_length: Optional[int] = None):
 def caption_inputs(inp, given: dict) -> None:
     """Resolve every subset's caption options (own options first, then sd-scripts'), in place."""
     from ..sdscripts.caption_options import apply, caption_args_with_fallback
+    from ..sdscripts.startup import schema_typed
 
-    args = caption_args_with_fallback(given, inp.sd.get)
+    args = caption_args_with_fallback(given, schema_typed(inp.sd))
     config = inp.sd.get("dataset_config")
     inp.specs = apply(inp.specs, args, None if config is None else str(config))
 

@@ -326,8 +326,9 @@ def _augmentation(st: SubsetText, max_train_steps: int) -> Iterator[Finding]:
         return
     parts = []
     if sc.caption_dropout_rate > 0:
-        parts.append(f"caption_dropout_rate {sc.caption_dropout_rate:g}: about {sc.caption_dropout_rate:.0%} of steps "
-                     f"train these images with an empty caption")
+        share = "every step trains" if sc.caption_dropout_rate >= 1 else \
+            f"about {sc.caption_dropout_rate:.0%} of steps train"  # (sd-scripts: random() < rate, any number)
+        parts.append(f"caption_dropout_rate {sc.caption_dropout_rate:g}: {share} these images with an empty caption")
     if sc.caption_dropout_every_n_epochs > 0:
         parts.append(f"caption_dropout_every_n_epochs {sc.caption_dropout_every_n_epochs}: every "
                      f"{_nth(sc.caption_dropout_every_n_epochs)}epoch trains all of them with an empty caption")
@@ -335,7 +336,8 @@ def _augmentation(st: SubsetText, max_train_steps: int) -> Iterator[Finding]:
     flex = [b.n_flex for b in texts]
     if sc.caption_tag_dropout_rate > 0 and sc.caption_separator and max(flex) > 0:
         p = f"caption_tag_dropout_rate {sc.caption_tag_dropout_rate:g}: each shuffled tag ({min(flex)} to {max(flex)} " \
-            f"a caption) is left out of {sc.caption_tag_dropout_rate:.0%} of steps"
+            f"a caption) is left out " + ("on every step" if sc.caption_tag_dropout_rate >= 1 else
+                                          f"of {sc.caption_tag_dropout_rate:.0%} of steps")
         loose = [b for b in texts if b.trigger_in_flex]
         if loose and st.trigger_words:
             p += (f", the trigger '{' '.join(st.trigger_words)}' too in {len(loose)} captions where it is not in the "

@@ -50,10 +50,7 @@ def caption_args(**values) -> CaptionArgs:
     if unknown:
         raise OptionError(f"unknown caption option(s): {', '.join(sorted(unknown))}")
     given = {k: v for k, v in values.items() if v is not None}
-    _finite(given)
-    for key in ("caption_dropout_rate", "caption_tag_dropout_rate"):
-        if key in given and not 0.0 <= float(given[key]) <= 1.0:
-            raise OptionError(f"--{key} must be between 0 and 1, got {given[key]}")
+    _finite(given)  # (a rate past 0..1 is simulated: sd-scripts compares random() with it, every step or none)
     return CaptionArgs(**given)
 
 

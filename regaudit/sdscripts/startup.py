@@ -112,15 +112,31 @@ def schema_checked(key: str) -> bool:
     return key != "resolution" and (key in _ARGPARSE_ONLY or _RENAMED.get(key, key) in GENERAL_KEYS)
 
 
+def schema_typed(sd: SdArgs):
+    """``sd.get`` for the values the dataset is built with: a --config_file value of a type the schema
+    check refuses (``namespace_types``: the run stops there, and that stop is reported) is the
+    default, as it would be once fixed; it never reaches the simulation as it is ('x' for an int)."""
+    def get(key: str, default=None):
+        value = sd.get(key, default)
+        return default if key in sd.from_config_file and _refused(key, value) else value
+    return get
+
+
+def _refused(key: str, value: object) -> str | None:
+    """The type the schema check wants where it refuses ``value`` for ``key``, else None."""
+    if value is None or not schema_checked(key):
+        return None
+    kind = _ARGPARSE_ONLY.get(key) or GENERAL_KEYS.get(_RENAMED.get(key, key))
+    return None if kind is None or _type_ok(kind, value) else kind
+
+
 def namespace_types(sd: SdArgs) -> Crash | None:
     """config_util.BlueprintGenerator.generate validates the argparse namespace against the dataset
     schema while it builds the dataset: a --config_file value of the wrong type stops it there."""
     for key in sorted(sd.from_config_file):
         value = sd.values.get(key)
-        if value is None:
-            continue
-        kind = _ARGPARSE_ONLY.get(key) or GENERAL_KEYS.get(_RENAMED.get(key, key))
-        if kind is None or key == "resolution" or _type_ok(kind, value):
+        kind = _refused(key, value)
+        if kind is None:
             continue
         return Crash("build", "RA077", "MultipleInvalid", here(),
                      f"--config_file: {key} = {value!r} must be {_KIND_TEXT.get(kind, kind)}: sd-scripts' schema check "

@@ -330,7 +330,7 @@ def _build(facts, sd, start_crash, num_processes: int, require_source: bool) -> 
     except DatasetConfigCrash as exc:
         specs, crash = [], exc
     if specs:  # every subset's caption options, resolved as sd-scripts resolves them
-        specs = apply(specs, caption_args_with_fallback({}, sd.get), dataset_config, data)
+        specs = apply(specs, caption_args_with_fallback({}, startup.schema_typed(sd)), dataset_config, data)
     sources = [p for p in (dataset_config,) if p] or ([in_json] if in_json else [p for p in (train, reg) if p])
     return Inputs(specs, args, opts, sources, sd, crash, notes,
                   args_crash=startup.dataset_kind(facts, train, dataset_config, specs, sd) or args_crash)

@@ -138,6 +138,14 @@ def test_config_max_token_length_as_the_tokenizer_cuts(value, kept):
     ('max_token_length = "75"\n', "build", "MultipleInvalid"),
     # oracle: TomlDecodeError "Not a homogeneous array" (start): tomllib would accept it
     ('network_args = [1, "x"]\n', "start", "TomlDecodeError"),
+    # oracle (train_network --oracle_via_train): MultipleInvalid "expected int for object value @
+    # data['keep_tokens']" (build); the caption options of the wrong type were an internal error
+    ('keep_tokens = "x"\n', "build", "MultipleInvalid"),
+    ('caption_dropout_rate = "x"\n', "build", "MultipleInvalid"),
+    ('caption_tag_dropout_rate = [1]\n', "build", "MultipleInvalid"),
+    ('token_warmup_step = "x"\n', "build", "MultipleInvalid"),
+    ('token_warmup_min = [1]\n', "build", "MultipleInvalid"),
+    ('caption_dropout_every_n_epochs = "x"\n', "build", "MultipleInvalid"),
 ])
 def test_config_file_wrong_types_are_sd_scripts_stops_not_exit_2(tmp_path, capsys, monkeypatch, text, stage,
                                                                  exception):
@@ -628,3 +636,17 @@ def test_a_pasted_command_with_options_added_around_it(tmp_path, capsys, monkeyp
     assert doc["crash"] is None
     # buckets 512x512 (20), 576x448 (20), 640x384 (40) at batch 4: 5 + 5 + 10 = 20 batches per epoch, 2 epochs
     assert (doc["batches_per_epoch"], doc["max_train_steps"]) == (20, 40)
+
+
+@pytest.mark.parametrize("command", ["scan", "captions"])
+def test_config_file_dropout_rate_past_one_is_simulated_not_refused(tmp_path, capsys, monkeypatch, command):
+    # oracle (train_network --oracle_via_train): caption_dropout_rate = 5 starts (random() < 5 on every step)
+    darius(tmp_path)
+    (tmp_path / "c.toml").write_text(BASE + "caption_dropout_rate = 5\n")
+    code, doc, err = run(capsys, monkeypatch, tmp_path, "sdxl_train_network.py", "--config_file", "c.toml",
+                         command=command)
+    assert code == 0, err
+    assert not [f for f in doc["findings"] if f["severity"] == "error"]
+    dropout = [f for f in doc["findings"] if f["code"] == "RA038"]
+    assert dropout and "caption_dropout_rate 5: every step trains these images with an empty caption" \
+        in dropout[0]["message"]
