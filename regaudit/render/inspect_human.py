@@ -12,7 +12,9 @@ from .escape import display
 
 _NO_DATA = {Form.NONE: "no ss_* metadata: stripped (by a merger or converter) or not saved by sd-scripts",
             Form.NO_DATASET: "no dataset metadata (trained with --no_metadata, or written by a tool that keeps only "
-                             "the network keys)"}
+                             "the network keys)",
+            Form.DATASET_CONFIG: "ss_datasets lists no dataset: the file records nothing of its training data",
+            Form.FOLDER_SCAN: "ss_dataset_dirs lists no folder: the file records nothing of its training data"}
 
 
 ROWS = 200  # rows of a table, and dataset lines, shown; the rest are counted (--json has every one)

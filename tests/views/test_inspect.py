@@ -130,6 +130,20 @@ def test_several_files_one_table_and_a_stripped_file(here, capsys):
     assert "no ss_* metadata: stripped (by a merger or converter) or not saved by sd-scripts" in " ".join(out.split())
 
 
+@pytest.mark.parametrize("key, line", [
+    ("ss_datasets", "ss_datasets lists no dataset: the file records nothing of its training data"),
+    ("ss_dataset_dirs", None),
+])
+def test_a_recorded_empty_dataset_list_is_said_not_an_internal_error(here, capsys, key, line):
+    # a file whose ss_datasets is '[]' made the human view fail (no line for an empty dataset-config record)
+    write_safetensors(here / "e.safetensors", {"ss_network_module": "networks.lora", key: "[]" if key == "ss_datasets"
+                                               else "{}", "ss_num_train_images": "0"})
+    code, out, err = run(capsys, "inspect", "e.safetensors")
+    assert code == 0 and "internal error" not in err
+    if line is not None:
+        assert line in " ".join(out.split())
+
+
 @pytest.mark.parametrize("content,why", [
     (b"\xff" * 8 + b"{}", "over the 100 MB"),
     (b"\x05\x00\x00\x00\x00\x00\x00\x00{nope", "not valid JSON"),
