@@ -51,3 +51,12 @@ def selector(resolution: tuple[int, int], enable_bucket: bool, no_upscale: bool,
     """The BucketSelector of these values, made once (it is never changed: 100,000 datasets of one
     resolution share one)."""
     return BucketSelector(resolution, enable_bucket, no_upscale, reso_steps)
+
+
+DIVISION = "integer division or modulo by zero"  # BucketSelector.__init__'s ZeroDivisionError (bucket_area // 0)
+
+
+def divides_by_zero(resolution: tuple[int, int], enable_bucket: bool, reso_steps: int) -> bool:
+    """Whether BucketSelector(resolution, enable_bucket, ...) raises ZeroDivisionError: with buckets,
+    its first width is int(sqrt(area)) // 2 rounded down to the step, and it divides the area by it."""
+    return bool(enable_bucket) and divisible_by(int(math.sqrt(resolution[0] * resolution[1])) // 2, reso_steps) == 0

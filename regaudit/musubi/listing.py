@@ -131,12 +131,14 @@ def te_cache_name(item_key: str, arch: str) -> str:
 
 
 def list_images(directory: str, caption_extension: Optional[str], cache_directory: str, arch: str,
-                selector: BucketSelector) -> list[Listed]:
+                selector: Optional[BucketSelector]) -> list[Listed]:
+    """The images glob_images lists, each with its size, caption, bucket (None: no selector, musubi
+    could not make one) and cache names."""
     out = []
     for path in glob_images(directory, caption_extension):
         size, image_error = image_size(path)
         caption, caption_error, caption_bytes = read_caption_bounded(path, caption_extension)
-        bucket = selector.get_bucket_resolution(size) if size and size[1] else None
+        bucket = selector.get_bucket_resolution(size) if selector is not None and size and size[1] else None
         latent = os.path.join(cache_directory, latent_cache_name(path, size, arch)) if size else None
         out.append(Listed(path, caption, caption_error, size, image_error, bucket, latent,
                           os.path.join(cache_directory, te_cache_name(path, arch)), caption_bytes))

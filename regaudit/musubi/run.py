@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any, Callable, Optional
 
 from . import archs, config, listing, training
-from .buckets import selector as bucket_selector
+from .buckets import DIVISION, divides_by_zero, selector as bucket_selector
 
 VIDEO_ARCHS = frozenset(a.short for a in archs.ARCHS.values() if a.video)
 
@@ -87,11 +87,12 @@ def simulate(arch: archs.Arch, role: str, dataset_config: str, max_train_epochs:
                      "simulated yet: their images are not listed and the step figures are left out")
     after_batches = sum(d.after.batches for d in facts if d.after)
     after_items = sum(d.after.num_train_items for d in facts if d.after)
+    after_crash = any(d.after and d.after.crash for d in facts)  # (training stops whatever the caches hold)
     from_crash = next((d for d in facts if d.existing and d.existing.crash), None)
     from_batches = sum(d.existing.batches for d in facts if d.existing and not d.existing.crash)
     from_items = sum(d.existing.num_train_items for d in facts if d.existing and not d.existing.crash)
     step = lambda b: training.steps(b, max_train_epochs, max_train_steps, accumulation, num_processes)  # noqa: E731
-    after_steps = step(after_batches) if simulated and after_items else None
+    after_steps = step(after_batches) if simulated and after_items and not after_crash else None
     from_steps = step(from_batches) if simulated and from_items and not from_crash else None
     stop = None
     if role in ("cache_latents", "cache_pixel"):
@@ -104,7 +105,8 @@ def simulate(arch: archs.Arch, role: str, dataset_config: str, max_train_epochs:
     elif simulated and from_items == 0:
         stop = Stop("build_dataset", "no-items", "ValueError", dataset_config, NO_ITEMS)
     return MusubiRun(arch, role, dataset_config, facts, None, after_steps, from_steps,
-                     simulated and after_items == 0, simulated and from_items == 0 and not from_crash, stop,
+                     simulated and after_items == 0 and not after_crash, simulated and from_items == 0 and not from_crash,
+                     stop,
                      tuple(notes))
 
 
@@ -137,7 +139,10 @@ def dataset_facts(p: config.DatasetParams, arch: archs.Arch) -> DatasetFacts:
     if odd:
         return DatasetFacts(p, False, f"{odd}: not simulated (musubi divides by it or enumerates buckets up to it; "
                                       f"give a value in range)")
-    selector = bucket_selector(tuple(p.resolution), p.enable_bucket, p.bucket_no_upscale, arch.reso_steps)
+    # latent caching and training build a BucketSelector before any image: one that divides by zero stops both
+    division = divides_by_zero(tuple(p.resolution), p.enable_bucket, arch.reso_steps)
+    selector = None if division else \
+        bucket_selector(tuple(p.resolution), p.enable_bucket, p.bucket_no_upscale, arch.reso_steps)
     images = listing.list_images(p.image_directory, p.caption_extension, p.cache_directory, arch.short, selector)
     dropped = listing.dropped(p.image_directory, [im.path for im in images], p.caption_extension)
     te_groups: dict = {}
@@ -148,6 +153,8 @@ def dataset_facts(p: config.DatasetParams, arch: archs.Arch) -> DatasetFacts:
             lat_groups.setdefault(os.path.basename(im.latent_cache), []).append(im.path)
     # the caching runs, image by image in listing order: Image.open, then get_caption, then the resize
     latent_stop = te_stop = None
+    if division:
+        latent_stop = Stop("cache_latents", "bucket-division", "ZeroDivisionError", p.image_directory, DIVISION)
     zero = []
     for im in images:
         if im.bucket is not None and 0 in im.bucket:

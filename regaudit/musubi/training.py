@@ -14,7 +14,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .buckets import BucketSelector, selector as bucket_selector
+from .buckets import DIVISION, BucketSelector, divides_by_zero, selector as bucket_selector
 from .listing import glob_all
 
 
@@ -108,6 +108,9 @@ def prepare_for_training(latent_names: list[str], te_names: set[str], cache_dire
                          reso_steps: int, read_headers: bool) -> TrainView:
     """ImageDataset.prepare_for_training over these latent file names (in glob order; counts do not
     depend on it)."""
+    if divides_by_zero(tuple(params.resolution), params.enable_bucket, reso_steps):  # (the selector comes first)
+        where = params.values.get("image_directory") or cache_directory
+        return TrainView(crash=("ZeroDivisionError", DIVISION, where, "bucket-division"))
     selector = bucket_selector(tuple(params.resolution), params.enable_bucket, params.bucket_no_upscale, reso_steps)
     buckets: dict[tuple, list[CacheItem]] = {}
     skipped = []

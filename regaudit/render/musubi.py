@@ -107,8 +107,12 @@ def musubi_text(doc: dict) -> Group:
             continue
         lines.append(Text(f"{head}: {len(d['images'])} images listed, {len(d['dropped'])} files left out"))
         a, f = d["after_caching"], d["from_caches"]
-        lines.append(Text(f"  after caching now:  {a['items']} items, {a['batches']} batches, "
-                          f"{len(a['buckets'])} buckets"))
+        if a.get("crash"):
+            lines.append(Text(f"  after caching now:  stops ({a['crash']['exception']}: "
+                              f"{display(a['crash']['message'])})", style="red"))
+        else:
+            lines.append(Text(f"  after caching now:  {a['items']} items, {a['batches']} batches, "
+                              f"{len(a['buckets'])} buckets"))
         if f.get("crash"):
             lines.append(Text(f"  from caches on disk: stops ({f['crash']['exception']}: "
                               f"{display(f['crash']['message'])})", style="red"))

@@ -10,7 +10,7 @@ from .registry import rule
 
 STOP_CODES = {"config": "RM001", "no-caption-extension": "RM005", "image-unreadable": "RM006",
               "caption-unreadable": "RM006", "zero-bucket": "RM006", "bad-cache-name": "RM011",
-              "bad-cache-file": "RM011", "no-items": "RM012"}
+              "bad-cache-file": "RM011", "no-items": "RM012", "bucket-division": "RM016"}
 
 
 def stop_code(stop) -> str:
@@ -30,7 +30,7 @@ def findings(run) -> list[Finding]:
             out.append(rule("RM013").finding(where, f"dataset {p.index}: {d.note}"))
             continue
         out += _listing(d, where)
-        out += _caches(d, where, run.arch.short)
+        out += _caches(d, where, run.arch.short, run.arch.reso_steps)
     if run.stop and run.stop.kind == "no-items":
         after = sum(d.after.num_train_items for d in run.datasets if d.after)
         out.append(rule("RM012").finding(run.dataset_config, f"{run.stop.exception}: {run.stop.message} (the cache "
@@ -55,8 +55,8 @@ def _listing(d, where: str) -> list[Finding]:
             out.append(rule("RM004").finding(x.path, f"caption without an image: {x.detail}"))
     for stop in (d.latent_stop, d.te_stop):
         if stop is None or (stop is d.te_stop and d.latent_stop and d.latent_stop.kind == stop.kind
-                            and d.latent_stop.path == stop.path):
-            continue
+                            and d.latent_stop.path == stop.path) or stop.kind == "bucket-division":
+            continue  # (the selector's division stops training too: one finding, made with the caches)
         code = stop_code(stop)
         msg = f"{stop.stage} stops here: {stop.exception}: {stop.message}"
         if code == "RM005":
@@ -76,13 +76,21 @@ def _listing(d, where: str) -> list[Finding]:
     return out
 
 
-def _caches(d, where: str, arch: str) -> list[Finding]:
+def _caches(d, where: str, arch: str, reso_steps: int) -> list[Finding]:
     out = []
     ex, after = d.existing, d.after
     if ex is None or ex.crash:
         if ex is not None:
-            exc, msg, path, _kind = ex.crash
-            out.append(rule("RM011").finding(path, f"training start stops: {exc}: {msg}"))
+            exc, msg, path, kind = ex.crash
+            if kind == "bucket-division":
+                w, h = (int(v) for v in d.params.resolution)  # (true is 1 there)
+                out.append(rule("RM016").finding(path, f"resolution {w}x{h} with enable_bucket: BucketSelector's first "
+                                                       f"bucket width, int(sqrt({w * h})) // 2 rounded down to the step "
+                                                       f"{reso_steps}, is 0 and it divides by it: latent caching and "
+                                                       f"training start stop with {exc}: {msg} (a resolution of at "
+                                                       f"least {2 * reso_steps} a side buckets)"))
+            else:
+                out.append(rule(STOP_CODES[kind]).finding(path, f"training start stops: {exc}: {msg}"))
         return out
     if ex.skipped:
         n = len(ex.skipped)

@@ -543,6 +543,12 @@ _RULES = [
          "A caption file is far larger than any caption (over 64 KiB): regaudit reads only its start.",
          "musubi reads the whole file and its text encoders keep a few hundred tokens of it.",
          "Check the caption file: it is likely not a caption (a log, a dump, a sparse file)."),
+    Rule("RM016", "musubi-bucket-division", E, MUSUBI,
+         "enable_bucket with a resolution too small for the bucket step: musubi divides by zero.",
+         "BucketSelector enumerates bucket widths from half the square root of the area, rounded down to the "
+         "architecture's step; below two steps that width is 0 and it divides the area by it. Latent caching and "
+         "training build the selector first, so both stop with ZeroDivisionError before any image.",
+         "Give a resolution of at least two bucket steps a side, or turn enable_bucket off."),
 ]
 
 REGISTRY: dict[str, Rule] = {r.code: r for r in _RULES}

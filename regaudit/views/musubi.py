@@ -185,8 +185,9 @@ def verdict(result: MusubiResult) -> tuple[Optional[bool], str]:
         if stop is not None:
             return False, (f"{script} stops at {os.path.basename(stop.path)}: {stop.exception}: {stop.message}"
                            f"{tail}")
-        return (None if unsimulated else True), \
-            f"{script} caches {_count(listed, 'image')} (after caching: {_count(after, 'item')} train){tail}"
+        crash = next((d.after.crash for d in run.datasets if d.after and d.after.crash), None)
+        then = f"training then stops: {crash[0]}: {crash[1]}" if crash else f"{_count(after, 'item')} train"
+        return (None if unsimulated else True), f"{script} caches {_count(listed, 'image')} (after caching: {then}){tail}"
     if stop is not None and stop.kind == "no-items":
         return False, (f"{script} finds no training items ('No training items found'): the caches on disk hold no "
                        f"latent + text-encoder pair; after caching now {_count(after, 'item')} would train{tail}")

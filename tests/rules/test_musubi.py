@@ -200,3 +200,25 @@ CASES = [
 def test_musubi_findings(case, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     run_case(case, tmp_path, capsys, monkeypatch)
+
+
+@pytest.mark.parametrize("resolution, area", [("16", 256), ("[31, 31]", 961), ("true", 1)])
+def test_a_resolution_under_two_bucket_steps_divides_by_zero(tmp_path, capsys, monkeypatch, resolution, area):
+    # musubi oracle (qi, enable_bucket): BucketSelector.__init__ raises "ZeroDivisionError: integer division or
+    # modulo by zero" (dataset/bucket.py:97, bucket_area // w with w = 0) for resolution 16, [31, 31] and true;
+    # 32 buckets. Latent caching and prepare_for_training build it first; the text-encoder caching does not.
+    t = tree(extra=f"resolution = {resolution}\n")
+    doc = balance(tmp_path / "train", capsys, monkeypatch, t)
+    assert (doc["crash"]["stage"], doc["crash"]["code"], doc["crash"]["exception"]) == \
+        ("build_dataset", "RM016", "ZeroDivisionError")
+    rm016 = [f for f in doc["findings"] if f["code"] == "RM016"]
+    assert len(rm016) == 1 and f"int(sqrt({area})) // 2 rounded down to the step 16, is 0" in rm016[0]["message"]
+    assert "at least 32 a side" in rm016[0]["message"]
+    latents = balance(tmp_path / "lat", capsys, monkeypatch, t, "qwen_image_cache_latents.py")
+    assert (latents["crash"]["stage"], latents["crash"]["exception"]) == ("cache_latents", "ZeroDivisionError")
+    te = balance(tmp_path / "te", capsys, monkeypatch, t, "qwen_image_cache_text_encoder_outputs.py")
+    assert te["crash"] is None and te["verdict"]["ok"] is True
+    assert te["verdict"]["text"].endswith("(after caching: training then stops: ZeroDivisionError: integer division "
+                                          "or modulo by zero)")
+    ok = balance(tmp_path / "ok", capsys, monkeypatch, tree(extra="resolution = 32\n"))
+    assert "RM016" not in codes(ok)
