@@ -322,8 +322,10 @@ def test_caption_options_follow_sd_scripts_precedence(tmp_path):
         os.chdir(cwd)
     got = [(s.keep_tokens, s.caption_prefix, s.caption_suffix, s.shuffle_caption) for sp in specs for s in sp.subsets]
     assert got == [(1, "gen", "cli", True), (2, "gen", "cli", True), (3, "gen", "cli", True)]
+    # a rate past 0..1 is what sd-scripts compares random() with: simulated, not refused; inf is refused
+    assert caption_args(caption_dropout_rate=1.5).caption_dropout_rate == 1.5
     with pytest.raises(OptionError):
-        caption_args(caption_dropout_rate=1.5)
+        caption_args(caption_dropout_rate=float("inf"))
 
 
 # --- tags -----------------------------------------------------------------------------------
