@@ -7,8 +7,9 @@ and the command line: ``resize_interpolation`` at the [general], [[datasets]] an
 (known names, other cases, ""), an inline ``subsets = [{...}]`` followed by ``[[datasets.subsets]]``,
 mixed-type arrays, a no-break space before a number, CR-only or CRLF line ends, a byte-order mark,
 the same config as JSON (``[768, true]`` is valid there), ``--masked_loss`` (train_db checks every
-dataset against the ControlNet schema), and --config_file values of the wrong type for the step count
-(``max_train_epochs = 2.5``, ``gradient_accumulation_steps = "2"``, ...).
+dataset against the ControlNet schema), --config_file values of the wrong type for the step count
+(``max_train_epochs = 2.5``, ``gradient_accumulation_steps = "2"``, ...), and a --config_file table of
+caption options of the wrong type or past 0..1 (``keep_tokens = "x"``, ``caption_dropout_rate = 5``).
 
 Not drawn: a float or bool ``gradient_accumulation_steps`` in --config_file. The real sd-scripts stops
 on it when it creates its Accelerator (accelerate reads ``int(str(value))``: ValueError), which the
@@ -29,6 +30,12 @@ STEP_VALUES = ("max_train_epochs = 2.5", "max_train_epochs = 2.0", "max_train_ep
                'resize_interpolation = "Lanczos"', 'resize_interpolation = "bicubic"')
 
 
+CAPTION_VALUES = ('keep_tokens = "x"', "keep_tokens = 1.5", "keep_tokens = 2", "caption_dropout_rate = 5",
+                  'caption_dropout_rate = "x"', "caption_tag_dropout_rate = [1]", 'token_warmup_step = "x"',
+                  'shuffle_caption = "yes"', "caption_dropout_every_n_epochs = 2.5", "token_warmup_min = true",
+                  "caption_tag_dropout_rate = -1", 'caption_prefix = 5')
+
+
 def apply(seed: int, root: str, case) -> None:
     rng = random.Random(seed * 7919 + 20)
     argv = case.argv
@@ -37,6 +44,9 @@ def apply(seed: int, root: str, case) -> None:
         case.notes.append("--masked_loss")
     if rng.random() < 0.3:
         _config_file(rng, root, case)
+    crng = random.Random(seed * 7919 + 21)  # (a draw of its own: the cases above stay as they were)
+    if crng.random() < 0.12:
+        _caption_values(crng, root, case)
     if "--dataset_config" not in argv and rng.random() < 0.35:
         _folders_as_config(rng, root, case)
     path = os.path.join(root, "ds.toml")
@@ -126,6 +136,22 @@ def _config_file(rng: random.Random, root: str, case) -> None:
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(text)
     case.notes.append("config_file " + "; ".join(lines))
+
+
+def _caption_values(rng: random.Random, root: str, case) -> None:
+    """A --config_file table of caption options as a hand-edited file may hold them: of the wrong type
+    (the schema check stops the build) or past 0..1 (a rate sd-scripts compares random() with)."""
+    line = rng.choice(CAPTION_VALUES)
+    path = os.path.join(root, "args.toml")
+    old = ""
+    if "--config_file" in case.argv and os.path.exists(path):
+        with open(path, encoding="utf-8") as fh:
+            old = fh.read()
+    else:
+        case.argv += ["--config_file", "args.toml"]
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(old + ("\n" if old and not old.endswith("\n") else "") + "[captions]\n" + line + "\n")
+    case.notes.append("config_file caption " + line)
 
 
 def _edit(rng: random.Random, text: str, case) -> str:
