@@ -100,7 +100,8 @@ class DupesResult:
     images: int
     hashed: int  # decoded this run (the rest came from the cache)
     scan: ScanResult = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
-    notes: tuple[str, ...] = ()  # what went wrong with the hash cache (locked, read-only, rebuilt), for stderr
+    notes: tuple[str, ...] = ()  # what went wrong with the hash cache (locked, read-only, rebuilt), or a
+    # near-duplicate search that stopped short: for stderr
 
 
 def _encode_all(paths: list[str], opts: DupesOptions, progress: Progress | None) -> list[HashEntry]:
@@ -158,6 +159,7 @@ def find_dupes(scan: ScanResult, opts: DupesOptions, progress: Progress | None =
     file would be a million findings made for nothing)."""
     members = _members(scan)
     cache = HashCache(opts.cache, opts.cache_named) if opts.cache is not None else None
+    searched: list[str] = []  # a near-duplicate search that stopped short
     try:
         keys, inodes, missing = _stat_keys([m.path for m in members])
         entries, hashed = _entries(keys, opts, cache, progress, inodes, missing)
@@ -176,13 +178,13 @@ def find_dupes(scan: ScanResult, opts: DupesOptions, progress: Progress | None =
                 return known
             return get
 
-        groups = _group(members, entries, opts, cached("pixels", pixel_digest), cache)
+        groups = _group(members, entries, opts, cached("pixels", pixel_digest), cache, searched)
     finally:
         if cache:
             cache.close()
     findings += group_findings(groups)
     return DupesResult(tuple(groups), tuple(findings), opts, len(members), hashed, scan,
-                       tuple(cache.notes) if cache else ())
+                       (*(cache.notes if cache else ()), *searched))
 
 
 def _stat_keys(paths: list[str]) -> tuple[list[tuple[str, int, int]], dict[str, tuple[int, int]], dict[str, str]]:
@@ -284,7 +286,7 @@ def _decode_pairs(text: str | None, digest: str, values: list[int],
 
 
 def _pairs(values: list[int], max_distance: int, cache: HashCache | None = None,
-           key: bytes | None = None) -> list[tuple[int, int, int]]:
+           key: bytes | None = None, stopped: list[str] | None = None) -> list[tuple[int, int, int]]:
     """``search.pairs_within`` of the 64-bit ``values``, as (i, j, distance) sorted by (i, j). A
     warm run finds the answer in the cache (keyed by a digest of the values themselves) and neither
     imports numpy nor searches."""
@@ -300,10 +302,15 @@ def _pairs(values: list[int], max_distance: int, cache: HashCache | None = None,
     else:
         import numpy as np
 
-        from .search import pairs_within
+        from .search import PAIRS_MAX, bounded_pairs_within
 
-        ii, jj, dd = pairs_within(np.array(values, dtype=np.uint64), max_distance)
+        ii, jj, dd, complete = bounded_pairs_within(np.array(values, dtype=np.uint64), max_distance)
         pairs = list(zip(ii.tolist(), jj.tolist(), dd.tolist()))
+        if not complete:
+            (stopped if stopped is not None else []).append(f"the near-duplicate search stopped after {len(pairs):,} pairs of {len(values):,} hashes "
+                           f"(it keeps at most {PAIRS_MAX:,}): the images are nearly all alike, so the near-duplicate "
+                           f"groups may be incomplete (exact copies are all found)")
+            return pairs  # (not remembered: a later run searches again)
     if remember and len(pairs) <= _PAIRS_KEEP_MAX:
         cache.put_extra(_PAIRS_KIND, key, len(values), max_distance, _encode_pairs(digest, pairs))  # type: ignore
     return pairs
@@ -319,7 +326,7 @@ Link = tuple[int, int, int, int, bool]  # (rank, distance, member i, member j, n
 
 
 def _links(members: list[Member], entries: list[HashEntry], opts: DupesOptions,
-           pixels: Callable[[str], str | None], cache: HashCache | None) -> list[Link]:
+           pixels: Callable[[str], str | None], cache: HashCache | None, notes: list[str] | None = None) -> list[Link]:
     """Every link found between two members: the same bytes (each copy linked to the first), the
     same pixels, a near hash, or (with flip_aug) a mirror image's hash. A pair may be linked more
     than once (by several variants)."""
@@ -350,7 +357,7 @@ def _links(members: list[Member], entries: list[HashEntry], opts: DupesOptions,
             ent_rep.append(k), ent_var.append(2), values.append(e.upright)
     if not values:
         return links
-    pairs = _pairs(values, opts.max_distance, cache, _pairs_key(members, opts) if cache else None)
+    pairs = _pairs(values, opts.max_distance, cache, _pairs_key(members, opts) if cache else None, notes)
 
     def confirmed(x: int, va: int, y: int, vb: int) -> bool:
         # the 64-bit hash finds candidates; a 256-bit phash of the same variants confirms them
@@ -377,12 +384,13 @@ def _links(members: list[Member], entries: list[HashEntry], opts: DupesOptions,
 
 
 def _group(members: list[Member], entries: list[HashEntry], opts: DupesOptions,
-           pixels: Callable[[str], str | None] = pixel_digest, cache: HashCache | None = None) -> list[DupGroup]:
+           pixels: Callable[[str], str | None] = pixel_digest, cache: HashCache | None = None,
+           notes: list[str] | None = None) -> list[DupGroup]:
     """One group per set of linked files (copies, near copies, and with flip_aug mirror images),
     each member with its own relation to another member: the strongest spanning tree of the links
     (Kruskal, strongest first), walked from the group's first member (train before reg, then by
     path)."""
-    links = _links(members, entries, opts, pixels, cache)
+    links = _links(members, entries, opts, pixels, cache, notes)
     links.sort()
     uf = _UnionFind(len(members))
     tree: dict[int, list[tuple[int, Link]]] = defaultdict(list)

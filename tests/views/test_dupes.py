@@ -176,6 +176,43 @@ def test_search_literal_hashes_brute_and_multi_index_agree(monkeypatch):
     assert (7, 100) in set(zip(brute[0].tolist(), brute[1].tolist()))
 
 
+def test_a_search_of_nearly_alike_hashes_stops_at_its_bound(monkeypatch):
+    # 150,000 nearly alike images were 10^10 candidate pairs: MemoryError (82 GiB) in the multi-index search
+    rng = np.random.default_rng(2)
+    base = np.uint64(0x0123_4567_89AB_CDEF)
+    h = base ^ (np.uint64(1) << rng.integers(0, 64, size=50_000).astype(np.uint64))  # all within 2 bits
+    i, j, d, complete = search.bounded_pairs_within(h, 8, pairs_max=200_000, candidates_max=None)
+    assert not complete and 200_000 <= len(i) < 200_000 + 2 * (1 << 23)
+    assert bool((d <= 8).all()) and bool((i < j).all())
+    for brute_max in (10, 40_000):  # the multi-index search and the block search alike
+        monkeypatch.setattr(search, "BRUTE_FORCE_MAX", brute_max)
+        small = h[:3000]
+        full = search.pairs_within(small, 8)
+        # (a pair may be met in several chunks: the bound counts each meeting)
+        *bounded, complete = search.bounded_pairs_within(small, 8, pairs_max=100 * len(full[0]))
+        assert complete and all(np.array_equal(a, b) for a, b in zip(full, bounded))
+        *_, complete = search.bounded_pairs_within(small, 8, pairs_max=1000)
+        assert not complete
+        *_, complete = search.bounded_pairs_within(small, 8, pairs_max=None, candidates_max=1000)
+        assert not complete
+
+
+def test_dupes_says_when_its_near_search_stopped(tree, monkeypatch):
+    from regaudit.views import dupes as dedupe  # noqa: F401
+
+    _with_copies(tree)
+    full = dupes(tree)
+    assert not any("near-duplicate search stopped" in n for n in full.notes)
+    monkeypatch.setattr(search, "PAIRS_MAX", 1)
+    real = search.bounded_pairs_within
+    monkeypatch.setattr(search, "bounded_pairs_within", lambda h, d: real(h, d, pairs_max=1, candidates_max=None))
+    stopped = dupes(tree)
+    assert any("near-duplicate search stopped after" in n and "exact copies are all found" in n
+               for n in stopped.notes)
+    exact = [g for g in full.groups if g.kind == "exact"]
+    assert exact and all(g in stopped.groups for g in exact)  # the copies by their bytes: still every one
+
+
 def test_cache_inside_the_dataset_is_refused(tree, capsys):
     from regaudit.cli import main
 
@@ -232,8 +269,8 @@ def test_second_run_finds_its_pairs_in_the_cache_and_matches_an_uncached_run(tre
     assert len(plain.groups) >= 2 and plain.groups != unflipped.groups
     assert dupes(tree, flip_aug=True, cache=cache).groups == plain.groups
     searched = []
-    real = search.pairs_within
-    monkeypatch.setattr(search, "pairs_within", lambda *a: searched.append(1) or real(*a))
+    real = search.bounded_pairs_within
+    monkeypatch.setattr(search, "bounded_pairs_within", lambda *a: searched.append(1) or real(*a))
     again = dupes(tree, flip_aug=True, cache=cache)
     assert again.hashed == 0 and again.groups == plain.groups and again.findings == plain.findings
     assert searched == []  # the answer came from the cache
