@@ -32,7 +32,7 @@ from typing import NamedTuple
 from ..safeio import read_regular
 from .images import probe
 from .latents import find_cache_files, latents_npz_path, size_from_name
-from .tagfreq import caption_tags
+from .tagfreq import count_tags
 
 METADATA_LIMIT = 1 << 30  # bytes: a million images' captions and tags
 
@@ -206,8 +206,7 @@ def read_subset(metadata_file: str, image_dir: str | None, num_repeats: int, cac
                                                           f"{caption!r}, not text: sd-scripts fails when it first uses it")
             return out
         if tagged is not None:  # (BaseDataset.set_tag_frequency of its tag list)
-            for tag in caption_tags(tagged):
-                out.tag_frequency[tag] = out.tag_frequency.get(tag, 0) + 1
+            count_tags(tagged, out.tag_frequency)
         if size is not None:
             try:
                 size, size_from = tuple(size), "metadata"  # (sd-scripts: tuple(image_size))

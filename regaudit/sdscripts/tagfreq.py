@@ -28,6 +28,27 @@ def caption_tags(caption: str) -> list[str]:
     return [t.strip().lower() for t in caption.split(",") if t.strip()]
 
 
+_PART = 1 << 20  # characters of a tag text split at once
+
+
+def count_tags(caption: str, into: dict[str, int]) -> None:
+    """caption_tags(caption) counted into ``into`` (tag -> count), a megabyte of text at a time: the
+    tags of a 64 MiB text would be millions of strings held at once (gigabytes)."""
+    start, n = 0, len(caption)
+    while True:
+        end = caption.find(",", start + _PART) if start + _PART < n else -1
+        part = caption[start:] if end < 0 else caption[start:end]
+        if len(part) < 4096:
+            for tag in caption_tags(part):
+                into[tag] = into.get(tag, 0) + 1
+        else:
+            for tag, k in Counter(caption_tags(part)).items():
+                into[tag] = into.get(tag, 0) + k
+        if end < 0:
+            return
+        start = end + 1
+
+
 def tag_set(caption: str) -> frozenset[str]:
     """The distinct tags of caption_tags(caption) (the same split, strip and lower case, done at once)."""
     return frozenset(map(str.strip, caption.lower().split(","))) - _EMPTY

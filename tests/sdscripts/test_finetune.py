@@ -404,3 +404,18 @@ def test_the_tag_tables_of_a_fine_tuning_subset_are_its_tags():
     s = Subset(cfg, "/m/meta.json", (), tag_frequency={"cat": 2, "red": 1})
     t = tag_tables([Dataset(0, DatasetParams(), (s,), 1, fine_tuning=True)])
     assert t.train == (("cat", 2), ("red", 1)) and t.ss_tag_frequency == {"meta.json": {"cat": 2, "red": 1}}
+
+
+def test_tags_are_counted_a_part_at_a_time_as_a_whole(monkeypatch):
+    # a 64 MiB tags text held its millions of tags at once: 2 GB; counted a megabyte at a time, the same counts
+    from collections import Counter
+
+    from regaudit.sdscripts import tagfreq
+
+    text = ", ".join(["dog", " Cat ", "", "sky", "dog"] * 3000) + ",,  tail tag"
+    whole = Counter(tagfreq.caption_tags(text))
+    for part in (7, 100, 5000, 1 << 20):
+        monkeypatch.setattr(tagfreq, "_PART", part)
+        counted: dict = {"dog": 1}
+        tagfreq.count_tags(text, counted)
+        assert counted == {**whole, "dog": whole["dog"] + 1}
