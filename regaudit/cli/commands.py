@@ -120,6 +120,8 @@ def balance(
         return
 
     number_between(reg_share, "--reg-share", 0, 1, open_ends=True)  # (a share of the loss weight)
+    if reg_share is not None and not suggest:
+        note("--reg-share is a target for --suggest, which is not given: it changes nothing here")
     inp = inputs(ctx, trainer, num_processes, target_os=target_os)
     with progress_bar(progress, "reading image headers") as cb:
         result = run_scan(inp, jobs=jobs, progress=cb)

@@ -7,6 +7,7 @@ import math
 import os
 from dataclasses import dataclass
 
+from .. import limits
 from .balance import BalancePlan, DatasetPlan, reg_repeats
 from ..model import Subset
 
@@ -51,9 +52,16 @@ def suggest(plan: BalancePlan, reg_share: float | None = None) -> list[Suggestio
             out += _no_reg_repeats(d, train_subsets, reg_subsets, reg_images)
         if reg_share is not None and 0 < reg_share < 1 and d.reg_samples_used:
             w = reg_share * d.num_train_images / ((1 - reg_share) * d.reg_samples_used)
-            out.append(Suggestion(d.index, "reg-share", f"pass --prior_loss_weight {w:.3g}",
-                                  f"reg images then carry {reg_share:.0%} of the loss weight "
-                                  f"({d.reg_samples_used} reg vs {d.num_train_images} train samples)"))
+            why = limits.problem("prior_loss_weight", w) if w > 0 else f"{w:.3g} is no weight"
+            if why is None and f"{w:.3g}" != "0":
+                out.append(Suggestion(d.index, "reg-share", f"pass --prior_loss_weight {w:.3g}",
+                                      f"reg images then carry {reg_share:.0%} of the loss weight "
+                                      f"({d.reg_samples_used} reg vs {d.num_train_images} train samples)"))
+            else:  # (a share next to 0 or 1: the weight it needs is one no run can use)
+                out.append(Suggestion(d.index, "reg-share", "none: no --prior_loss_weight reaches it",
+                                      f"a reg share of {reg_share} needs a weight of {w:.3g} "
+                                      f"({d.reg_samples_used} reg vs {d.num_train_images} train samples), and "
+                                      f"prior_loss_weight must be above 0 and at most 1000000"))
     return out
 
 

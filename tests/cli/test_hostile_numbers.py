@@ -64,3 +64,21 @@ def test_a_valid_reg_share_gives_its_suggestion(capsys, ds_captioned):
     import json
 
     assert any(s["goal"] == "reg-share" for s in json.loads(out)["suggestions"])
+
+
+@pytest.mark.parametrize("value", ["0.9999999999999999", "0.999999999"])
+def test_a_reg_share_no_weight_reaches_says_so(capsys, ds_captioned, value):
+    # it suggested --prior_loss_weight 9.01e+15, which regaudit itself (and any real run) refuses
+    import json
+
+    code, out, err = run(capsys, "balance", "--train_data_dir", "train", "--reg_data_dir", "reg", "--suggest",
+                         "--reg-share", value, "--json")
+    assert code == 0, err
+    share = [s for s in json.loads(out)["suggestions"] if s["goal"] == "reg-share"]
+    assert share and share[0]["change"] == "none: no --prior_loss_weight reaches it"
+    assert f"a reg share of {value} needs a weight of" in share[0]["result"]
+
+
+def test_a_reg_share_without_suggest_is_noted(capsys, ds_captioned):
+    code, _, err = run(capsys, "balance", "--train_data_dir", "train", "--reg_data_dir", "reg", "--reg-share", "0.5")
+    assert code == 0 and "--reg-share is a target for --suggest" in err
