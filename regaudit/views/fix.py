@@ -133,7 +133,7 @@ def make_plan(inp: Inputs, argv: list[str], trainer: str | None, target_os: str 
         seen: dict[str, str] = {}
         for spec in inp.specs:
             for sc in spec.subsets:
-                folder = os.path.abspath(sc.image_dir) if sc.image_dir else None
+                folder = _absolute_folder(sc.image_dir) if sc.image_dir else None
                 if folder is not None and folder not in seen and os.path.isdir(folder):
                     seen[folder] = taken.unique(os.path.basename(folder) or "subset")
                     roots.append((folder, seen[folder], "subset" if sc.metadata_file is None else "finetune"))
@@ -152,7 +152,7 @@ def make_plan(inp: Inputs, argv: list[str], trainer: str | None, target_os: str 
         cfg_name = taken.unique(os.path.basename(str(config))) if config else None
     else:
         for source in inp.sources:
-            folder = os.path.abspath(source)
+            folder = _absolute_folder(source)
             if os.path.isdir(folder):
                 roots.append((folder, taken.unique(os.path.basename(folder) or "root"), "root"))
     captions: dict[str, tuple[str, bool]] = {}
@@ -194,6 +194,18 @@ def make_plan(inp: Inputs, argv: list[str], trainer: str | None, target_os: str 
                    [fix_finetune.FIX_SET] if any(r[2] == "finetune" for r in roots) else [],
                    list(dict.fromkeys(os.path.dirname(img.abs_path) for s in result.subsets
                                       if s.config.metadata_file is not None for img in s.images)))
+
+
+def _absolute_folder(path: str) -> str:
+    """``path`` made absolute, as the copy's plan names its folders; refused (exit 2) where the absolute
+    path is one this system cannot open but the relative one is a folder (a working directory over 4096
+    bytes deep): the copy would silently leave that folder out."""
+    folder = os.path.abspath(path)
+    if not os.path.isdir(folder) and os.path.isdir(path):
+        raise RegauditError(f"{path}: its absolute path is {len(os.fsencode(folder))} bytes long, more than this "
+                            f"system takes in one path; run regaudit fix from a shorter working directory (or give "
+                            f"the folder by a shorter path); nothing was written")
+    return folder
 
 
 def _alpha_mask(inp: Inputs, config) -> bool:

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -403,3 +404,26 @@ def test_fine_tuning_config_file_naming_in_json(capsys, finetune, tmp_path):
     assert f'train_data_dir = "{out_dir / "imgs"}"' in text and f'in_json = "{out_dir / "meta.json"}"' in text
     assert sorted(json.loads((out_dir / "meta.json").read_text())) == [str(out_dir / "imgs" / "a.png"), "b.png"]
     assert doc["remaining"] == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PATH_MAX of 4096 bytes and dir_fd: Linux")
+def test_a_working_directory_deeper_than_a_path_can_name_is_refused_not_an_empty_copy(capsys, tmp_path):
+    # from a cwd over 4096 bytes deep, `fix --train_data_dir train --out DIR` wrote a copy without the dataset and
+    # exited 0 (the folder's absolute path could not be opened, so it was left out)
+    fd = os.open(tmp_path, os.O_RDONLY)
+    for k in range(25):
+        name = f"L{k:02d}_" + "x" * 200
+        os.mkdir(name, dir_fd=fd)
+        inner = os.open(name, os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = inner
+    cwd = os.getcwd()
+    os.fchdir(fd)
+    os.close(fd)
+    try:
+        make_image(Path("train/5_dog/a.png"))
+        code, _, err = run(capsys, "fix", "--train_data_dir", "train", "--out", str(tmp_path / "copy"))
+    finally:
+        os.chdir(cwd)
+    assert code == 2 and "train: its absolute path is" in err and "nothing was written" in err
+    assert not (tmp_path / "copy").exists()
