@@ -28,7 +28,7 @@ from collections.abc import Iterable
 
 from .errors import RegauditError
 from .placement import containing_root
-from .safeio import cwd, kind_of, open_regular
+from .safeio import TEMP_TAIL, cwd, hold_signals, kind_of, open_regular
 
 # The marks the renderers put at the start of what they write (see render/).
 GENERATOR_COMMENT = "<!-- generator: regaudit -->"  # HTML page, JUnit XML
@@ -129,7 +129,6 @@ def _lock(fd: int) -> bool:
         return False
 
 
-_TEMP_TAIL = re.compile(r"\.[A-Za-z0-9_]{8}\.tmp")  # tempfile.mkstemp's 8 random characters
 
 
 def remove_stale_temps(folder: str, name: str) -> int:
@@ -139,7 +138,7 @@ def remove_stale_temps(folder: str, name: str) -> int:
     removed = 0
     try:
         with os.scandir(folder) as it:
-            candidates = [e.name for e in it if e.name.startswith(head) and _TEMP_TAIL.fullmatch(e.name, len(head))]
+            candidates = [e.name for e in it if e.name.startswith(head) and TEMP_TAIL.fullmatch(e.name, len(head))]
     except OSError:
         return 0
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -176,11 +175,14 @@ def write_text(path: str, text: str, dataset_roots: Iterable[str] = (), force: b
     data = text.encode("utf-8", "backslashreplace")
     folder, name = os.path.split(target)
     remove_stale_temps(folder, name)
+    release = hold_signals()
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
+        release()
         raise OutputError(f"{path}: cannot write in {folder}: {exc.strerror or exc}") from None
     try:
+        release()  # (a signal held since before mkstemp is handled here: the temporary file is removed)
         _lock(fd)  # held until closed: no other run takes this file for a stale one
         try:
             view = memoryview(data)

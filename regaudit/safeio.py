@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from collections.abc import Callable, Iterator
 from itertools import chain
@@ -233,3 +234,21 @@ def too_deep(source: str, limit: int = MAX_DEPTH) -> ConfigError:
     """The one-line error for a document nested more than ``limit`` levels deep."""
     return ConfigError(f"{source}: nested more than {limit} levels deep (lists or tables inside each other); "
                        f"no policy or dataset config needs that")
+
+
+TEMP_TAIL = re.compile(r"\.[A-Za-z0-9_]{8}\.tmp")  # tempfile.mkstemp's 8 random characters and regaudit's suffix
+
+
+def hold_signals() -> Callable[[], None]:
+    """Hold Ctrl-C, SIGTERM and SIGHUP until the function returned is called: a temporary file is then
+    made and its removal armed as one step (between the two, a signal would leave it behind). Called
+    as the first statement of the ``try`` that removes it, the held signal is handled there. Nothing
+    is held where the platform cannot (Windows) or off the main thread."""
+    import signal
+    import threading
+
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    held = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)}
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    return lambda: signal.pthread_sigmask(signal.SIG_SETMASK, before) and None

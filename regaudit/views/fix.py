@@ -27,7 +27,7 @@ from ..outputs import folder_problem, written_by_regaudit
 from ..placement import containing_root, first_folder_above
 from ..rules import REGISTRY
 from ..rules.fixes import CRASHING_IMAGE_CODES, DUPLICATE_CODES, FixKind, why_unfixed
-from ..safeio import cwd
+from ..safeio import cwd, hold_signals
 from ..sdscripts.argv import ArgvError, match_option, read_config_toml
 from ..sdscripts.config import read_config_file
 from . import fix_finetune, fix_images, fix_tmp, paste
@@ -327,11 +327,17 @@ def write_copy(plan: FixPlan, out: str, hardlink: bool, render_manifest: Callabl
     module docstring)."""
     parent, base = os.path.split(out)
     stale = fix_tmp.remove_stale(parent, is_fix_output)  # (left by a fix killed mid-way)
+    release = hold_signals()
     try:
         tmp = fix_tmp.make_tmp(parent, base)
     except OSError as exc:
+        release()
         raise RegauditError(f"{out}: cannot write in {parent}: {exc.strerror or exc}; nothing was written") from None
+    except BaseException:
+        release()
+        raise
     try:
+        release()  # (a signal held since before the folder was made is handled here: the folder is removed)
         # (the config first: one regaudit could not read back stops the fix before any file is copied)
         config = None if plan.config is None else _dataset_config(plan, *_new_paths(plan, tmp), tmp)
         copier = Copier()

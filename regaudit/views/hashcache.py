@@ -34,7 +34,7 @@ from urllib.parse import quote
 from ..errors import OptionError
 from .hashing import HashEntry
 from ..placement import containing_root
-from ..safeio import kind_of, open_regular
+from ..safeio import TEMP_TAIL, hold_signals, kind_of, open_regular
 
 SCHEMA = 5  # 5: application_id, paths as BLOB
 APPLICATION_ID = 0x52674175  # b"RgAu", at offset 68 of the SQLite header
@@ -130,6 +130,75 @@ def _identify(path: Path) -> str:
     return "legacy"
 
 
+_SQLITE_SIDES = ("-wal", "-shm", "-journal")
+STALE_SECONDS = 600  # without flock (Windows): a temporary cache this old was left by a killed run
+
+
+def _held(path: Path, st: os.stat_result, now: float) -> bool:
+    """Whether a live regaudit may still be building the temporary cache at ``path``: it holds an
+    exclusive flock on it from creation to removal (without flock: it is younger than STALE_SECONDS)."""
+    try:
+        import fcntl
+    except ImportError:
+        return now - st.st_mtime < STALE_SECONDS
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False  # (released when closed, before it is removed: a new run's file has another name)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def _hold(fd: int) -> None:
+    """The flock ``_held`` looks for, on the temporary cache being built (nothing without flock)."""
+    try:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except (ImportError, OSError):
+        pass
+
+
+def remove_stale_temps(path: Path, now: float | None = None) -> int:
+    """Remove the temporary caches a killed regaudit left beside ``path`` (``.NAME.XXXXXXXX.tmp``, with
+    SQLite's -wal/-shm/-journal beside it): only files of this user that no live run holds, empty or
+    regaudit's own hash cache (its application_id); anything else of that name is left. How many were
+    removed; never raises."""
+    import time
+
+    head = f".{path.name}"
+    now = time.time() if now is None else now
+    uid = os.geteuid() if hasattr(os, "geteuid") else None
+    try:
+        with os.scandir(path.parent) as it:
+            names = [e.name for e in it if e.name.startswith(head) and TEMP_TAIL.fullmatch(e.name, len(head))]
+    except OSError:
+        return 0
+    removed = 0
+    for name in names:
+        tmp = path.parent / name
+        try:
+            st = os.lstat(tmp)
+            if not stat.S_ISREG(st.st_mode) or (uid is not None and st.st_uid != uid) or _held(tmp, st, now):
+                continue
+            if st.st_size and _identify(tmp) != "ours":
+                continue
+            for side in _SQLITE_SIDES:
+                side_path = Path(str(tmp) + side)
+                if os.path.isfile(side_path) and not os.path.islink(side_path):
+                    os.unlink(side_path)
+            os.unlink(tmp)
+            removed += 1
+        except (OSError, sqlite3.Error, _Foreign):
+            continue
+    return removed
+
+
 def _refusal(path: Path, why: str) -> OptionError:
     return OptionError(f"--cache {path}: not a regaudit hash cache ({why}); regaudit never overwrites or deletes "
                        f"it: choose another path, or --no-cache")
@@ -210,6 +279,7 @@ class HashCache:
         return None
 
     def _open(self, path: Path) -> sqlite3.Connection | None:
+        remove_stale_temps(path)
         try:
             st = os.stat(path)
         except FileNotFoundError:
@@ -281,11 +351,18 @@ class HashCache:
         return {"busy": "is locked by another process", "readonly": "cannot be written (read-only)",
                 "full": "the disk is full", "corrupt": "is damaged"}.get(_kind(exc), f"cannot be used ({exc})")
 
-    def _fresh_file(self, path: Path) -> str:
-        """A complete, empty cache in a temporary file beside ``path``; its name."""
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
+    def _fresh_file(self, path: Path) -> tuple[str, int]:
+        """A complete, empty cache in a temporary file beside ``path``: its name, and a descriptor of it
+        that holds the flock saying a live run is building it (the caller closes it once it is done)."""
+        release = hold_signals()
         try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        except BaseException:
+            release()
+            raise
+        try:
+            release()  # (a signal held since before mkstemp is handled here: the temporary file is removed)
+            _hold(fd)
             db = sqlite3.connect(os.fsencode(tmp))
             try:
                 db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -296,13 +373,14 @@ class HashCache:
                 db.close()
         except BaseException:
             os.unlink(tmp)
+            os.close(fd)
             raise
-        return tmp
+        return tmp, fd
 
     def _create(self, path: Path) -> sqlite3.Connection | None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self._fresh_file(path)
+            tmp, fd = self._fresh_file(path)
         except (OSError, sqlite3.Error) as exc:
             why = exc.strerror if isinstance(exc, OSError) else self._why(exc)
             return self._without(f"cannot be created ({why or exc})")
@@ -318,6 +396,7 @@ class HashCache:
                 os.unlink(tmp)
             except OSError:
                 pass
+            os.close(fd)
         return self._open_existing(path)
 
     def _open_existing(self, path: Path) -> sqlite3.Connection | None:
@@ -341,13 +420,16 @@ class HashCache:
     def _replace(self, path: Path) -> sqlite3.Connection | None:
         """Our cache is corrupt: a fresh one takes its place (the only time a cache is deleted)."""
         try:
-            tmp = self._fresh_file(path)
-            for suffix in ("-wal", "-shm"):
-                try:
-                    os.unlink(str(path) + suffix)
-                except FileNotFoundError:
-                    pass
-            os.replace(tmp, path)
+            tmp, fd = self._fresh_file(path)
+            try:
+                for suffix in ("-wal", "-shm"):
+                    try:
+                        os.unlink(str(path) + suffix)
+                    except FileNotFoundError:
+                        pass
+                os.replace(tmp, path)
+            finally:
+                os.close(fd)
         except (OSError, sqlite3.Error) as exc:
             why = exc.strerror if isinstance(exc, OSError) else self._why(exc)
             return self._without(f"is damaged and cannot be replaced ({why or exc})")

@@ -24,3 +24,30 @@ def test_a_temp_file_a_live_run_is_writing_is_left_alone(tmp_path):
         _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0 and live.exists()
     assert remove_stale_temps(str(tmp_path), "page.html") == 1 and not live.exists()
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="no signal mask (Windows)")
+def test_a_signal_while_the_temporary_file_is_made_is_handled_once_its_removal_is_armed(tmp_path, monkeypatch):
+    # a SIGTERM between mkstemp and the try that removes the file left .NAME.XXXXXXXX.tmp beside the output
+    import tempfile
+
+    from regaudit import outputs
+    from regaudit.safeio import hold_signals
+
+    release = hold_signals()
+    os.kill(os.getpid(), signal.SIGINT)  # held: not handled yet
+    with pytest.raises(KeyboardInterrupt):
+        release()
+        for _ in range(1000):
+            pass
+    real = tempfile.mkstemp
+
+    def signalled(*a, **k):  # the signal arrives just after the file is made
+        made = real(*a, **k)
+        os.kill(os.getpid(), signal.SIGINT)
+        return made
+
+    monkeypatch.setattr(tempfile, "mkstemp", signalled)
+    with pytest.raises(KeyboardInterrupt):
+        outputs.write_text(str(tmp_path / "r.html"), "<!-- generator: regaudit -->")
+    assert os.listdir(tmp_path) == []

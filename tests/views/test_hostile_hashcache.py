@@ -198,3 +198,34 @@ def test_a_cache_of_an_earlier_regaudit_schema_is_rebuilt(capsys, ds_captioned, 
     assert int.from_bytes(cache.read_bytes()[68:72], "big") == APPLICATION_ID
     code, doc, err = _dupes_json(capsys, "--cache", cache)
     assert code == 0 and doc["hashed"] == 0, err  # every hash from the rebuilt cache
+
+
+@pytest.mark.skipif(os.name == "nt", reason="flock: a live run's temporary cache is told by its lock")
+def test_a_killed_runs_temporary_cache_is_removed_by_the_next_run_and_nothing_else(capsys, ds):
+    # SIGKILL while a cache is built left .c.sqlite.XXXXXXXX.tmp (and SQLite's -wal/-shm): no later run removed them
+    import fcntl
+
+    cache = ds / "cache" / "c.sqlite"
+    code, _, err = dupes_cached(capsys, cache)
+    assert code == 0, err
+    stale = cache.parent / ".c.sqlite.abcd1234.tmp"
+    stale.write_bytes(cache.read_bytes())  # regaudit's own (its application_id)
+    Path(str(stale) + "-wal").write_bytes(b"")
+    empty = cache.parent / ".c.sqlite.empty123.tmp"  # killed between mkstemp and the first write
+    empty.write_bytes(b"")
+    users = {cache.parent / ".c.sqlite.userfile.tmp": b"my notes", cache.parent / ".c.sqlite.tmp": b"x",
+             cache.parent / ".other.sqlite.abcd1234.tmp": cache.read_bytes()}
+    for path, data in users.items():
+        path.write_bytes(data)
+    live = cache.parent / ".c.sqlite.live1234.tmp"  # another run building its cache now: it holds the flock
+    live.write_bytes(cache.read_bytes())
+    fd = os.open(live, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        code, _, err = dupes_cached(capsys, cache)
+    finally:
+        os.close(fd)
+    assert code == 0, err
+    assert not stale.exists() and not Path(str(stale) + "-wal").exists() and not empty.exists()
+    assert live.exists()
+    assert all(path.read_bytes() == data for path, data in users.items())
