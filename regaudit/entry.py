@@ -24,8 +24,9 @@ def run() -> None:
 
     def on_interrupt(signum, frame) -> None:  # Python's own handler, remembering it was called
         interrupted.append(signum)
-        if len(interrupted) == 1:  # (a second Ctrl-C while stopping would interrupt the stopping)
-            raise KeyboardInterrupt
+        io = sys.modules.get("regaudit.safeio")  # (a temporary file being made: raised once its removal is armed)
+        if len(interrupted) == 1 and not (io is not None and io.signal_put_off(signum)):
+            raise KeyboardInterrupt  # (a second Ctrl-C while stopping would interrupt the stopping)
 
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # (an ignored Ctrl-C stays ignored)
         signal.signal(signal.SIGINT, on_interrupt)

@@ -239,16 +239,40 @@ def too_deep(source: str, limit: int = MAX_DEPTH) -> ConfigError:
 TEMP_TAIL = re.compile(r"\.[A-Za-z0-9_]{8}\.tmp")  # tempfile.mkstemp's 8 random characters and regaudit's suffix
 
 
+_HOLDS = [0]  # hold_signals calls not released yet
+_PENDING: list[int] = []  # signals regaudit's handler put off meanwhile
+
+
+def signal_put_off(signum: int) -> bool:
+    """For regaudit's signal handler (regaudit.entry): True where a hold is on, the signal then being
+    handled when it is released (as KeyboardInterrupt); False: handle it now."""
+    if _HOLDS[0]:
+        _PENDING.append(signum)
+        return True
+    return False
+
+
 def hold_signals() -> Callable[[], None]:
     """Hold Ctrl-C, SIGTERM and SIGHUP until the function returned is called: a temporary file is then
     made and its removal armed as one step (between the two, a signal would leave it behind). Called
-    as the first statement of the ``try`` that removes it, the held signal is handled there. Nothing
-    is held where the platform cannot (Windows) or off the main thread."""
+    as the first statement of the ``try`` that removes it, a held signal raises KeyboardInterrupt there.
+    regaudit's own handler puts the signal off (it runs in the main thread, whichever thread the signal
+    was delivered to); Python's default one is held by the main thread's signal mask where there is one."""
     import signal
     import threading
 
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    held = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)}
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    return lambda: signal.pthread_sigmask(signal.SIG_SETMASK, before) and None
+    before = None
+    if hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread():
+        held = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)}
+        before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    _HOLDS[0] += 1
+
+    def release() -> None:
+        _HOLDS[0] -= 1
+        if before is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, before)  # (a blocked signal is handled here)
+        if not _HOLDS[0] and _PENDING:
+            _PENDING.clear()
+            raise KeyboardInterrupt
+
+    return release

@@ -51,3 +51,17 @@ def test_a_signal_while_the_temporary_file_is_made_is_handled_once_its_removal_i
     with pytest.raises(KeyboardInterrupt):
         outputs.write_text(str(tmp_path / "r.html"), "<!-- generator: regaudit -->")
     assert os.listdir(tmp_path) == []
+
+
+def test_regaudits_handler_puts_a_signal_off_while_a_temporary_file_is_made():
+    # a signal delivered to another thread (the progress bar's, a pool's) is not held by the main thread's mask:
+    # regaudit's handler (entry.run) then puts it off until the removal is armed
+    from regaudit import safeio
+
+    release = safeio.hold_signals()
+    try:
+        assert safeio.signal_put_off(signal.SIGTERM)  # the handler returns instead of raising
+    finally:
+        with pytest.raises(KeyboardInterrupt):
+            release()
+    assert not safeio.signal_put_off(signal.SIGTERM)  # no hold: handled at once
