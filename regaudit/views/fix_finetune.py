@@ -28,7 +28,7 @@ from ..jsontext import json_text
 from ..placement import first_folder_above
 from ..rules.fixes import FixKind
 from ..sdscripts.finetune import read_metadata
-from .fix_walk import Action, Entry
+from .fix_walk import Action, Entry, unlisted
 
 FIX_SET = ("fine-tuning metadata: the image folder is copied as it is (no renames, no pixel fixes: the "
            "metadata names each file and its size), images sd-scripts would crash on are left out with their "
@@ -69,7 +69,7 @@ def walk_folder(folder: str, name: str, crashing: dict[str, str]) -> list[Entry]
             with os.scandir(src) as it:
                 listed = sorted((e.name, e.is_dir(), e.is_file()) for e in it)
         except OSError as exc:
-            raise RegauditError(f"{src}: cannot be listed ({exc.strerror or exc}); nothing was written") from None
+            raise unlisted(src, exc) from None
         for child, is_dir, is_file in listed:
             path = os.path.join(src, child)
             if is_dir:

@@ -4,6 +4,7 @@ caption bytes and the audit's image facts)."""
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass, field
 
@@ -72,7 +73,7 @@ def walk(folder: str, name: str, is_root: bool, facts: WalkFacts) -> list[Entry]
             with os.scandir(src) as it:
                 listed = sorted((e.name, e.is_dir(), e.is_file(), _identity(e) if e.is_dir() else None) for e in it)
         except OSError as exc:
-            raise RegauditError(f"{src}: cannot be listed ({exc.strerror or exc}); nothing was written") from None
+            raise unlisted(src, exc) from None
         names = {n for n, _, _, _ in listed}
         for child, real in ((n, ident) for n, d, _, ident in listed if d):
             path = os.path.join(src, child)
@@ -107,6 +108,17 @@ def walk(folder: str, name: str, is_root: bool, facts: WalkFacts) -> list[Entry]
         else:
             out += [Entry(os.path.join(src, n), os.path.join(dest, n), False) for n in files]
     return out
+
+
+def unlisted(src: str, exc: OSError) -> RegauditError:
+    """The one line of a fix that stops on a folder it cannot list; a path longer than the system takes
+    (folders nested thousands deep) is named by its start and end, with what to do."""
+    if exc.errno == errno.ENAMETOOLONG:
+        size = len(os.fsencode(src))
+        return RegauditError(f"{src[:120]}…{src[-120:]}: a folder nested {src.count(os.sep)} deep, its path {size} "
+                             f"bytes, more than this system can name; regaudit fix cannot copy it (sd-scripts does "
+                             f"not train images nested in a subset): move it out of the dataset; nothing was written")
+    return RegauditError(f"{src}: cannot be listed ({exc.strerror or exc}); nothing was written")
 
 
 def _identity(folder) -> tuple[int, int] | str:

@@ -427,3 +427,20 @@ def test_a_working_directory_deeper_than_a_path_can_name_is_refused_not_an_empty
         os.chdir(cwd)
     assert code == 2 and "train: its absolute path is" in err and "nothing was written" in err
     assert not (tmp_path / "copy").exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PATH_MAX of 4096 bytes and dir_fd: Linux")
+def test_a_folder_nested_deeper_than_a_path_can_name_is_one_short_line(capsys, tmp_path):
+    # fix stopped with one line of 4,174 characters (the whole path); now its start and end and what to do
+    subset = tmp_path / "train" / "5_dog"
+    make_image(subset / "a.png")
+    fd = os.open(subset, os.O_RDONLY)
+    for _ in range(2100):
+        os.mkdir("a", dir_fd=fd)
+        inner = os.open("a", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = inner
+    os.close(fd)
+    code, _, err = run(capsys, "fix", str(tmp_path / "train"))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and len(err) < 700
+    assert "more than this system can name" in err and "move it out of the dataset; nothing was written" in err
