@@ -216,7 +216,8 @@ def write_text(path: str, text: str, dataset_roots: Iterable[str] = (), force: b
 def append_text(path: str, text: str, what: str) -> None:
     """Append ``text`` to a file another program hands us to append to (GitHub's step summary):
     created if missing, only ever a regular file (a FIFO without a reader is an error, never a
-    wait). Raises OutputError naming ``what``."""
+    wait). Raises OutputError naming ``what``; what was appended before a write failed (a full disk)
+    is cut off again, so the file holds no fragment."""
     flags = (os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
              | getattr(os, "O_BINARY", 0))  # (Windows: no newline translation)
     try:
@@ -228,8 +229,15 @@ def append_text(path: str, text: str, what: str) -> None:
         if not stat.S_ISREG(st.st_mode):
             raise OutputError(f"{path}: cannot append {what}: it is {kind_of(st.st_mode)}")
         view = memoryview(text.encode("utf-8", "backslashreplace"))
-        while view:
-            view = view[os.write(fd, view):]
+        try:
+            while view:
+                view = view[os.write(fd, view):]
+        except OSError:
+            try:
+                os.ftruncate(fd, st.st_size)  # (our own part only: the file's size when it was opened)
+            except OSError:
+                pass
+            raise
     except OSError as exc:
         raise OutputError(f"{path}: cannot append {what}: {exc.strerror or exc}") from None
     finally:

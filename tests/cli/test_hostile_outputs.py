@@ -151,8 +151,10 @@ def test_output_file_cut_short_by_a_full_disk_is_exit_2(ds_captioned, argv):
 @pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE")
 def test_job_summary_cut_short_by_a_full_disk_is_exit_2(ds_captioned):
     summary = ds_captioned / "summary.md"
+    summary.write_text("earlier step\n")
     res = child("check", "train", "--format", "github", cwd=ds_captioned, env={"GITHUB_STEP_SUMMARY": str(summary)},
                 preexec_fn=file_size_limit(200))
     err = res.stderr.decode()
     assert res.returncode == 2 and "GITHUB_STEP_SUMMARY" in err, err
     assert len(err.strip().splitlines()) == 1, err
+    assert summary.read_text() == "earlier step\n"  # no fragment of ours left appended
