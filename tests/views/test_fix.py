@@ -434,13 +434,16 @@ def test_a_folder_nested_deeper_than_a_path_can_name_is_one_short_line(capsys, t
     # fix stopped with one line of 4,174 characters (the whole path); now its start and end and what to do
     subset = tmp_path / "train" / "5_dog"
     make_image(subset / "a.png")
-    fd = os.open(subset, os.O_RDONLY)
+    fds = [os.open(subset, os.O_RDONLY)]
     for _ in range(2100):
-        os.mkdir("a", dir_fd=fd)
-        inner = os.open("a", os.O_RDONLY, dir_fd=fd)
-        os.close(fd)
-        fd = inner
-    os.close(fd)
-    code, _, err = run(capsys, "fix", str(tmp_path / "train"))
+        os.mkdir("a", dir_fd=fds[-1])
+        fds.append(os.open("a", os.O_RDONLY, dir_fd=fds[-1]))
+    try:
+        code, _, err = run(capsys, "fix", str(tmp_path / "train"))
+    finally:  # (removed from the bottom up: shutil.rmtree recurses, and pytest's cleanup with it)
+        os.close(fds.pop())
+        while len(fds) > 0:
+            os.rmdir("a", dir_fd=fds[-1])
+            os.close(fds.pop())
     assert code == 2 and len(err.strip().splitlines()) == 1 and len(err) < 700
     assert "more than this system can name" in err and "move it out of the dataset; nothing was written" in err
