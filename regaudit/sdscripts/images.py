@@ -176,7 +176,7 @@ def _opened(src: Source) -> Iterator[tuple[Any, str | None, bool]]:
         try:
             if problem is not None:  # (what Pillow would do with it costs gigabytes: not asked)
                 raise OSError(problem)
-            im = Image.open(fh)
+            im = Image.open(headers.for_pillow(fh))
         except Image.DecompressionBombError as exc:
             why, too_large = f"DecompressionBombError: {exc}", True
         except Exception as exc:  # Pillow raises many types for unknown or broken files

@@ -21,7 +21,7 @@ except ImportError:  # pragma: no cover - another Python implementation
 from ..errors import check_exhausted
 from ..model import compact
 from ..safeio import open_regular
-from ..sdscripts.headers import chunk_problem
+from ..sdscripts.headers import chunk_problem, for_pillow
 
 if TYPE_CHECKING:
     import imagehash
@@ -215,7 +215,7 @@ def encode(path: str, kind: HashKind, mirror: bool = True) -> HashEntry:
             else:  # streamed: a 2 GiB file costs 1 MiB of memory here, and is decoded from disk
                 digest = _digest_of(fh)
                 fh.seek(0)
-                source = fh
+                source = for_pillow(fh)  # (a JPEG header a gigabyte long: without what libjpeg would skip)
                 problem = chunk_problem(fh.fileno())  # (Pillow would read a huge chunk whole)
                 if problem is not None:
                     return HashEntry(digest, None, None, None, f"cannot be decoded: {problem}")
@@ -265,7 +265,7 @@ def pixel_digest(path: str) -> str | None:
         with open_regular(path) as fh:
             if chunk_problem(fh.fileno()) is not None:
                 return None
-        with open_regular(path) as fh, Image.open(fh) as im:
+        with open_regular(path) as fh, Image.open(for_pillow(fh)) as im:
             rgb = im.convert("RGB")
             h = blake2b(digest_size=16)
             h.update(f"{rgb.size}".encode())

@@ -23,7 +23,7 @@ from ..model import Crash, Finding, ImageProbe, ScanResult, Severity
 from ..parallel import map_chunks
 from ..errors import check_exhausted
 from ..safeio import open_regular
-from ..sdscripts.headers import chunk_problem
+from ..sdscripts.headers import chunk_problem, for_pillow
 
 STRIP = 16  # thumbnails per subset
 UNUSED = 48  # unused reg images shown
@@ -292,7 +292,7 @@ def thumbnail(path: str, size: int = 128, viewed: bool = False) -> str | None:
     file as a viewer shows it (EXIF turn applied, transparency kept, CMYK converted by the browser);
     None when it cannot be decoded."""
     try:
-        with open_regular(path) as fh, Image.open(_checked(fh)) as src:  # never blocks on a FIFO named x.png
+        with open_regular(path) as fh, Image.open(for_pillow(_checked(fh))) as src:  # never blocks on a FIFO
             orientation = src.getexif().get(0x0112) if src.format in ("JPEG", "MPO", "WEBP", "PNG") else None
             icc = src.info.get("icc_profile")
             src.draft("CMYK" if src.mode == "CMYK" else "RGB", (size, size))

@@ -1,9 +1,10 @@
 """Reading image headers: a PNG chunk that claims a gigabyte costs little memory and is never
-given to Pillow."""
+given to Pillow; a JPEG header run that libjpeg would skip byte by byte is left out of the decode."""
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,69 @@ def test_a_huge_png_chunk_is_not_given_to_pillow(tmp_path):
     textured(3, (64, 64)).save(plain)
     with open(plain, "rb") as fh:
         assert chunk_problem(fh.fileno()) is None
+
+
+def _jpeg_with_a_run(tmp_path, run: int, after_frame: bool):
+    """A real 64x48 JPEG with ``run`` zero bytes (no 0xFF) put into its header: after APP0 (libjpeg
+    skips them looking for the next marker), or with ``after_frame`` the file cut after its frame
+    header and filled with zeros (no scan at all)."""
+    import io as _io
+
+    from PIL import Image as _Image
+
+    buf = _io.BytesIO()
+    _Image.new("RGB", (64, 48), (200, 30, 90)).save(buf, "JPEG")
+    data = buf.getvalue()
+    app0_end = 4 + int.from_bytes(data[4:6], "big")
+    path = tmp_path / "run.jpg"
+    if after_frame:
+        sof = data.index(b"\xff\xc0")
+        path.write_bytes(data[:sof + 2 + int.from_bytes(data[sof + 2:sof + 4], "big")] + bytes(run))
+    else:
+        path.write_bytes(data[:app0_end] + bytes(run) + data[app0_end:])
+    return path
+
+
+@pytest.mark.parametrize("after_frame", [False, True])
+def test_a_jpeg_header_run_without_markers_is_left_out_of_the_decode_and_it_ends_the_same(tmp_path, monkeypatch,
+                                                                                           after_frame):
+    # a frame header followed by a GiB of zeros took libjpeg a minute per decode (scan --deep 62 s, report 258 s):
+    # the bytes it skips looking for a marker are not given to Pillow, and the decode ends as it did
+    from PIL import Image as _Image
+
+    from regaudit.sdscripts.headers import for_pillow
+
+    jpeg_headers = sys.modules["regaudit.sdscripts.headers.jpeg"]  # (the package's name 'jpeg' is a function)
+
+    monkeypatch.setattr(jpeg_headers, "JPEG_SKIPPED_BYTES", 1 << 16)
+    path = _jpeg_with_a_run(tmp_path, 1 << 17, after_frame)
+
+    def decoded(source):
+        try:
+            with _Image.open(source) as im:
+                return im.convert("RGB").tobytes()
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"
+
+    with open(path, "rb") as fh:
+        assert jpeg_headers.marker_free_run(fh.fileno()) is not None
+        given = for_pillow(fh)
+        assert given is not fh and len(given.getvalue()) < 1 << 16
+        assert decoded(given) == decoded(open(path, "rb"))
+    if after_frame:
+        assert decoded(open(path, "rb")) == "OSError: cannot load this image"
+
+
+def test_a_jpeg_without_a_long_run_is_given_to_pillow_as_it_is(tmp_path, monkeypatch):
+    from regaudit.sdscripts.headers import for_pillow
+
+    jpeg_headers = sys.modules["regaudit.sdscripts.headers.jpeg"]  # (the package's name 'jpeg' is a function)
+
+    monkeypatch.setattr(jpeg_headers, "JPEG_SKIPPED_BYTES", 1 << 16)
+    short = _jpeg_with_a_run(tmp_path, 1000, False)
+    with open(short, "rb") as fh:
+        assert for_pillow(fh) is fh
+    png = tmp_path / "zeros.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(1 << 17))
+    with open(png, "rb") as fh:
+        assert for_pillow(fh) is fh

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from ..imagesize_141 import Source
 from .common import MAX_IMAGE_PIXELS, View
-from .jpeg import jpeg, jpeg_ends
+from .jpeg import JPEG_SKIPPED_BYTES, jpeg, jpeg_ends, marker_free_run
 from .png import PNG_CHUNK_BYTES, chunk_problem, png, png_ends, png_tail_exif
 from .webp import webp
 
-__all__ = ["MAX_IMAGE_PIXELS", "PNG_CHUNK_BYTES", "View", "chunk_problem", "jpeg_ends", "png_ends", "png_tail_exif",
-           "view"]
+__all__ = ["JPEG_SKIPPED_BYTES", "MAX_IMAGE_PIXELS", "PNG_CHUNK_BYTES", "View", "chunk_problem", "for_pillow",
+           "jpeg_ends", "png_ends", "png_tail_exif", "view"]
 
 
 def view(src: Source) -> View | None:
@@ -33,3 +33,23 @@ def view(src: Source) -> View | None:
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return webp(src)
     return None
+
+
+_TAIL_IN_MEMORY = 16 << 20
+
+
+def for_pillow(fh):
+    """What to give Pillow to decode the open file ``fh`` (binary, at its start): ``fh`` itself, or, for
+    a JPEG whose header holds a long run without markers (``marker_free_run``), an in-memory file of
+    the bytes around it (a tail past the run over 16 MiB: ``fh`` as it is)."""
+    import io
+    import os
+
+    run = marker_free_run(fh.fileno())
+    if run is None:
+        return fh
+    start, end = run
+    size = os.fstat(fh.fileno()).st_size
+    if size - end > _TAIL_IN_MEMORY:
+        return fh
+    return io.BytesIO(os.pread(fh.fileno(), start, 0) + os.pread(fh.fileno(), size - end, end))

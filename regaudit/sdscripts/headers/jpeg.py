@@ -149,3 +149,50 @@ def _photoshop_ok(s: bytes) -> bool:
         offset += 4 + size
         offset += offset & 1
     return True
+
+
+JPEG_SKIPPED_BYTES = 64 << 20  # a run of bytes without 0xFF this long, in a JPEG's header, is not given to Pillow
+_FIND = 8 << 20  # bytes read at once looking for the next 0xFF
+
+
+def marker_free_run(fd: int) -> tuple[int, int] | None:
+    """(start, end) of a run of at least JPEG_SKIPPED_BYTES holding no 0xFF byte where libjpeg looks for
+    the next marker of a JPEG's header (before its first scan); None for any other file. libjpeg skips
+    such bytes one by one (a gigabyte of zeros after the frame header takes it a minute) and its
+    decode of the file without them ends the same way, so Pillow is given the file without the run
+    (``for_pillow``). ``end`` is the file's size where no 0xFF follows."""
+    import os
+
+    size = os.fstat(fd).st_size
+    if size < JPEG_SKIPPED_BYTES or os.pread(fd, 2, 0) != b"\xff\xd8":
+        return None
+    pos = 2
+    for _ in range(65536):  # (header segments: a flood of them is Pillow's to read)
+        head = os.pread(fd, 4, pos)
+        if len(head) < 2:
+            return None
+        if head[0] != 0xFF:
+            break  # not a marker: libjpeg skips to the next 0xFF from here
+        if head[1] == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if head[1] == 0xDA or head[1] == 0xD9 or len(head) < 4:
+            return None  # the first scan (or the end): what follows is decoded, not searched
+        if 0xD0 <= head[1] <= 0xD8 or head[1] == 0x01:
+            pos += 2
+            continue
+        pos += 2 + struct.unpack(">H", head[2:4])[0]
+    else:
+        return None
+    end = pos
+    while end < size:
+        chunk = os.pread(fd, _FIND, end)
+        if not chunk:
+            break
+        k = chunk.find(b"\xff")
+        if k >= 0:
+            end += k
+            break
+        end += len(chunk)
+    end = min(end, size)
+    return (pos, end) if end - pos >= JPEG_SKIPPED_BYTES else None
