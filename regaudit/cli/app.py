@@ -437,7 +437,8 @@ def _main() -> int:
         return 130
     except Exception as exc:  # never a traceback for a user; REGAUDIT_DEBUG=1 shows it
         if isinstance(exc, FileNotFoundError) and cwd() is None:  # (a relative path met somewhere)
-            _say(f"regaudit: error: {NO_CWD}")
+            named = f"{display(os.fsdecode(exc.filename))}: " if exc.filename else ""
+            _say(f"regaudit: error: {named}{NO_CWD}")
             return 2
         if is_exhausted(exc):  # (met where no file was to blame: an import, a cache)
             _say(f"regaudit: error: {display(getattr(exc, 'strerror', None) or exc)}: {EXHAUSTED_HINT}")

@@ -125,9 +125,10 @@ def inputs(ctx: typer.Context, trainer: Optional[str], num_processes: Optional[i
 
     try:
         inp = read_inputs(sd_argv(ctx), trainer, num_processes, overrides, require_source, target_os)
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
         if cwd() is None:
-            raise RegauditError(NO_CWD) from None
+            named = f"{display(os.fsdecode(exc.filename))}: " if exc.filename else ""
+            raise RegauditError(f"{named}{NO_CWD}") from None
         raise
     if cwd() is None:  # a relative folder would be looked up in a folder that is gone
         named = list(inp.sources) + [sc.image_dir for spec in inp.specs for sc in spec.subsets]
