@@ -68,7 +68,11 @@ def _encoded(path: str) -> bytes | None:
 
 
 def default_path() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    """$XDG_CACHE_HOME/regaudit/hashes.sqlite, else ~/.cache/...; a relative XDG_CACHE_HOME is ignored, as
+    the XDG base directory specification says (it made a cache folder in whatever folder regaudit ran in)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "regaudit" / "hashes.sqlite"
 
 

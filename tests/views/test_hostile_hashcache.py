@@ -229,3 +229,14 @@ def test_a_killed_runs_temporary_cache_is_removed_by_the_next_run_and_nothing_el
     assert not stale.exists() and not Path(str(stale) + "-wal").exists() and not empty.exists()
     assert live.exists()
     assert all(path.read_bytes() == data for path, data in users.items())
+
+
+def test_a_relative_xdg_cache_home_is_ignored(monkeypatch, tmp_path):
+    # XDG_CACHE_HOME=relcache made ./relcache in whatever folder regaudit ran in; the XDG spec ignores it
+    from regaudit.views.hashcache import default_path
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", "relcache")
+    assert default_path() == tmp_path / "home" / ".cache" / "regaudit" / "hashes.sqlite"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_path() == tmp_path / "xdg" / "regaudit" / "hashes.sqlite"
