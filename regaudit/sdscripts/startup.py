@@ -9,7 +9,7 @@ import os
 from ..model import Crash
 from ..safeio import here
 from .argv import ArgvError, SdArgs, parse, positionals
-from .config import _KIND_TEXT, GENERAL_KEYS, DatasetConfigCrash, _type_ok
+from .config import _DROPOUT_KEYS, _KIND_TEXT, GENERAL_KEYS, DatasetConfigCrash, _type_ok
 from .trainers import Kind, TrainerFacts
 
 
@@ -132,10 +132,13 @@ def _refused(key: str, value: object) -> str | None:
 
 def namespace_types(sd: SdArgs) -> Crash | None:
     """config_util.BlueprintGenerator.generate validates the argparse namespace against the dataset
-    schema while it builds the dataset: a --config_file value of the wrong type stops it there."""
+    schema while it builds the dataset: a --config_file value of the wrong type stops it there. The
+    textual inversion trainers' schema has no caption-dropout keys (ConfigSanitizer(..., False)):
+    theirs are not checked (sd-scripts then fails on them only where a caption is first made)."""
+    unchecked = _DROPOUT_KEYS if "textual_inversion" in sd.trainer else ()
     for key in sorted(sd.from_config_file):
         value = sd.values.get(key)
-        kind = _refused(key, value)
+        kind = None if key in unchecked else _refused(key, value)
         if kind is None:
             continue
         return Crash("build", "RA077", "MultipleInvalid", here(),

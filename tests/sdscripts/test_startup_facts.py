@@ -73,6 +73,16 @@ def test_namespace_types_from_the_config_file():
                                           from_config_file={"train_batch_size"})) is None
 
 
+@pytest.mark.parametrize("trainer, stops", [("train_network", True), ("train_textual_inversion", False),
+                                            ("sdxl_train_textual_inversion", False)])
+def test_textual_inversion_does_not_check_caption_dropout_types(trainer, stops):
+    # oracle (differential seed 39028, sdxl_train_textual_inversion): caption_tag_dropout_rate = [1] in --config_file
+    # builds the dataset (its ConfigSanitizer has no dropout keys); train_network stops with MultipleInvalid
+    sd = SdArgs(trainer, {"caption_tag_dropout_rate": [1]}, from_config_file={"caption_tag_dropout_rate"})
+    assert (startup.namespace_types(sd) is not None) is stops
+    assert startup.schema_typed(sd)("caption_tag_dropout_rate", 0.0) == 0.0  # never simulated as [1]
+
+
 def test_dataset_kind_of_fine_tune_and_dreambooth(tmp_path):
     sd = SdArgs("fine_tune", {})
     crash = startup.dataset_kind(trainers.get("fine_tune"), str(tmp_path), None, [], sd)
