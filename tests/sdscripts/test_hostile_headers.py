@@ -117,3 +117,33 @@ def test_a_jpeg_without_a_long_run_is_given_to_pillow_as_it_is(tmp_path, monkeyp
     png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(1 << 17))
     with open(png, "rb") as fh:
         assert for_pillow(fh) is fh
+
+
+def test_a_sparse_webp_is_never_given_to_pillow(tmp_path, capsys):
+    # Pillow's WebP plugin reads the whole file at open and copies it: a 1 GiB sparse WebP took 6.3 GB in `scan`
+    import struct
+
+    from regaudit.cli import main
+    from regaudit.sdscripts.headers import WEBP_BYTES, chunk_problem
+
+    folder = tmp_path / "train" / "5_dog"
+    folder.mkdir(parents=True)
+    path = folder / "sparse.webp"
+    with open(path, "wb") as fh:
+        fh.write(b"RIFF" + struct.pack("<I", WEBP_BYTES + (64 << 20) - 8) + b"WEBPVP8X" + struct.pack("<I", 10)
+                 + b"\0\0\0\0" + (3999).to_bytes(3, "little") + (3999).to_bytes(3, "little"))
+        fh.truncate(WEBP_BYTES + (64 << 20))  # (sparse: no disk)
+    with open(path, "rb") as fh:
+        assert "WebP file of" in chunk_problem(fh.fileno())
+    small = folder / "small.webp"
+    small.write_bytes(b"RIFF" + struct.pack("<I", 100) + b"WEBP" + bytes(100))
+    with open(small, "rb") as fh:
+        assert chunk_problem(fh.fileno()) is None
+    small.unlink()
+    code = main(["scan", "--json", "--no-progress", "--deep", str(tmp_path / "train")])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    import json
+
+    found = [f for f in json.loads(out)["findings"] if "sparse.webp" in f["path"]]
+    assert found and "which Pillow would read whole into memory" in found[0]["message"]

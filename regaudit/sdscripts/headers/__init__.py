@@ -15,11 +15,18 @@ from __future__ import annotations
 from ..imagesize_141 import Source
 from .common import MAX_IMAGE_PIXELS, View
 from .jpeg import JPEG_SKIPPED_BYTES, jpeg, jpeg_ends, marker_free_run
-from .png import PNG_CHUNK_BYTES, chunk_problem, png, png_ends, png_tail_exif
-from .webp import webp
+from .png import PNG_CHUNK_BYTES, png, png_ends, png_tail_exif
+from .png import chunk_problem as png_chunk_problem
+from .webp import WEBP_BYTES, webp, webp_problem
 
-__all__ = ["JPEG_SKIPPED_BYTES", "MAX_IMAGE_PIXELS", "PNG_CHUNK_BYTES", "View", "chunk_problem", "for_pillow",
+__all__ = ["JPEG_SKIPPED_BYTES", "MAX_IMAGE_PIXELS", "PNG_CHUNK_BYTES", "View", "WEBP_BYTES", "chunk_problem", "for_pillow",
            "jpeg_ends", "png_ends", "png_tail_exif", "view"]
+
+
+def chunk_problem(fd: int) -> str | None:
+    """Why Pillow must not be given this file, or None: a PNG chunk that claims more than
+    PNG_CHUNK_BYTES, or a WebP over WEBP_BYTES (Pillow reads each whole into memory before it looks)."""
+    return png_chunk_problem(fd) or webp_problem(fd)
 
 
 def view(src: Source) -> View | None:

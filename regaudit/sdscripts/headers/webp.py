@@ -101,3 +101,23 @@ def _bitstream(kind: bytes, p: bytes, n: int) -> tuple[int, int, bool, tuple[int
     w = (((p[2] & 0x3F) << 8) | p[1]) + 1
     h = (((p[4] & 0x0F) << 10) | (p[3] << 2) | ((p[2] & 0xC0) >> 6)) + 1
     return w, h, bool(p[4] & 0x10), (w, h)
+
+
+WEBP_BYTES = 128 << 20  # the largest WebP file given to Pillow (its WebP plugin reads the file whole, several times)
+
+
+def webp_problem(fd: int) -> str | None:
+    """Why Pillow must not be given this WebP, or None (also for any file that is not a WebP). Pillow's
+    WebP plugin reads the whole file into memory when it opens it and hands the decoder a copy: a
+    sparse gigabyte costs six in every process that opens it. The largest real WebP (16383 pixels a
+    side) is far smaller than WEBP_BYTES."""
+    import os
+
+    head = os.pread(fd, 12, 0)
+    if head[:4] != b"RIFF" or head[8:12] != b"WEBP":
+        return None
+    size = os.fstat(fd).st_size
+    if size <= WEBP_BYTES:
+        return None
+    return (f"it is a WebP file of {size} bytes, which Pillow would read whole into memory, several times over, to "
+            f"open it (regaudit gives it no WebP over {WEBP_BYTES >> 20} MiB)")
