@@ -10,6 +10,7 @@ from functools import partial
 from typing import Any, Callable, Optional
 
 from . import archs, config, listing, training
+from ..limits import MAX_RESO
 from .buckets import DIVISION, divides_by_zero, selector as bucket_selector
 
 VIDEO_ARCHS = frozenset(a.short for a in archs.ARCHS.values() if a.video)
@@ -113,8 +114,6 @@ def simulate(arch: archs.Arch, role: str, dataset_config: str, max_train_epochs:
 def _unsimulated_numbers(p: config.DatasetParams) -> str | None:
     """A batch size or resolution musubi cannot run with (it divides by them, or enumerates buckets up
     to the resolution: 10**29 never ends), named; None when they are in range."""
-    from ..limits import MAX_RESO
-
     batch = p.batch_size
     if isinstance(batch, (int, float)) and not isinstance(batch, bool) and not 1 <= batch <= 1 << 20:
         return f"batch_size {batch}"
@@ -135,12 +134,15 @@ def dataset_facts(p: config.DatasetParams, arch: archs.Arch) -> DatasetFacts:
         unsupported.insert(0, "image_jsonl_file")
     if unsupported:
         return DatasetFacts(p, False, f"{', '.join(unsupported)}: not simulated yet")
-    odd = _unsimulated_numbers(p)
+    res = tuple(p.resolution)
+    # (a side of 0 with buckets divides by zero too; a larger, out-of-range one is not simulated)
+    sides_ok = len(res) == 2 and all(isinstance(v, int) and 0 <= v <= MAX_RESO for v in res)
+    division = sides_ok and divides_by_zero(res, p.enable_bucket, arch.reso_steps)
+    odd = None if division else _unsimulated_numbers(p)
     if odd:
         return DatasetFacts(p, False, f"{odd}: not simulated (musubi divides by it or enumerates buckets up to it; "
                                       f"give a value in range)")
     # latent caching and training build a BucketSelector before any image: one that divides by zero stops both
-    division = divides_by_zero(tuple(p.resolution), p.enable_bucket, arch.reso_steps)
     selector = None if division else \
         bucket_selector(tuple(p.resolution), p.enable_bucket, p.bucket_no_upscale, arch.reso_steps)
     images = listing.list_images(p.image_directory, p.caption_extension, p.cache_directory, arch.short, selector)

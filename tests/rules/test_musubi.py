@@ -202,7 +202,7 @@ def test_musubi_findings(case, tmp_path, capsys, monkeypatch):
     run_case(case, tmp_path, capsys, monkeypatch)
 
 
-@pytest.mark.parametrize("resolution, area", [("16", 256), ("[31, 31]", 961), ("true", 1)])
+@pytest.mark.parametrize("resolution, area", [("16", 256), ("[31, 31]", 961), ("true", 1), ("0", 0), ("[0, 0]", 0)])
 def test_a_resolution_under_two_bucket_steps_divides_by_zero(tmp_path, capsys, monkeypatch, resolution, area):
     # musubi oracle (qi, enable_bucket): BucketSelector.__init__ raises "ZeroDivisionError: integer division or
     # modulo by zero" (dataset/bucket.py:97, bucket_area // w with w = 0) for resolution 16, [31, 31] and true;
