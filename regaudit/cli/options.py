@@ -186,6 +186,8 @@ def dupes_options(hash_kind: str, max_distance: Optional[int], flip_aug: bool, c
     if hash_kind not in {h.value for h in HashKind}:
         raise RegauditError(f"--hash '{hash_kind}' is not one of: {', '.join(h.value for h in HashKind)}")
     cache_path = None if no_cache else Path(cache) if cache else default_path()
+    if cache_path is None and not no_cache and not cache:
+        note("no hash cache: neither XDG_CACHE_HOME nor HOME is an absolute path (give --cache PATH to keep hashes)")
     if cache_path is not None:
         check_outside(cache_path, dataset_folders(specs, sources), named=bool(cache))
     return DupesOptions(HashKind(hash_kind), DEFAULT_MAX_DISTANCE if max_distance is None else max_distance,

@@ -67,13 +67,14 @@ def _encoded(path: str) -> bytes | None:
         return None
 
 
-def default_path() -> Path:
+def default_path() -> Path | None:
     """$XDG_CACHE_HOME/regaudit/hashes.sqlite, else ~/.cache/...; a relative XDG_CACHE_HOME is ignored, as
-    the XDG base directory specification says (it made a cache folder in whatever folder regaudit ran in)."""
+    the XDG base directory specification says (it made a cache folder in whatever folder regaudit ran in).
+    None where neither is an absolute path (HOME unset or relative): no default cache then."""
     base = os.environ.get("XDG_CACHE_HOME", "")
     if not os.path.isabs(base):
         base = os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "regaudit" / "hashes.sqlite"
+    return Path(base) / "regaudit" / "hashes.sqlite" if os.path.isabs(base) else None
 
 
 class _Foreign(Exception):

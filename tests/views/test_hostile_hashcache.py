@@ -240,3 +240,6 @@ def test_a_relative_xdg_cache_home_is_ignored(monkeypatch, tmp_path):
     assert default_path() == tmp_path / "home" / ".cache" / "regaudit" / "hashes.sqlite"
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert default_path() == tmp_path / "xdg" / "regaudit" / "hashes.sqlite"
+    monkeypatch.setenv("XDG_CACHE_HOME", "")
+    monkeypatch.setenv("HOME", "relhome")  # (it made ./relhome/.cache/regaudit in the working directory)
+    assert default_path() is None
