@@ -28,7 +28,7 @@ from collections.abc import Iterable
 
 from .errors import RegauditError
 from .placement import containing_root
-from .safeio import TEMP_TAIL, cwd, hold_signals, kind_of, open_regular
+from .safeio import TEMP_TAIL, cwd, hold_signals, kind_of, open_regular, short_path
 
 # The marks the renderers put at the start of what they write (see render/).
 GENERATOR_COMMENT = "<!-- generator: regaudit -->"  # HTML page, JUnit XML
@@ -92,7 +92,7 @@ def check_target(path: str, dataset_roots: Iterable[str] = (), force: bool = Fal
     folder = os.path.dirname(target)
     problem = folder_problem(folder)
     if problem is not None:
-        raise OutputError(f"{path}: the folder {folder} {problem}")
+        raise OutputError(f"{short_path(path)}: the folder {short_path(folder)} {problem}")
     try:
         st = os.stat(target)
     except FileNotFoundError:

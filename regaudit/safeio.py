@@ -276,3 +276,9 @@ def hold_signals() -> Callable[[], None]:
             raise KeyboardInterrupt
 
     return release
+
+
+def short_path(path: str, keep: int = 120) -> str:
+    """``path`` for a one-line message: a path longer than 2 * ``keep`` characters (folders nested
+    thousands deep) by its start and its end."""
+    return path if len(path) <= 2 * keep + 1 else f"{path[:keep]}…{path[-keep:]}"

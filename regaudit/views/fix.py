@@ -27,7 +27,7 @@ from ..outputs import folder_problem, written_by_regaudit
 from ..placement import containing_root, first_folder_above
 from ..rules import REGISTRY
 from ..rules.fixes import CRASHING_IMAGE_CODES, DUPLICATE_CODES, FixKind, why_unfixed
-from ..safeio import cwd, hold_signals
+from ..safeio import cwd, hold_signals, short_path
 from ..sdscripts.argv import ArgvError, match_option, read_config_toml
 from ..sdscripts.config import read_config_file
 from . import fix_finetune, fix_images, fix_tmp, paste
@@ -305,7 +305,7 @@ def check_out(out: str, dataset_folders: list[str]) -> str:
     parent = os.path.dirname(target)
     problem = folder_problem(parent)
     if problem is not None:
-        raise RegauditError(f"{out}: the folder {parent} {problem}")
+        raise RegauditError(f"{short_path(out)}: the folder {short_path(parent)} {problem}")
     return target
 
 

@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass, field
 
 from ..errors import RegauditError
+from ..safeio import short_path
 from ..limits import CAPTION_BYTES
 from ..rules.fixes import (FIXES, FixKind, cache_owner_stems, caption_rename, clean_caption, extension_rename,
                            folder_rename, join_caption, pixel_fixes)
@@ -115,7 +116,7 @@ def unlisted(src: str, exc: OSError) -> RegauditError:
     (folders nested thousands deep) is named by its start and end, with what to do."""
     if exc.errno == errno.ENAMETOOLONG:
         size = len(os.fsencode(src))
-        return RegauditError(f"{src[:120]}…{src[-120:]}: a folder nested {src.count(os.sep)} deep, its path {size} "
+        return RegauditError(f"{short_path(src)}: a folder nested {src.count(os.sep)} deep, its path {size} "
                              f"bytes, more than this system can name; regaudit fix cannot copy it (sd-scripts does "
                              f"not train images nested in a subset): move it out of the dataset; nothing was written")
     return RegauditError(f"{src}: cannot be listed ({exc.strerror or exc}); nothing was written")

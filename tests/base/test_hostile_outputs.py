@@ -65,3 +65,14 @@ def test_regaudits_handler_puts_a_signal_off_while_a_temporary_file_is_made():
         with pytest.raises(KeyboardInterrupt):
             release()
     assert not safeio.signal_put_off(signal.SIGTERM)  # no hold: handled at once
+
+
+def test_an_output_folder_too_long_to_name_is_one_short_line():
+    # from a cwd over 4096 bytes deep, `report -o rel.html` printed one 5 KB line (the whole folder)
+    from regaudit import outputs
+
+    long = "/" + "/".join(["y" * 200] * 25)  # (only the message is checked: the folder need not exist)
+    with pytest.raises(outputs.OutputError) as exc:
+        outputs.check_target(os.path.join(long, "r.html"))
+    text = str(exc.value)
+    assert len(text) < 700 and "…" in text and text.endswith("choose a shorter path")
