@@ -28,7 +28,7 @@ from collections.abc import Iterable
 
 from .errors import RegauditError
 from .placement import containing_root
-from .safeio import TEMP_TAIL, cwd, hold_signals, kind_of, open_regular, short_path
+from .safeio import cwd, hold_signals, kind_of, open_regular, short_path, temp_names, try_lock
 
 # The marks the renderers put at the start of what they write (see render/).
 GENERATOR_COMMENT = "<!-- generator: regaudit -->"  # HTML page, JUnit XML
@@ -116,31 +116,13 @@ def _mode_for(target: str) -> int:
         return 0o666 & ~mask
 
 
-def _lock(fd: int) -> bool:
-    """An exclusive lock on ``fd`` without waiting (False where it is held, or cannot be taken)."""
-    try:
-        import fcntl
-    except ImportError:  # (Windows: no stale file is ever taken for a live one)
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except OSError:
-        return False
-
-
 
 
 def remove_stale_temps(folder: str, name: str) -> int:
     """Remove what a killed regaudit left while writing ``name`` in ``folder`` (see the module
     docstring for what counts as that); returns how many were removed. Never raises."""
-    head = f".{name}"
     removed = 0
-    try:
-        with os.scandir(folder) as it:
-            candidates = [e.name for e in it if e.name.startswith(head) and TEMP_TAIL.fullmatch(e.name, len(head))]
-    except OSError:
-        return 0
+    candidates = temp_names(folder, name)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     uid = os.geteuid() if hasattr(os, "geteuid") else None
     for candidate in candidates:
@@ -151,7 +133,7 @@ def remove_stale_temps(folder: str, name: str) -> int:
             continue
         try:
             st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode) or (uid is not None and st.st_uid != uid) or not _lock(fd):
+            if not stat.S_ISREG(st.st_mode) or (uid is not None and st.st_uid != uid) or not try_lock(fd):
                 continue  # not a file of ours, or a live regaudit is writing it
             data = os.read(fd, _HEAD)
             if data and not any(m.search(data) for m in _MARKS):
@@ -183,7 +165,7 @@ def write_text(path: str, text: str, dataset_roots: Iterable[str] = (), force: b
         raise OutputError(f"{path}: cannot write in {folder}: {exc.strerror or exc}") from None
     try:
         release()  # (a signal held since before mkstemp is handled here: the temporary file is removed)
-        _lock(fd)  # held until closed: no other run takes this file for a stale one
+        try_lock(fd)  # held until closed: no other run takes this file for a stale one
         try:
             view = memoryview(data)
             while view:

@@ -236,7 +236,41 @@ def too_deep(source: str, limit: int = MAX_DEPTH) -> ConfigError:
                        f"no policy or dataset config needs that")
 
 
+def pread(fd: int, n: int, pos: int) -> bytes:
+    """Up to ``n`` bytes of ``fd`` at ``pos`` (os.pread; Windows has none: a seek and a read there)."""
+    if hasattr(os, "pread"):
+        return os.pread(fd, n, pos)
+    os.lseek(fd, pos, os.SEEK_SET)
+    return os.read(fd, n)
+
+
+def try_lock(fd: int) -> bool:
+    """An exclusive flock on ``fd`` without waiting: False where another open file holds it, or where
+    there is no flock (Windows). A run holds it on a temporary file it is making, so that no other run
+    takes that file for one a killed run left."""
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+
+
 TEMP_TAIL = re.compile(r"\.[A-Za-z0-9_]{8}\.tmp")  # tempfile.mkstemp's 8 random characters and regaudit's suffix
+
+
+def temp_names(folder: str, name: str) -> list[str]:
+    """The names in ``folder`` of temporary files made for ``name`` (``.NAME.XXXXXXXX.tmp``); none where
+    the folder cannot be listed."""
+    head = f".{name}"
+    try:
+        with os.scandir(folder) as it:
+            return [e.name for e in it if e.name.startswith(head) and TEMP_TAIL.fullmatch(e.name, len(head))]
+    except OSError:
+        return []
 
 
 _HOLDS = [0]  # hold_signals calls not released yet

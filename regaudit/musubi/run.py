@@ -143,8 +143,7 @@ def dataset_facts(p: config.DatasetParams, arch: archs.Arch) -> DatasetFacts:
         return DatasetFacts(p, False, f"{odd}: not simulated (musubi divides by it or enumerates buckets up to it; "
                                       f"give a value in range)")
     # latent caching and training build a BucketSelector before any image: one that divides by zero stops both
-    selector = None if division else \
-        bucket_selector(tuple(p.resolution), p.enable_bucket, p.bucket_no_upscale, arch.reso_steps)
+    selector = None if division else bucket_selector(res, p.enable_bucket, p.bucket_no_upscale, arch.reso_steps)
     images = listing.list_images(p.image_directory, p.caption_extension, p.cache_directory, arch.short, selector)
     dropped = listing.dropped(p.image_directory, [im.path for im in images], p.caption_extension)
     te_groups: dict = {}

@@ -31,6 +31,8 @@ import os
 import re
 import struct
 
+from ..safeio import pread
+
 Number = int | float
 
 
@@ -71,7 +73,7 @@ class Source:
         if 0 <= at and end - self._win_pos <= len(self._win):
             return self._win[at:at + n]
         assert self.fd is not None
-        block = os.pread(self.fd, max(n, 4096), pos)  # the next segments are likely in it
+        block = pread(self.fd, max(n, 4096), pos)  # the next segments are likely in it
         self._win, self._win_pos = block, pos
         return block[:n]
 

@@ -34,7 +34,7 @@ from urllib.parse import quote
 from ..errors import OptionError
 from .hashing import HashEntry
 from ..placement import containing_root
-from ..safeio import TEMP_TAIL, hold_signals, kind_of, open_regular
+from ..safeio import hold_signals, kind_of, open_regular, temp_names, try_lock
 
 SCHEMA = 5  # 5: application_id, paths as BLOB
 APPLICATION_ID = 0x52674175  # b"RgAu", at offset 68 of the SQLite header
@@ -142,31 +142,16 @@ STALE_SECONDS = 600  # without flock (Windows): a temporary cache this old was l
 def _held(path: Path, st: os.stat_result, now: float) -> bool:
     """Whether a live regaudit may still be building the temporary cache at ``path``: it holds an
     exclusive flock on it from creation to removal (without flock: it is younger than STALE_SECONDS)."""
-    try:
-        import fcntl
-    except ImportError:
+    if os.name == "nt":
         return now - st.st_mtime < STALE_SECONDS
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError:
         return True
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return False  # (released when closed, before it is removed: a new run's file has another name)
-    except OSError:
-        return True
+        return not try_lock(fd)  # (released when closed, before it is removed: a new run's file has another name)
     finally:
         os.close(fd)
-
-
-def _hold(fd: int) -> None:
-    """The flock ``_held`` looks for, on the temporary cache being built (nothing without flock)."""
-    try:
-        import fcntl
-
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except (ImportError, OSError):
-        pass
 
 
 def remove_stale_temps(path: Path, now: float | None = None) -> int:
@@ -176,16 +161,10 @@ def remove_stale_temps(path: Path, now: float | None = None) -> int:
     removed; never raises."""
     import time
 
-    head = f".{path.name}"
     now = time.time() if now is None else now
     uid = os.geteuid() if hasattr(os, "geteuid") else None
-    try:
-        with os.scandir(path.parent) as it:
-            names = [e.name for e in it if e.name.startswith(head) and TEMP_TAIL.fullmatch(e.name, len(head))]
-    except OSError:
-        return 0
     removed = 0
-    for name in names:
+    for name in temp_names(str(path.parent), path.name):
         tmp = path.parent / name
         try:
             st = os.lstat(tmp)
@@ -367,7 +346,7 @@ class HashCache:
             raise
         try:
             release()  # (a signal held since before mkstemp is handled here: the temporary file is removed)
-            _hold(fd)
+            try_lock(fd)  # (held until the caller closes it: _held looks for it)
             db = sqlite3.connect(os.fsencode(tmp))
             try:
                 db.execute(f"PRAGMA application_id = {APPLICATION_ID}")

@@ -52,11 +52,14 @@ def for_pillow(fh):
     import io
     import os
 
-    run = marker_free_run(fh.fileno())
+    from ...safeio import pread
+
+    fd = fh.fileno()
+    run = marker_free_run(fd)
     if run is None:
         return fh
     start, end = run
-    size = os.fstat(fh.fileno()).st_size
+    size = os.fstat(fd).st_size
     if size - end > _TAIL_IN_MEMORY:
         return fh
-    return io.BytesIO(os.pread(fh.fileno(), start, 0) + os.pread(fh.fileno(), size - end, end))
+    return io.BytesIO(pread(fd, start, 0) + pread(fd, size - end, end))

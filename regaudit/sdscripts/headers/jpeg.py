@@ -3,8 +3,10 @@ to the first frame header, in one pass (see the package docstring)."""
 
 from __future__ import annotations
 
+import os
 import struct
 
+from ...safeio import pread
 from ..imagesize_141 import Source
 from .common import MAX_IMAGE_PIXELS, View
 
@@ -161,14 +163,12 @@ def marker_free_run(fd: int) -> tuple[int, int] | None:
     such bytes one by one (a gigabyte of zeros after the frame header takes it a minute) and its
     decode of the file without them ends the same way, so Pillow is given the file without the run
     (``for_pillow``). ``end`` is the file's size where no 0xFF follows."""
-    import os
-
     size = os.fstat(fd).st_size
-    if size < JPEG_SKIPPED_BYTES or os.pread(fd, 2, 0) != b"\xff\xd8":
+    if size < JPEG_SKIPPED_BYTES or pread(fd, 2, 0) != b"\xff\xd8":
         return None
     pos = 2
     for _ in range(65536):  # (header segments: a flood of them is Pillow's to read)
-        head = os.pread(fd, 4, pos)
+        head = pread(fd, 4, pos)
         if len(head) < 2:
             return None
         if head[0] != 0xFF:
@@ -186,7 +186,7 @@ def marker_free_run(fd: int) -> tuple[int, int] | None:
         return None
     end = pos
     while end < size:
-        chunk = os.pread(fd, _FIND, end)
+        chunk = pread(fd, _FIND, end)
         if not chunk:
             break
         k = chunk.find(b"\xff")

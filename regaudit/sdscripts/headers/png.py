@@ -8,6 +8,7 @@ import re
 import struct
 import zlib
 
+from ...safeio import pread
 from ..imagesize_141 import Source
 from .common import MAX_IMAGE_PIXELS, View
 from .common import read as _read
@@ -46,12 +47,6 @@ PNG_CHUNK_BYTES = 64 << 20  # the largest chunk (other than image data) Pillow i
 _CHUNKS_WALKED = 1_000_000  # chunk headers looked at before the walk gives up (a flood is Pillow's to read)
 
 
-def _pread(fd: int, n: int, pos: int) -> bytes:
-    if hasattr(os, "pread"):
-        return os.pread(fd, n, pos)
-    os.lseek(fd, pos, os.SEEK_SET)  # (Windows)
-    return os.read(fd, n)
-
 
 def chunk_problem(fd: int) -> str | None:
     """Why Pillow must not be given this PNG, or None (also for any file that is not a PNG).
@@ -59,14 +54,14 @@ def chunk_problem(fd: int) -> str | None:
     (PngStream: ImageFile._safe_read), so one chunk that claims a gigabyte — a sparse file costs no
     disk — costs a gigabyte or two in every process that opens it. Only the chunk headers are
     read here (8 bytes each)."""
-    if _pread(fd, 8, 0) != b"\x89PNG\r\n\x1a\n":
+    if pread(fd, 8, 0) != b"\x89PNG\r\n\x1a\n":
         return None
     size = os.fstat(fd).st_size
     if size <= PNG_CHUNK_BYTES:  # (no chunk can hold more than the file: Pillow's read stops at its end)
         return None
     pos = 8
     for _ in range(_CHUNKS_WALKED):
-        hdr = _pread(fd, 8, pos)
+        hdr = pread(fd, 8, pos)
         if len(hdr) < 8:
             return None
         length, cid = struct.unpack(">L", hdr[:4])[0], hdr[4:]

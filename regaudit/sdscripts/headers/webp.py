@@ -3,8 +3,10 @@ and imagesize's reading of the first chunk (see the package docstring)."""
 
 from __future__ import annotations
 
+import os
 import struct
 
+from ...safeio import pread
 from ..imagesize_141 import Source
 from .common import MAX_IMAGE_PIXELS, View
 from .common import read as _read
@@ -111,9 +113,7 @@ def webp_problem(fd: int) -> str | None:
     WebP plugin reads the whole file into memory when it opens it and hands the decoder a copy: a
     sparse gigabyte costs six in every process that opens it. The largest real WebP (16383 pixels a
     side) is far smaller than WEBP_BYTES."""
-    import os
-
-    head = os.pread(fd, 12, 0)
+    head = pread(fd, 12, 0)
     if head[:4] != b"RIFF" or head[8:12] != b"WEBP":
         return None
     size = os.fstat(fd).st_size
